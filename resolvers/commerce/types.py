@@ -1,0 +1,160 @@
+"""commerce GraphQL types. Scalar fields are plain attributes; joins go through DataLoaders."""
+
+from __future__ import annotations
+
+import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from hub.loaders import load_page, row_converter
+from hub.pagination import Connection, build_connection
+
+if TYPE_CHECKING:
+    from resolvers.education.types import Major
+    from resolvers.labor.types import JobPostingConnection
+    from resolvers.science.types import ResearchProjectConnection
+
+
+@strawberry.enum(description="Enterprise size class.")
+class EnterpriseSize(Enum):
+    MICRO = "MICRO"
+    SMALL = "SMALL"
+    MEDIUM = "MEDIUM"
+    LARGE = "LARGE"
+
+
+@strawberry.type(description="An industry of the GB/T 4754 classification (section letter or 2/3/4-digit class).")
+class Industry:
+    id: strawberry.Private[int]
+    code: str
+    name: str
+    level: int = strawberry.field(description="1 = section (letter), 2 = division, 3 = group, 4 = class.")
+    parent_code: str | None
+
+    @strawberry.field
+    async def parent(self, info: strawberry.Info) -> Industry | None:
+        if self.parent_code is None:
+            return None
+        from resolvers.commerce.loaders import IndustryByCodeLoader
+
+        return await info.context.loader(IndustryByCodeLoader).load(self.parent_code)
+
+    @strawberry.field
+    async def children(self, info: strawberry.Info) -> list[Industry]:
+        from resolvers.commerce.loaders import IndustriesByParentLoader
+
+        return await info.context.loader(IndustriesByParentLoader).load(self.code)
+
+    @strawberry.field(description="Enterprises classified in this industry or below it.")
+    async def enterprises(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+                          district: str | None = None) -> EnterpriseConnection:
+        from resolvers.commerce.loaders import EnterprisesByIndustryLoader
+
+        page, rows = await load_page(info.context, EnterprisesByIndustryLoader, self.code, first, after, district)
+        return build_connection(EnterpriseConnection, rows, page, enterprise_from_row)
+
+    @strawberry.field(description="Majors (education) mapped to this industry code.")
+    async def majors(self, info: strawberry.Info) -> list[Annotated["Major", strawberry.lazy("resolvers.education.types")]]:
+        from resolvers.education.loaders import MajorsByIndustryLoader
+
+        return await info.context.loader(MajorsByIndustryLoader).load(self.code)
+
+
+@strawberry.type(description="An enterprise, identified by its unified social credit code (GB 32100).")
+class Enterprise:
+    id: strawberry.Private[int]
+    uscc: str
+    name: str
+    industry_code: str
+    district_code: str
+    size: EnterpriseSize
+    founded_on: datetime.date
+    integration: bool = strawberry.field(description="Industry-education integration enterprise.")
+
+    @strawberry.field
+    async def industry(self, info: strawberry.Info) -> Industry | None:
+        from resolvers.commerce.loaders import IndustryByCodeLoader
+
+        return await info.context.loader(IndustryByCodeLoader).load(self.industry_code)
+
+    @strawberry.field(description="Job postings (labor) of this enterprise.")
+    async def postings(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+    ) -> Annotated["JobPostingConnection", strawberry.lazy("resolvers.labor.types")]:
+        from resolvers.labor.loaders import PostingsByEnterpriseLoader
+        from resolvers.labor.types import JobPostingConnection, posting_from_row
+
+        page, rows = await load_page(info.context, PostingsByEnterpriseLoader, self.uscc, first, after)
+        return build_connection(JobPostingConnection, rows, page, posting_from_row)
+
+    @strawberry.field(description="Research projects (science) this enterprise leads.")
+    async def research_projects(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+    ) -> Annotated["ResearchProjectConnection", strawberry.lazy("resolvers.science.types")]:
+        from resolvers.science.loaders import ResearchProjectsByLeadEnterpriseLoader
+        from resolvers.science.types import ResearchProjectConnection, research_project_from_row
+
+        page, rows = await load_page(info.context, ResearchProjectsByLeadEnterpriseLoader, self.uscc, first, after)
+        return build_connection(ResearchProjectConnection, rows, page, research_project_from_row)
+
+
+@strawberry.type(description="An industrial park.")
+class Park:
+    id: strawberry.Private[int]
+    code: str
+    name: str
+    district_code: str
+    area_hectares: float
+
+
+@strawberry.type(description="A major investment project.")
+class InvestmentProject:
+    id: strawberry.Private[int]
+    code: str
+    name: str
+    enterprise_uscc: str
+    park_code: str | None
+    amount_wan: float = strawberry.field(description="Amount in 10,000 yuan.")
+    starts_on: datetime.date
+
+    @strawberry.field
+    async def enterprise(self, info: strawberry.Info) -> Enterprise | None:
+        from resolvers.commerce.loaders import EnterpriseByUsccLoader
+
+        return await info.context.loader(EnterpriseByUsccLoader).load(self.enterprise_uscc)
+
+    @strawberry.field
+    async def park(self, info: strawberry.Info) -> Park | None:
+        if self.park_code is None:
+            return None
+        from resolvers.commerce.loaders import ParkByCodeLoader
+
+        return await info.context.loader(ParkByCodeLoader).load(self.park_code)
+
+
+@strawberry.type
+class IndustryConnection(Connection[Industry]):
+    pass
+
+
+@strawberry.type
+class EnterpriseConnection(Connection[Enterprise]):
+    pass
+
+
+@strawberry.type
+class ParkConnection(Connection[Park]):
+    pass
+
+
+@strawberry.type
+class InvestmentProjectConnection(Connection[InvestmentProject]):
+    pass
+
+
+industry_from_row = row_converter(Industry)
+enterprise_from_row = row_converter(Enterprise)
+park_from_row = row_converter(Park)
+investment_project_from_row = row_converter(InvestmentProject)

@@ -1,0 +1,54 @@
+"""education root fields."""
+
+from __future__ import annotations
+
+import strawberry
+
+from hub.errors import BadUserInput
+from hub.pagination import build_connection, like_contains, like_prefix
+from resolvers.education.loaders import MajorsByCodeLoader, SchoolByCodeLoader
+from resolvers.education.types import (
+    Major, MajorConnection, School, SchoolConnection, SchoolKind, major_from_row, school_from_row,
+)
+
+
+@strawberry.type
+class EducationQuery:
+    @strawberry.field(description="Vocational schools, filtered by district, kind or name.")
+    async def schools(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+                      district: str | None = None, kind: SchoolKind | None = None,
+                      search: str | None = None) -> SchoolConnection:
+        ctx = info.context
+        page = ctx.page(first, after)
+        rows = await ctx.db.education.fetch("education/schools_page", page.after_id, page.fetch, district,
+                                            kind.value if kind else None, like_contains(search))
+        return build_connection(SchoolConnection, rows, page, school_from_row)
+
+    @strawberry.field(description="A school by its 10-digit code; null when unknown.")
+    async def school(self, info: strawberry.Info, code: str) -> School | None:
+        return await info.context.loader(SchoolByCodeLoader).load(code)
+
+    @strawberry.field(description="Majors (schools' offerings), filtered by catalog-code prefix, school or name.")
+    async def majors(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+                     code_prefix: str | None = None, school_code: str | None = None,
+                     search: str | None = None) -> MajorConnection:
+        ctx = info.context
+        page = ctx.page(first, after)
+        rows = await ctx.db.education.fetch("education/majors_page", page.after_id, page.fetch,
+                                            like_prefix(code_prefix), school_code, like_contains(search))
+        return build_connection(MajorConnection, rows, page, major_from_row)
+
+    @strawberry.field(description="A school's offering of a catalog major; schoolCode may be omitted when only "
+                                  "one school offers the code. Null when unknown.")
+    async def major(self, info: strawberry.Info, code: str, school_code: str | None = None) -> Major | None:
+        offerings = await info.context.loader(MajorsByCodeLoader).load(code)
+        if school_code is not None:
+            return next((m for m in offerings if m.school_code == school_code), None)
+        if not offerings:
+            return None
+        if len(offerings) > 1:
+            schools = [m.school_code for m in offerings]
+            named = ", ".join(schools[:10]) + (", ..." if len(schools) > 10 else "")
+            raise BadUserInput(f"major {code} is offered by {len(schools)} schools ({named}); pass schoolCode",
+                               argument="schoolCode", schoolCodes=schools)
+        return offerings[0]

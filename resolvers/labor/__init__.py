@@ -1,0 +1,1 @@
+"""labor (human resources & social security): occupations, postings, seekers, training, certificates, apprenticeships."""

@@ -1,0 +1,1 @@
+"""science & technology: research projects, technology-transfer results, innovation platforms."""
