@@ -7,14 +7,18 @@ import logging
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from hub.access import PolicyStore
+from hub.auth import AuthenticationMiddleware, ConsumerCache
 from hub.db import Databases
 from hub.errors import SetupError
 from hub.graphql_view import HubGraphQL
+from hub.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from hub.schema import build_schema
 from hub.settings import Settings
 
@@ -59,6 +63,8 @@ def create_app(settings: Settings) -> Starlette:
         db = Databases(settings, settings.database_url)
         await db.open()
         app.state.db = db
+        app.state.policy = PolicyStore(db, settings.policy_cache_seconds)
+        app.state.consumers = ConsumerCache(settings.policy_cache_seconds)
         try:
             yield
         finally:
@@ -72,7 +78,14 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [
+        # Outermost first: body size (before anything reads the body), authentication, then the
+        # per-consumer rate limit (it needs scope["hub.consumer"]).
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(AuthenticationMiddleware),
+        Middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     app.state.schema = schema
     return app

@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from hub.audit_cli import audit_app
 from hub.errors import SetupError
 from hub.settings import Settings, SettingsError
 
@@ -21,8 +22,11 @@ app = typer.Typer(help="Talent Data Hub: one GraphQL schema over the commerce, s
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema contract (graphql/schema.graphql).", no_args_is_help=True)
+consumer_app = typer.Typer(help="Consumers (department systems) and their bearer tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(schema_app, name="schema")
+app.add_typer(consumer_app, name="consumer")
+app.add_typer(audit_app, name="audit")
 
 console = Console(stderr=True)
 
@@ -70,6 +74,41 @@ async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: b
         await db.close()
 
 
+async def _demo_consumers(settings: Settings) -> None:
+    """Create the demo consumers once and print their tokens (kept in <data dir>/demo-tokens.json,
+    for the demo only: real tokens are shown once and never stored)."""
+    import json
+
+    from rich.table import Table
+
+    from hub.consumers import create_demo_consumers
+    from hub.db import Databases
+
+    path = settings.data_dir / "demo-tokens.json"
+    db = await Databases(settings, settings.database_url).open()
+    try:
+        tokens = json.loads(path.read_text()) if path.exists() else None
+        if tokens:
+            from hub.consumers import hash_token
+
+            known = [await db.hub.fetchrow("hub/consumer_by_token_hash", hash_token(t)) for t in tokens.values()]
+            if not all(known):
+                tokens = None
+        if not tokens:
+            tokens = await create_demo_consumers(db.hub)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(tokens, indent=2))
+            path.chmod(0o600)
+    finally:
+        await db.close()
+    table = Table(title="demo consumers (paste into GraphiQL's headers: {\"Authorization\": \"Bearer <token>\"})")
+    table.add_column("consumer")
+    table.add_column("token")
+    for name, token in tokens.items():
+        table.add_row(name, token)
+    Console().print(table)
+
+
 @app.command()
 def serve(
     host: Optional[str] = typer.Option(None, help="Interface to bind (default HUB_HOST or 127.0.0.1)."),
@@ -99,6 +138,7 @@ def serve(
                 console.print(f"migrations: {n} applied" if n else "migrations: up to date")
             if demo:
                 asyncio.run(_load_demo(settings, demo, 42, only_if_empty=True))
+                asyncio.run(_demo_consumers(settings))
             console.print(f"database: {redact(settings.database_url or '')}")
             console.print(f"serving on http://{settings.host}:{settings.port}/graphql "
                           f"({settings.workers} worker{'s' if settings.workers > 1 else ''})")
@@ -173,6 +213,71 @@ def seed(
             asyncio.run(_load_demo(settings, scale, seed_value, only_if_empty=False))
     except SetupError as exc:
         _fail(exc)
+
+
+def _hub_db_call(fn):
+    """Run ``fn(hub_department)`` against the hub's own schema, with the embedded server if needed."""
+    from hub.db import Databases
+    from hub.runtime import migrate_all, resolved
+
+    async def go(settings: Settings):
+        await migrate_all(settings)
+        db = await Databases(settings, settings.database_url).open()
+        try:
+            return await fn(db.hub)
+        finally:
+            await db.close()
+
+    try:
+        with resolved(_settings()) as settings:
+            return asyncio.run(go(settings))
+    except SetupError as exc:
+        _fail(exc)
+
+
+@consumer_app.command("create")
+def consumer_create(
+    department: str = typer.Option(..., help="commerce, labor, science, education or bigdata."),
+    name: str = typer.Option(..., help="The system's name, e.g. \"labor statistics system\"."),
+    role: str = typer.Option("consumer", help="consumer, or admin (the big-data bureau)."),
+) -> None:
+    """Register a consumer and print its bearer token (shown once; only its hash is stored)."""
+    from hub.consumers import create_consumer
+    from hub.errors import HubError
+
+    try:
+        consumer, token = _hub_db_call(lambda hub: create_consumer(hub, department, name, role))
+    except HubError as exc:
+        _fail(exc)
+        return
+    console.print(f"consumer {consumer.id}: {consumer.department} / {consumer.name} ({consumer.role})")
+    console.print("token (shown once, store it now):")
+    print(token)
+
+
+@consumer_app.command("list")
+def consumer_list() -> None:
+    """List consumers (tokens are never shown again)."""
+    from rich.table import Table
+
+    rows = _hub_db_call(lambda hub: hub.fetch("hub/consumers_list"))
+    table = Table()
+    for col in ("id", "department", "name", "role", "created", "revoked"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["id"]), r["department"], r["name"], r["role"], f"{r['created_at']:%Y-%m-%d %H:%M}",
+                      f"{r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "")
+    Console().print(table)
+
+
+@consumer_app.command("revoke")
+def consumer_revoke(consumer_id: int = typer.Argument(..., help="The consumer's id (hub consumer list).")) -> None:
+    """Revoke a consumer's token: its requests get HTTP 401 from then on."""
+    row = _hub_db_call(lambda hub: hub.fetchrow("hub/consumer_revoke", consumer_id))
+    if row is None:
+        console.print(f"[red]error:[/red] no consumer {consumer_id}")
+        raise typer.Exit(1)
+    console.print(f"revoked consumer {row['id']} ({row['department']} / {row['name']})")
 
 
 @schema_app.command("export")

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from hub.pagination import Page, page_args
 
 if TYPE_CHECKING:
+    from hub.access import Access
+    from hub.consumers import Consumer
     from hub.db import Databases
     from hub.settings import Settings
 
@@ -20,11 +22,15 @@ class Context:
     first use, so a request pays only for the loaders it needs).
     """
 
-    def __init__(self, settings: "Settings", db: "Databases", request: Any = None, response: Any = None):
+    def __init__(self, settings: "Settings", db: "Databases", access: "Access", request: Any = None,
+                 response: Any = None):
         self.settings = settings
         self.db = db
+        self.access = access
+        self.consumer: "Consumer | None" = access.consumer
         self.request = request
         self.response = response
+        self.cost: int | None = None
         self._loaders: dict[type, Any] = {}
 
     def loader(self, cls: type[L]) -> L:

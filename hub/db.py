@@ -7,10 +7,11 @@ Departments are reached only through their own pool: ``db.labor.fetch("labor/pos
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 import asyncpg
 
@@ -62,13 +63,27 @@ class Stats:
 
 
 class Department:
-    """One department's access point: its pool plus the named statements."""
+    """One department's access point: its pool (or one connection, in a transaction) plus the named
+    statements."""
 
-    def __init__(self, name: str, pool: asyncpg.Pool, registry: SqlRegistry, stats: Stats):
+    def __init__(self, name: str, pool: asyncpg.Pool | asyncpg.Connection, registry: SqlRegistry, stats: Stats):
         self.name = name
         self.pool = pool
         self.sql = registry
         self.stats = stats
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator["Department"]:
+        """The same API on one connection inside a transaction (committed when the block exits)."""
+        try:
+            async with self.pool.acquire() as conn:
+                async with conn.transaction():
+                    yield Department(self.name, conn, self.sql, self.stats)
+        except Exception as exc:
+            mapped = from_db_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         sql = self.sql[query]
@@ -99,11 +114,6 @@ class Department:
             if mapped is None:
                 raise
             raise mapped from exc
-
-
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    # numeric -> float keeps money/budget figures JSON-friendly; precision is 2 decimals in the schema.
-    await conn.set_type_codec("numeric", encoder=str, decoder=float, schema="pg_catalog", format="text")
 
 
 class Databases:
@@ -139,7 +149,6 @@ class Databases:
                         min_size=self.settings.pool_min_size,
                         max_size=self.settings.pool_max_size,
                         server_settings=server_settings,
-                        init=_init_connection,
                     )
                 self.pools[dept] = by_url[url]
                 self.departments[dept] = Department(dept, by_url[url], self.registry, self.stats)

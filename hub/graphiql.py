@@ -110,11 +110,12 @@ def graphiql_html(
 {scripts}
   </head>
   <body>
-    <p class="hub-banner"><strong>{esc(title)}</strong> · To authenticate, open the
-      <em>Headers</em> tab under the query editor and paste
-      <code>{esc('{"Authorization": "Bearer <token>"}')}</code>
-      (saved in this browser's localStorage; change that under Settings).</p>
+    <p class="hub-banner"><strong>{esc(title)}</strong> · To authenticate, paste
+      <code>{esc('{"Authorization": "Bearer <token>"}')}</code> into the <em>Headers</em> tab
+      below the query editor (saved in this browser; see Settings).</p>
     <div id="graphiql" data-endpoint="{esc(endpoint)}" data-default-query="{esc(DEFAULT_QUERY)}" data-persist-headers="true">
+      <p class="hub-loading">Loading GraphiQL… If this message stays, the page's script files under
+        <code>{esc(prefix)}/graphiql/</code> did not load.</p>
       <noscript><p class="hub-noscript">GraphiQL needs JavaScript. Without it, send GraphQL requests as
         JSON <code>POST</code>s to <code>{esc(endpoint)}</code>.</p></noscript>
     </div>

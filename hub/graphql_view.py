@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from hub.access import Access
 from hub.context import Context
+from hub.errors import HubError
 from hub.graphql_errors import shape_error
 from hub.settings import Settings
+from hub.trusted import TrustedDocuments
 
 
 class HubGraphQL(GraphQL):
     def __init__(self, schema: Any, settings: Settings):
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True)
         self.settings = settings
+        self.trusted = TrustedDocuments.load()  # graphql/operations/**/*.graphql, by sha256
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        return Context(self.settings, request.app.state.db, request=request, response=response)
+        state = request.app.state
+        consumer = request.scope.get("hub.consumer")
+        catalog = await state.policy.catalog()
+        grants = await state.policy.grants(consumer.department) if consumer is not None else {}
+        access = Access(consumer, catalog, grants)
+        return Context(self.settings, state.db, access, request=request, response=response)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         from hub.graphiql import graphiql_html
@@ -38,3 +49,42 @@ class HubGraphQL(GraphQL):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    # -- trusted documents (hub.trusted) -----------------------------------------------------------
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying a persisted query (``?extensions=...``) is an operation, not the IDE page.
+        return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """strawberry's parsing, then the persisted/trusted document substitution (before execution)."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, list):
+            return [self._trusted_document(item) for item in data]
+        return self._trusted_document(data)
+
+    def _trusted_document(self, data: GraphQLRequestData) -> GraphQLRequestData:
+        try:
+            query, _hash = self.trusted.resolve(data.query, data.extensions, self.settings.trusted_documents_only)
+        except HubError as exc:
+            return _RefusedRequest(data.query, data.variables, data.operation_name, data.extensions, data.protocol,
+                                   error=exc)
+        data.query = query
+        return data
+
+    async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Any,
+                             root_value: Any, request_data: GraphQLRequestData) -> ExecutionResult:
+        error = getattr(request_data, "error", None)
+        if error is not None:
+            return ExecutionResult(data=None, errors=[
+                GraphQLError(error.message, extensions={"code": error.code, **error.extensions})])
+        return await super().execute_single(request=request, request_adapter=request_adapter,
+                                            sub_response=sub_response, context=context, root_value=root_value,
+                                            request_data=request_data)
+
+
+@dataclass
+class _RefusedRequest(GraphQLRequestData):
+    """A request refused while parsing (unknown or untrusted document): answered with ``error``, not run."""
+
+    error: HubError | None = None

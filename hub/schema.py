@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from hub import GRAPHQL_DIR
+from hub.access import install_guards
+from hub.audit import AuditExtension
 from hub.graphql_errors import ErrorCodes
+from hub.limits import schema_extensions
 from hub.settings import Settings
 
 CACHE_SIZE = 512
-MAX_DEPTH = 12
 
 
 class HubSchema(strawberry.Schema):
@@ -31,24 +32,41 @@ def query_type() -> type:
     from resolvers.labor.queries import LaborQuery
     from resolvers.science.queries import ScienceQuery
 
-    return merge_types("Query", (CommerceQuery, LaborQuery, ScienceQuery, EducationQuery))
+    from resolvers.bigdata.catalog import CatalogQuery
+    from resolvers.bigdata.audit import AuditQuery
+    from resolvers.bigdata.grants import GrantQuery
+
+    return merge_types("Query", (CommerceQuery, LaborQuery, ScienceQuery, EducationQuery, CatalogQuery, GrantQuery,
+                                  AuditQuery))
+
+
+def mutation_type() -> type:
+    from resolvers.bigdata.grants import GrantMutation
+
+    return merge_types("Mutation", (GrantMutation,))
 
 
 def build_schema(settings: Settings | None = None) -> HubSchema:
     settings = settings or Settings()
     extensions: list[Any] = [
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-        partial(ParserCache, maxsize=CACHE_SIZE),
-        partial(ValidationCache, maxsize=CACHE_SIZE),
+        AuditExtension,  # must stay FIRST: its after-yield runs last, after ErrorCodes shaped the errors
+        # Limits from settings (hub.limits): tokens, cached parse, depth, aliases, introspection depth,
+        # cost (before validation), then the validation cache.
+        *schema_extensions(settings, CACHE_SIZE),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     extensions.append(ErrorCodes)
-    return HubSchema(
+    schema = HubSchema(
         query=query_type(),
+        mutation=mutation_type(),
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
+    from resolvers import DATASET_TYPES
+
+    schema.guarded_fields = install_guards(schema._schema, DATASET_TYPES)
+    return schema
 
 
 def export_sdl() -> str:

@@ -30,6 +30,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0 or value != value:
+        raise SettingsError(f"{name} must be >= 0, got {raw!r}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -60,6 +73,16 @@ class Settings:
     graphiql: bool = True
     introspection: bool = True
     log_level: str = "info"
+    # Governance and limits.
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5_000
+    max_cost: int = 50_000
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 100
+    max_body_bytes: int = 1_000_000
+    trusted_documents_only: bool = False
+    policy_cache_seconds: float = 2.0
 
     @property
     def production(self) -> bool:
@@ -100,6 +123,15 @@ class Settings:
             graphiql=_bool(env, "HUB_GRAPHIQL", not production),
             introspection=_bool(env, "HUB_INTROSPECTION", not production),
             log_level=env.get("HUB_LOG_LEVEL", "info"),
+            max_depth=_int(env, "HUB_MAX_DEPTH", 12, minimum=1),
+            max_aliases=_int(env, "HUB_MAX_ALIASES", 30, minimum=1),
+            max_tokens=_int(env, "HUB_MAX_TOKENS", 5_000, minimum=10),
+            max_cost=_int(env, "HUB_MAX_COST", 50_000, minimum=1),
+            rate_limit_per_second=_float(env, "HUB_RATE_LIMIT_PER_SECOND", 50.0),
+            rate_limit_burst=_int(env, "HUB_RATE_LIMIT_BURST", 100, minimum=1),
+            max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 1_000_000, minimum=1024),
+            trusted_documents_only=_bool(env, "HUB_TRUSTED_DOCUMENTS_ONLY", False),
+            policy_cache_seconds=_float(env, "HUB_POLICY_CACHE_SECONDS", 2.0),
         )
 
     def url_for(self, dept: str, default_url: str) -> str:

@@ -20,18 +20,36 @@ from hub.settings import Settings
 
 TEST_DB = "hub_test"
 DEMO_SEED = 42
+# Test databases ("hub_test*") get a per-run suffix so that two test runs sharing one server (two
+# checkouts, or a developer's run beside CI) never drop each other's databases. Dropped at the end.
+RUN_ID = os.environ.get("HUB_TEST_RUN_ID") or str(os.getpid())
+
+
+def _db_name(name: str) -> str:
+    return f"{name}_{RUN_ID}" if name.startswith("hub_test") else name
 
 
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, parts.netloc, "/" + _db_name(name), parts.query, parts.fragment))
 
 
 async def recreate_database(admin_url: str, name: str) -> None:
     conn = await asyncpg.connect(admin_url)
     try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-        await conn.execute(f'create database "{name}"')
+        await conn.execute(f'drop database if exists "{_db_name(name)}" with (force)')
+        await conn.execute(f'create database "{_db_name(name)}"')
+    finally:
+        await conn.close()
+
+
+async def _drop_run_databases(admin_url: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        names = await conn.fetch("select datname from pg_database where datname like 'hub\\_test%' "
+                                 "and datname like '%\\_' || $1", RUN_ID)
+        for r in names:
+            await conn.execute(f'drop database if exists "{r["datname"]}" with (force)')
     finally:
         await conn.close()
 
@@ -42,15 +60,24 @@ def server_url() -> Iterator[str]:
     external = os.environ.get("DATABASE_URL")
     if external:
         yield with_database(external, "postgres")
+        asyncio.run(_drop_run_databases(with_database(external, "postgres")))
         return
     pg = EmbeddedPostgres(Settings.from_env({}).data_dir).start()
     try:
         yield pg.admin_url()
+        asyncio.run(_drop_run_databases(pg.admin_url()))
     finally:
         pg.stop()
 
 
-async def _prepare(settings: Settings, admin_url: str, name: str) -> None:
+# The default test consumer is labor's system, granted every CONDITIONAL dataset of the other
+# departments (with their personal fields), so API tests see all but NOT_SHARED data.
+DEFAULT_CONSUMER = "labor"
+
+
+async def _prepare(settings: Settings, admin_url: str, name: str) -> dict[str, str]:
+    """Fresh database: migrate, load the small demo data, create the demo consumers; returns their tokens."""
+    from hub.consumers import create_demo_consumers
     from hub.db import Databases
     from hub.seed import load_demo
 
@@ -60,29 +87,66 @@ async def _prepare(settings: Settings, admin_url: str, name: str) -> None:
     try:
         pools = {"hub": db.pools["bigdata"], **{d: db.pools[d] for d in ("commerce", "labor", "science", "education")}}
         await load_demo(pools, scale="small", seed=DEMO_SEED)
+        tokens = await create_demo_consumers(db.hub)
+        await grant_everything_conditional(db.pools["bigdata"], DEFAULT_CONSUMER)
     finally:
         await db.close()
+    return tokens
+
+
+async def grant_everything_conditional(pool: asyncpg.Pool, department: str) -> None:
+    async with pool.acquire() as conn:
+        consumer_id = await conn.fetchval("select id from hub.consumers where department = $1 order by id limit 1",
+                                          department)
+        datasets = await conn.fetch("select name from hub.datasets where sharing_class = 'CONDITIONAL' "
+                                    "and department <> $1", department)
+        for d in datasets:
+            personal = [r["field"] for r in await conn.fetch(
+                "select field from hub.dataset_fields where dataset = $1 and sensitivity = 'PERSONAL'", d["name"])]
+            request_id = await conn.fetchval(
+                "insert into hub.access_requests (consumer_id, department, dataset, fields, purpose, until, status, "
+                "reviewed_at, reason) values ($1, $2, $3, $4, 'test fixture grant', current_date + 365, 'APPROVED', "
+                "now(), null) returning id", consumer_id, department, d["name"], personal)
+            await conn.execute("insert into hub.grants (request_id, department, dataset, fields, expires_at) "
+                               "values ($1, $2, $3, $4, now() + interval '365 days')",
+                               request_id, department, d["name"], personal)
 
 
 @pytest.fixture(scope="session")
-def settings(server_url: str) -> Settings:
+def prepared(server_url: str) -> tuple[Settings, dict[str, str]]:
+    s = replace(Settings.from_env({"HUB_ENV": "test"}), database_url=with_database(server_url, TEST_DB),
+                policy_cache_seconds=0.0)
+    tokens = asyncio.run(_prepare(s, server_url, TEST_DB))
+    return s, tokens
+
+
+@pytest.fixture(scope="session")
+def settings(prepared) -> Settings:
     """Settings of a fresh, migrated test database holding the small demo data (seed 42)."""
-    s = replace(Settings.from_env({"HUB_ENV": "test"}), database_url=with_database(server_url, TEST_DB))
-    asyncio.run(_prepare(s, server_url, TEST_DB))
-    return s
+    return prepared[0]
 
 
 @pytest.fixture(scope="session")
-def client(settings: Settings) -> Iterator[TestClient]:
+def tokens(prepared) -> dict[str, str]:
+    """Bearer tokens of the demo consumers: commerce, labor, science, education, admin."""
+    return prepared[1]
+
+
+@pytest.fixture(scope="session")
+def client(settings: Settings, tokens: dict[str, str]) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
+        c.headers["Authorization"] = f"Bearer {tokens[DEFAULT_CONSUMER]}"
         yield c
 
 
 class GraphQLClient:
-    def __init__(self, client: TestClient):
+    def __init__(self, client: TestClient, token: str | None = None):
         self.http = client
+        self.token = token
 
     def post(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any):
+        if self.token is not None:
+            kwargs.setdefault("headers", {})["Authorization"] = f"Bearer {self.token}"
         return self.http.post("/graphql", json={"query": query, "variables": variables or {}}, **kwargs)
 
     def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -97,4 +161,11 @@ class GraphQLClient:
 
 @pytest.fixture(scope="session")
 def gql(client: TestClient) -> GraphQLClient:
+    """GraphQL as the default test consumer (labor, granted every CONDITIONAL dataset)."""
     return GraphQLClient(client)
+
+
+@pytest.fixture(scope="session")
+def gql_as(client: TestClient, tokens: dict[str, str]):
+    """``gql_as("commerce")``: GraphQL as that demo consumer (no test grants)."""
+    return lambda who: GraphQLClient(client, tokens[who])

@@ -132,7 +132,7 @@ def test_education_and_science_joins(gql, settings: Settings) -> None:
 ])
 def test_bad_page_arguments(gql, args: str, fragment: str) -> None:
     data = gql("{ enterprises(%s) { nodes { uscc } } }" % args)
-    assert data["data"] is None
+    assert data["data"] == {"enterprises": None}
     [error] = data["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert fragment in error["message"]

@@ -9,10 +9,13 @@ NESTED = """query($n: Int) { occupations(first: $n) { nodes { code
 
 
 def count_statements(gql, query: str, variables: dict) -> tuple[dict, dict]:
+    """Statements run on the departments' data (the hub's own policy look-ups, cached for a few seconds
+    in production and not at all in tests, are left out)."""
     before = dict(gql.stats.by_name)
     data = gql(query, variables)
     after = gql.stats.by_name
-    return data, {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    return data, {k: after[k] - before.get(k, 0) for k in after
+                  if after[k] != before.get(k, 0) and not k.startswith("hub/")}
 
 
 @pytest.mark.parametrize("page_size", [5, 50])

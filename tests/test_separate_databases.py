@@ -36,9 +36,10 @@ def test_labor_and_commerce_in_two_databases(server_url: str, settings: Settings
 
     labor_url = with_database(server_url, "hub_test_labor")
     commerce_url = with_database(server_url, "hub_test_commerce")
+    tokens = {}
     for name, url in (("hub_test_labor", labor_url), ("hub_test_commerce", commerce_url)):
         s = replace(settings, database_url=url, department_urls={})
-        asyncio.run(_prepare(s, server_url, name))
+        tokens[name] = asyncio.run(_prepare(s, server_url, name))
     # Each database keeps only its own department's data: a query that reached the wrong pool
     # would find nothing there.
     asyncio.run(_keep_only(labor_url, "labor"))
@@ -47,6 +48,8 @@ def test_labor_and_commerce_in_two_databases(server_url: str, settings: Settings
     split = replace(settings, database_url=labor_url,
                     department_urls={"labor": labor_url, "commerce": commerce_url})
     with TestClient(create_app(split)) as client:
+        # The hub's own schema (consumers, grants) follows DATABASE_URL: the labor database here.
+        client.headers["Authorization"] = f"Bearer {tokens['hub_test_labor']['labor']}"
         db = client.app.state.db
         assert db.pools["labor"] is not db.pools["commerce"]
         response = client.post("/graphql", json={"query": QUERY})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.loaders import ByKeyLoader, ManyByKeyLoader, PageByKeyLoader, row_converter
-from resolvers.commerce.types import Enterprise, Industry, Park
+from resolvers.commerce.types import Enterprise, Industry, InvestmentProject, Park
 
 
 class IndustryByCodeLoader(ByKeyLoader):
@@ -30,3 +30,8 @@ class EnterprisesByIndustryLoader(PageByKeyLoader):
 class ParkByCodeLoader(ByKeyLoader):
     dept, query, key_column = "commerce", "commerce/parks_by_code", "code"
     convert = staticmethod(row_converter(Park))
+
+
+class InvestmentProjectsByEnterpriseLoader(ManyByKeyLoader):
+    dept, query, key_column = "commerce", "commerce/investment_projects_by_enterprise", "enterprise_uscc"
+    convert = staticmethod(row_converter(InvestmentProject))

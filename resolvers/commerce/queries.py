@@ -19,7 +19,7 @@ class CommerceQuery:
     @strawberry.field(description="Industries of GB/T 4754, filtered by code prefix, level or name.")
     async def industries(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                          code_prefix: str | None = None, level: int | None = None,
-                         search: str | None = None) -> IndustryConnection:
+                         search: str | None = None) -> IndustryConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.commerce.fetch("commerce/industries_page", page.after_id, page.fetch,
@@ -35,7 +35,7 @@ class CommerceQuery:
                           district: str | None = None, industry_code_prefix: str | None = None,
                           search: str | None = None, founded_from: datetime.date | None = None,
                           founded_to: datetime.date | None = None,
-                          size: EnterpriseSize | None = None) -> EnterpriseConnection:
+                          size: EnterpriseSize | None = None) -> EnterpriseConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.commerce.fetch(
@@ -49,7 +49,7 @@ class CommerceQuery:
 
     @strawberry.field(description="Industrial parks.")
     async def parks(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
-                    district: str | None = None) -> ParkConnection:
+                    district: str | None = None) -> ParkConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.commerce.fetch("commerce/parks_page", page.after_id, page.fetch, district)
@@ -58,7 +58,7 @@ class CommerceQuery:
     @strawberry.field(description="Major investment projects, filtered by park and start date.")
     async def investment_projects(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                                   park_code: str | None = None, starts_from: datetime.date | None = None,
-                                  starts_to: datetime.date | None = None) -> InvestmentProjectConnection:
+                                  starts_to: datetime.date | None = None) -> InvestmentProjectConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.commerce.fetch("commerce/investment_projects_page", page.after_id, page.fetch,

@@ -42,21 +42,21 @@ class Industry:
         return await info.context.loader(IndustryByCodeLoader).load(self.parent_code)
 
     @strawberry.field
-    async def children(self, info: strawberry.Info) -> list[Industry]:
+    async def children(self, info: strawberry.Info) -> list[Industry] | None:
         from resolvers.commerce.loaders import IndustriesByParentLoader
 
         return await info.context.loader(IndustriesByParentLoader).load(self.code)
 
     @strawberry.field(description="Enterprises classified in this industry or below it.")
     async def enterprises(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
-                          district: str | None = None) -> EnterpriseConnection:
+                          district: str | None = None) -> EnterpriseConnection | None:
         from resolvers.commerce.loaders import EnterprisesByIndustryLoader
 
         page, rows = await load_page(info.context, EnterprisesByIndustryLoader, self.code, first, after, district)
         return build_connection(EnterpriseConnection, rows, page, enterprise_from_row)
 
     @strawberry.field(description="Majors (education) mapped to this industry code.")
-    async def majors(self, info: strawberry.Info) -> list[Annotated["Major", strawberry.lazy("resolvers.education.types")]]:
+    async def majors(self, info: strawberry.Info) -> list[Annotated["Major", strawberry.lazy("resolvers.education.types")]] | None:
         from resolvers.education.loaders import MajorsByIndustryLoader
 
         return await info.context.loader(MajorsByIndustryLoader).load(self.code)
@@ -82,7 +82,7 @@ class Enterprise:
     @strawberry.field(description="Job postings (labor) of this enterprise.")
     async def postings(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None,
-    ) -> Annotated["JobPostingConnection", strawberry.lazy("resolvers.labor.types")]:
+    ) -> Annotated["JobPostingConnection", strawberry.lazy("resolvers.labor.types")] | None:
         from resolvers.labor.loaders import PostingsByEnterpriseLoader
         from resolvers.labor.types import JobPostingConnection, posting_from_row
 
@@ -92,12 +92,18 @@ class Enterprise:
     @strawberry.field(description="Research projects (science) this enterprise leads.")
     async def research_projects(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None,
-    ) -> Annotated["ResearchProjectConnection", strawberry.lazy("resolvers.science.types")]:
+    ) -> Annotated["ResearchProjectConnection", strawberry.lazy("resolvers.science.types")] | None:
         from resolvers.science.loaders import ResearchProjectsByLeadEnterpriseLoader
         from resolvers.science.types import ResearchProjectConnection, research_project_from_row
 
         page, rows = await load_page(info.context, ResearchProjectsByLeadEnterpriseLoader, self.uscc, first, after)
         return build_connection(ResearchProjectConnection, rows, page, research_project_from_row)
+
+    @strawberry.field(description="Major investment projects of this enterprise (a NOT_SHARED dataset).")
+    async def investment_projects(self, info: strawberry.Info) -> list[InvestmentProject] | None:
+        from resolvers.commerce.loaders import InvestmentProjectsByEnterpriseLoader
+
+        return await info.context.loader(InvestmentProjectsByEnterpriseLoader).load(self.uscc)
 
 
 @strawberry.type(description="An industrial park.")

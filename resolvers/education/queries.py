@@ -17,7 +17,7 @@ class EducationQuery:
     @strawberry.field(description="Vocational schools, filtered by district, kind or name.")
     async def schools(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                       district: str | None = None, kind: SchoolKind | None = None,
-                      search: str | None = None) -> SchoolConnection:
+                      search: str | None = None) -> SchoolConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.education.fetch("education/schools_page", page.after_id, page.fetch, district,
@@ -31,7 +31,7 @@ class EducationQuery:
     @strawberry.field(description="Majors (schools' offerings), filtered by catalog-code prefix, school or name.")
     async def majors(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                      code_prefix: str | None = None, school_code: str | None = None,
-                     search: str | None = None) -> MajorConnection:
+                     search: str | None = None) -> MajorConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.education.fetch("education/majors_page", page.after_id, page.fetch,

@@ -33,7 +33,7 @@ class School:
     district_code: str
 
     @strawberry.field(description="Majors this school offers, in major-code order.")
-    async def majors(self, info: strawberry.Info) -> list[Major]:
+    async def majors(self, info: strawberry.Info) -> list[Major] | None:
         from resolvers.education.loaders import MajorsBySchoolLoader
 
         return await info.context.loader(MajorsBySchoolLoader).load(self.code)
@@ -41,7 +41,7 @@ class School:
     @strawberry.field(description="Research projects (science) this school partners in.")
     async def research_projects(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None,
-    ) -> Annotated["ResearchProjectConnection", strawberry.lazy("resolvers.science.types")]:
+    ) -> Annotated["ResearchProjectConnection", strawberry.lazy("resolvers.science.types")] | None:
         from resolvers.science.loaders import ResearchProjectsByPartnerSchoolLoader
         from resolvers.science.types import ResearchProjectConnection, research_project_from_row
 
@@ -65,7 +65,7 @@ class Major:
     @strawberry.field(description="Industries (commerce, GB/T 4754) the catalog major is mapped to.")
     async def industries(
         self, info: strawberry.Info,
-    ) -> list[Annotated["Industry", strawberry.lazy("resolvers.commerce.types")]]:
+    ) -> list[Annotated["Industry", strawberry.lazy("resolvers.commerce.types")]] | None:
         from resolvers.commerce.loaders import IndustryByCodeLoader
         from resolvers.education.loaders import IndustryCodesByMajorLoader
 
@@ -77,7 +77,7 @@ class Major:
     @strawberry.field(description="Occupations (labor) the catalog major is mapped to.")
     async def occupations(
         self, info: strawberry.Info,
-    ) -> list[Annotated["Occupation", strawberry.lazy("resolvers.labor.types")]]:
+    ) -> list[Annotated["Occupation", strawberry.lazy("resolvers.labor.types")]] | None:
         from resolvers.education.loaders import OccupationCodesByMajorLoader
         from resolvers.labor.loaders import OccupationByCodeLoader
 
@@ -87,7 +87,7 @@ class Major:
         return [o for o in occupations if o is not None]
 
     @strawberry.field(description="Yearly enrollment, graduates and employment, in year order.")
-    async def outcomes(self, info: strawberry.Info) -> list[MajorOutcome]:
+    async def outcomes(self, info: strawberry.Info) -> list[MajorOutcome] | None:
         from resolvers.education.loaders import OutcomesByMajorLoader
 
         return await info.context.loader(OutcomesByMajorLoader).load(self.id)

@@ -20,7 +20,7 @@ class LaborQuery:
     @strawberry.field(description="Occupations, filtered by code prefix (e.g. \"6-18\"), name or major group.")
     async def occupations(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                           code_prefix: str | None = None, search: str | None = None,
-                          major_group: int | None = None) -> OccupationConnection:
+                          major_group: int | None = None) -> OccupationConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.labor.fetch("labor/occupations_page", page.after_id, page.fetch,
@@ -37,7 +37,7 @@ class LaborQuery:
                            district: str | None = None, occupation_code_prefix: str | None = None,
                            enterprise_uscc: str | None = None, skill_level: int | None = None,
                            posted_from: datetime.date | None = None, posted_to: datetime.date | None = None,
-                           education: EducationLevel | None = None) -> JobPostingConnection:
+                           education: EducationLevel | None = None) -> JobPostingConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.labor.fetch(
@@ -55,7 +55,7 @@ class LaborQuery:
                           district: str | None = None, occupation_code_prefix: str | None = None,
                           skill_level: int | None = None, registered_from: datetime.date | None = None,
                           registered_to: datetime.date | None = None,
-                          search: str | None = None) -> JobSeekerConnection:
+                          search: str | None = None) -> JobSeekerConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.labor.fetch(
@@ -68,7 +68,7 @@ class LaborQuery:
     async def training_programs(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                                 district: str | None = None, occupation_code_prefix: str | None = None,
                                 running_from: datetime.date | None = None,
-                                running_to: datetime.date | None = None) -> TrainingProgramConnection:
+                                running_to: datetime.date | None = None) -> TrainingProgramConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.labor.fetch(
@@ -80,7 +80,7 @@ class LaborQuery:
     async def skill_certificates(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                                  occupation_code_prefix: str | None = None, skill_level: int | None = None,
                                  issued_from: datetime.date | None = None,
-                                 issued_to: datetime.date | None = None) -> SkillCertificateConnection:
+                                 issued_to: datetime.date | None = None) -> SkillCertificateConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.labor.fetch("labor/certificates_page", page.after_id, page.fetch,
@@ -90,7 +90,7 @@ class LaborQuery:
     @strawberry.field(description="Apprenticeships, filtered by enterprise, occupation-code prefix and school.")
     async def apprenticeships(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                               enterprise_uscc: str | None = None, occupation_code_prefix: str | None = None,
-                              school_code: str | None = None) -> ApprenticeshipConnection:
+                              school_code: str | None = None) -> ApprenticeshipConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.labor.fetch("labor/apprenticeships_page", page.after_id, page.fetch,

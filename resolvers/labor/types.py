@@ -43,7 +43,7 @@ class Occupation:
     async def postings(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                        district: str | None = None, skill_level: int | None = None,
                        posted_from: datetime.date | None = None,
-                       posted_to: datetime.date | None = None) -> JobPostingConnection:
+                       posted_to: datetime.date | None = None) -> JobPostingConnection | None:
         from resolvers.labor.loaders import PostingsByOccupationLoader
 
         page, rows = await load_page(info.context, PostingsByOccupationLoader, self.code, first, after,
@@ -51,14 +51,14 @@ class Occupation:
         return build_connection(JobPostingConnection, rows, page, posting_from_row)
 
     @strawberry.field(description="Number of job postings for this occupation.")
-    async def posting_count(self, info: strawberry.Info) -> int:
+    async def posting_count(self, info: strawberry.Info) -> int | None:
         from resolvers.labor.loaders import PostingCountByOccupationLoader
 
         return await info.context.loader(PostingCountByOccupationLoader).load(self.code)
 
     @strawberry.field(description="Job seekers (supply) looking for this occupation.")
     async def seekers(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
-                      district: str | None = None) -> JobSeekerConnection:
+                      district: str | None = None) -> JobSeekerConnection | None:
         from resolvers.labor.loaders import SeekersByOccupationLoader
 
         page, rows = await load_page(info.context, SeekersByOccupationLoader, self.code, first, after, district)
@@ -66,7 +66,7 @@ class Occupation:
 
     @strawberry.field(description="Skills-training programs for this occupation.")
     async def training_programs(self, info: strawberry.Info, first: int | None = None,
-                                after: str | None = None) -> TrainingProgramConnection:
+                                after: str | None = None) -> TrainingProgramConnection | None:
         from resolvers.labor.loaders import TrainingProgramsByOccupationLoader
 
         page, rows = await load_page(info.context, TrainingProgramsByOccupationLoader, self.code, first, after)

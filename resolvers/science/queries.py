@@ -22,7 +22,7 @@ class ScienceQuery:
                                 field: str | None = None, industry_code_prefix: str | None = None,
                                 lead_enterprise_uscc: str | None = None, partner_school_code: str | None = None,
                                 starts_from: datetime.date | None = None, starts_to: datetime.date | None = None,
-                                search: str | None = None) -> ResearchProjectConnection:
+                                search: str | None = None) -> ResearchProjectConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.science.fetch(
@@ -37,7 +37,7 @@ class ScienceQuery:
     @strawberry.field(description="Technology transfers, filtered by project and transfer date.")
     async def tech_transfers(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                              project_code: str | None = None, transferred_from: datetime.date | None = None,
-                             transferred_to: datetime.date | None = None) -> TechTransferConnection:
+                             transferred_to: datetime.date | None = None) -> TechTransferConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.science.fetch("science/tech_transfers_page", page.after_id, page.fetch,
@@ -47,7 +47,7 @@ class ScienceQuery:
     @strawberry.field(description="Innovation platforms, filtered by district and kind.")
     async def innovation_platforms(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                                    district: str | None = None,
-                                   kind: InnovationPlatformKind | None = None) -> InnovationPlatformConnection:
+                                   kind: InnovationPlatformKind | None = None) -> InnovationPlatformConnection | None:
         ctx = info.context
         page = ctx.page(first, after)
         rows = await ctx.db.science.fetch("science/innovation_platforms_page", page.after_id, page.fetch,

@@ -77,7 +77,7 @@ class ResearchProject:
         return await info.context.loader(IndustryByCodeLoader).load(self.industry_code)
 
     @strawberry.field(description="Technology transfers of this project's results.")
-    async def transfers(self, info: strawberry.Info) -> list[TechTransfer]:
+    async def transfers(self, info: strawberry.Info) -> list[TechTransfer] | None:
         from resolvers.science.loaders import TechTransfersByProjectLoader
 
         return await info.context.loader(TechTransfersByProjectLoader).load(self.code)

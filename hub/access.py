@@ -1,0 +1,307 @@
+"""Sharing rules: the catalog, each department's grants, and their enforcement on every field.
+
+Rules (DESIGN.md, "Sharing governance"): the owning department always reads its datasets;
+UNCONDITIONAL datasets any authenticated department; CONDITIONAL ones only under an active grant;
+NOT_SHARED ones the owner only. PERSONAL fields are masked for every reader but the owner unless its
+grant names them.
+
+Enforcement is installed once on the built GraphQL schema (``install_guards``): every field whose
+type is a catalog dataset (an object, a list of them, or a connection of them) — on Query and on every
+join — gets a guard that checks access before resolving, then masks personal fields and counts rows
+for the audit. A field added later is guarded without anyone remembering to. A denied field resolves to
+null with a FORBIDDEN error naming the dataset at its path; the rest of the response is returned.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, get_named_type
+
+from hub.errors import Forbidden, Unauthenticated
+
+if TYPE_CHECKING:
+    from hub.consumers import Consumer
+    from hub.db import Databases
+
+# Scalar fields that read another dataset than their parent type's.
+EXTRA_GUARDS: dict[tuple[str, str], str] = {("Occupation", "postingCount"): "labor.job_postings"}
+
+
+# --- masking ---------------------------------------------------------------------------------------
+
+def mask_person_name(value: str) -> str:
+    """Keep the surname (the first character; two for common compound surnames)."""
+    if not value:
+        return value
+    keep = 2 if value[:2] in COMPOUND_SURNAMES and len(value) > 2 else 1
+    return value[:keep] + "*" * (len(value) - keep)
+
+
+def mask_id_number(value: str) -> str:
+    """Keep the first 6 (district) and last 4 characters."""
+    if len(value) <= 10:
+        return "*" * len(value)
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_phone(value: str) -> str:
+    """Keep the first 3 and last 4 digits."""
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+COMPOUND_SURNAMES = frozenset({"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "公孙", "尉迟", "长孙", "夏侯"})
+MASKS: dict[str, Callable[[str], str]] = {
+    "PERSON_NAME": mask_person_name, "ID_NUMBER": mask_id_number, "PHONE": mask_phone,
+}
+
+
+# --- catalog and grants ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    department: str
+    graphql_type: str
+    title: str
+    sharing_class: str
+    update_cycle: str
+    description: str
+    fields: tuple["DatasetField", ...] = ()
+
+    @property
+    def personal(self) -> dict[str, str]:
+        """GraphQL field name -> mask kind, for the PERSONAL fields."""
+        return {f.field: f.mask for f in self.fields if f.sensitivity == "PERSONAL" and f.mask}
+
+
+@dataclass(frozen=True)
+class DatasetField:
+    dataset: str
+    field: str
+    sensitivity: str
+    mask: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class Grant:
+    id: int
+    dataset: str
+    fields: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    datasets: dict[str, Dataset]
+
+    @property
+    def by_type(self) -> dict[str, Dataset]:
+        return {d.graphql_type: d for d in self.datasets.values()}
+
+
+class PolicyStore:
+    """The catalog and each department's active grants, cached for ``ttl`` seconds per process.
+
+    Writes made through this process (grant reviews, revocations) invalidate at once; writes made by
+    other processes are seen within ``ttl``.
+    """
+
+    def __init__(self, db: "Databases", ttl: float):
+        self.db = db
+        self.ttl = ttl
+        self._catalog: tuple[float, Catalog] | None = None
+        self._grants: dict[str, tuple[float, dict[str, Grant]]] = {}
+
+    async def catalog(self) -> Catalog:
+        now = time.monotonic()
+        if self._catalog is None or now - self._catalog[0] >= self.ttl:
+            rows = await self.db.hub.fetch("hub/catalog_datasets")
+            field_rows = await self.db.hub.fetch("hub/catalog_fields")
+            by_dataset: dict[str, list[DatasetField]] = {}
+            for r in field_rows:
+                by_dataset.setdefault(r["dataset"], []).append(DatasetField(**dict(r)))
+            datasets = {r["name"]: Dataset(**dict(r), fields=tuple(by_dataset.get(r["name"], ())))
+                        for r in rows}
+            self._catalog = (now, Catalog(datasets))
+        return self._catalog[1]
+
+    async def grants(self, department: str) -> dict[str, Grant]:
+        now = time.monotonic()
+        cached = self._grants.get(department)
+        if cached is None or now - cached[0] >= self.ttl:
+            rows = await self.db.hub.fetch("hub/grants_active_for_department", department)
+            grants: dict[str, Grant] = {}
+            for r in rows:  # several grants on one dataset: their personal fields add up
+                prev = grants.get(r["dataset"])
+                fields = frozenset(r["fields"] or ()) | (prev.fields if prev else frozenset())
+                grants[r["dataset"]] = Grant(prev.id if prev else r["id"], r["dataset"], fields)
+            cached = self._grants[department] = (now, grants)
+        return cached[1]
+
+    def invalidate(self) -> None:
+        self._catalog = None
+        self._grants.clear()
+
+
+# --- the per-request access decision ---------------------------------------------------------------
+
+@dataclass
+class Access:
+    """What one request may read, and what it did read (for the audit)."""
+
+    consumer: "Consumer | None"
+    catalog: Catalog
+    grants: dict[str, Grant]
+    datasets_read: set[str] = field(default_factory=set)
+    grants_used: set[int] = field(default_factory=set)
+    rows: dict[str, int] = field(default_factory=dict)
+    masked: set[str] = field(default_factory=set)
+    denied: set[str] = field(default_factory=set)
+    _maskers: dict[str, dict[str, Callable[[str], str]]] = field(default_factory=dict)
+
+    def check(self, dataset: Dataset) -> None:
+        consumer = self.consumer
+        if consumer is None:
+            raise Unauthenticated("authentication required")
+        if consumer.department == dataset.department:
+            self.datasets_read.add(dataset.name)
+            return
+        cls = dataset.sharing_class
+        if cls == "UNCONDITIONAL":
+            grant = self.grants.get(dataset.name)  # may still unmask personal fields
+            if grant is not None and dataset.personal:
+                self.grants_used.add(grant.id)
+        elif cls == "CONDITIONAL":
+            grant = self.grants.get(dataset.name)
+            if grant is None:
+                self.denied.add(dataset.name)
+                raise Forbidden(
+                    f"dataset {dataset.name} is CONDITIONAL: department {consumer.department} needs an active "
+                    f"grant from {dataset.department} (requestAccess)",
+                    dataset=dataset.name, sharingClass=cls)
+            self.grants_used.add(grant.id)
+        else:
+            self.denied.add(dataset.name)
+            raise Forbidden(f"dataset {dataset.name} is NOT_SHARED: only {dataset.department} may read it",
+                            dataset=dataset.name, sharingClass=cls)
+        self.datasets_read.add(dataset.name)
+
+    def maskers(self, dataset: Dataset) -> dict[str, Callable[[str], str]]:
+        """attribute name -> mask function, for the personal fields this consumer must not see."""
+        found = self._maskers.get(dataset.name)
+        if found is None:
+            found = {}
+            personal = dataset.personal
+            if personal and (self.consumer is None or self.consumer.department != dataset.department):
+                grant = self.grants.get(dataset.name)
+                allowed = grant.fields if grant else frozenset()
+                for gql_name, kind in personal.items():
+                    if gql_name not in allowed:
+                        found[_snake(gql_name)] = MASKS[kind]
+            self._maskers[dataset.name] = found
+        return found
+
+    def after_resolve(self, dataset: Dataset, value: Any) -> Any:
+        """Mask and count the objects a guarded field returned."""
+        if value is None:
+            return value
+        nodes = value.nodes if hasattr(value, "nodes") else value if isinstance(value, list) else [value]
+        if not nodes:
+            return value
+        self.rows[dataset.name] = self.rows.get(dataset.name, 0) + len(nodes)
+        maskers = self.maskers(dataset)
+        if maskers:
+            for node in nodes:
+                for attr, fn in maskers.items():
+                    raw = getattr(node, attr, None)
+                    if isinstance(raw, str):
+                        setattr(node, attr, fn(raw))
+            self.masked.update(f"{dataset.name}.{_camel(a)}" for a in maskers)
+        return value
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+# --- installing the guards on the schema -----------------------------------------------------------
+
+def _dataset_type_name(gql_type: Any) -> str | None:
+    """The object type a field returns: X, [X], or XConnection (whose nodes are X)."""
+    named = get_named_type(gql_type)
+    if not isinstance(named, GraphQLObjectType):
+        return None
+    if named.name.endswith("Connection") and "nodes" in named.fields:
+        inner = get_named_type(named.fields["nodes"].type)
+        return inner.name
+    return named.name
+
+
+def guarded_fields(schema: GraphQLSchema, type_names: set[str]) -> dict[tuple[str, str], str]:
+    """(parent type, field) -> dataset GraphQL type, for every field that reads a dataset."""
+    found: dict[tuple[str, str], str] = {}
+    for parent in schema.type_map.values():
+        if not isinstance(parent, GraphQLObjectType) or parent.name.startswith("__"):
+            continue
+        if parent.name.endswith(("Connection", "Edge")):
+            continue  # their node lists belong to the field that returned the connection
+        for fname, fdef in parent.fields.items():
+            target = _dataset_type_name(fdef.type)
+            if target in type_names:
+                found[(parent.name, fname)] = target
+    return found
+
+
+def install_guards(schema: GraphQLSchema, type_to_dataset: dict[str, str]) -> dict[tuple[str, str], str]:
+    """Wrap the resolver of every dataset-reading field. Returns (type, field) -> dataset name."""
+    installed: dict[tuple[str, str], str] = {}
+    targets = guarded_fields(schema, set(type_to_dataset))
+    for (parent, fname), type_name in targets.items():
+        installed[(parent, fname)] = type_to_dataset[type_name]
+    for key, dataset in EXTRA_GUARDS.items():
+        if key[0] in schema.type_map and key[1] in schema.type_map[key[0]].fields:
+            installed[key] = dataset
+    for (parent, fname), dataset_name in installed.items():
+        fdef = schema.type_map[parent].fields[fname]
+        if isinstance(fdef.type, GraphQLNonNull):
+            raise RuntimeError(f"{parent}.{fname} reads dataset {dataset_name} and must be nullable, so that "
+                               "a denied read returns null with a FORBIDDEN error instead of nulling its parent")
+        fdef.resolve = _guard(fdef.resolve, dataset_name, counts=(parent, fname) not in EXTRA_GUARDS)
+    return installed
+
+
+def _guard(resolve: Callable[..., Any] | None, dataset_name: str, counts: bool) -> Callable[..., Any]:
+    from graphql import default_field_resolver
+
+    inner = resolve or default_field_resolver
+
+    async def finish(access: Access, dataset: Dataset, pending: Any) -> Any:
+        return access.after_resolve(dataset, await pending)
+
+    def guarded(source: Any, info: Any, **kwargs: Any) -> Any:
+        access: Access = info.context.access
+        dataset = access.catalog.datasets.get(dataset_name)
+        if dataset is None:
+            raise Forbidden(f"dataset {dataset_name} is not in the catalog, so it is not shared",
+                            dataset=dataset_name)
+        access.check(dataset)
+        result = inner(source, info, **kwargs)
+        if not counts:
+            return result
+        if inspect.isawaitable(result):
+            return finish(access, dataset, result)
+        return access.after_resolve(dataset, result)
+
+    return guarded
+

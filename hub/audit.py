@@ -1,0 +1,307 @@
+"""The audit log: every GraphQL operation leaves one entry in ``hub.audit_log`` (DESIGN.md, "Sharing governance").
+
+An entry names the consumer, the operation (name, type, SHA-256 of the document text), the datasets and
+grants it used, the rows it returned per dataset, the personal fields masked for it, the datasets denied
+to it, the outcome (OK, ERROR, DENIED) with the errors' codes, and the trace id.
+
+The log is append-only and hash-chained *in the database* (``sql/migrations/0007_audit.sql``): a trigger
+serialises writers with an advisory lock and sets ``prev_hash`` (the hash of the newest entry, 64 zeros
+for the first) and ``hash = sha256_hex(prev_hash || hub.audit_content(entry))``; other triggers refuse
+UPDATE, DELETE and TRUNCATE. ``verify`` walks the chain in id order and names the first entry that was
+altered, or that follows a removed entry. Removing entries at the *end* of the log leaves a valid, shorter
+chain: publish the head (``VerifyResult.head_id``/``head_hash``) elsewhere to detect that too.
+
+``AuditExtension`` writes the entry of each operation with ONE statement (``record``), after the
+operation's errors were shaped. Policy: an operation whose entry cannot be written does not return its
+data — the result becomes ``data: null`` plus a SERVICE_UNAVAILABLE "audit log unavailable" error (the
+design requires every operation to be audited; a mutation has still been applied in that case).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, AsyncIterator, Iterable, Iterator
+
+import asyncpg
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from hub import SQL_DIR
+from hub.db import Department, strip_header
+from hub.errors import HubError, from_db_error
+
+log = logging.getLogger("hub.audit")
+
+ZERO_HASH = "0" * 64
+INSERT_QUERY = "hub/audit_insert"
+OUTCOMES = ("OK", "ERROR", "DENIED")
+DENIAL_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
+UNAVAILABLE_MESSAGE = "audit log unavailable"
+
+
+@dataclass(kw_only=True)
+class AuditEntry:
+    """One audit entry as written (id, at, prev_hash and hash are set by the database)."""
+
+    outcome: str = "OK"
+    operation_type: str = "unknown"  # query | mutation | subscription | unknown
+    operation_name: str | None = None
+    document_hash: str | None = None
+    consumer_id: int | None = None
+    department: str | None = None
+    consumer_name: str | None = None
+    datasets: list[str] = field(default_factory=list)
+    grants: list[int] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    masked_fields: list[str] = field(default_factory=list)
+    denied: list[str] = field(default_factory=list)
+    error_codes: list[str] = field(default_factory=list)
+    trace_id: str | None = None
+
+    def args(self) -> tuple[Any, ...]:
+        """The parameters of ``sql/queries/hub/audit_insert.sql``, in order (sets sorted for stable content)."""
+        return (
+            self.consumer_id, self.department, self.consumer_name, self.operation_name, self.operation_type,
+            self.document_hash, sorted(self.datasets), sorted(int(g) for g in self.grants),
+            json.dumps({k: int(v) for k, v in sorted(self.rows.items())}, separators=(",", ":")),
+            sorted(self.masked_fields), sorted(self.denied), self.outcome, list(self.error_codes), self.trace_id,
+        )
+
+
+@lru_cache(maxsize=1)
+def _insert_sql() -> str:
+    return strip_header((SQL_DIR / "queries" / f"{INSERT_QUERY}.sql").read_text(encoding="utf-8"))
+
+
+async def record(pool_or_department: "asyncpg.Pool | asyncpg.Connection | Department", entry: AuditEntry) -> None:
+    """Append ``entry``: one INSERT, one round trip (the trigger chains it).
+
+    Deliberately not counted in ``Databases.stats``: those counters pin the statements of resolvers;
+    the audit costs exactly one statement per operation, whatever the query.
+    """
+    if isinstance(pool_or_department, Department):
+        target: Any = pool_or_department.pool
+        sql = pool_or_department.sql[INSERT_QUERY]
+    else:
+        target, sql = pool_or_department, _insert_sql()
+    await target.execute(sql, *entry.args())
+
+
+# --- verification ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_id: int | None = None
+    problem: str | None = None
+    head_id: int | None = None  # the newest entry checked (publish it to detect removals at the end)
+    head_hash: str | None = None
+
+
+def chain_hash(prev_hash: str, content: str) -> str:
+    """The hash of an entry: sha256 hex of ``prev_hash || content`` (as ``hub.audit_hash`` computes it)."""
+    return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
+
+
+_VERIFY_SQL = "select id, prev_hash, hash, hub.audit_content(a) as content from hub.audit_log a order by id"
+
+
+async def verify(conn: asyncpg.Connection, batch: int = 2000) -> VerifyResult:
+    """Walk the chain in id order and stop at the first entry that does not verify.
+
+    Rows are streamed with a server-side cursor (``batch`` rows per fetch) in one read-only REPEATABLE
+    READ transaction, so memory stays flat and concurrent appends do not disturb the walk. The canonical
+    content comes from ``hub.audit_content`` in the database; the hashes are recomputed here.
+    """
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _walk(conn.cursor(_VERIFY_SQL, prefetch=batch))
+
+
+async def _walk(rows: AsyncIterator[asyncpg.Record]) -> VerifyResult:
+    expected = ZERO_HASH
+    previous_id: int | None = None
+    checked = 0
+    async for row in rows:
+        checked += 1
+        entry_id, prev_hash, stored, content = row["id"], row["prev_hash"], row["hash"], row["content"]
+        after = f"entry {previous_id}" if previous_id is not None else "the start of the log"
+        if chain_hash(prev_hash, content) != stored:
+            if prev_hash != expected and chain_hash(expected, content) == stored:
+                problem = (f"entry {entry_id}: its prev_hash was changed (the entry itself is intact and "
+                           f"chains from {after})")
+            else:
+                problem = f"entry {entry_id} was altered: its stored hash does not match its content"
+            return VerifyResult(False, checked, entry_id, problem, previous_id, expected)
+        if prev_hash != expected:
+            if previous_id is None:
+                problem = (f"entry {entry_id} does not chain from the start of the log: "
+                           "an entry before it was removed")
+            else:
+                problem = (f"entry {entry_id} does not chain from entry {previous_id} (its prev_hash is not "
+                           f"that entry's hash): an entry before it was removed, or entry {previous_id} "
+                           "was rewritten and re-hashed")
+            return VerifyResult(False, checked, entry_id, problem, previous_id, expected)
+        expected, previous_id = stored, entry_id
+    return VerifyResult(True, checked, None, None, previous_id, expected if previous_id is not None else None)
+
+
+# --- the schema extension --------------------------------------------------------------------------
+
+def _trace_id() -> str | None:
+    try:
+        from opentelemetry import trace
+
+        span_context = trace.get_current_span().get_span_context()
+    except Exception:  # noqa: BLE001 - tracing must never break auditing
+        return None
+    if span_context is None or not span_context.is_valid:
+        return None
+    return format(span_context.trace_id, "032x")
+
+
+def _codes(errors: Iterable[GraphQLError]) -> list[str]:
+    """The errors' ``extensions.code`` in order of first appearance (shaped errors always carry one)."""
+    seen: dict[str, None] = {}
+    for error in errors:
+        code = (error.extensions or {}).get("code") or "INTERNAL_SERVER_ERROR"
+        seen.setdefault(str(code), None)
+    return list(seen)
+
+
+def _exception_code(exc: BaseException) -> str:
+    """The code of an exception that escaped the operation hooks: strawberry turns it into an HTTP 400 or an
+    error result (shaped later by the HTTP view, so not yet shaped here)."""
+    from hub.graphql_errors import shape_error
+
+    if isinstance(exc, HubError):
+        return exc.code
+    if isinstance(exc, GraphQLError) and (exc.original_error is None or isinstance(exc.original_error, HubError)):
+        # e.g. a syntax error raised by ParserCache: shaped without logging (nothing unexpected in it)
+        return str((shape_error(exc).extensions or {}).get("code", "INTERNAL_SERVER_ERROR"))
+    mapped = from_db_error(exc.original_error if isinstance(exc, GraphQLError) and exc.original_error else exc)
+    if mapped is not None:
+        return mapped.code
+    name = type(exc).__name__
+    if name == "InvalidOperationTypeError":
+        return "OPERATION_NOT_ALLOWED"
+    if name in ("MissingQueryError", "CannotGetOperationTypeError"):
+        return "BAD_USER_INPUT"
+    return "INTERNAL_SERVER_ERROR"
+
+
+def outcome_of(codes: list[str], denied: Iterable[str]) -> str:
+    """DENIED when an error refused access (or the access layer denied a dataset), ERROR on any other error."""
+    if any(c in DENIAL_CODES for c in codes) or any(True for _ in denied):
+        return "DENIED"
+    return "ERROR" if codes else "OK"
+
+
+_BACKGROUND: set[asyncio.Task] = set()
+
+
+class AuditExtension(SchemaExtension):
+    """Writes one audit entry per operation, after the result's errors were shaped.
+
+    Placement: strawberry enters the ``on_operation`` hooks in list order and leaves them in REVERSE
+    order (an exit stack), so this extension is FIRST in ``build_schema``'s list: its after-``yield``
+    part runs last, after ``ErrorCodes`` (last in the list) shaped the codes, and it also sees failures
+    of every other extension's hooks. (It re-shapes defensively anyway: ``shape_error`` is idempotent.)
+    The trace id is taken while parsing/executing, inside any operation span the later extensions open.
+    """
+
+    def __init__(self, *, execution_context: Any = None):
+        if execution_context is not None:
+            self.execution_context = execution_context
+        self._trace_id: str | None = None
+
+    def _capture_trace(self) -> None:
+        if self._trace_id is None:
+            self._trace_id = _trace_id()
+
+    def on_parse(self) -> Iterator[None]:
+        self._capture_trace()
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        self._capture_trace()
+        yield
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        self._capture_trace()
+        try:
+            yield
+        except Exception as exc:  # escapes to strawberry (an HTTP 400 or an error result): audit, re-raise
+            await self._write(self._entry(exception=exc), result=None)
+            raise
+        except BaseException:  # cancelled (client gone): write in the background, do not hold up the cancel
+            task = asyncio.ensure_future(self._write(self._entry(exception=None, cancelled=True), result=None))
+            _BACKGROUND.add(task)
+            task.add_done_callback(_BACKGROUND.discard)
+            raise
+        result = self.execution_context.result
+        if result is not None and getattr(result, "errors", None):
+            from hub.graphql_errors import shape_error
+
+            result.errors = [shape_error(e) for e in result.errors]
+        await self._write(self._entry(result=result), result=result)
+
+    def _entry(self, result: Any = None, exception: BaseException | None = None,
+               cancelled: bool = False) -> AuditEntry:
+        ec = self.execution_context
+        ctx = ec.context
+        query = ec.query
+        try:
+            operation_name = ec.operation_name
+        except Exception:  # noqa: BLE001
+            operation_name = None
+        try:
+            operation_type = ec.operation_type.value
+        except Exception:  # noqa: BLE001 - no document (parse failure) or no such operation
+            operation_type = "unknown"
+        consumer = getattr(ctx, "consumer", None)
+        access = getattr(ctx, "access", None)
+        denied = set(getattr(access, "denied", ()) or ())
+        if exception is not None:
+            codes = [_exception_code(exception)]
+        elif cancelled:
+            codes = ["CANCELLED"]
+        else:
+            codes = _codes(getattr(result, "errors", None) or ())
+        self._capture_trace()
+        return AuditEntry(
+            outcome=outcome_of(codes, denied),
+            operation_type=operation_type if operation_type in ("query", "mutation", "subscription") else "unknown",
+            operation_name=operation_name,
+            document_hash=hashlib.sha256(query.encode("utf-8")).hexdigest() if isinstance(query, str) else None,
+            consumer_id=getattr(consumer, "id", None),
+            department=getattr(consumer, "department", None),
+            consumer_name=getattr(consumer, "name", None),
+            datasets=list(getattr(access, "datasets_read", ()) or ()),
+            grants=list(getattr(access, "grants_used", ()) or ()),
+            rows=dict(getattr(access, "rows", None) or {}),
+            masked_fields=list(getattr(access, "masked", ()) or ()),
+            denied=list(denied),
+            error_codes=codes,
+            trace_id=self._trace_id,
+        )
+
+    async def _write(self, entry: AuditEntry, result: Any) -> None:
+        db = getattr(self.execution_context.context, "db", None)
+        try:
+            if db is None:
+                raise RuntimeError("the GraphQL context has no database (ctx.db)")
+            await record(db.hub, entry)
+        except Exception:  # noqa: BLE001 - any failure: fail closed below
+            log.error("AUDIT LOG UNAVAILABLE: could not record operation %r (%s, outcome %s, consumer %s, "
+                      "trace %s); its data is withheld", entry.operation_name, entry.operation_type,
+                      entry.outcome, entry.consumer_id, entry.trace_id, exc_info=True)
+            if result is not None:
+                result.data = None
+                result.errors = [*(result.errors or []), GraphQLError(
+                    UNAVAILABLE_MESSAGE, extensions={"code": "SERVICE_UNAVAILABLE"})]

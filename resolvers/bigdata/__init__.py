@@ -1,0 +1,1 @@
+"""bigdata (the hub's own schema): the resource catalog, grants and access requests, audit."""
