@@ -180,3 +180,17 @@ def test_health_endpoints(client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+
+def test_industry_majors_follow_the_hierarchy(gql, settings: Settings) -> None:
+    url = settings.database_url
+    row = sql(url, "select mi.major_code, mi.industry_code from education.major_industries mi "
+                   "where length(mi.industry_code) = 4 order by 1, 2 limit 1")[0]
+    code4 = row["industry_code"]
+    section = sql_value(url, "select parent_code from commerce.industries where code = $1", code4[:2])
+    data = gql("""query($a: String!, $b: String!, $s: String!) {
+        cls: industry(code: $a) { majors { code } } div: industry(code: $b) { majors { code } }
+        sec: industry(code: $s) { majors { code } } }""", {"a": code4, "b": code4[:2], "s": section})
+    assert "errors" not in data, data
+    for key in ("cls", "div", "sec"):
+        assert row["major_code"] in {m["code"] for m in data["data"][key]["majors"]}, key

@@ -55,11 +55,24 @@ class Industry:
         page, rows = await load_page(info.context, EnterprisesByIndustryLoader, self.code, first, after, district)
         return build_connection(EnterpriseConnection, rows, page, enterprise_from_row)
 
-    @strawberry.field(description="Majors (education) mapped to this industry code.")
+    @strawberry.field(description="Majors (education) mapped to this industry, to an industry below it or "
+                                  "above it. A section covers the majors of its divisions.")
     async def majors(self, info: strawberry.Info) -> list[Annotated["Major", strawberry.lazy("resolvers.education.types")]] | None:
+        from resolvers.commerce.loaders import IndustriesByParentLoader
         from resolvers.education.loaders import MajorsByIndustryLoader
 
-        return await info.context.loader(MajorsByIndustryLoader).load(self.code)
+        loader = info.context.loader(MajorsByIndustryLoader)
+        if self.level > 1:
+            return await loader.load(self.code)
+        # A section letter is not a prefix of its divisions' codes: go through its divisions.
+        divisions = await info.context.loader(IndustriesByParentLoader).load(self.code)
+        seen, majors = set(), []
+        for group in await loader.load_many([d.code for d in divisions]):
+            for m in group:
+                if m.id not in seen:
+                    seen.add(m.id)
+                    majors.append(m)
+        return majors
 
 
 @strawberry.type(description="An enterprise, identified by its unified social credit code (GB 32100).")

@@ -24,9 +24,9 @@ class MajorsByCodeLoader(ManyByKeyLoader):
 
 
 class MajorsByIndustryLoader(ManyByKeyLoader):
-    """Majors whose catalog code is mapped to exactly this industry code (no hierarchy)."""
+    """Majors whose catalog code is mapped to this numeric industry code, a class below it or above it."""
 
-    dept, query, key_column = "education", "education/majors_by_industry", "industry_code"
+    dept, query, key_column = "education", "education/majors_by_industry", "industry_key"
     convert = staticmethod(row_converter(Major))
 
 
