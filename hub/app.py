@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from hub.access import PolicyStore
@@ -19,8 +19,13 @@ from hub.db import Databases
 from hub.errors import SetupError
 from hub.graphql_view import HubGraphQL
 from hub.limits import BodySizeLimitMiddleware, RateLimitMiddleware
+from hub.metrics import HubMetrics, metrics_endpoint
+from hub.observe import TelemetryMiddleware
 from hub.schema import build_schema
 from hub.settings import Settings
+from hub.sync.http import routes as sync_routes
+from hub.sync.runtime import SyncRuntime
+from hub.tracing import Telemetry, TracerProvider, provider_from_env
 
 log = logging.getLogger("hub.app")
 
@@ -52,45 +57,87 @@ async def readyz(request: Request) -> JSONResponse:
                         status_code=200 if ready else 503)
 
 
-def create_app(settings: Settings) -> Starlette:
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def tune_gc() -> None:
+    """For a long-running server: move everything allocated at start-up (schema, plans, modules) out of
+    the collector's sight with ``gc.freeze()``, and collect the young generation less often (a request
+    allocates thousands of short-lived objects; the default threshold of 700 collects many times per
+    request)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def create_app(settings: Settings, tracer_provider: TracerProvider | None = None) -> Starlette:
+    """The hub's ASGI app. ``tracer_provider``: where its spans go (tests and benchmarks pass their own);
+    by default the one the ``OTEL_*`` variables describe (``hub.tracing.provider_from_env``)."""
     if settings.database_url is None:
         raise SetupError("create_app needs settings.database_url (hub serve starts the embedded PostgreSQL "
                          "and passes its URL)")
     schema = build_schema(settings)
+    owned = tracer_provider is None
+    telemetry = Telemetry(provider_from_env(environment=settings.env) if owned else tracer_provider,
+                          HubMetrics(settings.metrics_max_operations, databases=lambda: getattr(app.state, "db", None)),
+                          resolver_spans=settings.trace_resolvers, owns_provider=owned)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Databases(settings, settings.database_url)
+        db = Databases(settings, settings.database_url, telemetry=telemetry)
         await db.open()
         app.state.db = db
         app.state.policy = PolicyStore(db, settings.policy_cache_seconds)
         app.state.consumers = ConsumerCache(settings.policy_cache_seconds)
+        app.state.sync = await SyncRuntime.start(db, settings)  # change notifier + change-log retention
+        if settings.gc_tuning:
+            tune_gc()
         try:
             yield
         finally:
+            await app.state.sync.stop()
             await db.close()
+            telemetry.flush()
 
     from hub.graphiql import STATIC_DIR
 
+    graphql_app = HubGraphQL(schema, settings)
     routes = [
-        Route("/graphql", HubGraphQL(schema, settings), methods=["GET", "POST"]),
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),  # subscriptions (graphql-transport-ws), e.g. datasetChanged
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        *sync_routes(),  # /sync/{dataset}/changes, /sync/{dataset}/snapshot, /ingest/{dataset}
     ]
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     middleware = [
-        # Outermost first: body size (before anything reads the body), authentication, then the
-        # per-consumer rate limit (it needs scope["hub.consumer"]).
-        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        # Outermost first: the server span, traceresponse header, request metrics and access line (so that
+        # 401/413/429 answers are traced too), body size (before anything reads the body), authentication,
+        # then the per-consumer rate limit (it needs scope["hub.consumer"]).
+        Middleware(TelemetryMiddleware, telemetry=telemetry, access_log=settings.access_log,
+                   routes=[r.path for r in routes if isinstance(r, Route)]),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                   path_limits={"/ingest/": settings.ingest_max_body_bytes}),
         Middleware(AuthenticationMiddleware),
         Middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     app.state.schema = schema
+    app.state.telemetry = telemetry
+    app.state.metrics = telemetry.metrics
     return app
 
 
 def app_from_env() -> Starlette:
-    """Factory for ``uvicorn --factory`` (used by ``hub serve --workers N``)."""
-    return create_app(Settings.from_env())
+    """Factory for ``uvicorn --factory`` (used by ``hub serve --workers N``): each worker process sets up
+    its logging and its tracer provider from the environment."""
+    from hub.logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

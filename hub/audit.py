@@ -84,12 +84,10 @@ async def record(pool_or_department: "asyncpg.Pool | asyncpg.Connection | Depart
     Deliberately not counted in ``Databases.stats``: those counters pin the statements of resolvers;
     the audit costs exactly one statement per operation, whatever the query.
     """
-    if isinstance(pool_or_department, Department):
-        target: Any = pool_or_department.pool
-        sql = pool_or_department.sql[INSERT_QUERY]
-    else:
-        target, sql = pool_or_department, _insert_sql()
-    await target.execute(sql, *entry.args())
+    if isinstance(pool_or_department, Department):  # traced like every statement, but not counted
+        await pool_or_department.execute(INSERT_QUERY, *entry.args(), counted=False)
+        return
+    await pool_or_department.execute(_insert_sql(), *entry.args())
 
 
 # --- verification ----------------------------------------------------------------------------------
@@ -209,10 +207,11 @@ class AuditExtension(SchemaExtension):
     """Writes one audit entry per operation, after the result's errors were shaped.
 
     Placement: strawberry enters the ``on_operation`` hooks in list order and leaves them in REVERSE
-    order (an exit stack), so this extension is FIRST in ``build_schema``'s list: its after-``yield``
-    part runs last, after ``ErrorCodes`` (last in the list) shaped the codes, and it also sees failures
-    of every other extension's hooks. (It re-shapes defensively anyway: ``shape_error`` is idempotent.)
-    The trace id is taken while parsing/executing, inside any operation span the later extensions open.
+    order (an exit stack), so this extension comes right after the operation span (``hub.graphql_telemetry``)
+    in ``build_schema``'s list: its after-``yield`` part runs after ``ErrorCodes`` (last in the list)
+    shaped the codes, and it also sees failures of every other extension's hooks. (It re-shapes
+    defensively anyway: ``shape_error`` is idempotent.) The trace id is the operation span's, which is
+    current while this extension runs, so the entry's INSERT is a span of the operation too.
     """
 
     def __init__(self, *, execution_context: Any = None):
@@ -296,7 +295,7 @@ class AuditExtension(SchemaExtension):
         try:
             if db is None:
                 raise RuntimeError("the GraphQL context has no database (ctx.db)")
-            await record(db.hub, entry)
+            await record(getattr(db, "primary", db).hub, entry)  # always the primary (hub.replicas)
         except Exception:  # noqa: BLE001 - any failure: fail closed below
             log.error("AUDIT LOG UNAVAILABLE: could not record operation %r (%s, outcome %s, consumer %s, "
                       "trace %s); its data is withheld", entry.operation_name, entry.operation_type,

@@ -143,15 +143,24 @@ def serve(
             console.print(f"serving on http://{settings.host}:{settings.port}/graphql "
                           f"({settings.workers} worker{'s' if settings.workers > 1 else ''})")
             log_level = settings.log_level.lower()
+            from hub.logs import configure_logging
+
+            configure_logging(log_level, settings.log_format)
+            # The hub writes its own JSON access line (hub.observe); uvicorn's is on only without it.
+            logging_options = {"log_level": log_level, "log_config": None, "access_log": not settings.access_log}
             if settings.workers > 1:
+                if settings.metrics:
+                    logging.getLogger("hub.metrics").warning(
+                        "%d workers: each keeps its own metrics, so one scrape of /metrics sees one worker; "
+                        "run one worker per container and scale with replicas instead", settings.workers)
                 os.environ["DATABASE_URL"] = settings.database_url or ""
                 uvicorn.run("hub.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                            workers=settings.workers, log_level=log_level, lifespan="on")
+                            workers=settings.workers, lifespan="on", **logging_options)
             else:
                 from hub.app import create_app
 
-                uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level,
-                            lifespan="on")
+                uvicorn.run(create_app(settings), host=settings.host, port=settings.port, lifespan="on",
+                            **logging_options)
     except SetupError as exc:
         _fail(exc)
 

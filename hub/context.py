@@ -31,6 +31,7 @@ class Context:
         self.request = request
         self.response = response
         self.cost: int | None = None
+        self.connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init payload
         self._loaders: dict[type, Any] = {}
 
     def loader(self, cls: type[L]) -> L:

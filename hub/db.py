@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -16,7 +17,7 @@ from typing import Any, AsyncIterator
 import asyncpg
 
 from hub import SQL_DIR
-from hub.errors import from_db_error
+from hub.errors import ServiceUnavailable, from_db_error
 from hub.settings import DEPARTMENTS, Settings
 
 _HEADER = re.compile(r"\A(?:\s*--[^\n]*\n)+")
@@ -56,21 +57,46 @@ class Stats:
 
     statements: int = 0
     by_name: dict[str, int] = field(default_factory=dict)
+    by_pool: dict[str, int] = field(default_factory=dict)  # "primary", "replica-1", a department's own pool
 
-    def count(self, name: str) -> None:
+    def count(self, name: str, pool: str = "primary") -> None:
         self.statements += 1
         self.by_name[name] = self.by_name.get(name, 0) + 1
+        self.by_pool[pool] = self.by_pool.get(pool, 0) + 1
+
+
+class PoolGauge:
+    """A pool as the metrics see it: its name, the pool, and the statements waiting for a connection."""
+
+    __slots__ = ("name", "pool", "waiting")
+
+    def __init__(self, name: str, pool: asyncpg.Pool):
+        self.name = name
+        self.pool = pool
+        self.waiting = 0
 
 
 class Department:
     """One department's access point: its pool (or one connection, in a transaction) plus the named
-    statements."""
+    statements.
 
-    def __init__(self, name: str, pool: asyncpg.Pool | asyncpg.Connection, registry: SqlRegistry, stats: Stats):
+    Every statement the hub runs passes here, so this is where each gets its span and its metrics
+    (``hub.tracing.Telemetry.statement_span``). ``fallback``: on a replica, the primary's Department, used
+    when the replica cannot be reached (``on_unavailable`` is told, see ``hub.replicas``).
+    """
+
+    def __init__(self, name: str, pool: asyncpg.Pool | asyncpg.Connection, registry: SqlRegistry, stats: Stats,
+                 *, telemetry: Any = None, pool_name: str = "primary", gauge: PoolGauge | None = None,
+                 fallback: "Department | None" = None, on_unavailable: Any = None):
         self.name = name
         self.pool = pool
         self.sql = registry
         self.stats = stats
+        self.telemetry = telemetry
+        self.pool_name = pool_name
+        self.gauge = gauge
+        self.fallback = fallback
+        self.on_unavailable = on_unavailable
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator["Department"]:
@@ -78,23 +104,53 @@ class Department:
         try:
             async with self.pool.acquire() as conn:
                 async with conn.transaction():
-                    yield Department(self.name, conn, self.sql, self.stats)
+                    yield Department(self.name, conn, self.sql, self.stats, telemetry=self.telemetry,
+                                     pool_name=self.pool_name)
         except Exception as exc:
             mapped = from_db_error(exc)
             if mapped is None:
                 raise
             raise mapped from exc
 
-    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+    async def _run(self, method: str, query: str, args: tuple[Any, ...], counted: bool = True) -> Any:
         sql = self.sql[query]
-        self.stats.count(query)
+        if counted:
+            self.stats.count(query, self.pool_name)
+        telemetry = self.telemetry
+        span = telemetry.statement_span(query, sql, self.name, self.pool_name) if telemetry is not None else None
+        started = time.perf_counter()
         try:
-            return await self.pool.fetch(sql, *args)
+            gauge = self.gauge
+            if gauge is None:  # one connection (a transaction), or a Department built without metrics
+                result = await getattr(self.pool, method)(sql, *args)
+            else:
+                gauge.waiting += 1
+                try:
+                    conn = await self.pool.acquire()
+                finally:
+                    gauge.waiting -= 1
+                try:
+                    result = await getattr(conn, method)(sql, *args)
+                finally:
+                    await self.pool.release(conn)
         except Exception as exc:  # mapped to the domain tree in one place
+            if telemetry is not None:
+                telemetry.statement_done(query, span, time.perf_counter() - started, None, exc)
             mapped = from_db_error(exc)
             if mapped is None:
                 raise
+            if self.fallback is not None and isinstance(mapped, ServiceUnavailable):
+                if self.on_unavailable is not None:
+                    self.on_unavailable(self.pool_name)
+                return await self.fallback._run(method, query, args, counted)
             raise mapped from exc
+        if telemetry is not None:
+            telemetry.statement_done(query, span, time.perf_counter() - started,
+                                     len(result) if method == "fetch" else None)
+        return result
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._run("fetch", query, args)
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
         rows = await self.fetch(query, *args)
@@ -104,28 +160,42 @@ class Department:
         row = await self.fetchrow(query, *args)
         return None if row is None else row[0]
 
-    async def execute(self, query: str, *args: Any) -> str:
-        sql = self.sql[query]
-        self.stats.count(query)
-        try:
-            return await self.pool.execute(sql, *args)
-        except Exception as exc:
-            mapped = from_db_error(exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
+    async def execute(self, query: str, *args: Any, counted: bool = True) -> str:
+        """Run a statement for its effect. ``counted=False`` leaves ``stats`` alone (the audit insert)."""
+        return await self._run("execute", query, args, counted)
 
 
 class Databases:
     """The department pools. Created and closed by the app's lifespan (or a CLI command)."""
 
-    def __init__(self, settings: Settings, default_url: str):
+    def __init__(self, settings: Settings, default_url: str, telemetry: Any = None):
         self.settings = settings
         self.default_url = default_url
         self.registry = SqlRegistry()
         self.stats = Stats()
+        self.telemetry = telemetry  # hub.tracing.Telemetry: spans and metrics of every statement
         self.pools: dict[str, asyncpg.Pool] = {}
         self.departments: dict[str, Department] = {}
+        self.pool_gauges: dict[str, PoolGauge] = {}  # by pool name, for the pool metrics
+        self.primary: Databases = self  # a read view (hub.replicas) points at the primary it reads beside
+        self.replicas: Any = None  # hub.replicas.ReplicaSet when DATABASE_REPLICA_URLS is set
+
+    def pool_name(self, dept: str) -> str:
+        """``primary`` for the default database, else the departments sharing ``dept``'s own database."""
+        url = self.url_of(dept)
+        if url == self.default_url:
+            return "primary"
+        return "+".join(d for d in DEPARTMENTS if self.url_of(d) == url)
+
+    def reader(self, consumer_id: Any = None) -> "Databases":
+        """Where a read-only GraphQL operation of ``consumer_id`` reads: a replica view, or the primary
+        (no replicas, none reachable, or the consumer wrote within ``read_your_writes_seconds``)."""
+        return self.primary if self.replicas is None else self.replicas.reader(consumer_id)
+
+    def note_write(self, consumer_id: Any) -> None:
+        """``consumer_id`` just wrote (a mutation, an ingest): keep its reads on the primary for a while."""
+        if self.primary.replicas is not None:
+            self.primary.replicas.note_write(consumer_id)
 
     def url_of(self, dept: str) -> str:
         return self.settings.url_for(dept, self.default_url)
@@ -143,6 +213,7 @@ class Databases:
         try:
             for dept in DEPARTMENTS:
                 url = self.url_of(dept)
+                name = self.pool_name(dept)
                 if url not in by_url:
                     by_url[url] = await asyncpg.create_pool(
                         url,
@@ -150,18 +221,29 @@ class Databases:
                         max_size=self.settings.pool_max_size,
                         server_settings=server_settings,
                     )
+                    self.pool_gauges[name] = PoolGauge(name, by_url[url])
                 self.pools[dept] = by_url[url]
-                self.departments[dept] = Department(dept, by_url[url], self.registry, self.stats)
+                self.departments[dept] = Department(dept, by_url[url], self.registry, self.stats,
+                                                    telemetry=self.telemetry, pool_name=name,
+                                                    gauge=self.pool_gauges[name])
+            if self.settings.replica_urls:
+                from hub.replicas import ReplicaSet
+
+                self.replicas = await ReplicaSet.open(self, server_settings)
         except BaseException:
             await self.close()
             raise
         return self
 
     async def close(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.close()
+            self.replicas = None
         for pool in {id(p): p for p in self.pools.values()}.values():
             await pool.close()
         self.pools.clear()
         self.departments.clear()
+        self.pool_gauges.clear()
 
     @property
     def commerce(self) -> Department:

@@ -9,6 +9,7 @@ Exception tree::
     ├── BadUserInput              BAD_USER_INPUT       arguments out of range, malformed cursor, bad codes
     ├── LimitExceeded             LIMIT_EXCEEDED       depth/cost/page-size/time limits
     ├── Conflict                  CONFLICT             the write collides with existing data
+    ├── CursorExpired             CURSOR_EXPIRED       a feed cursor older than the change log's retention
     └── ServiceUnavailable        SERVICE_UNAVAILABLE  the database cannot be reached right now
 
     SetupError                    configuration or migration problems at start-up (CLI, not GraphQL)
@@ -57,6 +58,12 @@ class LimitExceeded(HubError):
 
 class Conflict(HubError):
     code = "CONFLICT"
+
+
+class CursorExpired(HubError):
+    """The change log no longer holds the changes after this cursor: take a new snapshot."""
+
+    code = "CURSOR_EXPIRED"
 
 
 class ServiceUnavailable(HubError):

@@ -3,7 +3,7 @@
 Expected failures (``hub.errors.HubError``) keep their message and code. Parse, validation and
 variable-coercion errors get GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED or BAD_USER_INPUT.
 Anything else is unexpected: the client sees "Internal server error" with a reference id, and the
-full exception is logged once with that id.
+full exception is logged once with that id and the trace id.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from hub.errors import HubError, from_db_error
+from hub.tracing import current_ids
 
 log = logging.getLogger("hub.errors")
 
 KNOWN_CODES = frozenset({
-    "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "LIMIT_EXCEEDED", "CONFLICT",
+    "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "LIMIT_EXCEEDED", "CONFLICT", "CURSOR_EXPIRED",
     "SERVICE_UNAVAILABLE", "INTERNAL_SERVER_ERROR", "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED",
     "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_ALLOWED", "OPERATION_NOT_ALLOWED",
 })
@@ -54,8 +55,11 @@ def shape_error(error: GraphQLError) -> GraphQLError:
             code = "GRAPHQL_VALIDATION_FAILED"
         return _with_extensions(error, message, {**(error.extensions or {}), "code": code})
     reference = uuid.uuid4().hex[:12]
-    log.error("unexpected error (reference %s) at %s", reference, error.path,
-              exc_info=(type(original), original, original.__traceback__))
+    trace_id, span_id = current_ids()
+    log.error("unexpected error (reference %s, trace %s) at %s", reference, trace_id, error.path,
+              exc_info=(type(original), original, original.__traceback__),
+              extra={"fields": {"reference": reference, "trace_id": trace_id, "span_id": span_id,
+                                "path": list(error.path or ())}})
     return _with_extensions(error, f"Internal server error (reference {reference})",
                             {"code": "INTERNAL_SERVER_ERROR", "reference": reference})
 

@@ -454,27 +454,38 @@ class BodySizeLimitMiddleware:
 
     A declared Content-Length over the limit is refused before the app runs; a body without one
     (chunked) is counted while the app reads it and refused as soon as it passes the limit.
+    ``path_limits`` gives paths under a prefix their own limit instead (``/ingest``: bulk bodies that the
+    endpoint streams, never holding them in memory).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, path_limits: Mapping[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = dict(path_limits or {})
 
-    def _too_large(self) -> bytes:
-        return _error_body(f"request body larger than {self.max_bytes} bytes", "maxBodyBytes", self.max_bytes)
+    def _limit(self, path: str) -> int:
+        for prefix, limit in self.path_limits.items():
+            if path.startswith(prefix):
+                return limit
+        return self.max_bytes
+
+    def _too_large(self, limit: int | None = None) -> bytes:
+        limit = self.max_bytes if limit is None else limit
+        return _error_body(f"request body larger than {limit} bytes", "maxBodyBytes", limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit(scope["path"])
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.max_bytes:
-                    await _send_error(send, 413, self._too_large(), [(b"connection", b"close")])
+                if declared > max_bytes:
+                    await _send_error(send, 413, self._too_large(max_bytes), [(b"connection", b"close")])
                     return
                 break
         received = 0
@@ -485,7 +496,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise _BodyTooLarge
             return message
 
@@ -500,7 +511,7 @@ class BodySizeLimitMiddleware:
         except _BodyTooLarge:
             if started:  # the app answered before reading its body; nothing more can be sent
                 return
-            await _send_error(send, 413, self._too_large(), [(b"connection", b"close")])
+            await _send_error(send, 413, self._too_large(max_bytes), [(b"connection", b"close")])
 
 
 class TokenBuckets:

@@ -7,10 +7,13 @@ children per parent" (``PageByKeyLoader``, keyset-paginated with LATERAL, one st
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Hashable, Sequence
 
 from aiodataloader import DataLoader
+
+from hub.tracing import count_batch_rows
 
 if TYPE_CHECKING:
     from hub.context import Context
@@ -22,11 +25,23 @@ class SqlLoader(DataLoader):
     convert: ClassVar[Callable[[Any], Any]] = staticmethod(lambda r: r)
 
     def __init__(self, ctx: "Context"):
+        # Each batch runs through _observed_batch (batch-size metric, one span per batch), which calls
+        # the subclass's batch_load_fn; the instance attribute shadows it for aiodataloader's dispatch.
+        self.batch_load_fn = self._observed_batch
         super().__init__()
         self.ctx = ctx
 
+    async def _observed_batch(self, keys: Sequence[Hashable]) -> list[Any]:
+        batch = functools.partial(type(self).batch_load_fn, self)
+        telemetry = getattr(self.ctx.db, "telemetry", None)
+        if telemetry is None:
+            return await batch(keys)
+        return await telemetry.loader_batch(type(self).__name__, keys, batch)
+
     async def fetch(self, *args: Any) -> list[Any]:
-        return await self.ctx.db.departments[self.dept].fetch(self.query, *args)
+        rows = await self.ctx.db.departments[self.dept].fetch(self.query, *args)
+        count_batch_rows(len(rows))
+        return rows
 
 
 class ByKeyLoader(SqlLoader):
@@ -93,11 +108,3 @@ def row_converter(cls: type) -> Callable[[Any], Any]:
 
     convert.__name__ = f"{cls.__name__}_from_row"
     return convert
-
-
-async def load_page(ctx: "Context", loader_cls: type[PageByKeyLoader], parent_key: Hashable,
-                    first: int | None, after: str | None, *filters: Any) -> tuple[Any, list[Any]]:
-    """Validate page arguments and load one parent's page of rows through a PageByKeyLoader."""
-    page = ctx.page(first, after)
-    rows = await ctx.loader(loader_cls).load((parent_key, page.fetch, page.after_id, *filters))
-    return page, rows

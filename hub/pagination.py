@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Any, Callable, Generic, Sequence, TypeVar
 
 import strawberry
 
@@ -96,29 +96,34 @@ class Edge(Generic[T]):
 
 @strawberry.type
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
     nodes: list[T]
     page_info: PageInfo
+    ids: strawberry.Private[list[int]]  # the nodes' keyset ids, for their cursors
+
+    @strawberry.field
+    def edges(self) -> list[Edge[T]]:
+        """Built only when asked for: most clients read ``nodes``."""
+        return [Edge(cursor=encode_cursor(i), node=n) for i, n in zip(self.ids, self.nodes)]
+
+
+def _row_id(row: Any) -> int:
+    return row["id"]
 
 
 def build_connection(cls: type[Connection[T]], rows: Sequence[R], page: Page, convert: Callable[[R], T],
-                     row_id: Callable[[R], int] = lambda r: r["id"]) -> Connection[T]:
+                     row_id: Callable[[R], int] = _row_id) -> Connection[T]:
     """Turn ``page.fetch`` rows (at most) into a connection of ``page.first`` nodes."""
     has_next = len(rows) > page.first
     rows = rows[: page.first]
-    edges = []
-    nodes = []
-    for r in rows:
-        node = convert(r)
-        nodes.append(node)
-        edges.append(Edge(cursor=encode_cursor(row_id(r)), node=node))
+    nodes = [convert(r) for r in rows]
+    ids = [row_id(r) for r in rows]
     return cls(
-        edges=edges,
         nodes=nodes,
+        ids=ids,
         page_info=PageInfo(
             has_next_page=has_next,
             has_previous_page=page.after_id > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=encode_cursor(ids[0]) if ids else None,
+            end_cursor=encode_cursor(ids[-1]) if ids else None,
         ),
     )

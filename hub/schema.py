@@ -14,7 +14,9 @@ from hub import GRAPHQL_DIR
 from hub.access import install_guards
 from hub.audit import AuditExtension
 from hub.graphql_errors import ErrorCodes
+from hub.graphql_telemetry import OperationSpan, ResolverSpans
 from hub.limits import schema_extensions
+from hub.replicas import ReadRouting
 from hub.settings import Settings
 
 CACHE_SIZE = 512
@@ -35,31 +37,47 @@ def query_type() -> type:
     from resolvers.bigdata.catalog import CatalogQuery
     from resolvers.bigdata.audit import AuditQuery
     from resolvers.bigdata.grants import GrantQuery
+    from resolvers.bigdata.sync import SyncQuery
 
     return merge_types("Query", (CommerceQuery, LaborQuery, ScienceQuery, EducationQuery, CatalogQuery, GrantQuery,
-                                  AuditQuery))
+                                  AuditQuery, SyncQuery))
 
 
 def mutation_type() -> type:
     from resolvers.bigdata.grants import GrantMutation
+    from resolvers.bigdata.sync import SyncMutation
 
-    return merge_types("Mutation", (GrantMutation,))
+    return merge_types("Mutation", (GrantMutation, SyncMutation))
+
+
+def subscription_type() -> type:
+    from resolvers.bigdata.sync import SyncSubscription
+
+    return merge_types("Subscription", (SyncSubscription,))
 
 
 def build_schema(settings: Settings | None = None) -> HubSchema:
     settings = settings or Settings()
     extensions: list[Any] = [
-        AuditExtension,  # must stay FIRST: its after-yield runs last, after ErrorCodes shaped the errors
+        # The operation span (hub.graphql_telemetry) is FIRST: current while everything below runs, including
+        # the audit entry's INSERT, and it sees the errors as finally shaped.
+        OperationSpan,
+        AuditExtension,  # then the audit: its after-yield runs after ErrorCodes shaped the errors
         # Limits from settings (hub.limits): tokens, cached parse, depth, aliases, introspection depth,
         # cost (before validation), then the validation cache.
         *schema_extensions(settings, CACHE_SIZE),
     ]
+    if settings.replica_urls:
+        extensions.append(ReadRouting)  # queries to a replica, mutations to the primary (hub.replicas)
+    if settings.trace_resolvers:
+        extensions.append(ResolverSpans)  # one span per resolved field: costly, off by default
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     extensions.append(ErrorCodes)
     schema = HubSchema(
         query=query_type(),
         mutation=mutation_type(),
+        subscription=subscription_type(),
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )

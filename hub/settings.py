@@ -54,6 +54,13 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).lower()
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -82,7 +89,34 @@ class Settings:
     rate_limit_burst: int = 100
     max_body_bytes: int = 1_000_000
     trusted_documents_only: bool = False
+    compiled_queries: bool = True
+    gc_tuning: bool = True
     policy_cache_seconds: float = 2.0
+    # Observability and scale-out (hub.tracing, hub.metrics, hub.logs, hub.replicas). Tracing itself is
+    # configured by the standard OTEL_* variables (see hub.tracing.provider_from_env).
+    replica_urls: tuple[str, ...] = ()  # DATABASE_REPLICA_URLS: read-only queries go there
+    read_your_writes_seconds: float = 5.0  # a consumer's reads stay on the primary this long after a write
+    trace_resolvers: bool = False  # one span per resolved (non-default) field: costly, for debugging
+    access_log: bool = True  # one JSON access line per request (uvicorn's access log is then off)
+    log_format: str = "json"  # json | text
+    metrics: bool = True  # serve GET /metrics (Prometheus text format)
+    metrics_max_operations: int = 200  # distinct operation names used as metric labels; then "other"
+    # Sync for the big-data bureau (hub.sync): change-log retention, feed pages, ingest.
+    sync_retention_hours: float = 168.0  # changes older than this are pruned; older cursors: CURSOR_EXPIRED
+    sync_prune_interval_seconds: float = 300.0  # how often the retention task runs
+    sync_page_default: int = 1000  # changes per feed page when no limit/first is given
+    sync_page_max: int = 10_000  # largest feed page
+    ingest_max_body_bytes: int = 2 * 1024**3  # POST /ingest bodies (streamed; the generic limit does not apply)
+    ingest_report_rejects: int = 100  # rejected rows (and warnings) listed in an ingest report
+    ingest_timeout_ms: int = 600_000  # statement timeout inside an ingest transaction
+    # Published statistics (DESIGN.md "Policy outputs"): thresholds applied when the figures are queried.
+    stats_shortage_ratio: float = 1.5         # job-to-applicant ratio a quarter must reach
+    stats_shortage_quarters: int = 3          # quarters of the year that must reach it
+    stats_shortage_min_demand: int = 10       # annual demand (headcount) at least
+    stats_match_oversupplied: float = 1.5     # match index above: OVERSUPPLIED
+    stats_match_undersupplied: float = 0.67   # match index below: UNDERSUPPLIED
+    stats_employment_threshold: float = 0.80  # employment rate below: a year counts towards a warning
+    stats_small_cell_min: int = 3             # figures from fewer persons are withheld from non-owners
 
     @property
     def production(self) -> bool:
@@ -110,7 +144,7 @@ class Settings:
             env=hub_env,
             host=env.get("HUB_HOST", "127.0.0.1"),
             port=_int(env, "HUB_PORT", 8000, minimum=1),
-            workers=_int(env, "HUB_WORKERS", 1, minimum=1),
+            workers=_int(env, "HUB_WORKERS", os.cpu_count() or 1, minimum=1),
             data_dir=Path(env.get("HUB_DATA_DIR") or ROOT / ".hub"),
             database_url=env.get("DATABASE_URL") or None,
             department_urls=urls,
@@ -131,9 +165,54 @@ class Settings:
             rate_limit_burst=_int(env, "HUB_RATE_LIMIT_BURST", 100, minimum=1),
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 1_000_000, minimum=1024),
             trusted_documents_only=_bool(env, "HUB_TRUSTED_DOCUMENTS_ONLY", False),
+            compiled_queries=_bool(env, "HUB_COMPILED_QUERIES", True),
+            gc_tuning=_bool(env, "HUB_GC_TUNING", hub_env != "test"),
             policy_cache_seconds=_float(env, "HUB_POLICY_CACHE_SECONDS", 2.0),
+            replica_urls=tuple(u.strip() for u in (env.get("DATABASE_REPLICA_URLS") or "").split(",") if u.strip()),
+            read_your_writes_seconds=_float(env, "HUB_READ_YOUR_WRITES_SECONDS", 5.0),
+            trace_resolvers=_bool(env, "HUB_TRACE_RESOLVERS", False),
+            access_log=_bool(env, "HUB_ACCESS_LOG", True),
+            log_format=_choice(env, "HUB_LOG_FORMAT", "json", ("json", "text")),
+            metrics=_bool(env, "HUB_METRICS", True),
+            metrics_max_operations=_int(env, "HUB_METRICS_MAX_OPERATIONS", 200, minimum=1),
+            **_stats_settings(env),
+            **_sync_settings(env),
         )
 
     def url_for(self, dept: str, default_url: str) -> str:
         """The database URL a department's pool connects to."""
         return self.department_urls.get(dept, default_url)
+
+
+def _stats_settings(env: Mapping[str, str]) -> dict[str, float | int]:
+    """The HUB_STATS_* thresholds of the published statistics, checked for consistency."""
+    values: dict[str, float | int] = {
+        "stats_shortage_ratio": _float(env, "HUB_STATS_SHORTAGE_RATIO", 1.5),
+        "stats_shortage_quarters": _int(env, "HUB_STATS_SHORTAGE_QUARTERS", 3, minimum=1),
+        "stats_shortage_min_demand": _int(env, "HUB_STATS_SHORTAGE_MIN_DEMAND", 10),
+        "stats_match_oversupplied": _float(env, "HUB_STATS_MATCH_OVERSUPPLIED", 1.5),
+        "stats_match_undersupplied": _float(env, "HUB_STATS_MATCH_UNDERSUPPLIED", 0.67),
+        "stats_employment_threshold": _float(env, "HUB_STATS_EMPLOYMENT_THRESHOLD", 0.80),
+        "stats_small_cell_min": _int(env, "HUB_STATS_SMALL_CELL_MIN", 3),
+    }
+    if values["stats_shortage_quarters"] > 4:
+        raise SettingsError(f"HUB_STATS_SHORTAGE_QUARTERS must be 1 to 4, got {values['stats_shortage_quarters']}")
+    if values["stats_match_undersupplied"] > values["stats_match_oversupplied"]:
+        raise SettingsError("HUB_STATS_MATCH_UNDERSUPPLIED must not exceed HUB_STATS_MATCH_OVERSUPPLIED")
+    if values["stats_employment_threshold"] > 1:
+        raise SettingsError("HUB_STATS_EMPLOYMENT_THRESHOLD is a rate: 0 to 1")
+    return values
+
+
+def _sync_settings(env: Mapping[str, str]) -> dict[str, float | int]:
+    """The HUB_SYNC_* and HUB_INGEST_* settings (hub.sync)."""
+    page_max = _int(env, "HUB_SYNC_PAGE_MAX", 10_000, minimum=1)
+    return {
+        "sync_retention_hours": _float(env, "HUB_SYNC_RETENTION_HOURS", 168.0),
+        "sync_prune_interval_seconds": max(_float(env, "HUB_SYNC_PRUNE_INTERVAL_SECONDS", 300.0), 1.0),
+        "sync_page_default": min(_int(env, "HUB_SYNC_PAGE_DEFAULT", 1000, minimum=1), page_max),
+        "sync_page_max": page_max,
+        "ingest_max_body_bytes": _int(env, "HUB_INGEST_MAX_BODY_BYTES", 2 * 1024**3, minimum=1024),
+        "ingest_report_rejects": _int(env, "HUB_INGEST_REPORT_REJECTS", 100),
+        "ingest_timeout_ms": _int(env, "HUB_INGEST_TIMEOUT_MS", 600_000),
+    }

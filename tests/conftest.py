@@ -152,7 +152,9 @@ class GraphQLClient:
     def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = self.post(query, variables)
         assert response.status_code == 200, response.text
-        return response.json()
+        from tests.helpers import body_of
+
+        return body_of(response)  # checks, then drops, extensions.traceId
 
     @property
     def stats(self):

@@ -112,13 +112,14 @@ def test_serve_stops_its_embedded_postgres(tmp_path: Path, sig: signal.Signals) 
 def test_restart_after_sigkill_adopts_and_stops_the_orphan(tmp_path: Path) -> None:
     data_dir = tmp_path / "hubdata"
     port = _free_port()
-    proc = _hub(data_dir, "serve", "--migrate", port=port)
+    # One worker: a SIGKILLed uvicorn parent would leave its worker processes serving the port.
+    proc = _hub(data_dir, "serve", "--migrate", "--workers", "1", port=port)
     _wait_ready(port, proc)
     proc.kill()  # SIGKILL: no clean-up runs, the server stays up with a stale holder PID
     proc.wait(timeout=10)
     assert _postmasters(data_dir / "pgdata")
 
-    second = _hub(data_dir, "serve", port=port)
+    second = _hub(data_dir, "serve", "--workers", "1", port=port)
     try:
         _wait_ready(port, second)
         second.send_signal(signal.SIGTERM)

@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from hub.app import create_app
 from hub.settings import Settings
 from tests.conftest import _prepare, with_database
+from tests.helpers import body_of
 
 QUERY = """{ occupations(first: 8) { nodes { code name postings(first: 6) { nodes { id headcount
     enterprise { uscc name industry { code name parent { code } } } } } } } }"""
@@ -54,4 +55,4 @@ def test_labor_and_commerce_in_two_databases(server_url: str, settings: Settings
         assert db.pools["labor"] is not db.pools["commerce"]
         response = client.post("/graphql", json={"query": QUERY})
     assert response.status_code == 200
-    assert response.json() == expected
+    assert body_of(response) == expected

@@ -27,6 +27,7 @@ from hub.schema import build_schema
 from hub.settings import Settings
 from hub.trusted import OPERATIONS_DIR, TrustedDocuments, document_hash
 from tests.conftest import recreate_database, with_database
+from tests.helpers import body_of
 
 SCRATCH_DB = "hub_test_trusted"
 ADHOC = "{ occupations(first: 1) { nodes { code } } }"
@@ -125,7 +126,7 @@ def test_a_registered_hash_runs_its_document(http: TestClient) -> None:
     _, digest = example("occupation_postings")
     response = http.post("/graphql", json=persisted(digest, variables={"first": 2}))
     assert response.status_code == 200
-    assert response.json() == {"data": {"occupations": {"nodes": [], "pageInfo": {"hasNextPage": False,
+    assert body_of(response) == {"data": {"occupations": {"nodes": [], "pageInfo": {"hasNextPage": False,
                                                                                   "endCursor": None}}}}
 
 
@@ -135,10 +136,10 @@ def test_a_registered_hash_runs_over_get(http: TestClient) -> None:
               "operationName": "IndustryMajors"}
     response = http.get("/graphql", params=params, headers={"accept": "application/json"})
     assert response.status_code == 200
-    assert response.json() == {"data": {"industry": None}}
+    assert body_of(response) == {"data": {"industry": None}}
     # A browser-like Accept does not turn a persisted query into the GraphiQL page.
     page = http.get("/graphql", params=params, headers={"accept": "text/html,*/*"})
-    assert page.status_code == 200 and page.json() == {"data": {"industry": None}}
+    assert page.status_code == 200 and body_of(page) == {"data": {"industry": None}}
 
 
 def test_an_unknown_hash_is_not_found(http: TestClient) -> None:
@@ -158,10 +159,10 @@ def test_a_hash_with_a_different_query_text_is_bad_input(http: TestClient) -> No
 
 def test_a_hash_with_its_own_query_text_runs(http: TestClient) -> None:
     text, digest = example("school_research")
-    body = http.post("/graphql", json=persisted(digest, query=text)).json()
+    body = body_of(http.post("/graphql", json=persisted(digest, query=text)))
     assert body == {"data": {"schools": {"nodes": []}}}
     # Not registered, but the text matches its hash: outside trusted-only mode it runs.
-    body = http.post("/graphql", json=persisted(document_hash(ADHOC), query=ADHOC)).json()
+    body = body_of(http.post("/graphql", json=persisted(document_hash(ADHOC), query=ADHOC)))
     assert body == {"data": {"occupations": {"nodes": []}}}
 
 
@@ -178,7 +179,7 @@ def test_a_malformed_persisted_query_is_bad_input(http: TestClient, extension: A
 
 
 def test_ad_hoc_documents_run_when_not_trusted_only(http: TestClient) -> None:
-    assert http.post("/graphql", json={"query": ADHOC}).json() == {"data": {"occupations": {"nodes": []}}}
+    assert body_of(http.post("/graphql", json={"query": ADHOC})) == {"data": {"occupations": {"nodes": []}}}
 
 
 # -- trusted documents only --------------------------------------------------------------------------
@@ -198,9 +199,9 @@ def test_trusted_only_refuses_unregistered_text(strict: TestClient) -> None:
 def test_trusted_only_runs_registered_documents(strict: TestClient) -> None:
     text, digest = example("occupation_postings")
     expected = {"data": {"occupations": {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}}
-    assert strict.post("/graphql", json=persisted(digest)).json() == expected
+    assert body_of(strict.post("/graphql", json=persisted(digest))) == expected
     # The registered text itself is accepted too (its hash is registered).
-    assert strict.post("/graphql", json={"query": text}).json() == expected
+    assert body_of(strict.post("/graphql", json={"query": text})) == expected
     assert codes(strict.post("/graphql", json=persisted("f" * 64)).json()) == ["PERSISTED_QUERY_NOT_FOUND"]
 
 

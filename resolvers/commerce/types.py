@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from hub.loaders import load_page, row_converter
-from hub.pagination import Connection, build_connection
+from hub.loaders import row_converter
+from hub.pagination import Connection
 
 if TYPE_CHECKING:
     from resolvers.education.types import Major
@@ -50,10 +50,9 @@ class Industry:
     @strawberry.field(description="Enterprises classified in this industry or below it.")
     async def enterprises(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                           district: str | None = None) -> EnterpriseConnection | None:
-        from resolvers.commerce.loaders import EnterprisesByIndustryLoader
+        from resolvers.commerce.specs import INDUSTRY_ENTERPRISES
 
-        page, rows = await load_page(info.context, EnterprisesByIndustryLoader, self.code, first, after, district)
-        return build_connection(EnterpriseConnection, rows, page, enterprise_from_row)
+        return await INDUSTRY_ENTERPRISES.one(info.context, self, locals())
 
     @strawberry.field(description="Majors (education) mapped to this industry, to an industry below it or "
                                   "above it. A section covers the majors of its divisions.")
@@ -96,21 +95,17 @@ class Enterprise:
     async def postings(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None,
     ) -> Annotated["JobPostingConnection", strawberry.lazy("resolvers.labor.types")] | None:
-        from resolvers.labor.loaders import PostingsByEnterpriseLoader
-        from resolvers.labor.types import JobPostingConnection, posting_from_row
+        from resolvers.commerce.specs import ENTERPRISE_POSTINGS
 
-        page, rows = await load_page(info.context, PostingsByEnterpriseLoader, self.uscc, first, after)
-        return build_connection(JobPostingConnection, rows, page, posting_from_row)
+        return await ENTERPRISE_POSTINGS.one(info.context, self, locals())
 
     @strawberry.field(description="Research projects (science) this enterprise leads.")
     async def research_projects(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None,
     ) -> Annotated["ResearchProjectConnection", strawberry.lazy("resolvers.science.types")] | None:
-        from resolvers.science.loaders import ResearchProjectsByLeadEnterpriseLoader
-        from resolvers.science.types import ResearchProjectConnection, research_project_from_row
+        from resolvers.commerce.specs import ENTERPRISE_RESEARCH
 
-        page, rows = await load_page(info.context, ResearchProjectsByLeadEnterpriseLoader, self.uscc, first, after)
-        return build_connection(ResearchProjectConnection, rows, page, research_project_from_row)
+        return await ENTERPRISE_RESEARCH.one(info.context, self, locals())
 
     @strawberry.field(description="Major investment projects of this enterprise (a NOT_SHARED dataset).")
     async def investment_projects(self, info: strawberry.Info) -> list[InvestmentProject] | None:

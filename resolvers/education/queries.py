@@ -5,11 +5,20 @@ from __future__ import annotations
 import strawberry
 
 from hub.errors import BadUserInput
-from hub.pagination import build_connection, like_contains, like_prefix
+from hub.pagination import like_contains, like_prefix
+from hub.specs import RootByKey, RootPage
 from resolvers.education.loaders import MajorsByCodeLoader, SchoolByCodeLoader
 from resolvers.education.types import (
     Major, MajorConnection, School, SchoolConnection, SchoolKind, major_from_row, school_from_row,
 )
+
+SCHOOLS = RootPage("schools", dept="education", query="education/schools_page",
+                   params=(("district", None), ("kind", None), ("search", like_contains)),
+                   connection=SchoolConnection, convert=school_from_row)
+MAJORS = RootPage("majors", dept="education", query="education/majors_page",
+                  params=(("code_prefix", like_prefix), ("school_code", None), ("search", like_contains)),
+                  connection=MajorConnection, convert=major_from_row)
+SCHOOL = RootByKey("school", loader=SchoolByCodeLoader, argument="code")
 
 
 @strawberry.type
@@ -18,25 +27,17 @@ class EducationQuery:
     async def schools(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                       district: str | None = None, kind: SchoolKind | None = None,
                       search: str | None = None) -> SchoolConnection | None:
-        ctx = info.context
-        page = ctx.page(first, after)
-        rows = await ctx.db.education.fetch("education/schools_page", page.after_id, page.fetch, district,
-                                            kind.value if kind else None, like_contains(search))
-        return build_connection(SchoolConnection, rows, page, school_from_row)
+        return await SCHOOLS.fetch(info.context, locals())
 
     @strawberry.field(description="A school by its 10-digit code; null when unknown.")
     async def school(self, info: strawberry.Info, code: str) -> School | None:
-        return await info.context.loader(SchoolByCodeLoader).load(code)
+        return await SCHOOL.fetch(info.context, locals())
 
     @strawberry.field(description="Majors (schools' offerings), filtered by catalog-code prefix, school or name.")
     async def majors(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                      code_prefix: str | None = None, school_code: str | None = None,
                      search: str | None = None) -> MajorConnection | None:
-        ctx = info.context
-        page = ctx.page(first, after)
-        rows = await ctx.db.education.fetch("education/majors_page", page.after_id, page.fetch,
-                                            like_prefix(code_prefix), school_code, like_contains(search))
-        return build_connection(MajorConnection, rows, page, major_from_row)
+        return await MAJORS.fetch(info.context, locals())
 
     @strawberry.field(description="A school's offering of a catalog major; schoolCode may be omitted when only "
                                   "one school offers the code. Null when unknown.")

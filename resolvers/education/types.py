@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from hub.loaders import load_page, row_converter
-from hub.pagination import Connection, build_connection
+from hub.loaders import row_converter
+from hub.pagination import Connection
 
 if TYPE_CHECKING:
     from resolvers.commerce.types import Industry
@@ -42,11 +42,9 @@ class School:
     async def research_projects(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None,
     ) -> Annotated["ResearchProjectConnection", strawberry.lazy("resolvers.science.types")] | None:
-        from resolvers.science.loaders import ResearchProjectsByPartnerSchoolLoader
-        from resolvers.science.types import ResearchProjectConnection, research_project_from_row
+        from resolvers.education.specs import SCHOOL_RESEARCH
 
-        page, rows = await load_page(info.context, ResearchProjectsByPartnerSchoolLoader, self.code, first, after)
-        return build_connection(ResearchProjectConnection, rows, page, research_project_from_row)
+        return await SCHOOL_RESEARCH.one(info.context, self, locals())
 
 
 @strawberry.type(description="A school's offering of a vocational major catalog code.")

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from hub.loaders import load_page, row_converter
-from hub.pagination import Connection, build_connection
+from hub.loaders import row_converter
+from hub.pagination import Connection
 
 if TYPE_CHECKING:
     from resolvers.commerce.types import Enterprise
@@ -44,11 +44,9 @@ class Occupation:
                        district: str | None = None, skill_level: int | None = None,
                        posted_from: datetime.date | None = None,
                        posted_to: datetime.date | None = None) -> JobPostingConnection | None:
-        from resolvers.labor.loaders import PostingsByOccupationLoader
+        from resolvers.labor.specs import OCCUPATION_POSTINGS
 
-        page, rows = await load_page(info.context, PostingsByOccupationLoader, self.code, first, after,
-                                     district, skill_level, posted_from, posted_to)
-        return build_connection(JobPostingConnection, rows, page, posting_from_row)
+        return await OCCUPATION_POSTINGS.one(info.context, self, locals())
 
     @strawberry.field(description="Number of job postings for this occupation.")
     async def posting_count(self, info: strawberry.Info) -> int | None:
@@ -59,18 +57,16 @@ class Occupation:
     @strawberry.field(description="Job seekers (supply) looking for this occupation.")
     async def seekers(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                       district: str | None = None) -> JobSeekerConnection | None:
-        from resolvers.labor.loaders import SeekersByOccupationLoader
+        from resolvers.labor.specs import OCCUPATION_SEEKERS
 
-        page, rows = await load_page(info.context, SeekersByOccupationLoader, self.code, first, after, district)
-        return build_connection(JobSeekerConnection, rows, page, seeker_from_row)
+        return await OCCUPATION_SEEKERS.one(info.context, self, locals())
 
     @strawberry.field(description="Skills-training programs for this occupation.")
     async def training_programs(self, info: strawberry.Info, first: int | None = None,
                                 after: str | None = None) -> TrainingProgramConnection | None:
-        from resolvers.labor.loaders import TrainingProgramsByOccupationLoader
+        from resolvers.labor.specs import OCCUPATION_TRAINING
 
-        page, rows = await load_page(info.context, TrainingProgramsByOccupationLoader, self.code, first, after)
-        return build_connection(TrainingProgramConnection, rows, page, training_program_from_row)
+        return await OCCUPATION_TRAINING.one(info.context, self, locals())
 
 
 @strawberry.type(description="A job posting (demand): an enterprise seeks `headcount` workers for an occupation.")

@@ -1,0 +1,174 @@
+"""The published statistics' summary tables (``sql/migrations/0008_statistics.sql``) and their refresh.
+
+``refresh_statistics(db)`` reads each department through its OWN pool — labor's postings, seekers and
+training programs aggregated per year/quarter/occupation/district/skill level (and enterprise), commerce's
+enterprise -> industry/section map, education's yearly outcomes and major -> industry mappings — each in one
+read-only REPEATABLE READ snapshot, and writes the results into the hub's own schema through the hub pool:
+large aggregates are streamed with COPY into the unlogged staging tables, then every summary table is
+replaced (delete + COPY/insert) inside ONE transaction, so readers never block and never see half a
+refresh. There is no SQL join across department schemas: the same code path runs whether the departments
+share one database or each has its own (``HUB_<DEPT>_DATABASE_URL``).
+
+Each refresh is recorded in ``hub.stat_refreshes`` with its data watermark: per department the reading
+snapshot's xmin (transactions older than it are in the figures, see DESIGN.md "Sync contract") and each
+source table's row count and max id. Call it after seeding, an ingest or a sync; one refresh runs at a time
+(an advisory lock serialises concurrent callers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
+
+if TYPE_CHECKING:
+    from hub.db import Databases, Department
+
+Progress = Callable[[str, int, int], None]
+
+_CHUNK = 20_000
+# Per-transaction limits of the refresh's statements (an API statement's timeout is far shorter).
+REFRESH_STATEMENT_TIMEOUT = "30min"
+REFRESH_WORK_MEM = "64MB"
+
+# Columns of the tables filled with COPY, in the order the department queries return them.
+STAGED: dict[str, tuple[str, ...]] = {
+    "stat_stage_demand": ("year", "quarter", "occupation_code", "district_code", "skill_level", "enterprise_uscc",
+                          "demand"),
+    "stat_stage_supply": ("year", "quarter", "occupation_code", "district_code", "skill_level", "supply",
+                          "new_persons"),
+}
+COPIED: dict[str, tuple[str, ...]] = {
+    "stat_occupations": ("code", "name"),
+    "stat_training": ("year", "occupation_code", "programs", "seats", "providers"),
+    "stat_industries": ("code", "name", "level", "section"),
+    "stat_enterprise_sections": ("uscc", "industry_code", "section"),
+    "stat_major_outcomes": ("year", "major_code", "major_name", "school_code", "school_name", "district_code",
+                            "enrollment", "graduates", "employed"),
+    "stat_major_industries": ("major_code", "industry_code"),
+}
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """What a refresh computed its figures from: when, and each department's snapshot and table counts."""
+
+    refresh_id: int
+    started_at: dt.datetime
+    refreshed_at: dt.datetime
+    sources: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"refreshId": self.refresh_id, "startedAt": self.started_at.isoformat(),
+                "refreshedAt": self.refreshed_at.isoformat(), "sources": self.sources}
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Watermark":
+        sources = json.loads(row["watermark"]).get("sources", {})
+        return cls(row["id"], row["started_at"], row["refreshed_at"], sources)
+
+
+async def latest_refresh(hub: "Department") -> Watermark | None:
+    """The latest refresh (None before the first one)."""
+    row = await hub.fetchrow("hub/stats_latest_refresh")
+    return Watermark.from_row(row) if row is not None else None
+
+
+def _on(dept: "Department", conn: Any) -> "Department":
+    """``dept``'s named statements on one connection (same telemetry and pool name)."""
+    from hub.db import Department
+
+    return Department(dept.name, conn, dept.sql, dept.stats, telemetry=dept.telemetry, pool_name=dept.pool_name)
+
+
+@contextlib.asynccontextmanager
+async def snapshot(dept: "Department") -> AsyncIterator["Department"]:
+    """``dept`` on one connection in a read-only REPEATABLE READ transaction: every read sees one snapshot."""
+    async with dept.pool.acquire() as conn:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            on = _on(dept, conn)
+            await on.execute("hub/stats_local_limits", REFRESH_STATEMENT_TIMEOUT, REFRESH_WORK_MEM)
+            yield on
+
+
+async def _stream(src: "Department", query: str, args: tuple[Any, ...], hub_conn: Any, table: str,
+                  progress: Progress | None) -> int:
+    """Copy the rows of ``query`` (run in ``src``'s open transaction) into ``hub.<table>`` in chunks."""
+    src.stats.count(query, src.pool_name)
+    cursor = await src.pool.cursor(src.sql[query], *args)
+    copied = 0
+    while True:
+        rows = await cursor.fetch(_CHUNK)
+        if not rows:
+            break
+        await hub_conn.copy_records_to_table(table, schema_name="hub", columns=list(STAGED[table]), records=rows)
+        copied += len(rows)
+        if progress:
+            progress(f"hub.{table}", copied, copied)
+    return copied
+
+
+async def _source_watermark(dept: "Department", query: str, **extra: Any) -> dict[str, Any]:
+    row = await dept.fetchrow(query)
+    return {"snapshotXmin": row["snapshot_xmin"], "tables": json.loads(row["tables"]), **extra}
+
+
+async def refresh_statistics(db: "Databases", progress: Progress | None = None) -> Watermark:
+    """Recompute every summary table from the departments' current data; returns the new watermark.
+
+    Readers keep the previous figures until the replacing transaction commits. ``progress(step, done,
+    total)`` is told about each step (the CLI shows it as progress bars).
+    """
+    steps = ["labor", "commerce", "education", "summaries", "vacuum"]
+
+    def step(i: int) -> None:
+        if progress:
+            progress("statistics refresh", i, len(steps))
+
+    started = dt.datetime.now(dt.timezone.utc)
+    copied: dict[str, list[Any]] = {}
+    sources: dict[str, Any] = {}
+    async with db.hub.pool.acquire() as hub_conn:
+        hub = _on(db.hub, hub_conn)
+        await hub.execute("hub/stats_lock")
+        try:
+            await hub.execute("hub/stats_stage_clear")
+            step(0)
+            async with snapshot(db.labor) as labor:
+                horizon = await labor.fetchval("labor/stats_horizon")
+                await _stream(labor, "labor/stats_demand", (horizon,), hub_conn, "stat_stage_demand", progress)
+                await _stream(labor, "labor/stats_supply", (horizon,), hub_conn, "stat_stage_supply", progress)
+                copied["stat_occupations"] = await labor.fetch("labor/stats_occupations")
+                copied["stat_training"] = await labor.fetch("labor/stats_training")
+                sources["labor"] = await _source_watermark(labor, "labor/stats_watermark", horizonYear=horizon)
+            step(1)
+            async with snapshot(db.commerce) as commerce:
+                copied["stat_industries"] = await commerce.fetch("commerce/stats_industries")
+                copied["stat_enterprise_sections"] = await commerce.fetch("commerce/stats_enterprise_sections")
+                sources["commerce"] = await _source_watermark(commerce, "commerce/stats_watermark")
+            step(2)
+            async with snapshot(db.education) as education:
+                copied["stat_major_outcomes"] = await education.fetch("education/stats_major_outcomes")
+                copied["stat_major_industries"] = await education.fetch("education/stats_major_industries")
+                sources["education"] = await _source_watermark(education, "education/stats_watermark")
+            step(3)
+            await hub.execute("hub/stats_stage_analyze")
+            async with hub_conn.transaction():
+                await hub.execute("hub/stats_local_limits", REFRESH_STATEMENT_TIMEOUT, REFRESH_WORK_MEM)
+                await hub.execute("hub/stats_clear")
+                for table, rows in copied.items():
+                    await hub_conn.copy_records_to_table(table, schema_name="hub", columns=list(COPIED[table]),
+                                                         records=rows)
+                await hub.execute("hub/stats_build_supply_demand")
+                await hub.execute("hub/stats_build_demand_industry")
+                await hub.execute("hub/stats_build_major_demand")
+                row = await hub.fetchrow("hub/stats_refresh_insert", started, json.dumps({"sources": sources}))
+            step(4)
+            await hub.execute("hub/stats_vacuum")
+            step(5)
+        finally:
+            await hub.execute("hub/stats_unlock")
+    return Watermark.from_row({"id": row["id"], "started_at": row["started_at"],
+                               "refreshed_at": row["refreshed_at"], "watermark": row["watermark"]})

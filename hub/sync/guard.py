@@ -1,0 +1,67 @@
+"""Guarding the sync and ingest endpoints: sharing rules, masking and audit — the same as for GraphQL.
+
+``authorize`` makes the GraphQL access decision (``hub.access.Access.check``: owner, UNCONDITIONAL,
+CONDITIONAL with a grant, NOT_SHARED) for a read, or "owning department or admin" for an ingest, and
+returns the ``Access`` whose ``maskers`` mask the personal columns (rows use column names, the catalog
+camelCase field names: ``idNumber`` -> ``id_number``). ``audit`` writes one ``hub.audit_log`` entry per
+request with ``hub.audit.record``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from starlette.requests import HTTPConnection
+
+from hub.access import Access, Dataset, _camel
+from hub.audit import AuditEntry, _trace_id, outcome_of, record
+from hub.errors import Forbidden, NotFound, Unauthenticated
+
+
+async def authorize(conn: HTTPConnection, consumer: Any, dataset: str, write: bool) -> tuple[Dataset, Access]:
+    """The dataset and this consumer's access to it; NOT_FOUND, UNAUTHENTICATED or FORBIDDEN otherwise.
+
+    The returned Access is also the audit's record of what was decided (``denied``, ``grants_used``)."""
+    state = conn.app.state
+    catalog = await state.policy.catalog()
+    grants = await state.policy.grants(consumer.department) if consumer is not None else {}
+    access = Access(consumer, catalog, grants)
+    found = catalog.datasets.get(dataset)
+    if found is None:
+        raise NotFound(f"no dataset {dataset!r} in the catalog", dataset=dataset)
+    if consumer is None:
+        raise Unauthenticated("authentication required")
+    if write:
+        if consumer.department != found.department and not consumer.is_admin:
+            access.denied.add(found.name)
+            raise Forbidden(f"only {found.department}, the owner of {found.name}, or an admin may ingest into it",
+                            dataset=found.name)
+        access.datasets_read.add(found.name)
+    else:
+        access.check(found)
+    return found, access
+
+
+def note_rows(access: Access, dataset: Dataset, rows: int) -> None:
+    """Count rows handed out, and the personal fields masked in them, for the audit entry."""
+    if rows <= 0:
+        return
+    access.rows[dataset.name] = access.rows.get(dataset.name, 0) + rows
+    access.masked.update(f"{dataset.name}.{_camel(column)}" for column in access.maskers(dataset))
+
+
+async def audit(conn: HTTPConnection, consumer: Any, access: Access | None, operation: str, kind: str,
+                codes: list[str]) -> None:
+    """One audit entry for a sync/ingest request (raises when it cannot be written: callers fail closed)."""
+    target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
+    denied = set(access.denied) if access is not None else set()
+    entry = AuditEntry(
+        outcome=outcome_of(codes, denied), operation_type=kind, operation_name=operation,
+        document_hash=hashlib.sha256(f"{conn.scope.get('method', 'GET')} {target}".encode()).hexdigest(),
+        consumer_id=getattr(consumer, "id", None), department=getattr(consumer, "department", None),
+        consumer_name=getattr(consumer, "name", None),
+        datasets=list(access.datasets_read) if access else [], grants=list(access.grants_used) if access else [],
+        rows=dict(access.rows) if access else {}, masked_fields=list(access.masked) if access else [],
+        denied=list(denied), error_codes=codes, trace_id=_trace_id())
+    await record(conn.app.state.db.hub, entry)

@@ -1,0 +1,255 @@
+"""The HTTP sync endpoints (bearer token required; ``hub.auth`` protects ``/sync`` and ``/ingest``):
+
+* ``GET /sync/{dataset}/changes?after=CURSOR&limit=N`` — NDJSON: one change per line, then a final line
+  ``{"next_cursor": ..., "has_more": ..., "count": ...}``;
+* ``GET /sync/{dataset}/snapshot?format=ndjson|csv`` — every row from one REPEATABLE READ snapshot,
+  streamed; the cursor that starts the feed exactly there is in the ``X-Hub-Cursor`` header and in the final
+  line (NDJSON ``{"cursor": ..., "rows": N}``; CSV ``#cursor=...;rows=N``). A response without that final
+  line is incomplete (the connection broke or the database failed mid-stream) and must be discarded;
+* ``POST /ingest/{dataset}`` — NDJSON (``application/x-ndjson``) or CSV (``text/csv``) body, streamed;
+  optional ``Idempotency-Key`` header; answers the ingest report as JSON.
+
+Errors are JSON ``{"errors": [{"message", "extensions": {"code"}}]}`` with the GraphQL codes and a 4xx
+status (CURSOR_EXPIRED is 410 Gone); only an unreachable database is 503. Every request is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import orjson
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from hub.errors import BadUserInput, HubError, ServiceUnavailable, from_db_error
+from hub.limits import _BodyTooLarge
+from hub.sync.cursor import Cursor
+from hub.sync.feed import Snapshot, read_changes
+from hub.sync.guard import audit, authorize, note_rows
+from hub.sync.ingest import ingest, refresh_statistics_later
+from hub.sync.parse import csv_records, ndjson_records
+from hub.sync.specs import SPECS
+
+log = logging.getLogger("hub.sync.http")
+
+STATUS = {"BAD_USER_INPUT": 400, "UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "CONFLICT": 409,
+          "CURSOR_EXPIRED": 410, "LIMIT_EXCEEDED": 422, "SERVICE_UNAVAILABLE": 503, "INTERNAL_SERVER_ERROR": 500}
+NDJSON = "application/x-ndjson"
+_NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-lines",
+                           "application/jsonlines"})
+_CSV_TYPES = frozenset({"text/csv", "application/csv"})
+_KEY = re.compile(r"^[!-~]{1,200}$")
+
+
+class UnsupportedMediaType(BadUserInput):
+    """A body in a format ingest does not read (HTTP 415, code BAD_USER_INPUT)."""
+
+    http_status = 415
+
+
+def error_response(exc: HubError) -> JSONResponse:
+    body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code, **exc.extensions}}]}
+    return JSONResponse(body, status_code=getattr(exc, "http_status", None) or STATUS.get(exc.code, 400),
+                        headers={"retry-after": "1"} if exc.code == "SERVICE_UNAVAILABLE" else None)
+
+
+async def _failed(request: Request, consumer: Any, access: Any, operation: str, kind: str,
+                  exc: Exception) -> Response:
+    """The JSON error answer for ``exc`` (audited); unexpected errors get a logged reference id."""
+    if not isinstance(exc, HubError):
+        mapped = from_db_error(exc)
+        if mapped is None:
+            reference = uuid.uuid4().hex[:12]
+            log.error("unexpected error (reference %s) in %s", reference, operation, exc_info=exc)
+            exc = HubError(f"Internal server error (reference {reference})", reference=reference)
+        else:
+            exc = mapped
+    try:
+        await audit(request, consumer, access, operation, kind, [exc.code])
+    except Exception:  # noqa: BLE001 - the answer is an error anyway; it carries no data
+        log.error("AUDIT LOG UNAVAILABLE: could not record failed %s", operation, exc_info=True)
+    return error_response(exc)
+
+
+def _limit(request: Request) -> int:
+    settings = request.app.state.settings
+    raw = request.query_params.get("limit")
+    if raw is None or raw == "":
+        return settings.sync_page_default
+    if not raw.isdigit() or not 1 <= int(raw) <= settings.sync_page_max:
+        raise BadUserInput(f"limit must be an integer between 1 and {settings.sync_page_max}", argument="limit",
+                           maximum=settings.sync_page_max)
+    return int(raw)
+
+
+async def changes(request: Request) -> Response:
+    consumer = request.scope.get("hub.consumer")
+    name = request.path_params["dataset"]
+    operation = f"sync.changes {name}"
+    access = None
+    try:
+        dataset, access = await authorize(request, consumer, name, write=False)
+        cursor = Cursor.decode(request.query_params.get("after"), dataset.name)
+        db = request.app.state.db
+        page = await read_changes(db.departments[dataset.department].pool, db.registry, cursor, _limit(request))
+        maskers = access.maskers(dataset)
+        lines = [orjson.dumps(c.as_dict(maskers)) for c in page.changes]
+        nxt = page.next_cursor.encode()
+        lines.append(orjson.dumps({"next_cursor": nxt, "has_more": page.has_more, "count": len(page.changes)}))
+        note_rows(access, dataset, len(page.changes))
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error
+        return await _failed(request, consumer, access, operation, "query", exc)
+    try:
+        await audit(request, consumer, access, operation, "query", [])
+    except Exception:  # noqa: BLE001 - fail closed: no audit entry, no data
+        log.error("AUDIT LOG UNAVAILABLE: %s withheld", operation, exc_info=True)
+        return error_response(ServiceUnavailable("audit log unavailable"))
+    return Response(b"\n".join(lines) + b"\n", media_type=NDJSON,
+                    headers={"x-hub-next-cursor": nxt, "cache-control": "no-store"})
+
+
+class _ClosingStream(StreamingResponse):
+    """A StreamingResponse whose ``cleanup`` runs however the response ends (client gone included)."""
+
+    def __init__(self, content: AsyncIterator[bytes], cleanup: Callable[[], Awaitable[None]], **kwargs: Any):
+        super().__init__(content, **kwargs)
+        self._cleanup = cleanup
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._cleanup()
+
+
+async def snapshot(request: Request) -> Response:
+    consumer = request.scope.get("hub.consumer")
+    name = request.path_params["dataset"]
+    fmt = request.query_params.get("format", "ndjson")
+    operation = f"sync.snapshot {name} ({fmt})"
+    access = None
+    try:
+        dataset, access = await authorize(request, consumer, name, write=False)
+        if fmt not in ("ndjson", "csv"):
+            raise BadUserInput("format must be ndjson or csv", argument="format")
+        db = request.app.state.db
+        snap = Snapshot(db.departments[dataset.department].pool, db.registry, dataset.name, fmt,
+                        access.maskers(dataset))
+        cursor = (await snap.open()).encode()
+    except Exception as exc:  # noqa: BLE001
+        return await _failed(request, consumer, access, operation, "query", exc)
+    audited = False
+
+    def final(payload: dict[str, Any]) -> bytes:
+        if fmt == "csv":
+            return ("#" + ";".join(f"{k}={v}" for k, v in payload.items()) + "\n").encode()
+        return orjson.dumps(payload) + b"\n"
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal audited
+        try:
+            async for chunk in snap.chunks():
+                yield chunk
+        except Exception as exc:  # noqa: BLE001 - the status is sent: end with an error line, no cursor
+            mapped = from_db_error(exc)
+            code = mapped.code if mapped is not None else "INTERNAL_SERVER_ERROR"
+            log.error("snapshot of %s failed after %d rows", name, snap.rows, exc_info=True)
+            note_rows(access, dataset, snap.rows)
+            audited = True
+            try:
+                await audit(request, consumer, access, operation, "query", [code])
+            finally:
+                yield final({"error": code})
+            return
+        note_rows(access, dataset, snap.rows)
+        try:
+            await audit(request, consumer, access, operation, "query", [])
+            audited = True
+        except Exception:  # noqa: BLE001 - fail closed: without the final line the client discards the rows
+            audited = True
+            log.error("AUDIT LOG UNAVAILABLE: %s ends without its cursor", operation, exc_info=True)
+            yield final({"error": "SERVICE_UNAVAILABLE"})
+            return
+        yield final({"cursor": cursor, "rows": snap.rows})
+
+    async def cleanup() -> None:
+        await snap.close()
+        if not audited:  # the client went away mid-stream
+            note_rows(access, dataset, snap.rows)
+            try:
+                await audit(request, consumer, access, operation, "query", ["CANCELLED"])
+            except Exception:  # noqa: BLE001
+                log.error("AUDIT LOG UNAVAILABLE: could not record cancelled %s", operation, exc_info=True)
+
+    media = "text/csv; charset=utf-8" if fmt == "csv" else NDJSON
+    return _ClosingStream(body(), cleanup, media_type=media,
+                          headers={"x-hub-cursor": cursor, "cache-control": "no-store"})
+
+
+def ingest_format(request: Request) -> str:
+    fmt = request.query_params.get("format")
+    if fmt is None:
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        fmt = "csv" if ctype in _CSV_TYPES else "ndjson" if ctype in _NDJSON_TYPES else None
+        if fmt is None:
+            raise UnsupportedMediaType(f"unsupported Content-Type {ctype or '(none)'}: send {NDJSON} or text/csv "
+                                       "(or ?format=ndjson|csv)", argument="Content-Type")
+    if fmt not in ("ndjson", "csv"):
+        raise BadUserInput("format must be ndjson or csv", argument="format")
+    return fmt
+
+
+async def ingest_endpoint(request: Request) -> Response:
+    consumer = request.scope.get("hub.consumer")
+    name = request.path_params["dataset"]
+    operation = f"ingest {name}"
+    access = None
+    try:
+        dataset, access = await authorize(request, consumer, name, write=True)
+        fmt = ingest_format(request)
+        key = request.headers.get("idempotency-key")
+        if key is not None and not _KEY.match(key):
+            raise BadUserInput("Idempotency-Key must be 1-200 printable ASCII characters", argument="Idempotency-Key")
+        spec = SPECS[dataset.name]
+        settings = request.app.state.settings
+        if fmt == "csv":
+            required = [c.name for c in spec.columns if c.required and c.default is None]
+            records = csv_records(request.stream(), spec.names, required)
+        else:
+            records = ndjson_records(request.stream())
+        result = await ingest(request.app.state.db, spec, records, consumer=consumer, idempotency_key=key, fmt=fmt,
+                              report_limit=settings.ingest_report_rejects, timeout_ms=settings.ingest_timeout_ms)
+    except _BodyTooLarge:
+        await _failed(request, consumer, access, operation, "mutation", BadUserInput("body too large"))
+        raise  # the body-size middleware answers 413
+    except ClientDisconnect:
+        log.info("%s: the client went away while sending; nothing was applied", operation)
+        await _failed(request, consumer, access, operation, "mutation", BadUserInput("client disconnected"))
+        return Response(status_code=400)
+    except Exception as exc:  # noqa: BLE001
+        return await _failed(request, consumer, access, operation, "mutation", exc)
+    report = {**result.report, "replayed": result.replayed}
+    applied = report["inserted"] + report["updated"]
+    access.rows[dataset.name] = applied
+    try:
+        await audit(request, consumer, access, operation, "mutation", [])
+    except Exception:  # noqa: BLE001 - applied but not audited: say so; a retry with the key gets the report
+        log.error("AUDIT LOG UNAVAILABLE: %s was applied but not audited", operation, exc_info=True)
+        return error_response(ServiceUnavailable("audit log unavailable (the batch was applied; retry with the same "
+                                                 "Idempotency-Key for its report)"))
+    if applied and not result.replayed:
+        refresh_statistics_later(request.app.state.db)
+    return JSONResponse(report, headers={"idempotent-replayed": "true" if result.replayed else "false"})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/sync/{dataset}/changes", changes, methods=["GET"]),
+        Route("/sync/{dataset}/snapshot", snapshot, methods=["GET"]),
+        Route("/ingest/{dataset}", ingest_endpoint, methods=["POST"]),
+    ]

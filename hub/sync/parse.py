@@ -1,0 +1,171 @@
+"""Streaming NDJSON and CSV parsing for ingest: bytes chunks in, records out, never the whole body in memory.
+
+A record is ``(line, obj, raw, error)``: ``line`` is the 1-based NDJSON line or CSV record number (the CSV
+header is record 0), ``obj`` the field dict (keys in snake_case; camelCase is accepted and converted),
+``raw`` the input bytes or text (kept for the rejects table: ``raw_text``) and ``error`` a reason when the
+record cannot be read at all.
+Blank lines are skipped (their numbers still count). A request-level problem (a CSV header naming unknown
+columns, a line longer than ``max_line`` bytes) raises BAD_USER_INPUT.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from typing import Any, AsyncIterator, Iterable
+
+import orjson
+
+from hub.errors import BadUserInput
+
+Record = tuple[int, "dict[str, Any] | None", "bytes | str", "str | None"]
+RAW_LIMIT = 2000
+MAX_LINE = 4 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+
+
+@functools.lru_cache(maxsize=4096)
+def snake(name: str) -> str:
+    """``enterpriseUscc`` -> ``enterprise_uscc`` (snake_case names are returned unchanged)."""
+    name = name.strip()
+    if name.islower() or not any(c.isupper() for c in name):
+        return name
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def raw_text(raw: bytes | str) -> str:
+    """The first RAW_LIMIT characters of a record's input."""
+    if isinstance(raw, bytes):
+        raw = raw[:RAW_LIMIT * 4].decode("utf-8", errors="replace")
+    return raw[:RAW_LIMIT]
+
+
+async def _lines(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIterator[list[bytes]]:
+    """Complete lines (without their line break), a list per chunk; the last line may lack a break."""
+    buffer = b""
+    first = True
+    async for chunk in chunks:
+        if not chunk:
+            continue
+        if first:
+            first = False
+            if chunk.startswith(_BOM):
+                chunk = chunk[len(_BOM):]
+        buffer += chunk
+        end = buffer.rfind(b"\n")
+        if end < 0:
+            if len(buffer) > max_line:
+                raise BadUserInput(f"a line is longer than {max_line} bytes")
+            continue
+        lines = buffer[:end].split(b"\n")
+        buffer = buffer[end + 1:]
+        if len(buffer) > max_line:
+            raise BadUserInput(f"a line is longer than {max_line} bytes")
+        yield [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    if buffer.strip():
+        yield [buffer[:-1] if buffer.endswith(b"\r") else buffer]
+
+
+async def ndjson_records(chunks: AsyncIterator[bytes], max_line: int = MAX_LINE) -> AsyncIterator[list[Record]]:
+    """One JSON object per line."""
+    number = 0
+    loads = orjson.loads
+    async for lines in _lines(chunks, max_line):
+        out: list[Record] = []
+        for line in lines:
+            number += 1
+            if not line.strip():
+                continue
+            try:
+                obj = loads(line)
+            except orjson.JSONDecodeError as exc:
+                out.append((number, None, line, f"not valid JSON: {exc}"))
+                continue
+            if not isinstance(obj, dict):
+                out.append((number, None, line, "not a JSON object"))
+                continue
+            if any(not k.islower() for k in obj):  # camelCase keys (or keys without letters)
+                obj = {snake(k): val for k, val in obj.items()}
+            out.append((number, obj, line, None))
+        if out:
+            yield out
+
+
+def objects_records(objects: Iterable[Any]) -> list[Record]:
+    """Records from already-decoded objects (the GraphQL ``ingest`` mutation's ``rows``)."""
+    out: list[Record] = []
+    for number, obj in enumerate(objects, start=1):
+        if not isinstance(obj, dict):
+            out.append((number, None, orjson.dumps(obj).decode(), "not an object"))
+        else:
+            out.append((number, {snake(str(k)): val for k, val in obj.items()}, orjson.dumps(obj).decode(), None))
+    return out
+
+
+def check_header(header: list[str], allowed: Iterable[str], required: Iterable[str]) -> list[str]:
+    names = [snake(h) for h in header]
+    allowed = set(allowed)
+    unknown = [h for h in names if h not in allowed]
+    if unknown:
+        raise BadUserInput(f"the CSV header names unknown column(s) {', '.join(unknown)}; "
+                           f"expected some of {', '.join(sorted(allowed))}")
+    duplicated = sorted({h for h in names if names.count(h) > 1})
+    if duplicated:
+        raise BadUserInput(f"the CSV header repeats {', '.join(duplicated)}")
+    missing = [r for r in required if r not in names]
+    if missing:
+        raise BadUserInput(f"the CSV header lacks required column(s) {', '.join(missing)}")
+    return names
+
+
+async def csv_records(chunks: AsyncIterator[bytes], allowed: Iterable[str], required: Iterable[str],
+                      max_line: int = MAX_LINE) -> AsyncIterator[list[Record]]:
+    """RFC 4180 CSV with a header record; a quoted field may span lines; empty fields are null."""
+    header: list[str] | None = None
+    number = -1
+    pending: list[bytes] = []
+    quotes = 0
+    async for lines in _lines(chunks, max_line):
+        complete: list[bytes] = []
+        for line in lines:
+            pending.append(line)
+            quotes += line.count(b'"')
+            if quotes % 2:  # inside a quoted field: the record continues on the next line
+                if sum(map(len, pending)) > max_line:
+                    raise BadUserInput(f"a CSV record is longer than {max_line} bytes (unbalanced quote?)")
+                continue
+            complete.append(b"\n".join(pending))
+            pending, quotes = [], 0
+        out: list[Record] = []
+        for record in complete:
+            number += 1
+            if header is None:
+                if not record.strip():
+                    number -= 1
+                    continue
+                try:
+                    header = check_header(next(csv.reader([record.decode("utf-8")])), allowed, required)
+                except (UnicodeDecodeError, csv.Error) as exc:
+                    raise BadUserInput(f"unreadable CSV header: {exc}") from None
+                continue
+            if not record.strip():
+                continue
+            out.append(_csv_record(number, record, header))
+        if out:
+            yield out
+    if pending:
+        raise BadUserInput("the CSV ends inside a quoted field")
+    if header is None:
+        raise BadUserInput("the CSV is empty: a header record is required")
+
+
+def _csv_record(number: int, record: bytes, header: list[str]) -> Record:
+    try:
+        fields = next(csv.reader([record.decode("utf-8")]))
+    except UnicodeDecodeError:
+        return number, None, record, "not valid UTF-8"
+    except csv.Error as exc:
+        return number, None, record, f"unreadable CSV record: {exc}"
+    if len(fields) != len(header):
+        return number, None, record, f"has {len(fields)} fields; the header has {len(header)}"
+    return number, {h: (f if f != "" else None) for h, f in zip(header, fields)}, record, None

@@ -1,0 +1,109 @@
+"""analytics root fields: the published statistics, for every authenticated department (small cells of data
+the reader does not own are suppressed, see ``resolvers.analytics.figures``)."""
+
+from __future__ import annotations
+
+import json
+
+import strawberry
+
+from hub.errors import Unauthenticated
+from hub.pagination import build_connection
+from resolvers.analytics import figures as F
+from resolvers.analytics.types import (
+    MajorIndustryMatch, MajorWarning, PublishedReport, ShortageOccupation, StatisticsRefresh,
+    SupplyDemandDimension, SupplyDemandOrder, SupplyDemandRowConnection, TrainingCatalogEntry,
+)
+
+
+def _reader(info: strawberry.Info) -> F.Reader:
+    consumer = info.context.consumer
+    if consumer is None:
+        raise Unauthenticated("authentication required")
+    return F.Reader(consumer.department)
+
+
+def _thresholds(info: strawberry.Info) -> F.Thresholds:
+    return F.Thresholds.from_settings(info.context.settings)
+
+
+def published_report(row) -> PublishedReport:
+    return PublishedReport(year=row["year"], version=row["version"], published_at=row["published_at"],
+                           published_by=row["published_by"], refresh_id=row["refresh_id"],
+                           watermark=json.loads(row["watermark"]),
+                           url=f"/reports/{row['year']}?version={row['version']}")
+
+
+@strawberry.type
+class AnalyticsQuery:
+    @strawberry.field(description="Job-to-applicant figures (demand, supply, ratio = demand / supply, gap = demand - "
+                                  "supply) of a year, grouped by any of the dimensions (none: the year's total) "
+                                  "and filtered by quarter, district, occupation, skill level or industry section. "
+                                  "A posting counts in every quarter its [postedOn, closesOn] meets, a seeker in "
+                                  "every quarter its [registeredOn, leftOn] meets; without QUARTER the figures are "
+                                  "the sums of the year's four quarters.")
+    async def supply_demand(self, info: strawberry.Info, year: int, quarter: int | None = None,
+                            district: str | None = None, occupation_code: str | None = None,
+                            skill_level: int | None = None,
+                            group_by: list[SupplyDemandDimension] | None = None,
+                            industry_section: str | None = None,
+                            order_by: SupplyDemandOrder = SupplyDemandOrder.KEY,
+                            first: int | None = None, after: str | None = None) -> SupplyDemandRowConnection:
+        reader = _reader(info)
+        ctx = info.context
+        page = ctx.page(first, after)
+        rows = await F.supply_demand(ctx.db.hub, _thresholds(info), reader, year, quarter=quarter,
+                                     occupation_code=occupation_code, district=district, skill_level=skill_level,
+                                     industry_section=industry_section, group_by=group_by or (), order=order_by,
+                                     limit=page.fetch, offset=page.after_id)
+        numbered = [(page.after_id + i + 1, row) for i, row in enumerate(rows)]
+        return build_connection(SupplyDemandRowConnection, numbered, page, lambda t: t[1], row_id=lambda t: t[0])
+
+    @strawberry.field(description="The year's shortage occupations: ratio >= HUB_STATS_SHORTAGE_RATIO (1.5) in at "
+                                  "least HUB_STATS_SHORTAGE_QUARTERS (3) quarters and annual demand >= "
+                                  "HUB_STATS_SHORTAGE_MIN_DEMAND (10), ranked by annual gap (ties by code), with "
+                                  "last year's rank and the `districts` districts with the largest gaps.")
+    async def shortage_occupations(self, info: strawberry.Info, year: int, limit: int | None = None,
+                                   districts: int = 3) -> list[ShortageOccupation]:
+        return await F.shortage_occupations(info.context.db.hub, _thresholds(info), _reader(info), year, limit,
+                                            districts)
+
+    @strawberry.field(description="Occupations with at least one training program running in the year, with "
+                                  "programs, seats and providers, marked `shortage` when on the year's list.")
+    async def training_catalog(self, info: strawberry.Info, year: int) -> list[TrainingCatalogEntry]:
+        _reader(info)
+        return await F.training_catalog(info.context.db.hub, _thresholds(info), year)
+
+    @strawberry.field(description="Major-industry match of the year in a district (null: the whole city): a "
+                                  "major's share of the graduates of the district's schools / the share of the "
+                                  "district's annual demand in the industries mapped to it; above "
+                                  "HUB_STATS_MATCH_OVERSUPPLIED (1.5) OVERSUPPLIED, below "
+                                  "HUB_STATS_MATCH_UNDERSUPPLIED (0.67) UNDERSUPPLIED.")
+    async def major_industry_match(self, info: strawberry.Info, year: int,
+                                   district: str | None = None) -> list[MajorIndustryMatch]:
+        return await F.major_industry_match(info.context.db.hub, _thresholds(info), _reader(info), year, district)
+
+    @strawberry.field(description="Majors (per school) whose employment rate = employed / graduates stayed below "
+                                  "HUB_STATS_EMPLOYMENT_THRESHOLD (0.80) in consecutive years up to the year: 2 "
+                                  "years YELLOW (reduce enrollment), 3 or more RED (stop enrollment).")
+    async def major_warnings(self, info: strawberry.Info, year: int) -> list[MajorWarning]:
+        return await F.major_warnings(info.context.db.hub, _thresholds(info), _reader(info), year)
+
+    @strawberry.field(description="The latest refresh of the statistics and its data watermark (null: never).")
+    async def statistics_refresh(self, info: strawberry.Info) -> StatisticsRefresh | None:
+        from hub.statistics import latest_refresh
+
+        _reader(info)
+        w = await latest_refresh(info.context.db.hub)
+        if w is None:
+            return None
+        return StatisticsRefresh(id=w.refresh_id, started_at=w.started_at, refreshed_at=w.refreshed_at,
+                                 watermark=w.as_json())
+
+    @strawberry.field(description="Published versions of the annual report (of one year, or all), oldest first.")
+    async def published_reports(self, info: strawberry.Info, year: int | None = None) -> list[PublishedReport]:
+        _reader(info)
+        if year is not None:
+            F.check_year(year)
+        rows = await info.context.db.hub.fetch("hub/stats_publications_list", year)
+        return [published_report(r) for r in rows]

@@ -1,0 +1,189 @@
+"""Sync over GraphQL (DESIGN.md, "Sync contract"): the change feed as a connection, small-batch ingest, and
+a subscription announcing new feed cursors. Bulk transfers use the HTTP endpoints (``hub.sync.http``); the
+rules, cursors, masking and audit are the same.
+"""
+
+from __future__ import annotations
+
+import datetime
+from enum import Enum
+from typing import AsyncGenerator
+
+import strawberry
+from strawberry.scalars import JSON
+
+from hub.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
+from hub.pagination import Connection, Edge, PageInfo
+from hub.sync.cursor import Cursor
+from hub.sync.feed import read_changes
+from hub.sync.guard import note_rows
+from hub.sync.ingest import ingest as run_ingest
+from hub.sync.ingest import refresh_statistics_later
+from hub.sync.parse import objects_records
+from hub.sync.specs import SPECS
+
+GRAPHQL_INGEST_MAX_ROWS = 1000  # larger batches: POST /ingest/{dataset}
+
+
+@strawberry.enum(description="What a change did to its row.")
+class ChangeOp(Enum):
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+    RESET = "reset"
+
+
+@strawberry.type(description="A change of one row of a dataset (RESET: the table was emptied). Keep, per row id, "
+                             "the change with the largest version; drop rows below the last RESET's version.")
+class Change:
+    cursor: str
+    version: str = strawberry.field(description="Row version (decimal): larger is newer for the same row.")
+    txid: str = strawberry.field(description="The writing transaction's id (xid8, decimal).")
+    op: ChangeOp
+    id: int | None = strawberry.field(description="The row's id (null for RESET).")
+    row: JSON | None = strawberry.field(description="INSERT/UPDATE: the row, by column name (personal columns "
+                                                    "masked as in queries).")
+    key: JSON | None = strawberry.field(description="DELETE: the deleted row's key (id and natural key).")
+    at: datetime.datetime
+
+
+@strawberry.type(description="A page of a dataset's change feed. Continue with `after: nextCursor` (also when "
+                             "the page is empty).")
+class ChangeConnection(Connection[Change]):
+    next_cursor: str
+
+
+@strawberry.type(description="A row ingest rejected, or accepted with a warning.")
+class IngestIssue:
+    line: int = strawberry.field(description="1-based position of the row in the batch.")
+    field: str | None
+    reason: str
+    raw: str | None = None
+
+
+@strawberry.type(description="The outcome of an ingest batch (the same report is returned for a repeated "
+                             "idempotency key, with replayed = true).")
+class IngestReport:
+    batch_id: int
+    dataset: str
+    idempotency_key: str | None
+    replayed: bool
+    received: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    warnings: int
+    rejected_rows: list[IngestIssue] = strawberry.field(description="The first rejected rows, with reasons.")
+    warning_rows: list[IngestIssue] = strawberry.field(description="The first warnings.")
+
+
+@strawberry.type(description="A dataset's change feed has new changes up to `cursor`.")
+class DatasetChange:
+    dataset: str
+    cursor: str
+    version: str
+
+
+def _dataset(info: strawberry.Info, name: str):
+    ctx = info.context
+    if ctx.consumer is None:
+        raise Unauthenticated("authentication required")
+    dataset = ctx.access.catalog.datasets.get(name)
+    if dataset is None:
+        raise NotFound(f"no dataset {name!r} in the catalog", dataset=name)
+    return dataset
+
+
+def _report(data: dict, replayed: bool) -> IngestReport:
+    def issues(rows: list[dict]) -> list[IngestIssue]:
+        return [IngestIssue(line=r["line"], field=r.get("field"), reason=r["reason"], raw=r.get("raw")) for r in rows]
+
+    return IngestReport(batch_id=data["batchId"], dataset=data["dataset"], idempotency_key=data.get("idempotencyKey"),
+                        replayed=replayed, received=data["received"], inserted=data["inserted"],
+                        updated=data["updated"], unchanged=data["unchanged"], rejected=data["rejected"],
+                        warnings=data["warnings"], rejected_rows=issues(data["rejectedRows"]),
+                        warning_rows=issues(data["warningRows"]))
+
+
+@strawberry.type
+class SyncQuery:
+    @strawberry.field(description="A dataset's change feed after `after` (a cursor from a snapshot, a change or "
+                                  "nextCursor; omitted: the start of the retained log), in (transaction, sequence) "
+                                  "order. CURSOR_EXPIRED: take a new snapshot.")
+    async def changes(self, info: strawberry.Info, dataset: str, after: str | None = None,
+                      first: int | None = None) -> ChangeConnection | None:
+        ctx = info.context
+        found = _dataset(info, dataset)
+        ctx.access.check(found)
+        page = ctx.page(first, None)  # validates `first` like every connection
+        cursor = Cursor.decode(after, found.name)
+        db = ctx.db.primary
+        result = await read_changes(db.departments[found.department].pool, db.registry, cursor, page.first)
+        maskers = ctx.access.maskers(found)
+        edges = []
+        for change in result.changes:
+            data = change.as_dict(maskers)
+            node = Change(cursor=data["cursor"], version=str(change.seq), txid=str(change.txid),
+                          op=ChangeOp(change.op), id=change.row_id, row=data.get("row"), key=data.get("key"),
+                          at=change.at)
+            edges.append(Edge(cursor=node.cursor, node=node))
+        note_rows(ctx.access, found, len(edges))
+        nxt = result.next_cursor.encode()
+        return ChangeConnection(edges=edges, nodes=[e.node for e in edges], next_cursor=nxt, page_info=PageInfo(
+            has_next_page=result.has_more, has_previous_page=cursor.position > (0, 0),
+            start_cursor=edges[0].cursor if edges else None, end_cursor=nxt))
+
+
+@strawberry.type
+class SyncMutation:
+    @strawberry.mutation(description=f"Ingest a small batch (at most {GRAPHQL_INGEST_MAX_ROWS} rows; bulk: POST "
+                                     "/ingest/{dataset}) into a dataset of your department (admins: any). Rows are "
+                                     "objects by column or field name; upserted by natural key. A repeated "
+                                     "idempotencyKey returns the first batch's report and applies nothing.")
+    async def ingest(self, info: strawberry.Info, dataset: str, rows: list[JSON],
+                     idempotency_key: str | None = None) -> IngestReport:
+        ctx = info.context
+        found = _dataset(info, dataset)
+        consumer = ctx.consumer
+        if consumer.department != found.department and not consumer.is_admin:
+            ctx.access.denied.add(found.name)
+            raise Forbidden(f"only {found.department}, the owner of {found.name}, or an admin may ingest into it",
+                            dataset=found.name)
+        if len(rows) > GRAPHQL_INGEST_MAX_ROWS:
+            raise BadUserInput(f"at most {GRAPHQL_INGEST_MAX_ROWS} rows per ingest mutation; use POST "
+                               f"/ingest/{found.name} for bulk", argument="rows")
+        if idempotency_key is not None and not (1 <= len(idempotency_key) <= 200 and idempotency_key.isprintable()
+                                                and idempotency_key.isascii() and " " not in idempotency_key):
+            raise BadUserInput("idempotencyKey must be 1-200 printable ASCII characters", argument="idempotencyKey")
+
+        async def records():
+            yield objects_records(rows)
+
+        db = ctx.db.primary
+        result = await run_ingest(db, SPECS[found.name], records(), consumer=consumer, idempotency_key=idempotency_key,
+                                  fmt="graphql", report_limit=ctx.settings.ingest_report_rejects,
+                                  timeout_ms=ctx.settings.ingest_timeout_ms)
+        applied = result.report["inserted"] + result.report["updated"]
+        ctx.access.datasets_read.add(found.name)
+        ctx.access.rows[found.name] = applied
+        if applied and not result.replayed:
+            db.note_write(consumer.id)
+            refresh_statistics_later(db)
+        return _report(result.report, result.replayed)
+
+
+@strawberry.type
+class SyncSubscription:
+    @strawberry.subscription(description="New changes of a dataset can be read: each event names the feed's newest "
+                                         "cursor (graphql-transport-ws; LISTEN/NOTIFY underneath). Then read "
+                                         "`changes(after: <your cursor>)` until caught up.")
+    async def dataset_changed(self, info: strawberry.Info, dataset: str) -> AsyncGenerator[DatasetChange, None]:
+        ctx = info.context
+        found = _dataset(info, dataset)
+        ctx.access.check(found)
+        notifier = ctx.request.app.state.sync.notifier
+        async with notifier.subscribe(found.name) as queue:
+            while True:
+                cursor = await queue.get()
+                yield DatasetChange(dataset=found.name, cursor=cursor.encode(), version=str(cursor.seq))

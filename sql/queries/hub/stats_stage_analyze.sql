@@ -1,0 +1,2 @@
+-- Statistics refresh: planner statistics of the freshly staged department aggregates.
+analyze hub.stat_stage_demand, hub.stat_stage_supply

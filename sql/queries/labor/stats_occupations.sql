@@ -1,0 +1,2 @@
+-- Statistics refresh: occupation names.
+select code, name from labor.occupations

@@ -1,0 +1,70 @@
+"""Benchmarks of the hub (issue 7): ``python -m tests.bench {run,compare,memory,profile}``.
+
+run      the hub (production settings, 1 and 2 workers) and the hand-written-SQL floor on every operation
+         of graphql/operations/bench/, wrk -c16 -t2 for a fixed time each; JSON in .hub/bench/<stamp>.json
+compare  per-operation deltas of two result files
+memory   hub worker RSS after 10,000 and 100,000 requests of a mix of the bench operations
+profile  py-spy profile of the hub serving one operation, summarised by where the time goes
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="hub and floor on every bench operation")
+    p.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION", 10)),
+                   help="seconds per operation and server (default 10, env BENCH_DURATION)")
+    p.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", 2)),
+                   help="warm-up seconds before each timed run (default 2)")
+    p.add_argument("--workers", default=os.environ.get("BENCH_WORKERS", "1,2"),
+                   help="worker counts to measure, comma-separated (default 1,2)")
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--op", action="append", help="only this operation (name or file stem); repeatable")
+    p.add_argument("--no-floor", action="store_true", help="skip the floor server")
+
+    p = sub.add_parser("compare", help="per-operation deltas of two result files")
+    p.add_argument("a")
+    p.add_argument("b")
+
+    p = sub.add_parser("memory", help="RSS after 10,000 and 100,000 requests")
+    p.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_MEMORY_REQUESTS", 100_000)))
+    p.add_argument("--step", type=int, default=10_000, help="requests between RSS samples (default 10,000)")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--max-growth", type=float, default=10.0, help="allowed growth %% after the first step")
+
+    p = sub.add_parser("profile", help="py-spy profile of the hub serving one operation")
+    p.add_argument("--op", action="append", help="operation(s) to profile (default: the flat and nested postings)")
+    p.add_argument("--duration", type=float, default=20.0)
+    p.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        from tests.bench.run import run
+
+        return run(args)
+    if args.command == "compare":
+        from tests.bench.report import compare
+
+        return compare(args.a, args.b)
+    if args.command == "memory":
+        from tests.bench.memory import memory
+
+        return memory(args)
+    from tests.bench.profile import profile
+
+    return profile(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

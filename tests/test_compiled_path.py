@@ -1,0 +1,107 @@
+"""The compiled path answers trusted queries byte for byte like the general path, rules included."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from starlette.testclient import TestClient
+
+from hub.app import create_app
+from hub.settings import Settings
+from hub.trusted import TrustedDocuments
+from tests.helpers import sql_value
+
+DOCUMENTS = sorted(TrustedDocuments.load(), key=lambda d: d.path)
+WHO = ("labor", "commerce", "education", "admin")
+
+
+@pytest.fixture(scope="module")
+def apps(settings: Settings, tokens):
+    with TestClient(create_app(replace(settings, compiled_queries=True))) as fast, \
+            TestClient(create_app(replace(settings, compiled_queries=False))) as general:
+        yield fast, general
+
+
+def variables_for(path: str, settings: Settings) -> dict:
+    url = settings.database_url
+    if "enterprise" in path:
+        return {"uscc": sql_value(url, "select enterprise_uscc from labor.job_postings group by 1 "
+                                       "order by count(*) desc, 1 limit 1")}
+    if "industry_majors" in path:
+        return {"code": "39"}
+    return {}
+
+
+def test_every_query_document_compiles(apps) -> None:
+    fast, _ = apps
+    compiled = fast.app.router.routes[0].endpoint.compiled
+    paths = {d.path for d in DOCUMENTS if "query" in d.text and "mutation" not in d.text}
+    assert {d.path for d in DOCUMENTS if d.hash in compiled.plans} == paths, compiled.skipped
+
+
+@pytest.mark.parametrize("who", WHO)
+@pytest.mark.parametrize("doc", DOCUMENTS, ids=[d.path for d in DOCUMENTS])
+def test_byte_identical_to_the_general_path(apps, tokens, settings: Settings, doc, who: str) -> None:
+    fast, general = apps
+    compiled = fast.app.router.routes[0].endpoint.compiled
+    headers = {"Authorization": f"Bearer {tokens[who]}"}
+    body = {"query": doc.text, "variables": variables_for(doc.path, settings)}
+    before = compiled.answered
+    a = fast.post("/graphql", json=body, headers=headers)
+    b = general.post("/graphql", json=body, headers=headers)
+    assert a.status_code == b.status_code == 200
+    strip = lambda r: {k: v for k, v in r.json().items() if k != "extensions"}  # noqa: E731 - trace ids differ
+    assert strip(a) == strip(b)
+    assert _without_trace(a.content) == _without_trace(b.content)
+    if "errors" not in b.json():
+        assert compiled.answered == before + 1, "the compiled plan should have answered"
+    persisted = fast.post("/graphql", json={"extensions": {"persistedQuery": {"version": 1, "sha256Hash": doc.hash}},
+                                            "variables": body["variables"]}, headers=headers)
+    assert _without_trace(persisted.content) == _without_trace(b.content)
+
+
+def _without_trace(content: bytes) -> bytes:
+    marker = b',"extensions":{"traceId":'
+    return content.split(marker)[0] if marker in content else content
+
+
+def test_masking_and_denial_match(apps, tokens) -> None:
+    fast, _ = apps
+    doc = next(d for d in DOCUMENTS if d.path.endswith("occupation_seekers.graphql"))
+    owner = fast.post("/graphql", json={"query": doc.text}, headers={"Authorization": f"Bearer {tokens['labor']}"})
+    people = [e["node"] for o in owner.json()["data"]["occupations"]["nodes"] for e in o["seekers"]["edges"]]
+    assert people and not any("*" in p["phone"] for p in people)
+    denied = fast.post("/graphql", json={"query": doc.text}, headers={"Authorization": f"Bearer {tokens['science']}"})
+    assert {e["extensions"]["code"] for e in denied.json()["errors"]} == {"FORBIDDEN"}
+
+
+def test_bad_arguments_fall_back_to_coded_errors(apps, tokens) -> None:
+    fast, general = apps
+    doc = next(d for d in DOCUMENTS if d.path.endswith("postings_flat.graphql"))
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    for variables in ({"first": 501}, {"first": "x"}, {"first": -1}):
+        a = fast.post("/graphql", json={"query": doc.text, "variables": variables}, headers=headers).json()
+        b = general.post("/graphql", json={"query": doc.text, "variables": variables}, headers=headers).json()
+        a.pop("extensions", None), b.pop("extensions", None)
+        assert a == b and a["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_audit_entries_match(apps, tokens, settings: Settings) -> None:
+    from tests.helpers import sql
+
+    fast, general = apps
+    doc = next(d for d in DOCUMENTS if d.path.endswith("occupation_seekers.graphql"))
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    entries = []
+    for client in (fast, general):
+        before = sql_value(settings.database_url, "select coalesce(max(id), 0) from hub.audit_log")
+        assert client.post("/graphql", json={"query": doc.text}, headers=headers).status_code == 200
+        rows = sql(settings.database_url, "select operation_name, operation_type, document_hash, datasets, rows, "
+                                          "masked_fields, outcome, error_codes from hub.audit_log where id > $1",
+                   before)
+        assert len(rows) == 1
+        entries.append(dict(rows[0]))
+    assert entries[0] == entries[1]
+    assert entries[0]["operation_name"] == "OccupationSeekers" and entries[0]["outcome"] == "OK"
+    assert set(entries[0]["datasets"]) == {"labor.occupations", "labor.job_seekers", "labor.training_programs"}
