@@ -10,11 +10,14 @@ look exactly as they always do.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 
 from hub.audit import AuditEntry, record
 from hub.fastpath import CompiledOperation, Compiler, Executor, NotCompilable, coerce_variables
@@ -22,6 +25,36 @@ from hub.limits import DocumentAnalysis
 from hub.tracing import current_ids
 
 log = logging.getLogger("hub.compiled")
+
+
+@contextlib.contextmanager
+def _operation_span(ctx: Any, operation: CompiledOperation, text: str) -> Iterator[Any]:
+    """The operation span of the general path (``hub.graphql_telemetry.OperationSpan``), for a plan: same
+    name and attributes, current while the plan's loader and SQL spans and the audit INSERT run. When the
+    plan falls back, the general path opens its own operation span under the same HTTP span."""
+    telemetry = getattr(getattr(ctx, "db", None), "telemetry", None)
+    label = f"query {operation.name}" if operation.name else "query"
+    if telemetry is None or not trace.get_current_span().is_recording():
+        yield None
+    else:
+        consumer = ctx.consumer
+        attributes: dict[str, Any] = {"graphql.operation.type": "query", "hub.compiled": True,
+                                      "graphql.document.hash": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+        if operation.name:
+            attributes["graphql.operation.name"] = operation.name
+        if consumer is not None:
+            attributes.update({"hub.consumer.id": consumer.id, "hub.consumer.department": consumer.department,
+                               "hub.consumer.name": consumer.name})
+        span = telemetry.tracer.start_span(label, attributes=attributes)
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            yield span
+        finally:
+            cost = getattr(ctx, "cost", None)
+            if cost is not None:
+                span.set_attribute("hub.cost", cost)
+            otel_context.detach(token)
+            span.end()
 
 
 class CompiledQueries:
@@ -92,6 +125,24 @@ class CompiledQueries:
         if found is None:
             return None
         operation, text, raw_variables = found
+        with _operation_span(ctx, operation, text) as span:
+            data = await self._run(ctx, operation, text, raw_variables)
+            if data is None and span is not None:
+                span.set_attribute("hub.compiled.fallback", True)
+        if data is None:
+            return None
+        request = getattr(ctx, "request", None)
+        info = request.scope.get("hub.request") if request is not None else None
+        if info is not None:  # the access log's and request metrics' operation name
+            info.operations.append(f"query {operation.name}" if operation.name else "query")
+        self.answered += 1
+        response: dict[str, Any] = {"data": data}
+        trace_id, _ = current_ids()
+        if trace_id is not None:  # as HubGraphQL.process_result adds it on the general path
+            response["extensions"] = {"traceId": trace_id}
+        return orjson.dumps(response)
+
+    async def _run(self, ctx: Any, operation: CompiledOperation, text: str, raw_variables: dict[str, Any]) -> Any:
         try:
             variables = coerce_variables(self.schema._schema, operation, raw_variables)
             if variables is None:
@@ -107,12 +158,7 @@ class CompiledQueries:
         except Exception as exc:  # noqa: BLE001 - the general path answers (and reports) instead
             log.debug("compiled path fell back for %s: %r", operation.name, exc)
             return None
-        self.answered += 1
-        response: dict[str, Any] = {"data": data}
-        trace_id, _ = current_ids()
-        if trace_id is not None:  # as HubGraphQL.process_result adds it on the general path
-            response["extensions"] = {"traceId": trace_id}
-        return orjson.dumps(response)
+        return data
 
     @staticmethod
     def _entry(ctx: Any, operation: CompiledOperation, text: str) -> AuditEntry:
