@@ -4,12 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install schema clean-db help
+.PHONY: run test install schema clean-db help chromium bench-stats
 
 help:
 	@echo "make run    - install, start the embedded PostgreSQL, migrate, load demo data, serve on :8000"
 	@echo "make test   - install, then run the whole test suite against a real PostgreSQL"
 	@echo "make schema - re-export graphql/schema.graphql from the code"
+	@echo "make bench-stats - latency of each published-statistics query on the large demo data"
+	@echo "make bench-tracing - throughput with tracing off and on (OTLP export), and their ratio"
+	@echo "make bench-ingest - bulk ingest of 100,000 postings vs a raw COPY of the same file (rows/s)"
+	@echo "make conformance - GraphQL-over-HTTP audit (graphql-http) against a live hub: 0 errors, 0 warnings"
+	@echo "make fuzz   - schemathesis against a live hub for FUZZ_SECONDS (120); fails on any finding"
+	@echo "make soak   - 60 s at concurrency 64 on a mix of operations; prints errors and the hub's RSS"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +28,89 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/hub serve --migrate --demo small
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+# headless Chromium for the report page's browser test (skipped, saying why, when it cannot be installed)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+		|| echo "chromium could not be installed: the report page's browser test will be skipped"
 
 schema: $(STAMP)
 	$(BIN)/hub schema export
 
 clean-db:
 	rm -rf .hub/pgdata
+
+# --- benchmarks (issue 7; tests/bench, results in .hub/bench/) ---------------------------------------
+.PHONY: bench bench-compare bench-memory bench-profile wrk
+BENCH_DURATION ?= 10
+BENCH_WORKERS  ?= 1,2
+
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+
+# hub (production settings, 1 and 2 workers) vs the hand-written-SQL floor, every operation of
+# graphql/operations/bench/ for BENCH_DURATION s at wrk -c16 -t2; JSON in .hub/bench/<timestamp>.json
+bench: $(STAMP) wrk
+	$(BIN)/python -m tests.bench run --duration $(BENCH_DURATION) --workers $(BENCH_WORKERS)
+
+# make bench-compare A B (two result files; default: the two latest)
+ifeq (bench-compare,$(firstword $(MAKECMDGOALS)))
+BENCH_FILES := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+$(eval $(BENCH_FILES):;@:)
+endif
+bench-compare: $(STAMP)
+	$(BIN)/python -m tests.bench compare $(or $(A),$(word 1,$(BENCH_FILES))) $(or $(B),$(word 2,$(BENCH_FILES)))
+
+# hub worker RSS after 10,000 and 100,000 requests of a mix of the bench operations
+bench-memory: $(STAMP) wrk
+	$(BIN)/python -m tests.bench memory
+
+# py-spy profile of the widest (500 postings flat) and the 50-postings nested shapes
+bench-profile: $(STAMP) wrk
+	$(BIN)/python -m tests.bench profile
+
+# --- published statistics (issue 5) -------------------------------------------------------------------
+# loads `large` into the hub_bench_stats database once, refreshes, prints each query's median/p95 latency
+BENCH_STATS_RUNS ?= 50
+bench-stats: $(STAMP)
+	$(BIN)/python -m tests.bench.stats --runs $(BENCH_STATS_RUNS)
+
+# --- tracing overhead (issue 6) -------------------------------------------------------------------------
+# the same nested operation with tracing off and on (OTLP/HTTP to a local receiver), alternating rounds in
+# one run; prints req/s and the on/off ratio (goal >= 0.85). BENCH_TRACING_FLAGS=--compare-asgi also
+# measures opentelemetry-instrumentation-asgi's middleware as the server span.
+.PHONY: bench-tracing
+BENCH_TRACING_FLAGS ?=
+bench-tracing: $(STAMP)
+	$(BIN)/python -m tests.bench.tracing $(BENCH_TRACING_FLAGS)
+
+# --- bulk ingest (issue 4) --------------------------------------------------------------------------------
+# 100,000 postings: POST /ingest (CSV and NDJSON, over HTTP) vs a raw COPY of the same file, in one run;
+# prints rows/s of each and the ingest/COPY ratio (goal >= 0.5). BENCH_INGEST_FLAGS="--rounds 3 --rows N".
+.PHONY: bench-ingest
+BENCH_INGEST_FLAGS ?=
+bench-ingest: $(STAMP)
+	$(BIN)/python -m tests.bench.ingest $(BENCH_INGEST_FLAGS)
+
+# --- reliability and conformance (issue 8) -------------------------------------------------------------
+# GraphQL over HTTP: graphql-http's serverAudits (npm, pinned in tests/conformance/package.json, installed
+# into its git-ignored node_modules) against a live hub; fails unless 0 errors and 0 warnings. Also in
+# `make test` (tests/test_conformance.py, skipped where node/npm are missing).
+.PHONY: conformance fuzz soak
+FUZZ_SECONDS ?= 120
+SOAK_SECONDS ?= 60
+SOAK_CONCURRENCY ?= 64
+
+conformance: $(STAMP)
+	$(BIN)/python -m tests.conformance.runner
+
+# schemathesis against a live hub for FUZZ_SECONDS (half as admin, half as labor); fails on any finding
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS)
+
+# a mix of operations at concurrency SOAK_CONCURRENCY for SOAK_SECONDS; prints the figures and the hub's
+# RSS; fails on any unexpected answer or growing memory
+soak: $(STAMP)
+	$(BIN)/python -m tests.soak --seconds $(SOAK_SECONDS) --concurrency $(SOAK_CONCURRENCY)

@@ -18,9 +18,11 @@ from hub.auth import AuthenticationMiddleware, ConsumerCache
 from hub.db import Databases
 from hub.errors import SetupError
 from hub.graphql_view import HubGraphQL
+from hub.http_errors import exception_handlers
 from hub.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from hub.metrics import HubMetrics, metrics_endpoint
 from hub.observe import TelemetryMiddleware
+from hub.overload import Admission, OverloadMiddleware
 from hub.schema import build_schema
 from hub.settings import Settings
 from hub.sync.http import routes as sync_routes
@@ -102,6 +104,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             telemetry.flush()
 
     from hub.graphiql import STATIC_DIR
+    from hub.report_routes import routes as report_routes
 
     graphql_app = HubGraphQL(schema, settings)
     routes = [
@@ -111,23 +114,28 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         *sync_routes(),  # /sync/{dataset}/changes, /sync/{dataset}/snapshot, /ingest/{dataset}
+        *report_routes(),  # /reports/{year}, /reports/{year}.csv, /reports/{year}.json (hub.report_routes)
     ]
     if settings.metrics:
         routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
+    admission = Admission(settings.max_in_flight, settings.max_queued, settings.queue_timeout_ms / 1000)
     middleware = [
         # Outermost first: the server span, traceresponse header, request metrics and access line (so that
         # 401/413/429 answers are traced too), body size (before anything reads the body), authentication,
         # then the per-consumer rate limit (it needs scope["hub.consumer"]).
         Middleware(TelemetryMiddleware, telemetry=telemetry, access_log=settings.access_log,
                    routes=[r.path for r in routes if isinstance(r, Route)]),
+        # Bounded admission (hub.overload): beyond max_in_flight + max_queued, a fast 503 + Retry-After.
+        Middleware(OverloadMiddleware, admission=admission),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                    path_limits={"/ingest/": settings.ingest_max_body_bytes}),
         Middleware(AuthenticationMiddleware),
         Middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=exception_handlers())
     app.state.settings = settings
     app.state.schema = schema
+    app.state.admission = admission
     app.state.telemetry = telemetry
     app.state.metrics = telemetry.metrics
     return app

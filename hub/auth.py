@@ -4,8 +4,9 @@ Data paths (``/graphql``, ``/sync``, ``/ingest``, ``/reports``) need ``Authoriza
 the consumer found for the token's SHA-256 goes into ``scope["hub.consumer"]``. A missing, unknown or
 revoked token gets HTTP 401 with ``extensions.code`` UNAUTHENTICATED. The GraphiQL page itself
 (``GET /graphql`` from a browser, without a query) is served without a token: it holds no data, and the
-user pastes the token into its header editor. Lookups are cached per process for
-``policy_cache_seconds``, so a revocation made elsewhere takes effect within that time.
+user pastes the token into its header editor. Published annual reports (``GET /reports/{year}``) are public
+too; their drafts need a token (``hub.report_routes``); a token that is sent must be valid. Lookups are
+cached per process for ``policy_cache_seconds``, so a revocation made elsewhere takes effect within that time.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ def _is_graphiql_page(scope: Scope) -> bool:
     return False
 
 
+def _is_report_read(scope: Scope) -> bool:
+    """GET of an annual report page (``/reports/{year}[.csv|.json]``): published versions are public."""
+    return scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and scope["path"].startswith("/reports/")
+
+
 class AuthenticationMiddleware:
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -79,6 +85,10 @@ class AuthenticationMiddleware:
             scope["hub.consumer"] = None  # graphql-transport-ws authenticates in connection_init
             await self.app(scope, receive, send)
             return
+        if token is None and _is_report_read(scope):
+            scope["hub.consumer"] = None  # published reports are public; hub.report_routes asks drafts for a token
+            await self.app(scope, receive, send)
+            return
         if token is None:
             await self._reject(scope, send, "missing bearer token: send Authorization: Bearer <token>")
             return
@@ -86,13 +96,14 @@ class AuthenticationMiddleware:
         try:
             consumer = await app_state.consumers.lookup(app_state.db, hash_token(token))
         except Exception as exc:  # noqa: BLE001 - mapped below
-            from hub.errors import ServiceUnavailable, from_db_error
+            from hub.errors import HubError, from_db_error
 
-            mapped = from_db_error(exc)
-            if not isinstance(mapped, ServiceUnavailable):
+            # The database is down or too slow (hub.db already maps its errors): 503, retryable.
+            mapped = exc if isinstance(exc, HubError) else from_db_error(exc)
+            if mapped is None:
                 raise
             await _send_json(send, 503, {"errors": [{"message": mapped.message,
-                                                      "extensions": {"code": mapped.code}}]},
+                                                      "extensions": {"code": mapped.code, **mapped.extensions}}]},
                              [(b"retry-after", b"1")])
             return
         if consumer is None:

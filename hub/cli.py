@@ -14,8 +14,10 @@ import typer
 from rich.console import Console
 
 from hub.audit_cli import audit_app
+from hub.stats_cli import report_app, stats_app
 from hub.errors import SetupError
 from hub.settings import Settings, SettingsError
+from hub.sync.cli import ingest_command, sync_app
 
 app = typer.Typer(help="Talent Data Hub: one GraphQL schema over the commerce, science, labor and education "
                        "departments' data, with government data-sharing rules.",
@@ -27,6 +29,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(schema_app, name="schema")
 app.add_typer(consumer_app, name="consumer")
 app.add_typer(audit_app, name="audit")
+app.add_typer(sync_app, name="sync")  # hub sync pull / materialize (the bureau's client, over HTTP)
+app.command("ingest")(ingest_command)  # hub ingest FILE --dataset D
+app.add_typer(stats_app, name="stats")  # hub stats refresh
+app.add_typer(report_app, name="report")  # hub report YEAR --out FILE, hub report publish YEAR
 
 console = Console(stderr=True)
 
@@ -45,10 +51,14 @@ def _fail(exc: Exception) -> None:
 
 
 async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: bool) -> None:
+    import contextlib
+
+    import asyncpg
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hub.db import Databases
     from hub.seed import load_demo
+    from hub.statistics import latest_refresh, refresh_statistics
 
     db = await Databases(settings, settings.database_url).open()
     try:
@@ -56,6 +66,9 @@ async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: b
             marker = await db.hub.fetchval("hub/demo_data_status")
             if marker is not None:
                 console.print("demo data already loaded; skipping (use [bold]hub seed[/bold] to reload)")
+                with contextlib.suppress(asyncpg.UndefinedTableError):  # not migrated yet: nothing to refresh
+                    if await latest_refresh(db.hub) is None:  # loaded before the statistics existed
+                        await refresh_statistics(db)
                 return
         pools = {"hub": db.pools["bigdata"], **{d: db.pools[d] for d in ("commerce", "labor", "science", "education")}}
         with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -68,6 +81,7 @@ async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: b
                 progress.update(tasks[step], completed=done, total=max(total, 1))
 
             counts = await load_demo(pools, scale=scale, seed=seed, progress=report)
+            await refresh_statistics(db, progress=report)  # the published statistics' summary tables
         total = sum(counts.values())
         console.print(f"loaded demo data: scale={scale} seed={seed}, {total:,} rows in {len(counts)} tables")
     finally:

@@ -83,11 +83,14 @@ class Department:
     Every statement the hub runs passes here, so this is where each gets its span and its metrics
     (``hub.tracing.Telemetry.statement_span``). ``fallback``: on a replica, the primary's Department, used
     when the replica cannot be reached (``on_unavailable`` is told, see ``hub.replicas``).
+    ``acquire_timeout`` (seconds): the longest wait for a pool connection, reconnecting included; then
+    the statement fails with SERVICE_UNAVAILABLE instead of hanging while the database is down or saturated.
     """
 
     def __init__(self, name: str, pool: asyncpg.Pool | asyncpg.Connection, registry: SqlRegistry, stats: Stats,
                  *, telemetry: Any = None, pool_name: str = "primary", gauge: PoolGauge | None = None,
-                 fallback: "Department | None" = None, on_unavailable: Any = None):
+                 fallback: "Department | None" = None, on_unavailable: Any = None,
+                 acquire_timeout: float | None = None):
         self.name = name
         self.pool = pool
         self.sql = registry
@@ -97,12 +100,13 @@ class Department:
         self.gauge = gauge
         self.fallback = fallback
         self.on_unavailable = on_unavailable
+        self.acquire_timeout = acquire_timeout
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator["Department"]:
         """The same API on one connection inside a transaction (committed when the block exits)."""
         try:
-            async with self.pool.acquire() as conn:
+            async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
                 async with conn.transaction():
                     yield Department(self.name, conn, self.sql, self.stats, telemetry=self.telemetry,
                                      pool_name=self.pool_name)
@@ -126,7 +130,7 @@ class Department:
             else:
                 gauge.waiting += 1
                 try:
-                    conn = await self.pool.acquire()
+                    conn = await self.pool.acquire(timeout=self.acquire_timeout)
                 finally:
                     gauge.waiting -= 1
                 try:
@@ -220,12 +224,14 @@ class Databases:
                         min_size=self.settings.pool_min_size,
                         max_size=self.settings.pool_max_size,
                         server_settings=server_settings,
+                        timeout=self.settings.db_connect_timeout_ms / 1000,  # connect timeout
                     )
                     self.pool_gauges[name] = PoolGauge(name, by_url[url])
                 self.pools[dept] = by_url[url]
                 self.departments[dept] = Department(dept, by_url[url], self.registry, self.stats,
                                                     telemetry=self.telemetry, pool_name=name,
-                                                    gauge=self.pool_gauges[name])
+                                                    gauge=self.pool_gauges[name],
+                                                    acquire_timeout=self.settings.pool_acquire_timeout_ms / 1000)
             if self.settings.replica_urls:
                 from hub.replicas import ReplicaSet
 

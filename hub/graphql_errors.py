@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Iterator
+from typing import Any, Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -72,3 +72,9 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is not None and getattr(result, "errors", None):
             result.errors = [shape_error(e) for e in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Subscriptions: each result sent over the websocket is shaped before it leaves."""
+        if getattr(result, "errors", None):
+            result.errors = [shape_error(e) for e in result.errors]
+        yield

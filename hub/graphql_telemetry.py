@@ -11,12 +11,15 @@ It names the span ``query OperationName`` / ``mutation ...`` (``query`` for an a
 * ``hub.error_codes`` (the errors' ``extensions.code``, in order of first appearance).
 
 It also counts ``hub_errors_total{code}`` and tells the HTTP middleware (``hub.observe``) the operation's
-name and codes for the access log and the request metrics. ``ResolverSpans`` (``HUB_TRACE_RESOLVERS``)
-adds one span per field with a resolver of its own — useful to debug, about 6x slower, off by default.
+name and codes for the access log and the request metrics. A path that answers an operation without
+strawberry's executor (a compiled trusted query) gets the same with ``operation_scope``. ``ResolverSpans``
+(``HUB_TRACE_RESOLVERS``) adds one span per field with a resolver of its own — useful to debug, costly,
+off by default.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 from typing import Any, Callable, Iterator
@@ -41,8 +44,14 @@ def _operation(ec: Any) -> tuple[str | None, str | None]:
         return operation_type, None
 
 
+def _exception_code(error: BaseException) -> str:
+    from hub.audit import _exception_code as code
+
+    return code(error)
+
+
 def _codes(ec: Any, error: BaseException | None) -> list[str]:
-    from hub.audit import _codes as result_codes, _exception_code
+    from hub.audit import _codes as result_codes
 
     if error is not None:
         return [_exception_code(error)] if isinstance(error, Exception) else ["CANCELLED"]
@@ -50,46 +59,26 @@ def _codes(ec: Any, error: BaseException | None) -> list[str]:
     return result_codes(getattr(result, "errors", None) or ())
 
 
-class OperationSpan(SchemaExtension):
-    """One span per GraphQL operation (current while the operation runs), plus its error metrics."""
+def _start(ctx: Any) -> tuple[Any, Any, Any]:
+    """(telemetry, span, context token): a span only when the request's span records."""
+    telemetry = getattr(getattr(ctx, "db", None), "telemetry", None)
+    if telemetry is None or not trace.get_current_span().is_recording():
+        return telemetry, None, None
+    span = telemetry.tracer.start_span("graphql.operation")  # renamed once the type is known
+    return telemetry, span, otel_context.attach(trace.set_span_in_context(span))
 
-    def on_operation(self) -> Iterator[None]:
-        ec = self.execution_context
-        ctx = ec.context
-        telemetry = getattr(getattr(ctx, "db", None), "telemetry", None)
-        span = token = None
-        if telemetry is not None and trace.get_current_span().is_recording():
-            span = telemetry.tracer.start_span("graphql.operation")  # renamed once the type is known
-            token = otel_context.attach(trace.set_span_in_context(span))
-        error: BaseException | None = None
-        try:
-            yield
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            try:
-                self._finish(ec, ctx, telemetry, span, error)
-            finally:
-                if token is not None:
-                    otel_context.detach(token)
-                if span is not None:
-                    span.end()
 
-    def _finish(self, ec: Any, ctx: Any, telemetry: Any, span: Any, error: BaseException | None) -> None:
-        operation_type, operation_name = _operation(ec)
-        codes = _codes(ec, error)
-        errors = getattr(ec.result, "errors", None) if error is None else None
+def _finish(ctx: Any, telemetry: Any, span: Any, token: Any, operation_type: str | None,
+            operation_name: str | None, query: Any, codes: list[str], each_code: list[str],
+            error: BaseException | None) -> None:
+    """Error metrics, the HTTP middleware's request info, then the span's name and attributes."""
+    try:
         label = (f"{operation_type} {operation_name}" if operation_name else operation_type) if operation_type \
             else "graphql"
         metrics = getattr(telemetry, "metrics", None)
         if metrics is not None:
-            if errors:
-                for e in errors:
-                    metrics.error(str((e.extensions or {}).get("code") or "INTERNAL_SERVER_ERROR"))
-            else:
-                for code in codes:
-                    metrics.error(code)
+            for code in each_code:
+                metrics.error(code)
         request = getattr(ctx, "request", None)
         info = request.scope.get("hub.request") if request is not None else None
         if info is not None:
@@ -102,8 +91,8 @@ class OperationSpan(SchemaExtension):
         attributes: dict[str, Any] = {"graphql.operation.type": operation_type or "unknown"}
         if operation_name:
             attributes["graphql.operation.name"] = operation_name
-        if isinstance(ec.query, str):
-            attributes["graphql.document.hash"] = hashlib.sha256(ec.query.encode("utf-8")).hexdigest()
+        if isinstance(query, str):
+            attributes["graphql.document.hash"] = hashlib.sha256(query.encode("utf-8")).hexdigest()
         if consumer is not None:
             attributes.update({"hub.consumer.id": consumer.id, "hub.consumer.department": consumer.department,
                                "hub.consumer.name": consumer.name})
@@ -117,6 +106,69 @@ class OperationSpan(SchemaExtension):
             record_error(span, error)
         elif codes:
             span.set_status(Status(StatusCode.ERROR, ",".join(codes)))
+    finally:
+        if token is not None:
+            otel_context.detach(token)
+        if span is not None:
+            span.end()
+
+
+class OperationSpan(SchemaExtension):
+    """One span per GraphQL operation (current while the operation runs), plus its error metrics."""
+
+    def on_operation(self) -> Iterator[None]:
+        ec = self.execution_context
+        ctx = ec.context
+        telemetry, span, token = _start(ctx)
+        error: BaseException | None = None
+        try:
+            yield
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            operation_type, operation_name = _operation(ec)
+            codes = _codes(ec, error)
+            errors = getattr(ec.result, "errors", None) if error is None else None
+            each = [str((e.extensions or {}).get("code") or "INTERNAL_SERVER_ERROR") for e in errors] if errors \
+                else codes
+            _finish(ctx, telemetry, span, token, operation_type, operation_name, ec.query, codes, each, error)
+
+
+class OperationOutcome:
+    """What a caller of ``operation_scope`` reports: the errors' codes (none: a success)."""
+
+    def __init__(self) -> None:
+        self.codes: list[str] = []
+
+
+@contextlib.contextmanager
+def operation_scope(ctx: Any, operation_type: str = "query", operation_name: str | None = None,
+                    query: str | None = None, route_reads: bool = True) -> Iterator[OperationOutcome]:
+    """The operation span, error metrics and access-log operation of a GraphQL operation answered without
+    strawberry's executor (e.g. a compiled trusted query). With ``route_reads``, a ``query`` reads where
+    ``hub.replicas.ReadRouting`` would send it (``ctx.db`` is restored to the primary afterwards).
+
+    ``with operation_scope(ctx, "query", name, text) as outcome: ...`` (set ``outcome.codes`` on errors).
+    """
+    telemetry, span, token = _start(ctx)
+    db = getattr(ctx, "db", None)
+    if route_reads and operation_type == "query" and db is not None and not getattr(ctx, "wrote", False):
+        ctx.db = db.primary.reader(getattr(getattr(ctx, "consumer", None), "id", None))
+    outcome = OperationOutcome()
+    error: BaseException | None = None
+    try:
+        yield outcome
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        if db is not None:
+            ctx.db = db.primary
+        codes = [_exception_code(error)] if isinstance(error, Exception) else (
+            ["CANCELLED"] if error is not None else list(dict.fromkeys(outcome.codes)))
+        each = codes if error is not None else outcome.codes
+        _finish(ctx, telemetry, span, token, operation_type, operation_name, query, codes, each, error)
 
 
 _TRACED: dict[tuple[str, str], bool] = {}

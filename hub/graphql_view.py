@@ -1,4 +1,12 @@
-"""The GraphQL HTTP endpoint: strawberry's ASGI view with the hub's context, JSON and GraphiQL page."""
+"""The GraphQL HTTP endpoint: strawberry's ASGI view with the hub's context, JSON and GraphiQL page.
+
+Responses follow GraphQL over HTTP (``hub.graphql_http``): the media type is negotiated from ``Accept``
+(``application/graphql-response+json`` or ``application/json``) and sets the status code, identically on
+the compiled path and the general path. Malformed requests (bad JSON, invalid UTF-8, a wrong content
+type, a non-string ``query`` or ``operationName``, batches) get a 4xx with a coded error body; a database
+that cannot be reached while the request context is built gets 503 SERVICE_UNAVAILABLE with
+``Retry-After``; anything unexpected is a coded 500 (hub.http_errors).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -19,9 +28,14 @@ from hub.compiled import CompiledQueries
 from hub.context import Context
 from hub.errors import HubError
 from hub.graphql_errors import shape_error
+from hub.graphql_http import (JSON, RETRY_AFTER_SECONDS, content_type, error_response, response_media_type,
+                              shape_response)
 from hub.settings import Settings
 from hub.tracing import current_ids
 from hub.trusted import TrustedDocuments
+
+# The status of a HubError raised before any GraphQL response exists (building the request's context).
+_HUB_ERROR_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "SERVICE_UNAVAILABLE": 503, "LIMIT_EXCEEDED": 503}
 
 
 class HubGraphQL(GraphQL):
@@ -33,15 +47,29 @@ class HubGraphQL(GraphQL):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """A POSTed trusted query is answered by its compiled plan (hub.compiled); everything else, and
-        anything the plan cannot answer exactly, by strawberry from the same body."""
-        if self.compiled is not None and scope["type"] == "http" and scope["method"] == "POST":
-            body = await _read_body(receive)
-            answer = await self._compiled_answer(scope, body)
-            if answer is not None:
-                await Response(answer, media_type="application/json")(scope, receive, send)
-                return
-            receive = _replay(body, receive)
-        await super().__call__(scope, receive, send)
+        anything the plan cannot answer exactly, by strawberry from the same body. The plan only answers
+        successful results, which are 200 in either media type: both paths send the same bytes and headers."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        media_type = response_media_type(_header(scope, b"accept"))
+        try:
+            if self.compiled is not None and scope["method"] == "POST":
+                body = await _read_body(receive)
+                answer = await self._compiled_answer(scope, body)
+                if answer is not None:
+                    await Response(answer, media_type=content_type(media_type))(scope, receive, send)
+                    return
+                receive = _replay(body, receive)
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            response = error_response(exc.status_code, exc.reason, media_type)
+        except HubError as exc:  # the request's context could not be built (database unavailable, ...)
+            response = error_response(_HUB_ERROR_STATUS.get(exc.code, 400), exc.message, media_type, exc.code,
+                                      **exc.extensions)
+        # Anything else propagates: to the middleware that raised it (a body over the limit) or to the app's
+        # last-resort handler (hub.http_errors: a coded 500 with a reference id).
+        await response(scope, receive, send)
 
     async def _compiled_answer(self, scope: Any, body: bytes) -> bytes | None:
         content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
@@ -64,6 +92,28 @@ class HubGraphQL(GraphQL):
         grants = await state.policy.grants(consumer.department) if consumer is not None else {}
         access = Access(consumer, catalog, grants)
         return Context(self.settings, state.db, access, request=request, response=response)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.hub_media_type = response_media_type(request.headers.get("accept"))
+        return sub_response
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        """The negotiated media type and the status of GraphQL over HTTP (``hub.graphql_http``)."""
+        media_type = getattr(sub_response, "hub_media_type", JSON)
+        status = 200
+        if isinstance(response_data, dict):
+            response_data, status = shape_response(media_type, response_data)
+        response = Response(self.encode_json(response_data), status_code=status,
+                            media_type=content_type(media_type))
+        response.headers.raw.extend(sub_response.headers.raw)
+        if status == 503:
+            response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     async def on_ws_connect(self, context: Context) -> Any:
         """graphql-transport-ws ``connection_init``: a websocket opened without an Authorization header (browsers
@@ -95,6 +145,11 @@ class HubGraphQL(GraphQL):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson: invalid UTF-8, lone surrogates, nesting deeper than 1024 and numbers out of range are
+        JSON errors (HTTP 400) instead of exceptions graphql-core or asyncpg would meet later."""
+        return orjson.loads(data)
+
     # -- trusted documents (hub.trusted) -----------------------------------------------------------
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -102,8 +157,18 @@ class HubGraphQL(GraphQL):
         return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
 
     async def parse_http_body(self, request: Any) -> Any:
-        """strawberry's parsing, then the persisted/trusted document substitution (before execution)."""
-        data = await super().parse_http_body(request)
+        """strawberry's parsing (a wrong content type is 415, ``operationName`` must be a string or null),
+        then the persisted/trusted document substitution (before execution)."""
+        try:
+            data = await super().parse_http_body(request)
+        except HTTPException as exc:
+            if exc.reason == "Unsupported content type":
+                raise HTTPException(415, "Unsupported content type: send application/json") from exc
+            raise
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item.operation_name, (str, type(None))):
+                raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, "
+                                         "if provided.")
         if isinstance(data, list):
             return [self._trusted_document(item) for item in data]
         return self._trusted_document(data)
@@ -133,6 +198,13 @@ class _RefusedRequest(GraphQLRequestData):
     """A request refused while parsing (unknown or untrusted document): answered with ``error``, not run."""
 
     error: HubError | None = None
+
+
+def _header(scope: Any, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 async def _read_body(receive: Any) -> bytes:

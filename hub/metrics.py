@@ -45,7 +45,7 @@ INGESTED_ROWS = "hub_ingested_rows"
 REJECTED_ROWS = "hub_ingest_rejected_rows"
 FEED_LAG_SECONDS = "hub_sync_feed_lag_seconds"
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_ ./-]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_ ./{}-]")
 
 
 class OperationLabels:

@@ -56,6 +56,7 @@ class _HeaderGetter:
 
 
 _GETTER = _HeaderGetter()
+_CONTEXT_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage", b"b3", b"x-b3-traceid", b"uber-trace-id"})
 
 
 def outcome_of(status: int, codes: list[str]) -> str:
@@ -89,14 +90,17 @@ class TelemetryMiddleware:
         method, path = scope["method"], scope["path"]
         route = path if path in self.routes else None
         if self.server_span:
-            parent = propagate.extract(scope["headers"], getter=_GETTER)
+            headers = scope["headers"]
+            # Most requests carry no trace context: skip the propagators' parsing then.
+            parent = propagate.extract(headers, getter=_GETTER) if any(
+                k in _CONTEXT_HEADERS for k, _ in headers) else None
             span = self.tracer.start_span(f"{method} {route}" if route else method, context=parent,
-                                          kind=SpanKind.SERVER)
+                                          kind=SpanKind.SERVER, attributes=self._request_attributes(scope, route))
             token = otel_context.attach(trace.set_span_in_context(span, parent))
         else:
             span, token = trace.get_current_span(), None
-        if span.is_recording():
-            span.set_attributes(self._request_attributes(scope, route))
+            if span.is_recording():
+                span.set_attributes(self._request_attributes(scope, route))
         info = scope["hub.request"] = RequestInfo()
         header = traceresponse(span)
         status = 500
@@ -125,22 +129,13 @@ class TelemetryMiddleware:
 
     @staticmethod
     def _request_attributes(scope: Scope, route: str | None) -> dict[str, Any]:
-        attributes: dict[str, Any] = {
-            "http.request.method": scope["method"], "url.path": scope["path"],
-            "url.scheme": scope.get("scheme", "http"),
-            "network.protocol.version": scope.get("http_version", "1.1"),
-        }
+        """The stable HTTP server attributes worth their cost (each attribute is paid on every request)."""
+        attributes: dict[str, Any] = {"http.request.method": scope["method"], "url.path": scope["path"]}
         if route:
             attributes["http.route"] = route
-        server, client = scope.get("server"), scope.get("client")
-        if server:
-            attributes["server.address"], attributes["server.port"] = server[0], server[1]
+        client = scope.get("client")
         if client:
             attributes["client.address"] = client[0]
-        for name, value in scope["headers"]:
-            if name == b"user-agent":
-                attributes["user_agent.original"] = value.decode("latin-1")
-                break
         return attributes
 
     def _finish(self, scope: Scope, span: Any, info: RequestInfo, method: str, path: str, status: int,

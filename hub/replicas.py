@@ -62,7 +62,8 @@ class ReadView(Databases):
                 self.pools[dept] = gauge.pool
                 self.departments[dept] = Department(
                     dept, gauge.pool, primary.registry, primary.stats, telemetry=primary.telemetry,
-                    pool_name=name, gauge=gauge, fallback=department, on_unavailable=on_unavailable)
+                    pool_name=name, gauge=gauge, fallback=department, on_unavailable=on_unavailable,
+                    acquire_timeout=primary.settings.pool_acquire_timeout_ms / 1000)
 
     async def open(self) -> "Databases":
         raise TypeError("a read view is opened by its ReplicaSet")
@@ -90,7 +91,7 @@ class ReplicaSet:
         try:
             for i, url in enumerate(settings.replica_urls, start=1):
                 pool = await asyncpg.create_pool(
-                    url, min_size=0, max_size=settings.pool_max_size,
+                    url, min_size=0, max_size=settings.pool_max_size, timeout=settings.db_connect_timeout_ms / 1000,
                     server_settings={**server_settings, "default_transaction_read_only": "on"})
                 gauges.append(PoolGauge(f"replica-{i}", pool))
         except BaseException:

@@ -67,6 +67,8 @@ async def build_figures(hub: "Department", settings: "Settings", year: int) -> d
     previous = await F.supply_demand(hub, th, public, year - 1, group_by=[D.QUARTER]) if year > 2000 else []
     annual = await F.supply_demand(hub, th, public, year)
     shortage = await F.shortage_occupations(hub, th, public, year, limit=TOP_SHORTAGE)
+    districts = await F.match_districts(hub, year)  # the match is defined per district (DESIGN.md)
+    match = [m for code, _ in districts for m in await F.major_industry_match(hub, th, public, year, code)]
     return jsonable({
         "year": year,
         "annual": annual[0] if annual else F.empty_row(year),
@@ -77,7 +79,9 @@ async def build_figures(hub: "Department", settings: "Settings", year: int) -> d
         "bySkillLevel": await F.supply_demand(hub, th, public, year, group_by=[D.SKILL_LEVEL]),
         "byDistrict": await F.supply_demand(hub, th, public, year, group_by=[D.DISTRICT]),
         "trainingCatalog": await F.training_catalog(hub, th, year),
-        "majorIndustryMatch": await F.major_industry_match(hub, th, public, year),
+        "majorIndustryMatch": match,
+        "majorIndustryMatchCity": await F.major_industry_match(hub, th, public, year),
+        "districtNames": {code: name for code, name in districts},
         "majorWarnings": await F.major_warnings(hub, th, public, year),
     })
 
@@ -155,8 +159,9 @@ async def publish(hub: "Department", settings: "Settings", year: int, published_
         raise BadUserInput(f"there are no figures for {year}: nothing to publish", argument="year")
     async with hub.transaction() as tx:
         await tx.execute("hub/stats_publication_lock")
+        thresholds = Thresholds.from_settings(settings).as_json()
         return await tx.fetchrow("hub/stats_publication_insert", year, published_by, refresh.refresh_id,
-                                 json.dumps(refresh.as_json()), json.dumps(Thresholds.from_settings(settings).as_json()),
+                                 json.dumps(refresh.as_json()), json.dumps(thresholds),
                                  json.dumps(figures, ensure_ascii=False))
 
 
@@ -203,8 +208,8 @@ def _csv_rows(report: Report) -> Iterator[tuple[Any, ...]]:
         yield ("training", key, name, "seats", t["seats"], "")
         yield ("training", key, name, "providers", "; ".join(t["providers"]), "")
         yield ("training", key, name, "shortage", t["shortage"], "")
-    for m in f["majorIndustryMatch"]:
-        key, name = m["majorCode"], m["majorName"]
+    for m in [*f["majorIndustryMatch"], *f["majorIndustryMatchCity"]]:
+        key, name = f"{m['districtCode'] or 'city'}/{m['majorCode']}", m["majorName"]
         yield ("match", key, name, "industries", "; ".join(i["code"] for i in m["industries"]), "")
         for metric in ("graduates", "graduatesShare", "demand", "demandShare", "index", "status"):
             yield ("match", key, name, metric, m[metric], m["suppressed"])

@@ -38,16 +38,18 @@ def query_type() -> type:
     from resolvers.bigdata.audit import AuditQuery
     from resolvers.bigdata.grants import GrantQuery
     from resolvers.bigdata.sync import SyncQuery
+    from resolvers.analytics.queries import AnalyticsQuery
 
     return merge_types("Query", (CommerceQuery, LaborQuery, ScienceQuery, EducationQuery, CatalogQuery, GrantQuery,
-                                  AuditQuery, SyncQuery))
+                                  AuditQuery, SyncQuery, AnalyticsQuery))
 
 
 def mutation_type() -> type:
     from resolvers.bigdata.grants import GrantMutation
     from resolvers.bigdata.sync import SyncMutation
+    from resolvers.analytics.mutations import AnalyticsMutation
 
-    return merge_types("Mutation", (GrantMutation, SyncMutation))
+    return merge_types("Mutation", (GrantMutation, SyncMutation, AnalyticsMutation))
 
 
 def subscription_type() -> type:

@@ -75,6 +75,12 @@ class Settings:
     pool_min_size: int = 1
     pool_max_size: int = 10
     statement_timeout_ms: int = 15_000
+    # Reliability (hub.db, hub.overload): fail fast while a database is down, queue a bounded number of requests.
+    db_connect_timeout_ms: int = 5_000      # opening a connection (incl. reconnecting after an outage)
+    pool_acquire_timeout_ms: int = 5_000    # waiting for a pool connection (then SERVICE_UNAVAILABLE)
+    max_in_flight: int = 32                 # requests served at once per process (0: no limit)
+    max_queued: int = 128                   # requests waiting for a slot; beyond: 503 + Retry-After at once
+    queue_timeout_ms: int = 5_000           # longest wait in that queue (then 503 + Retry-After)
     max_page_size: int = 500
     default_page_size: int = 20
     graphiql: bool = True
@@ -152,6 +158,11 @@ class Settings:
             pool_min_size=_int(env, "HUB_POOL_MIN_SIZE", 1),
             pool_max_size=_int(env, "HUB_POOL_MAX_SIZE", 10, minimum=1),
             statement_timeout_ms=_int(env, "HUB_STATEMENT_TIMEOUT_MS", 15_000),
+            db_connect_timeout_ms=_int(env, "HUB_DB_CONNECT_TIMEOUT_MS", 5_000, minimum=1),
+            pool_acquire_timeout_ms=_int(env, "HUB_POOL_ACQUIRE_TIMEOUT_MS", 5_000, minimum=1),
+            max_in_flight=_int(env, "HUB_MAX_IN_FLIGHT", 32),
+            max_queued=_int(env, "HUB_MAX_QUEUED", 128),
+            queue_timeout_ms=_int(env, "HUB_QUEUE_TIMEOUT_MS", 5_000, minimum=1),
             max_page_size=max_page,
             default_page_size=min(_int(env, "HUB_DEFAULT_PAGE_SIZE", 20, minimum=1), max_page),
             graphiql=_bool(env, "HUB_GRAPHIQL", not production),

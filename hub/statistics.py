@@ -12,14 +12,16 @@ share one database or each has its own (``HUB_<DEPT>_DATABASE_URL``).
 Each refresh is recorded in ``hub.stat_refreshes`` with its data watermark: per department the reading
 snapshot's xmin (transactions older than it are in the figures, see DESIGN.md "Sync contract") and each
 source table's row count and max id. Call it after seeding, an ingest or a sync; one refresh runs at a time
-(an advisory lock serialises concurrent callers).
+(an advisory lock serialises concurrent callers: a second one waits).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
@@ -32,6 +34,7 @@ _CHUNK = 20_000
 # Per-transaction limits of the refresh's statements (an API statement's timeout is far shorter).
 REFRESH_STATEMENT_TIMEOUT = "30min"
 REFRESH_WORK_MEM = "64MB"
+LOCK_WAIT_SECONDS = 1800  # a refresh waits this long for a concurrent one to finish
 
 # Columns of the tables filled with COPY, in the order the department queries return them.
 STAGED: dict[str, tuple[str, ...]] = {
@@ -40,6 +43,10 @@ STAGED: dict[str, tuple[str, ...]] = {
     "stat_stage_supply": ("year", "quarter", "occupation_code", "district_code", "skill_level", "supply",
                           "new_persons"),
 }
+# hub.stat_supply_demand holds every combination of grouped dimensions (32), built from the staged aggregates
+# in four steps: the finest rows, then the coarser ones summed from them (each step reads the previous).
+SUPPLY_DEMAND_STEPS = ("hub/stats_build_sd_finest", "hub/stats_build_sd_quarters", "hub/stats_build_sd_years",
+                       "hub/stats_build_sd_sections")
 COPIED: dict[str, tuple[str, ...]] = {
     "stat_occupations": ("code", "name"),
     "stat_training": ("year", "occupation_code", "programs", "seats", "providers"),
@@ -84,12 +91,14 @@ def _on(dept: "Department", conn: Any) -> "Department":
 
 
 @contextlib.asynccontextmanager
-async def snapshot(dept: "Department") -> AsyncIterator["Department"]:
-    """``dept`` on one connection in a read-only REPEATABLE READ transaction: every read sees one snapshot."""
+async def snapshot(dept: "Department", refresh_limits: bool = False) -> AsyncIterator["Department"]:
+    """``dept`` on one connection in a read-only REPEATABLE READ transaction: every read sees one snapshot.
+    ``refresh_limits``: the refresh's statement timeout and work_mem instead of the API's."""
     async with dept.pool.acquire() as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             on = _on(dept, conn)
-            await on.execute("hub/stats_local_limits", REFRESH_STATEMENT_TIMEOUT, REFRESH_WORK_MEM)
+            if refresh_limits:
+                await on.execute("hub/stats_local_limits", REFRESH_STATEMENT_TIMEOUT, REFRESH_WORK_MEM)
             yield on
 
 
@@ -115,6 +124,17 @@ async def _source_watermark(dept: "Department", query: str, **extra: Any) -> dic
     return {"snapshotXmin": row["snapshot_xmin"], "tables": json.loads(row["tables"]), **extra}
 
 
+async def _lock(hub: "Department") -> None:
+    """Wait (polling, so no statement timeout applies) until no other refresh runs, then hold the lock."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while not await hub.fetchval("hub/stats_lock"):
+        if time.monotonic() > deadline:
+            from hub.errors import Conflict
+
+            raise Conflict(f"another statistics refresh has been running for over {LOCK_WAIT_SECONDS} s")
+        await asyncio.sleep(0.2)
+
+
 async def refresh_statistics(db: "Databases", progress: Progress | None = None) -> Watermark:
     """Recompute every summary table from the departments' current data; returns the new watermark.
 
@@ -127,16 +147,16 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
         if progress:
             progress("statistics refresh", i, len(steps))
 
-    started = dt.datetime.now(dt.timezone.utc)
     copied: dict[str, list[Any]] = {}
     sources: dict[str, Any] = {}
     async with db.hub.pool.acquire() as hub_conn:
         hub = _on(db.hub, hub_conn)
-        await hub.execute("hub/stats_lock")
+        await _lock(hub)
+        started = dt.datetime.now(dt.timezone.utc)
         try:
             await hub.execute("hub/stats_stage_clear")
             step(0)
-            async with snapshot(db.labor) as labor:
+            async with snapshot(db.labor, refresh_limits=True) as labor:
                 horizon = await labor.fetchval("labor/stats_horizon")
                 await _stream(labor, "labor/stats_demand", (horizon,), hub_conn, "stat_stage_demand", progress)
                 await _stream(labor, "labor/stats_supply", (horizon,), hub_conn, "stat_stage_supply", progress)
@@ -144,12 +164,12 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                 copied["stat_training"] = await labor.fetch("labor/stats_training")
                 sources["labor"] = await _source_watermark(labor, "labor/stats_watermark", horizonYear=horizon)
             step(1)
-            async with snapshot(db.commerce) as commerce:
+            async with snapshot(db.commerce, refresh_limits=True) as commerce:
                 copied["stat_industries"] = await commerce.fetch("commerce/stats_industries")
                 copied["stat_enterprise_sections"] = await commerce.fetch("commerce/stats_enterprise_sections")
                 sources["commerce"] = await _source_watermark(commerce, "commerce/stats_watermark")
             step(2)
-            async with snapshot(db.education) as education:
+            async with snapshot(db.education, refresh_limits=True) as education:
                 copied["stat_major_outcomes"] = await education.fetch("education/stats_major_outcomes")
                 copied["stat_major_industries"] = await education.fetch("education/stats_major_industries")
                 sources["education"] = await _source_watermark(education, "education/stats_watermark")
@@ -161,7 +181,8 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                 for table, rows in copied.items():
                     await hub_conn.copy_records_to_table(table, schema_name="hub", columns=list(COPIED[table]),
                                                          records=rows)
-                await hub.execute("hub/stats_build_supply_demand")
+                for step_query in SUPPLY_DEMAND_STEPS:
+                    await hub.execute(step_query)
                 await hub.execute("hub/stats_build_demand_industry")
                 await hub.execute("hub/stats_build_major_demand")
                 row = await hub.fetchrow("hub/stats_refresh_insert", started, json.dumps({"sources": sources}))

@@ -11,8 +11,10 @@ One trace per request, with this tree (no span per field unless ``HUB_TRACE_RESO
         └── hub/audit_insert         CLIENT    the operation's audit entry
 
 SQL spans are named after the statement (``<dept>/<file>``, the registry's name, never the file's header
-comment): low-cardinality like OTel's ``{db.operation.name} {target}`` but exact. ``db.statement`` and
-``db.query.text`` hold the registry's SQL, which has only ``$n`` parameters, never literal values.
+comment): low-cardinality like OTel's ``{db.operation.name} {target}`` but exact. Attributes:
+``db.system`` (postgresql), ``db.statement`` (the registry's SQL, which has only ``$n`` parameters, never
+literal values), ``db.response.returned_rows`` and, off the primary, ``hub.db.pool`` (``replica-1``, a
+department's own database).
 
 Cost when nothing is exported: the provider then samples nothing (``ALWAYS_OFF``) but still hands out
 trace ids, so logs, audit entries and the ``traceresponse`` header carry one; children of a span that does
@@ -32,7 +34,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 log = logging.getLogger("hub.tracing")
@@ -40,6 +42,17 @@ log = logging.getLogger("hub.tracing")
 SERVICE_NAME = "talent-data-hub"
 SCOPE = "hub"
 _TRUE = ("1", "true", "yes", "on")
+
+# The OTEL_* variables the hub reads (tests/test_deploy.py keeps deploy/ within them).
+OTEL_VARIABLES = frozenset({
+    "OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_PROPAGATORS", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "OTEL_BSP_EXPORT_TIMEOUT",
+})
 
 # Rows fetched by the SQL statements of the DataLoader batch running in this context (hub.loaders).
 BATCH_ROWS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("hub_batch_rows", default=None)
@@ -80,9 +93,11 @@ def _headers(raw: str | None) -> dict[str, str]:
 
 
 def otlp_exporter(env: Mapping[str, str]) -> Any:
-    """An OTLP/HTTP (protobuf) span exporter configured from ``env`` (not from ``os.environ``)."""
+    """An OTLP/HTTP (protobuf) span exporter configured from ``env`` (not from ``os.environ``): the SDK's
+    ``OTLPSpanExporter`` with the hub's faster encoder (``hub.otlp``)."""
     from opentelemetry.exporter.otlp.proto.http import Compression
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    from hub.otlp import HubOTLPSpanExporter
 
     protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
     if protocol and protocol != "http/protobuf":
@@ -95,7 +110,7 @@ def otlp_exporter(env: Mapping[str, str]) -> Any:
     timeout = env.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") or env.get("OTEL_EXPORTER_OTLP_TIMEOUT")
     compression = (env.get("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION") or env.get("OTEL_EXPORTER_OTLP_COMPRESSION")
                    or "none").lower()
-    return OTLPSpanExporter(
+    return HubOTLPSpanExporter(
         endpoint=endpoint,
         headers=_headers(env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or env.get("OTEL_EXPORTER_OTLP_HEADERS")),
         timeout=float(timeout) / 1000 if timeout else None,  # OTEL_* timeouts are milliseconds
@@ -104,28 +119,43 @@ def otlp_exporter(env: Mapping[str, str]) -> Any:
 
 
 def _resource(env: Mapping[str, str], environment: str | None) -> Resource:
+    """The service's resource: ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME`` from ``env`` (they win
+    over the hub's defaults: service name ``talent-data-hub``, its version, ``deployment.environment.name``)."""
     from hub import __version__
 
-    attributes: dict[str, Any] = {"service.version": __version__}
+    attributes: dict[str, Any] = {"service.name": SERVICE_NAME, "service.version": __version__}
     if environment:
         attributes["deployment.environment.name"] = environment
-    named = env.get("OTEL_SERVICE_NAME") or "service.name=" in (env.get("OTEL_RESOURCE_ATTRIBUTES") or "")
-    if not named:
-        attributes["service.name"] = SERVICE_NAME
-    saved = {k: os.environ.get(k) for k in ("OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES")}
-    try:  # Resource.create reads os.environ: show it this env's values
-        for key in saved:
-            if env.get(key) is not None:
-                os.environ[key] = env[key]
-            else:
-                os.environ.pop(key, None)
-        return Resource.create(attributes)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    for item in (env.get("OTEL_RESOURCE_ATTRIBUTES") or "").split(","):
+        key, sep, value = item.partition("=")
+        if sep and key.strip():
+            attributes[unquote(key.strip())] = unquote(value.strip())
+    if env.get("OTEL_SERVICE_NAME"):
+        attributes["service.name"] = env["OTEL_SERVICE_NAME"]
+    return Resource.create(attributes)  # adds the SDK's telemetry.sdk.* attributes
+
+
+class LocalParentFastPath(Sampler):
+    """Any standard sampler, answering without it for a child of a sampled LOCAL span.
+
+    Every standard sampler keeps a sampled local parent's children (the parent-based ones by rule; always_on
+    trivially; traceidratio because its decision depends on the trace id alone, which the child shares), so
+    the answer needs no call into the wrapped sampler: the hub's loader and SQL spans are such children.
+    """
+
+    def __init__(self, sampler: Sampler):
+        self.sampler = sampler
+
+    def should_sample(self, parent_context: Any, trace_id: int, name: str, kind: Any = None,
+                      attributes: Any = None, links: Any = None, trace_state: Any = None) -> SamplingResult:
+        parent = trace.get_current_span(parent_context).get_span_context()
+        if parent.is_valid and not parent.is_remote and parent.trace_flags.sampled:
+            # The span starts with the sampling result's attributes: hand the caller's through.
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, parent.trace_state)
+        return self.sampler.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return self.sampler.get_description()
 
 
 def sampler_from_env(env: Mapping[str, str]) -> Any:
@@ -148,14 +178,15 @@ def sampler_from_env(env: Mapping[str, str]) -> Any:
     if name not in samplers:
         log.warning("OTEL_TRACES_SAMPLER=%s is not supported; using parentbased_always_on", name)
         name = "parentbased_always_on"
-    return samplers[name]()
+    sampler = samplers[name]()
+    return sampler if name == "always_off" else LocalParentFastPath(sampler)
 
 
 def provider_from_env(env: Mapping[str, str] | None = None, environment: str | None = None) -> TracerProvider:
     """The process's tracer provider as the ``OTEL_*`` variables describe it.
 
     With an exporter: the SDK's sampler (``OTEL_TRACES_SAMPLER``, default parent-based always-on) and a
-    ``BatchSpanProcessor`` (``OTEL_BSP_*``). Without: ``ALWAYS_OFF`` — nothing recorded or exported, but
+    batch processor (``OTEL_BSP_*``; ``hub.otlp_batch`` for OTLP). Without: ``ALWAYS_OFF`` — nothing recorded or exported, but
     trace ids are still generated (or continued from the caller's ``traceparent``) for logs and audit.
     """
     env = os.environ if env is None else env
@@ -170,17 +201,18 @@ def provider_from_env(env: Mapping[str, str] | None = None, environment: str | N
         return int(raw) if raw and raw.isdigit() else None
 
     for name in exporters:
+        batching = {"max_queue_size": number("OTEL_BSP_MAX_QUEUE_SIZE"),
+                    "schedule_delay_millis": number("OTEL_BSP_SCHEDULE_DELAY"),
+                    "max_export_batch_size": number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
+                    "export_timeout_millis": number("OTEL_BSP_EXPORT_TIMEOUT")}
         if name == "otlp":
-            exporter = otlp_exporter(env)
+            from hub.otlp_batch import EncodedBatchSpanProcessor
+
+            provider.add_span_processor(EncodedBatchSpanProcessor(otlp_exporter(env), **batching))
         else:
             from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-            exporter = ConsoleSpanExporter()
-        provider.add_span_processor(BatchSpanProcessor(
-            exporter, max_queue_size=number("OTEL_BSP_MAX_QUEUE_SIZE"),
-            schedule_delay_millis=number("OTEL_BSP_SCHEDULE_DELAY"),
-            max_export_batch_size=number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
-            export_timeout_millis=number("OTEL_BSP_EXPORT_TIMEOUT")))
+            provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(), **batching))
     return provider
 
 
@@ -244,12 +276,13 @@ class Telemetry:
         key = (name, pool)
         attributes = self._sql_attributes.get(key)
         if attributes is None:
-            operation = sql.split(None, 1)[0].upper() if sql else ""
-            attributes = self._sql_attributes[key] = {
-                "db.system": "postgresql", "db.system.name": "postgresql",
-                "db.statement": sql, "db.query.text": sql, "db.operation.name": operation,
-                "db.query.summary": name, "hub.department": department, "hub.db.pool": pool,
-            }
+            # Few attributes on purpose: each one costs on every span (creation and OTLP encoding). The
+            # department is the name's prefix, the operation the statement's first word; the pool is named
+            # only when it is not the primary.
+            attributes = {"db.system": "postgresql", "db.statement": sql}
+            if pool != "primary":
+                attributes["hub.db.pool"] = pool
+            self._sql_attributes[key] = attributes
         return self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
 
     def statement_done(self, name: str, span: trace.Span | None, seconds: float, rows: int | None,

@@ -80,6 +80,7 @@ async def _prepare(settings: Settings, admin_url: str, name: str) -> dict[str, s
     from hub.consumers import create_demo_consumers
     from hub.db import Databases
     from hub.seed import load_demo
+    from hub.statistics import refresh_statistics
 
     await recreate_database(admin_url, name)
     await migrate_all(settings)
@@ -87,6 +88,7 @@ async def _prepare(settings: Settings, admin_url: str, name: str) -> dict[str, s
     try:
         pools = {"hub": db.pools["bigdata"], **{d: db.pools[d] for d in ("commerce", "labor", "science", "education")}}
         await load_demo(pools, scale="small", seed=DEMO_SEED)
+        await refresh_statistics(db)  # the published statistics' summary tables
         tokens = await create_demo_consumers(db.hub)
         await grant_everything_conditional(db.pools["bigdata"], DEFAULT_CONSUMER)
     finally:
@@ -171,3 +173,19 @@ def gql(client: TestClient) -> GraphQLClient:
 def gql_as(client: TestClient, tokens: dict[str, str]):
     """``gql_as("commerce")``: GraphQL as that demo consumer (no test grants)."""
     return lambda who: GraphQLClient(client, tokens[who])
+
+
+@pytest.fixture(scope="session")
+def scratch(server_url: str) -> tuple[Settings, dict[str, str]]:
+    """A second database like the session one (``hub_test_scratch``) for tests that write freely — fuzzed
+    mutations, injection strings stored by mutations — so the session database stays as other tests expect."""
+    s = replace(Settings.from_env({"HUB_ENV": "test"}), database_url=with_database(server_url, "hub_test_scratch"),
+                policy_cache_seconds=0.0, rate_limit_per_second=0.0)
+    return s, asyncio.run(_prepare(s, server_url, "hub_test_scratch"))
+
+
+@pytest.fixture(scope="session")
+def scratch_client(scratch) -> Iterator[TestClient]:
+    """The app on the scratch database (no default token: pass ``Authorization`` per request)."""
+    with TestClient(create_app(scratch[0])) as c:
+        yield c

@@ -40,17 +40,20 @@ def test_every_query_document_compiles(apps) -> None:
     assert {d.path for d in DOCUMENTS if d.hash in compiled.plans} == paths, compiled.skipped
 
 
+@pytest.mark.parametrize("accept", [None, "application/graphql-response+json"], ids=["json", "graphql-response"])
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize("doc", DOCUMENTS, ids=[d.path for d in DOCUMENTS])
-def test_byte_identical_to_the_general_path(apps, tokens, settings: Settings, doc, who: str) -> None:
+def test_byte_identical_to_the_general_path(apps, tokens, settings: Settings, doc, who: str, accept) -> None:
     fast, general = apps
     compiled = fast.app.router.routes[0].endpoint.compiled
-    headers = {"Authorization": f"Bearer {tokens[who]}"}
+    headers = {"Authorization": f"Bearer {tokens[who]}", **({"accept": accept} if accept else {})}
     body = {"query": doc.text, "variables": variables_for(doc.path, settings)}
     before = compiled.answered
     a = fast.post("/graphql", json=body, headers=headers)
     b = general.post("/graphql", json=body, headers=headers)
     assert a.status_code == b.status_code == 200
+    assert a.headers["content-type"] == b.headers["content-type"]
+    assert a.headers["content-type"].startswith(accept or "application/json")
     strip = lambda r: {k: v for k, v in r.json().items() if k != "extensions"}  # noqa: E731 - trace ids differ
     assert strip(a) == strip(b)
     assert _without_trace(a.content) == _without_trace(b.content)

@@ -1,8 +1,8 @@
 """Guarding the sync and ingest endpoints: sharing rules, masking and audit — the same as for GraphQL.
 
 ``authorize`` makes the GraphQL access decision (``hub.access.Access.check``: owner, UNCONDITIONAL,
-CONDITIONAL with a grant, NOT_SHARED) for a read, or "owning department or admin" for an ingest, and
-returns the ``Access`` whose ``maskers`` mask the personal columns (rows use column names, the catalog
+CONDITIONAL with a grant, NOT_SHARED) for a read, or "owning department or admin" for an ingest, on the
+request's ``Access`` (``access_for``), whose ``maskers`` mask the personal columns (rows use column names, the catalog
 camelCase field names: ``idNumber`` -> ``id_number``). ``audit`` writes one ``hub.audit_log`` entry per
 request with ``hub.audit.record``.
 """
@@ -19,17 +19,22 @@ from hub.audit import AuditEntry, _trace_id, outcome_of, record
 from hub.errors import Forbidden, NotFound, Unauthenticated
 
 
-async def authorize(conn: HTTPConnection, consumer: Any, dataset: str, write: bool) -> tuple[Dataset, Access]:
-    """The dataset and this consumer's access to it; NOT_FOUND, UNAUTHENTICATED or FORBIDDEN otherwise.
-
-    The returned Access is also the audit's record of what was decided (``denied``, ``grants_used``)."""
+async def access_for(conn: HTTPConnection, consumer: Any) -> Access:
+    """The request's Access: the catalog and the consumer's active grants (also the audit's record of what
+    was decided: ``datasets_read``, ``denied``, ``grants_used``, ``rows``, ``masked``)."""
     state = conn.app.state
     catalog = await state.policy.catalog()
     grants = await state.policy.grants(consumer.department) if consumer is not None else {}
-    access = Access(consumer, catalog, grants)
-    found = catalog.datasets.get(dataset)
+    return Access(consumer, catalog, grants)
+
+
+def authorize(access: Access, dataset: str, write: bool) -> Dataset:
+    """The dataset, if this consumer may read it (``write``: ingest into it); NOT_FOUND, UNAUTHENTICATED or
+    FORBIDDEN otherwise."""
+    found = access.catalog.datasets.get(dataset)
     if found is None:
         raise NotFound(f"no dataset {dataset!r} in the catalog", dataset=dataset)
+    consumer = access.consumer
     if consumer is None:
         raise Unauthenticated("authentication required")
     if write:
@@ -40,7 +45,7 @@ async def authorize(conn: HTTPConnection, consumer: Any, dataset: str, write: bo
         access.datasets_read.add(found.name)
     else:
         access.check(found)
-    return found, access
+    return found
 
 
 def note_rows(access: Access, dataset: Dataset, rows: int) -> None:

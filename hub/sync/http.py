@@ -15,6 +15,7 @@ status (CURSOR_EXPIRED is 410 Gone); only an unreachable database is 503. Every 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import uuid
@@ -30,8 +31,8 @@ from hub.errors import BadUserInput, HubError, ServiceUnavailable, from_db_error
 from hub.limits import _BodyTooLarge
 from hub.sync.cursor import Cursor
 from hub.sync.feed import Snapshot, read_changes
-from hub.sync.guard import audit, authorize, note_rows
-from hub.sync.ingest import ingest, refresh_statistics_later
+from hub.sync.guard import access_for, audit, authorize, note_rows
+from hub.sync.ingest import ingest, record_ingest_metrics, refresh_statistics_later
 from hub.sync.parse import csv_records, ndjson_records
 from hub.sync.specs import SPECS
 
@@ -93,7 +94,8 @@ async def changes(request: Request) -> Response:
     operation = f"sync.changes {name}"
     access = None
     try:
-        dataset, access = await authorize(request, consumer, name, write=False)
+        access = await access_for(request, consumer)
+        dataset = authorize(access, name, write=False)
         cursor = Cursor.decode(request.query_params.get("after"), dataset.name)
         db = request.app.state.db
         page = await read_changes(db.departments[dataset.department].pool, db.registry, cursor, _limit(request))
@@ -102,6 +104,7 @@ async def changes(request: Request) -> Response:
         nxt = page.next_cursor.encode()
         lines.append(orjson.dumps({"next_cursor": nxt, "has_more": page.has_more, "count": len(page.changes)}))
         note_rows(access, dataset, len(page.changes))
+        _feed_lag(request, dataset.name, page)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON error
         return await _failed(request, consumer, access, operation, "query", exc)
     try:
@@ -111,6 +114,14 @@ async def changes(request: Request) -> Response:
         return error_response(ServiceUnavailable("audit log unavailable"))
     return Response(b"\n".join(lines) + b"\n", media_type=NDJSON,
                     headers={"x-hub-next-cursor": nxt, "cache-control": "no-store"})
+
+
+def _feed_lag(request: Request, dataset: str, page: Any) -> None:
+    """hub_sync_feed_lag_seconds: the age of the oldest change this reader had not received yet (0: none)."""
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        lag = (dt.datetime.now(dt.timezone.utc) - page.changes[0].at).total_seconds() if page.changes else 0.0
+        metrics.set_feed_lag(dataset, lag)
 
 
 class _ClosingStream(StreamingResponse):
@@ -134,7 +145,8 @@ async def snapshot(request: Request) -> Response:
     operation = f"sync.snapshot {name} ({fmt})"
     access = None
     try:
-        dataset, access = await authorize(request, consumer, name, write=False)
+        access = await access_for(request, consumer)
+        dataset = authorize(access, name, write=False)
         if fmt not in ("ndjson", "csv"):
             raise BadUserInput("format must be ndjson or csv", argument="format")
         db = request.app.state.db
@@ -163,8 +175,9 @@ async def snapshot(request: Request) -> Response:
             audited = True
             try:
                 await audit(request, consumer, access, operation, "query", [code])
-            finally:
-                yield final({"error": code})
+            except Exception:  # noqa: BLE001 - the answer ends in an error anyway
+                log.error("AUDIT LOG UNAVAILABLE: could not record failed %s", operation, exc_info=True)
+            yield final({"error": code})
             return
         note_rows(access, dataset, snap.rows)
         try:
@@ -210,7 +223,8 @@ async def ingest_endpoint(request: Request) -> Response:
     operation = f"ingest {name}"
     access = None
     try:
-        dataset, access = await authorize(request, consumer, name, write=True)
+        access = await access_for(request, consumer)
+        dataset = authorize(access, name, write=True)
         fmt = ingest_format(request)
         key = request.headers.get("idempotency-key")
         if key is not None and not _KEY.match(key):
@@ -235,6 +249,8 @@ async def ingest_endpoint(request: Request) -> Response:
         return await _failed(request, consumer, access, operation, "mutation", exc)
     report = {**result.report, "replayed": result.replayed}
     applied = report["inserted"] + report["updated"]
+    if not result.replayed:
+        record_ingest_metrics(request.app, report)
     access.rows[dataset.name] = applied
     try:
         await audit(request, consumer, access, operation, "mutation", [])
@@ -243,6 +259,7 @@ async def ingest_endpoint(request: Request) -> Response:
         return error_response(ServiceUnavailable("audit log unavailable (the batch was applied; retry with the same "
                                                  "Idempotency-Key for its report)"))
     if applied and not result.replayed:
+        request.app.state.db.note_write(consumer.id)  # its next reads stay on the primary (hub.replicas)
         refresh_statistics_later(request.app.state.db)
     return JSONResponse(report, headers={"idempotent-replayed": "true" if result.replayed else "false"})
 

@@ -175,9 +175,13 @@ async def _warn_foreign(db: "Databases", conn: asyncpg.Connection, spec: Spec, s
         values = sorted(counts.foreign[f.column])
         unknown: list[str] = []
         department = db.departments[f.department]
+        # The other department's pool; when it is this department's pool too (one database), the connection
+        # already held from it — waiting for a second one could exhaust the pool under concurrent ingests.
+        shared = db.pools[f.department] is db.pools[spec.department]
         for start in range(0, len(values), _LOOKUP_CHUNK):
             chunk = values[start:start + _LOOKUP_CHUNK]
-            known = {r["code"] for r in await department.fetch(f.query, chunk)}
+            rows = await (conn.fetch(db.registry[f.query], chunk) if shared else department.fetch(f.query, chunk))
+            known = {r["code"] for r in rows}
             unknown.extend(v for v in chunk if v not in known)
         if not unknown:
             continue
@@ -241,29 +245,60 @@ async def _upsert_isolating(conn: asyncpg.Connection, spec: Spec, stage: str) ->
 
 # --- after a batch ----------------------------------------------------------------------------------
 
-_BACKGROUND: set = set()
+def record_ingest_metrics(app: Any, report: dict[str, Any]) -> None:
+    """hub_ingested_rows_total / hub_ingest_rejected_rows_total (``hub.metrics``), when metrics exist."""
+    metrics = getattr(app.state, "metrics", None)
+    if metrics is not None:
+        metrics.record_ingest(report["dataset"], report["inserted"] + report["updated"] + report["unchanged"],
+                              report["rejected"])
+
+
+_REFRESH: dict[int, dict[str, Any]] = {}  # per Databases: the running refresh task, and whether to run again
 
 
 def refresh_statistics_later(db: "Databases") -> bool:
-    """Start ``hub.statistics.refresh_statistics(db)`` in the background, if that module exists.
+    """Refresh the published statistics in the background, if ``hub.statistics`` exists.
 
-    The published statistics are computed from summary tables (issue 5); an ingest that changed rows makes
-    them stale. The refresh runs after the response was sent (it never delays or fails an ingest); its
-    failure is logged. Returns whether a refresh was started."""
+    The statistics are computed from summary tables (issue 5); an ingest that changed rows makes them stale.
+    ``hub.statistics.refresh_statistics(db)`` runs after the response was sent: it never delays or fails an
+    ingest, and its failure is only logged. Refreshes coalesce: while one runs, any number of further
+    ingests cause exactly one more. Returns whether a refresh was started or queued."""
     import asyncio
 
     try:
         from hub.statistics import refresh_statistics  # type: ignore[import-not-found]
     except ImportError:
         return False
+    state = _REFRESH.setdefault(id(db), {"task": None, "again": False})
+    if state["task"] is not None and not state["task"].done():
+        state["again"] = True
+        return True
 
     async def run() -> None:
         try:
-            await refresh_statistics(db)
-        except Exception:  # noqa: BLE001 - background work: log, never raise
-            log.warning("statistics refresh after ingest failed", exc_info=True)
+            while True:
+                state["again"] = False
+                try:
+                    await refresh_statistics(db)
+                except Exception:  # noqa: BLE001 - background work: log, never raise
+                    log.warning("statistics refresh after ingest failed", exc_info=True)
+                if not state["again"] or not db.pools:
+                    return
+        finally:
+            _REFRESH.pop(id(db), None)
 
-    task = asyncio.ensure_future(run())
-    _BACKGROUND.add(task)
-    task.add_done_callback(_BACKGROUND.discard)
+    state["task"] = asyncio.ensure_future(run())
     return True
+
+
+async def cancel_refresh(db: "Databases") -> None:
+    """Stop a background statistics refresh of ``db`` (before its pools close; the refresh rolls back)."""
+    import asyncio
+    import contextlib
+
+    state = _REFRESH.pop(id(db), None)
+    task = state["task"] if state else None
+    if task is not None and not task.done():
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(task, timeout=5)

@@ -47,11 +47,13 @@ async def _lines(chunks: AsyncIterator[bytes], max_line: int) -> AsyncIterator[l
     async for chunk in chunks:
         if not chunk:
             continue
-        if first:
-            first = False
-            if chunk.startswith(_BOM):
-                chunk = chunk[len(_BOM):]
         buffer += chunk
+        if first:  # a UTF-8 byte order mark, possibly split across the first chunks
+            if len(buffer) < len(_BOM) and _BOM.startswith(buffer):
+                continue
+            first = False
+            if buffer.startswith(_BOM):
+                buffer = buffer[len(_BOM):]
         end = buffer.rfind(b"\n")
         if end < 0:
             if len(buffer) > max_line:
@@ -84,7 +86,7 @@ async def ndjson_records(chunks: AsyncIterator[bytes], max_line: int = MAX_LINE)
             if not isinstance(obj, dict):
                 out.append((number, None, line, "not a JSON object"))
                 continue
-            if any(not k.islower() for k in obj):  # camelCase keys (or keys without letters)
+            if not all(map(str.islower, obj)):  # camelCase keys (or keys without letters)
                 obj = {snake(k): val for k, val in obj.items()}
             out.append((number, obj, line, None))
         if out:
@@ -136,21 +138,19 @@ async def csv_records(chunks: AsyncIterator[bytes], allowed: Iterable[str], requ
                 continue
             complete.append(b"\n".join(pending))
             pending, quotes = [], 0
-        out: list[Record] = []
-        for record in complete:
-            number += 1
-            if header is None:
+        if header is None:
+            while complete and header is None:
+                record = complete.pop(0)
+                number += 1
                 if not record.strip():
                     number -= 1
                     continue
                 try:
                     header = check_header(next(csv.reader([record.decode("utf-8")])), allowed, required)
-                except (UnicodeDecodeError, csv.Error) as exc:
+                except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
                     raise BadUserInput(f"unreadable CSV header: {exc}") from None
-                continue
-            if not record.strip():
-                continue
-            out.append(_csv_record(number, record, header))
+        out = _csv_batch(number, complete, header) if complete else []
+        number += len(complete)
         if out:
             yield out
     if pending:
@@ -159,7 +159,28 @@ async def csv_records(chunks: AsyncIterator[bytes], allowed: Iterable[str], requ
         raise BadUserInput("the CSV is empty: a header record is required")
 
 
-def _csv_record(number: int, record: bytes, header: list[str]) -> Record:
+def _csv_batch(number: int, records: list[bytes], header: list[str]) -> list[Record]:
+    """Records ``number + 1 ...``: one csv.reader over the batch; record by record only if that fails."""
+    try:
+        texts = [r.decode("utf-8") for r in records]
+        parsed = list(csv.reader(texts))
+        if len(parsed) != len(records):
+            raise csv.Error("record count mismatch")
+    except (UnicodeDecodeError, csv.Error):
+        return [r for i, record in enumerate(records) if (r := _csv_record(number + i + 1, record, header))]
+    width = len(header)
+    out: list[Record] = []
+    for i, (fields, record) in enumerate(zip(parsed, records), start=number + 1):
+        if len(fields) == width:
+            out.append((i, {h: (f if f != "" else None) for h, f in zip(header, fields)}, record, None))
+        elif record.strip():
+            out.append((i, None, record, f"has {len(fields)} fields; the header has {width}"))
+    return out
+
+
+def _csv_record(number: int, record: bytes, header: list[str]) -> Record | None:
+    if not record.strip():
+        return None
     try:
         fields = next(csv.reader([record.decode("utf-8")]))
     except UnicodeDecodeError:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hub.sync.feed import retention_loop
+from hub.sync.ingest import cancel_refresh
 from hub.sync.notify import ChangeNotifier
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class SyncRuntime:
+    db: "Databases"
     notifier: ChangeNotifier
     retention: asyncio.Task
 
@@ -28,10 +30,11 @@ class SyncRuntime:
         await notifier.start()
         retention = asyncio.ensure_future(retention_loop(
             db, dt.timedelta(hours=settings.sync_retention_hours), settings.sync_prune_interval_seconds))
-        return cls(notifier, retention)
+        return cls(db, notifier, retention)
 
     async def stop(self) -> None:
         self.retention.cancel()
         with contextlib.suppress(BaseException):
             await self.retention
         await self.notifier.stop()
+        await cancel_refresh(self.db)  # a statistics refresh started by an ingest

@@ -83,7 +83,8 @@ def not_after(first: str, second: str) -> Rule:
     def rule(row: dict[str, Any]) -> None:
         a, b = row.get(first), row.get(second)
         if a is not None and b is not None and a > b:
-            raise Invalid(f"{first} {a} is after {second} {b}", second)
+            word = "is after" if hasattr(a, "isoformat") else "exceeds"
+            raise Invalid(f"{first} {a} {word} {second} {b}", second)
     return rule
 
 
@@ -242,23 +243,37 @@ SPECS: dict[str, Spec] = {s.dataset: s for s in (
 )}
 
 
+_PLANS: dict[str, tuple[tuple[str, Any, bool, Any], ...]] = {}
+
+
+def _plan(spec: Spec) -> tuple[tuple[str, Any, bool, Any], ...]:
+    """Per column: (name, convert, required with no default, default) — computed once per dataset."""
+    plan = _PLANS.get(spec.dataset)
+    if plan is None:
+        plan = _PLANS[spec.dataset] = tuple((c.name, c.kind.convert, c.required and c.default is None, c.default)
+                                            for c in spec.columns)
+    return plan
+
+
 def validate_row(spec: Spec, obj: dict[str, Any]) -> tuple[Any, ...]:
-    """The row's values in ``spec.columns`` order; raises ``Invalid`` naming the first problem found."""
+    """The row's values in ``spec.columns`` order; raises ``Invalid`` naming the first problem found.
+    Absent, null and (for optional columns) empty values are null; ``obj`` is consumed."""
     values: dict[str, Any] = {}
-    for col in spec.columns:
-        raw = obj.pop(col.name, None)
-        if raw is None or (raw == "" and not col.required and isinstance(col.kind, v.Kind)):
-            if col.required and col.default is None:
-                raise Invalid("is required", col.name)
-            values[col.name] = col.default
+    pop = obj.pop
+    for name, convert, required, default in _plan(spec):
+        raw = pop(name, None)
+        if raw is None or (raw == "" and not required):
+            if required:
+                raise Invalid("is required", name)
+            values[name] = default
             continue
         try:
-            values[col.name] = col.kind.convert(raw)
+            values[name] = convert(raw)
         except Invalid as exc:
-            raise Invalid(exc.reason, col.name) from None
+            raise Invalid(exc.reason, name) from None
     if obj:
         unknown = ", ".join(sorted(map(str, obj)))
         raise Invalid(f"unknown field(s) {unknown}; {spec.dataset} has {', '.join(spec.names)}")
     for rule in spec.rules:
         rule(values)
-    return tuple(values[c.name] for c in spec.columns)
+    return tuple(values.values())

@@ -124,8 +124,12 @@ async def supply_demand(hub: "Department", th: Thresholds, reader: Reader, year:
     _check_range("skillLevel", skill_level, 1, 5)
     mask = dimension_mask(group_by, quarter=quarter, occupation_code=occupation_code, district=district,
                           skill_level=skill_level, industry_section=industry_section)
-    rows = await hub.fetch("hub/stats_supply_demand", year, mask, quarter, occupation_code, district, skill_level,
-                           industry_section, order.value, limit, offset)
+    filters = (year, mask, quarter, occupation_code, district, skill_level, industry_section)
+    if order is SupplyDemandOrder.KEY:
+        rows = await hub.fetch("hub/stats_supply_demand", *filters, limit, offset)
+    else:
+        hide_below = 0 if reader.sees_small_cells_of(SEEKERS_OWNER) else th.small_cell_min
+        rows = await hub.fetch("hub/stats_supply_demand_by_figure", *filters, order.value, limit, offset, hide_below)
     return [_supply_demand_row(r, year, th, reader) for r in rows]
 
 
@@ -192,8 +196,8 @@ def _quarters(found: list[dict[str, Any]], th: Thresholds, reader: Reader) -> li
 
 
 async def shortage_codes(hub: "Department", th: Thresholds, year: int) -> list[str]:
-    rows = await hub.fetch("hub/stats_shortage", year, th.shortage_ratio, th.shortage_quarters,
-                           th.shortage_min_demand, None)
+    rows = await hub.fetch("hub/stats_shortage_codes", year, th.shortage_ratio, th.shortage_quarters,
+                           th.shortage_min_demand)
     return [r["occupation_code"] for r in rows]
 
 
@@ -229,6 +233,11 @@ async def major_industry_match(hub: "Department", th: Thresholds, reader: Reader
             index=None if hidden else r["index"],
             status=None if hidden or r["status"] is None else MatchStatus(r["status"]), suppressed=hidden))
     return out
+
+
+async def match_districts(hub: "Department", year: int) -> list[tuple[str, str | None]]:
+    """(code, name) of the districts whose schools had outcomes in ``year``."""
+    return [(r["district_code"], r["district_name"]) for r in await hub.fetch("hub/stats_major_districts", year)]
 
 
 async def major_warnings(hub: "Department", th: Thresholds, reader: Reader, year: int) -> list[MajorWarning]:

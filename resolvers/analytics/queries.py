@@ -4,6 +4,7 @@ the reader does not own are suppressed, see ``resolvers.analytics.figures``)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import strawberry
 
@@ -16,15 +17,56 @@ from resolvers.analytics.types import (
 )
 
 
-def _reader(info: strawberry.Info) -> F.Reader:
-    consumer = info.context.consumer
+def _reader(ctx: Any) -> F.Reader:
+    consumer = ctx.consumer
     if consumer is None:
         raise Unauthenticated("authentication required")
     return F.Reader(consumer.department)
 
 
-def _thresholds(info: strawberry.Info) -> F.Thresholds:
-    return F.Thresholds.from_settings(info.context.settings)
+def _thresholds(ctx: Any) -> F.Thresholds:
+    return F.Thresholds.from_settings(ctx.settings)
+
+
+def _enum(cls: type, value: Any) -> Any:
+    return value if isinstance(value, cls) or value is None else cls(value)
+
+
+# The resolvers' bodies take the request Context, so that the compiled path for trusted documents
+# (hub.fastpath, resolvers.analytics.specs) answers through exactly the same code.
+
+async def supply_demand(ctx: Any, year: int, quarter: int | None = None, district: str | None = None,
+                        occupation_code: str | None = None, skill_level: int | None = None,
+                        group_by: list[SupplyDemandDimension] | None = None, industry_section: str | None = None,
+                        order_by: SupplyDemandOrder = SupplyDemandOrder.KEY, first: int | None = None,
+                        after: str | None = None) -> SupplyDemandRowConnection:
+    reader = _reader(ctx)
+    page = ctx.page(first, after)
+    rows = await F.supply_demand(ctx.db.hub, _thresholds(ctx), reader, year, quarter=quarter,
+                                 occupation_code=occupation_code, district=district, skill_level=skill_level,
+                                 industry_section=industry_section,
+                                 group_by=[_enum(SupplyDemandDimension, d) for d in group_by or ()],
+                                 order=_enum(SupplyDemandOrder, order_by), limit=page.fetch, offset=page.after_id)
+    numbered = [(page.after_id + i + 1, row) for i, row in enumerate(rows)]
+    return build_connection(SupplyDemandRowConnection, numbered, page, lambda t: t[1], row_id=lambda t: t[0])
+
+
+async def shortage_occupations(ctx: Any, year: int, limit: int | None = None,
+                               districts: int = 3) -> list[ShortageOccupation]:
+    return await F.shortage_occupations(ctx.db.hub, _thresholds(ctx), _reader(ctx), year, limit, districts)
+
+
+async def training_catalog(ctx: Any, year: int) -> list[TrainingCatalogEntry]:
+    _reader(ctx)
+    return await F.training_catalog(ctx.db.hub, _thresholds(ctx), year)
+
+
+async def major_industry_match(ctx: Any, year: int, district: str | None = None) -> list[MajorIndustryMatch]:
+    return await F.major_industry_match(ctx.db.hub, _thresholds(ctx), _reader(ctx), year, district)
+
+
+async def major_warnings(ctx: Any, year: int) -> list[MajorWarning]:
+    return await F.major_warnings(ctx.db.hub, _thresholds(ctx), _reader(ctx), year)
 
 
 def published_report(row) -> PublishedReport:
@@ -49,15 +91,8 @@ class AnalyticsQuery:
                             industry_section: str | None = None,
                             order_by: SupplyDemandOrder = SupplyDemandOrder.KEY,
                             first: int | None = None, after: str | None = None) -> SupplyDemandRowConnection:
-        reader = _reader(info)
-        ctx = info.context
-        page = ctx.page(first, after)
-        rows = await F.supply_demand(ctx.db.hub, _thresholds(info), reader, year, quarter=quarter,
-                                     occupation_code=occupation_code, district=district, skill_level=skill_level,
-                                     industry_section=industry_section, group_by=group_by or (), order=order_by,
-                                     limit=page.fetch, offset=page.after_id)
-        numbered = [(page.after_id + i + 1, row) for i, row in enumerate(rows)]
-        return build_connection(SupplyDemandRowConnection, numbered, page, lambda t: t[1], row_id=lambda t: t[0])
+        return await supply_demand(info.context, year, quarter, district, occupation_code, skill_level, group_by,
+                                   industry_section, order_by, first, after)
 
     @strawberry.field(description="The year's shortage occupations: ratio >= HUB_STATS_SHORTAGE_RATIO (1.5) in at "
                                   "least HUB_STATS_SHORTAGE_QUARTERS (3) quarters and annual demand >= "
@@ -65,14 +100,12 @@ class AnalyticsQuery:
                                   "last year's rank and the `districts` districts with the largest gaps.")
     async def shortage_occupations(self, info: strawberry.Info, year: int, limit: int | None = None,
                                    districts: int = 3) -> list[ShortageOccupation]:
-        return await F.shortage_occupations(info.context.db.hub, _thresholds(info), _reader(info), year, limit,
-                                            districts)
+        return await shortage_occupations(info.context, year, limit, districts)
 
     @strawberry.field(description="Occupations with at least one training program running in the year, with "
                                   "programs, seats and providers, marked `shortage` when on the year's list.")
     async def training_catalog(self, info: strawberry.Info, year: int) -> list[TrainingCatalogEntry]:
-        _reader(info)
-        return await F.training_catalog(info.context.db.hub, _thresholds(info), year)
+        return await training_catalog(info.context, year)
 
     @strawberry.field(description="Major-industry match of the year in a district (null: the whole city): a "
                                   "major's share of the graduates of the district's schools / the share of the "
@@ -81,19 +114,19 @@ class AnalyticsQuery:
                                   "HUB_STATS_MATCH_UNDERSUPPLIED (0.67) UNDERSUPPLIED.")
     async def major_industry_match(self, info: strawberry.Info, year: int,
                                    district: str | None = None) -> list[MajorIndustryMatch]:
-        return await F.major_industry_match(info.context.db.hub, _thresholds(info), _reader(info), year, district)
+        return await major_industry_match(info.context, year, district)
 
     @strawberry.field(description="Majors (per school) whose employment rate = employed / graduates stayed below "
                                   "HUB_STATS_EMPLOYMENT_THRESHOLD (0.80) in consecutive years up to the year: 2 "
                                   "years YELLOW (reduce enrollment), 3 or more RED (stop enrollment).")
     async def major_warnings(self, info: strawberry.Info, year: int) -> list[MajorWarning]:
-        return await F.major_warnings(info.context.db.hub, _thresholds(info), _reader(info), year)
+        return await major_warnings(info.context, year)
 
     @strawberry.field(description="The latest refresh of the statistics and its data watermark (null: never).")
     async def statistics_refresh(self, info: strawberry.Info) -> StatisticsRefresh | None:
         from hub.statistics import latest_refresh
 
-        _reader(info)
+        _reader(info.context)
         w = await latest_refresh(info.context.db.hub)
         if w is None:
             return None
@@ -102,8 +135,11 @@ class AnalyticsQuery:
 
     @strawberry.field(description="Published versions of the annual report (of one year, or all), oldest first.")
     async def published_reports(self, info: strawberry.Info, year: int | None = None) -> list[PublishedReport]:
-        _reader(info)
+        _reader(info.context)
         if year is not None:
             F.check_year(year)
         rows = await info.context.db.hub.fetch("hub/stats_publications_list", year)
         return [published_report(r) for r in rows]
+
+
+from resolvers.analytics import specs as _specs  # noqa: E402,F401 - registers the compiled path's root specs

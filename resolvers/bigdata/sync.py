@@ -12,13 +12,13 @@ from typing import AsyncGenerator
 import strawberry
 from strawberry.scalars import JSON
 
-from hub.errors import BadUserInput, Forbidden, NotFound, Unauthenticated
-from hub.pagination import Connection, Edge, PageInfo
+from hub.errors import BadUserInput
+from hub.pagination import PageInfo
 from hub.sync.cursor import Cursor
 from hub.sync.feed import read_changes
-from hub.sync.guard import note_rows
+from hub.sync.guard import authorize, note_rows
 from hub.sync.ingest import ingest as run_ingest
-from hub.sync.ingest import refresh_statistics_later
+from hub.sync.ingest import record_ingest_metrics, refresh_statistics_later
 from hub.sync.parse import objects_records
 from hub.sync.specs import SPECS
 
@@ -47,9 +47,18 @@ class Change:
     at: datetime.datetime
 
 
+@strawberry.type
+class ChangeEdge:
+    cursor: str
+    node: Change
+
+
 @strawberry.type(description="A page of a dataset's change feed. Continue with `after: nextCursor` (also when "
                              "the page is empty).")
-class ChangeConnection(Connection[Change]):
+class ChangeConnection:
+    edges: list[ChangeEdge]
+    nodes: list[Change]
+    page_info: PageInfo
     next_cursor: str
 
 
@@ -85,16 +94,6 @@ class DatasetChange:
     version: str
 
 
-def _dataset(info: strawberry.Info, name: str):
-    ctx = info.context
-    if ctx.consumer is None:
-        raise Unauthenticated("authentication required")
-    dataset = ctx.access.catalog.datasets.get(name)
-    if dataset is None:
-        raise NotFound(f"no dataset {name!r} in the catalog", dataset=name)
-    return dataset
-
-
 def _report(data: dict, replayed: bool) -> IngestReport:
     def issues(rows: list[dict]) -> list[IngestIssue]:
         return [IngestIssue(line=r["line"], field=r.get("field"), reason=r["reason"], raw=r.get("raw")) for r in rows]
@@ -114,8 +113,7 @@ class SyncQuery:
     async def changes(self, info: strawberry.Info, dataset: str, after: str | None = None,
                       first: int | None = None) -> ChangeConnection | None:
         ctx = info.context
-        found = _dataset(info, dataset)
-        ctx.access.check(found)
+        found = authorize(ctx.access, dataset, write=False)
         page = ctx.page(first, None)  # validates `first` like every connection
         cursor = Cursor.decode(after, found.name)
         db = ctx.db.primary
@@ -127,7 +125,7 @@ class SyncQuery:
             node = Change(cursor=data["cursor"], version=str(change.seq), txid=str(change.txid),
                           op=ChangeOp(change.op), id=change.row_id, row=data.get("row"), key=data.get("key"),
                           at=change.at)
-            edges.append(Edge(cursor=node.cursor, node=node))
+            edges.append(ChangeEdge(cursor=node.cursor, node=node))
         note_rows(ctx.access, found, len(edges))
         nxt = result.next_cursor.encode()
         return ChangeConnection(edges=edges, nodes=[e.node for e in edges], next_cursor=nxt, page_info=PageInfo(
@@ -144,12 +142,8 @@ class SyncMutation:
     async def ingest(self, info: strawberry.Info, dataset: str, rows: list[JSON],
                      idempotency_key: str | None = None) -> IngestReport:
         ctx = info.context
-        found = _dataset(info, dataset)
+        found = authorize(ctx.access, dataset, write=True)
         consumer = ctx.consumer
-        if consumer.department != found.department and not consumer.is_admin:
-            ctx.access.denied.add(found.name)
-            raise Forbidden(f"only {found.department}, the owner of {found.name}, or an admin may ingest into it",
-                            dataset=found.name)
         if len(rows) > GRAPHQL_INGEST_MAX_ROWS:
             raise BadUserInput(f"at most {GRAPHQL_INGEST_MAX_ROWS} rows per ingest mutation; use POST "
                                f"/ingest/{found.name} for bulk", argument="rows")
@@ -165,8 +159,9 @@ class SyncMutation:
                                   fmt="graphql", report_limit=ctx.settings.ingest_report_rejects,
                                   timeout_ms=ctx.settings.ingest_timeout_ms)
         applied = result.report["inserted"] + result.report["updated"]
-        ctx.access.datasets_read.add(found.name)
         ctx.access.rows[found.name] = applied
+        if not result.replayed:
+            record_ingest_metrics(ctx.request.app, result.report)
         if applied and not result.replayed:
             db.note_write(consumer.id)
             refresh_statistics_later(db)
@@ -180,8 +175,7 @@ class SyncSubscription:
                                          "`changes(after: <your cursor>)` until caught up.")
     async def dataset_changed(self, info: strawberry.Info, dataset: str) -> AsyncGenerator[DatasetChange, None]:
         ctx = info.context
-        found = _dataset(info, dataset)
-        ctx.access.check(found)
+        found = authorize(ctx.access, dataset, write=False)
         notifier = ctx.request.app.state.sync.notifier
         async with notifier.subscribe(found.name) as queue:
             while True:

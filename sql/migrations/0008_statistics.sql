@@ -140,6 +140,7 @@ create table hub.stat_publications (
     figures jsonb not null check (jsonb_typeof(figures) = 'object'),
     primary key (year, version)
 );
+create index stat_publications_refresh_id_idx on hub.stat_publications (refresh_id, year, version);
 
 create function hub.stat_publications_refuse() returns trigger
 language plpgsql as $$

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 
@@ -30,10 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--op", action="append", help="only this operation (name or file stem); repeatable")
     p.add_argument("--no-floor", action="store_true", help="skip the floor server")
+    p.add_argument("--quiet-wait", type=float, default=float(os.environ.get("BENCH_QUIET_WAIT", 60)),
+                   help="before each timed run, wait up to this many seconds for other processes to leave the "
+                        "CPUs idle (default 60)")
+    p.add_argument("--no-adhoc", dest="adhoc", action="store_false",
+                   help="skip the hub runs with ad-hoc (unregistered) document texts, i.e. the general path")
 
-    p = sub.add_parser("compare", help="per-operation deltas of two result files")
-    p.add_argument("a")
-    p.add_argument("b")
+    p = sub.add_parser("compare", help="per-operation deltas of two result files (default: the two latest)")
+    p.add_argument("a", nargs="?")
+    p.add_argument("b", nargs="?")
+
+    p = sub.add_parser("show", help="print a result file again (tables, or --markdown)")
+    p.add_argument("file", nargs="?")
+    p.add_argument("--markdown", action="store_true")
 
     p = sub.add_parser("memory", help="RSS after 10,000 and 100,000 requests")
     p.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_MEMORY_REQUESTS", 100_000)))
@@ -47,16 +57,41 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--op", action="append", help="operation(s) to profile (default: the flat and nested postings)")
     p.add_argument("--duration", type=float, default=20.0)
     p.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    p.add_argument("--path", choices=("registered", "adhoc", "both"), default="both",
+                   help="send the registered document text, an ad-hoc (unregistered) copy, or both (default)")
+    p.add_argument("--from", dest="from_dir", help="only summarise the raw samples of an earlier profile directory")
 
     args = parser.parse_args(argv)
+    # SIGTERM (make interrupted, a timeout) unwinds like Ctrl-C, so the servers this bench started are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.command == "run":
         from tests.bench.run import run
 
         return run(args)
     if args.command == "compare":
+        from tests.bench.database import BENCH_DIR
         from tests.bench.report import compare
 
-        return compare(args.a, args.b)
+        a, b = args.a, args.b
+        if a is None or b is None:
+            runs = sorted(BENCH_DIR.glob("2*.json"))
+            if len(runs) < 2 and not (a or b):
+                raise SystemExit("need two result files in .hub/bench/ (make bench twice) or A and B")
+            a, b = (a, runs[-1]) if a else (runs[-2], runs[-1])
+        return compare(a, b)
+    if args.command == "show":
+        import json
+
+        from tests.bench.database import BENCH_DIR
+        from tests.bench.report import markdown, print_run
+
+        path = args.file or sorted(BENCH_DIR.glob("2*.json"))[-1]
+        out = json.loads(open(path).read())
+        if args.markdown:
+            print(markdown(out))
+        else:
+            print_run(out)
+        return 0
     if args.command == "memory":
         from tests.bench.memory import memory
 

@@ -76,6 +76,7 @@ async def prepare(url: str, scale: str = SCALE, seed: int = SEED, log=print) -> 
                 await conn.execute("vacuum analyze")
         else:
             log(f"{BENCH_DB}: {scale} demo data (seed {seed}) already loaded")
+        await _refresh_statistics(db, log)
         token_file = BENCH_DIR / "token.json"
         token = None
         if token_file.exists():
@@ -90,6 +91,25 @@ async def prepare(url: str, scale: str = SCALE, seed: int = SEED, log=print) -> 
         return token
     finally:
         await db.close()
+
+
+async def _refresh_statistics(db, log) -> None:
+    """Refresh the published statistics' summary tables when they are older than the demo data (or never
+    refreshed), for the statistics operations. Skipped when the hub has no statistics (hub.statistics)."""
+    try:
+        from hub.statistics import refresh_statistics
+    except ImportError:
+        return
+    async with db.pools["bigdata"].acquire() as conn:
+        has_table = await conn.fetchval("select to_regclass('hub.stat_refreshes') is not null")
+        if not has_table:
+            return
+        stale = await conn.fetchval(
+            "select coalesce((select max(refreshed_at) from hub.stat_refreshes), '-infinity') "
+            "< (select updated_at from hub.meta where key = 'demo_data')")
+    if stale:
+        log("refreshing the published statistics ...")
+        await refresh_statistics(db)
 
 
 def backend_pids(url: str) -> list[int]:

@@ -172,6 +172,29 @@ async def deep_cross_department(conn: asyncpg.Connection, v: dict[str, Any]) -> 
     return {"occupations": {"nodes": nodes}}
 
 
+# The hub's summary rows of the year for the (occupation, district) grouping (dimension mask 1 | 2), largest
+# gap first. The bench reads as labor, which owns the seekers: no small cell is withheld from it.
+SUPPLY_DEMAND_SQL = """
+select s.occupation_code, o.name, s.district_code, d.name, s.demand, s.supply,
+       (s.demand::numeric / nullif(s.supply, 0))::float8, s.demand - s.supply
+from hub.stat_supply_demand s
+left join hub.stat_occupations o on o.code = s.occupation_code
+left join hub.districts d on d.code = s.district_code
+where s.year = $1 and s.dims = 3
+order by s.demand - s.supply desc nulls last, s.occupation_code, s.district_code, s.skill_level nulls last,
+         s.section nulls last, s.quarter
+limit $2
+"""
+
+
+@handler("BenchSupplyDemand")
+async def supply_demand(conn: asyncpg.Connection, v: dict[str, Any]) -> Any:
+    rows = await conn.fetch(SUPPLY_DEMAND_SQL, v.get("year", 2025), v.get("first", 50))
+    return {"supplyDemand": {"nodes": [{
+        "occupationCode": r[0], "occupationName": r[1], "districtCode": r[2], "districtName": r[3],
+        "demand": r[4], "supply": r[5], "ratio": r[6], "gap": r[7], "suppressed": False} for r in rows]}}
+
+
 async def _no_reset(conn: asyncpg.Connection) -> None:
     return None
 

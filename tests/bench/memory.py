@@ -1,7 +1,8 @@
 """``python -m tests.bench memory``: does a hub worker's memory stay flat under load?
 
-wrk sends a round-robin mix of every bench operation in steps of ``--step`` requests (each wrk thread
-stops itself after its share); after each step the RSS of the hub's worker processes is sampled. The
+wrk sends a round-robin mix of every bench operation; each time the total passes a multiple of ``--step``
+requests the RSS of the hub's worker processes is sampled (wrk runs are bounded by time, sized from the
+throughput seen so far, so a sample lands a little past each multiple). The
 check (issue 7): RSS after ``--requests`` (100,000) stays within ``--max-growth`` % (10) of the RSS
 after the first step (10,000)."""
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import math
+import time
 
 from rich.console import Console
 from rich.table import Table
@@ -34,16 +37,23 @@ def memory(args) -> int:
                           f"{len(ops)} operations, {args.requests:,} requests in steps of {args.step:,}")
             done = 0
             bad = 0
+            rps = 0.0
+            target = 0
             while done < args.requests:
-                step = min(args.step, args.requests - done)
-                res = wrk.run(server.url, bodies, token, duration_s=3600, connections=args.connections,
-                              threads=args.threads, limit_total=step)
-                done += res.requests
-                bad += res.bad_status + res.bad_errors + res.socket_errors
+                target = min(target + args.step, args.requests)
+                started, n0 = time.monotonic(), done
+                while done < target:
+                    seconds = math.ceil((target - done) / rps) if rps else 2
+                    res = wrk.run(server.url, bodies, token, duration_s=max(1, min(seconds, 60)),
+                                  connections=args.connections, threads=args.threads)
+                    done += res.requests
+                    bad += res.bad_status + res.bad_errors + res.socket_errors
+                    rps = res.rps or 1.0
                 rss = server.rss_mb()
-                samples.append({"requests": done, "rss_mb": rss, "rps": res.rps})
+                step_rps = (done - n0) / (time.monotonic() - started)
+                samples.append({"requests": done, "rss_mb": rss, "rps": step_rps})
                 console.print(f"  after {done:>7,} requests: RSS {sum(rss):7.1f} MiB "
-                              f"({', '.join(f'{x:.1f}' for x in rss)})  {res.rps:6.0f} req/s")
+                              f"({', '.join(f'{x:.1f}' for x in rss)})  ~{step_rps:6.0f} req/s")
     first = next((s for s in samples if s["requests"] >= min(args.step, args.requests)), samples[-1])
     last = samples[-1]
     growth = 100 * (sum(last["rss_mb"]) - sum(first["rss_mb"])) / sum(first["rss_mb"])

@@ -37,6 +37,8 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
                                    "strawberry/extensions/max_aliases", "strawberry/extensions/add_validation_rules",
                                    "strawberry/extensions/disable_introspection", "hub/limits.py:parse")),
     ("sharing guards & masking (hub/access.py)", ("hub/access.py",)),
+    ("compiled plans of registered documents (hub/compiled, fastpath, specs)",
+     ("hub/compiled.py", "hub/fastpath.py", "hub/specs.py", "hub/spec_helpers.py", "<plan")),
     ("resolvers, DataLoaders, connections", ("resolvers/", "hub/loaders.py", "aiodataloader/", "hub/pagination.py",
                                              "hub/context.py", "hub/db.py")),
     ("GraphQL execution (graphql-core + strawberry)", ("graphql/", "strawberry/schema/", "strawberry/types/",
@@ -45,9 +47,12 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
                                                        "strawberry/field", "strawberry/relay", "hub/schema.py",
                                                        "hub/graphql_errors.py")),
     ("HTTP view, request parsing, JSON encoding", ("strawberry/http/", "strawberry/asgi/", "hub/graphql_view.py",
-                                                   "hub/trusted.py", "orjson", "json/")),
+                                                   "hub/graphql_http.py", "hub/trusted.py", "orjson", "json/")),
     ("middleware: auth, rate limit, body size, telemetry", ("hub/auth.py", "hub/limits.py", "hub/observe.py",
-                                                            "hub/telemetry", "opentelemetry/", "prometheus_client/")),
+                                                            "hub/graphql_telemetry.py", "hub/tracing.py",
+                                                            "hub/metrics.py", "opentelemetry/",
+                                                            "prometheus_client/")),
+    ("logging (uvicorn access log, hub logs)", ("logging/", "hub/logs.py")),
     ("network: uvicorn, starlette, event loop", ("uvicorn/", "starlette/", "httptools/", "uvloop/",
                                                  "asyncio/runners.py", "asyncio/base_events.py",
                                                  "asyncio/selector_events.py", "asyncio/events.py", "anyio/")),
@@ -55,6 +60,7 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
 # Samples counted if ANY frame of the stack matches (inclusive), to size a few specific costs.
 INCLUSIVE: list[tuple[str, str]] = [
     ("asyncpg pool reset query on release", r"Connection\.reset \(asyncpg/|PoolConnectionHolder\.release \(asyncpg/"),
+    ("asyncpg statements (fetch/execute, incl. reset)", r"\(asyncpg/connection\.py"),
     ("asyncpg pool acquire", r"PoolAcquireContext|Pool\._acquire \(asyncpg/"),
     ("audit INSERT (AuditExtension._write)", r"AuditExtension\._write|record \(hub/audit\.py"),
     ("parse (strawberry ParserCache)", r"on_parse \(|parse_document|cached_parse_document"),
@@ -67,7 +73,8 @@ INCLUSIVE: list[tuple[str, str]] = [
     ("DataLoader machinery (aiodataloader)", r"\(aiodataloader/"),
     ("asyncio tasks per field (gather_with_cancel)", r"gather_with_cancel"),
     ("strawberry resolver wrapper (from_resolver)", r"from_resolver\.<locals>"),
-    ("telemetry middleware (hub/observe.py, opentelemetry)", r"\(hub/observe\.py|\(opentelemetry/"),
+    ("tracing / metrics libraries (opentelemetry, prometheus_client, hub/tracing, hub/metrics)",
+     r"\(opentelemetry/|\(prometheus_client/|\(hub/tracing\.py|\(hub/metrics\.py"),
     ("get_context (policy, context)", r"get_context \("),
 ]
 _FILE = re.compile(r"\((.*?)(?::\d+)?\)$")
@@ -137,7 +144,20 @@ def print_summary(name: str, s: dict) -> None:
     console.print(t)
 
 
+def resummarise(directory: Path) -> int:
+    """Summarise the raw py-spy files of an earlier profile run again (after changing the categories)."""
+    results = {}
+    for raw in sorted(Path(directory).glob("*.txt")):
+        s = summarise(raw)
+        results[raw.stem] = s
+        print_summary(raw.stem, s)
+    (Path(directory) / "summary-categories.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
 def profile(args) -> int:
+    if args.from_dir:
+        return resummarise(Path(args.from_dir))
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(pyspy).exists():
         raise SystemExit("py-spy is not installed: .venv/bin/pip install -e '.[dev]'")
@@ -149,12 +169,14 @@ def profile(args) -> int:
     results = {}
     with database.server(log=console.print) as url:
         token = asyncio.run(database.prepare(url, log=console.print))
-        for op in ops:
+        variants = {"registered": [False], "adhoc": [True], "both": [False, True]}[args.path]
+        for op, adhoc in [(op, adhoc) for op in ops for adhoc in variants]:
+            name = f"{op.name}{' (ad-hoc text: general path)' if adhoc else ' (registered text)'}"
             with servers.hub(url, 1, out_dir) as server:
-                body = [op.body()]
+                body = [op.body(adhoc=adhoc)]
                 wrk.run(server.url, body, token, 3)
                 plain = wrk.run(server.url, body, token, args.duration / 2)
-                raw = out_dir / f"{op.key}.txt"
+                raw = out_dir / f"{op.key}{'-adhoc' if adhoc else ''}.txt"
                 spy = subprocess.Popen([pyspy, "record", "--pid", str(server.proc.pid), "--rate", str(args.rate),
                                         "--duration", str(int(args.duration)), "--format", "raw", "-o", str(raw)],
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -167,10 +189,10 @@ def profile(args) -> int:
             s = summarise(raw)
             s["rps_without_profiler"] = plain.rps
             s["rps_while_profiling"] = profiled.rps
-            results[op.name] = s
-            console.print(f"[bold]{op.name}[/bold]: {plain.rps:.0f} req/s without the profiler, "
+            results[name] = s
+            console.print(f"[bold]{name}[/bold]: {plain.rps:.0f} req/s without the profiler, "
                           f"{profiled.rps:.0f} while sampled at {args.rate} Hz")
-            print_summary(op.name, s)
+            print_summary(name, s)
     (out_dir / "summary.json").write_text(json.dumps(results, indent=2))
     console.print(f"raw samples and summary: {out_dir}")
     return 0

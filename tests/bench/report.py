@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from tests.bench.servers import capacity_estimate
+
 
 def _f(v: float | None, digits: int = 0) -> str:
     return "—" if v is None else f"{v:,.{digits}f}"
@@ -22,65 +24,90 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"[{colour}]{r:.2f}[/{colour}]"
 
 
+KINDS = (("hub", "hub"), ("hub_adhoc", "hub ad-hoc"), ("floor", "floor"))
+
+
 def print_run(out: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
     workers = [str(w) for w in out["config"]["workers"]]
     cfg = out["config"]
-    table = Table(title=f"hub vs floor — {cfg['scale']} data, wrk -c{cfg['connections']} -t{cfg['threads']}, "
-                        f"{cfg['duration_s']:g} s per run, {out['machine']['cpus']} CPUs shared by wrk, server and "
-                        f"PostgreSQL", show_lines=False)
-    table.add_column("operation")
-    table.add_column("SQL\n(+audit)", justify="right")
-    table.add_column("round\ntrips", justify="right")
+    ops = out["operations"]
+    kinds = [(k, label) for k, label in KINDS if any(o.get(k) for o in ops.values())]
     for w in workers:
-        table.add_column(f"hub w{w}\nreq/s", justify="right")
-        table.add_column(f"p50\nms", justify="right")
-        table.add_column(f"p99\nms", justify="right")
-        table.add_column(f"floor w{w}\nreq/s", justify="right")
-        table.add_column(f"hub/\nfloor", justify="right")
-    table.add_column("PostGraphile\n4.14 / 5.1", justify="right")
-    table.add_column("best hub /\nPG 4 · PG 5", justify="right")
-    for name, o in out["operations"].items():
-        row = [name.removeprefix("Bench"), f"{o['sql']['statements']} (+1)", str(o["sql"]["round_trips"])]
-        best = None
-        for w in workers:
-            h = o["hub"].get(w)
-            f = o["floor"].get(w)
-            if h:
-                best = max(best or 0, h["rps"])
-            row += [_f(h and h["rps"]), _f(h and h["p50_ms"], 1), _f(h and h["p99_ms"], 1), _f(f and f["rps"]),
-                    _ratio(h and h["rps"], f and f["rps"])]
-        pg = o.get("postgraphile")
-        if pg:
-            row += [f"{pg[0]:,.0f} / {pg[1]:,.0f}", f"{_ratio(best, pg[0])} · {_ratio(best, pg[1])}"]
-        else:
-            row += ["—", "—"]
-        table.add_row(*row)
-    console.print(table)
+        table = Table(title=f"{w} worker(s) — {cfg['scale']} data, wrk -c{cfg['connections']} -t{cfg['threads']}, "
+                            f"{cfg['duration_s']:g} s per run; {out['machine']['cpus']} CPUs shared by wrk, server "
+                            f"and PostgreSQL. hub = registered document text, hub ad-hoc = the same text unregistered "
+                            f"(general path)")
+        table.add_column("operation")
+        table.add_column("SQL +audit\n(ad-hoc)", justify="right")
+        table.add_column("round\ntrips", justify="right")
+        for _, label in kinds:
+            table.add_column(f"{label}\nreq/s", justify="right")
+            table.add_column("p50\nms", justify="right")
+            table.add_column("p99\nms", justify="right")
+        if any(k == "floor" for k, _ in kinds):
+            for k, label in kinds:
+                if k != "floor":
+                    table.add_column(f"{label}\n/ floor", justify="right")
+        table.add_column("PostGraphile\n4.14 / 5.1", justify="right")
+        for k, label in kinds:
+            if k != "floor":
+                table.add_column(f"{label} /\nPG 4 · PG 5", justify="right")
+        for name, o in ops.items():
+            sql, adhoc = o["sql"], o.get("sql_adhoc")
+            sql_text = f"{sql['statements']} +1" + (f" ({adhoc['statements']} +1)" if adhoc else "")
+            trips = str(sql["round_trips"]) + (f" ({adhoc['round_trips']})" if adhoc else "")
+            row = [name.removeprefix("Bench"), sql_text, trips]
+            for k, _ in kinds:
+                r = o.get(k, {}).get(w)
+                row += [_f(r and r["rps"]), _f(r and r["p50_ms"], 1), _f(r and r["p99_ms"], 1)]
+            floor = o.get("floor", {}).get(w)
+            if any(k == "floor" for k, _ in kinds):
+                for k, _ in kinds:
+                    if k != "floor":
+                        r = o.get(k, {}).get(w)
+                        row.append(_ratio(r and r["rps"], floor and floor["rps"]))
+            pg = o.get("postgraphile")
+            row.append(f"{pg[0]:,.0f} / {pg[1]:,.0f}" if pg else "—")
+            for k, _ in kinds:
+                if k != "floor":
+                    r = o.get(k, {}).get(w)
+                    row.append(f"{_ratio(r and r['rps'], pg[0])} · {_ratio(r and r['rps'], pg[1])}" if pg else "—")
+            table.add_row(*row)
+        console.print(table)
 
-    cpu = Table(title="CPU per request (ms) during the timed runs: server processes · PostgreSQL backends · wrk; machine busy % (other processes' share when > 5%)")
+    cpu = Table(title="CPU per request (ms) during the timed runs: server processes · PostgreSQL backends · wrk; "
+                      "machine busy % (other processes' share when > 5%) → req/s the CPUs would allow without "
+                      "other processes (servers.capacity_estimate)")
     cpu.add_column("operation")
     for w in workers:
-        cpu.add_column(f"hub w{w}", justify="right")
-        cpu.add_column(f"floor w{w}", justify="right")
+        for _, label in kinds:
+            cpu.add_column(f"{label} w{w}", justify="right")
     cpu.add_column("hub resp.\nKiB", justify="right")
-    for name, o in out["operations"].items():
+    for name, o in ops.items():
         row = [name.removeprefix("Bench")]
         for w in workers:
-            for kind in ("hub", "floor"):
-                r = o[kind].get(w)
+            for k, _ in kinds:
+                r = o.get(k, {}).get(w)
                 if r:
                     c = r["cpu_ms_per_request"]
                     other = c.get("other_share", 0.0)
+                    est = r.get("capacity_estimate_rps") or capacity_estimate(c, int(w), out["machine"]["cpus"])
                     row.append(f"{c['server']:.2f} · {c['postgres']:.2f} · {c['wrk']:.2f}; {100 * c['utilisation']:.0f}%"
-                               + (f" [yellow](other {100 * other:.0f}%)[/yellow]" if other > 0.05 else ""))
+                               + (f" [yellow](other {100 * other:.0f}%)[/yellow]" if other > 0.05 else "")
+                               + (f" → {est:,.0f}" if est else ""))
                 else:
                     row.append("—")
         row.append(f"{o['sql']['response_bytes'] / 1024:.1f}")
         cpu.add_row(*row)
     console.print(cpu)
-    rss = {w: [r["rss_mb"] for o in out["operations"].values() if (r := o["hub"].get(w))] for w in workers}
-    for w, samples in rss.items():
+    ceiling = out.get("audit_ceiling")
+    if ceiling:
+        console.print(f"audit chain ceiling (one INSERT per operation, serialised until its commit): "
+                      f"{ceiling['serial_per_s']:,.0f}/s from one writer, {ceiling['concurrent_per_s']:,.0f}/s from "
+                      f"{cfg['connections']} (synchronous_commit {ceiling['synchronous_commit']})")
+    for w in workers:
+        samples = [r["rss_mb"] for o in ops.values() for k, _ in kinds if k != "floor" and (r := o.get(k, {}).get(w))]
         if samples:
             console.print(f"hub w{w} worker RSS after its runs: " + ", ".join(f"{x:.0f}" for x in samples[-1]) + " MiB")
 
@@ -99,16 +126,52 @@ def compare(a_path: Path, b_path: Path, console: Console | None = None) -> int:
         if ob is None:
             continue
         sql = f"{oa['sql']['statements']} → {ob['sql']['statements']}"
-        for kind in ("hub", "floor"):
-            for w, ra in oa[kind].items():
-                rb = ob[kind].get(w)
+        for kind in ("hub", "hub_adhoc", "floor"):
+            for w, ra in oa.get(kind, {}).items():
+                rb = ob.get(kind, {}).get(w)
                 if rb is None:
                     continue
                 delta = (rb["rps"] - ra["rps"]) / ra["rps"] * 100 if ra["rps"] else 0.0
                 colour = "green" if delta > 3 else "red" if delta < -3 else "white"
-                table.add_row(name.removeprefix("Bench"), f"{kind} w{w}", f"{ra['rps']:,.0f}", f"{rb['rps']:,.0f}",
+                table.add_row(name.removeprefix("Bench"), f"{kind.replace('_', ' ')} w{w}", f"{ra['rps']:,.0f}", f"{rb['rps']:,.0f}",
                               f"[{colour}]{delta:+.1f}%[/{colour}]",
                               f"{ra['p50_ms']:.1f} → {rb['p50_ms']:.1f}", f"{ra['p99_ms']:.1f} → {rb['p99_ms']:.1f}",
                               sql if kind == "hub" else "")
+    if len(table.rows) == 0:
+        console.print("no operation/server in common")
     console.print(table)
     return 0
+
+
+def markdown(out: dict[str, Any]) -> str:
+    """The run as a Markdown table (for the README's performance section)."""
+    workers = [str(w) for w in out["config"]["workers"]]
+    ops = out["operations"]
+    head = ["operation", "SQL (+audit)"]
+    for w in workers:
+        head += [f"hub w{w}", f"ad-hoc w{w}", f"floor w{w}"]
+    head += ["best hub / floor", "PostGraphile 4.14 / 5.1", "best hub / PG 4 · PG 5", "hub CPU ms (reg · ad-hoc)",
+             "PG CPU ms"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, o in ops.items():
+        row = [name.removeprefix("Bench"), f"{o['sql']['statements']} (+1)"]
+        best = best_floor = None
+        for w in workers:
+            h, a, f = (o.get(k, {}).get(w) for k in ("hub", "hub_adhoc", "floor"))
+            row += [f"{h['rps']:,.0f} (p50 {h['p50_ms']:.0f} / p99 {h['p99_ms']:.0f} ms)" if h else "—",
+                    f"{a['rps']:,.0f}" if a else "—", f"{f['rps']:,.0f}" if f else "—"]
+            if h and (best is None or h["rps"] > best):
+                best = h["rps"]
+            if f and (best_floor is None or f["rps"] > best_floor):
+                best_floor = f["rps"]
+        pg = o.get("postgraphile")
+        row.append(f"{best / best_floor:.2f}" if best and best_floor else "—")
+        row.append(f"{pg[0]:,.0f} / {pg[1]:,.0f}" if pg else "—")
+        row.append(f"{best / pg[0]:.2f} · {best / pg[1]:.2f}" if pg and best else "—")
+        w = workers[0]
+        h, a = o.get("hub", {}).get(w), o.get("hub_adhoc", {}).get(w)
+        row.append(f"{h['cpu_ms_per_request']['server']:.1f} · {a['cpu_ms_per_request']['server']:.1f}" if h and a
+                   else f"{h['cpu_ms_per_request']['server']:.1f}" if h else "—")
+        row.append(f"{h['cpu_ms_per_request']['postgres']:.1f}" if h else "—")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)

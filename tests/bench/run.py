@@ -19,6 +19,7 @@ from tests.bench import database, operations, servers, wrk
 from tests.bench.operations import Operation
 
 console = Console(width=None if Console().is_terminal else 200)
+QUIET_WAIT = 60.0
 
 
 # --- correctness checks and statement counts (in-process) -----------------------------------------
@@ -40,7 +41,7 @@ def _check_body(op: Operation, where: str, status: int, body: dict) -> dict:
     return body["data"]
 
 
-def count_statements(url: str, token: str, ops: list[Operation]) -> dict[str, dict]:
+def count_statements(url: str, token: str, ops: list[Operation], adhoc: bool = False) -> dict[str, dict]:
     """Run each operation through the app in-process (production settings) and count its SQL statements
     (``app.state.db.stats``, the resolvers' statements), plus the audit INSERT and asyncpg's pool resets
     (the reset query asyncpg runs when a connection goes back to the pool: one more round trip)."""
@@ -66,10 +67,10 @@ def count_statements(url: str, token: str, ops: list[Operation]) -> dict[str, di
             client.headers["Authorization"] = f"Bearer {token}"
             client.headers["content-type"] = "application/json"
             for op in ops:
-                client.post("/graphql", content=op.body())  # warm: consumer, catalog and grants cached
+                client.post("/graphql", content=op.body(adhoc=adhoc))  # warm: consumer, catalog, grants cached
                 stats = app.state.db.stats
                 before, by_name, resets_before = stats.statements, dict(stats.by_name), resets["n"]
-                r = client.post("/graphql", content=op.body())
+                r = client.post("/graphql", content=op.body(adhoc=adhoc))
                 data = _check_body(op, "hub (in-process)", r.status_code, r.json())
                 names = {k: v - by_name.get(k, 0) for k, v in stats.by_name.items() if v - by_name.get(k, 0)}
                 statements = stats.statements - before
@@ -82,11 +83,50 @@ def count_statements(url: str, token: str, ops: list[Operation]) -> dict[str, di
     return out
 
 
-def _http_data(server: servers.Server, op: Operation, token: str | None) -> dict:
+def audit_ceiling(url: str, seconds: float = 3.0, concurrency: int = 16) -> dict[str, float]:
+    """Audit entries/s the database accepts from ``concurrency`` writers doing nothing else: every audited
+    operation needs one, and the hash chain serialises them (advisory lock held until the durable commit),
+    so this caps the hub's req/s whatever its CPU. Writes entries of a "bench" consumer into the bench
+    database's audit log (they chain like any other)."""
+    from hub.audit import AuditEntry, _insert_sql
+
+    entry = AuditEntry(operation_type="query", operation_name="BenchAuditCeiling", document_hash="0" * 64,
+                       department=database.CONSUMER_DEPARTMENT, consumer_name="bench audit ceiling",
+                       datasets=["labor.job_postings"], rows={"labor.job_postings": 50})
+    sql, args = _insert_sql(), entry.args()
+
+    async def go() -> dict[str, float]:
+        import asyncpg
+
+        pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
+        try:
+            out = {}
+            for label, n in (("serial", 1), ("concurrent", concurrency)):
+                done = 0
+                deadline = time.monotonic() + seconds / 2
+
+                async def writer() -> None:
+                    nonlocal done
+                    while time.monotonic() < deadline:
+                        await pool.execute(sql, *args)
+                        done += 1
+
+                started = time.monotonic()
+                await __import__("asyncio").gather(*(writer() for _ in range(n)))
+                out[f"{label}_per_s"] = done / (time.monotonic() - started)
+            out["synchronous_commit"] = await pool.fetchval("show synchronous_commit")
+            return out
+        finally:
+            await pool.close()
+
+    return __import__("asyncio").run(go())
+
+
+def _http_data(server: servers.Server, op: Operation, token: str | None, adhoc: bool = False) -> dict:
     headers = {"content-type": "application/json"}
     if token:
         headers["authorization"] = f"Bearer {token}"
-    r = httpx.post(server.url + "/graphql", content=op.body(), headers=headers, timeout=30)
+    r = httpx.post(server.url + "/graphql", content=op.body(adhoc=adhoc), headers=headers, timeout=30)
     return _check_body(op, f"{server.kind} ({server.workers} worker(s))", r.status_code, r.json())
 
 
@@ -97,22 +137,25 @@ def _same(a: Any, b: Any) -> bool:
 # --- one server ----------------------------------------------------------------------------------
 
 def measure(server: servers.Server, ops: list[Operation], token: str | None, expected: dict[str, dict],
-            pg_pids, duration: float, warmup: float, connections: int, threads: int) -> dict[str, dict]:
+            pg_pids, duration: float, warmup: float, connections: int, threads: int,
+            adhoc: bool = False) -> dict[str, dict]:
     results: dict[str, dict] = {}
+    label = f"{server.kind}{' ad-hoc' if adhoc else ''} w{server.workers}"
     for op in ops:
-        data = _http_data(server, op, token)
+        data = _http_data(server, op, token, adhoc)
         same = _same(data, expected[op.name]["data"])
         if not same:
-            console.print(f"[yellow]warning:[/yellow] {op.name}: {server.kind} data differs from the hub's")
-        body = op.body()
+            console.print(f"[yellow]warning:[/yellow] {op.name}: {label} data differs from the hub's (in-process)")
+        body = op.body(adhoc=adhoc)
         if warmup > 0:
             wrk.run(server.url, [body], token, warmup, connections, threads)
         server_pids = server.all_pids()
-        servers.wait_until_quiet(console)
+        servers.wait_until_quiet(console, max_wait=QUIET_WAIT)
         with servers.CpuMeter(server_pids, pg_pids) as cpu:
             res = wrk.run(server.url, [body], token, duration, connections, threads)
         row = res.as_dict()
         row["cpu_ms_per_request"] = cpu.per_request_ms(res.requests)
+        row["capacity_estimate_rps"] = servers.capacity_estimate(row["cpu_ms_per_request"], server.workers)
         row["rss_mb"] = server.rss_mb()
         row["same_data_as_hub"] = same
         results[op.name] = row
@@ -120,7 +163,7 @@ def measure(server: servers.Server, ops: list[Operation], token: str | None, exp
             f"[red]{res.bad_status} bad status, {res.bad_errors} with errors, {res.socket_errors} socket errors[/red]")
         other = row["cpu_ms_per_request"]["other_share"]
         noise = f"  [yellow]other processes used {100 * other:.0f}% of the CPU[/yellow]" if other > 0.05 else ""
-        console.print(f"  {server.kind} w{server.workers} {op.name:<26} {res.rps:8.1f} req/s  p50 {res.p50_ms:7.2f} ms"
+        console.print(f"  {label:<16} {op.name:<26} {res.rps:8.1f} req/s  p50 {res.p50_ms:7.2f} ms"
                       f"  p99 {res.p99_ms:7.2f} ms  {status}{noise}")
     return results
 
@@ -141,6 +184,8 @@ def _machine() -> dict:
 
 
 def run(args) -> int:
+    global QUIET_WAIT
+    QUIET_WAIT = args.quiet_wait
     ops = operations.load(args.op)
     wrk.ensure_wrk()
     workers_list = [int(w) for w in str(args.workers).split(",") if w]
@@ -151,22 +196,29 @@ def run(args) -> int:
         "config": {"duration_s": args.duration, "warmup_s": args.warmup, "connections": args.connections,
                    "threads": args.threads, "workers": workers_list, "scale": database.SCALE,
                    "database": database.BENCH_DB, "hub_env": servers.HUB_ENV,
-                   "consumer": database.CONSUMER_DEPARTMENT},
+                   "consumer": database.CONSUMER_DEPARTMENT, "adhoc": args.adhoc},
         "operations": {},
     }
     with database.server(log=console.print) as url:
         token = __import__("asyncio").run(database.prepare(url, log=console.print))
         console.print("checking the operations in-process and counting their SQL statements ...")
         counts = count_statements(url, token, ops)
+        counts_adhoc = count_statements(url, token, ops, adhoc=True) if args.adhoc else {}
         pg_pids = lambda: database.backend_pids(url)  # noqa: E731
+        out["audit_ceiling"] = audit_ceiling(url)
+        console.print(f"audit chain ceiling: {out['audit_ceiling']['serial_per_s']:,.0f} entries/s from one writer, "
+                      f"{out['audit_ceiling']['concurrent_per_s']:,.0f}/s from {args.connections} "
+                      f"(synchronous_commit {out['audit_ceiling']['synchronous_commit']})")
         for op in ops:
             c = counts[op.name]
             out["operations"][op.name] = {
                 "file": str(op.path.relative_to(operations.OPERATIONS_DIR.parent)),
                 "sql": {k: v for k, v in c.items() if k != "data"},
+                "sql_adhoc": {k: v for k, v in counts_adhoc[op.name].items() if k != "data"} if args.adhoc else None,
+                "adhoc_same_data": _same(counts_adhoc[op.name]["data"], c["data"]) if args.adhoc else None,
                 "postgraphile": operations.POSTGRAPHILE.get(op.name),
                 "plain_sql_reference": operations.PLAIN_SQL.get(op.name),
-                "hub": {}, "floor": {},
+                "hub": {}, "hub_adhoc": {}, "floor": {},
             }
         for n in workers_list:
             console.print(f"[bold]hub, {n} worker(s)[/bold] ({args.duration:g} s per operation, -c{args.connections} "
@@ -174,8 +226,13 @@ def run(args) -> int:
             with servers.hub(url, n, log_dir) as server:
                 res = measure(server, ops, token, counts, pg_pids, args.duration, args.warmup, args.connections,
                               args.threads)
-            for name, row in res.items():
-                out["operations"][name]["hub"][str(n)] = row
+                for name, row in res.items():
+                    out["operations"][name]["hub"][str(n)] = row
+                if args.adhoc:
+                    res = measure(server, ops, token, counts, pg_pids, args.duration, args.warmup,
+                                  args.connections, args.threads, adhoc=True)
+                    for name, row in res.items():
+                        out["operations"][name]["hub_adhoc"][str(n)] = row
             if not args.no_floor:
                 console.print(f"[bold]floor, {n} worker(s)[/bold]")
                 with servers.floor(url, n, log_dir) as server:
@@ -190,7 +247,7 @@ def run(args) -> int:
 
     print_run(out, console)
     console.print(f"results: {path}")
-    bad = [(name, kind, w) for name, o in out["operations"].items() for kind in ("hub", "floor")
+    bad = [(name, kind, w) for name, o in out["operations"].items() for kind in ("hub", "hub_adhoc", "floor")
            for w, r in o[kind].items() if r["bad_status"] or r["bad_errors"] or r["socket_errors"]]
     if bad:
         console.print(f"[red]responses with errors: {bad}[/red]")

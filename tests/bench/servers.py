@@ -204,6 +204,17 @@ class CpuMeter:
                 "other_share": other / capacity}
 
 
+def capacity_estimate(cpu_ms: dict[str, float], workers: int, cpus: int | None = None) -> float | None:
+    """req/s the machine would sustain if the server, PostgreSQL and wrk had its CPUs to themselves:
+    the CPUs divided by their CPU time per request, and at most what ``workers`` single-threaded server
+    processes can do. A model, for runs disturbed by other processes (the measured req/s are not)."""
+    cpus = cpus or os.cpu_count() or 1
+    total = cpu_ms["server"] + cpu_ms["postgres"] + cpu_ms["wrk"]
+    if total <= 0 or cpu_ms["server"] <= 0:
+        return None
+    return min(1000 * cpus / total, 1000 * min(workers, cpus) / cpu_ms["server"])
+
+
 def wait_until_quiet(console=None, threshold: float = 15.0, max_wait: float = 60.0) -> float:
     """Wait (at most ``max_wait`` s) until the machine is less than ``threshold`` % busy over one second:
     other processes on the same 2 cores (a test run) distort the figures. Returns the last busy %."""

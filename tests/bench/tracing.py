@@ -64,7 +64,8 @@ async def _call(app: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> tu
     return status, b"".join(chunks)
 
 
-async def _round(app: Any, token: str, requests: int, concurrency: int) -> float:
+async def _round(app: Any, token: str, requests: int, concurrency: int) -> tuple[float, float]:
+    """(requests/s, CPU ms of this process per request: all its threads, the exporter's included)."""
     body = orjson.dumps({"query": QUERY})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"authorization", f"Bearer {token}".encode())]
@@ -76,9 +77,10 @@ async def _round(app: Any, token: str, requests: int, concurrency: int) -> float
             if status != 200 or b'"errors"' in answer:
                 raise SystemExit(f"bad answer: HTTP {status} {answer[:300]!r}")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(client() for _ in range(concurrency)))
-    return per_client * concurrency / (time.perf_counter() - started)
+    done = per_client * concurrency
+    return done / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / done
 
 
 def _app(settings: Any, mode: str, endpoint: str) -> Any:
@@ -98,9 +100,9 @@ def _app(settings: Any, mode: str, endpoint: str) -> Any:
 
 
 async def _measure(settings: Any, token: str, endpoint: str, modes: list[str], rounds: int, requests: int,
-                   concurrency: int) -> dict[str, list[float]]:
+                   concurrency: int) -> dict[str, list[tuple[float, float]]]:
     apps = {mode: _app(settings, mode, endpoint) for mode in modes}
-    results: dict[str, list[float]] = {mode: [] for mode in modes}
+    results: dict[str, list[tuple[float, float]]] = {mode: [] for mode in modes}
     contexts = []
     for mode, (app, extra) in apps.items():
         starlette_app = extra[0] if extra else app
@@ -114,7 +116,8 @@ async def _measure(settings: Any, token: str, endpoint: str, modes: list[str], r
             order = modes if i % 2 == 0 else list(reversed(modes))
             for mode in order:
                 results[mode].append(await _round(apps[mode][0], token, requests, concurrency))
-                print(f"  round {i + 1}/{rounds} {mode:>4}: {results[mode][-1]:8.1f} req/s", flush=True)
+            print(f"  round {i + 1:>2}/{rounds}: " + "  ".join(
+                f"{m} {results[m][-1][0]:7.1f} req/s {results[m][-1][1]:5.2f} CPU ms/req" for m in modes), flush=True)
     finally:
         for ctx in contexts:
             await ctx.__aexit__(None, None, None)
@@ -127,9 +130,9 @@ async def _measure(settings: Any, token: str, endpoint: str, modes: list[str], r
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.tracing", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_TRACING_REQUESTS", 1000)),
-                        help="requests per round and mode (default 1000)")
-    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_TRACING_ROUNDS", 5)))
+    parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_TRACING_REQUESTS", 400)),
+                        help="requests per round and mode (default 400)")
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_TRACING_ROUNDS", 15)))
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--compare-asgi", action="store_true",
                         help="also measure opentelemetry-instrumentation-asgi's middleware as the server span")
@@ -157,13 +160,20 @@ def main(argv: list[str] | None = None) -> int:
         receiver.stdin.close()
         exported = receiver.stdout.readline().strip()
         receiver.wait(timeout=10)
-    base = statistics.median(results["off"])
-    print(f"\n{'mode':<6}{'req/s (median)':>16}{'ratio to off':>14}")
+    # Ratios are taken round by round (each mode's round right beside the off round), then the median:
+    # load from other processes shifts over seconds and mostly cancels within a round.
+    print(f"\n{'mode':<6}{'req/s':>9}{'ratio':>8}{'CPU ms/req':>12}{'CPU ratio':>11}   "
+          "(medians; ratios to off, paired by round)")
+    summary = {}
     for mode, values in results.items():
-        print(f"{mode:<6}{statistics.median(values):>16.1f}{statistics.median(values) / base:>14.3f}")
-    ratio = statistics.median(results["on"]) / base
-    print(f"\nspans received by the OTLP receiver: {exported}")
-    print(f"tracing on / off throughput ratio: {ratio:.3f} (goal >= 0.85)")
+        ratio = statistics.median(r / o for (r, _), (o, _) in zip(values, results["off"]))
+        cpu_ratio = statistics.median(o / c for (_, c), (_, o) in zip(values, results["off"]))
+        summary[mode] = (ratio, cpu_ratio)
+        print(f"{mode:<6}{statistics.median(r for r, _ in values):>9.1f}{ratio:>8.3f}"
+              f"{statistics.median(c for _, c in values):>12.2f}{cpu_ratio:>11.3f}")
+    print(f"\nthe OTLP receiver got {exported}")
+    print(f"tracing on / off throughput ratio: {summary['on'][0]:.3f} (goal >= 0.85); by CPU per request: "
+          f"{summary['on'][1]:.3f}")
     return 0
 
 

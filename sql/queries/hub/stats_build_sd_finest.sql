@@ -1,7 +1,7 @@
--- Statistics refresh: hub.stat_supply_demand from the staged demand (with each enterprise's section from
--- commerce's map) and supply, summed per combination of grouped dimensions (see 0008_statistics.sql): every
--- combination without occupation, occupation with at most one other dimension, and the three finest ones
--- (occupation, district, skill level [, section], quarter) from which the queries sum the other eight.
+-- Statistics refresh, step 1 of hub.stat_supply_demand (see 0008_statistics.sql for the dims mask): the finest
+-- rows from the staged demand (with each enterprise's section from commerce's map) and supply — occupation x
+-- district x skill level x quarter (23), the same with the section (31, demand only), and the year per
+-- occupation x district x skill level (7, persons = each seeker once in the year).
 insert into hub.stat_supply_demand
     (year, dims, occupation_code, district_code, skill_level, section, quarter, demand, supply, persons)
 select year, dims, occupation_code, district_code, skill_level, section, quarter, demand,
@@ -9,9 +9,8 @@ select year, dims, occupation_code, district_code, skill_level, section, quarter
        case when (dims & 8) = 0 then persons end
 from (
     select c.year,
-           ((1 - grouping(c.occupation_code)) | ((1 - grouping(c.district_code)) * 2)
-             | ((1 - grouping(c.skill_level)) * 4) | ((1 - grouping(c.section)) * 8)
-             | ((1 - grouping(c.quarter)) * 16))::smallint as dims,
+           (case when grouping(c.section) = 0 then 31 when grouping(c.quarter) = 0 then 23 else 7 end)::smallint
+               as dims,
            c.occupation_code, c.district_code, c.skill_level, c.section, c.quarter,
            sum(c.demand)::bigint as demand,
            sum(c.supply)::bigint as supply,
@@ -29,12 +28,9 @@ from (
         from hub.stat_stage_supply s
     ) c
     group by c.year, grouping sets (
-        cube(c.district_code, c.skill_level, c.section, c.quarter),
-        (c.occupation_code), (c.occupation_code, c.district_code), (c.occupation_code, c.skill_level),
-        (c.occupation_code, c.section), (c.occupation_code, c.quarter),
-        (c.occupation_code, c.district_code, c.skill_level),
+        (c.occupation_code, c.district_code, c.skill_level, c.section, c.quarter),
         (c.occupation_code, c.district_code, c.skill_level, c.quarter),
-        (c.occupation_code, c.district_code, c.skill_level, c.section, c.quarter))
+        (c.occupation_code, c.district_code, c.skill_level))
 ) g
-where (dims & 8) = 0 or demand_rows > 0
+where dims <> 31 or demand_rows > 0
 order by year, dims, occupation_code, district_code, skill_level, section, quarter  -- index order: fast inserts

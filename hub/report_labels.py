@@ -1,0 +1,122 @@
+"""Labels of the annual report page: Chinese (the language the report is published in) and English."""
+
+from __future__ import annotations
+
+QUARTERS = {"zh": ["第一季度", "第二季度", "第三季度", "第四季度"], "en": ["Q1", "Q2", "Q3", "Q4"]}
+
+LEVELS = {
+    "zh": {1: "一级/高级技师", 2: "二级/技师", 3: "三级/高级工", 4: "四级/中级工", 5: "五级/初级工", None: "未注明"},
+    "en": {1: "Level 1 (senior technician)", 2: "Level 2 (technician)", 3: "Level 3 (senior worker)",
+           4: "Level 4 (intermediate worker)", 5: "Level 5 (junior worker)", None: "Not stated"},
+}
+
+LABELS: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "{year}年度技能人才供求信息报告",
+        "subtitle": "职业技能人才需求信息服务平台 · 人力资源社会保障、商务、教育部门数据共享",
+        "other_language": "English",
+        "draft_banner": "草稿：本年度报告尚未发布，数字仍可能变化。",
+        "published_banner": "第{version}版，发布于 {at}。",
+        "watermark": "数据截至：第{refresh}次统计刷新（{at}）。",
+        "no_refresh": "统计尚未刷新。",
+        "versions": "已发布版本",
+        "no_versions": "尚无已发布版本。",
+        "version": "第{version}版",
+        "h_totals": "一、总体供求与求人倍率",
+        "period": "期间", "year_total": "全年",
+        "demand": "需求人数", "supply": "求职人数", "ratio": "求人倍率", "gap": "缺口",
+        "chart_quarterly": "{year}年各季度求人倍率", "shortage_line": "紧缺线 {ratio}",
+        "h_shortage": "二、紧缺职业（工种）目录",
+        "chart_shortage": "紧缺职业前20名：全年缺口（需求−求职）",
+        "shortage_count": "本年度紧缺职业共{n}个，下表列出前{shown}个。",
+        "rank": "排名", "previous_rank": "上年排名", "code": "代码", "occupation": "职业（工种）",
+        "top_districts": "缺口最大的区",
+        "h_skill": "三、按技能等级的求人倍率", "skill_level": "技能等级", "chart_skill": "各技能等级求人倍率",
+        "h_district": "四、按区的求人倍率", "district": "区", "chart_district": "各区求人倍率",
+        "h_training": "五、职业技能培训目录",
+        "programs": "培训项目", "seats": "培训名额", "providers": "培训机构", "shortage_col": "紧缺",
+        "shortage_tag": "紧缺",
+        "h_match": "六、专业与产业匹配度",
+        "match_note": "匹配指数 = 该专业毕业生占本区毕业生的比例 ÷ 其对应行业需求占本区全年需求的比例。",
+        "city": "全市", "match_city": "全市汇总（全市毕业生与全市需求）",
+        "major": "专业", "industries": "对应行业", "graduates": "毕业生", "graduates_share": "毕业生占比",
+        "demand_share": "需求占比", "index": "匹配指数", "status": "判断",
+        "status_OVERSUPPLIED": "供过于求", "status_BALANCED": "基本匹配", "status_UNDERSUPPLIED": "供不应求",
+        "h_warnings": "七、专业预警与退出",
+        "school": "学校", "employment_rates": "各年就业率", "years_below": "连续低于标准年数",
+        "level": "预警等级", "action": "处理",
+        "level_YELLOW": "黄色预警", "level_RED": "红色预警",
+        "action_REDUCE_ENROLLMENT": "减少招生", "action_STOP_ENROLLMENT": "停止招生",
+        "no_warnings": "本年度无预警专业。",
+        "h_definitions": "指标口径",
+        "def_ratio": "求人倍率 = 需求人数 ÷ 求职人数（按职业、区、技能等级和季度）；求职人数为0时不计算。岗位在"
+                     "[发布日期, 截止日期]与季度有交集时计入该季度，求职者在[登记日期, 离开日期]与季度有交集时计入；"
+                     "全年数字为四个季度之和。缺口 = 需求人数 − 求职人数。",
+        "def_shortage": "紧缺职业：全年至少{shortageQuarters}个季度求人倍率 ≥ {shortageRatio}，且全年需求人数 ≥ "
+                        "{shortageMinDemand}；按全年缺口排序（相同时按职业代码）。",
+        "def_training": "职业技能培训目录：本年度至少有一个培训项目在实施的职业；列入紧缺目录的标注“紧缺”。",
+        "def_match": "专业与产业匹配：匹配指数 > {matchOversupplied} 为供过于求，< {matchUndersupplied} 为供不应求，"
+                     "其余为基本匹配；对应行业无需求时不计算。",
+        "def_warning": "专业预警：就业率 = 就业人数 ÷ 毕业生人数；截至本年度连续两年低于{employmentThreshold}为黄色预警"
+                       "（减少招生），连续三年及以上为红色预警（停止招生）。",
+        "def_small": "小样本保护：由少于{smallCellMin}人（求职者或毕业生）得出的数字不予公布，以“*”表示；“—”表示无法计算。",
+    },
+    "en": {
+        "title": "Skilled-talent supply and demand report {year}",
+        "subtitle": "Talent demand information service platform · shared data of the labor, commerce and "
+                    "education departments",
+        "other_language": "中文",
+        "draft_banner": "DRAFT: this year's report is not published yet; figures may still change.",
+        "published_banner": "Version {version}, published {at}.",
+        "watermark": "Data as of statistics refresh #{refresh} ({at}).",
+        "no_refresh": "The statistics were never refreshed.",
+        "versions": "Published versions",
+        "no_versions": "No published version yet.",
+        "version": "Version {version}",
+        "h_totals": "1. Supply, demand and job-to-applicant ratio",
+        "period": "Period", "year_total": "Year",
+        "demand": "Demand", "supply": "Supply (seekers)", "ratio": "Ratio", "gap": "Gap",
+        "chart_quarterly": "Job-to-applicant ratio per quarter, {year}", "shortage_line": "shortage {ratio}",
+        "h_shortage": "2. Shortage occupations",
+        "chart_shortage": "Top 20 shortage occupations: annual gap (demand − supply)",
+        "shortage_count": "{n} shortage occupations this year; the first {shown} are listed.",
+        "rank": "Rank", "previous_rank": "Last year", "code": "Code", "occupation": "Occupation",
+        "top_districts": "Districts with the largest gaps",
+        "h_skill": "3. Ratio by skill level", "skill_level": "Skill level",
+        "chart_skill": "Job-to-applicant ratio by skill level",
+        "h_district": "4. Ratio by district", "district": "District",
+        "chart_district": "Job-to-applicant ratio by district",
+        "h_training": "5. Skills-training catalog",
+        "programs": "Programs", "seats": "Seats", "providers": "Providers", "shortage_col": "Shortage",
+        "shortage_tag": "shortage",
+        "h_match": "6. Major–industry match",
+        "match_note": "Index = the major's share of the district's graduates ÷ the share of the district's annual "
+                      "demand in the industries mapped to the major.",
+        "city": "City", "match_city": "Whole city (the city's graduates and demand)",
+        "major": "Major", "industries": "Industries", "graduates": "Graduates", "graduates_share": "Graduates share",
+        "demand_share": "Demand share", "index": "Index", "status": "Status",
+        "status_OVERSUPPLIED": "Oversupplied", "status_BALANCED": "Balanced", "status_UNDERSUPPLIED": "Undersupplied",
+        "h_warnings": "7. Major warnings",
+        "school": "School", "employment_rates": "Employment rate per year", "years_below": "Years below",
+        "level": "Level", "action": "Action",
+        "level_YELLOW": "Yellow", "level_RED": "Red",
+        "action_REDUCE_ENROLLMENT": "Reduce enrollment", "action_STOP_ENROLLMENT": "Stop enrollment",
+        "no_warnings": "No major is warned this year.",
+        "h_definitions": "Definitions",
+        "def_ratio": "Job-to-applicant ratio = demand ÷ supply per occupation, district, skill level and quarter; none "
+                     "when supply is 0. A posting counts in a quarter its [posted, closes] meets, a seeker in a "
+                     "quarter "
+                     "its [registered, left] meets; annual figures are the sums of the four quarters. Gap = demand − "
+                     "supply.",
+        "def_shortage": "Shortage occupations: ratio ≥ {shortageRatio} in at least {shortageQuarters} quarters and "
+                        "annual demand ≥ {shortageMinDemand}, ranked by annual gap (ties by occupation code).",
+        "def_training": "Training catalog: occupations with at least one training program running in the year, marked "
+                        "when on the shortage list.",
+        "def_match": "Major–industry match: index > {matchOversupplied} oversupplied, < {matchUndersupplied} "
+                     "undersupplied, else balanced; none without demand in the major's industries.",
+        "def_warning": "Major warnings: employment rate = employed ÷ graduates; below {employmentThreshold} two years "
+                       "running up to the year: yellow (reduce enrollment), three or more: red (stop enrollment).",
+        "def_small": "Small cells: figures built from fewer than {smallCellMin} persons (seekers or graduates) are "
+                     "withheld (*); — means the figure does not exist.",
+    },
+}

@@ -1,0 +1,130 @@
+"""``hub stats refresh``, ``hub report YEAR --out FILE`` and ``hub report publish YEAR``."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Optional
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from hub.errors import HubError, SetupError
+from hub.settings import Settings, SettingsError
+
+_err = Console(stderr=True)
+
+
+class _ReportGroup(TyperGroup):
+    """``hub report YEAR ...`` runs the ``render`` command; ``hub report publish YEAR`` the subcommand."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["render", *args]
+        return super().parse_args(ctx, args)
+
+
+stats_app = typer.Typer(help="The published statistics' summary tables (hub.stat_*).", no_args_is_help=True)
+report_app = typer.Typer(cls=_ReportGroup, no_args_is_help=True,
+                         help="The annual report: `hub report YEAR --out FILE` writes its HTML page (the latest "
+                              "published version, else the draft); `hub report publish YEAR` publishes a version.")
+
+
+def _run(fn: Callable[[Any, Settings], Awaitable[Any]]) -> Any:
+    """Run ``fn(databases, settings)`` on a migrated database (the embedded server when no DATABASE_URL)."""
+    from hub.db import Databases
+    from hub.runtime import migrate_all, resolved
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        _err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+    async def go(s: Settings) -> Any:
+        await migrate_all(s)
+        db = await Databases(s, s.database_url).open()
+        try:
+            return await fn(db, s)
+        finally:
+            await db.close()
+
+    try:
+        with resolved(settings) as s:
+            return asyncio.run(go(s))
+    except (SetupError, HubError) as exc:
+        _err.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
+        raise typer.Exit(1) from None
+
+
+@stats_app.command("refresh")
+def stats_refresh() -> None:
+    """Recompute the summary tables from every department's current data (readers are never blocked)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hub.statistics import refresh_statistics
+
+    async def go(db: Any, settings: Settings) -> Any:
+        with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=_err) as progress:
+            tasks: dict[str, Any] = {}
+
+            def report(step: str, done: int, total: int) -> None:
+                if step not in tasks:
+                    tasks[step] = progress.add_task(step, total=max(total, 1))
+                progress.update(tasks[step], completed=done, total=max(total, 1))
+
+            return await refresh_statistics(db, progress=report)
+
+    w = _run(go)
+    _err.print(f"statistics refresh #{w.refresh_id} done at {w.refreshed_at:%Y-%m-%d %H:%M:%S}; watermark: "
+               + ", ".join(f"{dept} xmin {src['snapshotXmin']}" for dept, src in sorted(w.sources.items())))
+
+
+@report_app.command("render")
+def report_render(
+    year: int = typer.Argument(..., help="The report year, e.g. 2025."),
+    out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: standard output)."),
+    lang: str = typer.Option("zh", help="zh (as published) or en (English labels)."),
+    version: Optional[int] = typer.Option(None, help="A published version (default: the latest)."),
+    draft: bool = typer.Option(False, "--draft", help="The live draft, even when a version is published."),
+) -> None:
+    """Write the year's report page: the latest published version, else the draft."""
+    from hub.report import draft_report, published_report
+    from hub.report_html import LANGUAGES, render
+
+    if lang not in LANGUAGES:
+        _err.print(f"[red]error:[/red] --lang must be one of {', '.join(LANGUAGES)}")
+        raise typer.Exit(2)
+
+    async def go(db: Any, settings: Settings) -> Any:
+        from resolvers.analytics.figures import check_year
+
+        check_year(year)
+        report = None if draft else await published_report(db.hub, year, version)
+        if report is None and version is not None:
+            raise SetupError(f"{year} has no published version {version}")
+        return report or await draft_report(db.hub, settings, year)
+
+    report = _run(go)
+    html = render(report, lang)
+    what = "draft" if report.draft else f"version {report.version}"
+    if out is None:
+        sys.stdout.write(html)
+    else:
+        out.write_text(html, encoding="utf-8")
+        _err.print(f"wrote {out} ({year}, {what}, {len(html.encode()):,} bytes)")
+
+
+@report_app.command("publish")
+def report_publish(year: int = typer.Argument(..., help="The report year, e.g. 2025.")) -> None:
+    """Freeze the year's figures (from the latest statistics refresh) as its next published version."""
+    from hub.report import publish
+
+    by = f"cli: {getpass.getuser()}"
+    row = _run(lambda db, settings: publish(db.hub, settings, year, published_by=by))
+    _err.print(f"published {year} version {row['version']} at {row['published_at']:%Y-%m-%d %H:%M:%S} "
+               f"(statistics refresh #{row['refresh_id']}): /reports/{year}?version={row['version']}")

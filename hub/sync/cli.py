@@ -1,0 +1,139 @@
+"""``hub sync pull`` / ``hub sync materialize`` / ``hub ingest``: the bureau's client, over HTTP only."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.sync.client import Puller, Replica, SyncError, default_idempotency_key, file_format, upload
+
+sync_app = typer.Typer(help="Keep a copy of a dataset: snapshot, then the change feed (HTTP).", no_args_is_help=True)
+_err = Console(stderr=True)
+
+URL_OPTION = typer.Option(None, "--url", help="The hub's base URL (default HUB_URL or http://127.0.0.1:8000).")
+TOKEN_OPTION = typer.Option(None, "--token", help="Bearer token (default HUB_TOKEN).")
+
+
+def _endpoint(url: Optional[str], token: Optional[str]) -> tuple[str, str]:
+    url = url or os.environ.get("HUB_URL") or "http://127.0.0.1:8000"
+    token = token or os.environ.get("HUB_TOKEN")
+    if not token:
+        _err.print("[red]error:[/red] a token is required: --token or HUB_TOKEN")
+        raise typer.Exit(2)
+    return url, token
+
+
+@sync_app.command("pull")
+def pull(
+    dataset: str = typer.Option(..., "--dataset", help="Catalog dataset, e.g. labor.job_postings."),
+    to: Path = typer.Option(..., "--to", help="Directory for the NDJSON files and the checkpoint."),
+    url: Optional[str] = URL_OPTION,
+    token: Optional[str] = TOKEN_OPTION,
+    limit: int = typer.Option(1000, "--limit", min=1, help="Changes per feed page."),
+    follow: bool = typer.Option(True, "--follow/--no-follow", help="Keep following the feed, or stop when "
+                                                                  "caught up."),
+    poll: float = typer.Option(2.0, "--poll", min=0.05, help="Seconds between polls once caught up (--follow)."),
+) -> None:
+    """Take a snapshot into DIR (first run), then follow the change feed, one file per page and a checkpoint
+    written atomically: killed at any moment and restarted, it continues where it left off."""
+    url, token = _endpoint(url, token)
+    stopping = {"now": False}
+
+    def stop(*_args: object) -> None:
+        stopping["now"] = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    puller = Puller(url, token, dataset, to, limit=limit, report=lambda m: _err.print(m))
+    try:
+        cp = puller.run(follow=follow, poll=poll, stop=lambda: stopping["now"])
+    except KeyboardInterrupt:
+        _err.print("stopped; the checkpoint is consistent: run again to continue")
+        return
+    except (SyncError, OSError) as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    except Exception as exc:  # httpx errors: the hub is unreachable
+        _err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        puller.close()
+    _err.print(f"caught up: {len(cp.files)} change file(s) after {cp.snapshot}; cursor in {to / 'checkpoint.json'}")
+
+
+@sync_app.command("materialize")
+def materialize(
+    source: Path = typer.Option(..., "--from", help="A directory written by hub sync pull."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the rows here (NDJSON; default stdout)."),
+) -> None:
+    """Apply the snapshot and change files of DIR: the dataset's rows at the checkpoint, one JSON per line."""
+    import orjson
+
+    try:
+        rows = Replica.load(source).rows
+    except (SyncError, OSError) as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    data = b"".join(orjson.dumps(rows[k]) + b"\n" for k in sorted(rows))
+    if out is None:
+        typer.echo(data.decode(), nl=False)
+    else:
+        out.write_bytes(data)
+        _err.print(f"{len(rows):,} rows written to {out}")
+
+
+def ingest_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="NDJSON or CSV file."),
+    dataset: str = typer.Option(..., "--dataset", help="Catalog dataset of your department, e.g. "
+                                                       "labor.job_postings."),
+    url: Optional[str] = URL_OPTION,
+    token: Optional[str] = TOKEN_OPTION,
+    fmt: str = typer.Option("auto", "--format", help="auto (by file extension), ndjson or csv."),
+    key: Optional[str] = typer.Option(None, "--idempotency-key", help="Default: sha256 of the dataset and file, "
+                                                                      "so the same file is applied once."),
+) -> None:
+    """Upload FILE to POST /ingest/{dataset} with a progress bar, and print the ingest report."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    url, token = _endpoint(url, token)
+    if fmt not in ("auto", "ndjson", "csv"):
+        _err.print("[red]error:[/red] --format must be auto, ndjson or csv")
+        raise typer.Exit(2)
+    try:
+        fmt = file_format(file, fmt)
+        key = key or default_idempotency_key(file, dataset)
+        with Progress(TextColumn("uploading {task.description}"), BarColumn(), DownloadColumn(),
+                      TransferSpeedColumn(), console=_err) as progress:
+            task = progress.add_task(file.name, total=file.stat().st_size)
+            report = upload(url, token, dataset, file, fmt, key, progress=lambda n: progress.advance(task, n))
+    except SyncError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _print_report(report)
+
+
+def _print_report(report: dict) -> None:
+    console = Console()
+    title = f"ingest into {report['dataset']} (batch {report['batchId']})"
+    if report.get("replayed"):
+        title += " — already applied under this idempotency key: nothing was applied now"
+    table = Table(title=title)
+    for name in ("received", "inserted", "updated", "unchanged", "rejected", "warnings"):
+        table.add_column(name, justify="right")
+    table.add_row(*(f"{report[n]:,}" for n in ("received", "inserted", "updated", "unchanged", "rejected",
+                                               "warnings")))
+    console.print(table)
+    for label, rows in (("rejected", report["rejectedRows"]), ("warning", report["warningRows"])):
+        for r in rows:
+            field = f" {r['field']}:" if r.get("field") else ""
+            console.print(f"  {label} line {r['line']}:{field} {r['reason']}")
+    shown = len(report["rejectedRows"])
+    if report["rejected"] > shown:
+        console.print(f"  ... and {report['rejected'] - shown:,} more rejected rows (kept with batch "
+                      f"{report['batchId']} in hub_sync.ingest_issues)")

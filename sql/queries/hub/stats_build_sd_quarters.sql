@@ -1,0 +1,14 @@
+-- Statistics refresh, step 2 of hub.stat_supply_demand: every coarser grouping with the quarter and without
+-- the section, summed from the finest quarterly rows (23); a quarter's supply counts each seeker once.
+insert into hub.stat_supply_demand
+    (year, dims, occupation_code, district_code, skill_level, section, quarter, demand, supply, persons)
+select f.year,
+       (16 | (1 - grouping(f.occupation_code)) | ((1 - grouping(f.district_code)) * 2)
+           | ((1 - grouping(f.skill_level)) * 4))::smallint as dims,
+       f.occupation_code, f.district_code, f.skill_level, null, f.quarter,
+       sum(f.demand)::bigint, sum(f.supply)::bigint, sum(f.persons)::bigint
+from hub.stat_supply_demand f
+where f.dims = 23
+group by f.year, f.quarter, grouping sets ((f.occupation_code, f.district_code), (f.occupation_code, f.skill_level),
+    (f.district_code, f.skill_level), (f.occupation_code), (f.district_code), (f.skill_level), ())
+order by 1, 2, 3, 4, 5, 7

@@ -1,0 +1,100 @@
+"""A live hub for tools that speak real HTTP (the conformance audit, schemathesis, the soak, fault tests):
+uvicorn serving an app in a background thread, and scratch databases for the ``make`` targets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import threading
+import time
+from dataclasses import replace
+from typing import Any, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import uvicorn
+
+from hub.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any, port: int | None = None, timeout: float = 30.0) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 (lifespan on) from a daemon thread; yields the base URL."""
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning",
+                            access_log=False, log_config=None)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"hub-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the hub did not start on port {port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@contextlib.contextmanager
+def scratch_hub_database(name: str, scale: str | None = None) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """A fresh database ``name`` (dropped first) on DATABASE_URL's server or the embedded one, migrated,
+    optionally loaded with demo data of ``scale``, with the demo consumers; yields settings and their tokens.
+    Used by ``make conformance``, ``make fuzz`` and ``make soak`` (not by the test suite)."""
+    from hub.embedded import EmbeddedPostgres
+
+    external = os.environ.get("DATABASE_URL")
+    pg = None
+    if external:
+        admin = with_database(external, "postgres")
+    else:
+        pg = EmbeddedPostgres(Settings.from_env({}).data_dir).start()
+        admin = pg.admin_url()
+    try:
+        settings = replace(Settings.from_env(), database_url=with_database(admin, name))
+        tokens = asyncio.run(_prepare(settings, admin, name, scale))
+        yield settings, tokens
+    finally:
+        if pg is not None:
+            pg.stop()
+
+
+async def _prepare(settings: Settings, admin_url: str, name: str, scale: str | None) -> dict[str, str]:
+    import asyncpg
+
+    from hub.consumers import create_demo_consumers
+    from hub.db import Databases
+    from hub.runtime import migrate_all
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'drop database if exists "{name}" with (force)')
+        await conn.execute(f'create database "{name}"')
+    finally:
+        await conn.close()
+    await migrate_all(settings)
+    db = await Databases(settings, settings.database_url).open()
+    try:
+        if scale is not None:
+            from hub.seed import load_demo
+
+            pools = {"hub": db.pools["bigdata"], **{d: db.pools[d] for d in ("commerce", "labor", "science",
+                                                                             "education")}}
+            await load_demo(pools, scale=scale, seed=42)
+        return await create_demo_consumers(db.hub)
+    finally:
+        await db.close()

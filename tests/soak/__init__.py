@@ -1,0 +1,1 @@
+"""``make soak`` (``python -m tests.soak``): see ``__main__``."""

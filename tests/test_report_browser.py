@@ -1,0 +1,209 @@
+"""The annual report page in a real browser: headless Chromium (Debian package ``chromium``, installed by
+``make test``) loads ``/reports/{year}`` from a hub served by uvicorn on 127.0.0.1, through the DevTools
+protocol (which also sends the bearer token the draft needs), and must draw its SVG charts with no console
+error. A screenshot is written to pytest's temporary directory (never into the repository)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from hub.app import create_app
+from hub.settings import Settings
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--window-size=1200,900", "--remote-debugging-port=0"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def hub_url(settings: Settings) -> Iterator[str]:
+    """The hub (session test database, small demo data) served by uvicorn in a thread."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Headless Chromium; yields the DevTools HTTP endpoint."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("chromium is not installed and could not be installed (make test runs "
+                    "`apt-get install -y chromium`; it needs root and a package mirror)")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    proc = subprocess.Popen([executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        active = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not (active.exists() and active.read_text().strip()):
+            assert proc.poll() is None, "chromium exited at start-up"
+            assert time.monotonic() < deadline, "chromium did not open its DevTools port"
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{active.read_text().split()[0]}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class DevTools:
+    """A minimal Chrome DevTools protocol client on one page target: commands and the events seen."""
+
+    def __init__(self, websocket_url: str):
+        from websockets.sync.client import connect
+
+        self._connection = connect(websocket_url, max_size=None, open_timeout=10)
+        self.ws = self._connection.__enter__()
+        self.next_id = 0
+        self.events: list[dict[str, Any]] = []
+
+    def send(self, method: str, params: dict[str, Any] | None = None, timeout: float = 30) -> dict[str, Any]:
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params or {}}))
+        deadline = time.monotonic() + timeout
+        while True:
+            message = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if message.get("id") == self.next_id:
+                assert "error" not in message, message
+                return message.get("result", {})
+            self.events.append(message)
+
+    def wait_for(self, method: str, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        for event in self.events:
+            if event.get("method") == method:
+                return event
+        while True:
+            message = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            self.events.append(message)
+            if message.get("method") == method:
+                return message
+
+    def errors(self) -> list[str]:
+        found = []
+        for e in self.events:
+            method, params = e.get("method"), e.get("params", {})
+            if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+                found.append(f"console: {params.get('args')}")
+            elif method == "Runtime.exceptionThrown":
+                found.append(f"exception: {params.get('exceptionDetails')}")
+            elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+                found.append(f"log: {params['entry'].get('text')} {params['entry'].get('url', '')}")
+        return found
+
+    def close(self) -> None:
+        self._connection.__exit__(None, None, None)
+
+
+def _page(browser: str) -> DevTools:
+    targets = httpx.get(f"{browser}/json/list", timeout=10).json()
+    page = next((t for t in targets if t.get("type") == "page"), None)
+    if page is None:
+        page = httpx.put(f"{browser}/json/new?about:blank", timeout=10).json()
+    return DevTools(page["webSocketDebuggerUrl"])
+
+
+CHECK = """JSON.stringify({
+  title: document.title,
+  lang: document.documentElement.lang,
+  charts: Array.from(document.querySelectorAll('svg.chart')).map(s => [s.id, s.getBoundingClientRect().width]),
+  lines: document.querySelectorAll('#chart-quarterly-ratio polyline.series').length,
+  points: document.querySelectorAll('#chart-quarterly-ratio circle').length,
+  bars: document.querySelectorAll('#chart-shortage rect.bar').length,
+  skillBars: document.querySelectorAll('#chart-skill-level rect.bar').length,
+  districtBars: document.querySelectorAll('#chart-district rect.bar').length,
+  status: document.getElementById('status').className,
+  rows: document.querySelectorAll('#shortage tbody tr').length
+})"""
+
+
+def _load(browser: str, url: str, token: str | None) -> tuple[dict[str, Any], list[str], bytes]:
+    page = _page(browser)
+    try:
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            page.send(f"{domain}.enable")
+        if token:
+            page.send("Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Bearer {token}"}})
+        page.events.clear()
+        page.send("Page.navigate", {"url": url})
+        page.wait_for("Page.loadEventFired")
+        result = page.send("Runtime.evaluate", {"expression": CHECK, "returnByValue": True})
+        shot = page.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+        time.sleep(0.2)  # late console messages
+        try:
+            page.send("Runtime.evaluate", {"expression": "1"})
+        finally:
+            errors = page.errors()
+        return json.loads(result["result"]["value"]), errors, base64.b64decode(shot["data"])
+    finally:
+        page.close()
+
+
+def test_report_page_renders_its_charts_in_chromium(browser: str, hub_url: str, tokens: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    seen, errors, png = _load(browser, f"{hub_url}/reports/2025", tokens["commerce"])
+    assert errors == []
+    assert seen["title"] == "2025年度技能人才供求信息报告" and seen["lang"] == "zh-CN"
+    assert [c[0] for c in seen["charts"]] == ["chart-quarterly-ratio", "chart-shortage", "chart-skill-level",
+                                             "chart-district"]
+    assert all(width > 300 for _, width in seen["charts"])
+    assert seen["lines"] == 2 and seen["points"] >= 4  # this year and last year, per quarter
+    assert 1 <= seen["bars"] <= 20 and seen["rows"] == min(20, seen["rows"]) > 0
+    assert seen["skillBars"] >= 5 and seen["districtBars"] >= 10
+    assert seen["status"] == "banner draft"
+    shot = tmp_path / "report-2025.png"
+    shot.write_bytes(png)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    print(f"screenshot: {shot}")
+
+
+def test_english_report_page_in_chromium(browser: str, hub_url: str, tokens: dict[str, str]) -> None:
+    seen, errors, _ = _load(browser, f"{hub_url}/reports/2024?lang=en", tokens["labor"])
+    assert errors == []
+    assert seen["title"] == "Skilled-talent supply and demand report 2024" and seen["lang"] == "en"
+    assert len(seen["charts"]) == 4 and seen["bars"] >= 1
+
+
+def test_draft_without_a_token_is_refused_in_chromium(browser: str, hub_url: str) -> None:
+    page = _page(browser)
+    try:
+        page.send("Page.enable")
+        page.send("Network.enable")
+        page.send("Network.setExtraHTTPHeaders", {"headers": {}})
+        page.send("Page.navigate", {"url": f"{hub_url}/reports/2025"})
+        page.wait_for("Page.loadEventFired")
+        status = [e["params"]["response"]["status"] for e in page.events
+                  if e.get("method") == "Network.responseReceived" and e["params"]["type"] == "Document"]
+        assert status == [401]
+    finally:
+        page.close()

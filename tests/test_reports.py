@@ -1,0 +1,307 @@
+"""The annual report: the HTML page, its CSV and JSON, publishing versions, and the CLI (hand-made dataset)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterator
+
+import asyncpg
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from hub.app import create_app
+from hub.cli import app as cli
+from hub.settings import Settings
+from tests import stats_dataset as ds
+from tests.conftest import recreate_database, with_database
+
+PUBLISH = "mutation($y: Int!) { publishReport(year: $y) { year version url refreshId watermark } }"
+
+
+@pytest.fixture(scope="module")
+def env(server_url: str) -> Iterator[tuple[Settings, dict[str, str], TestClient]]:
+    url = with_database(server_url, "hub_test_reports")
+    settings = replace(Settings.from_env({"HUB_ENV": "test"}), database_url=url, policy_cache_seconds=0.0)
+    asyncio.run(recreate_database(server_url, "hub_test_reports"))
+    tokens = asyncio.run(ds.prepare(settings, dict.fromkeys(("hub", "labor", "commerce", "education"), url)))
+    with TestClient(create_app(settings)) as client:
+        yield settings, tokens, client
+
+
+def auth(tokens: dict[str, str], who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens[who]}"}
+
+
+def gql(client: TestClient, token: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = client.post("/graphql", json={"query": query, "variables": variables or {}},
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def sql(url: str, query: str, *args: Any) -> Any:
+    async def go() -> Any:
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.execute(query, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def refresh(settings: Settings) -> None:
+    from hub.db import Databases
+    from hub.statistics import refresh_statistics
+
+    async def go() -> None:
+        db = await Databases(settings, settings.database_url).open()
+        try:
+            await refresh_statistics(db)
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+
+
+def test_a_draft_needs_a_token(env) -> None:
+    settings, tokens, client = env
+    for path in ("/reports/2024", "/reports/2024.csv", "/reports/2024.json"):
+        response = client.get(path)
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    response = client.get("/reports/2024", headers=auth(tokens, "commerce"))
+    assert response.status_code == 200
+    page = response.text
+    assert '<div class="banner draft" id="status">' in page and "草稿" in page
+    assert "2024年度技能人才供求信息报告" in page
+    assert response.headers["cache-control"] == "private, no-store"
+    assert client.get("/reports/2024", headers={"Authorization": "Bearer tdh_wrong"}).status_code == 401
+
+
+def test_the_page_is_self_contained(env) -> None:
+    settings, tokens, client = env
+    page = client.get("/reports/2024", headers=auth(tokens, "labor")).text
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
+    assert "<script" not in page
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+    assert "default-src 'none'" in page
+    for chart in ("chart-quarterly-ratio", "chart-shortage", "chart-skill-level", "chart-district"):
+        assert f'<svg class="chart' in page and f'id="{chart}"' in page
+    for table in ("totals", "shortage", "by-skill-level", "by-district", "training", "match", "warnings"):
+        assert f'<table id="{table}">' in page
+    # names as in the data, in every language
+    assert "计算机整机装配调试员" in page and "计算机网络技术" in page and "天河区" in page
+    english = client.get("/reports/2024?lang=en", headers=auth(tokens, "labor")).text
+    assert '<html lang="en">' in english and "Skilled-talent supply and demand report 2024" in english
+    assert "Shortage occupations" in english and "计算机整机装配调试员" in english and "草稿" not in english
+
+
+def test_a_year_without_data_renders_an_empty_draft(env) -> None:
+    settings, tokens, client = env
+    response = client.get("/reports/2031?lang=en", headers=auth(tokens, "labor"))
+    assert response.status_code == 200
+    assert 'id="chart-quarterly-ratio"' in response.text and "No major is warned this year." in response.text
+    figures = client.get("/reports/2031.json", headers=auth(tokens, "labor")).json()["figures"]
+    assert figures["annual"] == {"year": 2031, "quarter": None, "occupationCode": None, "occupationName": None,
+                                 "districtCode": None, "districtName": None, "skillLevel": None,
+                                 "industrySection": None, "industrySectionName": None, "demand": 0, "supply": 0,
+                                 "ratio": None, "gap": 0, "suppressed": False}
+    assert figures["shortage"] == [] and figures["trainingCatalog"] == []
+
+
+def test_the_public_report_suppresses_small_cells(env) -> None:
+    settings, tokens, client = env
+    # The labor consumer reads its own seekers in full over GraphQL, but the report is the public view.
+    figures = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()["figures"]
+    w = next(m for m in figures["majorIndustryMatch"] if m["majorCode"] == "570101")
+    assert (w["graduates"], w["index"], w["suppressed"]) == (None, None, True)
+    level5 = next(r for r in figures["bySkillLevel"] if r["skillLevel"] == 5)
+    assert (level5["demand"], level5["supply"], level5["suppressed"]) == (8, None, True)
+    assert (figures["annual"]["demand"], figures["annual"]["supply"]) == (132, 74)
+
+
+def test_csv_and_json_give_the_same_figures(env) -> None:
+    settings, tokens, client = env
+    document = client.get("/reports/2024.json", headers=auth(tokens, "education")).json()
+    response = client.get("/reports/2024.csv", headers=auth(tokens, "education"))
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert list(rows[0]) == ["section", "key", "name", "metric", "value", "suppressed"]
+
+    def value(section: str, key: str, metric: str) -> str:
+        (row,) = [r for r in rows if (r["section"], r["key"], r["metric"]) == (section, key, metric)]
+        return row["value"]
+
+    f = document["figures"]
+    assert value("totals", "2024", "demand") == str(f["annual"]["demand"]) == "132"
+    assert value("quarters", "2024Q3", "demand") == "42" and float(value("quarters", "2024Q4", "ratio")) == 1.0
+    assert [s["occupationCode"] for s in f["shortage"]] == [ds.OCC["A"], ds.OCC["E"]]
+    assert value("shortage", ds.OCC["E"], "previousRank") == "1" and value("shortage", ds.OCC["A"], "gap") == "35"
+    assert value("match", "440104/510202", "status") == "BALANCED"
+    assert value("match", "city/510202", "status") == "OVERSUPPLIED"
+    assert value("warnings", f"460104/{ds.S1}", "level") == "RED"
+    assert value("warnings", f"570101/{ds.S2}", "level") == ""
+    assert value("training", ds.OCC["A"], "seats") == "50" and value("training", ds.OCC["A"], "shortage") == "true"
+    assert document["status"] == "draft" and document["thresholds"]["shortageRatio"] == 1.5
+
+
+def test_publishing_freezes_a_numbered_version(env) -> None:
+    settings, tokens, client = env
+    body = gql(client, tokens["labor"], PUBLISH, {"y": 2024})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    v1 = gql(client, tokens["admin"], PUBLISH, {"y": 2024})["data"]["publishReport"]
+    assert (v1["year"], v1["version"], v1["url"]) == (2024, 1, "/reports/2024?version=1")
+    assert v1["watermark"]["refreshId"] == v1["refreshId"]
+
+    public = client.get("/reports/2024")  # published: no token needed
+    assert public.status_code == 200 and '<div class="banner published" id="status">' in public.text
+    assert "第1版" in public.text and "草稿" not in public.text
+    frozen = client.get("/reports/2024.json?version=1").json()
+    assert (frozen["status"], frozen["version"], frozen["watermark"]["refreshId"]) == ("published", 1, v1["refreshId"])
+    assert client.get("/reports/2024.csv").status_code == 200
+
+    # Later data: 40 more welders wanted in 2024 Q4, refreshed.
+    sql(settings.database_url, "insert into labor.job_postings (title, enterprise_uscc, occupation_code, headcount, "
+        "wage_min, wage_max, education, skill_level, district_code, posted_on, closes_on) values ('岗位', $1, $2, 40, "
+        "5000, 6000, 'HIGH_SCHOOL', 4, '440104', '2024-11-01', '2024-12-31')", ds.E2, ds.OCC["B"])
+    refresh(settings)
+    live = gql(client, tokens["labor"], "{ supplyDemand(year: 2024) { nodes { demand } } }")
+    assert live["data"]["supplyDemand"]["nodes"] == [{"demand": 172}]
+    assert client.get("/reports/2024.json?version=1").json() == frozen
+    assert client.get("/reports/2024.json").json()["figures"] == frozen["figures"]  # latest is still version 1
+    draft = client.get("/reports/2024.json?draft=1", headers=auth(tokens, "commerce")).json()
+    assert (draft["status"], draft["figures"]["annual"]["demand"]) == ("draft", 172)
+    assert client.get("/reports/2024?draft=1").status_code == 401
+
+    v2 = gql(client, tokens["admin"], PUBLISH, {"y": 2024})["data"]["publishReport"]
+    assert v2["version"] == 2 and v2["refreshId"] > v1["refreshId"]
+    page = client.get("/reports/2024").text
+    assert "第2版" in page and 'href="/reports/2024?version=1"' in page and 'href="/reports/2024?version=2"' in page
+    assert client.get("/reports/2024.json").json()["figures"]["annual"]["demand"] == 172
+    assert client.get("/reports/2024.json?version=1").json() == {**frozen, "versions": frozen["versions"] + [
+        {"version": 2, "publishedAt": client.get("/reports/2024.json").json()["publishedAt"],
+         "publishedBy": "bigdata: big-data bureau (admin)"}]}
+    listed = gql(client, tokens["commerce"], "{ publishedReports(year: 2024) { version refreshId } }")
+    assert listed["data"]["publishedReports"] == [{"version": 1, "refreshId": v1["refreshId"]},
+                                                  {"version": 2, "refreshId": v2["refreshId"]}]
+
+
+def test_published_versions_cannot_be_altered(env) -> None:
+    settings, tokens, client = env
+    gql(client, tokens["admin"], PUBLISH, {"y": 2023})
+    for statement in ("update hub.stat_publications set figures = '{}'::jsonb",
+                      "delete from hub.stat_publications", "truncate hub.stat_publications"):
+        with pytest.raises(asyncpg.PostgresError, match="append-only"):
+            sql(settings.database_url, statement)
+
+
+def test_publishing_a_year_without_figures_is_refused(env) -> None:
+    settings, tokens, client = env
+    body = gql(client, tokens["admin"], PUBLISH, {"y": 2030})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    body = gql(client, tokens["admin"], PUBLISH, {"y": 1900})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/reports/2024?lang=fr", 400), ("/reports/2024?version=0", 400), ("/reports/2024?version=x", 400),
+    ("/reports/2024?version=99", 404), ("/reports/1999", 404), ("/reports/2024.json?version=1&draft=1", 400),
+    ("/reports/abc", 404)])
+def test_bad_report_requests(env, path: str, status: int) -> None:
+    settings, tokens, client = env
+    assert client.get(path, headers=auth(tokens, "labor")).status_code == status
+
+
+def test_cli_refresh_publish_and_render(env, tmp_path: Path) -> None:
+    settings, tokens, client = env
+    runner = CliRunner()
+    environment = {"DATABASE_URL": settings.database_url}
+    result = runner.invoke(cli, ["stats", "refresh"], env=environment)
+    assert result.exit_code == 0, result.output
+    assert "statistics refresh #" in result.output
+    result = runner.invoke(cli, ["report", "publish", "2021"], env=environment)
+    assert result.exit_code == 1 and "no figures for 2021" in result.output  # the dataset starts in 2022
+    result = runner.invoke(cli, ["report", "publish", "2023"], env=environment)
+    assert result.exit_code == 0, result.output
+    version = int(re.search(r"published 2023 version (\d+)", result.output).group(1))
+    out = tmp_path / "report.html"
+    result = runner.invoke(cli, ["report", "2023", "--out", str(out)], env=environment)
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert f"第{version}版" in page and "2023年度技能人才供求信息报告" in page and '<svg class="chart' in page
+    result = runner.invoke(cli, ["report", "2023", "--draft", "--lang", "en", "--out", str(out)], env=environment)
+    assert result.exit_code == 0 and "DRAFT" in out.read_text(encoding="utf-8")
+    for args in (["report", "--help"], ["report", "publish", "--help"], ["report", "render", "--help"],
+                 ["stats", "refresh", "--help"]):
+        assert runner.invoke(cli, args).exit_code == 0
+
+
+def test_readers_never_see_half_a_refresh(env) -> None:
+    """While a refresh replaces the summary tables, a reader sees the previous figures or the new ones, never
+    an empty or half-filled table, and is not blocked."""
+    from hub.db import Databases
+    from hub.statistics import refresh_statistics
+
+    settings, tokens, client = env
+    query = "{ supplyDemand(year: 2024) { nodes { demand } } }"
+    before = gql(client, tokens["labor"], query)["data"]["supplyDemand"]["nodes"][0]["demand"]
+    sql(settings.database_url, "insert into labor.job_postings (title, enterprise_uscc, occupation_code, headcount, "
+        "wage_min, wage_max, education, district_code, posted_on, closes_on) values ('岗位', $1, $2, 7, 5000, 6000, "
+        "'HIGH_SCHOOL', '440106', '2024-05-01', '2024-05-31')", ds.E1, ds.OCC["D"])
+
+    async def go() -> list[tuple[int, ...]]:
+        db = await Databases(settings, settings.database_url).open()
+        try:
+            seen: list[tuple[int, ...]] = []
+            done = asyncio.Event()
+
+            async def read() -> None:
+                while not done.is_set():
+                    rows = await db.hub.fetch("hub/stats_supply_demand", 2024, 0, None, None, None, None, None, 10, 0)
+                    seen.append(tuple(r["demand"] for r in rows))
+                    await asyncio.sleep(0)
+
+            reader = asyncio.create_task(read())
+            try:
+                await refresh_statistics(db)
+            finally:
+                done.set()
+                await reader
+            return seen
+        finally:
+            await db.close()
+
+    seen = asyncio.run(go())
+    assert len(seen) > 3 and set(seen) <= {(before,), (before + 7,)}
+    after = gql(client, tokens["labor"], query)["data"]["supplyDemand"]["nodes"][0]["demand"]
+    assert after == before + 7
+
+
+def test_concurrent_refreshes_run_one_after_the_other(env) -> None:
+    from hub.db import Databases
+    from hub.statistics import refresh_statistics
+
+    settings, tokens, client = env
+
+    async def go():
+        one = await Databases(settings, settings.database_url).open()
+        two = await Databases(settings, settings.database_url).open()
+        try:
+            return await asyncio.gather(refresh_statistics(one), refresh_statistics(two))
+        finally:
+            await one.close()
+            await two.close()
+
+    a, b = asyncio.run(go())
+    first, second = sorted((a, b), key=lambda w: w.refresh_id)
+    assert second.refresh_id == first.refresh_id + 1
+    assert second.started_at >= first.refreshed_at  # the second waited for the first to finish
+    rows = gql(client, tokens["labor"], "{ supplyDemand(year: 2024, groupBy: [QUARTER]) { nodes { quarter } } }")
+    assert [n["quarter"] for n in rows["data"]["supplyDemand"]["nodes"]] == [1, 2, 3, 4]
