@@ -147,5 +147,5 @@ def app_from_env() -> Starlette:
     from hub.logs import configure_logging
 
     settings = Settings.from_env()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, uvicorn_access=not settings.access_log)
     return create_app(settings)

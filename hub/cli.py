@@ -159,7 +159,7 @@ def serve(
             log_level = settings.log_level.lower()
             from hub.logs import configure_logging
 
-            configure_logging(log_level, settings.log_format)
+            configure_logging(log_level, settings.log_format, uvicorn_access=not settings.access_log)
             # The hub writes its own JSON access line (hub.observe); uvicorn's is on only without it.
             logging_options = {"log_level": log_level, "log_config": None, "access_log": not settings.access_log}
             if settings.workers > 1:

