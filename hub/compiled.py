@@ -125,10 +125,16 @@ class CompiledQueries:
         if found is None:
             return None
         operation, text, raw_variables = found
-        with _operation_span(ctx, operation, text) as span:
-            data = await self._run(ctx, operation, text, raw_variables)
-            if data is None and span is not None:
-                span.set_attribute("hub.compiled.fallback", True)
+        primary = getattr(ctx.db, "primary", ctx.db)
+        consumer_id = getattr(ctx.consumer, "id", None)
+        ctx.db = primary.reader(consumer_id) if hasattr(primary, "reader") else primary  # replicas (hub.replicas)
+        try:
+            with _operation_span(ctx, operation, text) as span:
+                data = await self._run(ctx, operation, text, raw_variables)
+                if data is None and span is not None:
+                    span.set_attribute("hub.compiled.fallback", True)
+        finally:
+            ctx.db = primary
         if data is None:
             return None
         request = getattr(ctx, "request", None)
@@ -154,7 +160,7 @@ class CompiledQueries:
                 return None
             ctx.cost = cost
             data = await Executor(ctx, operation, self.schema, variables).run()
-            await record(ctx.db.hub, self._entry(ctx, operation, text))
+            await record(getattr(ctx.db, "primary", ctx.db).hub, self._entry(ctx, operation, text))
         except Exception as exc:  # noqa: BLE001 - the general path answers (and reports) instead
             log.debug("compiled path fell back for %s: %r", operation.name, exc)
             return None

@@ -138,3 +138,22 @@ def test_replica_pools_refuse_writes(cluster) -> None:
             await db.close()
 
     asyncio.run(go())
+
+
+def test_compiled_trusted_queries_read_the_replica(cluster) -> None:
+    from hub.trusted import TrustedDocuments
+
+    c, base, tokens = cluster
+    settings = replace(base, replica_urls=(with_database(c.url("standby"), DB),), compiled_queries=True)
+    doc = next(d for d in TrustedDocuments.load() if d.path.endswith("postings_nested.graphql"))
+    audits = sql_value(base.database_url, "select count(*) from hub.audit_log")
+    with TestClient(create_app(settings)) as client:
+        compiled = client.app.router.routes[0].endpoint.compiled
+        before = compiled.answered
+        _, ran = _post(client, tokens["labor"], doc.text)
+        assert compiled.answered == before + 1  # the plan answered, not the general path
+    # The four data statements (postings, enterprises, industries, occupations) ran on the replica; the
+    # primary ran only the authentication and sharing-policy look-ups (not cached in these tests).
+    assert ran.get("replica-1") == 4, ran
+    # Its audit entry went to the primary.
+    assert sql_value(base.database_url, "select count(*) from hub.audit_log") == audits + 1

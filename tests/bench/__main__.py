@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-growth", type=float, default=10.0, help="allowed growth %% after the first step")
+    p.add_argument("--adhoc", action="store_true",
+                   help="send ad-hoc (unregistered) texts: the general path instead of the registered documents'")
 
     p = sub.add_parser("profile", help="py-spy profile of the hub serving one operation")
     p.add_argument("--op", action="append", help="operation(s) to profile (default: the flat and nested postings)")

@@ -25,7 +25,7 @@ console = Console(width=None if Console().is_terminal else 160)
 def memory(args) -> int:
     ops = operations.load()
     wrk.ensure_wrk()
-    bodies = [op.body() for op in ops]
+    bodies = [op.body(adhoc=args.adhoc) for op in ops]
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     samples: list[dict] = []
     with database.server(log=console.print) as url:
@@ -34,7 +34,8 @@ def memory(args) -> int:
             start = server.rss_mb()
             samples.append({"requests": 0, "rss_mb": start, "rps": None})
             console.print(f"hub ({args.workers} worker(s)) RSS at start: {sum(start):.1f} MiB; mix of "
-                          f"{len(ops)} operations, {args.requests:,} requests in steps of {args.step:,}")
+                          f"{len(ops)} operations ({'ad-hoc texts: general path' if args.adhoc else 'registered texts'}), "
+                          f"{args.requests:,} requests in steps of {args.step:,}")
             done = 0
             bad = 0
             rps = 0.0
@@ -70,6 +71,7 @@ def memory(args) -> int:
                   f"(limit {args.max_growth:g}%); {bad} bad responses[/{colour}]")
     path = database.BENCH_DIR / f"memory-{stamp}.json"
     path.write_text(json.dumps({"timestamp": stamp, "workers": args.workers, "operations": [o.name for o in ops],
+                                "adhoc": args.adhoc,
                                 "samples": samples, "growth_percent": growth, "bad_responses": bad, "ok": ok},
                                indent=2))
     console.print(f"results: {path}")
