@@ -913,7 +913,8 @@ async def _load_department(pool, schema: str, data: dict[str, list[tuple]], prog
             for table in tables:
                 if COLUMNS[table][0] == "id":
                     await conn.execute(f"select setval(pg_get_serial_sequence('{table}', 'id'), max(id)) from {table}")
-        await conn.execute(f"analyze {', '.join(tables)}")
+        # VACUUM sets the visibility map, so counts and "first N per parent" can be index-only scans.
+        await conn.execute(f"vacuum (analyze) {', '.join(tables)}")
 
 
 async def _load_districts(pool, rows: list[tuple], progress: Progress | None) -> None:
