@@ -127,7 +127,7 @@ async def _demo_consumers(settings: Settings) -> None:
 def serve(
     host: Optional[str] = typer.Option(None, help="Interface to bind (default HUB_HOST or 127.0.0.1)."),
     port: Optional[int] = typer.Option(None, help="Port (default HUB_PORT or 8000)."),
-    workers: Optional[int] = typer.Option(None, help="Worker processes (default HUB_WORKERS or 1)."),
+    workers: Optional[int] = typer.Option(None, help="Worker processes (default HUB_WORKERS, else the number of CPUs)."),
     migrate: bool = typer.Option(False, "--migrate", help="Apply pending migrations before serving."),
     demo: Optional[str] = typer.Option(None, help="Load demo data of this scale (small|medium|large) "
                                                   "unless demo data is already loaded."),
