@@ -113,13 +113,13 @@ def print_run(out: dict[str, Any], console: Console | None = None) -> None:
 
 
 def compare(a_path: Path, b_path: Path, console: Console | None = None) -> int:
-    console = console or Console()
+    console = console or Console(width=None if Console().is_terminal else 160)
     a = json.loads(Path(a_path).read_text())
     b = json.loads(Path(b_path).read_text())
     table = Table(title=f"{Path(a_path).name} (A) → {Path(b_path).name} (B)")
     for col, just in (("operation", "left"), ("server", "left"), ("A req/s", "right"), ("B req/s", "right"),
                       ("Δ req/s", "right"), ("p50 ms A → B", "right"), ("p99 ms A → B", "right"),
-                      ("SQL A → B", "right")):
+                      ("SQL A → B", "right"), ("other CPU % A → B", "right")):
         table.add_column(col, justify=just)
     for name, oa in a["operations"].items():
         ob = b["operations"].get(name)
@@ -136,7 +136,9 @@ def compare(a_path: Path, b_path: Path, console: Console | None = None) -> int:
                 table.add_row(name.removeprefix("Bench"), f"{kind.replace('_', ' ')} w{w}", f"{ra['rps']:,.0f}", f"{rb['rps']:,.0f}",
                               f"[{colour}]{delta:+.1f}%[/{colour}]",
                               f"{ra['p50_ms']:.1f} → {rb['p50_ms']:.1f}", f"{ra['p99_ms']:.1f} → {rb['p99_ms']:.1f}",
-                              sql if kind == "hub" else "")
+                              sql if kind == "hub" else "",
+                              f"{100 * ra['cpu_ms_per_request'].get('other_share', 0):.0f} → "
+                              f"{100 * rb['cpu_ms_per_request'].get('other_share', 0):.0f}")
     if len(table.rows) == 0:
         console.print("no operation/server in common")
     console.print(table)
