@@ -175,6 +175,34 @@ def gql_as(client: TestClient, tokens: dict[str, str]):
     return lambda who: GraphQLClient(client, tokens[who])
 
 
+def empty_database(server_url: str, name: str) -> tuple[Settings, dict[str, str]]:
+    """A fresh migrated database ``name`` (a ``hub_test*`` name) with the demo consumers and no data:
+    its settings and the consumers' tokens."""
+    from hub.consumers import create_demo_consumers
+    from hub.db import Databases
+
+    settings = replace(Settings.from_env({"HUB_ENV": "test"}), database_url=with_database(server_url, name),
+                       policy_cache_seconds=0.0)
+
+    async def prepare() -> dict[str, str]:
+        await recreate_database(server_url, name)
+        await migrate_all(settings)
+        db = await Databases(settings, settings.database_url).open()
+        try:
+            return await create_demo_consumers(db.hub)
+        finally:
+            await db.close()
+
+    return settings, asyncio.run(prepare())
+
+
+def client_with_token(settings: Settings, token: str) -> TestClient:
+    """A TestClient of a new app on ``settings`` sending ``token`` by default (use it as a context manager)."""
+    client = TestClient(create_app(settings))
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
 @pytest.fixture(scope="session")
 def scratch(server_url: str) -> tuple[Settings, dict[str, str]]:
     """A second database like the session one (``hub_test_scratch``) for tests that write freely — fuzzed

@@ -19,7 +19,6 @@ import strawberry
 from graphql import parse, validate
 from starlette.testclient import TestClient
 
-from hub.app import create_app
 from hub.errors import LimitExceeded, from_db_error
 from hub.limits import (
     BodySizeLimitMiddleware,
@@ -30,10 +29,9 @@ from hub.limits import (
     alias_rule,
     depth_rule,
 )
-from hub.runtime import migrate_all
 from hub.schema import build_schema
 from hub.settings import Settings
-from tests.conftest import recreate_database, with_database
+from tests.conftest import client_with_token, empty_database
 
 SCRATCH_DB = "hub_test_limits"
 
@@ -41,28 +39,10 @@ SCRATCH_DB = "hub_test_limits"
 @pytest.fixture(scope="module")
 def scratch(server_url: str) -> tuple[Settings, dict[str, str]]:
     """Settings of a migrated scratch database with the demo consumers (no data); their tokens."""
-    from hub.consumers import create_demo_consumers
-    from hub.db import Databases
-
-    settings = replace(Settings.from_env({"HUB_ENV": "test"}), database_url=with_database(server_url, SCRATCH_DB),
-                       policy_cache_seconds=0.0)
-
-    async def prepare() -> dict[str, str]:
-        await recreate_database(server_url, SCRATCH_DB)
-        await migrate_all(settings)
-        db = await Databases(settings, settings.database_url).open()
-        try:
-            return await create_demo_consumers(db.hub)
-        finally:
-            await db.close()
-
-    return settings, asyncio.run(prepare())
+    return empty_database(server_url, SCRATCH_DB)
 
 
-def _client(settings: Settings, token: str) -> TestClient:
-    client = TestClient(create_app(settings))
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
+_client = client_with_token
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ document runs, not what it returns.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -20,13 +19,11 @@ from graphql import OperationDefinitionNode, parse, validate
 from starlette.testclient import TestClient
 
 from hub import GRAPHQL_DIR
-from hub.app import create_app
 from hub.limits import DocumentAnalysis, alias_rule, depth_rule
-from hub.runtime import migrate_all
 from hub.schema import build_schema
 from hub.settings import Settings
 from hub.trusted import OPERATIONS_DIR, TrustedDocuments, document_hash
-from tests.conftest import recreate_database, with_database
+from tests.conftest import client_with_token, empty_database
 from tests.helpers import body_of
 
 SCRATCH_DB = "hub_test_trusted"
@@ -35,28 +32,11 @@ ADHOC = "{ occupations(first: 1) { nodes { code } } }"
 
 @pytest.fixture(scope="module")
 def scratch(server_url: str) -> tuple[Settings, dict[str, str]]:
-    from hub.consumers import create_demo_consumers
-    from hub.db import Databases
-
-    settings = replace(Settings.from_env({"HUB_ENV": "test"}), database_url=with_database(server_url, SCRATCH_DB),
-                       policy_cache_seconds=0.0)
-
-    async def prepare() -> dict[str, str]:
-        await recreate_database(server_url, SCRATCH_DB)
-        await migrate_all(settings)
-        db = await Databases(settings, settings.database_url).open()
-        try:
-            return await create_demo_consumers(db.hub)
-        finally:
-            await db.close()
-
-    return settings, asyncio.run(prepare())
+    """Settings of a migrated scratch database with the demo consumers (no data); their tokens."""
+    return empty_database(server_url, SCRATCH_DB)
 
 
-def _client(settings: Settings, token: str) -> TestClient:
-    client = TestClient(create_app(settings))
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
+_client = client_with_token
 
 
 @pytest.fixture(scope="module")
