@@ -119,11 +119,9 @@ class CompiledQueries:
             return None
         return operation, self.texts[digest], variables or {}
 
-    async def answer(self, ctx: Any, body: Any) -> bytes | None:
-        """The response body for a compiled operation, or None to let the general path answer."""
-        found = self.lookup(body)
-        if found is None:
-            return None
+    async def answer(self, ctx: Any, found: tuple[CompiledOperation, str, dict[str, Any]]) -> bytes | None:
+        """The response body for a compiled operation (``found`` = ``lookup(body)``), or None to let the
+        general path answer."""
         operation, text, raw_variables = found
         primary = getattr(ctx.db, "primary", ctx.db)
         consumer_id = getattr(ctx.consumer, "id", None)

@@ -79,11 +79,11 @@ class HubGraphQL(GraphQL):
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             return None
-        if self.compiled.lookup(payload) is None:
+        found = self.compiled.lookup(payload)
+        if found is None:
             return None
-        request = Request(scope)
-        context = await self.get_context(request, None)
-        return await self.compiled.answer(context, payload)
+        context = await self.get_context(Request(scope), None)
+        return await self.compiled.answer(context, found)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         state = request.app.state
