@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import AsyncIterator
@@ -14,7 +15,9 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from hub.access import PolicyStore
+from hub.audit_writer import AuditWriter
 from hub.auth import AuthenticationMiddleware, ConsumerCache
+from hub.counters import compaction_loop
 from hub.db import Databases
 from hub.errors import SetupError
 from hub.graphql_view import HubGraphQL
@@ -91,15 +94,22 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         db = Databases(settings, settings.database_url, telemetry=telemetry)
         await db.open()
         app.state.db = db
+        # The process's audit group commit (hub.audit_writer); hub.audit.append finds it on the primary.
+        app.state.audit = db.audit_writer = AuditWriter(db.hub)
         app.state.policy = PolicyStore(db, settings.policy_cache_seconds)
         app.state.consumers = ConsumerCache(settings.policy_cache_seconds)
         app.state.sync = await SyncRuntime.start(db, settings)  # change notifier + change-log retention
+        counters = asyncio.ensure_future(compaction_loop(db, settings.counters_compact_seconds))
         if settings.gc_tuning:
             tune_gc()
         try:
             yield
         finally:
+            counters.cancel()
+            with contextlib.suppress(BaseException):
+                await counters
             await app.state.sync.stop()
+            await app.state.audit.close()  # flush the queued audit entries while the pools are open
             await db.close()
             telemetry.flush()
 

@@ -110,6 +110,7 @@ class Settings:
     # Sync for the big-data bureau (hub.sync): change-log retention, feed pages, ingest.
     sync_retention_hours: float = 168.0  # changes older than this are pruned; older cursors: CURSOR_EXPIRED
     sync_prune_interval_seconds: float = 300.0  # how often the retention task runs
+    counters_compact_seconds: float = 10.0  # how often the posting counters are folded (hub.counters)
     sync_page_default: int = 1000  # changes per feed page when no limit/first is given
     sync_page_max: int = 10_000  # largest feed page
     ingest_max_body_bytes: int = 2 * 1024**3  # POST /ingest bodies (streamed; the generic limit does not apply)
@@ -221,6 +222,7 @@ def _sync_settings(env: Mapping[str, str]) -> dict[str, float | int]:
     return {
         "sync_retention_hours": _float(env, "HUB_SYNC_RETENTION_HOURS", 168.0),
         "sync_prune_interval_seconds": max(_float(env, "HUB_SYNC_PRUNE_INTERVAL_SECONDS", 300.0), 1.0),
+        "counters_compact_seconds": max(_float(env, "HUB_COUNTERS_COMPACT_SECONDS", 10.0), 0.1),
         "sync_page_default": min(_int(env, "HUB_SYNC_PAGE_DEFAULT", 1000, minimum=1), page_max),
         "sync_page_max": page_max,
         "ingest_max_body_bytes": _int(env, "HUB_INGEST_MAX_BODY_BYTES", 2 * 1024**3, minimum=1024),

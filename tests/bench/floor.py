@@ -113,8 +113,11 @@ async def postings_flat(conn: asyncpg.Connection, v: dict[str, Any]) -> Any:
         "wageMin": r[5], "wageMax": r[6], "postedOn": r[7]} for r in rows]}}
 
 
+# The counts come from the counters the triggers of migration 0012 maintain (as the hub reads them), so
+# the floor stays the database's own limit for this schema.
 OCCUPATION_COUNTS_SQL = """
-select o.code, o.name, (select count(*) from labor.job_postings p where p.occupation_code = o.code)::int
+select o.code, o.name,
+       coalesce((select sum(c.n) from labor.occupation_posting_counts c where c.occupation_code = o.code), 0)::int
 from labor.occupations o order by o.id limit $1
 """
 
