@@ -25,6 +25,18 @@ from hub.settings import DEPARTMENTS, Settings
 _HEADER = re.compile(r"\A(?:\s*--[^\n]*\n)+")
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """The pools' ``reset``: send nothing when a connection goes back to the pool.
+
+    asyncpg's default reset sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every
+    release — one more round trip per statement. Before calling this, asyncpg itself rolls back an open
+    transaction and drops listener callbacks. The hub keeps no other session state on pooled connections:
+    settings are ``set local``/``set_config(..., true)``, cursors live inside transactions, LISTEN runs
+    on its own connection (hub.sync.notify), and the one session advisory lock (the statistics refresh)
+    is released in a ``finally`` that terminates the connection when the unlock fails.
+    """
+
+
 def strip_header(text: str) -> str:
     """Remove leading ``--`` comment lines and surrounding whitespace."""
     return _HEADER.sub("", text).strip().rstrip(";").strip()
@@ -226,6 +238,7 @@ class Databases:
                         min_size=self.settings.pool_min_size,
                         max_size=self.settings.pool_max_size,
                         server_settings=server_settings,
+                        reset=keep_session,
                         timeout=self.settings.db_connect_timeout_ms / 1000,  # connect timeout
                     )
                     self.pool_gauges[name] = PoolGauge(name, by_url[url])

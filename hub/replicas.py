@@ -30,7 +30,7 @@ import asyncpg
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from hub.db import Databases, Department, PoolGauge
+from hub.db import Databases, Department, PoolGauge, keep_session
 
 log = logging.getLogger("hub.replicas")
 
@@ -92,7 +92,8 @@ class ReplicaSet:
             for i, url in enumerate(settings.replica_urls, start=1):
                 pool = await asyncpg.create_pool(
                     url, min_size=0, max_size=settings.pool_max_size, timeout=settings.db_connect_timeout_ms / 1000,
-                    server_settings={**server_settings, "default_transaction_read_only": "on"})
+                    server_settings={**server_settings, "default_transaction_read_only": "on"},
+                    reset=keep_session)
                 gauges.append(PoolGauge(f"replica-{i}", pool))
         except BaseException:
             for gauge in gauges:

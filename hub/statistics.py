@@ -151,9 +151,9 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
     sources: dict[str, Any] = {}
     async with db.hub.pool.acquire() as hub_conn:
         hub = _on(db.hub, hub_conn)
-        await _lock(hub)
-        started = dt.datetime.now(dt.timezone.utc)
         try:
+            await _lock(hub)  # a session lock: released below (a cancel may hit after the server took it)
+            started = dt.datetime.now(dt.timezone.utc)
             await hub.execute("hub/stats_stage_clear")
             step(0)
             async with snapshot(db.labor, refresh_limits=True) as labor:
@@ -190,6 +190,12 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
             await hub.execute("hub/stats_vacuum")
             step(5)
         finally:
-            await hub.execute("hub/stats_unlock")
+            try:
+                await hub.execute("hub/stats_unlock")
+            except BaseException:
+                # The pools keep sessions as they are (hub.db.keep_session): never hand a connection that
+                # may still hold the lock back to the pool.
+                hub_conn.terminate()
+                raise
     return Watermark.from_row({"id": row["id"], "started_at": row["started_at"],
                                "refreshed_at": row["refreshed_at"], "watermark": row["watermark"]})
