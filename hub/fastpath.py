@@ -269,8 +269,7 @@ class Executor:
                 else:
                     values = await fp.join.batch(self.ctx, objects, args)
                 if fp.dataset is not None and fp.child is not None:
-                    dataset = access.catalog.datasets[fp.dataset]
-                    values = [access.after_resolve(dataset, v) for v in values]
+                    access.after_resolve_many(access.catalog.datasets[fp.dataset], values)
             if fp.child is None:
                 ser = fp.child_serialize
                 nested_values[fp.key] = [ser(v) for v in values] if ser else values
