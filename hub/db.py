@@ -144,7 +144,10 @@ class Department:
             else:
                 gauge.waiting += 1
                 try:
-                    conn = await self.pool.acquire(timeout=self.acquire_timeout)
+                    # An idle connection is handed over at once: skip the timeout scope (an asyncio timer
+                    # per statement). The pool's connect timeout still bounds a reconnect.
+                    conn = await self.pool.acquire(
+                        timeout=None if self.pool.get_idle_size() else self.acquire_timeout)
                 finally:
                     gauge.waiting -= 1
                 try:
