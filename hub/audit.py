@@ -11,10 +11,15 @@ UPDATE, DELETE and TRUNCATE. ``verify`` walks the chain in id order and names th
 altered, or that follows a removed entry. Removing entries at the *end* of the log leaves a valid, shorter
 chain: publish the head (``VerifyResult.head_id``/``head_hash``) elsewhere to detect that too.
 
-``AuditExtension`` writes the entry of each operation with ONE statement (``record``), after the
-operation's errors were shaped. Policy: an operation whose entry cannot be written does not return its
-data — the result becomes ``data: null`` plus a SERVICE_UNAVAILABLE "audit log unavailable" error (the
-design requires every operation to be audited; a mutation has still been applied in that case).
+``AuditExtension`` writes the entry of each operation after the operation's errors were shaped, with
+``append``: in the app, through the process's group-commit writer (``hub.audit_writer.AuditWriter``,
+created by the lifespan), which queues the entries of concurrent operations and writes each batch with ONE
+INSERT statement; the operation waits until the batch holding its entry has committed. Without a writer (a
+``Databases`` opened by a test or a command) ``record`` writes one entry with one INSERT. The compiled path
+(``hub.compiled``) and the sync/ingest endpoints (``hub.sync.guard``) use ``append`` too. Policy: an
+operation whose entry cannot be written (its batch failed) does not return its data — the result becomes
+``data: null`` plus a SERVICE_UNAVAILABLE "audit log unavailable" error (the design requires every
+operation to be audited; a mutation has still been applied in that case).
 """
 
 from __future__ import annotations
@@ -64,7 +69,8 @@ class AuditEntry:
     trace_id: str | None = None
 
     def args(self) -> tuple[Any, ...]:
-        """The parameters of ``sql/queries/hub/audit_insert.sql``, in order (sets sorted for stable content)."""
+        """The parameters of ``sql/queries/hub/audit_insert.sql``, in order (sets sorted for stable content);
+        also each entry's values in ``audit_insert_many.sql`` (``hub.audit_writer.batch_json``)."""
         return (
             self.consumer_id, self.department, self.consumer_name, self.operation_name, self.operation_type,
             self.document_hash, sorted(self.datasets), sorted(int(g) for g in self.grants),
@@ -88,6 +94,18 @@ async def record(pool_or_department: "asyncpg.Pool | asyncpg.Connection | Depart
         await pool_or_department.execute(INSERT_QUERY, *entry.args(), counted=False)
         return
     await pool_or_department.execute(_insert_sql(), *entry.args())
+
+
+async def append(db: Any, entry: AuditEntry) -> None:
+    """Append the entry of an operation that ran on ``db`` (a ``Databases`` or a read view of one): through
+    the primary's group-commit writer (``audit_writer``, set by the app's lifespan) when it has one, else
+    with ``record``. Returns when the entry is committed; raises when it could not be written."""
+    primary = getattr(db, "primary", db)
+    writer = getattr(primary, "audit_writer", None)
+    if writer is not None:
+        await writer.write(entry)
+    else:
+        await record(primary.hub, entry)  # always the primary (hub.replicas)
 
 
 # --- verification ----------------------------------------------------------------------------------
@@ -211,7 +229,8 @@ class AuditExtension(SchemaExtension):
     in ``build_schema``'s list: its after-``yield`` part runs after ``ErrorCodes`` (last in the list)
     shaped the codes, and it also sees failures of every other extension's hooks. (It re-shapes
     defensively anyway: ``shape_error`` is idempotent.) The trace id is the operation span's, which is
-    current while this extension runs, so the entry's INSERT is a span of the operation too.
+    current while this extension runs, so the entry's ``audit`` span (the wait for its batch) is a span of
+    the operation too.
     """
 
     def __init__(self, *, execution_context: Any = None):
@@ -295,7 +314,7 @@ class AuditExtension(SchemaExtension):
         try:
             if db is None:
                 raise RuntimeError("the GraphQL context has no database (ctx.db)")
-            await record(getattr(db, "primary", db).hub, entry)  # always the primary (hub.replicas)
+            await append(db, entry)  # the primary's writer (group commit), else one INSERT
         except Exception:  # noqa: BLE001 - any failure: fail closed below
             log.error("AUDIT LOG UNAVAILABLE: could not record operation %r (%s, outcome %s, consumer %s, "
                       "trace %s); its data is withheld", entry.operation_name, entry.operation_type,

@@ -19,7 +19,7 @@ import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from hub.audit import AuditEntry, record
+from hub.audit import AuditEntry, append
 from hub.fastpath import CompiledOperation, Compiler, Executor, NotCompilable, coerce_variables
 from hub.limits import DocumentAnalysis
 from hub.tracing import current_ids
@@ -30,7 +30,7 @@ log = logging.getLogger("hub.compiled")
 @contextlib.contextmanager
 def _operation_span(ctx: Any, operation: CompiledOperation, text: str) -> Iterator[Any]:
     """The operation span of the general path (``hub.graphql_telemetry.OperationSpan``), for a plan: same
-    name and attributes, current while the plan's loader and SQL spans and the audit INSERT run. When the
+    name and attributes, current while the plan's loader and SQL spans and the audit write run. When the
     plan falls back, the general path opens its own operation span under the same HTTP span."""
     telemetry = getattr(getattr(ctx, "db", None), "telemetry", None)
     label = f"query {operation.name}" if operation.name else "query"
@@ -158,7 +158,7 @@ class CompiledQueries:
                 return None
             ctx.cost = cost
             data = await Executor(ctx, operation, self.schema, variables).run()
-            await record(getattr(ctx.db, "primary", ctx.db).hub, self._entry(ctx, operation, text))
+            await append(ctx.db, self._entry(ctx, operation, text))  # waits for its batch to commit
         except Exception as exc:  # noqa: BLE001 - the general path answers (and reports) instead
             log.debug("compiled path fell back for %s: %r", operation.name, exc)
             return None

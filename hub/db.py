@@ -200,6 +200,7 @@ class Databases:
         self.pool_gauges: dict[str, PoolGauge] = {}  # by pool name, for the pool metrics
         self.primary: Databases = self  # a read view (hub.replicas) points at the primary it reads beside
         self.replicas: Any = None  # hub.replicas.ReplicaSet when DATABASE_REPLICA_URLS is set
+        self.audit_writer: Any = None  # hub.audit_writer.AuditWriter, set by the app's lifespan (group commit)
 
     def pool_name(self, dept: str) -> str:
         """``primary`` for the default database, else the departments sharing ``dept``'s own database."""

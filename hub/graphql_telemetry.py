@@ -2,7 +2,7 @@
 
 ``OperationSpan`` is the FIRST schema extension (``hub.schema``): its ``on_operation`` is entered first and
 left last, so its span is current while every other extension runs — parsing, validation, execution, the
-audit entry's INSERT — and it sees the errors as finally shaped (``ErrorCodes``, the audit's own error).
+audit entry's write — and it sees the errors as finally shaped (``ErrorCodes``, the audit's own error).
 It names the span ``query OperationName`` / ``mutation ...`` (``query`` for an anonymous query) with:
 
 * ``graphql.operation.type``, ``graphql.operation.name``, ``graphql.document.hash`` (SHA-256 of the

@@ -62,7 +62,7 @@ def build_schema(settings: Settings | None = None) -> HubSchema:
     settings = settings or Settings()
     extensions: list[Any] = [
         # The operation span (hub.graphql_telemetry) is FIRST: current while everything below runs, including
-        # the audit entry's INSERT, and it sees the errors as finally shaped.
+        # the audit entry's write, and it sees the errors as finally shaped.
         OperationSpan,
         AuditExtension,  # then the audit: its after-yield runs after ErrorCodes shaped the errors
         # Limits from settings (hub.limits): tokens, cached parse, depth, aliases, introspection depth,

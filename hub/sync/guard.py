@@ -4,7 +4,7 @@
 CONDITIONAL with a grant, NOT_SHARED) for a read, or "owning department or admin" for an ingest, on the
 request's ``Access`` (``access_for``), whose ``maskers`` mask the personal columns (rows use column names, the catalog
 camelCase field names: ``idNumber`` -> ``id_number``). ``audit`` writes one ``hub.audit_log`` entry per
-request with ``hub.audit.record``.
+request with ``hub.audit.append`` (the app's group-commit writer).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from hub.access import Access, Dataset, _camel
-from hub.audit import AuditEntry, _trace_id, outcome_of, record
+from hub.audit import AuditEntry, _trace_id, append, outcome_of
 from hub.errors import Forbidden, NotFound, Unauthenticated
 
 
@@ -69,4 +69,4 @@ async def audit(conn: HTTPConnection, consumer: Any, access: Access | None, oper
         datasets=list(access.datasets_read) if access else [], grants=list(access.grants_used) if access else [],
         rows=dict(access.rows) if access else {}, masked_fields=list(access.masked) if access else [],
         denied=list(denied), error_codes=codes, trace_id=_trace_id())
-    await record(conn.app.state.db.hub, entry)
+    await append(conn.app.state.db, entry)  # the app's group commit (hub.audit_writer)

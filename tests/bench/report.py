@@ -103,9 +103,10 @@ def print_run(out: dict[str, Any], console: Console | None = None) -> None:
     console.print(cpu)
     ceiling = out.get("audit_ceiling")
     if ceiling:
-        console.print(f"audit chain ceiling (one INSERT per operation, serialised until its commit): "
+        console.print(f"audit chain ceiling (one INSERT per entry, serialised until its commit): "
                       f"{ceiling['serial_per_s']:,.0f}/s from one writer, {ceiling['concurrent_per_s']:,.0f}/s from "
-                      f"{cfg['connections']} (synchronous_commit {ceiling['synchronous_commit']})")
+                      f"{cfg['connections']} (synchronous_commit {ceiling['synchronous_commit']}); the hub's group "
+                      f"commit: {ceiling.get('group_commit_per_s', 0):,.0f}/s from {cfg['connections']} operations")
     for w in workers:
         samples = [r["rss_mb"] for o in ops.values() for k, _ in kinds if k != "floor" and (r := o.get(k, {}).get(w))]
         if samples:
