@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from typing import AsyncIterator
 
@@ -102,9 +103,11 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         counters = asyncio.ensure_future(compaction_loop(db, settings.counters_compact_seconds))
         if settings.gc_tuning:
             tune_gc()
+        gc.callbacks.append(telemetry.metrics.gc_callback)  # hub_gc_pause_seconds
         try:
             yield
         finally:
+            gc.callbacks.remove(telemetry.metrics.gc_callback)
             counters.cancel()
             with contextlib.suppress(BaseException):
                 await counters

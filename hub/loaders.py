@@ -7,7 +7,6 @@ children per parent" (``PageByKeyLoader``, keyset-paginated with LATERAL, one st
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Hashable, Sequence
 
@@ -25,21 +24,25 @@ class SqlLoader(DataLoader):
     convert: ClassVar[Callable[[Any], Any]] = staticmethod(lambda r: r)
 
     def __init__(self, ctx: "Context"):
-        # Each batch runs through _observed_batch (batch-size metric, one span per batch), which calls
-        # the subclass's batch_load_fn; the instance attribute shadows it for aiodataloader's dispatch.
-        self.batch_load_fn = self._observed_batch
         super().__init__()
-        self.ctx = ctx
+        # The loader keeps the request's databases, not the context: no reference cycle, so a request's
+        # loaders, their caches and the objects in them are freed by reference counting when it ends
+        # (cyclic garbage would wait for the collector, whose pauses are tail latency).
+        self.db = ctx.db
 
-    async def _observed_batch(self, keys: Sequence[Hashable]) -> list[Any]:
-        batch = functools.partial(type(self).batch_load_fn, self)
-        telemetry = getattr(self.ctx.db, "telemetry", None)
+    async def batch_load_fn(self, keys: Sequence[Hashable]) -> list[Any]:
+        """One batch (aiodataloader's dispatch and the compiled path call this): the subclass's
+        ``load_batch`` with the batch-size metric and one span per batch."""
+        telemetry = getattr(self.db, "telemetry", None)
         if telemetry is None:
-            return await batch(keys)
-        return await telemetry.loader_batch(type(self).__name__, keys, batch)
+            return await self.load_batch(keys)
+        return await telemetry.loader_batch(type(self).__name__, keys, self.load_batch)
+
+    async def load_batch(self, keys: Sequence[Hashable]) -> list[Any]:
+        raise NotImplementedError
 
     async def fetch(self, *args: Any) -> list[Any]:
-        rows = await self.ctx.db.departments[self.dept].fetch(self.query, *args)
+        rows = await self.db.departments[self.dept].fetch(self.query, *args)
         count_batch_rows(len(rows))
         return rows
 
@@ -49,7 +52,7 @@ class ByKeyLoader(SqlLoader):
 
     key_column: ClassVar[str]
 
-    async def batch_load_fn(self, keys: Sequence[Hashable]) -> list[Any]:
+    async def load_batch(self, keys: Sequence[Hashable]) -> list[Any]:
         rows = await self.fetch(list(keys))
         convert = type(self).convert
         found = {r[self.key_column]: convert(r) for r in rows}
@@ -61,7 +64,7 @@ class ManyByKeyLoader(SqlLoader):
 
     key_column: ClassVar[str]
 
-    async def batch_load_fn(self, keys: Sequence[Hashable]) -> list[list[Any]]:
+    async def load_batch(self, keys: Sequence[Hashable]) -> list[list[Any]]:
         rows = await self.fetch(list(keys))
         convert = type(self).convert
         found: dict[Hashable, list[Any]] = defaultdict(list)
@@ -81,7 +84,7 @@ class PageByKeyLoader(SqlLoader):
 
     key_column: ClassVar[str]
 
-    async def batch_load_fn(self, keys: Sequence[tuple]) -> list[list[Any]]:
+    async def load_batch(self, keys: Sequence[tuple]) -> list[list[Any]]:
         groups: dict[tuple, list[Hashable]] = defaultdict(list)
         for key in keys:
             groups[key[1:]].append(key[0])

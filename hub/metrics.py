@@ -11,6 +11,8 @@ Metrics (all prefixed ``hub_``; see README "Observability" for what each one tel
   ``{pool}``: each asyncpg pool (``primary``, a department on its own database, ``replica-N``).
 * ``hub_db_statement_duration_seconds{statement}``, ``hub_db_statement_errors_total{statement}``.
 * ``hub_dataloader_batch_size{loader}``: keys per DataLoader batch.
+* ``hub_gc_pause_seconds{generation}``: pauses of Python's cyclic garbage collector (a long one shows as a
+  latency spike of every request in flight; see ``hub.app.tune_gc``).
 * ``hub_ingested_rows_total{dataset}``, ``hub_ingest_rejected_rows_total{dataset}``,
   ``hub_sync_feed_lag_seconds{feed}``: for ``/ingest`` and ``/sync`` (``record_ingest``, ``set_feed_lag``).
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from typing import Any, Callable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -36,6 +39,7 @@ from starlette.responses import Response
 
 from hub import __version__
 
+GC_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 STATEMENT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 15.0)
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)
@@ -127,11 +131,16 @@ class HubMetrics:
                                      ["dataset"], registry=registry)
         self.feed_lag_seconds = Gauge(FEED_LAG_SECONDS, "Age of the oldest change not yet handed out by the "
                                       "change feed.", ["feed"], registry=registry)
+        self.gc_pause_seconds = Histogram("hub_gc_pause_seconds", "Pauses of the cyclic garbage collector.",
+                                          ["generation"], buckets=GC_BUCKETS, registry=registry)
         Gauge("hub_build_info", "The hub's version.", ["version"], registry=registry).labels(__version__).set(1)
         if databases is not None:
             registry.register(PoolCollector(databases))
         self._statements: dict[str, Any] = {}
         self._batches: dict[str, Any] = {}
+        self._requests: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._gc_children = [self.gc_pause_seconds.labels(str(g)) for g in range(3)]
+        self._gc_started = 0.0
 
     # -- hot paths (children cached: .labels() takes a lock and builds a tuple) ----------------------
 
@@ -150,9 +159,22 @@ class HubMetrics:
         child.observe(keys)
 
     def request(self, operation: str, outcome: str, seconds: float) -> None:
-        label = self.operation_label(operation)
-        self.requests.labels(label, outcome).inc()
-        self.latency.labels(label, outcome).observe(seconds)
+        children = self._requests.get((operation, outcome))
+        if children is None:
+            label = self.operation_label(operation)
+            children = self.requests.labels(label, outcome), self.latency.labels(label, outcome)
+            if len(self._requests) < 4 * self.operation_label.limit:
+                self._requests[(operation, outcome)] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def gc_callback(self, phase: str, info: dict[str, Any]) -> None:
+        """For ``gc.callbacks`` (installed by the app's lifespan): observe each collection's pause."""
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif self._gc_started:
+            self._gc_children[min(int(info.get("generation", 0)), 2)].observe(time.perf_counter() - self._gc_started)
+            self._gc_started = 0.0
 
     def error(self, code: str) -> None:
         self.errors.labels(code).inc()

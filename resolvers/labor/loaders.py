@@ -26,7 +26,7 @@ class SeekerByIdLoader(ByKeyLoader):
 class PostingCountByOccupationLoader(SqlLoader):
     dept, query = "labor", "labor/posting_counts_by_occupation"
 
-    async def batch_load_fn(self, keys: Sequence[Hashable]) -> list[Any]:
+    async def load_batch(self, keys: Sequence[Hashable]) -> list[Any]:
         rows = await self.fetch(list(keys))
         counts = {r["occupation_code"]: r["n"] for r in rows}
         return [counts.get(k, 0) for k in keys]
