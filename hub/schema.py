@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLResolveInfoHelpers
 from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
 
 from hub import GRAPHQL_DIR
@@ -20,6 +22,24 @@ from hub.replicas import ReadRouting
 from hub.settings import Settings
 
 CACHE_SIZE = 512
+
+
+class HubExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """strawberry's execution context without graphql-core 3.3's reference cycle.
+
+    graphql-core's executor keeps bound methods of itself in ``async_helpers`` (handed to resolvers), so
+    every operation's executor — with its results, futures and the objects of every resolved field — is
+    cyclic garbage that only the garbage collector frees, and a collection of tens of thousands of objects
+    pauses every request in flight. Here the helpers reach the executor through a weak reference (it is
+    alive while it executes), so reference counting frees an operation when it ends
+    (tests/test_garbage.py).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        gather, track = weakref.WeakMethod(self.gather_async_work), weakref.WeakMethod(self.track_async_work)
+        self.async_helpers = GraphQLResolveInfoHelpers(
+            gather=lambda values: gather()(values), track=lambda values: track()(values))
 
 
 class HubSchema(strawberry.Schema):
@@ -82,6 +102,7 @@ def build_schema(settings: Settings | None = None) -> HubSchema:
         subscription=subscription_type(),
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=HubExecutionContext,
     )
     from resolvers import DATASET_TYPES
 
