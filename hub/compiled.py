@@ -57,6 +57,9 @@ def _operation_span(ctx: Any, operation: CompiledOperation, text: str) -> Iterat
             span.end()
 
 
+COST_CACHE_SIZE = 4096
+
+
 class CompiledQueries:
     def __init__(self, schema: Any, settings: Any, trusted: Any):
         self.schema = schema
@@ -66,6 +69,8 @@ class CompiledQueries:
         self.texts: dict[str, str] = {}
         self.skipped: dict[str, str] = {}
         self.answered = 0  # requests answered by a plan (the rest fell back to the general path)
+        # cost of (operation, variables): the same variables always cost the same (bounded, cleared when full)
+        self._costs: dict[tuple[int, Any], int] = {}
         compiler = Compiler(schema, getattr(schema, "guarded_fields", {}))
         for doc in trusted:
             try:
@@ -151,9 +156,7 @@ class CompiledQueries:
             variables = coerce_variables(self.schema._schema, operation, raw_variables)
             if variables is None:
                 return None
-            cost = DocumentAnalysis(operation.document, self.schema._schema, variables=raw_variables,
-                                    default_page_size=self.settings.default_page_size,
-                                    max_page_size=self.settings.max_page_size).cost(operation.name)
+            cost = self._cost(operation, raw_variables)
             if cost > self.settings.max_cost:
                 return None
             ctx.cost = cost
@@ -163,6 +166,23 @@ class CompiledQueries:
             log.debug("compiled path fell back for %s: %r", operation.name, exc)
             return None
         return data
+
+    def _cost(self, operation: CompiledOperation, raw_variables: dict[str, Any]) -> int:
+        try:
+            key: Any = (id(operation), frozenset(raw_variables.items()))
+            cached = self._costs.get(key)
+        except TypeError:  # a list or object among the variables: not hashable, computed every time
+            key, cached = None, None
+        if cached is not None:
+            return cached
+        cost = DocumentAnalysis(operation.document, self.schema._schema, variables=raw_variables,
+                                default_page_size=self.settings.default_page_size,
+                                max_page_size=self.settings.max_page_size).cost(operation.name)
+        if key is not None:
+            if len(self._costs) >= COST_CACHE_SIZE:
+                self._costs.clear()
+            self._costs[key] = cost
+        return cost
 
     @staticmethod
     def _entry(ctx: Any, operation: CompiledOperation, text: str) -> AuditEntry:

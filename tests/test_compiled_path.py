@@ -108,3 +108,19 @@ def test_audit_entries_match(apps, tokens, settings: Settings) -> None:
     assert entries[0] == entries[1]
     assert entries[0]["operation_name"] == "OccupationSeekers" and entries[0]["outcome"] == "OK"
     assert set(entries[0]["datasets"]) == {"labor.occupations", "labor.job_seekers", "labor.training_programs"}
+
+
+def test_the_cost_limit_holds_for_each_variables_on_the_compiled_path(settings: Settings, tokens) -> None:
+    """The cost of a compiled operation depends on its variables (cached per variables): a page that
+    costs too much is refused with LIMIT_EXCEEDED every time, a cheap one is answered by the plan."""
+    text = next(d.text for d in DOCUMENTS if d.path.endswith("bench/occupations_postings.graphql"))
+    with TestClient(create_app(replace(settings, compiled_queries=True, max_cost=200))) as client:
+        client.headers["Authorization"] = f"Bearer {tokens['labor']}"
+        compiled = client.app.router.routes[0].endpoint.compiled
+        for _ in range(2):
+            cheap = client.post("/graphql", json={"query": text, "variables": {"first": 2, "postings": 2}})
+            assert cheap.status_code == 200 and "errors" not in cheap.json(), cheap.text
+            answered = compiled.answered
+            costly = client.post("/graphql", json={"query": text, "variables": {"first": 20, "postings": 20}})
+            assert costly.json()["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED", costly.text
+            assert compiled.answered == answered  # the plan did not answer it
