@@ -111,6 +111,55 @@ def print_run(out: dict[str, Any], console: Console | None = None) -> None:
         samples = [r["rss_mb"] for o in ops.values() for k, _ in kinds if k != "floor" and (r := o.get(k, {}).get(w))]
         if samples:
             console.print(f"hub w{w} worker RSS after its runs: " + ", ".join(f"{x:.0f}" for x in samples[-1]) + " MiB")
+    print_targets(out, console)
+
+
+# Issue 7's targets: req/s >= factor x the better PostGraphile figure, p99 < 4 x p50, and the 50-postings
+# shape >= 25 % of the plain-SQL floor (the floor measured in the same run).
+TARGET_FACTORS = {"BenchEnterpriseByUscc": 1.2, "BenchPostingsNested": 2.0, "BenchOccupationsPostings": 2.0,
+                  "BenchPostingsFlat": 2.0, "BenchOccupationCounts": 2.0}
+FLOOR_SHARE = {"BenchPostingsNested": 0.25}
+
+
+def target_rows(out: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per (shape, worker count) of the registered-text hub runs, with each target met or not."""
+    rows = []
+    for name, factor in TARGET_FACTORS.items():
+        o = out["operations"].get(name)
+        if not o or not o.get("postgraphile"):
+            continue
+        target = factor * max(o["postgraphile"])
+        for w, r in sorted((o.get("hub") or {}).items()):
+            floor = (o.get("floor") or {}).get(w, {}).get("rps")
+            share = FLOOR_SHARE.get(name)
+            rows.append({
+                "operation": name, "workers": int(w), "rps": r["rps"], "target": target, "rps_ok": r["rps"] >= target,
+                "tail": r["p99_ms"] / r["p50_ms"] if r["p50_ms"] else None,
+                "tail_ok": bool(r["p50_ms"]) and r["p99_ms"] < 4 * r["p50_ms"],
+                "floor_share": r["rps"] / floor if floor else None,
+                "floor_ok": None if share is None or not floor else r["rps"] >= share * floor,
+            })
+    return rows
+
+
+def print_targets(out: dict[str, Any], console: Console) -> None:
+    rows = target_rows(out)
+    if not rows:
+        return
+    mark = lambda ok: "—" if ok is None else "[green]yes[/green]" if ok else "[red]NO[/red]"  # noqa: E731
+    table = Table(title="issue 7 targets (hub, registered text): req/s >= 1.2x (single enterprise) or 2x (lists) "
+                        "the better PostGraphile figure; p99 < 4x p50; 50 postings >= 25 % of the floor")
+    for col in ("operation", "workers", "req/s", "target", "met", "p99 / p50", "met", "/ floor", "met"):
+        table.add_column(col, justify="left" if col == "operation" else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(r["operation"].removeprefix("Bench"), str(r["workers"]), f"{r['rps']:,.0f}",
+                      f"{r['target']:,.0f}", mark(r["rps_ok"]), _f(r["tail"], 2), mark(r["tail_ok"]),
+                      _f(r["floor_share"], 2) if r["floor_ok"] is not None else "—", mark(r["floor_ok"]))
+    console.print(table)
+    for w in sorted({r["workers"] for r in rows}):
+        mine = [r for r in rows if r["workers"] == w]
+        met = all(r["rps_ok"] and r["tail_ok"] and r["floor_ok"] is not False for r in mine)
+        console.print(f"{w} worker(s): {'every target met' if met else 'NOT every target met'}")
 
 
 def compare(a_path: Path, b_path: Path, console: Console | None = None) -> int:
