@@ -64,11 +64,14 @@ class EncodedBatchSpanProcessor(SpanProcessor):
 
     # -- the span's side (hot) -----------------------------------------------------------------------
 
-    def on_start(self, span: Any, parent_context: Any = None) -> None:
-        return None
+    # on_start and _on_ending: SpanProcessor's no-ops (hub.tracing.HubTracer then skips the calls).
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self._shutdown or not span.context.trace_flags.sampled:
+        try:  # a ReadableSpan's fields, without its properties
+            context, resource, scope = span._context, span._resource, span._instrumentation_scope
+        except AttributeError:
+            context, resource, scope = span.context, span.resource, span.instrumentation_scope
+        if self._shutdown or not context.trace_flags & 1:  # not sampled
             return
         queue = self._queue
         if len(queue) >= self.max_queue_size:
@@ -79,7 +82,7 @@ class EncodedBatchSpanProcessor(SpanProcessor):
         except Exception:  # noqa: BLE001 - a span is never worth an error on the request's path
             log.warning("could not encode span %r; dropped", span.name, exc_info=True)
             return
-        queue.append((span.resource, span.instrumentation_scope, encoded))  # deque.append: thread-safe
+        queue.append((resource, scope, encoded))  # deque.append: thread-safe
         if len(queue) >= self.max_export_batch_size:
             self._wake.set()
 
