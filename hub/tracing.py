@@ -340,24 +340,22 @@ class HubSpan(SdkSpan):
             super().set_attributes(attributes)
 
     def _add_event(self, event: Any) -> None:
-        with self._lock:
-            if self._end_time is None:
-                events = self.__dict__.get("_events")
-                if events is None:
-                    events = self._events = BoundedList(self._limits.max_events)
-                events.append(event)
-                return
-        log.warning("Tried calling %s on an ended span.", "_add_event")
+        self._append("_events", self._limits.max_events, event, "_add_event")
 
     def _add_link(self, link: Any) -> None:
+        self._append("_links", self._limits.max_links, link, "_add_link")
+
+    def _append(self, field: str, maxlen: int | None, item: Any, caller: str) -> None:
+        """Append to the span's events or links list, created with its first item."""
         with self._lock:
             if self._end_time is None:
-                links = self.__dict__.get("_links")
-                if links is None:
-                    links = self._links = BoundedList(self._limits.max_links)
-                links.append(link)
+                items = self.__dict__.get(field)
+                if items is None:
+                    items = BoundedList(maxlen)
+                    setattr(self, field, items)
+                items.append(item)
                 return
-        log.warning("Tried calling %s on an ended span.", "_add_link")
+        log.warning("Tried calling %s on an ended span.", caller)
 
     def end(self, end_time: int | None = None) -> None:
         with self._lock:
