@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, get_named_type
+from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLSchema, get_named_type
 
 from hub.errors import Forbidden, Unauthenticated
 
