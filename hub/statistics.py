@@ -94,7 +94,7 @@ def _on(dept: "Department", conn: Any) -> "Department":
 async def snapshot(dept: "Department", refresh_limits: bool = False) -> AsyncIterator["Department"]:
     """``dept`` on one connection in a read-only REPEATABLE READ transaction: every read sees one snapshot.
     ``refresh_limits``: the refresh's statement timeout and work_mem instead of the API's."""
-    async with dept.pool.acquire() as conn:
+    async with dept.pool.acquire(timeout=dept.acquire_timeout) as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             on = _on(dept, conn)
             if refresh_limits:
@@ -149,7 +149,7 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
 
     copied: dict[str, list[Any]] = {}
     sources: dict[str, Any] = {}
-    async with db.hub.pool.acquire() as hub_conn:
+    async with db.hub.pool.acquire(timeout=db.hub.acquire_timeout) as hub_conn:
         hub = _on(db.hub, hub_conn)
         try:
             await _lock(hub)  # a session lock: released below (a cancel may hit after the server took it)

@@ -220,3 +220,26 @@ def test_no_audit_entry_no_data(client, monkeypatch) -> None:
     assert "row" not in response.text
     snapshot = client.get(f"/sync/{POSTINGS}/snapshot")
     assert ndjson(snapshot.content)[-1] == {"error": "SERVICE_UNAVAILABLE"}
+
+
+@pytest.mark.parametrize("path", [f"/sync/{POSTINGS}/changes", f"/sync/{POSTINGS}/snapshot"])
+def test_no_free_connection_is_a_fast_503_not_a_hang(settings, tokens, path) -> None:
+    """The sync endpoints wait at most HUB_POOL_ACQUIRE_TIMEOUT_MS for a pool connection, like GraphQL."""
+    import time
+    from dataclasses import replace
+
+    s = replace(settings, pool_min_size=1, pool_max_size=1, pool_acquire_timeout_ms=300, policy_cache_seconds=60.0,
+                rate_limit_per_second=0.0)
+
+    async def go():
+        async with hub_client(s, tokens["labor"]) as client:
+            assert (await client.get(f"/sync/{POSTINGS}/changes", params={"limit": 1})).status_code == 200  # warm
+            pool = client.app.state.db.pools["labor"]
+            async with pool.acquire():  # the pool's only connection is busy for the whole request
+                started = time.monotonic()
+                response = await asyncio.wait_for(client.get(path), 20)
+                return response, time.monotonic() - started
+
+    response, seconds = asyncio.run(go())
+    assert response.status_code == 503 and _code(response) == "SERVICE_UNAVAILABLE", response.text
+    assert seconds < 5

@@ -86,10 +86,12 @@ class ChangePage:
     has_more: bool  # more changes can be read right now
 
 
-async def read_changes(pool: asyncpg.Pool, sql: "SqlRegistry", cursor: Cursor, limit: int) -> ChangePage:
-    """The page of ``limit`` changes after ``cursor`` (CURSOR_EXPIRED when retention removed changes after it)."""
+async def read_changes(pool: asyncpg.Pool, sql: "SqlRegistry", cursor: Cursor, limit: int,
+                       acquire_timeout: float | None = None) -> ChangePage:
+    """The page of ``limit`` changes after ``cursor`` (CURSOR_EXPIRED when retention removed changes after it).
+    ``acquire_timeout``: the longest wait for a pool connection (then SERVICE_UNAVAILABLE)."""
     try:
-        async with pool.acquire() as conn:
+        async with pool.acquire(timeout=acquire_timeout) as conn:
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 state = await conn.fetchrow(sql["sync/feed_state"], cursor.dataset)
                 if state["horizon_txid"] is not None and \
@@ -149,15 +151,16 @@ class Snapshot:
     """
 
     def __init__(self, pool: asyncpg.Pool, sql: "SqlRegistry", dataset: str, fmt: str, maskers: Maskers,
-                 batch: int = 1000):
+                 batch: int = 1000, acquire_timeout: float | None = None):
         self.pool, self.sql, self.dataset, self.fmt, self.maskers, self.batch = pool, sql, dataset, fmt, maskers, batch
+        self.acquire_timeout = acquire_timeout  # the longest wait for a pool connection
         self.rows = 0
         self._conn: asyncpg.Connection | None = None
         self._tx: Any = None
 
     async def open(self) -> Cursor:
         try:
-            self._conn = await self.pool.acquire()
+            self._conn = await self.pool.acquire(timeout=self.acquire_timeout)
             self._tx = self._conn.transaction(isolation="repeatable_read", readonly=True)
             await self._tx.start()
             snapshot = await self._conn.fetchval(self.sql["sync/snapshot_begin"])

@@ -98,7 +98,8 @@ async def changes(request: Request) -> Response:
         dataset = authorize(access, name, write=False)
         cursor = Cursor.decode(request.query_params.get("after"), dataset.name)
         db = request.app.state.db
-        page = await read_changes(db.departments[dataset.department].pool, db.registry, cursor, _limit(request))
+        dept = db.departments[dataset.department]
+        page = await read_changes(dept.pool, db.registry, cursor, _limit(request), dept.acquire_timeout)
         maskers = access.maskers(dataset)
         lines = [orjson.dumps(c.as_dict(maskers)) for c in page.changes]
         nxt = page.next_cursor.encode()
@@ -150,8 +151,9 @@ async def snapshot(request: Request) -> Response:
         if fmt not in ("ndjson", "csv"):
             raise BadUserInput("format must be ndjson or csv", argument="format")
         db = request.app.state.db
-        snap = Snapshot(db.departments[dataset.department].pool, db.registry, dataset.name, fmt,
-                        access.maskers(dataset))
+        dept = db.departments[dataset.department]
+        snap = Snapshot(dept.pool, db.registry, dataset.name, fmt, access.maskers(dataset),
+                        acquire_timeout=dept.acquire_timeout)
         cursor = (await snap.open()).encode()
     except Exception as exc:  # noqa: BLE001
         return await _failed(request, consumer, access, operation, "query", exc)

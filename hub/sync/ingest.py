@@ -63,7 +63,8 @@ async def ingest(db: "Databases", spec: Spec, records: AsyncIterator[list[Record
     """Apply one batch; returns its report (or the stored one for a repeated Idempotency-Key)."""
     sql = db.registry
     try:
-        async with db.departments[spec.department].pool.acquire() as conn:
+        dept = db.departments[spec.department]
+        async with dept.pool.acquire(timeout=dept.acquire_timeout) as conn:
             async with conn.transaction():
                 await conn.execute(f"set local statement_timeout = {int(timeout_ms)}")
                 batch_id = await conn.fetchval(sql["sync/ingest_batch_insert"], spec.dataset, idempotency_key,
