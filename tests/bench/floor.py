@@ -84,9 +84,9 @@ order by o.id, p.id
 """
 
 
-@handler("BenchOccupationsPostings")
-async def occupations_postings(conn: asyncpg.Connection, v: dict[str, Any]) -> Any:
-    rows = await conn.fetch(OCCUPATIONS_POSTINGS_SQL, v.get("first", 20), v.get("postings", 20))
+def occupations_with_postings(rows: list[asyncpg.Record], posting: Any) -> Any:
+    """Rows ordered by (occupation, posting) -> occupations{nodes{code, name, postings{nodes}}}; a row whose
+    posting id (r[2]) is null is an occupation without postings; ``posting(r)`` builds one posting node."""
     nodes: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     for r in rows:
@@ -94,38 +94,15 @@ async def occupations_postings(conn: asyncpg.Connection, v: dict[str, Any]) -> A
             current = {"code": r[0], "name": r[1], "postings": {"nodes": []}}
             nodes.append(current)
         if r[2] is not None:
-            current["postings"]["nodes"].append(
-                {"id": r[2], "title": r[3], "enterprise": {"name": r[4]} if r[5] else None})
+            current["postings"]["nodes"].append(posting(r))
     return {"occupations": {"nodes": nodes}}
 
 
-POSTINGS_FLAT_SQL = """
-select id, title, enterprise_uscc, occupation_code, headcount, wage_min, wage_max, posted_on
-from labor.job_postings order by id limit $1
-"""
-
-
-@handler("BenchPostingsFlat")
-async def postings_flat(conn: asyncpg.Connection, v: dict[str, Any]) -> Any:
-    rows = await conn.fetch(POSTINGS_FLAT_SQL, v.get("first", 500))
-    return {"jobPostings": {"nodes": [{
-        "id": r[0], "title": r[1], "enterpriseUscc": r[2], "occupationCode": r[3], "headcount": r[4],
-        "wageMin": r[5], "wageMax": r[6], "postedOn": r[7]} for r in rows]}}
-
-
-# The counts come from the counters the triggers of migration 0012 maintain (as the hub reads them), so
-# the floor stays the database's own limit for this schema.
-OCCUPATION_COUNTS_SQL = """
-select o.code, o.name,
-       coalesce((select sum(c.n) from labor.occupation_posting_counts c where c.occupation_code = o.code), 0)::int
-from labor.occupations o order by o.id limit $1
-"""
-
-
-@handler("BenchOccupationCounts")
-async def occupation_counts(conn: asyncpg.Connection, v: dict[str, Any]) -> Any:
-    rows = await conn.fetch(OCCUPATION_COUNTS_SQL, v.get("first", 50))
-    return {"occupations": {"nodes": [{"code": r[0], "name": r[1], "postingCount": r[2]} for r in rows]}}
+@handler("BenchOccupationsPostings")
+async def occupations_postings(conn: asyncpg.Connection, v: dict[str, Any]) -> Any:
+    rows = await conn.fetch(OCCUPATIONS_POSTINGS_SQL, v.get("first", 20), v.get("postings", 20))
+    return occupations_with_postings(
+        rows, lambda r: {"id": r[2], "title": r[3], "enterprise": {"name": r[4]} if r[5] else None})
 
 
 # The majors of an industry: mapped to its code, a class below it or above it (numeric GB/T 4754 codes
@@ -157,22 +134,17 @@ order by o.id, p.id
 @handler("BenchDeepCrossDepartment")
 async def deep_cross_department(conn: asyncpg.Connection, v: dict[str, Any]) -> Any:
     rows = await conn.fetch(DEEP_SQL, v.get("first", 10), v.get("postings", 10))
-    nodes: list[dict[str, Any]] = []
-    current: dict[str, Any] | None = None
-    for r in rows:
-        if current is None or current["code"] != r[0]:
-            current = {"code": r[0], "name": r[1], "postings": {"nodes": []}}
-            nodes.append(current)
-        if r[2] is None:
-            continue
+
+    def posting(r: asyncpg.Record) -> dict[str, Any]:
         enterprise = None
         if r[5]:
             industry = None
             if r[6] is not None:
                 industry = {"code": r[6], "name": r[7], "majors": orjson.Fragment(r[8])}
             enterprise = {"name": r[4], "industry": industry}
-        current["postings"]["nodes"].append({"id": r[2], "title": r[3], "enterprise": enterprise})
-    return {"occupations": {"nodes": nodes}}
+        return {"id": r[2], "title": r[3], "enterprise": enterprise}
+
+    return occupations_with_postings(rows, posting)
 
 
 # The hub's summary rows of the year for the (occupation, district) grouping (dimension mask 1 | 2), largest

@@ -113,44 +113,38 @@ def _stop(server: Server) -> None:
 
 
 @contextmanager
+def _served(kind: str, workers: int, cmd_for_port, env: dict, log_dir: Path) -> Iterator[Server]:
+    """Start ``cmd_for_port(port)`` (logging to ``<log_dir>/<kind>-wN.log``), wait until it answers, stop it."""
+    port = free_port()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{kind}-w{workers}.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd_for_port(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+    server = Server(kind, workers, port, proc, log_path)
+    try:
+        _wait_ready(server)
+        yield server
+    finally:
+        _stop(server)
+
+
 def hub(database_url: str, workers: int, log_dir: Path, extra_env: dict | None = None,
-        wrap: list[str] | None = None) -> Iterator[Server]:
-    """``hub serve --workers N`` with production settings against ``database_url``."""
-    port = free_port()
+        wrap: list[str] | None = None):
+    """``hub serve --workers N`` with production settings against ``database_url`` (a context manager)."""
     env = {**os.environ, **HUB_ENV, "DATABASE_URL": database_url, **(extra_env or {})}
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"hub-w{workers}.log"
-    cmd = [*(wrap or []), str(BIN / "hub"), "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(workers)]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-    server = Server("hub", workers, port, proc, log_path)
-    try:
-        _wait_ready(server)
-        yield server
-    finally:
-        _stop(server)
+    return _served("hub", workers, lambda port: [
+        *(wrap or []), str(BIN / "hub"), "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers)], env, log_dir)
 
 
-@contextmanager
-def floor(database_url: str, workers: int, log_dir: Path) -> Iterator[Server]:
-    """The floor server (tests/bench/floor.py) under uvicorn with the same number of workers."""
-    port = free_port()
+def floor(database_url: str, workers: int, log_dir: Path):
+    """The floor server (tests/bench/floor.py) under uvicorn with the same number of workers (a context
+    manager)."""
     env = {**os.environ, "DATABASE_URL": database_url}
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"floor-w{workers}.log"
-    cmd = [str(BIN / "python"), "-m", "uvicorn", "tests.bench.floor:create_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-    server = Server("floor", workers, port, proc, log_path)
-    try:
-        _wait_ready(server)
-        yield server
-    finally:
-        _stop(server)
+    return _served("floor", workers, lambda port: [
+        str(BIN / "python"), "-m", "uvicorn", "tests.bench.floor:create_app", "--factory", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"], env, log_dir)
 
 
 # --- CPU accounting --------------------------------------------------------------------------------
