@@ -51,10 +51,12 @@ def with_database(url: str, name: str) -> str:
 
 
 @contextlib.contextmanager
-def scratch_hub_database(name: str, scale: str | None = None) -> Iterator[tuple[Settings, dict[str, str]]]:
-    """A fresh database ``name`` (dropped first) on DATABASE_URL's server or the embedded one, migrated,
-    optionally loaded with demo data of ``scale``, with the demo consumers; yields settings and their tokens.
-    Used by ``make conformance``, ``make fuzz`` and ``make soak`` (not by the test suite)."""
+def scratch_hub_database(name: str, scale: str | None = None,
+                         drop_after: bool = False) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """A fresh database ``name`` (dropped first; also afterwards with ``drop_after``) on DATABASE_URL's server
+    or the embedded one, migrated, optionally loaded with demo data of ``scale``, with the demo consumers;
+    yields settings and their tokens. Used by ``make conformance``, ``fuzz``, ``soak`` and ``bench-tracing``
+    (not by the test suite)."""
     from hub.embedded import EmbeddedPostgres
 
     external = os.environ.get("DATABASE_URL")
@@ -67,10 +69,24 @@ def scratch_hub_database(name: str, scale: str | None = None) -> Iterator[tuple[
     try:
         settings = replace(Settings.from_env(), database_url=with_database(admin, name))
         tokens = asyncio.run(_prepare(settings, admin, name, scale))
-        yield settings, tokens
+        try:
+            yield settings, tokens
+        finally:
+            if drop_after:
+                asyncio.run(_drop(admin, name))
     finally:
         if pg is not None:
             pg.stop()
+
+
+async def _drop(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'drop database if exists "{name}" with (force)')
+    finally:
+        await conn.close()
 
 
 async def _prepare(settings: Settings, admin_url: str, name: str, scale: str | None) -> dict[str, str]:

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from hub.logs import configure_logging
     from hub.settings import Settings
-    from tests.bench.tracing_db import bench_database
+    from tests.live import scratch_hub_database
 
     # The access line is written in every mode (to /dev/null): it is part of a request's normal cost.
     configure_logging("warning", "json", stream=open(os.devnull, "w"))  # noqa: SIM115 - for the process
@@ -149,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         endpoint = f"http://127.0.0.1:{receiver.stdout.readline().strip()}"
         modes = ["off", "on", *(["asgi"] if args.compare_asgi else [])]
-        with bench_database(DATABASE) as (url, token):
-            settings = replace(Settings.from_env({"HUB_ENV": "production"}), database_url=url,
+        with scratch_hub_database(DATABASE, "small", drop_after=True) as (scratch, tokens):
+            token = tokens["labor"]
+            settings = replace(Settings.from_env({"HUB_ENV": "production"}), database_url=scratch.database_url,
                                rate_limit_per_second=0.0)
             print(f"tracing benchmark: {args.rounds} rounds x {args.requests} requests per mode, "
                   f"{args.concurrency} concurrent, OTLP/HTTP to {endpoint}", flush=True)
