@@ -4,6 +4,7 @@ nothing skipped when transactions commit out of id order, nothing applied twice,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import asyncpg
@@ -66,31 +67,38 @@ def test_concurrent_writers_feed_rebuilds_the_table_exactly(feed_db) -> None:
           f"{inversions(writers.commits)} out-of-order commits, {follower.pages} feed pages")
 
 
+@contextlib.asynccontextmanager
+async def two_writers(s, token: str):
+    """The app with a follower caught up to the end of the feed, and two more connections A and B."""
+    async with hub_client(s, token) as client:
+        follower = Follower(client)
+        await follower.catch_up()
+        a, b = await asyncpg.connect(s.database_url), await asyncpg.connect(s.database_url)
+        try:
+            yield follower, a, b
+        finally:
+            await a.close()
+            await b.close()
+
+
 def test_a_later_transaction_waits_for_an_older_open_one(feed_db) -> None:
     """B (larger txid) commits while A (smaller txid) is open: the feed hands out neither until A ends, then
     A's change first — a reader that had taken B would have skipped A forever."""
     s, tokens = feed_db
 
     async def go():
-        async with hub_client(s, tokens["labor"]) as client:
-            follower = Follower(client)
-            await follower.catch_up()
-            a, b = await asyncpg.connect(s.database_url), await asyncpg.connect(s.database_url)
-            try:
-                first, second = await some_ids(s.database_url, 2)
-                ta = a.transaction()
-                await ta.start()
-                await a.execute("update labor.job_postings set headcount = 7 where id = $1", first)
-                await b.execute("update labor.job_postings set headcount = 8 where id = $1", second)  # commits
-                before = len(follower.seen)
-                await follower.page()
-                held_back = len(follower.seen) - before
-                await ta.commit()
-                await follower.catch_up(past=await newest_txid(s.database_url))
-                return held_back, follower.seen[before:]
-            finally:
-                await a.close()
-                await b.close()
+        async with two_writers(s, tokens["labor"]) as (follower, a, b):
+            first, second = await some_ids(s.database_url, 2)
+            ta = a.transaction()
+            await ta.start()
+            await a.execute("update labor.job_postings set headcount = 7 where id = $1", first)
+            await b.execute("update labor.job_postings set headcount = 8 where id = $1", second)  # commits
+            before = len(follower.seen)
+            await follower.page()
+            held_back = len(follower.seen) - before
+            await ta.commit()
+            await follower.catch_up(past=await newest_txid(s.database_url))
+            return held_back, follower.seen[before:]
 
     held_back, delivered = run(go())
     assert held_back == 0
@@ -103,22 +111,15 @@ def test_last_writer_wins_by_version_not_by_transaction_id(feed_db) -> None:
     s, tokens = feed_db
 
     async def go():
-        async with hub_client(s, tokens["labor"]) as client:
-            follower = Follower(client)
-            await follower.catch_up()
-            a, b = await asyncpg.connect(s.database_url), await asyncpg.connect(s.database_url)
-            try:
-                other, row = await some_ids(s.database_url, 2)
-                tb = b.transaction()
-                await tb.start()
-                await b.execute("update labor.job_postings set headcount = 1 where id = $1", other)  # B's xid first
-                await a.execute("update labor.job_postings set title = 'A wrote this' where id = $1", row)
-                await b.execute("update labor.job_postings set title = 'B wrote this' where id = $1", row)
-                await tb.commit()
-                await follower.catch_up(past=await newest_txid(s.database_url))
-            finally:
-                await a.close()
-                await b.close()
+        async with two_writers(s, tokens["labor"]) as (follower, a, b):
+            other, row = await some_ids(s.database_url, 2)
+            tb = b.transaction()
+            await tb.start()
+            await b.execute("update labor.job_postings set headcount = 1 where id = $1", other)  # B's xid first
+            await a.execute("update labor.job_postings set title = 'A wrote this' where id = $1", row)
+            await b.execute("update labor.job_postings set title = 'B wrote this' where id = $1", row)
+            await tb.commit()
+            await follower.catch_up(past=await newest_txid(s.database_url))
             return follower, row
 
     follower, row = run(go())
@@ -231,7 +232,6 @@ def test_retention_expires_old_cursors(server_url, settings) -> None:
     (HTTP 410; in GraphQL the code) and a new snapshot's cursor works."""
     import datetime as dt
 
-    from hub.db import Databases
     from hub.sync.feed import prune
 
     s, tokens = scratch(server_url, settings, "hub_test_sync_retention")
