@@ -1,2 +1,5 @@
--- The stored report of the batch applied under an Idempotency-Key.
-select report from hub_sync.ingest_batches where dataset = $1 and idempotency_key = $2
+-- The batch under (dataset, Idempotency-Key): own = whether it is consumer $3's; its report only if so.
+select consumer_id is not distinct from $3 as own,
+       case when consumer_id is not distinct from $3 then report end as report
+from hub_sync.ingest_batches
+where dataset = $1 and idempotency_key = $2
