@@ -7,7 +7,9 @@
   line (NDJSON ``{"cursor": ..., "rows": N}``; CSV ``#cursor=...;rows=N``). A response without that final
   line is incomplete (the connection broke or the database failed mid-stream) and must be discarded;
 * ``POST /ingest/{dataset}`` — NDJSON (``application/x-ndjson``) or CSV (``text/csv``) body, streamed;
-  optional ``Idempotency-Key`` header; answers the ingest report as JSON.
+  optional ``Idempotency-Key`` header (the sender's own: another consumer's key for the dataset is 409
+  CONFLICT); answers the ingest report as JSON, rejected rows' input masked for a non-owner
+  (``hub.sync.report_view``).
 
 Errors are JSON ``{"errors": [{"message", "extensions": {"code"}}]}`` with the GraphQL codes and a 4xx
 status (CURSOR_EXPIRED is 410 Gone); only an unreachable database is 503. Every request is audited.
@@ -34,6 +36,7 @@ from hub.sync.feed import Snapshot, read_changes
 from hub.sync.guard import access_for, audit, authorize, note_rows
 from hub.sync.ingest import ingest, record_ingest_metrics, refresh_statistics_later
 from hub.sync.parse import csv_records, ndjson_records
+from hub.sync.report_view import report_for
 from hub.sync.specs import SPECS
 
 log = logging.getLogger("hub.sync.http")
@@ -249,7 +252,7 @@ async def ingest_endpoint(request: Request) -> Response:
         return Response(status_code=400)
     except Exception as exc:  # noqa: BLE001
         return await _failed(request, consumer, access, operation, "mutation", exc)
-    report = {**result.report, "replayed": result.replayed}
+    report = {**report_for(access, dataset, spec, result.report), "replayed": result.replayed}
     applied = report["inserted"] + report["updated"]
     if not result.replayed:
         record_ingest_metrics(request.app, report)

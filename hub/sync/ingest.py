@@ -2,9 +2,11 @@
 
 In the owning department's database (its own pool), one transaction per batch:
 
-1. open the batch in ``hub_sync.ingest_batches`` under its Idempotency-Key; if a batch with that key
-   exists, its stored report is returned and nothing is applied (a concurrent duplicate waits on the
-   unique key, then sees the first one's report);
+1. open the batch in ``hub_sync.ingest_batches`` under its Idempotency-Key, which belongs to (consumer,
+   dataset): if this consumer has a batch with that key, its stored report is returned and nothing is
+   applied; if another consumer used the key for the dataset: CONFLICT, nothing applied, no report. The two
+   constraints of migration 0013 arbitrate the insert, which waits for a concurrent batch with the key: a
+   duplicate of the same consumer then sees the first one's report, and of two consumers only one can win;
 2. stream the records through ``specs.validate_row`` (formats, check characters, ranges, dates, row rules)
    into a temporary staging table with binary COPY; unreadable or invalid rows go in too, marked with their
    reason, so nothing is held in memory but the distinct codes of other departments;
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator
 import asyncpg
 import orjson
 
-from hub.errors import from_db_error
+from hub.errors import Conflict, from_db_error
 from hub.sync.parse import Record, raw_text
 from hub.sync.specs import Spec, validate_row
 from hub.sync.validate import Invalid
@@ -69,9 +71,14 @@ async def ingest(db: "Databases", spec: Spec, records: AsyncIterator[list[Record
                 await conn.execute(f"set local statement_timeout = {int(timeout_ms)}")
                 batch_id = await conn.fetchval(sql["sync/ingest_batch_insert"], spec.dataset, idempotency_key,
                                                consumer.id, consumer.department)
-                if batch_id is None:
-                    stored = await conn.fetchval(sql["sync/ingest_batch_report"], spec.dataset, idempotency_key)
-                    return IngestResult(orjson.loads(stored), replayed=True)
+                if batch_id is None:  # the key is taken (a committed batch: the insert waited for a running one)
+                    stored = await conn.fetchrow(sql["sync/ingest_batch_report"], spec.dataset, idempotency_key,
+                                                 consumer.id)
+                    if stored is None or not stored["own"]:
+                        raise Conflict(f"this idempotency key was used by another consumer for {spec.dataset}; a "
+                                       "key belongs to the consumer that used it first: choose another key",
+                                       dataset=spec.dataset)
+                    return IngestResult(orjson.loads(stored["report"]), replayed=True)
                 report = await _apply(db, conn, spec, batch_id, records, report_limit)
                 report.update(idempotencyKey=idempotency_key, format=fmt)
                 await conn.execute(sql["sync/ingest_batch_finish"], batch_id, report["received"], report["inserted"],

@@ -20,6 +20,7 @@ from hub.sync.guard import authorize, note_rows
 from hub.sync.ingest import ingest as run_ingest
 from hub.sync.ingest import record_ingest_metrics, refresh_statistics_later
 from hub.sync.parse import objects_records
+from hub.sync.report_view import report_for
 from hub.sync.specs import SPECS
 
 GRAPHQL_INGEST_MAX_ROWS = 1000  # larger batches: POST /ingest/{dataset}
@@ -67,11 +68,14 @@ class IngestIssue:
     line: int = strawberry.field(description="1-based position of the row in the batch.")
     field: str | None
     reason: str
-    raw: str | None = None
+    raw: str | None = strawberry.field(default=None, description="The rejected input. Unless your department owns "
+                                                                "the dataset, its personal fields are masked as "
+                                                                "in queries, and input that cannot be split into "
+                                                                "fields is withheld (null).")
 
 
 @strawberry.type(description="The outcome of an ingest batch (the same report is returned for a repeated "
-                             "idempotency key, with replayed = true).")
+                             "idempotency key of the same consumer, with replayed = true).")
 class IngestReport:
     batch_id: int
     dataset: str
@@ -138,7 +142,8 @@ class SyncMutation:
     @strawberry.mutation(description=f"Ingest a small batch (at most {GRAPHQL_INGEST_MAX_ROWS} rows; bulk: POST "
                                      "/ingest/{dataset}) into a dataset of your department (admins: any). Rows are "
                                      "objects by column or field name; upserted by natural key. A repeated "
-                                     "idempotencyKey returns the first batch's report and applies nothing.")
+                                     "idempotencyKey of yours returns the first batch's report and applies "
+                                     "nothing; a key another consumer used for the dataset is CONFLICT.")
     async def ingest(self, info: strawberry.Info, dataset: str, rows: list[JSON],
                      idempotency_key: str | None = None) -> IngestReport:
         ctx = info.context
@@ -165,7 +170,7 @@ class SyncMutation:
         if applied and not result.replayed:
             db.note_write(consumer.id)
             refresh_statistics_later(db)
-        return _report(result.report, result.replayed)
+        return _report(report_for(ctx.access, found, SPECS[found.name], result.report), result.replayed)
 
 
 @strawberry.type

@@ -1,0 +1,67 @@
+"""What an ingest report shows its reader: the rejected rows' input, masked like any read of the dataset.
+
+A report (fresh, replayed, over HTTP or through the GraphQL mutation) holds, for the first rejected rows, their
+input text (``raw``). The owning department sees it as sent. Any other reader — an admin ingesting into another
+department's dataset — sees it under the masks of its own reads (``hub.access.Access.maskers``: the PERSONAL
+fields it may not read, unless a grant names them). The input is split into fields only where that is
+reliable:
+
+* a JSON object (an NDJSON line, a row of the GraphQL mutation, or a row rebuilt from the staged values of a
+  row rejected after validation) whose every key names a column of the dataset (camelCase accepted): shown
+  re-serialised with those fields masked (a value that is not a string is masked as its JSON text);
+* anything else is withheld (``raw`` null): a line that is not JSON or not an object, or was cut at 2,000
+  characters; an object with a key naming no column (its value cannot be attributed to a field); a CSV record
+  (its split depends on that request's header).
+
+A reader that masks no field of the dataset sees every ``raw`` as sent. The reasons never repeat a personal
+value: the validators of personal kinds (identity number, phone) do not echo the input (``hub.sync.validate``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import orjson
+
+from hub.access import _camel
+from hub.sync.parse import snake
+
+if TYPE_CHECKING:
+    from hub.access import Access, Dataset
+    from hub.sync.specs import Spec
+
+
+def report_for(access: "Access", dataset: "Dataset", spec: "Spec", report: dict[str, Any]) -> dict[str, Any]:
+    """``report`` as this reader may see it (a copy when anything is masked; the stored report is unchanged).
+    Records the masked fields on ``access`` for the audit entry."""
+    maskers = access.maskers(dataset)
+    rows = report.get("rejectedRows") or []
+    if not maskers or not rows:
+        return report
+    columns = frozenset(spec.names)
+    shown = [{**row, "raw": masked_raw(row.get("raw"), columns, maskers)} for row in rows]
+    access.masked.update(f"{dataset.name}.{_camel(column)}" for column in maskers)
+    return {**report, "rejectedRows": shown}
+
+
+def masked_raw(raw: str | None, columns: frozenset[str], maskers: dict[str, Callable[[str], str]]) -> str | None:
+    """A rejected row's input with the masked fields masked, or None where it cannot be split into fields."""
+    if raw is None:
+        return None
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        column = snake(key)
+        if column not in columns:
+            return None
+        mask = maskers.get(column)
+        if mask is None or value is None:
+            out[key] = value
+        else:
+            out[key] = mask(value if isinstance(value, str) else orjson.dumps(value).decode())
+    return orjson.dumps(out).decode()
