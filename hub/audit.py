@@ -1,4 +1,5 @@
-"""The audit log: every GraphQL operation leaves one entry in ``hub.audit_log`` (DESIGN.md, "Sharing governance").
+"""The audit log: every GraphQL operation leaves one entry in ``hub.audit_log`` (DESIGN.md, "Sharing governance");
+a subscription two, one when it starts and one when it ends (``AuditExtension.on_execute``).
 
 An entry names the consumer, the operation (name, type, SHA-256 of the document text), the datasets and
 grants it used, the rows it returned per dataset, the personal fields masked for it, the datasets denied

@@ -151,14 +151,25 @@ def watch_subscriptions(schema: GraphQLSchema) -> None:
 
 def _watched(subscribe: Callable[..., Any]) -> Callable[..., Any]:
     async def watched(source: Any, info: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        stream = subscribe(source, info, **kwargs)
-        if inspect.isawaitable(stream):
-            stream = await stream
+        try:
+            stream = subscribe(source, info, **kwargs)
+            if inspect.isawaitable(stream):
+                stream = await stream
+        except HubError as refused:
+            # Refused at the start (FORBIDDEN, NOT_FOUND...): delivered as the subscription's only result (``next``
+            # with the error, then ``complete``), as when a resolver refuses on its first iteration; strawberry
+            # would send an error raised here as a protocol ``error`` message instead.
+            return _refused(refused)
         context = info.context
         context.subscription_started = True
         return _while_allowed(stream, context)
 
     return watched
+
+
+async def _refused(error: HubError) -> AsyncIterator[Any]:
+    raise error
+    yield  # an async generator that raises on its first iteration
 
 
 async def _while_allowed(stream: Any, context: "Context") -> AsyncIterator[Any]:

@@ -1,9 +1,9 @@
 """The graphql-transport-ws protocol handler: every operation on a socket authorised like an HTTP request.
 
-strawberry's handler builds one context per connection and runs every operation with it. ``HubTransportWSHandler``
-instead gives each operation a context of its own (``Context.for_operation``) built from ``hub.ws_auth.operation_access``:
-the consumer looked up again by its token hash, its current grants (same caches and window as HTTP) and one token
-of its rate limit. So each operation writes its own audit entry holding only what it read. Refusals:
+strawberry's handler builds one context per connection and runs every operation with it.
+``HubTransportWSHandler`` instead gives each operation a context of its own (``Context.for_operation``) built
+from ``hub.ws_auth.operation_access``: the consumer looked up again by its token hash, its current grants (same
+caches and window as HTTP) and one token of its rate limit. So each operation writes its own audit entry holding only what it read. Refusals:
 
 * the token was revoked (or is unknown): the operation gets an ``error`` message (UNAUTHENTICATED) and the socket
   is closed with 4403;
@@ -32,6 +32,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Comple
 from strawberry.utils.aio import aclosing
 
 from hub.errors import HubError, Unauthenticated
+from hub.graphql_errors import shape_error
 from hub.ws_auth import REVOKED_CLOSE_CODE, REVOKED_CLOSE_REASON, current_consumer, operation_access, recheck_seconds
 
 log = logging.getLogger("hub.auth")
@@ -75,10 +76,16 @@ class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
         try:
             access = await operation_access(self.context)
         except HubError as refused:
+            consumer_id = getattr(self.context.consumer, "id", None)
+            log.info("websocket operation %s refused: %s %s", operation.id, refused.code, refused.message,
+                     extra={"fields": {"code": refused.code, "consumer_id": consumer_id}})
             await operation.send_initial_errors([GraphQLError(
                 refused.message, extensions={"code": refused.code, **refused.extensions})])
             if isinstance(refused, Unauthenticated):
                 await self._close_revoked()
+            return
+        except Exception as exc:  # noqa: BLE001 - unexpected: logged with a reference the client is given
+            await operation.send_initial_errors([shape_error(GraphQLError(str(exc), original_error=exc))])
             return
         await self._run(operation, self.context.for_operation(access))
 

@@ -357,6 +357,22 @@ def test_a_subscription_is_audited_when_it_starts_and_when_it_ends(live) -> None
     assert ended == [("OK", [], ["labor.job_postings"]), ("ERROR", ["CANCELLED"], ["labor.job_postings"])]
 
 
+def test_a_subscription_refused_at_its_start_is_audited_once_as_denied(live) -> None:
+    s, scratch_tokens, url = live
+    query = 'subscription WsRefused { datasetChanged(dataset: "commerce.parks") { cursor } }'  # no grant
+
+    async def session() -> list:
+        async with open_socket(url, scratch_tokens["science"]) as sock:
+            return await sock.op(query, name="WsRefused")
+
+    messages = asyncio.run(session())
+    assert [m["type"] for m in messages] == ["next", "complete"] and codes(messages) == ["FORBIDDEN"]
+    entries = sql(s.database_url, "select outcome, error_codes, denied from hub.audit_log where operation_name = "
+                                  "'WsRefused'")
+    assert [(e["outcome"], e["error_codes"], e["denied"]) for e in entries] == [
+        ("DENIED", ["FORBIDDEN"], ["commerce.parks"])]
+
+
 def test_the_legacy_graphql_ws_protocol_is_refused(live) -> None:
     _s, scratch_tokens, url = live
 
