@@ -279,6 +279,41 @@ def test_a_running_subscription_stops_with_forbidden_when_its_grant_ends(live) -
         ("OK", [], []), ("DENIED", ["FORBIDDEN"], ["labor.job_seekers"])]
 
 
+def test_a_subscription_delivers_no_event_after_its_grant_ended(live, long_window) -> None:
+    """The check before each event (the idle re-check of this hub comes only every 15 s)."""
+    s = live[0]
+    app, url = long_window
+    grant = new_grant(s.database_url, "science", "labor.job_seekers", [], 3600)
+    subscription = 'subscription { datasetChanged(dataset: "labor.job_seekers") { cursor } }'
+
+    async def session() -> tuple[list, float]:
+        async with open_socket(url, live[1]["science"]) as sock:
+            op_id = await sock.send(subscription)
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(sql, s.database_url, "update hub.grants set revoked_at = now() where id = $1",
+                                    grant)
+            app.state.policy.invalidate()  # the window has passed
+            started = time.monotonic()
+            messages: list = []
+            for _ in range(10):  # a change of the dataset: an event to deliver (or not)
+                await asyncio.to_thread(sql, s.database_url, "update labor.job_seekers set birth_year = birth_year "
+                                                             "where id = (select min(id) from labor.job_seekers)")
+                try:
+                    messages.append(await sock.recv(1.0))
+                    break
+                except asyncio.TimeoutError:
+                    continue
+            while messages and messages[-1]["type"] not in ("complete", "error"):
+                messages.append(await sock.recv(5))
+            assert all(m["id"] == op_id for m in messages)
+            return messages, time.monotonic() - started
+
+    messages, took = asyncio.run(session())
+    assert [m["type"] for m in messages] == ["next", "complete"], messages
+    assert messages[0]["payload"]["data"] is None and codes(messages) == ["FORBIDDEN"]
+    assert took < 12, took  # before the idle re-check
+
+
 # --- rate limit --------------------------------------------------------------------------------------
 
 def test_the_rate_limit_applies_to_socket_operations(live) -> None:
