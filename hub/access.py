@@ -192,6 +192,23 @@ class Access:
                             dataset=dataset.name, sharingClass=cls)
         self.datasets_read.add(dataset.name)
 
+    def renew(self, fresh: "Access") -> None:
+        """Go on under ``fresh`` (the same consumer's current catalog and grants) — a long-running operation, e.g.
+        a subscription: every dataset read so far must still pass ``check``, else FORBIDDEN (and the dataset is
+        recorded as denied); masking then follows the current grants."""
+        for name in sorted(self.datasets_read):
+            dataset = fresh.catalog.datasets.get(name)
+            try:
+                if dataset is None:
+                    raise Forbidden(f"dataset {name} is not in the catalog, so it is not shared", dataset=name)
+                fresh.check(dataset)
+            except Forbidden:
+                self.denied.add(name)
+                raise
+        self.consumer, self.catalog, self.grants = fresh.consumer, fresh.catalog, fresh.grants
+        self.grants_used |= fresh.grants_used
+        self._maskers.clear()
+
     def maskers(self, dataset: Dataset) -> dict[str, Callable[[str], str]]:
         """attribute name -> mask function, for the personal fields this consumer must not see."""
         found = self._maskers.get(dataset.name)

@@ -1,4 +1,5 @@
-"""The audit log: every GraphQL operation leaves one entry in ``hub.audit_log`` (DESIGN.md, "Sharing governance").
+"""The audit log: every GraphQL operation leaves one entry in ``hub.audit_log`` (DESIGN.md, "Sharing governance");
+a subscription two, one when it starts and one when it ends (``AuditExtension.on_execute``).
 
 An entry names the consumer, the operation (name, type, SHA-256 of the document text), the datasets and
 grants it used, the rows it returned per dataset, the personal fields masked for it, the datasets denied
@@ -38,7 +39,7 @@ from strawberry.extensions import SchemaExtension
 
 from hub import SQL_DIR
 from hub.db import Department, strip_header
-from hub.errors import HubError, from_db_error
+from hub.errors import HubError, ServiceUnavailable, from_db_error
 
 log = logging.getLogger("hub.audit")
 
@@ -246,9 +247,16 @@ class AuditExtension(SchemaExtension):
         self._capture_trace()
         yield
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         self._capture_trace()
         yield
+        # A subscription whose stream was created (hub.ws_auth.watch_subscriptions) is audited now, when it starts
+        # (outcome OK, with the datasets it reads), and again when it ends (on_operation): CANCELLED when the
+        # client stops it, FORBIDDEN/UNAUTHENTICATED when its access ended. Fail closed: a subscription whose
+        # start cannot be audited does not run (strawberry sends this error as its only result).
+        if getattr(self.execution_context.context, "subscription_started", False):
+            if not await self._write(self._entry(), result=None):
+                raise ServiceUnavailable(UNAVAILABLE_MESSAGE)
 
     async def on_operation(self) -> AsyncIterator[None]:
         self._capture_trace()
@@ -309,12 +317,14 @@ class AuditExtension(SchemaExtension):
             trace_id=self._trace_id,
         )
 
-    async def _write(self, entry: AuditEntry, result: Any) -> None:
+    async def _write(self, entry: AuditEntry, result: Any) -> bool:
+        """Append ``entry``; False (logged, and ``result`` loses its data) when it could not be written."""
         db = getattr(self.execution_context.context, "db", None)
         try:
             if db is None:
                 raise RuntimeError("the GraphQL context has no database (ctx.db)")
             await append(db, entry)  # the primary's writer (group commit), else one INSERT
+            return True
         except Exception:  # noqa: BLE001 - any failure: fail closed below
             log.error("AUDIT LOG UNAVAILABLE: could not record operation %r (%s, outcome %s, consumer %s, "
                       "trace %s); its data is withheld", entry.operation_name, entry.operation_type,
@@ -323,3 +333,4 @@ class AuditExtension(SchemaExtension):
                 result.data = None
                 result.errors = [*(result.errors or []), GraphQLError(
                     UNAVAILABLE_MESSAGE, extensions={"code": "SERVICE_UNAVAILABLE"})]
+            return False

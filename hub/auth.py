@@ -93,8 +93,9 @@ class AuthenticationMiddleware:
             await self._reject(scope, send, "missing bearer token: send Authorization: Bearer <token>")
             return
         app_state = scope["app"].state
+        token_hash = hash_token(token)
         try:
-            consumer = await app_state.consumers.lookup(app_state.db, hash_token(token))
+            consumer = await app_state.consumers.lookup(app_state.db, token_hash)
         except Exception as exc:  # noqa: BLE001 - mapped below
             from hub.errors import HubError, from_db_error
 
@@ -110,6 +111,7 @@ class AuthenticationMiddleware:
             await self._reject(scope, send, "unknown or revoked token")
             return
         scope["hub.consumer"] = consumer
+        scope["hub.token_hash"] = token_hash  # a websocket looks its consumer up again per operation (hub.ws_auth)
         await self.app(scope, receive, send)
 
     async def _reject(self, scope: Scope, send: Send, message: str) -> None:

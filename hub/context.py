@@ -1,4 +1,4 @@
-"""The per-request context: settings, department pools and this request's DataLoaders."""
+"""The per-request (per websocket operation) context: settings, department pools, access and DataLoaders."""
 
 from __future__ import annotations
 
@@ -32,7 +32,17 @@ class Context:
         self.response = response
         self.cost: int | None = None
         self.connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init payload
+        self.token_hash: str | None = None  # the bearer token's SHA-256 (a socket re-checks it per operation)
+        self.subscription_started = False  # set by hub.ws_auth once a subscription's stream exists (audit)
         self._loaders: dict[type, Any] = {}
+
+    def for_operation(self, access: "Access") -> "Context":
+        """A fresh context for one operation on this (websocket) connection: its own access decision, loaders
+        and audit record, nothing shared with the connection's other operations."""
+        context = Context(self.settings, self.db, access, request=self.request, response=self.response)
+        context.connection_params = self.connection_params
+        context.token_hash = self.token_hash
+        return context
 
     def loader(self, cls: type[L]) -> L:
         instance = self._loaders.get(cls)

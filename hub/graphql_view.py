@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from hub.access import Access
@@ -33,14 +34,20 @@ from hub.graphql_http import (JSON, RETRY_AFTER_SECONDS, content_type, error_res
 from hub.settings import Settings
 from hub.tracing import current_ids
 from hub.trusted import TrustedDocuments
+from hub.ws_handler import HubTransportWSHandler
 
 # The status of a HubError raised before any GraphQL response exists (building the request's context).
 _HUB_ERROR_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "SERVICE_UNAVAILABLE": 503, "LIMIT_EXCEEDED": 503}
 
 
 class HubGraphQL(GraphQL):
+    # Websockets speak graphql-transport-ws only (not the legacy graphql-ws protocol), through the hub's handler:
+    # every operation on a socket is authorised, rate limited and audited like an HTTP request (hub.ws_handler).
+    graphql_transport_ws_handler_class = HubTransportWSHandler
+
     def __init__(self, schema: Any, settings: Settings):
-        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True)
+        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True,
+                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         self.settings = settings
         self.trusted = TrustedDocuments.load()  # graphql/operations/**/*.graphql, by sha256
         self.compiled = CompiledQueries(schema, settings, self.trusted) if settings.compiled_queries else None
@@ -91,7 +98,9 @@ class HubGraphQL(GraphQL):
         catalog = await state.policy.catalog()
         grants = await state.policy.grants(consumer.department) if consumer is not None else {}
         access = Access(consumer, catalog, grants)
-        return Context(self.settings, state.db, access, request=request, response=response)
+        context = Context(self.settings, state.db, access, request=request, response=response)
+        context.token_hash = request.scope.get("hub.token_hash")
+        return context
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
@@ -117,7 +126,8 @@ class HubGraphQL(GraphQL):
 
     async def on_ws_connect(self, context: Context) -> Any:
         """graphql-transport-ws ``connection_init``: a websocket opened without an Authorization header (browsers
-        cannot send one) authenticates with ``{"Authorization": "Bearer <token>"}`` in the payload."""
+        cannot send one) authenticates with ``{"Authorization": "Bearer <token>"}`` in the payload. Each operation
+        is then authorised again (``hub.ws_handler``)."""
         from strawberry.exceptions import ConnectionRejectionError
         from strawberry.types.unset import UNSET
 

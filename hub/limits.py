@@ -31,7 +31,8 @@ HTTP (pure-ASGI middleware, see ``hub.app``):
 * ``BodySizeLimitMiddleware``: 413 when Content-Length exceeds ``max_body_bytes`` or a streamed
   (chunked) body grows past it; the body is never buffered beyond the limit.
 * ``RateLimitMiddleware``: a token bucket per authenticated consumer (``scope["hub.consumer"]``,
-  set by the authentication middleware that runs before it); 429 with ``Retry-After``.
+  set by the authentication middleware that runs before it); 429 with ``Retry-After``. Each GraphQL
+  operation on a websocket takes a token from the same bucket (``take``, called by ``hub.ws_handler``).
 """
 
 from __future__ import annotations
@@ -568,16 +569,31 @@ class RateLimitMiddleware:
         self.buckets = TokenBuckets(rate, burst, clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            # A socket is limited per GraphQL operation, not per connection: its handler (hub.ws_handler) calls
+            # ``take`` for every operation, so HTTP requests and socket operations share the consumer's bucket.
+            scope["hub.rate_limiter"] = self
         consumer = scope.get("hub.consumer") if scope["type"] == "http" else None
-        if consumer is None or self.rate <= 0 or scope["path"].startswith(_UNLIMITED_PREFIXES):
+        if consumer is None or scope["path"].startswith(_UNLIMITED_PREFIXES):
             await self.app(scope, receive, send)
             return
-        wait = self.buckets.take(getattr(consumer, "id", consumer))
+        wait = self.take(consumer)
         if wait <= 0:
             await self.app(scope, receive, send)
             return
+        message, retry_after = self.refusal(wait)
+        await _send_error(send, 429, _error_body(message, "rateLimit", self.rate),
+                          [(b"retry-after", str(retry_after).encode())])
+
+    def take(self, consumer: Any) -> float:
+        """Take one request's token from ``consumer``'s bucket: 0.0 when allowed (or the limit is off), else
+        the seconds until a token is available."""
+        if self.rate <= 0:
+            return 0.0
+        return self.buckets.take(getattr(consumer, "id", consumer))
+
+    def refusal(self, wait: float) -> tuple[str, int]:
+        """The refusal's message and its Retry-After seconds (LIMIT_EXCEEDED rateLimit, HTTP 429)."""
         retry_after = max(1, math.ceil(wait))
-        body = _error_body(f"rate limit exceeded: at most {self.rate:g} requests per second "
-                           f"(bursts of {self.buckets.burst}); retry after {retry_after} s",
-                           "rateLimit", self.rate)
-        await _send_error(send, 429, body, [(b"retry-after", str(retry_after).encode())])
+        return (f"rate limit exceeded: at most {self.rate:g} requests per second (bursts of {self.buckets.burst}); "
+                f"retry after {retry_after} s", retry_after)

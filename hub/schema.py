@@ -19,6 +19,7 @@ from hub.graphql_errors import ErrorCodes
 from hub.graphql_telemetry import OperationSpan, ResolverSpans
 from hub.limits import schema_extensions
 from hub.replicas import ReadRouting
+from hub.ws_auth import watch_subscriptions
 from hub.settings import Settings
 
 CACHE_SIZE = 512
@@ -107,6 +108,7 @@ def build_schema(settings: Settings | None = None) -> HubSchema:
     from resolvers import DATASET_TYPES
 
     schema.guarded_fields = install_guards(schema._schema, DATASET_TYPES)
+    watch_subscriptions(schema._schema)  # a running subscription ends when its access does (hub.ws_auth)
     return schema
 
 

@@ -179,10 +179,15 @@ class SyncSubscription:
                                          "cursor (graphql-transport-ws; LISTEN/NOTIFY underneath). Then read "
                                          "`changes(after: <your cursor>)` until caught up.")
     async def dataset_changed(self, info: strawberry.Info, dataset: str) -> AsyncGenerator[DatasetChange, None]:
+        # Authorised before the stream is returned, so that the subscription's start is audited with its dataset
+        # (hub.ws_auth.watch_subscriptions re-checks it while it runs).
         ctx = info.context
         found = authorize(ctx.access, dataset, write=False)
-        notifier = ctx.request.app.state.sync.notifier
-        async with notifier.subscribe(found.name) as queue:
-            while True:
-                cursor = await queue.get()
-                yield DatasetChange(dataset=found.name, cursor=cursor.encode(), version=str(cursor.seq))
+        return _changes(ctx.request.app.state.sync.notifier, found.name)
+
+
+async def _changes(notifier, dataset: str) -> AsyncGenerator[DatasetChange, None]:
+    async with notifier.subscribe(dataset) as queue:
+        while True:
+            cursor = await queue.get()
+            yield DatasetChange(dataset=dataset, cursor=cursor.encode(), version=str(cursor.seq))
