@@ -305,3 +305,39 @@ def test_concurrent_refreshes_run_one_after_the_other(env) -> None:
     assert second.started_at >= first.refreshed_at  # the second waited for the first to finish
     rows = gql(client, tokens["labor"], "{ supplyDemand(year: 2024, groupBy: [QUARTER]) { nodes { quarter } } }")
     assert [n["quarter"] for n in rows["data"]["supplyDemand"]["nodes"]] == [1, 2, 3, 4]
+
+
+# --- published files are safe to open (issue 12) ---------------------------------------------------------
+
+def _csv_rows_of(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_report_csv_neutralises_formulas_and_keeps_numbers(env) -> None:
+    settings, tokens, client = env
+    rows = _csv_rows_of(client.get("/reports/2022.csv", headers=auth(tokens, "labor")).text)
+    (providers,) = [r for r in rows if (r["section"], r["key"], r["metric"]) == ("training", ds.OCC["F"], "providers")]
+    assert providers["value"] == "'" + ds.HYPERLINK_PROVIDER  # text, not a live formula
+    assert providers["name"] == ds.SCRIPT_NAME  # CSV is not HTML: the name is as in the data
+    (seats,) = [r for r in rows if (r["section"], r["key"], r["metric"]) == ("training", ds.OCC["F"], "seats")]
+    assert seats["value"] == "12"
+    # Numbers stay numbers, negative ones included: every gap of the JSON is the CSV's cell as written.
+    document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()["figures"]
+    rows = _csv_rows_of(client.get("/reports/2024.csv", headers=auth(tokens, "labor")).text)
+    gaps = {r["key"]: r["value"] for r in rows if r["section"] == "skill_level" and r["metric"] == "gap"}
+    expected = {str(r["skillLevel"] or "unstated"): r["gap"] for r in document["bySkillLevel"]}
+    assert any(isinstance(g, int) and g < 0 for g in expected.values()), expected  # the data has a negative gap
+    assert gaps == {k: "" if g is None else str(g) for k, g in expected.items()}
+    assert not [r for r in rows if r["value"].startswith("'")]  # nothing else in this year is text to neutralise
+
+
+def test_the_snapshot_csv_neutralises_formulas(env) -> None:
+    settings, tokens, client = env
+    response = client.get("/sync/labor.training_programs/snapshot", params={"format": "csv"},
+                          headers=auth(tokens, "commerce"))
+    assert response.status_code == 200, response.text
+    body = response.text.rstrip("\n").rsplit("\n", 1)[0]  # without the final #cursor line
+    rows = _csv_rows_of(body)
+    (hostile,) = [r for r in rows if r["occupation_code"] == ds.OCC["F"]]
+    assert hostile["provider"] == "'" + ds.HYPERLINK_PROVIDER and hostile["seats"] == "12"
+    assert {r["provider"] for r in rows if r is not hostile} == {"甲培训学校", "乙职业技能培训中心"}
