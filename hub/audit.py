@@ -108,6 +108,24 @@ async def append(db: Any, entry: AuditEntry) -> None:
         await record(primary.hub, entry)  # always the primary (hub.replicas)
 
 
+def request_entry(conn: Any, consumer: Any, operation: str, kind: str, codes: list[str], *,
+                  datasets: Iterable[str] = (), grants: Iterable[int] = (), rows: dict[str, int] | None = None,
+                  masked: Iterable[str] = (), denied: Iterable[str] = ()) -> AuditEntry:
+    """The entry of one HTTP request outside GraphQL (``conn``: a starlette request or websocket): the sync and
+    ingest endpoints (``hub.sync.guard``) and report drafts (``hub.report_routes``). ``operation`` names what
+    was done (``sync.changes labor.job_postings``, ``report.draft 2025 (json)``); the document hash is the
+    SHA-256 of ``METHOD path?query``."""
+    target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
+    denied = set(denied)
+    return AuditEntry(
+        outcome=outcome_of(codes, denied), operation_type=kind, operation_name=operation,
+        document_hash=hashlib.sha256(f"{conn.scope.get('method', 'GET')} {target}".encode()).hexdigest(),
+        consumer_id=getattr(consumer, "id", None), department=getattr(consumer, "department", None),
+        consumer_name=getattr(consumer, "name", None), datasets=list(datasets), grants=list(grants),
+        rows=dict(rows or {}), masked_fields=list(masked), denied=list(denied), error_codes=list(codes),
+        trace_id=_trace_id())
+
+
 # --- verification ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
