@@ -1,4 +1,5 @@
-"""The audit log: every GraphQL operation leaves one entry in ``hub.audit_log`` (DESIGN.md, "Sharing governance").
+"""The audit log: every GraphQL operation, and every other read of non-public data, leaves one entry in
+``hub.audit_log`` (DESIGN.md, "Sharing governance").
 
 An entry names the consumer, the operation (name, type, SHA-256 of the document text), the datasets and
 grants it used, the rows it returned per dataset, the personal fields masked for it, the datasets denied
@@ -16,7 +17,8 @@ chain: publish the head (``VerifyResult.head_id``/``head_hash``) elsewhere to de
 created by the lifespan), which queues the entries of concurrent operations and writes each batch with ONE
 INSERT statement; the operation waits until the batch holding its entry has committed. Without a writer (a
 ``Databases`` opened by a test or a command) ``record`` writes one entry with one INSERT. The compiled path
-(``hub.compiled``) and the sync/ingest endpoints (``hub.sync.guard``) use ``append`` too. Policy: an
+(``hub.compiled``), the sync/ingest endpoints (``hub.sync.guard``) and report drafts (``hub.report_routes``,
+``hub report --draft``) use ``append`` too; ``request_entry`` is the entry of a request outside GraphQL. Policy: an
 operation whose entry cannot be written (its batch failed) does not return its data — the result becomes
 ``data: null`` plus a SERVICE_UNAVAILABLE "audit log unavailable" error (the design requires every
 operation to be audited; a mutation has still been applied in that case).
