@@ -80,7 +80,8 @@ def link(path: str, **params: Any) -> str:
 
 ENVIRONMENT = Environment(loader=PackageLoader("hub", "templates"), autoescape=True, undefined=StrictUndefined,
                           extensions=[CompactLines])
-ENVIRONMENT.globals.update(num=num, time=time, link=link, withheld=WITHHELD, missing=MISSING)
+ENVIRONMENT.globals.update(time=time, link=link, withheld=WITHHELD, missing=MISSING)
+ENVIRONMENT.filters["num"] = num  # {{ value | num(suppressed, digits, percent=...) }}
 
 
 def _charts(report: "Report", lang: str) -> dict[str, Chart]:
