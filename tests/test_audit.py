@@ -369,7 +369,7 @@ def test_a_draft_that_fails_is_audited_with_its_code(api, monkeypatch) -> None:
         "report.draft 2024 (json)", "ERROR", ["SERVICE_UNAVAILABLE"])
 
 
-def test_published_reports_and_refusals_leave_no_entry(api) -> None:
+def test_refused_report_requests_leave_no_entry(api) -> None:
     settings, tokens, client = api
     url = settings.database_url
     before = _last_id(url)
