@@ -1,5 +1,6 @@
-"""The audit log: every GraphQL operation leaves one entry in ``hub.audit_log`` (DESIGN.md, "Sharing governance");
-a subscription two, one when it starts and one when it ends (``AuditExtension.on_execute``).
+"""The audit log: every GraphQL operation, and every other read of non-public data, leaves one entry in
+``hub.audit_log`` (DESIGN.md, "Sharing governance"); a subscription two, one when it starts and one when it ends
+(``AuditExtension.on_execute``).
 
 An entry names the consumer, the operation (name, type, SHA-256 of the document text), the datasets and
 grants it used, the rows it returned per dataset, the personal fields masked for it, the datasets denied
@@ -17,7 +18,8 @@ chain: publish the head (``VerifyResult.head_id``/``head_hash``) elsewhere to de
 created by the lifespan), which queues the entries of concurrent operations and writes each batch with ONE
 INSERT statement; the operation waits until the batch holding its entry has committed. Without a writer (a
 ``Databases`` opened by a test or a command) ``record`` writes one entry with one INSERT. The compiled path
-(``hub.compiled``) and the sync/ingest endpoints (``hub.sync.guard``) use ``append`` too. Policy: an
+(``hub.compiled``), the sync/ingest endpoints (``hub.sync.guard``) and report drafts (``hub.report_routes``,
+``hub report --draft``) use ``append`` too; ``request_entry`` is the entry of a request outside GraphQL. Policy: an
 operation whose entry cannot be written (its batch failed) does not return its data — the result becomes
 ``data: null`` plus a SERVICE_UNAVAILABLE "audit log unavailable" error (the design requires every
 operation to be audited; a mutation has still been applied in that case).
@@ -107,6 +109,24 @@ async def append(db: Any, entry: AuditEntry) -> None:
         await writer.write(entry)
     else:
         await record(primary.hub, entry)  # always the primary (hub.replicas)
+
+
+def request_entry(conn: Any, consumer: Any, operation: str, kind: str, codes: list[str], *,
+                  datasets: Iterable[str] = (), grants: Iterable[int] = (), rows: dict[str, int] | None = None,
+                  masked: Iterable[str] = (), denied: Iterable[str] = ()) -> AuditEntry:
+    """The entry of one HTTP request outside GraphQL (``conn``: a starlette request or websocket): the sync and
+    ingest endpoints (``hub.sync.guard``) and report drafts (``hub.report_routes``). ``operation`` names what
+    was done (``sync.changes labor.job_postings``, ``report.draft 2025 (json)``); the document hash is the
+    SHA-256 of ``METHOD path?query``."""
+    target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
+    denied = set(denied)
+    return AuditEntry(
+        outcome=outcome_of(codes, denied), operation_type=kind, operation_name=operation,
+        document_hash=hashlib.sha256(f"{conn.scope.get('method', 'GET')} {target}".encode()).hexdigest(),
+        consumer_id=getattr(consumer, "id", None), department=getattr(consumer, "department", None),
+        consumer_name=getattr(consumer, "name", None), datasets=list(datasets), grants=list(grants),
+        rows=dict(rows or {}), masked_fields=list(masked), denied=list(denied), error_codes=list(codes),
+        trace_id=_trace_id())
 
 
 # --- verification ----------------------------------------------------------------------------------

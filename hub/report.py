@@ -10,7 +10,6 @@ The HTML page is ``hub.report_html``; ``as_csv`` and ``as_document`` give the sa
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import io
@@ -18,6 +17,7 @@ import json
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Iterator
 
+from hub import csv_cells
 from hub.errors import BadUserInput, Conflict
 from hub.statistics import latest_refresh, snapshot
 
@@ -222,13 +222,11 @@ def _csv_rows(report: Report) -> Iterator[tuple[Any, ...]]:
 
 
 def as_csv(report: Report) -> str:
-    """The report's figures as one long CSV: section, key, name, metric, value, suppressed."""
+    """The report's figures as one long CSV: section, key, name, metric, value, suppressed. Cells go through
+    ``hub.csv_cells`` (a name like ``=HYPERLINK(...)`` is text, not a formula; numbers stay numbers)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_cells.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for section, key, name, metric, value, suppressed in _csv_rows(report):
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        writer.writerow((section, key, name, metric, "" if value is None else value,
-                         "true" if suppressed is True else "false" if suppressed is False else ""))
+        writer.writerow((section, key, name, metric, value, suppressed if isinstance(suppressed, bool) else None))
     return out.getvalue()

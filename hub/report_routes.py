@@ -6,8 +6,10 @@ for English labels (Chinese by default).
 
 Access: published versions are public by nature — the plan asks the platform to publish them — so they are
 served to anyone, with or without a token (``hub.auth`` lets ``GET /reports/...`` through without one; a
-token that is sent must still be valid). A draft is not published: it needs a bearer token (HTTP 401
-otherwise). Both show the public view (small cells suppressed), whoever reads them.
+token that is sent must still be valid), and leave no audit entry. A draft is not published: it needs a
+bearer token (HTTP 401 otherwise), and every read of it writes one audit entry (``report.draft YEAR (FMT)``,
+``hub.audit.request_entry``) before it is answered — no entry, no draft (503). Both show the public view
+(small cells suppressed), whoever reads them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from hub.audit import append, request_entry
 from hub.errors import HubError, from_db_error
-from hub.report import as_csv, draft_report, published_report
+from hub.report import Report, as_csv, draft_report, published_report
 from hub.report_html import LANGUAGES, render
 from resolvers.analytics.figures import YEARS
 
@@ -65,11 +68,43 @@ async def _respond(request: Request, fmt: str) -> Response:
     if report is None and version is not None:
         return _error(404, "NOT_FOUND", f"{year} has no published version {version}")
     if report is None:
-        if request.scope.get("hub.consumer") is None:
+        consumer = request.scope.get("hub.consumer")
+        if consumer is None:
             return _error(401, "UNAUTHENTICATED", f"{year}'s report is not published: its draft needs "
                                                   "Authorization: Bearer <token>",
                           {"WWW-Authenticate": 'Bearer realm="talent-data-hub"'})
-        report = await draft_report(db.hub, request.app.state.settings, year)
+        return await _draft(request, consumer, year, fmt, lang)
+    return _answer(report, fmt, lang, version)
+
+
+async def _draft(request: Request, consumer: Any, year: int, fmt: str, lang: str) -> Response:
+    """The live draft: not public, so every read writes one audit entry (also when it fails), and the answer
+    leaves only once its entry has committed (fail closed, like GraphQL)."""
+    db = request.app.state.db
+    operation = f"report.draft {year} ({fmt})"
+    try:
+        response = _answer(await draft_report(db.hub, request.app.state.settings, year), fmt, lang, None)
+    except Exception as exc:  # noqa: BLE001 - audited, then answered with its code (or re-raised)
+        mapped = exc if isinstance(exc, HubError) else from_db_error(exc)
+        try:
+            await append(db, request_entry(request, consumer, operation, "query",
+                                           [mapped.code if mapped is not None else "INTERNAL_SERVER_ERROR"]))
+        except Exception:  # noqa: BLE001 - the answer is an error anyway; it carries no data
+            log.error("AUDIT LOG UNAVAILABLE: could not record failed %s", operation, exc_info=True)
+        if mapped is None:
+            raise
+        return _error(_status(mapped.code), mapped.code, mapped.message)
+    try:
+        await append(db, request_entry(request, consumer, operation, "query", []))
+    except Exception:  # noqa: BLE001 - fail closed: no audit entry, no draft
+        log.error("AUDIT LOG UNAVAILABLE: %s withheld", operation, exc_info=True)
+        return _error(503, "SERVICE_UNAVAILABLE", "audit log unavailable", {"Retry-After": "1"})
+    return response
+
+
+def _answer(report: Report, fmt: str, lang: str, version: int | None) -> Response:
+    """``report`` as HTML, CSV or JSON, with its caching headers."""
+    year = report.year
     if report.draft:
         cache = "private, no-store"
     else:

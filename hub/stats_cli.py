@@ -107,7 +107,11 @@ def report_render(
         report = None if draft else await published_report(db.hub, year, version)
         if report is None and version is not None:
             raise SetupError(f"{year} has no published version {version}")
-        return report or await draft_report(db.hub, settings, year)
+        if report is not None:
+            return report  # published: public, not audited
+        report = await draft_report(db.hub, settings, year)
+        await _audit_draft(db, year)
+        return report
 
     report = _run(go)
     html = render(report, lang)
@@ -117,6 +121,19 @@ def report_render(
     else:
         out.write_text(html, encoding="utf-8")
         _err.print(f"wrote {out} ({year}, {what}, {len(html.encode()):,} bytes)")
+
+
+async def _audit_draft(db: Any, year: int) -> None:
+    """A draft is not public: reading it from the command line is audited like over HTTP (``report.draft YEAR
+    (html)``, by ``cli: <user>``); without the entry the page is not written (fail closed)."""
+    from hub.audit import AuditEntry, append
+
+    entry = AuditEntry(operation_type="query", operation_name=f"report.draft {year} (html)",
+                       consumer_name=f"cli: {getpass.getuser()}")
+    try:
+        await append(db, entry)
+    except Exception as exc:  # noqa: BLE001 - any failure: the draft is withheld
+        raise SetupError(f"audit log unavailable ({type(exc).__name__}): the draft was not written") from exc
 
 
 @report_app.command("publish")

@@ -10,6 +10,10 @@ Occupations (2024):
   C 4-01-02-01  demand 2 each, one seeker (a small cell): ratio 2.0 in 4 quarters but annual demand 8 < 10
   D 2-02-10-01  demand 5 in Q1, no seeker: ratio null
   E 6-18-01-01  demand 6, supply 3 in every quarter of 2023 and 2024: shortage both years
+
+Hostile names (2022 only, so no figure above changes): occupation F is named ``<script>...`` and has one
+training program in 2022 whose provider is ``=HYPERLINK(...)`` — the report page must escape the one and its
+CSV neutralise the other (issue 12).
 """
 
 from __future__ import annotations
@@ -33,7 +37,10 @@ def uscc(body: str) -> str:
 TIANHE, YUEXIU = "440106", "440104"
 E1 = uscc("440106MA5D1234X")  # industry 3911 (section C), Tianhe
 E2 = uscc("440104MA5E5678Y")  # industry 6511 (section I), Yuexiu
-OCC = {"A": "6-25-01-01", "B": "6-25-02-01", "C": "4-01-02-01", "D": "2-02-10-01", "E": "6-18-01-01"}
+OCC = {"A": "6-25-01-01", "B": "6-25-02-01", "C": "4-01-02-01", "D": "2-02-10-01", "E": "6-18-01-01",
+       "F": "6-99-00-01"}
+SCRIPT_NAME = '<script>alert("occupation")</script>'
+HYPERLINK_PROVIDER = '=HYPERLINK("http://evil.example/x","click")'
 S1, S2 = "4144012001", "3144000002"
 MAJOR = {"X": "510201", "Y": "510202", "Z": "460104", "W": "570101"}
 
@@ -46,7 +53,7 @@ INDUSTRIES = [  # code, name, level, parent
 ]
 ENTERPRISES = [(E1, "广州市天和电脑有限公司", "3911", TIANHE), (E2, "广州市越秀软件有限公司", "6511", YUEXIU)]
 OCCUPATIONS = [(OCC["A"], "计算机整机装配调试员"), (OCC["B"], "电子产品装配工"), (OCC["C"], "中式烹调师"),
-               (OCC["D"], "软件工程技术人员"), (OCC["E"], "车工")]
+               (OCC["D"], "软件工程技术人员"), (OCC["E"], "车工"), (OCC["F"], SCRIPT_NAME)]
 # occupation, headcount, skill level, district, posted_on, closes_on, enterprise
 POSTINGS = [
     ("A", 15, 3, TIANHE, D(2024, 1, 10), D(2024, 3, 31), E1),   # Q1
@@ -74,6 +81,7 @@ TRAINING = [
     ("A", "乙职业技能培训中心", 20, D(2023, 12, 1), D(2024, 1, 31)),  # runs in 2023 and 2024
     ("D", "甲培训学校", 10, D(2024, 6, 1), D(2024, 6, 30)),
     ("B", "乙职业技能培训中心", 15, D(2023, 5, 1), D(2023, 6, 30)),
+    ("F", HYPERLINK_PROVIDER, 12, D(2022, 3, 1), D(2022, 5, 31)),
 ]
 SCHOOLS = [(S1, "广州天河职业技术学院", "HIGHER_VOCATIONAL", TIANHE),
            (S2, "广州越秀职业技术学校", "SECONDARY_VOCATIONAL", YUEXIU)]

@@ -305,3 +305,104 @@ def test_concurrent_refreshes_run_one_after_the_other(env) -> None:
     assert second.started_at >= first.refreshed_at  # the second waited for the first to finish
     rows = gql(client, tokens["labor"], "{ supplyDemand(year: 2024, groupBy: [QUARTER]) { nodes { quarter } } }")
     assert [n["quarter"] for n in rows["data"]["supplyDemand"]["nodes"]] == [1, 2, 3, 4]
+
+
+# --- published files are safe to open (issue 12) ---------------------------------------------------------
+
+def _csv_rows_of(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_report_csv_neutralises_formulas_and_keeps_numbers(env) -> None:
+    settings, tokens, client = env
+    rows = _csv_rows_of(client.get("/reports/2022.csv", headers=auth(tokens, "labor")).text)
+    (providers,) = [r for r in rows if (r["section"], r["key"], r["metric"]) == ("training", ds.OCC["F"], "providers")]
+    assert providers["value"] == "'" + ds.HYPERLINK_PROVIDER  # text, not a live formula
+    assert providers["name"] == ds.SCRIPT_NAME  # CSV is not HTML: the name is as in the data
+    (seats,) = [r for r in rows if (r["section"], r["key"], r["metric"]) == ("training", ds.OCC["F"], "seats")]
+    assert seats["value"] == "12"
+    # Numbers stay numbers, negative ones included: every gap of the JSON is the CSV's cell as written.
+    document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()["figures"]
+    rows = _csv_rows_of(client.get("/reports/2024.csv", headers=auth(tokens, "labor")).text)
+    gaps = {r["key"]: r["value"] for r in rows if r["section"] == "skill_level" and r["metric"] == "gap"}
+    expected = {str(r["skillLevel"] or "unstated"): r["gap"] for r in document["bySkillLevel"]}
+    assert any(isinstance(g, int) and g < 0 for g in expected.values()), expected  # the data has a negative gap
+    assert gaps == {k: "" if g is None else str(g) for k, g in expected.items()}
+    assert not [r for r in rows if r["value"].startswith("'")]  # nothing else in this year is text to neutralise
+
+
+def test_the_snapshot_csv_neutralises_formulas(env) -> None:
+    settings, tokens, client = env
+    response = client.get("/sync/labor.training_programs/snapshot", params={"format": "csv"},
+                          headers=auth(tokens, "commerce"))
+    assert response.status_code == 200, response.text
+    body = response.text.rstrip("\n").rsplit("\n", 1)[0]  # without the final #cursor line
+    rows = _csv_rows_of(body)
+    (hostile,) = [r for r in rows if r["occupation_code"] == ds.OCC["F"]]
+    assert hostile["provider"] == "'" + ds.HYPERLINK_PROVIDER and hostile["seats"] == "12"
+    assert {r["provider"] for r in rows if r is not hostile} == {"甲培训学校", "乙职业技能培训中心"}
+
+
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+def _report_of(document: dict[str, Any]) -> Any:
+    from hub.report import Report
+
+    d = document
+    return Report(d["year"], d["figures"], d["status"], d["thresholds"], d["watermark"], d["versions"], d["version"],
+                  d["publishedAt"], d["publishedBy"])
+
+
+def _hostile_names(value: Any) -> Any:
+    """Every name in the figures (occupations, districts, majors, schools, industries, providers) -> HOSTILE."""
+    if isinstance(value, dict):
+        return {k: (HOSTILE if (k.endswith("Name") or k == "name") and isinstance(v, str) else
+                    [HOSTILE for _ in v] if k == "providers" else
+                    {c: HOSTILE for c in v} if k == "districtNames" else _hostile_names(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hostile_names(v) for v in value]
+    return value
+
+
+def test_names_in_the_page_are_escaped(env) -> None:
+    settings, tokens, client = env
+    page = client.get("/reports/2022", headers=auth(tokens, "labor")).text  # occupation F: <script> in its name
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(&#34;occupation&#34;)&lt;/script&gt;" in page
+    assert "=HYPERLINK(&#34;http://evil.example/x&#34;,&#34;click&#34;)" in page  # shown as the text it is
+
+    from hub.report_html import render
+
+    document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()
+    report = _report_of({**document, "figures": _hostile_names(document["figures"])})
+    for lang in ("zh", "en"):
+        page = render(report, lang)
+        assert "<script" not in page and "<img" not in page
+        for section in ("totals", "shortage", "district", "training", "match", "warnings"):
+            part = page.split(f'<section id="{section}-section">')[1].split("</section>")[0]
+            assert "&lt;script&gt;alert(1)" in part or "&lt;img" in part or section == "totals", section
+        chart = page.split('id="chart-shortage"')[1].split("</svg>")[0]
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in chart  # <title>
+
+
+def test_the_page_is_built_by_an_autoescaping_template_engine() -> None:
+    from hub import report_html, report_svg
+
+    assert report_html.ENVIRONMENT.autoescape is True
+    for module in (report_html, report_svg):
+        source = Path(module.__file__).read_text(encoding="utf-8")
+        assert not re.search(r"\bescape\(|markupsafe|Markup\(|from html import", source), module.__name__
+
+
+def test_versions_frozen_before_later_figures_still_render(env) -> None:
+    """A version frozen before the city-wide match and the district names were part of the figures."""
+    from hub.report_html import render
+
+    settings, tokens, client = env
+    document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()
+    old = {k: v for k, v in document["figures"].items() if k not in ("majorIndustryMatchCity", "districtNames")}
+    page = render(_report_of({**document, "figures": old, "status": "published", "version": 1,
+                              "publishedAt": "2025-01-02T03:04:05+00:00"}), "en")
+    assert '<table id="match-city"><thead>' in page and "Version 1, published 2025-01-02 03:04 UTC." in page

@@ -18,17 +18,16 @@ A snapshot is one REPEATABLE READ, read-only transaction streamed with a server-
 from __future__ import annotations
 
 import asyncio
-import csv
 import datetime as dt
 import io
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 import asyncpg
 import orjson
 
+from hub import csv_cells
 from hub.errors import CursorExpired, from_db_error
 from hub.sync.cursor import Cursor
 
@@ -133,16 +132,6 @@ async def head(pool: asyncpg.Pool, sql: "SqlRegistry", dataset: str) -> tuple[Cu
 
 # --- snapshots -------------------------------------------------------------------------------------
 
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dt.date, Decimal)):
-        return value.isoformat() if isinstance(value, dt.date) else str(value)
-    return str(value)
-
-
 class Snapshot:
     """Every row of a dataset from one REPEATABLE READ snapshot, streamed in chunks (never all in memory).
 
@@ -198,15 +187,18 @@ class Snapshot:
         columns = [a.name for a in stmt.get_attributes()]
         masked = [(columns.index(c), fn) for c, fn in self.maskers.items() if c in columns]
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = csv_cells.writer(buffer, lineterminator="\n")  # text cells safe to open in a spreadsheet
         writer.writerow(columns)
         pending = 0
         async for record in stmt.cursor(prefetch=self.batch):
-            values = [_csv_value(v) for v in record]
-            for i, fn in masked:
-                if record[i] is not None:
-                    values[i] = fn(values[i])
-            writer.writerow(values)
+            if masked:
+                values = list(record)
+                for i, fn in masked:
+                    if values[i] is not None:
+                        values[i] = fn(str(values[i]))
+                writer.writerow(values)
+            else:
+                writer.writerow(record)
             pending += 1
             if pending >= self.batch:
                 self.rows += pending

@@ -9,13 +9,12 @@ request with ``hub.audit.append`` (the app's group-commit writer).
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from starlette.requests import HTTPConnection
 
 from hub.access import Access, Dataset, _camel
-from hub.audit import AuditEntry, _trace_id, append, outcome_of
+from hub.audit import append, request_entry
 from hub.errors import Forbidden, NotFound, Unauthenticated
 
 
@@ -59,14 +58,7 @@ def note_rows(access: Access, dataset: Dataset, rows: int) -> None:
 async def audit(conn: HTTPConnection, consumer: Any, access: Access | None, operation: str, kind: str,
                 codes: list[str]) -> None:
     """One audit entry for a sync/ingest request (raises when it cannot be written: callers fail closed)."""
-    target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
-    denied = set(access.denied) if access is not None else set()
-    entry = AuditEntry(
-        outcome=outcome_of(codes, denied), operation_type=kind, operation_name=operation,
-        document_hash=hashlib.sha256(f"{conn.scope.get('method', 'GET')} {target}".encode()).hexdigest(),
-        consumer_id=getattr(consumer, "id", None), department=getattr(consumer, "department", None),
-        consumer_name=getattr(consumer, "name", None),
-        datasets=list(access.datasets_read) if access else [], grants=list(access.grants_used) if access else [],
-        rows=dict(access.rows) if access else {}, masked_fields=list(access.masked) if access else [],
-        denied=list(denied), error_codes=codes, trace_id=_trace_id())
+    entry = request_entry(conn, consumer, operation, kind, codes) if access is None else request_entry(
+        conn, consumer, operation, kind, codes, datasets=access.datasets_read, grants=access.grants_used,
+        rows=access.rows, masked=access.masked, denied=access.denied)
     await append(conn.app.state.db, entry)  # the app's group commit (hub.audit_writer)
