@@ -290,7 +290,8 @@ def test_every_route_is_public_or_audited(api) -> None:
         f"no non-public data) or in AUDITED (and audit it); gone: {sorted(set(PUBLIC) | set(AUDITED) - routes)}")
 
 
-def _subscribe(client: TestClient, token: str) -> None:
+def _subscribe(client: TestClient, token: str, url: str, before: int) -> list[Any]:
+    """Start a subscription, wait for its start entry, stop it; the entries it wrote (start and end)."""
     import json
 
     with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
@@ -299,7 +300,18 @@ def _subscribe(client: TestClient, token: str) -> None:
         assert json.loads(ws.receive()["bytes"])["type"] == "connection_ack"
         ws.send_json({"id": "1", "type": "subscribe", "payload": {
             "query": 'subscription S { datasetChanged(dataset: "labor.occupations") { cursor } }'}})
+        for _ in range(100):  # the start entry is written before the subscription listens
+            if _new_entries(url, before):
+                break
+            time.sleep(0.05)
         ws.send_json({"id": "1", "type": "complete"})
+    entries: list[Any] = []
+    for _ in range(100):  # the end entry is written when it ends, after the socket closed
+        entries = _new_entries(url, before)
+        if len(entries) >= 2:
+            break
+        time.sleep(0.05)
+    return entries
 
 
 @pytest.mark.parametrize("route", sorted(AUDITED), ids=lambda r: f"{r[1]} {r[0]}")
@@ -308,14 +320,11 @@ def test_a_token_bearing_read_writes_one_audit_entry(api, route: tuple[str, str]
     who, method, path, body, headers, operation = AUDITED[route]
     url = settings.database_url
     before = _last_id(url)
-    if method == "WEBSOCKET":
-        _subscribe(client, tokens[who])
-        entries = []
-        for _ in range(100):  # a subscription's entry is written when it ends, after the socket closed
-            entries = _new_entries(url, before)
-            if entries:
-                break
-            time.sleep(0.05)
+    if method == "WEBSOCKET":  # a subscription writes one entry when it starts, one when it ends
+        start, end = _subscribe(client, tokens[who], url, before)
+        assert (start["outcome"], list(start["error_codes"])) == ("OK", [])
+        assert list(end["error_codes"]) == ["CANCELLED"]
+        entries = [start]
     else:
         response = client.request(method, path, content=body,
                                   headers={**headers, "Authorization": f"Bearer {tokens[who]}"})
