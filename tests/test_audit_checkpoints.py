@@ -444,3 +444,18 @@ def test_a_bad_key_file_stops_the_hub_with_its_name(audited: Settings, tmp_path:
         create_app(replace(audited, audit_signing_key=bad))
     with pytest.raises(SetupError, match="cannot read the audit signing key"):
         create_app(replace(audited, audit_signing_key=tmp_path / "missing.pem"))
+
+
+def test_the_session_hub_runs_with_checkpoints_on(settings: Settings, gql) -> None:
+    """The test suite's own hub signs (conftest gives it a key): sign its head now and check the whole session
+    log against the export, with the public key only."""
+    signer = gql.http.app.state.checkpoints
+    assert signer is not None and settings.audit_checkpoint_export is not None
+    assert "errors" not in gql("query Ping { catalog { name } }")
+    outcome = asyncio.run(signer.checkpoint(settings.database_url))
+    assert outcome.status in ("signed", "unchanged")
+    assert read_export(settings.audit_checkpoint_export)[0][-1][1] == outcome.newest
+    result = _verify_cli(settings, env=_env(settings))
+    assert result.exit_code == 0, result.output
+    assert f"audit log OK: {sql_value(settings.database_url, 'select count(*) from hub.audit_log')} entries" \
+        in result.output
