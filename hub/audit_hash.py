@@ -57,14 +57,24 @@ def _key(name: str) -> tuple[int, bytes]:
 
 
 def _render(value: Any, out: list[str]) -> None:
-    if value is None:
+    kind = type(value)
+    if kind is str:
+        out.append(_encode_string(value))
+    elif value is None:
         out.append("null")
-    elif isinstance(value, str):
-        out.append(value if isinstance(value, _Number) else _encode_string(value))
-    elif isinstance(value, bool):
-        out.append("true" if value else "false")
-    elif isinstance(value, int):
+    elif kind is _Number:
+        out.append(value)
+    elif kind is int:
         out.append(str(value))
+    elif kind is list or kind is tuple:
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(", ")
+            _render(item, out)
+        out.append("]")
+    elif kind is bool:
+        out.append("true" if value else "false")
     elif isinstance(value, Mapping):
         out.append("{")
         for i, name in enumerate(sorted(value, key=_key)):
@@ -74,13 +84,8 @@ def _render(value: Any, out: list[str]) -> None:
             out.append(": ")
             _render(value[name], out)
         out.append("}")
-    elif isinstance(value, (list, tuple)):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(", ")
-            _render(item, out)
-        out.append("]")
+    elif isinstance(value, (str, int, list, tuple)):  # subclasses: as their base type
+        _render((str if isinstance(value, str) else int if isinstance(value, int) else list)(value), out)
     else:  # a float would be written differently by Python and by PostgreSQL: refuse rather than guess
         raise TypeError(f"cannot hash a {type(value).__name__} in an audit entry: {value!r}")
 
@@ -107,16 +112,27 @@ def _rows(value: Any) -> Any:
     return value
 
 
+_FIELD_ORDER = tuple(sorted(FIELDS, key=_key))  # content's key order, fixed: sorted once
+
+
 def content(values: Mapping[str, Any]) -> str:
     """The canonical content of an entry: ``values`` maps every name of ``FIELDS`` to the column's value
-    (``at`` a timezone-aware datetime; ``rows`` a mapping, or jsonb text as asyncpg returns it)."""
+    (``at`` a timezone-aware datetime; ``rows`` a mapping, or jsonb text as asyncpg returns it).
+    ``canonical_json`` of those values, written field by field (``hub audit verify`` runs it per entry)."""
     missing = [f for f in FIELDS if f not in values]
     if missing:
         raise KeyError(f"audit entry values lack {', '.join(missing)}")
-    row = {f: values[f] for f in FIELDS}
-    row["at"] = utc_text(row["at"])
-    row["rows"] = _rows(row["rows"])
-    return canonical_json(row)
+    out = ["{"]
+    for i, name in enumerate(_FIELD_ORDER):
+        value = values[name]
+        if name == "at":
+            value = utc_text(value)
+        elif name == "rows":
+            value = _rows(value)
+        out.append(f'"{name}": ' if not i else f', "{name}": ')  # the names need no escaping
+        _render(value, out)
+    out.append("}")
+    return "".join(out)
 
 
 def chain_hash(prev_hash: str, entry_content: str) -> str:
