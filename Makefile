@@ -29,10 +29,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Signed audit checkpoints (hub.checkpoints): a demo signing key under .hub/, generated once, unless
+# HUB_AUDIT_SIGNING_KEY names another; `make run` exports the signed heads to .hub/audit-checkpoints.jsonl
+# (check with `hub audit verify --checkpoints .hub/audit-checkpoints.jsonl`).
+AUDIT_DEMO_KEY := .hub/audit-demo-signing-key.pem
+run test: export HUB_AUDIT_SIGNING_KEY ?= $(AUDIT_DEMO_KEY)
+run: export HUB_AUDIT_CHECKPOINT_EXPORT ?= .hub/audit-checkpoints.jsonl
+
 run: $(STAMP)
+	$(BIN)/hub audit keygen --if-missing
 	$(BIN)/hub serve --migrate --demo small
 
 test: $(STAMP) chromium
+	$(BIN)/hub audit keygen --if-missing
 	$(BIN)/python -m pytest
 
 # headless Chromium for the report page's browser test (skipped, saying why, when it cannot be installed)

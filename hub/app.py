@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from hub.access import PolicyStore
 from hub.audit_writer import AuditWriter
 from hub.auth import AuthenticationMiddleware, ConsumerCache
+from hub.checkpoints import signer_from_settings
 from hub.counters import compaction_loop
 from hub.db import Databases
 from hub.errors import SetupError
@@ -85,6 +86,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         raise SetupError("create_app needs settings.database_url (hub serve starts the embedded PostgreSQL "
                          "and passes its URL)")
     schema = build_schema(settings)
+    signer = signer_from_settings(settings)  # None (said once) without HUB_AUDIT_SIGNING_KEY; SetupError: bad key
     owned = tracer_provider is None
     telemetry = Telemetry(provider_from_env(environment=settings.env) if owned else tracer_provider,
                           HubMetrics(settings.metrics_max_operations, databases=lambda: getattr(app.state, "db", None)),
@@ -101,6 +103,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         app.state.consumers = ConsumerCache(settings.policy_cache_seconds)
         app.state.sync = await SyncRuntime.start(db, settings)  # change notifier + change-log retention
         counters = asyncio.ensure_future(compaction_loop(db, settings.counters_compact_seconds))
+        # Signed checkpoints of the audit chain's head (hub.checkpoints), on a connection of its own.
+        checkpoints = asyncio.ensure_future(signer.run(db.url_of("bigdata"))) if signer is not None else None
         if settings.gc_tuning:
             tune_gc()
         gc.callbacks.append(telemetry.metrics.gc_callback)  # hub_gc_pause_seconds
@@ -108,9 +112,11 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             yield
         finally:
             gc.callbacks.remove(telemetry.metrics.gc_callback)
-            counters.cancel()
-            with contextlib.suppress(BaseException):
-                await counters
+            for task in (counters, checkpoints):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
             await app.state.sync.stop()
             await app.state.audit.close()  # flush the queued audit entries while the pools are open
             await db.close()
@@ -151,6 +157,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
     app.state.admission = admission
     app.state.telemetry = telemetry
     app.state.metrics = telemetry.metrics
+    app.state.checkpoints = signer
     return app
 
 

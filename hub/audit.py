@@ -8,10 +8,11 @@ to it, the outcome (OK, ERROR, DENIED) with the errors' codes, and the trace id.
 
 The log is append-only and hash-chained *in the database* (``sql/migrations/0007_audit.sql``): a trigger
 serialises writers with an advisory lock and sets ``prev_hash`` (the hash of the newest entry, 64 zeros
-for the first) and ``hash = sha256_hex(prev_hash || hub.audit_content(entry))``; other triggers refuse
-UPDATE, DELETE and TRUNCATE. ``verify`` walks the chain in id order and names the first entry that was
-altered, or that follows a removed entry. Removing entries at the *end* of the log leaves a valid, shorter
-chain: publish the head (``VerifyResult.head_id``/``head_hash``) elsewhere to detect that too.
+for the first) and ``hash`` (the one definition is ``hub.audit_hash``; the trigger computes it with its SQL
+twin ``hub.audit_hash()``); other triggers refuse UPDATE, DELETE and TRUNCATE. ``verify`` walks the chain
+in id order, recomputing the hashes in Python, and names the first entry that was altered, or that follows
+a removed entry. Removing entries at the *end* of the log, or rewriting one and re-hashing every later one,
+leaves a valid chain: signed checkpoints of the head (``hub.checkpoints``), given to ``verify``, detect that.
 
 ``AuditExtension`` writes the entry of each operation after the operation's errors were shaped, with
 ``append``: in the app, through the process's group-commit writer (``hub.audit_writer.AuditWriter``,
@@ -33,19 +34,23 @@ import json
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, AsyncIterator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable, Iterator
 
 import asyncpg
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from hub import SQL_DIR
+from hub.audit_hash import ZERO_HASH, chain_hash
+from hub.audit_hash import content as audit_content
 from hub.db import Department, strip_header
 from hub.errors import HubError, ServiceUnavailable, from_db_error
 
+if TYPE_CHECKING:
+    from hub.checkpoints import SignedHead
+
 log = logging.getLogger("hub.audit")
 
-ZERO_HASH = "0" * 64
 INSERT_QUERY = "hub/audit_insert"
 OUTCOMES = ("OK", "ERROR", "DENIED")
 DENIAL_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
@@ -136,37 +141,53 @@ class VerifyResult:
     ok: bool
     checked: int
     first_bad_id: int | None = None
-    problem: str | None = None
-    head_id: int | None = None  # the newest entry checked (publish it to detect removals at the end)
+    problem: str | None = None  # the first problem (problems[0])
+    head_id: int | None = None  # the newest entry checked
     head_hash: str | None = None
+    problems: tuple[str, ...] = ()  # every problem found: a broken link, then checkpoints the chain does not extend
+    checkpoints: int = 0  # checkpoints given (all must be extended by the chain)
+    covered_id: int | None = None  # the newest entry a given checkpoint covers (entries after it are not covered)
 
 
-def chain_hash(prev_hash: str, content: str) -> str:
-    """The hash of an entry: sha256 hex of ``prev_hash || content`` (as ``hub.audit_hash`` computes it)."""
-    return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
+_CHAIN_QUERY = "hub/audit_chain"
 
 
-_VERIFY_SQL = "select id, prev_hash, hash, hub.audit_content(a) as content from hub.audit_log a order by id"
+@lru_cache(maxsize=1)
+def _chain_sql() -> str:
+    return strip_header((SQL_DIR / "queries" / f"{_CHAIN_QUERY}.sql").read_text(encoding="utf-8"))
 
 
-async def verify(conn: asyncpg.Connection, batch: int = 2000) -> VerifyResult:
-    """Walk the chain in id order and stop at the first entry that does not verify.
+async def verify(conn: asyncpg.Connection, batch: int = 2000, checkpoints: Iterable["SignedHead"] = ()) -> VerifyResult:
+    """Walk the chain in id order, recomputing each entry's hash from its stored columns with the one
+    definition in ``hub.audit_hash`` (not with the database's function), and check that the chain extends
+    every checkpoint in ``checkpoints`` (``hub.checkpoints.SignedHead``; their signatures are checked by the
+    caller): that entry exists, has exactly that hash and is that many entries from the start.
 
     Rows are streamed with a server-side cursor (``batch`` rows per fetch) in one read-only REPEATABLE
-    READ transaction, so memory stays flat and concurrent appends do not disturb the walk. The canonical
-    content comes from ``hub.audit_content`` in the database; the hashes are recomputed here.
+    READ transaction, so memory stays flat and concurrent appends do not disturb the walk.
     """
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        return await _walk(conn.cursor(_VERIFY_SQL, prefetch=batch))
+        return await _walk(conn.cursor(_chain_sql(), prefetch=batch), list(checkpoints))
 
 
-async def _walk(rows: AsyncIterator[asyncpg.Record]) -> VerifyResult:
+async def _walk(rows: AsyncIterator[asyncpg.Record], checkpoints: list["SignedHead"] = ()) -> VerifyResult:
     expected = ZERO_HASH
     previous_id: int | None = None
     checked = 0
+    pending = sorted(checkpoints, key=lambda c: (c.entry_id, c.seq))
+    problems: list[str] = []
+    at = 0  # pending[at:] are the checkpoints not yet reached
+    broken: tuple[int, str] | None = None
     async for row in rows:
         checked += 1
-        entry_id, prev_hash, stored, content = row["id"], row["prev_hash"], row["hash"], row["content"]
+        entry_id, prev_hash, stored = row["id"], row["prev_hash"], row["hash"]
+        while at < len(pending) and pending[at].entry_id < entry_id:  # skipped over: that entry is gone
+            cp = pending[at]
+            problems.append(f"{cp.label} not found: the chain has no entry {cp.entry_id} (entry {previous_id} "
+                            f"is followed by entry {entry_id})" if previous_id is not None else
+                            f"{cp.label} not found: the chain has no entry {cp.entry_id} (it starts at entry {entry_id})")
+            at += 1
+        content = audit_content(row)
         after = f"entry {previous_id}" if previous_id is not None else "the start of the log"
         if chain_hash(prev_hash, content) != stored:
             if prev_hash != expected and chain_hash(expected, content) == stored:
@@ -174,7 +195,8 @@ async def _walk(rows: AsyncIterator[asyncpg.Record]) -> VerifyResult:
                            f"chains from {after})")
             else:
                 problem = f"entry {entry_id} was altered: its stored hash does not match its content"
-            return VerifyResult(False, checked, entry_id, problem, previous_id, expected)
+            broken = (entry_id, problem)
+            break
         if prev_hash != expected:
             if previous_id is None:
                 problem = (f"entry {entry_id} does not chain from the start of the log: "
@@ -183,9 +205,38 @@ async def _walk(rows: AsyncIterator[asyncpg.Record]) -> VerifyResult:
                 problem = (f"entry {entry_id} does not chain from entry {previous_id} (its prev_hash is not "
                            f"that entry's hash): an entry before it was removed, or entry {previous_id} "
                            "was rewritten and re-hashed")
-            return VerifyResult(False, checked, entry_id, problem, previous_id, expected)
+            broken = (entry_id, problem)
+            break
+        while at < len(pending) and pending[at].entry_id == entry_id:
+            cp = pending[at]
+            if cp.entry_hash != stored:
+                problems.append(f"entry {entry_id} hash differs from {cp.label}: it, or an entry before it, was "
+                                "rewritten and the chain re-hashed")
+            elif cp.entry_count != checked:
+                problems.append(f"{cp.label} covers {cp.entry_count} entries, but the chain holds {checked} up to "
+                                f"entry {entry_id}")
+            at += 1
         expected, previous_id = stored, entry_id
-    return VerifyResult(True, checked, None, None, previous_id, expected if previous_id is not None else None)
+    if broken is not None:
+        first_bad, problem = broken
+        problems.insert(0, problem)
+        if at < len(pending):
+            problems.append(f"{len(pending) - at} checkpoint(s) from {pending[at].label} on were not checked: "
+                            f"the chain is broken at entry {first_bad}")
+        return VerifyResult(False, checked, first_bad, problems[0], previous_id, expected, tuple(problems),
+                            len(pending), _covered(pending))
+    for cp in pending[at:]:  # beyond the head
+        ends = f"the chain ends at entry {previous_id}" if previous_id is not None else "the log is empty"
+        problems.append(f"{cp.label} not found: {ends}")
+    head_hash = expected if previous_id is not None else None
+    if problems:
+        return VerifyResult(False, checked, None, problems[0], previous_id, head_hash, tuple(problems),
+                            len(pending), _covered(pending))
+    return VerifyResult(True, checked, None, None, previous_id, head_hash, (), len(pending), _covered(pending))
+
+
+def _covered(checkpoints: list["SignedHead"]) -> int | None:
+    return max((c.entry_id for c in checkpoints), default=None)
 
 
 # --- the schema extension --------------------------------------------------------------------------

@@ -124,6 +124,10 @@ class Settings:
     stats_match_undersupplied: float = 0.67   # match index below: UNDERSUPPLIED
     stats_employment_threshold: float = 0.80  # employment rate below: a year counts towards a warning
     stats_small_cell_min: int = 3             # figures from fewer persons are withheld from non-owners
+    # Signed checkpoints of the audit chain's head (hub.checkpoints). No key file: checkpoints are off.
+    audit_signing_key: Path | None = None        # Ed25519 private key file (PEM or raw), never in the database
+    audit_checkpoint_seconds: float = 60.0       # how often the head is signed (by one process at a time)
+    audit_checkpoint_export: Path | None = None  # JSON-lines file each signed head is appended to
 
     @property
     def production(self) -> bool:
@@ -189,6 +193,7 @@ class Settings:
             metrics_max_operations=_int(env, "HUB_METRICS_MAX_OPERATIONS", 200, minimum=1),
             **_stats_settings(env),
             **_sync_settings(env),
+            **_audit_settings(env),
         )
 
     def url_for(self, dept: str, default_url: str) -> str:
@@ -228,4 +233,18 @@ def _sync_settings(env: Mapping[str, str]) -> dict[str, float | int]:
         "ingest_max_body_bytes": _int(env, "HUB_INGEST_MAX_BODY_BYTES", 2 * 1024**3, minimum=1024),
         "ingest_report_rejects": _int(env, "HUB_INGEST_REPORT_REJECTS", 100),
         "ingest_timeout_ms": _int(env, "HUB_INGEST_TIMEOUT_MS", 600_000),
+    }
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    return Path(raw) if raw else None
+
+
+def _audit_settings(env: Mapping[str, str]) -> dict[str, object]:
+    """The HUB_AUDIT_* settings of the audit checkpoints (hub.checkpoints)."""
+    return {
+        "audit_signing_key": _path(env, "HUB_AUDIT_SIGNING_KEY"),
+        "audit_checkpoint_seconds": max(_float(env, "HUB_AUDIT_CHECKPOINT_SECONDS", 60.0), 1.0),
+        "audit_checkpoint_export": _path(env, "HUB_AUDIT_CHECKPOINT_EXPORT"),
     }

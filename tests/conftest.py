@@ -4,8 +4,11 @@ migrated and loaded with the `small` demo data once per session, and the app beh
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +30,29 @@ RUN_ID = os.environ.get("HUB_TEST_RUN_ID") or str(os.getpid())
 
 def _db_name(name: str) -> str:
     return f"{name}_{RUN_ID}" if name.startswith("hub_test") else name
+
+
+@functools.lru_cache(maxsize=1)
+def _audit_folder() -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix="hub-test-audit-")  # removed when the test run's interpreter exits
+
+
+def _audit_key_dir() -> Path:
+    return Path(_audit_folder().name)
+
+
+def audit_checkpoints_on(settings: Settings, name: str) -> Settings:
+    """``settings`` with signed audit checkpoints on (hub.checkpoints): the key of HUB_AUDIT_SIGNING_KEY when
+    set (``make test`` sets it to the demo key), else one generated for this test run, and an export file of
+    database ``name``'s own."""
+    from hub.audit_keys import generate
+
+    key = Path(os.environ["HUB_AUDIT_SIGNING_KEY"]) if os.environ.get("HUB_AUDIT_SIGNING_KEY") else None
+    if key is None or not key.exists():
+        key = _audit_key_dir() / "signing-key.pem"
+        if not key.exists():
+            generate(key)
+    return replace(settings, audit_signing_key=key, audit_checkpoint_export=_audit_key_dir() / f"{_db_name(name)}.jsonl")
 
 
 def with_database(url: str, name: str) -> str:
@@ -118,6 +144,7 @@ async def grant_everything_conditional(pool: asyncpg.Pool, department: str) -> N
 def prepared(server_url: str) -> tuple[Settings, dict[str, str]]:
     s = replace(Settings.from_env({"HUB_ENV": "test"}), database_url=with_database(server_url, TEST_DB),
                 policy_cache_seconds=0.0)
+    s = audit_checkpoints_on(s, TEST_DB)
     tokens = asyncio.run(_prepare(s, server_url, TEST_DB))
     return s, tokens
 
@@ -183,6 +210,7 @@ def empty_database(server_url: str, name: str) -> tuple[Settings, dict[str, str]
 
     settings = replace(Settings.from_env({"HUB_ENV": "test"}), database_url=with_database(server_url, name),
                        policy_cache_seconds=0.0)
+    settings = audit_checkpoints_on(settings, name)
 
     async def prepare() -> dict[str, str]:
         await recreate_database(server_url, name)
@@ -209,6 +237,7 @@ def scratch(server_url: str) -> tuple[Settings, dict[str, str]]:
     mutations, injection strings stored by mutations — so the session database stays as other tests expect."""
     s = replace(Settings.from_env({"HUB_ENV": "test"}), database_url=with_database(server_url, "hub_test_scratch"),
                 policy_cache_seconds=0.0, rate_limit_per_second=0.0)
+    s = audit_checkpoints_on(s, "hub_test_scratch")
     return s, asyncio.run(_prepare(s, server_url, "hub_test_scratch"))
 
 
