@@ -169,6 +169,16 @@ def test_two_workers_allow_one_burst_per_consumer_not_two(server_url: str, tmp_p
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             others = list(pool.map(one, [tokens["commerce"]] * (BURST + 4)))
         assert others.count(200) == BURST, others
+        # uvicorn replaces a worker that dies; the new one maps the same table: the counts are kept.
+        log = tmp_path / "hub.log"
+        _workers(proc)[0].kill()
+        deadline = time.monotonic() + 120
+        while log.read_text().count("Application startup complete") < 3:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            after = list(pool.map(one, [tokens["labor"]] * (2 * BURST)))
+        assert after == [429] * (2 * BURST), after
     finally:
         _stop(proc)
     assert not table.exists(), "hub serve leaves its rate-limit table behind"
