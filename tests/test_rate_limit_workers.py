@@ -67,6 +67,19 @@ def test_a_fresh_table_forgets_the_previous_run(tmp_path: Path) -> None:
     assert old.take(1) > 0  # the old run's mapping is left alone (a new file was renamed over the path)
 
 
+def test_without_a_writable_data_dir_the_table_goes_to_the_temporary_directory(tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("a file where the data directory should be")
+    path = create_for_server(not_a_dir, 8124)
+    assert path == tmp_path / "tmp" / "hub-rate-limit-8124.table"
+    assert TokenBuckets(RATE, 1, table=RateTable.open(path)).take(1) == 0.0
+
+
 def test_a_file_that_is_not_a_table_is_a_setup_error(tmp_path: Path) -> None:
     from hub.errors import SetupError
 
