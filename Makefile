@@ -59,6 +59,7 @@ clean-db:
 .PHONY: bench bench-compare bench-memory bench-profile wrk
 BENCH_DURATION ?= 10
 BENCH_WORKERS  ?= 1,2
+BENCH_RATE_LIMIT ?= off
 
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
@@ -66,7 +67,7 @@ wrk:
 # hub (production settings, 1 and 2 workers) vs the hand-written-SQL floor, every operation of
 # graphql/operations/bench/ for BENCH_DURATION s at wrk -c16 -t2; JSON in .hub/bench/<timestamp>.json
 bench: $(STAMP) wrk
-	$(BIN)/python -m tests.bench run --duration $(BENCH_DURATION) --workers $(BENCH_WORKERS)
+	$(BIN)/python -m tests.bench run --duration $(BENCH_DURATION) --workers $(BENCH_WORKERS) --rate-limit $(BENCH_RATE_LIMIT)
 
 # make bench-compare A B (two result files; default: the two latest)
 ifeq (bench-compare,$(firstword $(MAKECMDGOALS)))

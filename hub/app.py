@@ -24,7 +24,7 @@ from hub.db import Databases
 from hub.errors import SetupError
 from hub.graphql_view import HubGraphQL
 from hub.http_errors import exception_handlers
-from hub.limits import BodySizeLimitMiddleware, RateLimitMiddleware
+from hub.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
 from hub.metrics import HubMetrics, metrics_endpoint
 from hub.observe import TelemetryMiddleware
 from hub.overload import Admission, OverloadMiddleware
@@ -138,6 +138,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
     if settings.metrics:
         routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     admission = Admission(settings.max_in_flight, settings.max_queued, settings.queue_timeout_ms / 1000)
+    # One per-consumer limiter per app, shared with the other workers of `hub serve` (hub.rate_table).
+    rate_limiter = TokenBuckets.for_settings(settings)
     middleware = [
         # Outermost first: the server span, traceresponse header, request metrics and access line (so that
         # 401/413/429 answers are traced too), body size (before anything reads the body), authentication,
@@ -149,12 +151,14 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                    path_limits={"/ingest/": settings.ingest_max_body_bytes}),
         Middleware(AuthenticationMiddleware),
-        Middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst),
+        Middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst,
+                   limiter=rate_limiter),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=exception_handlers())
     app.state.settings = settings
     app.state.schema = schema
     app.state.admission = admission
+    app.state.rate_limiter = rate_limiter
     app.state.telemetry = telemetry
     app.state.metrics = telemetry.metrics
     app.state.checkpoints = signer

@@ -168,8 +168,20 @@ def serve(
                         "%d workers: each keeps its own metrics, so one scrape of /metrics sees one worker; "
                         "run one worker per container and scale with replicas instead", settings.workers)
                 os.environ["DATABASE_URL"] = settings.database_url or ""
-                uvicorn.run("hub.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                            workers=settings.workers, lifespan="on", **logging_options)
+                table = None
+                if settings.rate_limit_per_second > 0:
+                    # The per-consumer rate holds for the host: the workers share one table (hub.rate_table),
+                    # fresh for this run, found through the environment they inherit.
+                    from hub.rate_table import ENV_VAR, create_for_server
+
+                    table = create_for_server(settings.data_dir, settings.port)
+                    os.environ[ENV_VAR] = str(table)
+                try:
+                    uvicorn.run("hub.app:app_from_env", factory=True, host=settings.host, port=settings.port,
+                                workers=settings.workers, lifespan="on", **logging_options)
+                finally:
+                    if table is not None:
+                        table.unlink(missing_ok=True)
             else:
                 from hub.app import create_app
 

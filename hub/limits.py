@@ -31,8 +31,10 @@ HTTP (pure-ASGI middleware, see ``hub.app``):
 * ``BodySizeLimitMiddleware``: 413 when Content-Length exceeds ``max_body_bytes`` or a streamed
   (chunked) body grows past it; the body is never buffered beyond the limit.
 * ``RateLimitMiddleware``: a token bucket per authenticated consumer (``scope["hub.consumer"]``,
-  set by the authentication middleware that runs before it); 429 with ``Retry-After``. Each GraphQL
-  operation on a websocket takes a token from the same bucket (``take``, called by ``hub.ws_handler``).
+  set by the authentication middleware that runs before it); 429 with ``Retry-After``. The buckets
+  (``TokenBuckets``, ``app.state.rate_limiter``) are shared by the worker processes of one host
+  (``hub.rate_table``); each GraphQL operation on a websocket takes a token from the same buckets
+  (``hub.ws_auth.operation_access``).
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.rate_table import DEFAULT_SLOTS, RateTable
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 # Counts are capped while summing: far above any configured limit, and exact in JSON/JavaScript.
@@ -516,40 +520,44 @@ class BodySizeLimitMiddleware:
 
 
 class TokenBuckets:
-    """In-process token buckets keyed by consumer id: ``burst`` capacity, ``rate`` tokens per second."""
+    """The per-consumer rate limiter: a token bucket per key, ``burst`` capacity, ``rate`` tokens per second.
+
+    The one entry point for every kind of request (HTTP here, websocket operations too): ``take(key)``.
+    The buckets live in a ``hub.rate_table.RateTable``: by default one private to this process
+    (``max_keys`` slots); ``table`` the table shared by the workers of ``hub serve`` (``for_settings``),
+    so that the rate holds for the host whatever the number of workers. ``rate`` 0: no limit.
+    """
 
     def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 10_000):
+                 max_keys: int = DEFAULT_SLOTS, table: RateTable | None = None):
         self.rate = rate
         self.burst = burst
         self.clock = clock
-        self.max_keys = max_keys
-        self._buckets: dict[Any, tuple[float, float]] = {}  # key -> (tokens, last refill time)
+        self.table = table if table is not None else RateTable.memory(max_keys)
+
+    @classmethod
+    def for_settings(cls, settings: Any) -> "TokenBuckets":
+        """The limiter of an app: on the table ``hub serve`` shares between its workers
+        (``settings.rate_limit_table``), else on one of its own."""
+        path = getattr(settings, "rate_limit_table", None)
+        table = RateTable.open(path) if path is not None and settings.rate_limit_per_second > 0 else None
+        return cls(settings.rate_limit_per_second, settings.rate_limit_burst, table=table)
 
     def take(self, key: Any) -> float:
         """Take one token: 0.0 when allowed, else the seconds until a token is available."""
-        now = self.clock()
-        tokens, last = self._buckets.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-        if tokens >= 1.0:
-            self._store(key, tokens - 1.0, now)
+        if self.rate <= 0:
             return 0.0
-        self._store(key, tokens, now)
-        return (1.0 - tokens) / self.rate if self.rate > 0 else math.inf
+        return self.table.take(key, self.rate, self.burst, self.clock)
 
-    def _store(self, key: Any, tokens: float, now: float) -> None:
-        if key not in self._buckets and len(self._buckets) >= self.max_keys:
-            # Full buckets are the same as absent ones: drop them; if none, start over.
-            full = [k for k, (t, last) in self._buckets.items()
-                    if t + (now - last) * self.rate >= self.burst]
-            for k in full:
-                del self._buckets[k]
-            if len(self._buckets) >= self.max_keys:
-                self._buckets.clear()
-        self._buckets[key] = (tokens, now)
+    def refusal(self, wait: float) -> tuple[str, dict[str, Any], int]:
+        """What a refused request is told: message, error extensions and Retry-After seconds."""
+        retry_after = max(1, math.ceil(wait))
+        message = (f"rate limit exceeded: at most {self.rate:g} requests per second "
+                   f"(bursts of {self.burst}); retry after {retry_after} s")
+        return message, limit_extensions("rateLimit", self.rate), retry_after
 
     def __len__(self) -> int:
-        return len(self._buckets)
+        return self.table.used()
 
 
 # Paths never rate limited (no consumer is authenticated there anyway).
@@ -561,39 +569,24 @@ class RateLimitMiddleware:
 
     Must run after authentication: it limits requests that carry ``scope["hub.consumer"]`` and lets
     the others through (refusing them is authentication's business). ``rate`` 0 disables it.
+    ``limiter``: the app's ``TokenBuckets`` (``app.state.rate_limiter``); by default one of its own.
     """
 
-    def __init__(self, app: ASGIApp, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, app: ASGIApp, rate: float, burst: int, clock: Callable[[], float] = time.monotonic,
+                 limiter: TokenBuckets | None = None):
         self.app = app
         self.rate = rate
-        self.buckets = TokenBuckets(rate, burst, clock)
+        self.buckets = limiter if limiter is not None else TokenBuckets(rate, burst, clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            # A socket is limited per GraphQL operation, not per connection: its handler (hub.ws_handler) calls
-            # ``take`` for every operation, so HTTP requests and socket operations share the consumer's bucket.
-            scope["hub.rate_limiter"] = self
         consumer = scope.get("hub.consumer") if scope["type"] == "http" else None
-        if consumer is None or scope["path"].startswith(_UNLIMITED_PREFIXES):
+        if consumer is None or self.rate <= 0 or scope["path"].startswith(_UNLIMITED_PREFIXES):
             await self.app(scope, receive, send)
             return
-        wait = self.take(consumer)
+        wait = self.buckets.take(getattr(consumer, "id", consumer))
         if wait <= 0:
             await self.app(scope, receive, send)
             return
-        message, retry_after = self.refusal(wait)
-        await _send_error(send, 429, _error_body(message, "rateLimit", self.rate),
-                          [(b"retry-after", str(retry_after).encode())])
-
-    def take(self, consumer: Any) -> float:
-        """Take one request's token from ``consumer``'s bucket: 0.0 when allowed (or the limit is off), else
-        the seconds until a token is available."""
-        if self.rate <= 0:
-            return 0.0
-        return self.buckets.take(getattr(consumer, "id", consumer))
-
-    def refusal(self, wait: float) -> tuple[str, int]:
-        """The refusal's message and its Retry-After seconds (LIMIT_EXCEEDED rateLimit, HTTP 429)."""
-        retry_after = max(1, math.ceil(wait))
-        return (f"rate limit exceeded: at most {self.rate:g} requests per second (bursts of {self.buckets.burst}); "
-                f"retry after {retry_after} s", retry_after)
+        message, extensions, retry_after = self.buckets.refusal(wait)
+        body = orjson.dumps({"errors": [{"message": message, "extensions": extensions}]})
+        await _send_error(send, 429, body, [(b"retry-after", str(retry_after).encode())])

@@ -93,6 +93,8 @@ class Settings:
     max_cost: int = 50_000
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
+    # HUB_RATE_LIMIT_TABLE: set by `hub serve --workers N` for its workers (hub.rate_table), not by operators.
+    rate_limit_table: Path | None = None
     max_body_bytes: int = 1_000_000
     trusted_documents_only: bool = False
     compiled_queries: bool = True
@@ -179,6 +181,7 @@ class Settings:
             max_cost=_int(env, "HUB_MAX_COST", 50_000, minimum=1),
             rate_limit_per_second=_float(env, "HUB_RATE_LIMIT_PER_SECOND", 50.0),
             rate_limit_burst=_int(env, "HUB_RATE_LIMIT_BURST", 100, minimum=1),
+            rate_limit_table=Path(env["HUB_RATE_LIMIT_TABLE"]) if env.get("HUB_RATE_LIMIT_TABLE") else None,
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 1_000_000, minimum=1024),
             trusted_documents_only=_bool(env, "HUB_TRUSTED_DOCUMENTS_ONLY", False),
             compiled_queries=_bool(env, "HUB_COMPILED_QUERIES", True),

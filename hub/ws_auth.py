@@ -117,12 +117,11 @@ async def operation_access(connection: "Context") -> Access:
     limit (LIMIT_EXCEEDED rateLimit, as HTTP's 429)."""
     websocket = connection.request
     access = await current_access(websocket.app.state, connection.token_hash)
-    limiter = websocket.scope.get("hub.rate_limiter")  # hub.limits.RateLimitMiddleware
-    if limiter is not None:
-        wait = limiter.take(access.consumer)
-        if wait > 0:
-            message, retry_after = limiter.refusal(wait)
-            raise LimitExceeded(message, limit="rateLimit", value=limiter.rate, retryAfter=retry_after)
+    limiter = websocket.app.state.rate_limiter  # hub.limits.TokenBuckets, shared with HTTP and the other workers
+    wait = limiter.take(access.consumer.id)
+    if wait > 0:
+        message, _extensions, retry_after = limiter.refusal(wait)
+        raise LimitExceeded(message, limit="rateLimit", value=limiter.rate, retryAfter=retry_after)
     return access
 
 

@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
                         "CPUs idle (default 60)")
     p.add_argument("--no-adhoc", dest="adhoc", action="store_false",
                    help="skip the hub runs with ad-hoc (unregistered) document texts, i.e. the general path")
+    p.add_argument("--rate-limit", choices=("off", "on"), default=os.environ.get("BENCH_RATE_LIMIT", "off"),
+                   help="the hub's per-consumer rate limit: off (default, env BENCH_RATE_LIMIT), or on at 10^6 "
+                        "req/s, never reached, so that the limiter's cost is in the figures")
 
     p = sub.add_parser("compare", help="per-operation deltas of two result files (default: the two latest)")
     p.add_argument("a", nargs="?")

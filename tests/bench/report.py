@@ -35,7 +35,8 @@ def print_run(out: dict[str, Any], console: Console | None = None) -> None:
     kinds = [(k, label) for k, label in KINDS if any(o.get(k) for o in ops.values())]
     for w in workers:
         table = Table(title=f"{w} worker(s) — {cfg['scale']} data, wrk -c{cfg['connections']} -t{cfg['threads']}, "
-                            f"{cfg['duration_s']:g} s per run; {out['machine']['cpus']} CPUs shared by wrk, server "
+                            f"{cfg['duration_s']:g} s per run, rate limit {cfg.get('rate_limit', 'off')}; "
+                            f"{out['machine']['cpus']} CPUs shared by wrk, server "
                             f"and PostgreSQL. hub = registered document text, hub ad-hoc = the same text unregistered "
                             f"(general path)")
         table.add_column("operation")
@@ -167,7 +168,8 @@ def compare(a_path: Path, b_path: Path, console: Console | None = None) -> int:
     console = console or Console(width=None if Console().is_terminal else 160)
     a = json.loads(Path(a_path).read_text())
     b = json.loads(Path(b_path).read_text())
-    table = Table(title=f"{Path(a_path).name} (A) → {Path(b_path).name} (B)")
+    limits = [run["config"].get("rate_limit", "off") for run in (a, b)]
+    table = Table(title=f"{Path(a_path).name} (A) → {Path(b_path).name} (B); rate limit {limits[0]} → {limits[1]}")
     for col, just in (("operation", "left"), ("server", "left"), ("A req/s", "right"), ("B req/s", "right"),
                       ("Δ req/s", "right"), ("p50 ms A → B", "right"), ("p99 ms A → B", "right"),
                       ("SQL A → B", "right"), ("other CPU % A → B", "right")):

@@ -217,11 +217,13 @@ def run(args) -> int:
     workers_list = [int(w) for w in str(args.workers).split(",") if w]
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_dir = database.BENCH_DIR / "logs" / stamp
+    hub_extra_env = servers.RATE_LIMIT_ON if args.rate_limit == "on" else {}
     out: dict[str, Any] = {
         "timestamp": stamp, "machine": _machine(),
         "config": {"duration_s": args.duration, "warmup_s": args.warmup, "connections": args.connections,
                    "threads": args.threads, "workers": workers_list, "scale": database.SCALE,
-                   "database": database.BENCH_DB, "hub_env": servers.HUB_ENV,
+                   "database": database.BENCH_DB, "hub_env": {**servers.HUB_ENV, **hub_extra_env},
+                   "rate_limit": args.rate_limit,
                    "consumer": database.CONSUMER_DEPARTMENT, "adhoc": args.adhoc},
         "operations": {},
     }
@@ -250,8 +252,8 @@ def run(args) -> int:
             }
         for n in workers_list:
             console.print(f"[bold]hub, {n} worker(s)[/bold] ({args.duration:g} s per operation, -c{args.connections} "
-                          f"-t{args.threads})")
-            with servers.hub(url, n, log_dir) as server:
+                          f"-t{args.threads}, rate limit {args.rate_limit})")
+            with servers.hub(url, n, log_dir, extra_env=hub_extra_env) as server:
                 res = measure(server, ops, token, counts, pg_pids, args.duration, args.warmup, args.connections,
                               args.threads)
                 for name, row in res.items():
