@@ -105,6 +105,18 @@ class Catalog:
         return {d.graphql_type: d for d in self.datasets.values()}
 
 
+def _grants_by_dataset(rows: list[tuple[int, str, frozenset[str], float]], now: float
+                       ) -> tuple[list[tuple[int, str, frozenset[str], float]], float, dict[str, Grant]]:
+    """The grant rows still in force at ``now`` (epoch seconds), the earliest expiry among them, and the grants by
+    dataset: several grants on one dataset add up their personal fields."""
+    live = [r for r in rows if r[3] > now]
+    grants: dict[str, Grant] = {}
+    for grant_id, dataset, fields, _expires in live:
+        prev = grants.get(dataset)
+        grants[dataset] = Grant(prev.id if prev else grant_id, dataset, fields | (prev.fields if prev else frozenset()))
+    return live, min((r[3] for r in live), default=float("inf")), grants
+
+
 class PolicyStore:
     """The catalog and each department's active grants, cached for ``ttl`` seconds per process.
 
@@ -116,7 +128,9 @@ class PolicyStore:
         self.db = db
         self.ttl = ttl
         self._catalog: tuple[float, Catalog] | None = None
-        self._grants: dict[str, tuple[float, dict[str, Grant]]] = {}
+        # department -> (loaded at, rows in force, earliest expiry, grants by dataset)
+        self._grants: dict[str, tuple[float, list[tuple[int, str, frozenset[str], float]], float,
+                                      dict[str, Grant]]] = {}
 
     async def catalog(self) -> Catalog:
         now = time.monotonic()
@@ -132,17 +146,18 @@ class PolicyStore:
         return self._catalog[1]
 
     async def grants(self, department: str) -> dict[str, Grant]:
+        """The department's active grants by dataset. Cached for ``ttl``, except that a grant stops counting the
+        moment its ``expires_at`` passes (revocations by other processes are seen within ``ttl``)."""
         now = time.monotonic()
         cached = self._grants.get(department)
         if cached is None or now - cached[0] >= self.ttl:
             rows = await self.db.hub.fetch("hub/grants_active_for_department", department)
-            grants: dict[str, Grant] = {}
-            for r in rows:  # several grants on one dataset: their personal fields add up
-                prev = grants.get(r["dataset"])
-                fields = frozenset(r["fields"] or ()) | (prev.fields if prev else frozenset())
-                grants[r["dataset"]] = Grant(prev.id if prev else r["id"], r["dataset"], fields)
-            cached = self._grants[department] = (now, grants)
-        return cached[1]
+            rows = [(r["id"], r["dataset"], frozenset(r["fields"] or ()), r["expires_at"].timestamp()) for r in rows]
+            cached = self._grants[department] = (now, *_grants_by_dataset(rows, time.time()))
+        elif time.time() >= cached[2]:  # a cached grant has expired since: drop it now, not a window later
+            _, rows, _, _ = cached
+            cached = self._grants[department] = (cached[0], *_grants_by_dataset(rows, time.time()))
+        return cached[3]
 
     def invalidate(self) -> None:
         self._catalog = None

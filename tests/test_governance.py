@@ -250,3 +250,35 @@ def test_bad_access_requests(gql_as, variables: dict, code: str) -> None:
     data = gql_as("education")("""mutation($d: String!, $f: [String!]) { requestAccess(dataset: $d, fields: $f,
         purpose: "a sufficiently long purpose", until: "%s") { id } }""" % _until(), variables)
     assert data["errors"][0]["extensions"]["code"] == code
+
+
+def test_an_expired_grant_stops_counting_at_once_whatever_the_cache_window(settings: Settings) -> None:
+    """The policy cache keeps grants for HUB_POLICY_CACHE_SECONDS, but an expiry is known in advance: a grant stops
+    counting the moment its expires_at passes, on HTTP and websockets alike, not a cache window later."""
+    import asyncio
+    import time
+
+    from hub.access import PolicyStore
+    from hub.db import Databases
+
+    url = settings.database_url
+    consumer_id = sql_value(url, "select min(id) from hub.consumers where department = 'science'")
+    request_id = sql_value(url, "insert into hub.access_requests (consumer_id, department, dataset, fields, purpose, "
+                                "until, status, reviewed_at) values ($1, 'science', 'labor.job_seekers', '{idNumber}', "
+                                "'expiry test', current_date + 30, 'APPROVED', now()) returning id", consumer_id)
+    grant_id = sql_value(url, "insert into hub.grants (request_id, department, dataset, fields, expires_at) values "
+                              "($1, 'science', 'labor.job_seekers', '{idNumber}', now() + interval '1.5 seconds') "
+                              "returning id", request_id)
+
+    async def check() -> None:
+        db = await Databases(settings, url).open()
+        try:
+            store = PolicyStore(db, ttl=3600)
+            assert (await store.grants("science"))["labor.job_seekers"].fields == {"idNumber"}
+            await asyncio.sleep(1.7)  # the cache is fresh for an hour: only the expiry can drop the grant
+            assert "labor.job_seekers" not in await store.grants("science")
+        finally:
+            await db.close()
+
+    asyncio.run(check())
+    assert sql_value(url, "select expires_at < now() from hub.grants where id = $1", grant_id)
