@@ -43,11 +43,21 @@ def mask_person_name(value: str) -> str:
     return value[:keep] + "*" * (len(value) - keep)
 
 
+ID_NUMBER_KEPT = 6
+
+
 def mask_id_number(value: str) -> str:
-    """Keep the first 6 (district) and last 4 characters."""
-    if len(value) <= 10:
+    """Keep the first 6 characters (the district of issue) of an 18-character GB 11643 number; mask anything else
+    entirely.
+
+    Birth date, sequence digits and check character are hidden: readers who see the number masked also see the
+    public ``birthYear`` and ``gender`` (the parity of the last sequence digit), which still leave 365 x 500
+    (about 182,000) candidate numbers per person. Keeping the last 4 characters as well (sequence digits and check
+    character) left 32-35: the check character fixes the birth date within the year (tests/test_id_masking.py).
+    """
+    if len(value) != 18:
         return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+    return value[:ID_NUMBER_KEPT] + "*" * (len(value) - ID_NUMBER_KEPT)
 
 
 def mask_phone(value: str) -> str:
