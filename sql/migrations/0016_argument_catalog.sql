@@ -16,6 +16,7 @@ create table hub.dataset_arguments (
     description text not null default '',
     primary key (parent_type, field, argument)
 );
+create index dataset_arguments_dataset_idx on hub.dataset_arguments (dataset);
 
 create function hub.dataset_arguments_fields_known() returns trigger
 language plpgsql as $$
