@@ -3,7 +3,9 @@
 Rules (DESIGN.md, "Sharing governance"): the owning department always reads its datasets;
 UNCONDITIONAL datasets any authenticated department; CONDITIONAL ones only under an active grant;
 NOT_SHARED ones the owner only. PERSONAL fields are masked for every reader but the owner unless its
-grant names them.
+grant names them, and an argument that filters or orders on a PERSONAL field (the catalog's
+``hub.dataset_arguments``) is accepted only from readers who see that field in clear: otherwise a
+filter would confirm or enumerate the masked value (``Access.check_arguments``).
 
 Enforcement is installed once on the built GraphQL schema (``install_guards``): every field whose
 type is a catalog dataset (an object, a list of them, or a connection of them) — on Query and on every
@@ -41,11 +43,21 @@ def mask_person_name(value: str) -> str:
     return value[:keep] + "*" * (len(value) - keep)
 
 
+ID_NUMBER_KEPT = 6
+
+
 def mask_id_number(value: str) -> str:
-    """Keep the first 6 (district) and last 4 characters."""
-    if len(value) <= 10:
+    """Keep the first 6 characters (the district of issue) of an 18-character GB 11643 number; mask anything else
+    entirely.
+
+    Birth date, sequence digits and check character are hidden: readers who see the number masked also see the
+    public ``birthYear`` and ``gender`` (the parity of the last sequence digit), which still leave 365 x 500
+    (about 182,000) candidate numbers per person. Keeping the last 4 characters as well (sequence digits and check
+    character) left 32-35: the check character fixes the birth date within the year (tests/test_id_masking.py).
+    """
+    if len(value) != 18:
         return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+    return value[:ID_NUMBER_KEPT] + "*" * (len(value) - ID_NUMBER_KEPT)
 
 
 def mask_phone(value: str) -> str:
@@ -90,6 +102,18 @@ class DatasetField:
 
 
 @dataclass(frozen=True)
+class DatasetArgument:
+    """An argument of a dataset-reading GraphQL field and the dataset fields it filters or orders on."""
+
+    parent_type: str
+    field: str
+    argument: str
+    dataset: str
+    fields: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
 class Grant:
     id: int
     dataset: str
@@ -99,6 +123,8 @@ class Grant:
 @dataclass(frozen=True)
 class Catalog:
     datasets: dict[str, Dataset]
+    # (parent type, field) -> argument name -> what it filters or orders on
+    arguments: dict[tuple[str, str], dict[str, DatasetArgument]] = field(default_factory=dict)
 
     @property
     def by_type(self) -> dict[str, Dataset]:
@@ -142,7 +168,11 @@ class PolicyStore:
                 by_dataset.setdefault(r["dataset"], []).append(DatasetField(**dict(r)))
             datasets = {r["name"]: Dataset(**dict(r), fields=tuple(by_dataset.get(r["name"], ())))
                         for r in rows}
-            self._catalog = (now, Catalog(datasets))
+            arguments: dict[tuple[str, str], dict[str, DatasetArgument]] = {}
+            for r in await self.db.hub.fetch("hub/catalog_arguments"):
+                arguments.setdefault((r["parent_type"], r["field"]), {})[r["argument"]] = DatasetArgument(
+                    **{**dict(r), "fields": tuple(r["fields"])})
+            self._catalog = (now, Catalog(datasets, arguments))
         return self._catalog[1]
 
     async def grants(self, department: str) -> dict[str, Grant]:
@@ -179,8 +209,12 @@ class Access:
     masked: set[str] = field(default_factory=set)
     denied: set[str] = field(default_factory=set)
     _maskers: dict[str, dict[str, Callable[[str], str]]] = field(default_factory=dict)
+    _masked_fields: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def check(self, dataset: Dataset) -> None:
+    def check(self, dataset: Dataset, where: tuple[str, str] | None = None,
+              arguments: dict[str, Any] | None = None) -> None:
+        """May this consumer read ``dataset`` (FORBIDDEN otherwise)? With ``where`` (parent type, field) and the
+        field's ``arguments`` (GraphQL names), also ``check_arguments``. Nothing is recorded as read when refused."""
         consumer = self.consumer
         if consumer is None:
             raise Unauthenticated("authentication required")
@@ -188,23 +222,22 @@ class Access:
             self.datasets_read.add(dataset.name)
             return
         cls = dataset.sharing_class
-        if cls == "UNCONDITIONAL":
-            grant = self.grants.get(dataset.name)  # may still unmask personal fields
-            if grant is not None and dataset.personal:
-                self.grants_used.add(grant.id)
-        elif cls == "CONDITIONAL":
-            grant = self.grants.get(dataset.name)
+        grant = self.grants.get(dataset.name)
+        if cls == "CONDITIONAL":
             if grant is None:
                 self.denied.add(dataset.name)
                 raise Forbidden(
                     f"dataset {dataset.name} is CONDITIONAL: department {consumer.department} needs an active "
                     f"grant from {dataset.department} (requestAccess)",
                     dataset=dataset.name, sharingClass=cls)
-            self.grants_used.add(grant.id)
-        else:
+        elif cls != "UNCONDITIONAL":
             self.denied.add(dataset.name)
             raise Forbidden(f"dataset {dataset.name} is NOT_SHARED: only {dataset.department} may read it",
                             dataset=dataset.name, sharingClass=cls)
+        if where is not None and arguments:
+            self.check_arguments(dataset, where, arguments)
+        if grant is not None and (cls == "CONDITIONAL" or dataset.personal):  # UNCONDITIONAL: it may unmask
+            self.grants_used.add(grant.id)
         self.datasets_read.add(dataset.name)
 
     def renew(self, fresh: "Access") -> None:
@@ -223,19 +256,56 @@ class Access:
         self.consumer, self.catalog, self.grants = fresh.consumer, fresh.catalog, fresh.grants
         self.grants_used |= fresh.grants_used
         self._maskers.clear()
+        self._masked_fields.clear()
+
+    def check_arguments(self, dataset: Dataset, where: tuple[str, str], arguments: dict[str, Any]) -> None:
+        """FORBIDDEN, naming the field, when an argument given a value filters or orders on a PERSONAL field of
+        ``dataset`` that this consumer sees masked: its answers would confirm or enumerate the hidden value.
+
+        What each argument touches is in the catalog (``hub.dataset_arguments``); an argument missing there is
+        taken to touch every personal field of the dataset (a test keeps the catalog complete). Call it before
+        the field's SQL runs: both the guards below and the compiled path (``hub.fastpath``) do.
+        """
+        masked = self.masked_fields(dataset)
+        if not masked:
+            return
+        declared = self.catalog.arguments.get(where, {})
+        for name, value in arguments.items():
+            if value is None:
+                continue
+            use = declared.get(name)
+            touched = use.fields if use is not None else tuple(sorted(dataset.personal))
+            hidden = [f for f in touched if f in masked]
+            if not hidden:
+                continue
+            self.denied.add(dataset.name)
+            department = self.consumer.department if self.consumer is not None else None
+            how = "filters or orders on" if use is not None else "is not in the catalog, so it counts as filtering on"
+            raise Forbidden(
+                f"argument {name} of {where[0]}.{where[1]} {how} {dataset.name}.{hidden[0]}, a PERSONAL field "
+                f"department {department} sees masked: only {dataset.department} or a grant naming {hidden[0]} "
+                f"may filter or order on it (requestAccess)",
+                dataset=dataset.name, field=hidden[0], argument=name)
+
+    def masked_fields(self, dataset: Dataset) -> frozenset[str]:
+        """The PERSONAL fields (GraphQL names) of ``dataset`` this consumer sees masked."""
+        found = self._masked_fields.get(dataset.name)
+        if found is None:
+            personal = dataset.personal
+            if not personal or (self.consumer is not None and self.consumer.department == dataset.department):
+                found = frozenset()
+            else:
+                grant = self.grants.get(dataset.name)
+                found = frozenset(personal) - (grant.fields if grant else frozenset())
+            self._masked_fields[dataset.name] = found
+        return found
 
     def maskers(self, dataset: Dataset) -> dict[str, Callable[[str], str]]:
         """attribute name -> mask function, for the personal fields this consumer must not see."""
         found = self._maskers.get(dataset.name)
         if found is None:
-            found = {}
-            personal = dataset.personal
-            if personal and (self.consumer is None or self.consumer.department != dataset.department):
-                grant = self.grants.get(dataset.name)
-                allowed = grant.fields if grant else frozenset()
-                for gql_name, kind in personal.items():
-                    if gql_name not in allowed:
-                        found[_snake(gql_name)] = MASKS[kind]
+            kinds = dataset.personal
+            found = {_snake(name): MASKS[kinds[name]] for name in sorted(self.masked_fields(dataset))}
             self._maskers[dataset.name] = found
         return found
 
@@ -326,11 +396,12 @@ def install_guards(schema: GraphQLSchema, type_to_dataset: dict[str, str]) -> di
         if isinstance(fdef.type, GraphQLNonNull):
             raise RuntimeError(f"{parent}.{fname} reads dataset {dataset_name} and must be nullable, so that "
                                "a denied read returns null with a FORBIDDEN error instead of nulling its parent")
-        fdef.resolve = _guard(fdef.resolve, dataset_name, counts=(parent, fname) not in EXTRA_GUARDS)
+        fdef.resolve = _guard(fdef.resolve, dataset_name, (parent, fname), counts=(parent, fname) not in EXTRA_GUARDS)
     return installed
 
 
-def _guard(resolve: Callable[..., Any] | None, dataset_name: str, counts: bool) -> Callable[..., Any]:
+def _guard(resolve: Callable[..., Any] | None, dataset_name: str, where: tuple[str, str],
+           counts: bool) -> Callable[..., Any]:
     from graphql import default_field_resolver
 
     inner = resolve or default_field_resolver
@@ -344,7 +415,7 @@ def _guard(resolve: Callable[..., Any] | None, dataset_name: str, counts: bool) 
         if dataset is None:
             raise Forbidden(f"dataset {dataset_name} is not in the catalog, so it is not shared",
                             dataset=dataset_name)
-        access.check(dataset)
+        access.check(dataset, where, kwargs)  # the dataset, then the arguments (GraphQL names): before any SQL
         result = inner(source, info, **kwargs)
         if not counts:
             return result

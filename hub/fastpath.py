@@ -12,8 +12,9 @@ operations is compiled into a plan:
 
 The executor walks the plan level by level and builds the response dicts in document order; the
 response is byte-identical to the general path's (a test compares them for every registered
-operation). The sharing rules apply the same way: every dataset the plan reads is checked before
-anything runs, objects are masked and counted as the guards do, and one audit entry is written.
+operation). The sharing rules apply the same way: every dataset the plan reads, and every argument
+of the fields reading one (``Access.check_arguments``), is checked before anything runs, objects
+are masked and counted as the guards do, and one audit entry is written.
 Anything the plan cannot answer exactly — a denied dataset, an argument error, a limit, a database
 error, a directive, a field without a spec — falls back to the general path, which produces the
 errors. Compilation and execution are hand-written: no library compiles GraphQL for strawberry.
@@ -250,8 +251,22 @@ class Executor:
             if dataset is None:
                 raise NotCompilable(f"dataset {name} is not in the catalog")
             access.check(dataset)
+        self.check_arguments(self.operation.root)  # before any SQL, as the guards do
         [data] = await self.render([None], self.operation.root, root=True)
         return data
+
+    def check_arguments(self, plan: SelectionPlan) -> None:
+        """The sharing rule on arguments (``hub.access.Access.check_arguments``) for every dataset-reading field
+        of the plan, at every level: an argument's value depends only on the variables, not on the parents."""
+        access = self.ctx.access
+        for fp in plan.nested:
+            if fp.kind == "join" and fp.dataset is not None and fp.field_def.args:
+                dataset = access.catalog.datasets[fp.dataset]
+                if access.masked_fields(dataset):  # nothing masked: no argument can be refused
+                    access.check_arguments(dataset, (plan.type_name, fp.node.name.value),
+                                           get_argument_values(fp.field_def, fp.node, self.variables))
+            if fp.child is not None:
+                self.check_arguments(fp.child)
 
     async def render(self, objects: list[Any], plan: SelectionPlan, root: bool = False) -> list[dict[str, Any]]:
         nested_values: dict[str, list[Any]] = {}

@@ -154,7 +154,8 @@ def test_catalog_query(gql_as) -> None:
 
 
 def test_masking_functions() -> None:
-    assert mask_id_number("44010619900101123X") == "440106********123X"
+    assert mask_id_number("44010619900101123X") == "440106************"  # the district of issue only
+    assert mask_id_number("4401061990") == "**********"  # not an 18-character number: nothing kept
     assert mask_phone("13812345678") == "138****5678"
     assert mask_person_name("张三丰") == "张**"
     assert mask_person_name("欧阳娜娜") == "欧阳**"

@@ -26,7 +26,7 @@ LOADERS = {"PostingCountByOccupationLoader", "PostingsByOccupationLoader", "Ente
            "IndustryByCodeLoader"}
 # Statements of authentication and of the sharing policy run before the operation (policy cache 0 here).
 PRE_OPERATION = {"hub/consumer_by_token_hash", "hub/catalog_datasets", "hub/catalog_fields",
-                 "hub/grants_active_for_department"}
+                 "hub/catalog_arguments", "hub/grants_active_for_department"}
 
 
 @pytest.fixture()

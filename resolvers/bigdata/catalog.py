@@ -30,6 +30,19 @@ class DatasetField:
     description: str
 
 
+@strawberry.type(description="An argument of a field that reads the dataset, and the dataset fields it filters or "
+                             "orders on. One touching a PERSONAL field is accepted only from readers who see that "
+                             "field in clear (the owner, or a grant naming it); others get FORBIDDEN.")
+class DatasetArgument:
+    parent_type: str = strawberry.field(description="The GraphQL type holding the field (Query for root fields).")
+    field: str
+    argument: str
+    fields: list[str] = strawberry.field(description="The dataset fields it filters or orders on.")
+    personal_fields: list[str] = strawberry.field(description="The PERSONAL ones among them.")
+    usable: bool = strawberry.field(description="Whether the asking consumer sees every personal field it touches "
+                                                "in clear, so may give it a value.")
+
+
 @strawberry.type(description="A dataset of the resource catalog.")
 class Dataset:
     name: str
@@ -40,6 +53,7 @@ class Dataset:
     update_cycle: str
     description: str
     fields: list[DatasetField]
+    arguments: list[DatasetArgument] = strawberry.field(description="Every argument of every field reading it.")
     readable: bool = strawberry.field(description="Whether the asking consumer may read it now.")
 
 
@@ -51,6 +65,10 @@ class CatalogQuery:
         if ctx.consumer is None:
             raise Unauthenticated("authentication required")
         access = ctx.access
+        arguments: dict[str, list] = {}
+        for by_name in access.catalog.arguments.values():
+            for a in by_name.values():
+                arguments.setdefault(a.dataset, []).append(a)
         out = []
         for d in access.catalog.datasets.values():
             if department is not None and d.department != department:
@@ -62,5 +80,12 @@ class CatalogQuery:
                 sharing_class=SharingClass(d.sharing_class), update_cycle=d.update_cycle, description=d.description,
                 fields=[DatasetField(field=f.field, sensitivity=Sensitivity(f.sensitivity), mask=f.mask,
                                      description=f.description) for f in d.fields],
+                arguments=[_argument(a, d, access) for a in arguments.get(d.name, [])],
                 readable=readable))
         return out
+
+
+def _argument(a, dataset, access) -> DatasetArgument:
+    personal = [f for f in a.fields if f in dataset.personal]
+    return DatasetArgument(parent_type=a.parent_type, field=a.field, argument=a.argument, fields=list(a.fields),
+                           personal_fields=personal, usable=not access.masked_fields(dataset).intersection(personal))
