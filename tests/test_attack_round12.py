@@ -1,0 +1,113 @@
+"""Ways around this round's rules found by the attack review (issue 12): each test states the rule and shows it
+broken. They fail until the hole is closed.
+
+* CSV: a text cell holding a carriage return is written unquoted by the sync snapshot's CSV (line terminator
+  LF), so a spreadsheet starts a new row at the CR and the text after it is a live formula; the cell rule of
+  ``hub.csv_cells`` only looks at the cell's first character.
+* Websockets: ``HUB_TRUSTED_DOCUMENTS_ONLY=true`` is applied to HTTP bodies only (``HubGraphQL.parse_http_body``);
+  a socket runs any document, so a consumer reaches everything the allow-list was meant to keep out.
+* Audit checkpoints: the signer continues from the newest row of ``hub.audit_checkpoints`` without checking its
+  signature, so a row inserted by someone with database access decides what the next signed checkpoint says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from typing import Any, Iterator
+
+import orjson
+import pytest
+
+from hub.app import create_app
+from tests.helpers import sql
+from tests.live import serve_in_thread
+from tests.sync_support import hub_client, scratch
+from tests.test_websockets import codes, open_socket
+
+# A formula without double quotes (a cell holding a double quote is quoted by the csv module anyway).
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+@pytest.fixture(scope="module")
+def trusted_only(server_url, settings) -> Iterator[tuple[Any, dict[str, str], str]]:
+    """A live hub that accepts only the registered documents (HUB_TRUSTED_DOCUMENTS_ONLY=true)."""
+    s, tokens = scratch(server_url, settings, "hub_test_attack_round12", trusted_documents_only=True)
+    with serve_in_thread(create_app(s)) as url:
+        yield s, tokens, url
+
+
+# --- CSV: a carriage return inside a cell ---------------------------------------------------------
+
+def _spreadsheet_rows(text: str) -> list[list[str]]:
+    """Rows as a spreadsheet splits them: CR, LF and CRLF end a record outside quotes (Python's csv reader does
+    the same when given the text with newline='')."""
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def test_a_carriage_return_inside_a_snapshot_csv_cell_does_not_start_a_formula_row(trusted_only) -> None:
+    """labor (the owner) stores a provider name holding a CR followed by a formula; commerce downloads the
+    snapshot as CSV and opens it in a spreadsheet: no cell may start with '=' (OWASP), and every row must have
+    as many cells as the header."""
+    s, tokens, _url = trusted_only
+    (row,) = sql(s.database_url, "select code, name, occupation_code, provider, provider_uscc, seats, skill_level, "
+                                 "district_code, starts_on::text, ends_on::text from labor.training_programs "
+                                 "order by id limit 1")
+    hostile = {**dict(row), "code": "TP999001", "provider": "Training Ltd\r" + FORMULA}
+
+    async def go() -> tuple[Any, Any]:
+        async with hub_client(s, tokens["labor"]) as labor:
+            ingested = await labor.post("/ingest/labor.training_programs", content=orjson.dumps(hostile) + b"\n",
+                                        headers={"Content-Type": "application/x-ndjson"})
+        async with hub_client(s, tokens["commerce"]) as commerce:
+            snapshot = await commerce.get("/sync/labor.training_programs/snapshot", params={"format": "csv"})
+        return ingested, snapshot
+
+    ingested, snapshot = asyncio.run(go())
+    assert ingested.status_code == 200 and ingested.json()["inserted"] == 1, ingested.text
+    assert snapshot.status_code == 200, snapshot.text
+    body = snapshot.text.rstrip("\n").rsplit("\n", 1)[0]  # without the final #cursor line
+    rows = _spreadsheet_rows(body)
+    header = rows[0]
+    assert [r for r in rows if r and r[0].startswith("=")] == [], "a cell starts a live formula"
+    assert all(len(r) == len(header) for r in rows), [r for r in rows if len(r) != len(header)]
+    (planted,) = [dict(zip(header, r)) for r in rows[1:] if r[header.index("code")] == "TP999001"]
+    assert planted["provider"] == "Training Ltd\r" + FORMULA
+
+
+def test_the_csv_writer_quotes_a_carriage_return_whatever_its_line_terminator() -> None:
+    """The same hole at the unit level: ``hub.csv_cells.writer`` with the snapshot's LF terminator."""
+    from hub.csv_cells import writer
+
+    out = io.StringIO()
+    writer(out, lineterminator="\n").writerow(["x\r" + FORMULA, 1])
+    assert _spreadsheet_rows(out.getvalue()) == [["x\r" + FORMULA, "1"]]
+
+
+# --- websockets: the trusted-documents allow-list -------------------------------------------------
+
+UNREGISTERED = "{ jobSeekers(first: 1) { nodes { name } } }"  # any document not in graphql/operations/
+
+
+def test_http_refuses_an_unregistered_document_when_only_trusted_documents_are_allowed(trusted_only) -> None:
+    """The rule as HTTP applies it (this passes: it shows what the socket must do too)."""
+    import httpx
+
+    _s, tokens, url = trusted_only
+    response = httpx.post(url + "/graphql", json={"query": UNREGISTERED},
+                          headers={"Authorization": f"Bearer {tokens['labor']}"}, timeout=30)
+    assert response.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED", response.text
+
+
+def test_a_socket_refuses_an_unregistered_document_when_only_trusted_documents_are_allowed(trusted_only) -> None:
+    _s, tokens, url = trusted_only
+
+    async def go() -> list[dict[str, Any]]:
+        async with open_socket(url.replace("http://", "ws://") + "/graphql", tokens["labor"]) as sock:
+            return await sock.op(UNREGISTERED)
+
+    messages = asyncio.run(go())
+    assert "PERSISTED_QUERY_NOT_ALLOWED" in codes(messages), json.dumps(messages, ensure_ascii=False)
+    assert not any((m.get("payload") or {}).get("data") for m in messages if m["type"] == "next"), messages
