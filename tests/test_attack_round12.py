@@ -25,6 +25,8 @@ from hub.app import create_app
 from tests.helpers import sql
 from tests.live import serve_in_thread
 from tests.sync_support import hub_client, scratch
+from tests.test_audit_checkpoints import _append, _checkpoint, _ids, _rewrite_and_rehash
+from tests.test_audit_checkpoints import audited  # noqa: F401 - the fixture
 from tests.test_websockets import codes, open_socket
 
 # A formula without double quotes (a cell holding a double quote is quoted by the csv module anyway).
@@ -111,3 +113,32 @@ def test_a_socket_refuses_an_unregistered_document_when_only_trusted_documents_a
     messages = asyncio.run(go())
     assert "PERSISTED_QUERY_NOT_ALLOWED" in codes(messages), json.dumps(messages, ensure_ascii=False)
     assert not any((m.get("payload") or {}).get("data") for m in messages if m["type"] == "next"), messages
+
+
+# --- audit checkpoints: the signer trusts the newest row of the table --------------------------------
+
+
+def test_the_signer_does_not_continue_from_a_checkpoint_row_it_did_not_sign(audited) -> None:
+    """Someone with the database rewrites an old entry and re-hashes the chain (the signer alone would refuse to
+    sign over that: AUDIT LOG TAMPERED), then INSERTs (the table is append-only, not insert-proof) a checkpoint
+    row for the new head with a signature that does not verify. The signer must not take that row as its
+    previous checkpoint and sign the tampered chain with the real key."""
+    from hub.audit_keys import key_id, load_private_key
+
+    url = audited.database_url
+    _append(audited, 4)
+    first = _checkpoint(audited).newest
+    ids = _ids(audited)
+    _rewrite_and_rehash(url, ids[0], "outcome = 'ERROR'")  # hides that entry 1 read anything
+    head_hash = sql(url, "select hash from hub.audit_log where id = $1", ids[-1])[0]["hash"]
+    sql(url, "insert into hub.audit_checkpoints (seq, entry_id, entry_hash, entry_count, signed_at, key_id, "
+             "signature) values ($1, $2, $3, 4, now(), $4, $5)",
+        first.seq + 1, ids[-1], head_hash, key_id(load_private_key(audited.audit_signing_key).public_key()),
+        "A" * 86 + "==")  # 64 zero bytes: not a signature of anything
+    _append(audited, 1, start=50)
+    try:
+        _checkpoint(audited)
+    except Exception:  # noqa: BLE001 - refusing (ChainRegression or any other refusal) is what the test wants
+        pass
+    signed = sql(url, "select seq from hub.audit_checkpoints where seq > $1", first.seq + 1)
+    assert signed == [], "the real key signed a head of the tampered chain, continuing from the forged row"
