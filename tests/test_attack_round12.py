@@ -142,3 +142,32 @@ def test_the_signer_does_not_continue_from_a_checkpoint_row_it_did_not_sign(audi
         pass
     signed = sql(url, "select seq from hub.audit_checkpoints where seq > $1", first.seq + 1)
     assert signed == [], "the real key signed a head of the tampered chain, continuing from the forged row"
+
+
+# --- websockets: the body-size limit ----------------------------------------------------------------
+
+def test_a_socket_message_over_the_body_limit_is_refused_like_an_http_body(trusted_only) -> None:
+    """HUB_MAX_BODY_BYTES bounds what one request may make the hub read and decode (HTTP 413). A socket message is
+    a request too, but only uvicorn's websocket frame limit (16 MiB by default) bounds it: the operation runs."""
+    import httpx
+    from websockets.exceptions import ConnectionClosed
+
+    from hub import GRAPHQL_DIR
+
+    s, tokens, url = trusted_only
+    document = (GRAPHQL_DIR / "operations" / "bench" / "occupation_counts.graphql").read_text(encoding="utf-8")
+    variables = {"first": 1, "padding": "x" * (s.max_body_bytes + 10_000)}  # an unused variable: ignored
+    over_http = httpx.post(url + "/graphql", json={"query": document, "variables": variables},
+                           headers={"Authorization": f"Bearer {tokens['labor']}"}, timeout=30)
+    assert over_http.status_code == 413, over_http.text
+
+    async def go() -> list[dict[str, Any]] | None:
+        async with open_socket(url.replace("http://", "ws://") + "/graphql", tokens["labor"]) as sock:
+            try:
+                return await sock.op(document, variables)
+            except ConnectionClosed:
+                return None  # refused by closing the socket (e.g. 1009 message too big): fine
+
+    messages = asyncio.run(go())
+    assert messages is None or not any((m.get("payload") or {}).get("data") for m in messages
+                                       if m["type"] == "next"), str(messages)[:500]
