@@ -16,6 +16,7 @@ import asyncio
 import csv
 import io
 import json
+import time
 from typing import Any, Iterator
 
 import orjson
@@ -171,3 +172,47 @@ def test_a_socket_message_over_the_body_limit_is_refused_like_an_http_body(trust
     messages = asyncio.run(go())
     assert messages is None or not any((m.get("payload") or {}).get("data") for m in messages
                                        if m["type"] == "next"), str(messages)[:500]
+
+
+# --- websockets: admission (HUB_MAX_IN_FLIGHT / HUB_MAX_QUEUED) ----------------------------------------
+
+@pytest.fixture(scope="module")
+def one_slot(server_url, settings) -> Iterator[tuple[Any, dict[str, str], str]]:
+    """A live hub that serves one request at a time and queues none (HUB_MAX_IN_FLIGHT=1, HUB_MAX_QUEUED=0)."""
+    s, tokens = scratch(server_url, settings, "hub_test_attack_round12_admission", max_in_flight=1, max_queued=0)
+    with serve_in_thread(create_app(s)) as url:
+        yield s, tokens, url
+
+
+def test_socket_operations_are_admitted_like_http_requests(one_slot) -> None:
+    """The hub's one slot is taken (a request whose body has not arrived yet): an HTTP request is refused at
+    once with 503 (overloaded) so that the pools are not piled on. A socket operation is a request too, but
+    it is run outside admission: any number of them run at once, whatever HUB_MAX_IN_FLIGHT says."""
+    import socket
+    from urllib.parse import urlparse
+
+    import httpx
+
+    _s, tokens, url = one_slot
+    auth = {"Authorization": f"Bearer {tokens['labor']}"}
+    address = urlparse(url)
+    holder = socket.create_connection((address.hostname, address.port), timeout=10)
+    try:
+        holder.sendall(f"POST /graphql HTTP/1.1\r\nHost: hub\r\nAuthorization: {auth['Authorization']}\r\n"
+                       "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n".encode())  # no body yet
+        refused = None
+        for _ in range(50):  # until the held request has its slot
+            refused = httpx.get(url + "/graphql", params={"query": "{ __typename }"}, headers=auth, timeout=30)
+            if refused.status_code == 503:
+                break
+            time.sleep(0.05)
+        assert refused is not None and refused.status_code == 503, refused.text if refused else None
+
+        async def go() -> list[dict[str, Any]]:
+            async with open_socket(url.replace("http://", "ws://") + "/graphql", tokens["labor"]) as sock:
+                return await sock.op("{ jobPostings(first: 1) { nodes { id } } }")
+
+        messages = asyncio.run(go())
+        assert "SERVICE_UNAVAILABLE" in codes(messages), str(messages)[:500]
+    finally:
+        holder.close()
