@@ -1,13 +1,15 @@
 """Ways around this round's rules found by the attack review (issue 12): each test states the rule and shows it
-broken. They fail until the hole is closed.
+broken; it fails until the hole is closed (``test_http_refuses_...`` is the reference behaviour and passes).
 
 * CSV: a text cell holding a carriage return is written unquoted by the sync snapshot's CSV (line terminator
-  LF), so a spreadsheet starts a new row at the CR and the text after it is a live formula; the cell rule of
-  ``hub.csv_cells`` only looks at the cell's first character.
+  LF: the csv module quotes only the terminator's own characters), so a spreadsheet starts a new row at the CR
+  and the text after it is a live formula; the cell rule of ``hub.csv_cells`` only looks at the first character.
 * Websockets: ``HUB_TRUSTED_DOCUMENTS_ONLY=true`` is applied to HTTP bodies only (``HubGraphQL.parse_http_body``);
-  a socket runs any document, so a consumer reaches everything the allow-list was meant to keep out.
+  a socket runs any document.
+* Websockets: ``HUB_MAX_BODY_BYTES`` (HTTP 413) does not bound a socket message (only uvicorn's 16 MiB frame
+  limit does), and socket operations run outside admission (``HUB_MAX_IN_FLIGHT``/``HUB_MAX_QUEUED``).
 * Audit checkpoints: the signer continues from the newest row of ``hub.audit_checkpoints`` without checking its
-  signature, so a row inserted by someone with database access decides what the next signed checkpoint says.
+  signature, so a row inserted by someone with database access makes the real key sign a tampered chain.
 """
 
 from __future__ import annotations
