@@ -58,13 +58,23 @@ def cell(value: Any) -> Any:
 
 
 class Writer:
-    """``csv.writer`` whose rows go through ``cell`` (same dialect options)."""
+    """``csv.writer`` whose rows go through ``cell`` (same dialect options).
+
+    A text cell holding a CR or LF is always quoted: the csv module quotes only the characters of its own line
+    terminator (with ``"\n"`` a lone CR goes out bare), and a spreadsheet starts a new row at any of them, so the
+    text after the break would be a cell of its own, unchecked by ``cell``. Such a row is written with every text
+    cell quoted (numbers stay bare).
+    """
 
     def __init__(self, out: Any, **options: Any):
         self._writer = csv.writer(out, **options)
+        self._quoting_text = csv.writer(out, **{**options, "quoting": csv.QUOTE_NONNUMERIC})
 
     def writerow(self, values: Iterable[Any]) -> Any:
-        return self._writer.writerow([cell(v) for v in values])
+        row = [cell(v) for v in values]
+        if any(isinstance(v, str) and ("\r" in v or "\n" in v) for v in row):
+            return self._quoting_text.writerow(row)
+        return self._writer.writerow(row)
 
 
 def writer(out: Any, **options: Any) -> Writer:
