@@ -479,6 +479,9 @@ class BodySizeLimitMiddleware:
         return _error_body(f"request body larger than {limit} bytes", "maxBodyBytes", limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -517,6 +520,31 @@ class BodySizeLimitMiddleware:
             if started:  # the app answered before reading its body; nothing more can be sent
                 return
             await _send_error(send, 413, self._too_large(max_bytes), [(b"connection", b"close")])
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A socket message is a request too: one larger than the body limit closes the socket with 1009 (message
+        too big) before the app reads it; the app is told the client went away."""
+        max_bytes = self._limit(scope["path"])
+        closed = False
+
+        async def limited_receive() -> Message:
+            nonlocal closed
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                data = message.get("bytes") or message.get("text") or b""
+                size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
+                if size > max_bytes:
+                    closed = True
+                    await send({"type": "websocket.close", "code": 1009,
+                                "reason": f"message larger than {max_bytes} bytes"})
+                    return {"type": "websocket.disconnect", "code": 1009}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not closed:  # nothing after our close
+                await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
 
 
 class TokenBuckets:
