@@ -22,7 +22,7 @@ import logging
 from contextlib import suppress
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -36,6 +36,14 @@ from hub.graphql_errors import shape_error
 from hub.ws_auth import REVOKED_CLOSE_CODE, REVOKED_CLOSE_REASON, current_consumer, operation_access, recheck_seconds
 
 log = logging.getLogger("hub.auth")
+
+
+def _is_subscription(operation: Operation) -> bool:
+    try:
+        found = get_operation_ast(parse(operation.query), operation.operation_name)
+    except GraphQLError:  # not a valid document: strawberry answers with the syntax error
+        return False
+    return found is not None and found.operation == OperationType.SUBSCRIPTION
 
 
 class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
@@ -73,6 +81,41 @@ class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
             await self.websocket.close(code=REVOKED_CLOSE_CODE, reason=REVOKED_CLOSE_REASON)
 
     async def run_operation(self, operation: Operation) -> None:
+        """Refusals first, as for an HTTP request: an untrusted document where only trusted ones may run
+        (PERSISTED_QUERY_NOT_ALLOWED), admission (HUB_MAX_IN_FLIGHT / HUB_MAX_QUEUED: SERVICE_UNAVAILABLE), then
+        the consumer, its grants and its rate limit. A query or mutation holds its admission slot until it has
+        answered; a subscription until it is authorised (it may then wait for events for hours)."""
+        view = self.view
+        try:
+            view.trusted.resolve(operation.query, None, view.settings.trusted_documents_only)
+        except HubError as refused:
+            await operation.send_initial_errors([GraphQLError(
+                refused.message, extensions={"code": refused.code, **refused.extensions})])
+            return
+        admission = self.context.request.app.state.admission
+        if admission.max_in_flight > 0:
+            limit = await admission.acquire()
+            if limit is not None:
+                reason = (f"the hub is overloaded: {admission.max_in_flight} requests in progress and "
+                          f"{len(admission.waiters)} waiting; retry later")
+                await operation.send_initial_errors([GraphQLError(reason, extensions={
+                    "code": "SERVICE_UNAVAILABLE", "reason": "overloaded", "limit": limit})])
+                return
+            held = [True]
+
+            def release() -> None:
+                if held[0]:
+                    held[0] = False
+                    admission.release()
+        else:
+            def release() -> None:
+                pass
+        try:
+            await self._authorised(operation, release)
+        finally:
+            release()
+
+    async def _authorised(self, operation: Operation, release: Any) -> None:
         try:
             access = await operation_access(self.context)
         except HubError as refused:
@@ -87,6 +130,8 @@ class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
         except Exception as exc:  # noqa: BLE001 - unexpected: logged with a reference the client is given
             await operation.send_initial_errors([shape_error(GraphQLError(str(exc), original_error=exc))])
             return
+        if _is_subscription(operation):
+            release()
         await self._run(operation, self.context.for_operation(access))
 
     async def _run(self, operation: Operation, context: Any) -> None:
