@@ -74,7 +74,7 @@ def _public_keys(settings: Settings, files: list[Path]) -> dict:
 
 def _checked_checkpoints(settings: Settings, path: Path, key_files: list[Path]) -> tuple[list, list[str]]:
     """The checkpoints of ``path`` whose signatures verify, and the problems of the others."""
-    from hub.checkpoints import read_export, signature_problem
+    from hub.checkpoints import read_export, seq_gaps, signature_problem
 
     try:
         keys = _public_keys(settings, key_files)
@@ -91,6 +91,7 @@ def _checked_checkpoints(settings: Settings, path: Path, key_files: list[Path]) 
             good.append(head)
         else:
             problems.append(f"{path.name} line {number}: {problem}")
+    problems += seq_gaps(path.name, good)
     return good, problems
 
 

@@ -156,6 +156,20 @@ def read_export(path: Path) -> tuple[list[tuple[int, SignedHead]], list[str]]:
     return heads, problems
 
 
+def seq_gaps(name: str, heads: list[SignedHead]) -> list[str]:
+    """What is missing between the checkpoints of an export file (in file order): the signer appends every
+    checkpoint, so seqs go up by one; a gap means lines were removed (which would hide what they covered)."""
+    problems = []
+    for before, after in zip(heads, heads[1:]):
+        if after.seq != before.seq + 1:
+            missing = (f"checkpoint #{before.seq + 1}" if after.seq == before.seq + 2
+                       else f"checkpoints #{before.seq + 1}–#{after.seq - 1}")
+            problems.append(f"{name}: {missing} missing between {before.label} and {after.label} (lines removed?)"
+                            if after.seq > before.seq else
+                            f"{name}: {after.label} follows {before.label} (lines out of order or repeated)")
+    return problems
+
+
 def last_exported(path: Path) -> SignedHead | None:
     """The checkpoint on the export file's last complete line (None: no file, empty, or not a checkpoint)."""
     try:
@@ -248,8 +262,12 @@ class Signer:
             if asyncio.get_running_loop().time() > deadline:
                 raise SetupError(f"another process has been signing a checkpoint for over {LOCK_WAIT_SECONDS:.0f} s")
             await asyncio.sleep(0.1)
-        last = await conn.fetchrow(_sql("audit_checkpoint_last"))
-        previous = SignedHead.from_row(last) if last is not None else None
+        last = await conn.fetchrow(_sql("audit_checkpoint_last"))  # the newest of any key: the next seq, its age
+        # The table is append-only, not insert-proof: the signer continues only from a checkpoint its own key
+        # signed (one claiming its key id whose signature fails is a forgery: refused); rows of an earlier key
+        # (before a rotation) or of an unknown one are not vouched for.
+        mine = await conn.fetchrow(_sql("audit_checkpoint_last_of_key"), self.key_id)
+        previous = self._own(SignedHead.from_row(mine)) if mine is not None else None
         head = await conn.fetchrow(_sql("audit_checkpoint_head"), previous.entry_id if previous else 0)
         if previous is not None:
             _check_extends(previous, head)
@@ -261,23 +279,35 @@ class Signer:
         elif periodic and last is not None and last["age_seconds"] < DUE_FRACTION * self.interval:
             status = "not due"
         else:
-            newest = sign(self.key, seq=(previous.seq + 1) if previous else 1, entry_id=head["id"],
+            newest = sign(self.key, seq=(last["seq"] + 1) if last is not None else 1, entry_id=head["id"],
                           entry_hash=head["hash"], entry_count=(previous.entry_count if previous else 0) + head["added"],
                           signed_at=head["now"])
             await conn.execute(_sql("audit_checkpoint_insert"), newest.seq, newest.entry_id, newest.entry_hash,
                                newest.entry_count, head["now"], newest.key_id, newest.signature)
         exported = False
         if self.export is not None and newest is not None:
-            exported = await asyncio.to_thread(self._export, newest)
+            tail = await asyncio.to_thread(last_exported, self.export)
+            # Every checkpoint since the file's last line (a failed append is made up for, so that the file's
+            # seqs have no gap); a new file starts at the newest.
+            after = tail.seq if tail is not None else newest.seq - 1
+            missing = [self._own(SignedHead.from_row(r))
+                       for r in await conn.fetch(_sql("audit_checkpoints_after"), after) if r["key_id"] == self.key_id]
+            exported = bool(missing) and await asyncio.to_thread(self._export, missing)
         return Outcome(status, newest, exported)
 
-    def _export(self, newest: SignedHead) -> bool:
-        """Append ``newest`` unless the export file already ends with it."""
+    def _own(self, head: SignedHead) -> SignedHead:
+        """``head`` (a stored checkpoint with this signer's key id) if the key signed it, else ChainRegression: a
+        row someone inserted is never continued from nor exported."""
+        problem = signature_problem(head, {self.key_id: self.key.public_key()})
+        if problem is not None:
+            raise ChainRegression(f"the stored {problem}; nothing is signed or exported over it")
+        return head
+
+    def _export(self, heads: list[SignedHead]) -> bool:
+        """Append ``heads`` in order, one line each."""
         assert self.export is not None
-        tail = last_exported(self.export)
-        if tail is not None and (tail.seq, tail.signature) == (newest.seq, newest.signature):
-            return False
-        append_export(self.export, newest)
+        for head in heads:
+            append_export(self.export, head)
         return True
 
     async def run(self, url: str) -> None:

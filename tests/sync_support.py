@@ -17,7 +17,7 @@ from hub.app import create_app
 from hub.settings import Settings
 from hub.sync.client import Replica
 from hub.sync.cursor import Cursor
-from tests.conftest import _prepare, with_database
+from tests.conftest import _prepare, audit_checkpoints_on, with_database
 
 DATASET = "labor.job_postings"
 
@@ -27,6 +27,7 @@ def scratch(server_url: str, settings: Settings, name: str, **overrides: Any) ->
     limit unless given: the followers here poll as fast as they can)."""
     overrides.setdefault("rate_limit_per_second", 0.0)
     s = replace(settings, database_url=with_database(server_url, name), department_urls={}, **overrides)
+    s = audit_checkpoints_on(s, name)  # an export file of its own: one file follows one database's checkpoints
     tokens = asyncio.run(_prepare(s, server_url, name))
     return s, tokens
 

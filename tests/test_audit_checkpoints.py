@@ -459,3 +459,47 @@ def test_the_session_hub_runs_with_checkpoints_on(settings: Settings, gql) -> No
     assert result.exit_code == 0, result.output
     assert f"audit log OK: {sql_value(settings.database_url, 'select count(*) from hub.audit_log')} entries" \
         in result.output
+
+
+def test_every_checkpoint_reaches_the_export_and_a_removed_line_is_named(audited: Settings) -> None:
+    """The export holds every checkpoint in seq order, so that removing a line (and with it what it covered) shows:
+    a checkpoint signed while the file could not be written is appended with the next one, and verify names a
+    gap in the seqs."""
+    export = audited.audit_checkpoint_export
+    _append(audited, 2)
+    first = _checkpoint(audited).newest
+    export.rename(export.with_suffix(".away"))  # the export disk is gone: the next checkpoint is stored only
+    export.mkdir()
+    _append(audited, 1, start=20)
+    try:
+        second = _checkpoint(audited).newest
+    except OSError:
+        second = None
+    export.rmdir()
+    export.with_suffix(".away").rename(export)
+    _append(audited, 1, start=40)
+    third = _checkpoint(audited).newest
+    seqs = [SignedHead.from_json(json.loads(line)).seq for line in export.read_text().splitlines()]
+    assert seqs == [first.seq, first.seq + 1, first.seq + 2] and third.seq == first.seq + 2, (seqs, second)
+    assert _verify_cli(audited).exit_code == 0
+    lines = export.read_text().splitlines()
+    export.write_text("\n".join([lines[0], lines[2]]) + "\n")  # the middle line removed
+    result = _verify_cli(audited)
+    assert result.exit_code == 1, result.output
+    assert f"checkpoint #{first.seq + 1} missing between checkpoint #{first.seq}" in result.output
+
+
+def test_a_new_key_continues_the_seqs_and_verify_takes_both_public_keys(audited: Settings, tmp_path: Path) -> None:
+    """Key rotation: the new key's signer does not vouch for the old key's checkpoints (it cannot check them) but
+    goes on with the next seq over the whole chain; verify with both public keys accepts the export."""
+    _append(audited, 3)
+    old = _checkpoint(audited).newest
+    new_key = tmp_path / "keys" / "rotated.pem"
+    generate(new_key)
+    rotated = replace(audited, audit_signing_key=new_key)
+    _append(audited, 2, start=10)
+    newest = _checkpoint(rotated).newest
+    assert (newest.seq, newest.entry_count) == (old.seq + 1, 5) and newest.key_id != old.key_id
+    both = ["--public-key", f"{audited.audit_signing_key}.pub", "--public-key", f"{new_key}.pub"]
+    result = _verify_cli(rotated, *both)
+    assert result.exit_code == 0, result.output
