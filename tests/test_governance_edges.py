@@ -1,5 +1,5 @@
-"""Ways around this round's rules found by the attack review (issue 12): each test states the rule and shows it
-broken; it fails until the hole is closed (``test_http_refuses_...`` is the reference behaviour and passes).
+"""Ways around this round's rules found by an attacker's review (issue 12), each closed since; each test states
+the rule and failed while the hole was open (``test_http_refuses_...`` is the reference behaviour). The holes:
 
 * CSV: a text cell holding a carriage return is written unquoted by the sync snapshot's CSV (line terminator
   LF: the csv module quotes only the terminator's own characters), so a spreadsheet starts a new row at the CR
