@@ -1,11 +1,11 @@
-"""The documentation as data: the GraphQL examples of README.md and docs/*.md (with the demo token each names and
-the answers it prints), and every relative link with its target. Used by tests/test_docs_examples.py and
-tests/test_docs_links.py; the conventions are described in docs/contributing.md ("Examples in the docs").
+"""The documentation as data: the GraphQL examples of README.md, docs/*.md and deploy/README.md (with the demo token
+each names and the answers it prints), and every relative link with its target. Used by
+tests/test_docs_examples.py and tests/test_docs_links.py; the conventions are described in docs/contributing.md
+("Examples in the docs").
 
 Markdown is parsed by markdown-it-py (CommonMark), so fences, inline code and links are found as GitHub finds
-them; only the heading anchors are computed here (``github_anchor``: GitHub's rule, a few lines, no library
-implements it without also rendering HTML).
-"""
+them; only the heading anchors are computed here (``github_anchor``: GitHub's rule in a few lines, where
+mdit-py-plugins' anchors plugin would add a dependency for the same few lines)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC_FILES = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
+DOC_FILES = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")), "deploy/README.md"]
 
 # <!-- example: token=labor -->           before a ```graphql fence: every operation in it runs as labor
 # <!-- example: L=labor C=commerce -->    before a ```sh fence: $L, $C in its curl/gql lines are those tokens

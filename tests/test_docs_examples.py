@@ -1,7 +1,8 @@
-"""Every GraphQL example of README.md and docs/*.md runs, with the demo token it names, against the demo data as
-`make run` serves it (the `small` demo data, seed 42, the five demo consumers and no grants), so an example that
-drifts from the code fails here. Each request must answer without errors unless the doc prints the errors it
-gets; an answer the doc prints must be found in the real answer (docs/contributing.md, "Examples in the docs")."""
+"""Every GraphQL example of README.md, docs/*.md and deploy/README.md runs, with the demo token it names, against the
+demo data as `make run` serves it (the `small` demo data, seed 42, the five demo consumers and no grants), so an
+example that drifts from the code fails here. Each request must answer without errors unless the doc prints the
+errors it gets; an answer the doc prints must be found in the real answer (docs/contributing.md, "Examples in the
+docs")."""
 
 from __future__ import annotations
 

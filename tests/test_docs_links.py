@@ -1,6 +1,6 @@
-"""Every relative link of README.md and docs/*.md resolves in a clone: the file or folder exists inside the
-repository, and a ``#anchor`` names a heading of the target document. (A link to ``../shared/`` — outside
-the repository — is what a clone cannot follow.)"""
+"""Every relative link of README.md, docs/*.md and deploy/README.md resolves in a clone: the file or folder exists
+inside the repository, and a ``#anchor`` names a heading of the target document. (A link to ``../shared/`` —
+outside the repository — is what a clone cannot follow.)"""
 
 from __future__ import annotations
 
