@@ -1,6 +1,6 @@
 """Sharing rules: the catalog, each department's grants, and their enforcement on every field.
 
-Rules (DESIGN.md, "Sharing governance"): the owning department always reads its datasets;
+Rules (docs/design.md, "Sharing rules"): the owning department always reads its datasets;
 UNCONDITIONAL datasets any authenticated department; CONDITIONAL ones only under an active grant;
 NOT_SHARED ones the owner only. PERSONAL fields are masked for every reader but the owner unless its
 grant names them, and an argument that filters or orders on a PERSONAL field (the catalog's

@@ -1,5 +1,5 @@
 """The audit log: every GraphQL operation, and every other read of non-public data, leaves one entry in
-``hub.audit_log`` (DESIGN.md, "Sharing governance"); a subscription two, one when it starts and one when it ends
+``hub.audit_log`` (docs/design.md, "Sharing rules"); a subscription two, one when it starts and one when it ends
 (``AuditExtension.on_execute``).
 
 An entry names the consumer, the operation (name, type, SHA-256 of the document text), the datasets and

@@ -1,6 +1,6 @@
 """Prometheus metrics, one ``CollectorRegistry`` per app (``app.state.metrics``), served at ``GET /metrics``.
 
-Metrics (all prefixed ``hub_``; see README "Observability" for what each one tells an operator):
+Metrics (all prefixed ``hub_``; see docs/observability.md for what each one tells an operator):
 
 * ``hub_requests_total{operation,outcome}`` and ``hub_request_duration_seconds{operation,outcome}``: HTTP
   requests. ``operation`` is the GraphQL operation (``query Occupations``; ``query`` when anonymous) or

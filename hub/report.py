@@ -67,7 +67,7 @@ async def build_figures(hub: "Department", settings: "Settings", year: int) -> d
     previous = await F.supply_demand(hub, th, public, year - 1, group_by=[D.QUARTER]) if year > 2000 else []
     annual = await F.supply_demand(hub, th, public, year)
     shortage = await F.shortage_occupations(hub, th, public, year, limit=TOP_SHORTAGE)
-    districts = await F.match_districts(hub, year)  # the match is defined per district (DESIGN.md)
+    districts = await F.match_districts(hub, year)  # the match is defined per district (docs/design.md)
     match = [m for code, _ in districts for m in await F.major_industry_match(hub, th, public, year, code)]
     return jsonable({
         "year": year,

@@ -118,7 +118,7 @@ class Settings:
     ingest_max_body_bytes: int = 2 * 1024**3  # POST /ingest bodies (streamed; the generic limit does not apply)
     ingest_report_rejects: int = 100  # rejected rows (and warnings) listed in an ingest report
     ingest_timeout_ms: int = 600_000  # statement timeout inside an ingest transaction
-    # Published statistics (DESIGN.md "Policy outputs"): thresholds applied when the figures are queried.
+    # Published statistics (docs/design.md, "Published figures"): thresholds applied when the figures are queried.
     stats_shortage_ratio: float = 1.5         # job-to-applicant ratio a quarter must reach
     stats_shortage_quarters: int = 3          # quarters of the year that must reach it
     stats_shortage_min_demand: int = 10       # annual demand (headcount) at least

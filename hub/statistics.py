@@ -10,7 +10,7 @@ refresh. There is no SQL join across department schemas: the same code path runs
 share one database or each has its own (``HUB_<DEPT>_DATABASE_URL``).
 
 Each refresh is recorded in ``hub.stat_refreshes`` with its data watermark: per department the reading
-snapshot's xmin (transactions older than it are in the figures, see DESIGN.md "Sync contract") and each
+snapshot's xmin (transactions older than it are in the figures, see docs/design.md, "Sync contract") and each
 source table's row count and max id. Call it after seeding, an ingest or a sync; one refresh runs at a time
 (an advisory lock serialises concurrent callers: a second one waits).
 """

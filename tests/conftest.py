@@ -101,8 +101,9 @@ def server_url() -> Iterator[str]:
 DEFAULT_CONSUMER = "labor"
 
 
-async def _prepare(settings: Settings, admin_url: str, name: str) -> dict[str, str]:
-    """Fresh database: migrate, load the small demo data, create the demo consumers; returns their tokens."""
+async def _prepare(settings: Settings, admin_url: str, name: str, test_grants: bool = True) -> dict[str, str]:
+    """Fresh database: migrate, load the small demo data, create the demo consumers; returns their tokens. With
+    ``test_grants`` labor is also granted every CONDITIONAL dataset (without: the database ``make run`` serves)."""
     from hub.consumers import create_demo_consumers
     from hub.db import Databases
     from hub.seed import load_demo
@@ -116,7 +117,8 @@ async def _prepare(settings: Settings, admin_url: str, name: str) -> dict[str, s
         await load_demo(pools, scale="small", seed=DEMO_SEED)
         await refresh_statistics(db)  # the published statistics' summary tables
         tokens = await create_demo_consumers(db.hub)
-        await grant_everything_conditional(db.pools["bigdata"], DEFAULT_CONSUMER)
+        if test_grants:
+            await grant_everything_conditional(db.pools["bigdata"], DEFAULT_CONSUMER)
     finally:
         await db.close()
     return tokens

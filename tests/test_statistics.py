@@ -1,5 +1,5 @@
 """The published statistics against a small hand-made dataset (tests/stats_dataset.py): every expected figure
-is worked out by hand and written here as a literal (DESIGN.md, "Policy outputs")."""
+is worked out by hand and written here as a literal (docs/design.md, "Published figures")."""
 
 from __future__ import annotations
 

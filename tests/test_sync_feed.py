@@ -1,4 +1,4 @@
-"""The change feed's contract (DESIGN.md, "Sync contract"), against a real PostgreSQL with real concurrency:
+"""The change feed's contract (docs/design.md, "Sync contract"), against a real PostgreSQL with real concurrency:
 nothing skipped when transactions commit out of id order, nothing applied twice, snapshot + feed = source."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sync for the big-data bureau (DESIGN.md, "Sync contract"): snapshot, change feed, bulk ingest.
+"""Sync for the big-data bureau (docs/design.md, "Sync contract"): snapshot, change feed, bulk ingest.
 
 Capture is in the database (``sql/migrations/0009_sync.sql``: statement-level triggers writing
 ``hub_sync.change_log`` in each department's own database). Modules: ``cursor`` (opaque feed cursors),

@@ -1,6 +1,6 @@
 """Reading a dataset's change feed and snapshot, through the owning department's pool; retention.
 
-Feed rule (DESIGN.md, "Sync contract"): a page holds the changes after the cursor's position, ordered by
+Feed rule (docs/design.md, "Sync contract"): a page holds the changes after the cursor's position, ordered by
 ``(txid, seq)``, of transactions older than the reading snapshot's xmin only. Every transaction with a
 smaller id has then ended, so no change can later appear *behind* a position already handed out: nothing
 is skipped, even when transactions commit out of id order.

@@ -2,7 +2,7 @@
 into the GraphQL types, with small-cell protection for the reader. Used by the GraphQL fields and by the
 annual report (``hub.report``), so both always show the same figures.
 
-Definitions (DESIGN.md, "Policy outputs"); thresholds come from settings (``Thresholds``):
+Definitions (docs/design.md, "Published figures"); thresholds come from settings (``Thresholds``):
 
 * job-to-applicant ratio = demand / supply per group (null when supply is 0), gap = demand - supply; a
   year's figures are the sums of its four quarters;

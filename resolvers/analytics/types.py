@@ -1,4 +1,4 @@
-"""GraphQL types of the published statistics (DESIGN.md, "Policy outputs").
+"""GraphQL types of the published statistics (docs/design.md, "Published figures").
 
 Every figure built from persons (seekers: labor's; graduates: education's) carries ``suppressed``: for a
 reader that does not own the underlying data, a figure built from 1 to ``HUB_STATS_SMALL_CELL_MIN - 1``

@@ -1,4 +1,4 @@
-"""Sync over GraphQL (DESIGN.md, "Sync contract"): the change feed as a connection, small-batch ingest, and
+"""Sync over GraphQL (docs/design.md, "Sync contract"): the change feed as a connection, small-batch ingest, and
 a subscription announcing new feed cursors. Bulk transfers use the HTTP endpoints (``hub.sync.http``); the
 rules, cursors, masking and audit are the same.
 """

@@ -3,7 +3,7 @@
 * strategies for the custom scalars Date, DateTime and JSON (tests/fuzz/strategies.py);
 * the ``hub_contract`` check, which replaces schemathesis' GraphQL heuristics (``not_a_server_error`` counts
   every resolver error as a server failure, ``positive_data_acceptance`` every coded refusal of a
-  schema-valid query): by design (DESIGN.md, "Errors and bad input") the hub returns expected failures —
+  schema-valid query): by design (docs/design.md, "Errors and tests") the hub returns expected failures —
   FORBIDDEN, NOT_FOUND, BAD_USER_INPUT for ``first: -5`` or an unknown code — as coded GraphQL errors. A
   finding is an HTTP 5xx, a response that is not JSON, an error without a known code or an unexpected
   one (INTERNAL_SERVER_ERROR), or null in a non-null field.

@@ -1,4 +1,4 @@
--- Shortage occupations of year $1 (DESIGN.md "Policy outputs"): job-to-applicant ratio >= $2 in at least $3
+-- Shortage occupations of year $1 (docs/design.md, "Published figures"): job-to-applicant ratio >= $2 in at least $3
 -- of the year's quarters and annual demand >= $4, ranked by annual gap (ties by code), with the rank the
 -- occupation had on year $1 - 1's list and its quarterly figures; the first $5 (null: all).
 with met as (
