@@ -226,8 +226,8 @@ def test_cli_refresh_publish_and_render(env, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["stats", "refresh"], env=environment)
     assert result.exit_code == 0, result.output
     assert "statistics refresh #" in result.output
-    result = runner.invoke(cli, ["report", "publish", "2021"], env=environment)
-    assert result.exit_code == 1 and "no figures for 2021" in result.output  # the dataset starts in 2022
+    result = runner.invoke(cli, ["report", "publish", "2019"], env=environment)
+    assert result.exit_code == 1 and "no figures for 2019" in result.output  # the dataset starts in 2020
     result = runner.invoke(cli, ["report", "publish", "2023"], env=environment)
     assert result.exit_code == 0, result.output
     version = int(re.search(r"published 2023 version (\d+)", result.output).group(1))

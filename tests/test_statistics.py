@@ -282,13 +282,14 @@ def test_major_warnings(api: Api) -> None:
         ("460104", ds.S1, 3, "RED", "STOP_ENROLLMENT"),
         ("510202", ds.S2, 2, "YELLOW", "REDUCE_ENROLLMENT"),
         ("570101", ds.S2, 2, "YELLOW", "REDUCE_ENROLLMENT"),
-    ]  # 510201 was below in 2024 only (2023 was exactly 0.80, not below)
+    ]  # 510201 was below in 2024 only (2023 was exactly 0.80, not below); V and U have no 2024 outcome
     assert [(y["year"], y["belowThreshold"]) for y in rows[0]["years"]] == [(2022, True), (2023, True), (2024, True)]
     assert [y["employmentRate"] for y in rows[0]["years"]] == pytest.approx([0.75, 0.7875, 0.7777777777777778])
     assert [(y["year"], y["graduates"], y["employed"], y["belowThreshold"]) for y in rows[1]["years"]] == [
         (2022, 100, 90, False), (2023, 100, 70, True), (2024, 104, 78, True)]
-    (z,) = api("education", WARNINGS, {"y": 2023})["majorWarnings"]
-    assert (z["majorCode"], z["consecutiveYearsBelow"], z["level"]) == ("460104", 2, "YELLOW")
+    rows = api("education", WARNINGS, {"y": 2023})["majorWarnings"]
+    assert [(r["majorCode"], r["consecutiveYearsBelow"], r["level"]) for r in rows] == [
+        ("730701", 4, "RED"), ("460104", 2, "YELLOW"), ("730702", 2, "YELLOW")]
 
 
 def test_warnings_small_cells_are_suppressed_for_readers_that_do_not_own_the_graduates(api: Api) -> None:
@@ -298,6 +299,27 @@ def test_warnings_small_cells_are_suppressed_for_readers_that_do_not_own_the_gra
     assert [(y["year"], y["graduates"], y["employmentRate"], y["suppressed"]) for y in w["years"]] == [
         (2023, None, None, True), (2024, None, None, True)]
     assert (rows["510202"]["level"], rows["510202"]["suppressed"]) == ("YELLOW", False)
+
+
+def test_a_warning_resting_on_a_withheld_year_is_withheld(api: Api) -> None:
+    """Issue 13: a warning's run (and the year that ends it) must not rest on a withheld rate, else its level tells
+    whether the withheld rate was below the threshold."""
+    v, u = ds.MAJOR["V"], ds.MAJOR["U"]
+    rows = {r["majorCode"]: r for r in api("commerce", WARNINGS, {"y": 2023})["majorWarnings"]}
+    # V: below 2020-2023, 2022 from 2 graduates (1 employed): its rate is withheld, so is the 4-year RED warning
+    assert [(y["year"], y["employmentRate"], y["suppressed"]) for y in rows[v]["years"]] == [
+        (2020, 0.7, False), (2021, 0.7, False), (2022, None, True), (2023, 0.7, False)]
+    assert (rows[v]["consecutiveYearsBelow"], rows[v]["level"], rows[v]["action"], rows[v]["suppressed"]) == (
+        None, None, None, True)
+    # U: below 2022-2023; 2021 (2 graduates, rate withheld) ends the run: its length would tell 2021 was not below
+    assert (rows[u]["consecutiveYearsBelow"], rows[u]["level"], rows[u]["suppressed"]) == (None, None, True)
+    # the latest year itself is the small one (V in 2022)
+    rows = {r["majorCode"]: r for r in api("commerce", WARNINGS, {"y": 2022})["majorWarnings"]}
+    assert (rows[v]["consecutiveYearsBelow"], rows[v]["level"], rows[v]["suppressed"]) == (None, None, True)
+    # education owns the graduates: exact
+    rows = {r["majorCode"]: r for r in api("education", WARNINGS, {"y": 2023})["majorWarnings"]}
+    assert (rows[v]["consecutiveYearsBelow"], rows[v]["level"], rows[v]["suppressed"]) == (4, "RED", False)
+    assert (rows[u]["consecutiveYearsBelow"], rows[u]["level"], rows[u]["suppressed"]) == (2, "YELLOW", False)
 
 
 def test_warning_threshold_is_a_setting(stats_settings) -> None:
@@ -316,7 +338,7 @@ def test_refresh_records_its_watermark(api: Api) -> None:
     assert sources["labor"]["tables"]["labor.job_postings"] == {"rows": 9, "maxId": 9}
     assert sources["labor"]["tables"]["labor.job_seekers"]["rows"] == 19  # A 10, B 5, C 1, E 3
     assert sources["commerce"]["tables"]["commerce.enterprises"]["rows"] == 2
-    assert sources["education"]["tables"]["education.major_outcomes"]["rows"] == 11
+    assert sources["education"]["tables"]["education.major_outcomes"]["rows"] == 18
     assert all(int(s["snapshotXmin"]) > 0 for s in sources.values())
 
 

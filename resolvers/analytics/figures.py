@@ -248,7 +248,9 @@ async def major_warnings(hub: "Department", th: Thresholds, reader: Reader, year
     for r in rows:
         run = r["years_below"]
         level = WARNING_YEARS[min(run, max(WARNING_YEARS))]
-        hidden = _hidden(r["run_graduates"], reader, GRADUATES_OWNER, th.small_cell_min)
+        # The run's length rests on every year in it and on the year that ends it: if any of them is withheld,
+        # so is the warning (its level would tell whether the withheld rate was below the threshold).
+        hidden = _hidden(r["basis_min_graduates"], reader, GRADUATES_OWNER, th.small_cell_min)
         years = []
         for y in json.loads(r["years"] or "[]"):
             y_hidden = _hidden(y["graduates"], reader, GRADUATES_OWNER, th.small_cell_min)
