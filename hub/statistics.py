@@ -41,7 +41,7 @@ STAGED: dict[str, tuple[str, ...]] = {
     "stat_stage_demand": ("year", "quarter", "occupation_code", "district_code", "skill_level", "enterprise_uscc",
                           "demand"),
     "stat_stage_supply": ("year", "quarter", "occupation_code", "district_code", "skill_level", "supply",
-                          "new_persons"),
+                          "new_persons", "supply_key"),
 }
 # hub.stat_supply_demand holds every combination of grouped dimensions (32), built from the staged aggregates
 # in four steps: the finest rows, then the coarser ones summed from them (each step reads the previous).
@@ -53,7 +53,7 @@ COPIED: dict[str, tuple[str, ...]] = {
     "stat_industries": ("code", "name", "level", "section"),
     "stat_enterprise_sections": ("uscc", "industry_code", "section"),
     "stat_major_outcomes": ("year", "major_code", "major_name", "school_code", "school_name", "district_code",
-                            "enrollment", "graduates", "employed"),
+                            "enrollment", "graduates", "employed", "graduates_key", "employed_key"),
     "stat_major_industries": ("major_code", "industry_code"),
 }
 
@@ -155,11 +155,13 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
             await _lock(hub)  # a session lock: released below (a cancel may hit after the server took it)
             started = dt.datetime.now(dt.timezone.utc)
             await hub.execute("hub/stats_stage_clear")
+            secret = await hub.fetchval("hub/stats_cell_key_secret")  # record keys of the cell-key method
             step(0)
             async with snapshot(db.labor, refresh_limits=True) as labor:
                 horizon = await labor.fetchval("labor/stats_horizon")
                 await _stream(labor, "labor/stats_demand", (horizon,), hub_conn, "stat_stage_demand", progress)
-                await _stream(labor, "labor/stats_supply", (horizon,), hub_conn, "stat_stage_supply", progress)
+                await _stream(labor, "labor/stats_supply", (horizon, secret), hub_conn, "stat_stage_supply",
+                              progress)
                 copied["stat_occupations"] = await labor.fetch("labor/stats_occupations")
                 copied["stat_training"] = await labor.fetch("labor/stats_training")
                 sources["labor"] = await _source_watermark(labor, "labor/stats_watermark", horizonYear=horizon)
@@ -170,7 +172,7 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                 sources["commerce"] = await _source_watermark(commerce, "commerce/stats_watermark")
             step(2)
             async with snapshot(db.education, refresh_limits=True) as education:
-                copied["stat_major_outcomes"] = await education.fetch("education/stats_major_outcomes")
+                copied["stat_major_outcomes"] = await education.fetch("education/stats_major_outcomes", secret)
                 copied["stat_major_industries"] = await education.fetch("education/stats_major_industries")
                 sources["education"] = await _source_watermark(education, "education/stats_watermark")
             step(3)
