@@ -27,8 +27,10 @@ queries with the same function.
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:
     from hub.db import Department
@@ -69,3 +71,208 @@ async def load_ptable(hub: "Department") -> Ptable:
     for r in rows:
         shifts[r["n"]][r["bucket"]] = r["shift"]
     return Ptable({n: tuple(v) for n, v in shifts.items()})
+
+
+def central(table: Ptable, count: int) -> int:
+    """The value ``count`` can be shown as that leaves it strictly inside the reader's interval (nearest to
+    ``count``): a cell shown so can never be pinned by its own value. 0 has no such value (it is the floor)."""
+    for shown in sorted(table.outputs(count), key=lambda o: (abs(o - count), o)):
+        lo, hi = table.candidates(shown)
+        if lo < count < hi:
+            return shown
+    return count
+
+
+# --- the reader's knowledge as integer intervals --------------------------------------------------------------
+# Hand-written: no maintained Python library does interval (row/column-sum) reasoning over a cube of tables; the
+# loop below is the classic "audit by bounds" of statistical disclosure control, on plain lists for speed.
+
+UNBOUNDED = 10 ** 15  # "no upper bound"
+
+
+class Intervals:
+    """Integer intervals of unknown counts, tied by sums (parent = Σ children) and ``a <= b`` relations;
+    ``propagate`` tightens them as a reader doing row and column arithmetic would, until nothing changes."""
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {}
+        self.keys: list[Any] = []
+        self.lo: list[int] = []
+        self.hi: list[int] = []
+        self.sums: list[tuple[int, list[int]]] = []
+        self.at_most: list[tuple[int, int]] = []
+
+    def var(self, key: Any) -> int:
+        i = self.index.get(key)
+        if i is None:
+            i = self.index[key] = len(self.keys)
+            self.keys.append(key)
+            self.lo.append(0)
+            self.hi.append(UNBOUNDED)
+        return i
+
+    def know(self, key: Any, lo: float, hi: float) -> None:
+        i = self.var(key)
+        self.lo[i] = max(self.lo[i], int(lo))
+        self.hi[i] = min(self.hi[i], UNBOUNDED if hi == math.inf else int(hi))
+
+    def add_sum(self, parent: Any, children: Iterable[Any]) -> None:
+        self.sums.append((self.var(parent), [self.var(c) for c in children]))
+
+    def add_at_most(self, a: Any, b: Any) -> None:
+        self.at_most.append((self.var(a), self.var(b)))
+
+    def bounds(self, key: Any) -> tuple[int, float]:
+        i = self.index[key]
+        return self.lo[i], math.inf if self.hi[i] >= UNBOUNDED else self.hi[i]
+
+    def propagate(self, max_rounds: int = 10_000) -> None:
+        lo, hi = self.lo, self.hi
+        for _ in range(max_rounds):
+            changed = False
+            for p, cs in self.sums:
+                lo_sum = 0
+                hi_sum = 0
+                open_ = 0
+                for c in cs:
+                    lo_sum += lo[c]
+                    if hi[c] >= UNBOUNDED:
+                        open_ += 1
+                    else:
+                        hi_sum += hi[c]
+                if lo_sum > lo[p]:
+                    lo[p] = lo_sum
+                    changed = True
+                if not open_ and hi_sum < hi[p]:
+                    hi[p] = hi_sum
+                    changed = True
+                p_lo, p_hi = lo[p], hi[p]
+                for c in cs:
+                    c_open = hi[c] >= UNBOUNDED
+                    if open_ - c_open == 0:
+                        bound = p_lo - (hi_sum - (0 if c_open else hi[c]))
+                        if bound > lo[c]:
+                            lo[c] = bound
+                            changed = True
+                    if p_hi < UNBOUNDED:
+                        bound = p_hi - (lo_sum - lo[c])
+                        if bound < hi[c]:
+                            hi[c] = bound
+                            changed = True
+            for a, b in self.at_most:
+                if hi[b] < hi[a]:
+                    hi[a] = hi[b]
+                    changed = True
+                if lo[a] > lo[b]:
+                    lo[b] = lo[a]
+                    changed = True
+            if not changed:
+                return
+        raise RuntimeError("the interval propagation did not settle")
+
+    def determined(self, key: Any) -> bool:
+        i = self.index.get(key)
+        return i is not None and self.lo[i] == self.hi[i]
+
+
+# --- supply: what a non-owner can obtain from every grouping of supplyDemand -----------------------------------
+
+# (name, bit of the dims mask, position in a cell key) of the dimensions supply is grouped by (0008_statistics.sql).
+SUPPLY_DIMENSIONS = (("OCCUPATION", 1), ("DISTRICT", 2), ("SKILL_LEVEL", 4), ("QUARTER", 16))
+SUPPLY_MASKS = tuple(sum(bit for _, bit in combo) for n in range(5)
+                     for combo in itertools.combinations(SUPPLY_DIMENSIONS, n))
+Cell = tuple  # (dims, occupation_code, district_code, skill_level, quarter): a row of hub.stat_supply_demand
+
+
+def visible(demand: int, shown: int) -> bool:
+    """A non-owner gets a row only when it has demand or a supply shown above 0 (stats_supply_demand.sql): the
+    existence of a row without demand would tell that someone seeks there."""
+    return demand > 0 or shown > 0
+
+
+def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes: Iterable[Cell] = (),
+                 withheld: set[Cell] | frozenset = frozenset(), missing: tuple[int, int] = (0, MAX_NOISE),
+                 existence_means_seekers: bool = False) -> Intervals:
+    """The reader's intervals of one year's supply: ``shown`` maps every row the reader gets to (demand, value
+    shown); every other cell of the cube spanned by the values seen (occupations, districts, levels, the four
+    quarters; ``codes``: further cells whose codes the reader knows from the classifications) is a row it does
+    not get: ``missing`` (0..MAX_NOISE for the cell-key method; ``table`` None: values shown are exact). Every grouping is the
+    sum of its finer groupings along each dimension it does not group (a year is the sum of its quarters).
+    ``withheld`` (the earlier rule): rows shown as null, 1..2 persons. ``existence_means_seekers``: a row without
+    demand exists only because someone seeks there."""
+    seen: list[set] = [set(), set(), set(), {1, 2, 3, 4}]
+    for cell in itertools.chain(shown, codes):
+        for position in range(3):
+            if cell[0] & SUPPLY_DIMENSIONS[position][1]:
+                seen[position].add(cell[position + 1])
+    universe: dict[int, list[Cell]] = {}
+    model = Intervals()
+    for mask in SUPPLY_MASKS:
+        values = [sorted(seen[i], key=str) if mask & bit else [None] for i, (_, bit) in enumerate(SUPPLY_DIMENSIONS)]
+        universe[mask] = [(mask, *combo) for combo in itertools.product(*values)]
+        for cell in universe[mask]:
+            found = shown.get(cell)
+            if found is None:
+                model.know(cell, *missing)
+                continue
+            demand, value = found
+            if cell in withheld:
+                model.know(cell, 1, 2 if mask & 16 else 8)  # 1-2 persons, up to 4 quarters each
+            else:
+                model.know(cell, *table.candidates(value)) if table is not None else model.know(cell, value, value)
+            if existence_means_seekers and demand == 0:
+                model.know(cell, 1, math.inf)
+    for mask in SUPPLY_MASKS:
+        for position, (_, bit) in enumerate(SUPPLY_DIMENSIONS):
+            if mask & bit:
+                continue
+            children: dict[Cell, list[Cell]] = {}
+            for child in universe[mask | bit]:
+                parent = (mask,) + tuple(None if i == position else v for i, v in enumerate(child[1:]))
+                children.setdefault(parent, []).append(child)
+            for parent in universe[mask]:
+                model.add_sum(parent, children.get(parent, []))
+    return model
+
+
+@dataclass
+class SupplyRow:
+    demand: int
+    supply: int
+    persons: int
+    shown: int
+
+
+def protect_supply(table: Ptable, rows: dict[Cell, SupplyRow], max_rounds: int = 200) -> set[Cell]:
+    """Make sure no count of 1 or 2 persons of one year can be determined from everything a non-owner gets.
+
+    The cell-key values alone leave a few such counts pinned when a sum's published bound is at its edge and
+    its other terms are at theirs (about 1 in 700 small cells of the demo data). For each pinned count this moves
+    the shown value of the cell, or when that is already central of the cells it is summed with, to its
+    ``central`` value (another value the ptable can show for it, so the reader cannot tell), and audits again.
+    Changes ``rows[...].shown`` in place; returns the cells changed."""
+    changed: set[Cell] = set()
+    for _ in range(max_rounds):
+        model = supply_model(table, {c: (r.demand, r.shown) for c, r in rows.items() if visible(r.demand, r.shown)},
+                             codes=rows)
+        model.propagate()
+        pinned = [c for c, r in rows.items() if 1 <= r.persons <= 2 and model.determined(c)]
+        if not pinned:
+            return changed
+        moved = False
+        related: dict[int, set[int]] = {}
+        for p, cs in model.sums:
+            for i in (p, *cs):
+                related.setdefault(i, set()).update((p, *cs))
+        for cell in pinned:
+            targets = [cell] if rows[cell].shown != central(table, rows[cell].supply) else \
+                [model.keys[i] for i in related.get(model.index[cell], ())]
+            for target in targets:
+                row = rows.get(target)
+                if row is not None and row.shown != central(table, row.supply):
+                    row.shown = central(table, row.supply)
+                    changed.add(target)
+                    moved = True
+        if not moved:
+            raise RuntimeError(f"cannot protect {len(pinned)} small supply counts: every related cell is central")
+    raise RuntimeError("the supply protection did not settle")

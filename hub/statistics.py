@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
+from hub import disclosure
+
 if TYPE_CHECKING:
     from hub.db import Databases, Department
 
@@ -135,6 +137,24 @@ async def _lock(hub: "Department") -> None:
         await asyncio.sleep(0.2)
 
 
+async def _protect_supply(hub: "Department") -> int:
+    """Disclosure control after the cell-key values (``hub.disclosure.protect_supply``), year by year, inside the
+    refresh transaction; returns how many rows' shown supply moved."""
+    table = await disclosure.load_ptable(hub)
+    moved = 0
+    for year in [r["year"] for r in await hub.fetch("hub/stats_supply_years")]:
+        found = await hub.fetch("hub/stats_supply_cells", year)
+        rows = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]):
+                disclosure.SupplyRow(r["demand"], r["supply"], r["persons"], r["public_supply"]) for r in found}
+        tids = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]): r["tid"]
+                for r in found}
+        changed = disclosure.protect_supply(table, rows)
+        for cell in changed:
+            await hub.execute("hub/stats_supply_protect", tids[cell], rows[cell].shown)
+        moved += len(changed)
+    return moved
+
+
 async def refresh_statistics(db: "Databases", progress: Progress | None = None) -> Watermark:
     """Recompute every summary table from the departments' current data; returns the new watermark.
 
@@ -185,9 +205,12 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                                                          records=rows)
                 for step_query in SUPPLY_DEMAND_STEPS:
                     await hub.execute(step_query)
+                moved = await _protect_supply(hub)
                 await hub.execute("hub/stats_build_demand_industry")
                 await hub.execute("hub/stats_build_major_demand")
-                row = await hub.fetchrow("hub/stats_refresh_insert", started, json.dumps({"sources": sources}))
+                protection = {**disclosure.METHOD, "supplyCellsMoved": moved}
+                row = await hub.fetchrow("hub/stats_refresh_insert", started,
+                                         json.dumps({"sources": sources, "disclosure": protection}))
             step(4)
             await hub.execute("hub/stats_vacuum")
             step(5)

@@ -1,7 +1,8 @@
 -- Job-to-applicant rows of year $1 for the grouped-dimension mask $2, filtered as in stats_supply_demand, ordered
 -- by the figure $8 (GAP_DESC, RATIO_DESC, DEMAND_DESC or SUPPLY_DESC; ties in key order): $9 rows from offset $10.
 -- Supply (and the figures ordered by) is the exact one when $11 (the reader owns the seekers), else the perturbed
--- one (cell-key method, 0015_cell_key.sql): the order never rests on a figure the reader is not shown.
+-- one (cell-key method, 0015_cell_key.sql): the order never rests on a figure the reader is not shown. As in
+-- stats_supply_demand, a non-owner gets no row without demand whose supply is shown as 0.
 with page as (
     select s.occupation_code, s.district_code, s.skill_level, s.section, s.quarter, s.demand, v.supply,
            case when $8::text = 'DEMAND_DESC' then s.demand::numeric
@@ -16,6 +17,7 @@ with page as (
       and ($5::text is null or s.district_code = $5)
       and ($6::smallint is null or s.skill_level = $6)
       and ($7::text is null or s.section = $7)
+      and ($11::boolean or s.demand > 0 or s.public_supply > 0)
     order by figure desc nulls last, s.occupation_code, s.district_code, s.skill_level, s.section, s.quarter
     limit $9 offset $10
 )
