@@ -84,6 +84,8 @@ def render(report: "Report", lang: str = "zh") -> str:
     f = report.figures
     year = report.year
     parts = [_header(report, lang, L)]
+    if report.withdrawal:  # issue 13: a withdrawn version says so and links the latest word
+        parts.append(_withdrawn(report, lang, L))
     parts.append(_totals(f, year, lang, L, report.thresholds))
     parts.append(_shortage(f, L, lang))
     parts.append(_by_skill_level(f, L, lang))
@@ -252,5 +254,19 @@ def _warnings(f: dict[str, Any], L: dict[str, str]) -> str:
 def _definitions(report: "Report", L: dict[str, str]) -> str:
     th = report.thresholds
     items = "".join(f"<li>{escape(L[k].format(**th))}</li>" for k in ("def_ratio", "def_shortage", "def_training",
-                                                                      "def_match", "def_warning", "def_small"))
+                                                                      "def_match", "def_warning",
+                                                                      "def_cell_key" if "disclosure" in th
+                                                                      else "def_small"))
     return f'<footer><h2>{escape(L["h_definitions"])}</h2><ul>{items}</ul></footer>'
+
+
+def _withdrawn(report: "Report", lang: str, L: dict[str, str]) -> str:
+    w = report.withdrawal
+    replacement = w.get("replacedBy")
+    params = {"lang": lang if lang != "zh" else None}
+    href = _link(f"/reports/{report.year}", version=replacement, **params) if replacement else \
+        _link(f"/reports/{report.year}", **params)
+    text = L["withdrawn_replacement"].format(version=replacement) if replacement else L["withdrawn_to_draft"]
+    return (f'<div class="banner draft" id="withdrawn">'
+            f'{escape(L["withdrawn_banner"].format(at=_time(w["withdrawnAt"]), reason=w["reason"]))} '
+            f'<a href="{href}">{escape(text)}</a></div>')

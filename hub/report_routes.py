@@ -73,7 +73,7 @@ async def _respond(request: Request, fmt: str) -> Response:
     if report.draft:
         cache = "private, no-store"
     else:
-        cache = "public, max-age=31536000, immutable" if version is not None else "public, no-cache"
+        cache = "public, no-cache"  # a version's figures never change, but it may be withdrawn later
     name = f"talent-report-{year}-{'draft' if report.draft else f'v{report.version}'}"
     if fmt == "json":
         return Response(orjson.dumps(report.as_document()), media_type="application/json",

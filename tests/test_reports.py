@@ -192,7 +192,7 @@ def test_publishing_freezes_a_numbered_version(env) -> None:
     assert client.get("/reports/2024.json").json()["figures"]["annual"]["demand"] == 172
     assert client.get("/reports/2024.json?version=1").json() == {**frozen, "versions": frozen["versions"] + [
         {"version": 2, "publishedAt": client.get("/reports/2024.json").json()["publishedAt"],
-         "publishedBy": "bigdata: big-data bureau (admin)"}]}
+         "publishedBy": "bigdata: big-data bureau (admin)", "withdrawn": False}]}
     listed = gql(client, tokens["commerce"], "{ publishedReports(year: 2024) { version refreshId } }")
     assert listed["data"]["publishedReports"] == [{"version": 1, "refreshId": v1["refreshId"]},
                                                   {"version": 2, "refreshId": v2["refreshId"]}]
@@ -311,3 +311,51 @@ def test_concurrent_refreshes_run_one_after_the_other(env) -> None:
     assert second.started_at >= first.refreshed_at  # the second waited for the first to finish
     rows = gql(client, tokens["labor"], "{ supplyDemand(year: 2024, groupBy: [QUARTER]) { nodes { quarter } } }")
     assert [n["quarter"] for n in rows["data"]["supplyDemand"]["nodes"]] == [1, 2, 3, 4]
+
+
+WITHDRAW = """mutation($y: Int!, $v: Int!, $r: String!) { withdrawReport(year: $y, version: $v, reason: $r) {
+  version url withdrawal { reason withdrawnBy withdrawnAt } } }"""
+
+
+def test_a_published_version_can_be_withdrawn_and_stays_readable(env) -> None:
+    """Issue 13: versions published before the disclosure-control fix leak small cells; they cannot be altered,
+    but an admin withdraws them (append-only, with a reason) so that they stop being the latest word."""
+    settings, tokens, client = env
+    v1 = gql(client, tokens["admin"], PUBLISH, {"y": 2022})["data"]["publishReport"]["version"]
+    v2 = gql(client, tokens["admin"], PUBLISH, {"y": 2022})["data"]["publishReport"]["version"]
+    reason = "published before the cell-key disclosure control (issue 13)"
+    assert gql(client, tokens["labor"], WITHDRAW, {"y": 2022, "v": v2, "r": reason})["errors"][0]["extensions"][
+        "code"] == "FORBIDDEN"
+    for variables, code in (({"y": 2022, "v": v2, "r": "  "}, "BAD_USER_INPUT"),
+                            ({"y": 2022, "v": 99, "r": reason}, "NOT_FOUND"),
+                            ({"y": 1900, "v": 1, "r": reason}, "BAD_USER_INPUT")):
+        assert gql(client, tokens["admin"], WITHDRAW, variables)["errors"][0]["extensions"]["code"] == code
+    done = gql(client, tokens["admin"], WITHDRAW, {"y": 2022, "v": v2, "r": reason})["data"]["withdrawReport"]
+    assert (done["version"], done["withdrawal"]["reason"]) == (v2, reason)
+    assert done["withdrawal"]["withdrawnBy"].startswith("bigdata")
+    again = gql(client, tokens["admin"], WITHDRAW, {"y": 2022, "v": v2, "r": reason})
+    assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
+    # the latest word is v1 now; v2 stays readable, says it is withdrawn and links v1
+    latest = client.get("/reports/2022.json").json()
+    assert (latest["version"], latest["withdrawal"]) == (v1, None)
+    assert [(v["version"], v["withdrawn"]) for v in latest["versions"]] == [(v1, False), (v2, True)]
+    old = client.get(f"/reports/2022.json?version={v2}").json()
+    assert old["withdrawal"]["reason"] == reason and old["withdrawal"]["replacedBy"] == v1
+    assert old["figures"] == client.get(f"/reports/2022.json?version={v1}").json()["figures"]
+    page = client.get(f"/reports/2022?version={v2}&lang=en").text
+    assert 'id="withdrawn"' in page and reason in page and f"/reports/2022?version={v1}&amp;lang=en" in page
+    assert 'id="withdrawn"' not in client.get("/reports/2022").text
+    listed = gql(client, tokens["commerce"], "{ publishedReports(year: 2022) { version withdrawal { reason } } }")
+    assert listed["data"]["publishedReports"] == [{"version": v1, "withdrawal": None},
+                                                  {"version": v2, "withdrawal": {"reason": reason}}]
+    for statement in ("update hub.stat_withdrawals set reason = 'x'", "delete from hub.stat_withdrawals",
+                      "truncate hub.stat_withdrawals"):
+        with pytest.raises(asyncpg.PostgresError, match="append-only"):
+            sql(settings.database_url, statement)
+    # withdrawing every version: the year has no latest word; its page is the draft again (a token is needed)
+    result = CliRunner().invoke(cli, ["report", "withdraw", "2022", str(v1), "--reason", reason],
+                                env={"DATABASE_URL": settings.database_url})
+    assert result.exit_code == 0 and f"withdrew 2022 version {v1}" in result.output, result.output
+    assert client.get("/reports/2022").status_code == 401
+    assert client.get(f"/reports/2022.json?version={v1}").json()["withdrawal"]["replacedBy"] is None
+    assert 'href="/reports/2022"' in client.get(f"/reports/2022?version={v1}").text

@@ -220,6 +220,13 @@ class StatisticsRefresh:
     watermark: JSON
 
 
+@strawberry.type(description="The withdrawal of a published report version (append-only, never undone).")
+class ReportWithdrawal:
+    reason: str
+    withdrawn_at: datetime.datetime
+    withdrawn_by: str
+
+
 @strawberry.type(description="A published (frozen) version of a year's report.")
 class PublishedReport:
     year: int
@@ -229,3 +236,6 @@ class PublishedReport:
     refresh_id: int
     watermark: JSON = strawberry.field(description="The data watermark the figures were computed from.")
     url: str = strawberry.field(description="Path of this version's HTML page (.csv and .json beside it).")
+    withdrawal: ReportWithdrawal | None = strawberry.field(
+        default=None, description="Set when the version was withdrawn: it stays readable but is no longer the "
+                                  "latest word (the report page shows the latest version not withdrawn).")
