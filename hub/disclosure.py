@@ -55,12 +55,13 @@ class Ptable:
 
     def outputs(self, count: int) -> set[int]:
         """Every value ``count`` can be shown as."""
-        return {self.shown(count, b) for b in range(BUCKETS)}
+        return {count + shift for shift in set(self.shifts[min(count, LARGE)])}
 
     def candidates(self, shown: int) -> tuple[int, int]:
         """The smallest and largest exact count that can be shown as ``shown`` (what a reader who knows the
-        ptable learns from one published count)."""
-        found = [n for n in range(0, shown + MAX_NOISE + 1) if shown in self.outputs(n)]
+        ptable learns from one published count); shifts are within +-MAX_NOISE, so only those counts are looked
+        at."""
+        found = [n for n in range(max(0, shown - MAX_NOISE), shown + MAX_NOISE + 1) if shown in self.outputs(n)]
         return min(found), max(found)
 
 
@@ -126,11 +127,25 @@ class Intervals:
         i = self.index[key]
         return self.lo[i], math.inf if self.hi[i] >= UNBOUNDED else self.hi[i]
 
-    def propagate(self, max_rounds: int = 10_000) -> None:
+    def propagate(self) -> None:
+        """Tighten every interval through the sums until a fixed point (a work list: a sum is looked at again only
+        when one of its terms changed; integer bounds only shrink, so it ends)."""
         lo, hi = self.lo, self.hi
-        for _ in range(max_rounds):
-            changed = False
-            for p, cs in self.sums:
+        member_of: list[list[int]] = [[] for _ in self.keys]
+        for n, (p, cs) in enumerate(self.sums):
+            member_of[p].append(n)
+            for c in cs:
+                member_of[c].append(n)
+        bounded_by: list[list[int]] = [[] for _ in self.keys]
+        for n, (a, b) in enumerate(self.at_most):
+            bounded_by[a].append(n)
+            bounded_by[b].append(n)
+        pending = set(range(len(self.sums)))
+        pending_at_most = set(range(len(self.at_most)))
+        while pending or pending_at_most:
+            touched: set[int] = set()
+            for n in sorted(pending):
+                p, cs = self.sums[n]
                 lo_sum = 0
                 hi_sum = 0
                 open_ = 0
@@ -142,10 +157,10 @@ class Intervals:
                         hi_sum += hi[c]
                 if lo_sum > lo[p]:
                     lo[p] = lo_sum
-                    changed = True
+                    touched.add(p)
                 if not open_ and hi_sum < hi[p]:
                     hi[p] = hi_sum
-                    changed = True
+                    touched.add(p)
                 p_lo, p_hi = lo[p], hi[p]
                 for c in cs:
                     c_open = hi[c] >= UNBOUNDED
@@ -153,22 +168,22 @@ class Intervals:
                         bound = p_lo - (hi_sum - (0 if c_open else hi[c]))
                         if bound > lo[c]:
                             lo[c] = bound
-                            changed = True
+                            touched.add(c)
                     if p_hi < UNBOUNDED:
                         bound = p_hi - (lo_sum - lo[c])
                         if bound < hi[c]:
                             hi[c] = bound
-                            changed = True
-            for a, b in self.at_most:
+                            touched.add(c)
+            for n in sorted(pending_at_most):
+                a, b = self.at_most[n]
                 if hi[b] < hi[a]:
                     hi[a] = hi[b]
-                    changed = True
+                    touched.add(a)
                 if lo[a] > lo[b]:
                     lo[b] = lo[a]
-                    changed = True
-            if not changed:
-                return
-        raise RuntimeError("the interval propagation did not settle")
+                    touched.add(b)
+            pending = {n for i in touched for n in member_of[i]}
+            pending_at_most = {n for i in touched for n in bounded_by[i]}
 
     def determined(self, key: Any) -> bool:
         i = self.index.get(key)
@@ -192,12 +207,15 @@ def visible(demand: int, shown: int) -> bool:
 
 def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes: Iterable[Cell] = (),
                  withheld: set[Cell] | frozenset = frozenset(), missing: tuple[int, int] = (0, MAX_NOISE),
-                 existence_means_seekers: bool = False) -> Intervals:
+                 existence_means_seekers: bool = False, cells: Iterable[Cell] | None = None) -> Intervals:
     """The reader's intervals of one year's supply: ``shown`` maps every row the reader gets to (demand, value
     shown); every other cell of the cube spanned by the values seen (occupations, districts, levels, the four
     quarters; ``codes``: further cells whose codes the reader knows from the classifications) is a row it does
     not get: ``missing`` (0..MAX_NOISE for the cell-key method; ``table`` None: values shown are exact). Every grouping is the
     sum of its finer groupings along each dimension it does not group (a year is the sum of its quarters).
+    ``cells``: only these cells (the rows of the summary table); every other cell is known to be 0, which is
+    true (no posting, no seeker) and more than a reader knows, so a pattern safe against this model is safe
+    against the reader (and the model stays the size of the table).
     ``withheld`` (the earlier rule): rows shown as null, 1..2 persons. ``existence_means_seekers``: a row without
     demand exists only because someone seeks there."""
     seen: list[set] = [set(), set(), set(), {1, 2, 3, 4}]
@@ -205,11 +223,16 @@ def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes
         for position in range(3):
             if cell[0] & SUPPLY_DIMENSIONS[position][1]:
                 seen[position].add(cell[position + 1])
-    universe: dict[int, list[Cell]] = {}
+    universe: dict[int, list[Cell]] = {mask: [] for mask in SUPPLY_MASKS}
+    if cells is not None:
+        for cell in cells:
+            universe[cell[0]].append(cell)
     model = Intervals()
     for mask in SUPPLY_MASKS:
-        values = [sorted(seen[i], key=str) if mask & bit else [None] for i, (_, bit) in enumerate(SUPPLY_DIMENSIONS)]
-        universe[mask] = [(mask, *combo) for combo in itertools.product(*values)]
+        if cells is None:
+            values = [sorted(seen[i], key=str) if mask & bit else [None]
+                      for i, (_, bit) in enumerate(SUPPLY_DIMENSIONS)]
+            universe[mask] = [(mask, *combo) for combo in itertools.product(*values)]
         for cell in universe[mask]:
             found = shown.get(cell)
             if found is None:
@@ -249,24 +272,28 @@ def protect_supply(table: Ptable, rows: dict[Cell, SupplyRow], max_rounds: int =
     The cell-key values alone leave a few such counts pinned when a sum's published bound is at its edge and
     its other terms are at theirs (about 1 in 700 small cells of the demo data). For each pinned count this moves
     the shown value of the cell, or when that is already central of the cells it is summed with, to its
-    ``central`` value (another value the ptable can show for it, so the reader cannot tell), and audits again.
-    Changes ``rows[...].shown`` in place; returns the cells changed."""
+    ``central`` value (another value the ptable can show for it, so the reader cannot tell), and audits again
+    (``supply_model`` on the table's own rows: a stronger reader than the real one). Changes
+    ``rows[...].shown`` in place; returns the cells changed."""
     changed: set[Cell] = set()
     for _ in range(max_rounds):
         model = supply_model(table, {c: (r.demand, r.shown) for c, r in rows.items() if visible(r.demand, r.shown)},
-                             codes=rows)
+                             cells=rows)
         model.propagate()
         pinned = [c for c, r in rows.items() if 1 <= r.persons <= 2 and model.determined(c)]
         if not pinned:
             return changed
-        moved = False
-        related: dict[int, set[int]] = {}
-        for p, cs in model.sums:
+        sums_of: dict[int, list[int]] = {}
+        for n, (p, cs) in enumerate(model.sums):
             for i in (p, *cs):
-                related.setdefault(i, set()).update((p, *cs))
+                sums_of.setdefault(i, []).append(n)
+        moved = False
         for cell in pinned:
-            targets = [cell] if rows[cell].shown != central(table, rows[cell].supply) else \
-                [model.keys[i] for i in related.get(model.index[cell], ())]
+            if rows[cell].shown != central(table, rows[cell].supply):
+                targets = [cell]
+            else:
+                targets = [model.keys[i] for n in sums_of.get(model.index[cell], ())
+                           for i in (model.sums[n][0], *model.sums[n][1])]
             for target in targets:
                 row = rows.get(target)
                 if row is not None and row.shown != central(table, row.supply):

@@ -1,6 +1,6 @@
 """The annual report: one year's published statistics as one document, drafted live or frozen as versions.
 
-``build_figures`` assembles the figures of the report (the public view: small cells suppressed, as for any
+``build_figures`` assembles the figures of the report (the public view: person counts perturbed, as for any
 reader that owns none of the data) from ``resolvers.analytics.figures``; a draft reads them inside one
 REPEATABLE READ snapshot of the hub's schema, so they match the refresh watermark shown beside them.
 ``publish`` freezes them in ``hub.stat_publications`` as the year's next version, with the refresh and its data

@@ -7,7 +7,7 @@ for English labels (Chinese by default).
 Access: published versions are public by nature — the plan asks the platform to publish them — so they are
 served to anyone, with or without a token (``hub.auth`` lets ``GET /reports/...`` through without one; a
 token that is sent must still be valid). A draft is not published: it needs a bearer token (HTTP 401
-otherwise). Both show the public view (small cells suppressed), whoever reads them.
+otherwise). Both show the public view (person counts perturbed, hub.disclosure), whoever reads them.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The published statistics, computed in SQL from the hub's summary tables (``hub.statistics``) and shaped
-into the GraphQL types, with small-cell protection for the reader. Used by the GraphQL fields and by the
+into the GraphQL types, with disclosure control for the reader. Used by the GraphQL fields and by the
 annual report (``hub.report``), so both always show the same figures.
 
 Definitions (DESIGN.md, "Policy outputs"); thresholds come from settings (``Thresholds``):

@@ -1,5 +1,5 @@
-"""analytics root fields: the published statistics, for every authenticated department (small cells of data
-the reader does not own are suppressed, see ``resolvers.analytics.figures``)."""
+"""analytics root fields: the published statistics, for every authenticated department (person counts of data
+the reader does not own are perturbed, see ``resolvers.analytics.figures`` and ``hub.disclosure``)."""
 
 from __future__ import annotations
 
