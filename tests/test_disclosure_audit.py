@@ -121,7 +121,7 @@ def audit(reader: Reader, truth: Truth, table: Any, supply_rows: Any = None,
         exact = truth.supply(year)
         model = disclosure.supply_model(table, shown, codes=exact, withheld=withheld,
                                         missing=(0, 0) if earlier_rule else (0, disclosure.MAX_NOISE),
-                                        existence_means_seekers=earlier_rule)
+                                        existence_means_seekers=True)  # a row exists for demand or seekers
         model.propagate()
         found += [(("supply", year, *key), count, persons) for key, count, persons in A.disclosed(model, exact)]
     interpret = A.suppression_reading if table is None else A.perturbed_reading(table)
