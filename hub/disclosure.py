@@ -21,8 +21,10 @@ not across every grouping a reader can request, while the cell-key method needs 
   exact.
 
 The refresh stores the perturbed supply of every summary row of ``hub.stat_supply_demand`` (every grouping is
-pre-aggregated there), so a query costs nothing extra; graduates are perturbed in the (small) match and warning
-queries with the same function.
+pre-aggregated there) and the perturbed graduates of every school major's year and every cell of the match
+(``hub.stat_graduate_cells``), so a query costs nothing extra. It then audits what a non-owner can obtain as a
+reader who knows the ptable would (``Intervals``: integer bounds through every sum) and moves any shown value that
+would let a count of 1 or 2 persons be determined (``protect_supply``, ``protect_graduates``).
 """
 
 from __future__ import annotations
@@ -259,28 +261,25 @@ def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes
 
 
 @dataclass
-class SupplyRow:
-    demand: int
-    supply: int
+class Shown:
+    """A count as the refresh protects it: exact, its persons, the value non-owners see (moved in place)."""
+
+    count: int
     persons: int
     shown: int
+    demand: int = 0  # supply only: a row without demand whose supply is shown as 0 is not returned
+    district: str | None = None  # a school major's graduates: the school's district
 
 
-def protect_supply(table: Ptable, rows: dict[Cell, SupplyRow], max_rounds: int = 200) -> set[Cell]:
-    """Make sure no count of 1 or 2 persons of one year can be determined from everything a non-owner gets.
-
-    The cell-key values alone leave a few such counts pinned when a sum's published bound is at its edge and
-    its other terms are at theirs (about 1 in 700 small cells of the demo data). For each pinned count this moves
-    the shown value of the cell, or when that is already central of the cells it is summed with, to its
-    ``central`` value (another value the ptable can show for it, so the reader cannot tell), and audits again
-    (``supply_model`` on the table's own rows: a stronger reader than the real one). Changes
-    ``rows[...].shown`` in place; returns the cells changed."""
-    changed: set[Cell] = set()
+def _protect(table: Ptable, rows: dict[Any, Shown], model_of: Any, max_rounds: int = 200) -> set[Any]:
+    """Move shown values until ``model_of(rows)`` (the reader's intervals, propagated) pins no count of 1 or 2
+    persons: a pinned count is shown at its ``central`` value (another value the ptable can show for it, so the
+    reader cannot tell), or when it already is, the counts it is summed with are. Returns the keys moved."""
+    changed: set[Any] = set()
     for _ in range(max_rounds):
-        model = supply_model(table, {c: (r.demand, r.shown) for c, r in rows.items() if visible(r.demand, r.shown)},
-                             cells=rows)
+        model = model_of(rows)
         model.propagate()
-        pinned = [c for c, r in rows.items() if 1 <= r.persons <= 2 and model.determined(c)]
+        pinned = [k for k, r in rows.items() if 1 <= r.persons <= 2 and model.determined(k)]
         if not pinned:
             return changed
         sums_of: dict[int, list[int]] = {}
@@ -288,18 +287,80 @@ def protect_supply(table: Ptable, rows: dict[Cell, SupplyRow], max_rounds: int =
             for i in (p, *cs):
                 sums_of.setdefault(i, []).append(n)
         moved = False
-        for cell in pinned:
-            if rows[cell].shown != central(table, rows[cell].supply):
-                targets = [cell]
+        for key in pinned:
+            if rows[key].shown != central(table, rows[key].count):
+                targets = [key]
             else:
-                targets = [model.keys[i] for n in sums_of.get(model.index[cell], ())
+                targets = [model.keys[i] for n in sums_of.get(model.index[key], ())
                            for i in (model.sums[n][0], *model.sums[n][1])]
             for target in targets:
                 row = rows.get(target)
-                if row is not None and row.shown != central(table, row.supply):
-                    row.shown = central(table, row.supply)
+                if row is not None and row.shown != central(table, row.count):
+                    row.shown = central(table, row.count)
                     changed.add(target)
                     moved = True
         if not moved:
-            raise RuntimeError(f"cannot protect {len(pinned)} small supply counts: every related cell is central")
-    raise RuntimeError("the supply protection did not settle")
+            raise RuntimeError(f"cannot protect {len(pinned)} small counts: every related count is central")
+    raise RuntimeError("the disclosure protection did not settle")
+
+
+def protect_supply(table: Ptable, rows: dict[Cell, Shown]) -> set[Cell]:
+    """Make sure no count of 1 or 2 persons of one year's supply can be determined from everything a non-owner
+    gets (``supply_model`` on the table's own rows: a stronger reader than the real one). The cell-key values
+    alone leave a few such counts pinned when a sum's published bound is at its edge and its other terms are at
+    theirs (some hundreds of the demo data's rows, since this reader knows more than a real one)."""
+    def model_of(rows: dict[Cell, Shown]) -> Intervals:
+        return supply_model(table, {c: (r.demand, r.shown) for c, r in rows.items() if visible(r.demand, r.shown)},
+                            cells=rows)
+    return _protect(table, rows, model_of)
+
+
+# --- graduates: the match (per district and the city) and the warnings ----------------------------------------
+# Keys: ("outcome", year, school, major) graduates of a school's major, ("employed", year, school, major), and
+# ("cell", year, district | None, major | None) the match's sums (None: every district / every major).
+
+def graduates_model(table: Ptable, rows: dict[tuple, Shown]) -> Intervals:
+    """The reader's intervals of the graduates (stronger than a real reader: every school major's year is taken
+    as shown, though only warned ones are). A major's graduates in a district are the sum of its schools'; a
+    district's, the sum of its majors'; a major's in the city, the sum of its districts'; the city's, the sum of
+    the districts' and of the majors'. Employed are shown at most graduates: a shown value that reached the
+    graduates shown only bounds them from below."""
+    model = Intervals()
+    parts: dict[tuple, list[tuple]] = {}
+    for key, r in rows.items():
+        kind, year = key[0], key[1]
+        if kind == "employed":
+            graduates = rows[("outcome", *key[1:])]
+            shown = min(r.shown, graduates.shown)
+            if shown < graduates.shown:
+                model.know(key, *table.candidates(shown))
+            else:
+                model.know(key, table.candidates(shown)[0], math.inf)
+            model.add_at_most(key, ("outcome", *key[1:]))
+            continue
+        model.know(key, *table.candidates(r.shown))
+    for key, r in rows.items():
+        if key[0] == "outcome":
+            _, year, school, major = key
+            district = r.district
+            parts.setdefault(("cell", year, district, major), []).append(key)
+        elif key[0] == "cell" and key[2] is not None and key[3] is not None:
+            _, year, district, major = key
+            parts.setdefault(("cell", year, district, None), []).append(key)
+            parts.setdefault(("cell", year, None, major), []).append(key)
+        elif key[0] == "cell" and key[2] is not None:
+            parts.setdefault(("cell", key[1], None, None), []).append(key)
+    for parent, children in parts.items():
+        model.add_sum(parent, children)
+    for key in rows:  # the city's total is also the sum of the majors'
+        if key[0] == "cell" and key[2] is None and key[3] is not None:
+            parts.setdefault(("majors", key[1]), []).append(key)
+    for key, children in parts.items():
+        if key[0] == "majors":
+            model.add_sum(("cell", key[1], None, None), children)
+    return model
+
+
+def protect_graduates(table: Ptable, rows: dict[tuple, Shown]) -> set[tuple]:
+    """``protect_supply`` for the graduates (and the employed) of the match and the warnings."""
+    return _protect(table, rows, lambda rows: graduates_model(table, rows))

@@ -145,7 +145,7 @@ async def _protect_supply(hub: "Department") -> int:
     for year in [r["year"] for r in await hub.fetch("hub/stats_supply_years")]:
         found = await hub.fetch("hub/stats_supply_cells", year)
         rows = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]):
-                disclosure.SupplyRow(r["demand"], r["supply"], r["persons"], r["public_supply"]) for r in found}
+                disclosure.Shown(r["supply"], r["persons"], r["public_supply"], r["demand"]) for r in found}
         tids = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]): r["tid"]
                 for r in found}
         changed = disclosure.protect_supply(table, rows)
@@ -153,6 +153,28 @@ async def _protect_supply(hub: "Department") -> int:
             await hub.execute("hub/stats_supply_protect", tids[cell], rows[cell].shown)
         moved += len(changed)
     return moved
+
+
+async def _protect_graduates(hub: "Department") -> int:
+    """The same for the graduates and the employed (``hub.disclosure.protect_graduates``)."""
+    table = await disclosure.load_ptable(hub)
+    rows: dict[tuple, disclosure.Shown] = {}
+    for r in await hub.fetch("hub/stats_graduates_cells"):
+        if r["kind"] == "outcome":
+            key = (r["year"], r["school_code"], r["major_code"])
+            rows[("outcome", *key)] = disclosure.Shown(r["graduates"], r["graduates"], r["public_graduates"],
+                                                       district=r["district_code"])
+            rows[("employed", *key)] = disclosure.Shown(r["employed"], r["employed"], r["public_employed"])
+        else:
+            rows[("cell", r["year"], r["district_code"], r["major_code"])] = disclosure.Shown(
+                r["graduates"], r["graduates"], r["public_graduates"])
+    changed = disclosure.protect_graduates(table, rows)
+    for key in {k[1:] for k in changed if k[0] in ("outcome", "employed")}:
+        await hub.execute("hub/stats_graduates_protect_outcome", *key, rows[("outcome", *key)].shown,
+                          rows[("employed", *key)].shown)
+    for key in [k for k in changed if k[0] == "cell"]:
+        await hub.execute("hub/stats_graduates_protect_cell", *key[1:], rows[key].shown)
+    return len(changed)
 
 
 async def refresh_statistics(db: "Databases", progress: Progress | None = None) -> Watermark:
@@ -208,7 +230,9 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                 moved = await _protect_supply(hub)
                 await hub.execute("hub/stats_build_demand_industry")
                 await hub.execute("hub/stats_build_major_demand")
-                protection = {**disclosure.METHOD, "supplyCellsMoved": moved}
+                await hub.execute("hub/stats_build_graduates")
+                moved_graduates = await _protect_graduates(hub)
+                protection = {**disclosure.METHOD, "supplyCellsMoved": moved, "graduateCellsMoved": moved_graduates}
                 row = await hub.fetchrow("hub/stats_refresh_insert", started,
                                          json.dumps({"sources": sources, "disclosure": protection}))
             step(4)

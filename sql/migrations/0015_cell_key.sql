@@ -6,8 +6,9 @@
 -- records' keys. A count shown to a reader that does not own the persons is hub.stat_perturbed(count, key sum):
 -- the same cell always gets the same value, in every grouping, filter and query, so differencing two queries
 -- gains nothing beyond the noise. The refresh stores the perturbed supply of every row of
--- hub.stat_supply_demand beside the exact one. Run `hub stats refresh` after this migration: until then rows
--- have no perturbed figures and non-owners see supply as null.
+-- hub.stat_supply_demand beside the exact one, and of every graduates figure (hub.stat_graduate_cells and
+-- hub.stat_major_outcomes). Run `hub stats refresh` after this migration: until then rows have no perturbed
+-- figures and non-owners see supply and graduates as null.
 
 -- The installation's secret behind the record keys (one row, random; never shown by the API). Keys are stable
 -- while it stays the same, so published values stay the same from refresh to refresh.
@@ -47,7 +48,20 @@ alter table hub.stat_supply_demand
     add column public_supply bigint;   -- hub.stat_perturbed(supply, supply_key): what non-owners see
 alter table hub.stat_major_outcomes
     add column graduates_key bigint,   -- Σ keys of the graduates
-    add column employed_key bigint;    -- Σ keys of the employed (the first `employed` of the graduates' keys)
+    add column employed_key bigint,    -- Σ keys of the employed (the first `employed` of the graduates' keys)
+    add column public_graduates integer,  -- what non-owners see (the warnings)
+    add column public_employed integer;   -- (shown at most public_graduates)
+
+-- Graduates of a year per district and major, per district, per major (city) and in all (district_code and/or
+-- major_code null), exact and as non-owners see them (the major-industry match).
+create table hub.stat_graduate_cells (
+    year smallint not null,
+    district_code text,
+    major_code text,
+    graduates bigint not null,
+    public_graduates bigint not null
+);
+create index stat_graduate_cells_idx on hub.stat_graduate_cells (year, district_code, major_code);
 
 -- Withdrawals of published report versions: append-only, like the versions themselves. A withdrawn version
 -- stays readable (frozen) but is no longer the latest word: its page says so and links its replacement.

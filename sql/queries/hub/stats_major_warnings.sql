@@ -1,16 +1,13 @@
 -- Major warnings of year $1: per school's major, the run of consecutive years up to $1 whose employment rate
 -- (employed / graduates) is below $2 (a year without graduates or outcome breaks the run); majors with a run
 -- of at least $3 years, with their outcomes of the $4 years up to $1. Graduates and employed are exact when $5
--- (the reader owns them), else perturbed (cell-key method, 0015_cell_key.sql; employed shown at most graduates):
--- the rates, the run and the level are computed from the figures shown, never from withheld ones.
+-- (the reader owns them), else as the refresh stored them for non-owners (cell-key method, 0015_cell_key.sql;
+-- employed shown at most graduates): the rates, the run and the level are computed from the figures shown.
 with shown as (
-    select major_code, major_name, school_code, school_name, district_code, year, g.graduates,
-           least(case when $5::boolean then employed else hub.stat_perturbed(employed, employed_key) end,
-                 g.graduates) as employed
+    select major_code, major_name, school_code, school_name, district_code, year,
+           case when $5::boolean then graduates else public_graduates end as graduates,
+           case when $5::boolean then employed else least(public_employed, public_graduates) end as employed
     from hub.stat_major_outcomes
-    cross join lateral (
-        select case when $5::boolean then graduates else hub.stat_perturbed(graduates, graduates_key) end as graduates
-    ) g
     where year <= $1::int
 ), outcomes as (
     select s.*,
