@@ -29,6 +29,7 @@ would let a count of 1 or 2 persons be determined (``protect_supply``, ``protect
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -52,19 +53,25 @@ class Ptable:
 
     shifts: dict[int, tuple[int, ...]]
 
-    def shown(self, count: int, bucket: int) -> int:
-        return count + self.shifts[min(count, LARGE)][bucket]
+    @functools.cached_property
+    def _shift_sets(self) -> dict[int, frozenset[int]]:
+        return {n: frozenset(v) for n, v in self.shifts.items()}
 
-    def outputs(self, count: int) -> set[int]:
+    def outputs(self, count: int) -> frozenset[int]:
         """Every value ``count`` can be shown as."""
-        return {count + shift for shift in set(self.shifts[min(count, LARGE)])}
+        return frozenset(count + shift for shift in self._shift_sets[min(count, LARGE)])
 
     def candidates(self, shown: int) -> tuple[int, int]:
         """The smallest and largest exact count that can be shown as ``shown`` (what a reader who knows the
         ptable learns from one published count); shifts are within +-MAX_NOISE, so only those counts are looked
         at."""
-        found = [n for n in range(max(0, shown - MAX_NOISE), shown + MAX_NOISE + 1) if shown in self.outputs(n)]
-        return min(found), max(found)
+        cache = self.__dict__.setdefault("_candidates", {})
+        found = cache.get(shown)
+        if found is None:
+            n = [n for n in range(max(0, shown - MAX_NOISE), shown + MAX_NOISE + 1)
+                 if shown - n in self._shift_sets[min(n, LARGE)]]
+            found = cache[shown] = (min(n), max(n))
+        return found
 
 
 async def load_ptable(hub: "Department") -> Ptable:
@@ -104,6 +111,11 @@ class Intervals:
         self.hi: list[int] = []
         self.sums: list[tuple[int, list[int]]] = []
         self.at_most: list[tuple[int, int]] = []
+
+    def reset(self) -> None:
+        """Forget every bound (the sums stay)."""
+        self.lo = [0] * len(self.keys)
+        self.hi = [UNBOUNDED] * len(self.keys)
 
     def var(self, key: Any) -> int:
         i = self.index.get(key)
@@ -209,7 +221,8 @@ def visible(demand: int, shown: int) -> bool:
 
 def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes: Iterable[Cell] = (),
                  withheld: set[Cell] | frozenset = frozenset(), missing: tuple[int, int] = (0, MAX_NOISE),
-                 existence_means_seekers: bool = False, cells: Iterable[Cell] | None = None) -> Intervals:
+                 existence_means_seekers: bool = False, cells: Iterable[Cell] | None = None,
+                 into: Intervals | None = None) -> Intervals:
     """The reader's intervals of one year's supply: ``shown`` maps every row the reader gets to (demand, value
     shown); every other cell of the cube spanned by the values seen (occupations, districts, levels, the four
     quarters; ``codes``: further cells whose codes the reader knows from the classifications) is a row it does
@@ -219,7 +232,8 @@ def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes
     true (no posting, no seeker) and more than a reader knows, so a pattern safe against this model is safe
     against the reader (and the model stays the size of the table).
     ``withheld`` (the earlier rule): rows shown as null, 1..2 persons. ``existence_means_seekers``: a row without
-    demand exists only because someone seeks there."""
+    demand exists only because someone seeks there. ``into``: a model built before for the same cells, whose
+    sums are kept and whose intervals are set again from ``shown``."""
     seen: list[set] = [set(), set(), set(), {1, 2, 3, 4}]
     for cell in itertools.chain(shown, codes):
         for position in range(3):
@@ -229,7 +243,8 @@ def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes
     if cells is not None:
         for cell in cells:
             universe[cell[0]].append(cell)
-    model = Intervals()
+    model = into if into is not None else Intervals()
+    model.reset()
     for mask in SUPPLY_MASKS:
         if cells is None:
             values = [sorted(seen[i], key=str) if mask & bit else [None]
@@ -247,6 +262,8 @@ def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes
                 model.know(cell, *table.candidates(value)) if table is not None else model.know(cell, value, value)
             if existence_means_seekers and demand == 0:
                 model.know(cell, 1, math.inf)
+    if into is not None:
+        return model
     for mask in SUPPLY_MASKS:
         for position, (_, bit) in enumerate(SUPPLY_DIMENSIONS):
             if mask & bit:
@@ -272,12 +289,13 @@ class Shown:
 
 
 def _protect(table: Ptable, rows: dict[Any, Shown], model_of: Any, max_rounds: int = 200) -> set[Any]:
-    """Move shown values until ``model_of(rows)`` (the reader's intervals, propagated) pins no count of 1 or 2
+    """Move shown values until ``model_of(rows, previous model)`` (the reader's intervals) pins no count of 1 or 2
     persons: a pinned count is shown at its ``central`` value (another value the ptable can show for it, so the
     reader cannot tell), or when it already is, the counts it is summed with are. Returns the keys moved."""
     changed: set[Any] = set()
+    model = None
     for _ in range(max_rounds):
-        model = model_of(rows)
+        model = model_of(rows, model)
         model.propagate()
         pinned = [k for k, r in rows.items() if 1 <= r.persons <= 2 and model.determined(k)]
         if not pinned:
@@ -309,9 +327,9 @@ def protect_supply(table: Ptable, rows: dict[Cell, Shown]) -> set[Cell]:
     gets (``supply_model`` on the table's own rows: a stronger reader than the real one). The cell-key values
     alone leave a few such counts pinned when a sum's published bound is at its edge and its other terms are at
     theirs (some hundreds of the demo data's rows, since this reader knows more than a real one)."""
-    def model_of(rows: dict[Cell, Shown]) -> Intervals:
+    def model_of(rows: dict[Cell, Shown], before: Intervals | None) -> Intervals:
         return supply_model(table, {c: (r.demand, r.shown) for c, r in rows.items() if visible(r.demand, r.shown)},
-                            cells=rows)
+                            cells=rows, into=before)
     return _protect(table, rows, model_of)
 
 
@@ -363,4 +381,4 @@ def graduates_model(table: Ptable, rows: dict[tuple, Shown]) -> Intervals:
 
 def protect_graduates(table: Ptable, rows: dict[tuple, Shown]) -> set[tuple]:
     """``protect_supply`` for the graduates (and the employed) of the match and the warnings."""
-    return _protect(table, rows, lambda rows: graduates_model(table, rows))
+    return _protect(table, rows, lambda rows, before: graduates_model(table, rows))
