@@ -1,6 +1,6 @@
 """The annual report: one year's published statistics as one document, drafted live or frozen as versions.
 
-``build_figures`` assembles the figures of the report (the public view: small cells suppressed, as for any
+``build_figures`` assembles the figures of the report (the public view: person counts perturbed, as for any
 reader that owns none of the data) from ``resolvers.analytics.figures``; a draft reads them inside one
 REPEATABLE READ snapshot of the hub's schema, so they match the refresh watermark shown beside them.
 ``publish`` freezes them in ``hub.stat_publications`` as the year's next version, with the refresh and its data
@@ -104,6 +104,9 @@ class Report:
     version: int | None = None
     published_at: dt.datetime | None = None
     published_by: str | None = None
+    # A withdrawn version: reason, withdrawnAt, withdrawnBy and replacedBy (the latest version not withdrawn, or
+    # None: the draft). Withdrawn versions stay readable; they are no longer the latest word.
+    withdrawal: dict[str, Any] | None = None
 
     @property
     def draft(self) -> bool:
@@ -114,7 +117,7 @@ class Report:
         return jsonable({"year": self.year, "status": self.status, "version": self.version,
                          "publishedAt": self.published_at, "publishedBy": self.published_by,
                          "watermark": self.watermark, "thresholds": self.thresholds, "versions": self.versions,
-                         "figures": self.figures})
+                         "withdrawal": self.withdrawal, "figures": self.figures})
 
 
 async def draft_report(hub: "Department", settings: "Settings", year: int) -> Report:
@@ -131,18 +134,48 @@ async def draft_report(hub: "Department", settings: "Settings", year: int) -> Re
 
 async def _versions(hub: "Department", year: int) -> list[dict[str, Any]]:
     rows = await hub.fetch("hub/stats_publications_list", year)
-    return [{"version": r["version"], "publishedAt": r["published_at"].isoformat(), "publishedBy": r["published_by"]}
-            for r in rows]
+    return [{"version": r["version"], "publishedAt": r["published_at"].isoformat(), "publishedBy": r["published_by"],
+             "withdrawn": r["withdrawn_at"] is not None} for r in rows]
 
 
 async def published_report(hub: "Department", year: int, version: int | None = None) -> Report | None:
-    """A published version of ``year`` (the latest when ``version`` is None); None when there is none."""
+    """A published version of ``year`` (the latest not withdrawn when ``version`` is None); None when there is
+    none."""
     row = await hub.fetchrow("hub/stats_publication_get", year, version)
     if row is None:
         return None
+    withdrawal = None
+    if row["withdrawn_at"] is not None:
+        withdrawal = {"reason": row["withdrawal_reason"], "withdrawnAt": row["withdrawn_at"].isoformat(),
+                      "withdrawnBy": row["withdrawn_by"], "replacedBy": row["replaced_by"]}
     return Report(year, json.loads(row["figures"]), "published", json.loads(row["thresholds"]),
                   json.loads(row["watermark"]), await _versions(hub, year), row["version"], row["published_at"],
-                  row["published_by"])
+                  row["published_by"], withdrawal)
+
+
+WITHDRAWAL_REASON_MAX = 2000
+
+
+async def withdraw(hub: "Department", year: int, version: int, reason: str, withdrawn_by: str) -> Any:
+    """Mark published ``version`` of ``year`` withdrawn (append-only; the version itself stays frozen and
+    readable): it stops being the latest word. Returns the withdrawal row."""
+    from hub.errors import NotFound
+    from resolvers.analytics.figures import check_year
+
+    check_year(year)
+    reason = (reason or "").strip()
+    if not reason or len(reason) > WITHDRAWAL_REASON_MAX:
+        raise BadUserInput(f"a withdrawal needs a reason of 1 to {WITHDRAWAL_REASON_MAX} characters",
+                           argument="reason")
+    async with hub.transaction() as tx:
+        await tx.execute("hub/stats_publication_lock")
+        row = await tx.fetchrow("hub/stats_withdrawal_insert", year, version, withdrawn_by, reason)
+        if row is None:
+            found = await tx.fetchrow("hub/stats_withdrawal_get", year, version)
+            if found is None:
+                raise NotFound(f"{year} has no published version {version}")
+            raise Conflict(f"version {version} of {year} was withdrawn already ({found['withdrawn_at']:%Y-%m-%d})")
+        return row
 
 
 async def publish(hub: "Department", settings: "Settings", year: int, published_by: str) -> Any:

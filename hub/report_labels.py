@@ -60,6 +60,12 @@ LABELS: dict[str, dict[str, str]] = {
         "def_warning": "专业预警：就业率 = 就业人数 ÷ 毕业生人数；截至本年度连续两年低于{employmentThreshold}为黄色预警"
                        "（减少招生），连续三年及以上为红色预警（停止招生）。",
         "def_small": "小样本保护：由少于{smallCellMin}人（求职者或毕业生）得出的数字不予公布，以“*”表示；“—”表示无法计算。",
+        "def_cell_key": "隐私保护（单元键扰动法）：求职者、毕业生和就业人数均加入确定性随机扰动（最多±2，不会显示为1或2，"
+                        "0仍为0；同一组人在任何查询中得到同一数值），求人倍率、缺口、占比、指数、状态和预警均由扰动后的"
+                        "人数计算；需求人数（岗位数）为准确值。“—”表示无法计算。",
+        "withdrawn_banner": "本版已于 {at} 撤回：{reason}",
+        "withdrawn_replacement": "请以第{version}版为准",
+        "withdrawn_to_draft": "请以本年度报告为准",
     },
     "en": {
         "title": "Skilled-talent supply and demand report {year}",
@@ -68,6 +74,9 @@ LABELS: dict[str, dict[str, str]] = {
         "other_language": "中文",
         "draft_banner": "DRAFT: this year's report is not published yet; figures may still change.",
         "published_banner": "Version {version}, published {at}.",
+        "withdrawn_banner": "This version was withdrawn on {at}: {reason}",
+        "withdrawn_replacement": "See version {version}",
+        "withdrawn_to_draft": "See this year's report",
         "watermark": "Data as of statistics refresh #{refresh} ({at}).",
         "no_refresh": "The statistics were never refreshed.",
         "versions": "Published versions",
@@ -118,5 +127,10 @@ LABELS: dict[str, dict[str, str]] = {
                        "running up to the year: yellow (reduce enrollment), three or more: red (stop enrollment).",
         "def_small": "Small cells: figures built from fewer than {smallCellMin} persons (seekers or graduates) are "
                      "withheld (*); — means the figure does not exist.",
+        "def_cell_key": "Privacy (cell-key perturbation): counts of seekers, graduates and the employed carry a "
+                        "deterministic noise (at most ±2, never shown as 1 or 2, 0 stays 0; the same persons give the "
+                        "same value in every query); ratios, gaps, shares, indexes, statuses and warnings are computed "
+                        "from the perturbed counts; demand (postings' headcount) is exact. — means the figure does "
+                        "not exist.",
     },
 }

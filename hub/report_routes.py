@@ -9,7 +9,7 @@ served to anyone, with or without a token (``hub.auth`` lets ``GET /reports/...`
 token that is sent must still be valid), and leave no audit entry. A draft is not published: it needs a
 bearer token (HTTP 401 otherwise), and every read of it writes one audit entry (``report.draft YEAR (FMT)``,
 ``hub.audit.request_entry``) before it is answered — no entry, no draft (503). Both show the public view
-(small cells suppressed), whoever reads them.
+(person counts perturbed, hub.disclosure), whoever reads them.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def _answer(report: Report, fmt: str, lang: str, version: int | None) -> Respons
     if report.draft:
         cache = "private, no-store"
     else:
-        cache = "public, max-age=31536000, immutable" if version is not None else "public, no-cache"
+        cache = "public, no-cache"  # a version's figures never change, but it may be withdrawn later
     name = f"talent-report-{year}-{'draft' if report.draft else f'v{report.version}'}"
     if fmt == "json":
         return Response(orjson.dumps(report.as_document()), media_type="application/json",

@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
+from hub import disclosure
+
 if TYPE_CHECKING:
     from hub.db import Databases, Department
 
@@ -41,7 +43,7 @@ STAGED: dict[str, tuple[str, ...]] = {
     "stat_stage_demand": ("year", "quarter", "occupation_code", "district_code", "skill_level", "enterprise_uscc",
                           "demand"),
     "stat_stage_supply": ("year", "quarter", "occupation_code", "district_code", "skill_level", "supply",
-                          "new_persons"),
+                          "new_persons", "supply_key"),
 }
 # hub.stat_supply_demand holds every combination of grouped dimensions (32), built from the staged aggregates
 # in four steps: the finest rows, then the coarser ones summed from them (each step reads the previous).
@@ -53,7 +55,7 @@ COPIED: dict[str, tuple[str, ...]] = {
     "stat_industries": ("code", "name", "level", "section"),
     "stat_enterprise_sections": ("uscc", "industry_code", "section"),
     "stat_major_outcomes": ("year", "major_code", "major_name", "school_code", "school_name", "district_code",
-                            "enrollment", "graduates", "employed"),
+                            "enrollment", "graduates", "employed", "graduates_key", "employed_key"),
     "stat_major_industries": ("major_code", "industry_code"),
 }
 
@@ -135,6 +137,46 @@ async def _lock(hub: "Department") -> None:
         await asyncio.sleep(0.2)
 
 
+async def _protect_supply(hub: "Department") -> int:
+    """Disclosure control after the cell-key values (``hub.disclosure.protect_supply``), year by year, inside the
+    refresh transaction; returns how many rows' shown supply moved."""
+    table = await disclosure.load_ptable(hub)
+    moved = 0
+    for year in [r["year"] for r in await hub.fetch("hub/stats_supply_years")]:
+        found = await hub.fetch("hub/stats_supply_cells", year)
+        rows = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]):
+                disclosure.Shown(r["supply"], r["persons"], r["public_supply"], r["demand"]) for r in found}
+        tids = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]): r["tid"]
+                for r in found}
+        changed = disclosure.protect_supply(table, rows)
+        for cell in changed:
+            await hub.execute("hub/stats_supply_protect", tids[cell], rows[cell].shown)
+        moved += len(changed)
+    return moved
+
+
+async def _protect_graduates(hub: "Department") -> int:
+    """The same for the graduates and the employed (``hub.disclosure.protect_graduates``)."""
+    table = await disclosure.load_ptable(hub)
+    rows: dict[tuple, disclosure.Shown] = {}
+    for r in await hub.fetch("hub/stats_graduates_cells"):
+        if r["kind"] == "outcome":
+            key = (r["year"], r["school_code"], r["major_code"])
+            rows[("outcome", *key)] = disclosure.Shown(r["graduates"], r["graduates"], r["public_graduates"],
+                                                       district=r["district_code"])
+            rows[("employed", *key)] = disclosure.Shown(r["employed"], r["employed"], r["public_employed"])
+        else:
+            rows[("cell", r["year"], r["district_code"], r["major_code"])] = disclosure.Shown(
+                r["graduates"], r["graduates"], r["public_graduates"])
+    changed = disclosure.protect_graduates(table, rows)
+    for key in {k[1:] for k in changed if k[0] in ("outcome", "employed")}:
+        await hub.execute("hub/stats_graduates_protect_outcome", *key, rows[("outcome", *key)].shown,
+                          rows[("employed", *key)].shown)
+    for key in [k for k in changed if k[0] == "cell"]:
+        await hub.execute("hub/stats_graduates_protect_cell", *key[1:], rows[key].shown)
+    return len(changed)
+
+
 async def refresh_statistics(db: "Databases", progress: Progress | None = None) -> Watermark:
     """Recompute every summary table from the departments' current data; returns the new watermark.
 
@@ -155,11 +197,13 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
             await _lock(hub)  # a session lock: released below (a cancel may hit after the server took it)
             started = dt.datetime.now(dt.timezone.utc)
             await hub.execute("hub/stats_stage_clear")
+            secret = await hub.fetchval("hub/stats_cell_key_secret")  # record keys of the cell-key method
             step(0)
             async with snapshot(db.labor, refresh_limits=True) as labor:
                 horizon = await labor.fetchval("labor/stats_horizon")
                 await _stream(labor, "labor/stats_demand", (horizon,), hub_conn, "stat_stage_demand", progress)
-                await _stream(labor, "labor/stats_supply", (horizon,), hub_conn, "stat_stage_supply", progress)
+                await _stream(labor, "labor/stats_supply", (horizon, secret), hub_conn, "stat_stage_supply",
+                              progress)
                 copied["stat_occupations"] = await labor.fetch("labor/stats_occupations")
                 copied["stat_training"] = await labor.fetch("labor/stats_training")
                 sources["labor"] = await _source_watermark(labor, "labor/stats_watermark", horizonYear=horizon)
@@ -170,7 +214,7 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                 sources["commerce"] = await _source_watermark(commerce, "commerce/stats_watermark")
             step(2)
             async with snapshot(db.education, refresh_limits=True) as education:
-                copied["stat_major_outcomes"] = await education.fetch("education/stats_major_outcomes")
+                copied["stat_major_outcomes"] = await education.fetch("education/stats_major_outcomes", secret)
                 copied["stat_major_industries"] = await education.fetch("education/stats_major_industries")
                 sources["education"] = await _source_watermark(education, "education/stats_watermark")
             step(3)
@@ -183,9 +227,14 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                                                          records=rows)
                 for step_query in SUPPLY_DEMAND_STEPS:
                     await hub.execute(step_query)
+                moved = await _protect_supply(hub)
                 await hub.execute("hub/stats_build_demand_industry")
                 await hub.execute("hub/stats_build_major_demand")
-                row = await hub.fetchrow("hub/stats_refresh_insert", started, json.dumps({"sources": sources}))
+                await hub.execute("hub/stats_build_graduates")
+                moved_graduates = await _protect_graduates(hub)
+                protection = {**disclosure.METHOD, "supplyCellsMoved": moved, "graduateCellsMoved": moved_graduates}
+                row = await hub.fetchrow("hub/stats_refresh_insert", started,
+                                         json.dumps({"sources": sources, "disclosure": protection}))
             step(4)
             await hub.execute("hub/stats_vacuum")
             step(5)

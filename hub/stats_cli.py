@@ -136,6 +136,18 @@ async def _audit_draft(db: Any, year: int) -> None:
         raise SetupError(f"audit log unavailable ({type(exc).__name__}): the draft was not written") from exc
 
 
+@report_app.command("withdraw")
+def report_withdraw(year: int = typer.Argument(..., help="The report year, e.g. 2025."),
+                    version: int = typer.Argument(..., help="The published version to withdraw."),
+                    reason: str = typer.Option(..., "--reason", help="Why (shown on the version's page).")) -> None:
+    """Mark a published version withdrawn (append-only; it stays readable, its page links the latest version)."""
+    from hub.report import withdraw
+
+    by = f"cli: {getpass.getuser()}"
+    row = _run(lambda db, settings: withdraw(db.hub, year, version, reason, withdrawn_by=by))
+    _err.print(f"withdrew {year} version {row['version']} at {row['withdrawn_at']:%Y-%m-%d %H:%M:%S}: {row['reason']}")
+
+
 @report_app.command("publish")
 def report_publish(year: int = typer.Argument(..., help="The report year, e.g. 2025.")) -> None:
     """Freeze the year's figures (from the latest statistics refresh) as its next published version."""

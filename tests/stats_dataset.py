@@ -27,6 +27,7 @@ from hub.seed import uscc_check_char
 from hub.settings import Settings
 
 D = dt.date
+CELL_KEY_SECRET = "stats-dataset"
 
 
 def uscc(body: str) -> str:
@@ -34,17 +35,18 @@ def uscc(body: str) -> str:
     return first17 + uscc_check_char(first17)
 
 
-TIANHE, YUEXIU = "440106", "440104"
+TIANHE, YUEXIU, HAIZHU = "440106", "440104", "440105"
 E1 = uscc("440106MA5D1234X")  # industry 3911 (section C), Tianhe
 E2 = uscc("440104MA5E5678Y")  # industry 6511 (section I), Yuexiu
 OCC = {"A": "6-25-01-01", "B": "6-25-02-01", "C": "4-01-02-01", "D": "2-02-10-01", "E": "6-18-01-01",
        "F": "6-99-00-01"}
 SCRIPT_NAME = '<script>alert("occupation")</script>'
 HYPERLINK_PROVIDER = '=HYPERLINK("http://evil.example/x","click")'
-S1, S2 = "4144012001", "3144000002"
-MAJOR = {"X": "510201", "Y": "510202", "Z": "460104", "W": "570101"}
+S1, S2, S3 = "4144012001", "3144000002", "3144000003"
+MAJOR = {"X": "510201", "Y": "510202", "Z": "460104", "W": "570101", "V": "730701", "U": "730702"}
 
-DISTRICTS = [("440100", "广州市", None), (TIANHE, "天河区", "440100"), (YUEXIU, "越秀区", "440100")]
+DISTRICTS = [("440100", "广州市", None), (TIANHE, "天河区", "440100"), (YUEXIU, "越秀区", "440100"),
+             (HAIZHU, "海珠区", "440100")]
 INDUSTRIES = [  # code, name, level, parent
     ("C", "制造业", 1, None), ("39", "计算机、通信和其他电子设备制造业", 2, "C"), ("391", "计算机制造", 3, "39"),
     ("3911", "计算机整机制造", 4, "391"),
@@ -84,8 +86,10 @@ TRAINING = [
     ("F", HYPERLINK_PROVIDER, 12, D(2022, 3, 1), D(2022, 5, 31)),
 ]
 SCHOOLS = [(S1, "广州天河职业技术学院", "HIGHER_VOCATIONAL", TIANHE),
-           (S2, "广州越秀职业技术学校", "SECONDARY_VOCATIONAL", YUEXIU)]
-MAJORS = [("X", "计算机应用技术", S1), ("Z", "机械制造及自动化", S1), ("Y", "计算机网络技术", S2), ("W", "早期教育", S2)]
+           (S2, "广州越秀职业技术学校", "SECONDARY_VOCATIONAL", YUEXIU),
+           (S3, "广州海珠职业技术学校", "SECONDARY_VOCATIONAL", HAIZHU)]
+MAJORS = [("X", "计算机应用技术", S1), ("Z", "机械制造及自动化", S1), ("Y", "计算机网络技术", S2), ("W", "早期教育", S2),
+          ("V", "老年服务与管理", S3), ("U", "社区康复", S3)]
 MAPPINGS = [("X", "3911"), ("X", "6511"), ("Y", "6511"), ("Z", "39")]  # X: two industries; Z: a division
 # major, year, graduates, employed
 OUTCOMES = [
@@ -93,6 +97,11 @@ OUTCOMES = [
     ("Y", 2022, 100, 90), ("Y", 2023, 100, 70), ("Y", 2024, 104, 78),  # 2 years below: YELLOW
     ("Z", 2022, 80, 60), ("Z", 2023, 80, 63), ("Z", 2024, 90, 70),     # 3 years below: RED
     ("W", 2023, 1, 0), ("W", 2024, 1, 0),                              # 2 years below, from 2 persons
+    # Small years inside a run (issue 13): V below in 2020-2023, but 2022 has 2 graduates (1 employed): the
+    # 2023 warning (4 years) and the 2022 one (3 years, ending with the small year) rest on a small figure.
+    ("V", 2020, 10, 7), ("V", 2021, 10, 7), ("V", 2022, 2, 1), ("V", 2023, 10, 7),
+    # U below in 2022-2023; the year that ends the run (2021, not below) has 2 graduates.
+    ("U", 2021, 2, 2), ("U", 2022, 10, 7), ("U", 2023, 10, 7),
 ]
 
 
@@ -149,6 +158,8 @@ async def load_education(conn: asyncpg.Connection) -> None:
 async def load_districts(conn: asyncpg.Connection) -> None:
     await conn.executemany("insert into hub.districts (code, name, parent_code) values ($1, $2, $3) "
                            "on conflict (code) do nothing", DISTRICTS)
+    # a fixed secret: the record keys, so the perturbed figures, are the same in every run of the tests
+    await conn.execute("update hub.stat_cell_key_secret set secret = $1", CELL_KEY_SECRET)
 
 
 async def load(urls: dict[str, str]) -> None:

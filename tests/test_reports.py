@@ -112,19 +112,24 @@ def test_a_year_without_data_renders_an_empty_draft(env) -> None:
     assert figures["annual"] == {"year": 2031, "quarter": None, "occupationCode": None, "occupationName": None,
                                  "districtCode": None, "districtName": None, "skillLevel": None,
                                  "industrySection": None, "industrySectionName": None, "demand": 0, "supply": 0,
-                                 "ratio": None, "gap": 0, "suppressed": False}
+                                 "ratio": None, "gap": 0, "suppressed": False, "perturbed": False}
     assert figures["shortage"] == [] and figures["trainingCatalog"] == []
 
 
-def test_the_public_report_suppresses_small_cells(env) -> None:
+def test_the_public_report_shows_perturbed_person_counts(env) -> None:
     settings, tokens, client = env
-    # The labor consumer reads its own seekers in full over GraphQL, but the report is the public view.
+    # The labor consumer reads its own seekers exactly over GraphQL, but the report is the public view: the
+    # same figures as any reader that owns none of the persons (here commerce) gets.
     figures = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()["figures"]
     w = next(m for m in figures["majorIndustryMatch"] if m["majorCode"] == "570101")
-    assert (w["graduates"], w["index"], w["suppressed"]) == (None, None, True)
+    assert (w["graduates"], w["perturbed"], w["suppressed"]) == (0, True, False)  # 1 graduate, shown as 0
     level5 = next(r for r in figures["bySkillLevel"] if r["skillLevel"] == 5)
-    assert (level5["demand"], level5["supply"], level5["suppressed"]) == (8, None, True)
+    assert (level5["demand"], level5["supply"], level5["perturbed"]) == (8, 5, True)  # 1 seeker (4 quarters)
     assert (figures["annual"]["demand"], figures["annual"]["supply"]) == (132, 74)
+    query = "{ supplyDemand(year: 2024, groupBy: [DISTRICT]) { nodes { districtCode demand supply ratio gap } } }"
+    body = client.post("/graphql", json={"query": query}, headers=auth(tokens, "commerce")).json()
+    assert [{k: r[k] for k in ("districtCode", "demand", "supply", "ratio", "gap")} for r in figures["byDistrict"]] \
+        == body["data"]["supplyDemand"]["nodes"]
 
 
 def test_csv_and_json_give_the_same_figures(env) -> None:
@@ -141,13 +146,13 @@ def test_csv_and_json_give_the_same_figures(env) -> None:
 
     f = document["figures"]
     assert value("totals", "2024", "demand") == str(f["annual"]["demand"]) == "132"
-    assert value("quarters", "2024Q3", "demand") == "42" and float(value("quarters", "2024Q4", "ratio")) == 1.0
+    assert value("quarters", "2024Q3", "demand") == "42" and float(value("quarters", "2024Q4", "ratio")) == 18 / 17
     assert [s["occupationCode"] for s in f["shortage"]] == [ds.OCC["A"], ds.OCC["E"]]
-    assert value("shortage", ds.OCC["E"], "previousRank") == "1" and value("shortage", ds.OCC["A"], "gap") == "35"
+    assert value("shortage", ds.OCC["E"], "previousRank") == "1" and value("shortage", ds.OCC["A"], "gap") == "34"
     assert value("match", "440104/510202", "status") == "BALANCED"
     assert value("match", "city/510202", "status") == "OVERSUPPLIED"
     assert value("warnings", f"460104/{ds.S1}", "level") == "RED"
-    assert value("warnings", f"570101/{ds.S2}", "level") == ""
+    assert not [r for r in rows if r["key"] == f"570101/{ds.S2}"]  # 2024's 1 graduate is shown as 0: no run
     assert value("training", ds.OCC["A"], "seats") == "50" and value("training", ds.OCC["A"], "shortage") == "true"
     assert document["status"] == "draft" and document["thresholds"]["shortageRatio"] == 1.5
 
@@ -187,7 +192,7 @@ def test_publishing_freezes_a_numbered_version(env) -> None:
     assert client.get("/reports/2024.json").json()["figures"]["annual"]["demand"] == 172
     assert client.get("/reports/2024.json?version=1").json() == {**frozen, "versions": frozen["versions"] + [
         {"version": 2, "publishedAt": client.get("/reports/2024.json").json()["publishedAt"],
-         "publishedBy": "bigdata: big-data bureau (admin)"}]}
+         "publishedBy": "bigdata: big-data bureau (admin)", "withdrawn": False}]}
     listed = gql(client, tokens["commerce"], "{ publishedReports(year: 2024) { version refreshId } }")
     assert listed["data"]["publishedReports"] == [{"version": 1, "refreshId": v1["refreshId"]},
                                                   {"version": 2, "refreshId": v2["refreshId"]}]
@@ -226,8 +231,8 @@ def test_cli_refresh_publish_and_render(env, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["stats", "refresh"], env=environment)
     assert result.exit_code == 0, result.output
     assert "statistics refresh #" in result.output
-    result = runner.invoke(cli, ["report", "publish", "2021"], env=environment)
-    assert result.exit_code == 1 and "no figures for 2021" in result.output  # the dataset starts in 2022
+    result = runner.invoke(cli, ["report", "publish", "2019"], env=environment)
+    assert result.exit_code == 1 and "no figures for 2019" in result.output  # the dataset starts in 2020
     result = runner.invoke(cli, ["report", "publish", "2023"], env=environment)
     assert result.exit_code == 0, result.output
     version = int(re.search(r"published 2023 version (\d+)", result.output).group(1))
@@ -264,7 +269,8 @@ def test_readers_never_see_half_a_refresh(env) -> None:
 
             async def read() -> None:
                 while not done.is_set():
-                    rows = await db.hub.fetch("hub/stats_supply_demand", 2024, 0, None, None, None, None, None, 10, 0)
+                    rows = await db.hub.fetch("hub/stats_supply_demand", 2024, 0, None, None, None, None, None, 10, 0,
+                                              True)
                     seen.append(tuple(r["demand"] for r in rows))
                     await asyncio.sleep(0)
 
@@ -406,3 +412,50 @@ def test_versions_frozen_before_later_figures_still_render(env) -> None:
     page = render(_report_of({**document, "figures": old, "status": "published", "version": 1,
                               "publishedAt": "2025-01-02T03:04:05+00:00"}), "en")
     assert '<table id="match-city"><thead>' in page and "Version 1, published 2025-01-02 03:04 UTC." in page
+
+WITHDRAW = """mutation($y: Int!, $v: Int!, $r: String!) { withdrawReport(year: $y, version: $v, reason: $r) {
+  version url withdrawal { reason withdrawnBy withdrawnAt } } }"""
+
+
+def test_a_published_version_can_be_withdrawn_and_stays_readable(env) -> None:
+    """Issue 13: versions published before the disclosure-control fix leak small cells; they cannot be altered,
+    but an admin withdraws them (append-only, with a reason) so that they stop being the latest word."""
+    settings, tokens, client = env
+    v1 = gql(client, tokens["admin"], PUBLISH, {"y": 2022})["data"]["publishReport"]["version"]
+    v2 = gql(client, tokens["admin"], PUBLISH, {"y": 2022})["data"]["publishReport"]["version"]
+    reason = "published before the cell-key disclosure control (issue 13)"
+    assert gql(client, tokens["labor"], WITHDRAW, {"y": 2022, "v": v2, "r": reason})["errors"][0]["extensions"][
+        "code"] == "FORBIDDEN"
+    for variables, code in (({"y": 2022, "v": v2, "r": "  "}, "BAD_USER_INPUT"),
+                            ({"y": 2022, "v": 99, "r": reason}, "NOT_FOUND"),
+                            ({"y": 1900, "v": 1, "r": reason}, "BAD_USER_INPUT")):
+        assert gql(client, tokens["admin"], WITHDRAW, variables)["errors"][0]["extensions"]["code"] == code
+    done = gql(client, tokens["admin"], WITHDRAW, {"y": 2022, "v": v2, "r": reason})["data"]["withdrawReport"]
+    assert (done["version"], done["withdrawal"]["reason"]) == (v2, reason)
+    assert done["withdrawal"]["withdrawnBy"].startswith("bigdata")
+    again = gql(client, tokens["admin"], WITHDRAW, {"y": 2022, "v": v2, "r": reason})
+    assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
+    # the latest word is v1 now; v2 stays readable, says it is withdrawn and links v1
+    latest = client.get("/reports/2022.json").json()
+    assert (latest["version"], latest["withdrawal"]) == (v1, None)
+    assert [(v["version"], v["withdrawn"]) for v in latest["versions"]] == [(v1, False), (v2, True)]
+    old = client.get(f"/reports/2022.json?version={v2}").json()
+    assert old["withdrawal"]["reason"] == reason and old["withdrawal"]["replacedBy"] == v1
+    assert old["figures"] == client.get(f"/reports/2022.json?version={v1}").json()["figures"]
+    page = client.get(f"/reports/2022?version={v2}&lang=en").text
+    assert 'id="withdrawn"' in page and reason in page and f"/reports/2022?version={v1}&amp;lang=en" in page
+    assert 'id="withdrawn"' not in client.get("/reports/2022").text
+    listed = gql(client, tokens["commerce"], "{ publishedReports(year: 2022) { version withdrawal { reason } } }")
+    assert listed["data"]["publishedReports"] == [{"version": v1, "withdrawal": None},
+                                                  {"version": v2, "withdrawal": {"reason": reason}}]
+    for statement in ("update hub.stat_withdrawals set reason = 'x'", "delete from hub.stat_withdrawals",
+                      "truncate hub.stat_withdrawals"):
+        with pytest.raises(asyncpg.PostgresError, match="append-only"):
+            sql(settings.database_url, statement)
+    # withdrawing every version: the year has no latest word; its page is the draft again (a token is needed)
+    result = CliRunner().invoke(cli, ["report", "withdraw", "2022", str(v1), "--reason", reason],
+                                env={"DATABASE_URL": settings.database_url})
+    assert result.exit_code == 0 and f"withdrew 2022 version {v1}" in result.output, result.output
+    assert client.get("/reports/2022").status_code == 401
+    assert client.get(f"/reports/2022.json?version={v1}").json()["withdrawal"]["replacedBy"] is None
+    assert 'href="/reports/2022"' in client.get(f"/reports/2022?version={v1}").text

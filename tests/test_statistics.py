@@ -17,7 +17,7 @@ from tests.conftest import recreate_database, with_database
 
 A, B, C, D, E = (ds.OCC[k] for k in "ABCDE")
 ROW = ("year quarter occupationCode districtCode skillLevel industrySection industrySectionName demand supply ratio "
-       "gap suppressed")
+       "gap suppressed perturbed")
 
 
 @pytest.fixture(scope="module")
@@ -131,9 +131,11 @@ def test_fine_groupings_are_summed_consistently(api: Api) -> None:
 def test_order_and_pages(api: Api) -> None:
     rows = api.rows("labor", "year: 2024, groupBy: [OCCUPATION], orderBy: GAP_DESC")
     assert figures(rows, "occupationCode", "gap") == [(A, 35), (E, 12), (D, 5), (C, 4), (B, 2)]
-    # C's gap is withheld from commerce: it sorts as unknown, last
+    # commerce does not own the seekers: the order is by the gaps it is shown (from the perturbed supply)
     rows = api.rows("commerce", "year: 2024, groupBy: [OCCUPATION], orderBy: GAP_DESC")
-    assert figures(rows, "occupationCode", "gap") == [(A, 35), (E, 12), (D, 5), (B, 2), (C, None)]
+    assert figures(rows, "occupationCode", "gap") == [(A, 34), (E, 13), (D, 5), (C, 3), (B, 0)]
+    shown = {r["occupationCode"]: r["gap"] for r in api.rows("commerce", "year: 2024, groupBy: [OCCUPATION]")}
+    assert dict(figures(rows, "occupationCode", "gap")) == shown
     rows = api.rows("commerce", "year: 2024, groupBy: [OCCUPATION], orderBy: DEMAND_DESC")
     assert figures(rows, "occupationCode", "demand") == [(A, 75), (E, 24), (B, 20), (C, 8), (D, 5)]
     rows = api.rows("labor", "year: 2024, groupBy: [OCCUPATION], orderBy: RATIO_DESC")
@@ -159,19 +161,94 @@ def test_bad_arguments_are_bad_user_input(api: Api, args: str, argument: str) ->
 
 # --- small cells -------------------------------------------------------------------------------------------
 
-def test_small_cells_are_suppressed_for_readers_that_do_not_own_the_seekers(api: Api) -> None:
-    # C: one seeker, counted in four quarters (annual supply 4 from 1 person).
+def test_person_counts_are_perturbed_for_readers_that_do_not_own_the_seekers(api: Api) -> None:
+    # C: one seeker, counted in four quarters (annual supply 4 from 1 person): shown as 5, its quarters as 3 or 0.
     for who in ("commerce", "education", "admin"):
         rows = {r["occupationCode"]: r for r in api.rows(who, "year: 2024, groupBy: [OCCUPATION]")}
-        assert (rows[C]["demand"], rows[C]["supply"], rows[C]["ratio"], rows[C]["gap"], rows[C]["suppressed"]) == (
-            8, None, None, None, True)
-        assert (rows[B]["supply"], rows[B]["suppressed"]) == (18, False)
+        c = rows[C]
+        assert (c["demand"], c["supply"], c["ratio"], c["gap"], c["suppressed"], c["perturbed"]) == (
+            8, 5, 1.6, 3, False, True)
+        assert (rows[B]["supply"], rows[A]["supply"], rows[D]["supply"]) == (20, 41, 0)  # exact 18, 40, 0
     rows = {r["occupationCode"]: r for r in api.rows("labor", "year: 2024, groupBy: [OCCUPATION]")}
-    assert (rows[C]["supply"], rows[C]["ratio"], rows[C]["gap"], rows[C]["suppressed"]) == (4, 2.0, 4, False)
+    assert (rows[C]["supply"], rows[C]["ratio"], rows[C]["gap"], rows[C]["perturbed"]) == (4, 2.0, 4, False)
     quarters = api.rows("commerce", f'year: 2024, occupationCode: "{C}", groupBy: [QUARTER]')
-    assert figures(quarters, "demand", "supply", "suppressed") == [(2, None, True)] * 4
-    levels = {r["skillLevel"]: r for r in api.rows("commerce", "year: 2024, groupBy: [SKILL_LEVEL]")}
-    assert (levels[5]["supply"], levels[5]["suppressed"], levels[4]["supply"]) == (None, True, 50)
+    assert figures(quarters, "demand", "supply", "gap") == [(2, 3, -1), (2, 0, 2), (2, 0, 2), (2, 3, -1)]
+    # the same persons give the same value whatever the grouping or filter: C's seeker is the only one of C in
+    # Tianhe and at skill level 5
+    for args in (f'occupationCode: "{C}"', f'occupationCode: "{C}", district: "{ds.TIANHE}"',
+                 f'occupationCode: "{C}", district: "{ds.TIANHE}", skillLevel: 5', "skillLevel: 5"):
+        (row,) = api.rows("commerce", f"year: 2024, {args}")
+        assert row["supply"] == 5, args
+
+
+@pytest.mark.parametrize("args", ["groupBy: [OCCUPATION, DISTRICT, SKILL_LEVEL, QUARTER]",
+                                  "groupBy: [OCCUPATION, DISTRICT, SKILL_LEVEL]", "groupBy: [DISTRICT, QUARTER]",
+                                  "groupBy: [SKILL_LEVEL]", "groupBy: [QUARTER]"])
+def test_perturbed_counts_stay_within_the_noise_and_are_never_1_or_2(api: Api, args: str) -> None:
+    for year in (2023, 2024):
+        key = ("occupationCode", "districtCode", "skillLevel", "quarter")
+        shown = {tuple(r[k] for k in key): r for r in api.rows("commerce", f"year: {year}, {args}")}
+        for e in api.rows("labor", f"year: {year}, {args}"):
+            p = shown.get(tuple(e[k] for k in key))
+            if p is None:  # no row without demand whose supply is shown as 0 (its existence would tell)
+                assert e["demand"] == 0 and e["supply"] <= 2
+                continue
+            assert p["demand"] == e["demand"]
+            assert abs(p["supply"] - e["supply"]) <= 2 and p["supply"] not in (1, 2)
+            assert e["supply"] != 0 or p["supply"] == 0
+            assert p["gap"] == p["demand"] - p["supply"]
+            assert p["ratio"] == (pytest.approx(p["demand"] / p["supply"]) if p["supply"] else None)
+
+
+def test_perturbation_is_the_ptable_at_the_cell_key(stats_settings) -> None:
+    """An independent recomputation of one cell: C's only seeker's record keys (md5 of the secret, its id and the
+    quarter's number), the cell key of its first quarter (its key) and of its year (the sum of its 4 quarters'
+    keys), looked up in the ptable."""
+    import hashlib
+
+    import asyncpg
+
+    settings, _ = stats_settings
+
+    async def go() -> tuple[int, int, int, int]:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            seeker = await conn.fetchval("select id from labor.job_seekers where occupation_code = $1", C)
+            keys = [int(hashlib.md5(f"{ds.CELL_KEY_SECRET}:{seeker}:{2024 * 4 + q}".encode()).hexdigest()[:8], 16)
+                    for q in range(4)]
+            bucket = lambda k: (k % 2**32) * 100 // 2**32  # noqa: E731
+            quarter = 1 + await conn.fetchval("select hub.stat_cell_shift(1, $1)", bucket(keys[0]))
+            year = 4 + await conn.fetchval("select hub.stat_cell_shift(4, $1)", bucket(sum(keys)))
+            stored = await conn.fetch("select dims, public_supply from hub.stat_supply_demand where year = 2024 "
+                                      "and occupation_code = $1 and dims in (1, 17) order by dims, quarter", C)
+            return quarter, year, stored[0]["public_supply"], stored[1]["public_supply"]
+        finally:
+            await conn.close()
+
+    quarter, year, stored_year, stored_quarter = asyncio.run(go())
+    assert (stored_quarter, stored_year) == (quarter, year) == (3, 5)
+
+
+def test_the_ptable(stats_settings) -> None:
+    from hub.db import Databases
+    from hub.disclosure import LARGE, MAX_NOISE, load_ptable
+
+    settings, _ = stats_settings
+
+    async def go():
+        db = await Databases(settings, settings.database_url).open()
+        try:
+            return await load_ptable(db.hub)
+        finally:
+            await db.close()
+
+    table = asyncio.run(go())
+    assert table.outputs(0) == {0} and table.outputs(1) == {0, 3} and table.outputs(2) == {0, 3, 4}
+    for n in range(0, 40):
+        assert not table.outputs(n) & {1, 2}
+        assert all(abs(o - n) <= MAX_NOISE for o in table.outputs(n))
+    assert sorted(table.shifts[LARGE]).count(0) == 40  # from 5 on: -2..+2 with .1 .2 .4 .2 .1
+    assert table.candidates(0) == (0, 2) and table.candidates(3) == (1, 5) and table.candidates(10) == (8, 12)
 
 
 # --- shortage occupations and the training catalog -----------------------------------------------------------
@@ -182,6 +259,8 @@ SHORTAGE = """query($year: Int!) { shortageOccupations(year: $year) { rank previ
 
 
 def test_shortage_occupations(api: Api) -> None:
+    """The list is the public one for every reader (computed from the perturbed supply: A's quarterly supply 10 is
+    shown as 10, 9, 11, 9, so its ratios are 1.5, 2.2, 2.7, 1.1); labor, the owner, sees exact figures beside it."""
     a, e = api("labor", SHORTAGE, {"year": 2024})["shortageOccupations"]
     assert (a["rank"], a["previousRank"], a["occupationCode"], a["occupationName"], a["quartersMet"]) == (
         1, None, A, "计算机整机装配调试员", 3)
@@ -193,9 +272,29 @@ def test_shortage_occupations(api: Api) -> None:
     assert (e["rank"], e["previousRank"], e["occupationCode"], e["quartersMet"], e["demand"], e["supply"],
             e["gap"]) == (2, 1, E, 4, 24, 12, 12)
     assert figures(e["districts"], "districtCode", "gap") == [("440106", 12)]
-    # B reaches 1.5 in 2 quarters only; C in all 4 but its annual demand is 8; D has no seekers.
+    # B reaches 1.5 in 2 quarters only; C in none as shown (exact: all 4, but its annual demand is 8); D has no
+    # seekers.
     (e2023,) = api("labor", SHORTAGE, {"year": 2023})["shortageOccupations"]
     assert (e2023["rank"], e2023["previousRank"], e2023["occupationCode"]) == (1, None, E)
+
+
+def test_owners_see_exact_figures_beside_the_public_list(api: Api) -> None:
+    by_labor = api("labor", SHORTAGE, {"year": 2024})["shortageOccupations"]
+    by_commerce = api("commerce", SHORTAGE, {"year": 2024})["shortageOccupations"]
+    assert [(s["occupationCode"], s["rank"], s["quartersMet"]) for s in by_labor] == [
+        (s["occupationCode"], s["rank"], s["quartersMet"]) for s in by_commerce] == [(A, 1, 3), (E, 2, 4)]
+    a, e = by_commerce
+    assert (a["demand"], a["supply"], a["gap"], a["ratio"]) == (75, 41, 34, 75 / 41)  # exact: 40, 35
+    assert figures(a["quarters"], "quarter", "supply", "met") == [(1, 10, True), (2, 9, True), (3, 11, True),
+                                                                  (4, 9, False)]
+    # E: 6 / 3 = 2.0 in every quarter; shown 6 / 4 = 1.5 in Q2 and Q4, still met
+    assert figures(e["quarters"], "quarter", "supply", "ratio", "met") == [(1, 3, 2.0, True), (2, 4, 1.5, True),
+                                                                           (3, 3, 2.0, True), (4, 4, 1.5, True)]
+    assert figures(by_labor[1]["quarters"], "quarter", "supply", "ratio", "met") == [
+        (q, 3, 2.0, True) for q in (1, 2, 3, 4)]
+    for s in by_commerce:  # met is the shown ratio against the threshold
+        assert [q["met"] for q in s["quarters"]] == [q["demand"] >= 1.5 * q["supply"] > 0 for q in s["quarters"]]
+    assert figures(a["districts"], "districtCode", "supply", "gap") == [("440106", 24, 31), ("440104", 16, 4)]
 
 
 def test_shortage_limit(api: Api) -> None:
@@ -205,10 +304,14 @@ def test_shortage_limit(api: Api) -> None:
 
 
 @pytest.mark.parametrize("env, expected", [
+    ({}, [A, E]),
     ({"HUB_STATS_SHORTAGE_QUARTERS": "2"}, [A, E, B]),
-    ({"HUB_STATS_SHORTAGE_QUARTERS": "2", "HUB_STATS_SHORTAGE_MIN_DEMAND": "5"}, [A, E, C, B]),
-    ({"HUB_STATS_SHORTAGE_RATIO": "2.0"}, [E]),
-    ({"HUB_STATS_SHORTAGE_RATIO": "1.51"}, [E]),
+    # C: 2 / 3 in Q1 and Q4, no seeker shown in Q2 and Q3 (exact: one seeker, 2.0 in every quarter)
+    ({"HUB_STATS_SHORTAGE_QUARTERS": "2", "HUB_STATS_SHORTAGE_MIN_DEMAND": "5"}, [A, E, B]),
+    # E's shown supply is 4 in Q2 and Q4 (6 / 4 = 1.5): 2 quarters (exact: 6 / 3 = 2.0 in all four)
+    ({"HUB_STATS_SHORTAGE_RATIO": "2.0"}, []),
+    ({"HUB_STATS_SHORTAGE_QUARTERS": "2", "HUB_STATS_SHORTAGE_RATIO": "2.0"}, [A, E]),  # 2.0 exactly counts
+    ({"HUB_STATS_SHORTAGE_RATIO": "1.51"}, []),
 ])
 def test_shortage_thresholds_are_settings(stats_settings, env: dict[str, str], expected: list[str]) -> None:
     settings, tokens = stats_settings
@@ -234,7 +337,7 @@ def test_training_catalog(api: Api) -> None:
 # --- majors ----------------------------------------------------------------------------------------------------
 
 MATCH = """query($d: String) { majorIndustryMatch(year: 2024, district: $d) { majorCode industries { code }
-  graduates totalGraduates graduatesShare demand totalDemand demandShare index status suppressed } }"""
+  graduates totalGraduates graduatesShare demand totalDemand demandShare index status suppressed perturbed } }"""
 
 
 def test_major_industry_match_for_the_city(api: Api) -> None:
@@ -263,17 +366,26 @@ def test_major_industry_match_per_district(api: Api) -> None:
     assert [r["index"] for r in rows] == pytest.approx([0.9473684210526315, 0.05263157894736842])
 
 
-def test_match_small_cells_are_suppressed_for_readers_that_do_not_own_the_graduates(api: Api) -> None:
+def test_match_graduates_are_perturbed_for_readers_that_do_not_own_them(api: Api) -> None:
+    exact = {r["majorCode"]: r for r in api("education", MATCH)["majorIndustryMatch"]}
     rows = {r["majorCode"]: r for r in api("labor", MATCH)["majorIndustryMatch"]}
-    w = rows["570101"]
-    assert (w["graduates"], w["graduatesShare"], w["index"], w["status"], w["suppressed"]) == (
-        None, None, None, None, True)
-    assert (w["demand"], w["totalGraduates"]) == (0, 200)
-    assert (rows["510202"]["graduates"], rows["510202"]["suppressed"]) == (104, False)
+    assert set(rows) == set(exact)
+    w = rows["570101"]  # 1 graduate: shown as 0
+    assert (w["graduates"], w["graduatesShare"], w["index"], w["status"], w["perturbed"], w["suppressed"]) == (
+        0, 0.0, None, None, True, False)
+    total = w["totalGraduates"]
+    assert abs(total - 200) <= 2 and total != 200  # perturbed from its own records, not the sum of the majors
+    for code, r in rows.items():
+        assert abs(r["graduates"] - exact[code]["graduates"]) <= 2 and r["graduates"] not in (1, 2)
+        assert r["graduatesShare"] == pytest.approx(r["graduates"] / total)
+        assert (r["demand"], r["totalDemand"], r["demandShare"]) == (
+            exact[code]["demand"], exact[code]["totalDemand"], exact[code]["demandShare"])
+        assert r["totalGraduates"] == total
+    assert (rows["510202"]["graduates"], rows["510202"]["status"]) == (102, "OVERSUPPLIED")
 
 
 WARNINGS = """query($y: Int!) { majorWarnings(year: $y) { majorCode schoolCode consecutiveYearsBelow level action
-  suppressed years { year graduates employed employmentRate belowThreshold suppressed } } }"""
+  suppressed perturbed years { year graduates employed employmentRate belowThreshold suppressed } } }"""
 
 
 def test_major_warnings(api: Api) -> None:
@@ -282,22 +394,54 @@ def test_major_warnings(api: Api) -> None:
         ("460104", ds.S1, 3, "RED", "STOP_ENROLLMENT"),
         ("510202", ds.S2, 2, "YELLOW", "REDUCE_ENROLLMENT"),
         ("570101", ds.S2, 2, "YELLOW", "REDUCE_ENROLLMENT"),
-    ]  # 510201 was below in 2024 only (2023 was exactly 0.80, not below)
+    ]  # 510201 was below in 2024 only (2023 was exactly 0.80, not below); V and U have no 2024 outcome
     assert [(y["year"], y["belowThreshold"]) for y in rows[0]["years"]] == [(2022, True), (2023, True), (2024, True)]
     assert [y["employmentRate"] for y in rows[0]["years"]] == pytest.approx([0.75, 0.7875, 0.7777777777777778])
     assert [(y["year"], y["graduates"], y["employed"], y["belowThreshold"]) for y in rows[1]["years"]] == [
         (2022, 100, 90, False), (2023, 100, 70, True), (2024, 104, 78, True)]
-    (z,) = api("education", WARNINGS, {"y": 2023})["majorWarnings"]
-    assert (z["majorCode"], z["consecutiveYearsBelow"], z["level"]) == ("460104", 2, "YELLOW")
+    rows = api("education", WARNINGS, {"y": 2023})["majorWarnings"]
+    assert [(r["majorCode"], r["consecutiveYearsBelow"], r["level"]) for r in rows] == [
+        ("730701", 4, "RED"), ("460104", 2, "YELLOW"), ("730702", 2, "YELLOW")]
 
 
-def test_warnings_small_cells_are_suppressed_for_readers_that_do_not_own_the_graduates(api: Api) -> None:
-    rows = {r["majorCode"]: r for r in api("commerce", WARNINGS, {"y": 2024})["majorWarnings"]}
-    w = rows["570101"]  # 1 graduate in 2023 and 1 in 2024
-    assert (w["consecutiveYearsBelow"], w["level"], w["action"], w["suppressed"]) == (None, None, None, True)
-    assert [(y["year"], y["graduates"], y["employmentRate"], y["suppressed"]) for y in w["years"]] == [
-        (2023, None, None, True), (2024, None, None, True)]
-    assert (rows["510202"]["level"], rows["510202"]["suppressed"]) == ("YELLOW", False)
+def _run(years: list[dict[str, Any]], year: int, threshold: float = 0.8) -> int:
+    """The run of consecutive years up to ``year`` below the threshold, from the figures shown."""
+    shown = {y["year"]: y for y in years}
+    run = 0
+    while year - run in shown and shown[year - run]["graduates"] and \
+            shown[year - run]["employed"] < threshold * shown[year - run]["graduates"]:
+        run += 1
+    return run
+
+
+def test_warnings_of_readers_that_do_not_own_the_graduates_rest_on_the_figures_shown(api: Api) -> None:
+    for year in (2022, 2023, 2024):
+        rows = api("commerce", WARNINGS, {"y": year})["majorWarnings"]
+        for w in rows:
+            assert w["perturbed"] and not w["suppressed"]
+            assert all(y["graduates"] not in (1, 2) and y["employed"] not in (1, 2) for y in w["years"])
+            assert all(y["employed"] <= y["graduates"] for y in w["years"])
+            assert w["consecutiveYearsBelow"] == _run(w["years"], year)
+            assert w["level"] == ("YELLOW" if w["consecutiveYearsBelow"] == 2 else "RED")
+    rows = {r["majorCode"]: r for r in api("commerce", WARNINGS, {"y": 2023})["majorWarnings"]}
+    assert "570101" not in rows  # its 2024 graduate is shown as 0 graduates (a year without graduates breaks a run)
+
+
+def test_a_warning_never_rests_on_a_small_year_of_exact_figures(api: Api) -> None:
+    """Issue 13: a run including a year of 2 graduates (1 employed) gave the exact warning to every reader, which
+    told them the withheld rate was below the threshold. Now a non-owner's warning is computed from the figures it
+    is shown (V's 2022 is shown as 3 graduates, 0 employed), the owner's from the exact ones."""
+    v, u = ds.MAJOR["V"], ds.MAJOR["U"]
+    query = "query($y: Int!) { majorWarnings(year: $y) { majorCode consecutiveYearsBelow level } }"
+    for year in (2022, 2023):  # the small year inside the run, and as its latest year
+        shown = api("commerce", WARNINGS, {"y": year})["majorWarnings"]
+        exact = {r["majorCode"]: r for r in api("education", query, {"y": year})["majorWarnings"]}
+        assert exact[v]["consecutiveYearsBelow"] == {2022: 3, 2023: 4}[year]
+        for w in shown:
+            small = [y for y in w["years"] if y["year"] == 2022 and w["majorCode"] == v]
+            assert all((y["graduates"], y["employed"]) == (3, 0) for y in small)
+            assert w["consecutiveYearsBelow"] == _run(w["years"], year)
+    assert (exact[u]["consecutiveYearsBelow"], exact[u]["level"]) == (2, "YELLOW")
 
 
 def test_warning_threshold_is_a_setting(stats_settings) -> None:
@@ -316,7 +460,7 @@ def test_refresh_records_its_watermark(api: Api) -> None:
     assert sources["labor"]["tables"]["labor.job_postings"] == {"rows": 9, "maxId": 9}
     assert sources["labor"]["tables"]["labor.job_seekers"]["rows"] == 19  # A 10, B 5, C 1, E 3
     assert sources["commerce"]["tables"]["commerce.enterprises"]["rows"] == 2
-    assert sources["education"]["tables"]["education.major_outcomes"]["rows"] == 11
+    assert sources["education"]["tables"]["education.major_outcomes"]["rows"] == 18
     assert all(int(s["snapshotXmin"]) > 0 for s in sources.values())
 
 
@@ -350,7 +494,7 @@ def test_departments_in_separate_databases_give_the_same_figures(server_url: str
 @pytest.mark.parametrize("env, message", [
     ({"HUB_STATS_SHORTAGE_QUARTERS": "5"}, "1 to 4"), ({"HUB_STATS_SHORTAGE_QUARTERS": "0"}, ">= 1"),
     ({"HUB_STATS_MATCH_UNDERSUPPLIED": "2"}, "must not exceed"), ({"HUB_STATS_EMPLOYMENT_THRESHOLD": "1.5"}, "rate"),
-    ({"HUB_STATS_SHORTAGE_RATIO": "lots"}, "must be a number"), ({"HUB_STATS_SMALL_CELL_MIN": "-1"}, ">= 0")])
+    ({"HUB_STATS_SHORTAGE_RATIO": "lots"}, "must be a number")])
 def test_statistics_settings_are_checked(env: dict[str, str], message: str) -> None:
     from hub.settings import SettingsError
 

@@ -1,5 +1,5 @@
 """The published statistics, computed in SQL from the hub's summary tables (``hub.statistics``) and shaped
-into the GraphQL types, with small-cell protection for the reader. Used by the GraphQL fields and by the
+into the GraphQL types, with disclosure control for the reader. Used by the GraphQL fields and by the
 annual report (``hub.report``), so both always show the same figures.
 
 Definitions (docs/design.md, "Published figures"); thresholds come from settings (``Thresholds``):
@@ -10,9 +10,12 @@ Definitions (docs/design.md, "Published figures"); thresholds come from settings
   seekers has no ratio, so it does not count) and annual demand >= ``shortage_min_demand``;
 * training catalog, major-industry match, major warnings: see the SQL files ``sql/queries/hub/stats_*.sql``.
 
-Small cells: a reader that does not own the persons behind a figure (seekers: labor; graduates: education)
-gets figures from 1 to ``small_cell_min - 1`` persons as null, marked ``suppressed``. Zero persons reveal
-nobody and are shown.
+Disclosure control (cell-key method, ``hub.disclosure``): a reader that does not own the persons behind a
+count (seekers: labor; graduates and the employed: education) gets the perturbed count the refresh stored (or
+``hub.stat_perturbed`` computes) for that cell, and every figure derived from it (ratio, gap, shares, index,
+status, a warning's run) is computed from the perturbed counts. Owners get exact counts. The shortage list
+(membership, rank, quarters met, districts) is computed from the perturbed supply for every reader: there is
+one official list.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
+from hub import disclosure
 from hub.errors import BadUserInput
 from resolvers.analytics.types import (
     DIMENSION_BITS, DistrictGap, EmploymentYear, MajorIndustryMatch, MajorWarning, MappedIndustry, MatchStatus,
@@ -51,39 +55,42 @@ class Thresholds:
     match_oversupplied: Decimal = Decimal("1.5")
     match_undersupplied: Decimal = Decimal("0.67")
     employment: Decimal = Decimal("0.80")
-    small_cell_min: int = 3
 
     @classmethod
     def from_settings(cls, s: "Settings") -> "Thresholds":
         return cls(Decimal(str(s.stats_shortage_ratio)), s.stats_shortage_quarters, s.stats_shortage_min_demand,
                    Decimal(str(s.stats_match_oversupplied)), Decimal(str(s.stats_match_undersupplied)),
-                   Decimal(str(s.stats_employment_threshold)), s.stats_small_cell_min)
+                   Decimal(str(s.stats_employment_threshold)))
 
     def as_json(self) -> dict[str, Any]:
         return {"shortageRatio": float(self.shortage_ratio), "shortageQuarters": self.shortage_quarters,
                 "shortageMinDemand": self.shortage_min_demand,
                 "matchOversupplied": float(self.match_oversupplied),
                 "matchUndersupplied": float(self.match_undersupplied),
-                "employmentThreshold": float(self.employment), "smallCellMin": self.small_cell_min}
+                "employmentThreshold": float(self.employment),
+                "smallCellMin": disclosure.SMALLEST_SHOWN, "disclosure": disclosure.METHOD}
 
 
 @dataclass(frozen=True)
 class Reader:
-    """Who reads the figures: the owning department sees every cell; others (``None``: the public, e.g. the
-    published report) get small cells suppressed."""
+    """Who reads the figures: the owning department sees exact counts; others (``None``: the public, e.g. the
+    published report) see perturbed ones."""
 
     department: str | None = None
 
-    def sees_small_cells_of(self, owner: str) -> bool:
+    def sees_exact(self, owner: str) -> bool:
         return self.department == owner
 
 
 PUBLIC = Reader(None)
 
 
-def _hidden(persons: int | None, reader: Reader, owner: str, minimum: int) -> bool:
-    """True when a figure built from ``persons`` persons must be withheld from ``reader``."""
-    return persons is not None and 0 < persons < minimum and not reader.sees_small_cells_of(owner)
+def _ratio(demand: int, supply: int | None) -> float | None:
+    return demand / supply if supply else None
+
+
+def _gap(demand: int, supply: int | None) -> int | None:
+    return None if supply is None else demand - supply
 
 
 def check_year(year: int) -> int:
@@ -125,29 +132,27 @@ async def supply_demand(hub: "Department", th: Thresholds, reader: Reader, year:
     mask = dimension_mask(group_by, quarter=quarter, occupation_code=occupation_code, district=district,
                           skill_level=skill_level, industry_section=industry_section)
     filters = (year, mask, quarter, occupation_code, district, skill_level, industry_section)
+    exact = reader.sees_exact(SEEKERS_OWNER)
     if order is SupplyDemandOrder.KEY:
-        rows = await hub.fetch("hub/stats_supply_demand", *filters, limit, offset)
+        rows = await hub.fetch("hub/stats_supply_demand", *filters, limit, offset, exact)
     else:
-        hide_below = 0 if reader.sees_small_cells_of(SEEKERS_OWNER) else th.small_cell_min
-        rows = await hub.fetch("hub/stats_supply_demand_by_figure", *filters, order.value, limit, offset, hide_below)
-    return [_supply_demand_row(r, year, th, reader) for r in rows]
+        rows = await hub.fetch("hub/stats_supply_demand_by_figure", *filters, order.value, limit, offset, exact)
+    return [_supply_demand_row(r, year, exact) for r in rows]
 
 
-def _supply_demand_row(r: Any, year: int, th: Thresholds, reader: Reader) -> SupplyDemandRow:
-    hidden = _hidden(r["persons"], reader, SEEKERS_OWNER, th.small_cell_min)
+def _supply_demand_row(r: Any, year: int, exact: bool) -> SupplyDemandRow:
     return SupplyDemandRow(
         year=year, quarter=r["quarter"], occupation_code=r["occupation_code"], occupation_name=r["occupation_name"],
         district_code=r["district_code"], district_name=r["district_name"], skill_level=r["skill_level"],
         industry_section=r["section"], industry_section_name=r["section_name"], demand=r["demand"],
-        supply=None if hidden else r["supply"], ratio=None if hidden else r["ratio"],
-        gap=None if hidden else r["gap"], suppressed=hidden)
+        supply=r["supply"], ratio=r["ratio"], gap=r["gap"], suppressed=False, perturbed=not exact)
 
 
 def empty_row(year: int, quarter: int | None = None) -> SupplyDemandRow:
     """The figures of a group without postings or seekers."""
     return SupplyDemandRow(year=year, quarter=quarter, occupation_code=None, occupation_name=None, district_code=None,
                            district_name=None, skill_level=None, industry_section=None, industry_section_name=None,
-                           demand=0, supply=0, ratio=None, gap=0, suppressed=False)
+                           demand=0, supply=0, ratio=None, gap=0, suppressed=False, perturbed=False)
 
 
 # --- shortage occupations and the training catalog --------------------------------------------------
@@ -162,36 +167,37 @@ async def shortage_occupations(hub: "Department", th: Thresholds, reader: Reader
         raise BadUserInput("districts must be between 0 and 50", argument="districts")
     rows = await hub.fetch("hub/stats_shortage", year, th.shortage_ratio, th.shortage_quarters,
                            th.shortage_min_demand, limit)
+    exact = reader.sees_exact(SEEKERS_OWNER)
     by_occupation: dict[str, list[DistrictGap]] = {r["occupation_code"]: [] for r in rows}
     if rows and districts:
         for d in await hub.fetch("hub/stats_shortage_districts", year, list(by_occupation), districts):
-            hidden = _hidden(d["persons"], reader, SEEKERS_OWNER, th.small_cell_min)
+            supply = d["supply"] if exact else d["public_supply"]
             by_occupation[d["occupation_code"]].append(DistrictGap(
                 district_code=d["district_code"], district_name=d["district_name"], demand=d["demand"],
-                supply=None if hidden else d["supply"], ratio=None if hidden else d["ratio"],
-                gap=None if hidden else d["gap"], suppressed=hidden))
+                supply=supply, ratio=_ratio(d["demand"], supply), gap=_gap(d["demand"], supply), suppressed=False,
+                perturbed=not exact))
     result = []
     for r in rows:
-        hidden = _hidden(r["persons"], reader, SEEKERS_OWNER, th.small_cell_min)
+        supply = r["supply"] if exact else r["public_supply"]
         result.append(ShortageOccupation(
             rank=r["rank"], previous_rank=r["previous_rank"], occupation_code=r["occupation_code"],
             occupation_name=r["occupation_name"], quarters_met=r["quarters_met"],
-            quarters=_quarters(json.loads(r["quarters"] or "[]"), th, reader), demand=r["demand"],
-            supply=None if hidden else r["supply"], ratio=None if hidden else r["ratio"],
-            gap=None if hidden else r["gap"], suppressed=hidden, districts=by_occupation[r["occupation_code"]]))
+            quarters=_quarters(json.loads(r["quarters"] or "[]"), exact), demand=r["demand"],
+            supply=supply, ratio=_ratio(r["demand"], supply), gap=_gap(r["demand"], supply), suppressed=False,
+            perturbed=not exact, districts=by_occupation[r["occupation_code"]]))
     return result
 
 
-def _quarters(found: list[dict[str, Any]], th: Thresholds, reader: Reader) -> list[QuarterRatio]:
-    """All four quarters (a quarter without postings or seekers has demand and supply 0)."""
+def _quarters(found: list[dict[str, Any]], exact: bool) -> list[QuarterRatio]:
+    """All four quarters (a quarter without postings or seekers has demand and supply 0); ``met`` is the public
+    list's (from the perturbed supply) for every reader."""
     by_quarter = {q["quarter"]: q for q in found}
     out = []
     for quarter in (1, 2, 3, 4):
-        q = by_quarter.get(quarter) or {"demand": 0, "supply": 0, "gap": 0, "ratio": None, "met": False}
-        hidden = _hidden(q["supply"], reader, SEEKERS_OWNER, th.small_cell_min)  # a quarter's supply = persons
-        out.append(QuarterRatio(quarter=quarter, demand=q["demand"], supply=None if hidden else q["supply"],
-                                ratio=None if hidden else q["ratio"], gap=None if hidden else q["gap"],
-                                met=None if hidden else q["met"], suppressed=hidden))
+        q = by_quarter.get(quarter) or {"demand": 0, "supply": 0, "publicSupply": 0, "met": False}
+        supply = q["supply"] if exact else q["publicSupply"]
+        out.append(QuarterRatio(quarter=quarter, demand=q["demand"], supply=supply, ratio=_ratio(q["demand"], supply),
+                                gap=_gap(q["demand"], supply), met=q["met"], suppressed=False, perturbed=not exact))
     return out
 
 
@@ -218,21 +224,16 @@ async def major_industry_match(hub: "Department", th: Thresholds, reader: Reader
     """Each major's share of the graduates of ``district``'s schools (None: the city) against the share of the
     district's annual demand in the industries mapped to it."""
     check_year(year)
-    rows = await hub.fetch("hub/stats_major_match", year, district, th.match_oversupplied, th.match_undersupplied)
-    out = []
-    for r in rows:
-        total_hidden = _hidden(r["total_graduates"], reader, GRADUATES_OWNER, th.small_cell_min)
-        hidden = total_hidden or _hidden(r["graduates"], reader, GRADUATES_OWNER, th.small_cell_min)
-        out.append(MajorIndustryMatch(
-            year=year, district_code=district, major_code=r["major_code"], major_name=r["major_name"],
-            industries=[MappedIndustry(code=i["code"], name=i["name"]) for i in json.loads(r["industries"])],
-            graduates=None if hidden else r["graduates"],
-            total_graduates=None if total_hidden else r["total_graduates"],
-            graduates_share=None if hidden else r["graduates_share"], demand=r["demand"],
-            total_demand=r["total_demand"], demand_share=r["demand_share"],
-            index=None if hidden else r["index"],
-            status=None if hidden or r["status"] is None else MatchStatus(r["status"]), suppressed=hidden))
-    return out
+    exact = reader.sees_exact(GRADUATES_OWNER)
+    rows = await hub.fetch("hub/stats_major_match", year, district, th.match_oversupplied, th.match_undersupplied,
+                           exact)
+    return [MajorIndustryMatch(
+        year=year, district_code=district, major_code=r["major_code"], major_name=r["major_name"],
+        industries=[MappedIndustry(code=i["code"], name=i["name"]) for i in json.loads(r["industries"])],
+        graduates=r["graduates"], total_graduates=r["total_graduates"], graduates_share=r["graduates_share"],
+        demand=r["demand"], total_demand=r["total_demand"], demand_share=r["demand_share"], index=r["index"],
+        status=None if r["status"] is None else MatchStatus(r["status"]), suppressed=False, perturbed=not exact)
+        for r in rows]
 
 
 async def match_districts(hub: "Department", year: int) -> list[tuple[str, str | None]]:
@@ -243,22 +244,18 @@ async def match_districts(hub: "Department", year: int) -> list[tuple[str, str |
 async def major_warnings(hub: "Department", th: Thresholds, reader: Reader, year: int) -> list[MajorWarning]:
     """School majors whose employment rate was below the threshold in consecutive years up to ``year``."""
     check_year(year)
-    rows = await hub.fetch("hub/stats_major_warnings", year, th.employment, min(WARNING_YEARS), HISTORY_YEARS)
+    exact = reader.sees_exact(GRADUATES_OWNER)
+    rows = await hub.fetch("hub/stats_major_warnings", year, th.employment, min(WARNING_YEARS), HISTORY_YEARS, exact)
     out = []
     for r in rows:
-        run = r["years_below"]
-        level = WARNING_YEARS[min(run, max(WARNING_YEARS))]
-        hidden = _hidden(r["run_graduates"], reader, GRADUATES_OWNER, th.small_cell_min)
-        years = []
-        for y in json.loads(r["years"] or "[]"):
-            y_hidden = _hidden(y["graduates"], reader, GRADUATES_OWNER, th.small_cell_min)
-            years.append(EmploymentYear(
-                year=y["year"], graduates=None if y_hidden else y["graduates"],
-                employed=None if y_hidden else y["employed"], employment_rate=None if y_hidden else y["rate"],
-                below_threshold=None if y_hidden else y["below"], suppressed=y_hidden))
+        level = WARNING_YEARS[min(r["years_below"], max(WARNING_YEARS))]
+        years = [EmploymentYear(year=y["year"], graduates=y["graduates"], employed=y["employed"],
+                                employment_rate=y["rate"], below_threshold=y["below"], suppressed=False,
+                                perturbed=not exact)
+                 for y in json.loads(r["years"] or "[]")]
         out.append(MajorWarning(
             major_code=r["major_code"], major_name=r["major_name"], school_code=r["school_code"],
             school_name=r["school_name"], district_code=r["district_code"], years=years,
-            consecutive_years_below=None if hidden else run, level=None if hidden else level,
-            action=None if hidden else ACTIONS[level], suppressed=hidden))
+            consecutive_years_below=r["years_below"], level=level, action=ACTIONS[level], suppressed=False,
+            perturbed=not exact))
     return out

@@ -1,4 +1,4 @@
-"""analytics mutations: publishing the annual report (the big-data bureau's admins only)."""
+"""analytics mutations: publishing and withdrawing the annual report (the big-data bureau's admins only)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ import strawberry
 
 from hub.errors import Forbidden, Unauthenticated
 from resolvers.analytics.queries import published_report
-from resolvers.analytics.types import PublishedReport
+from resolvers.analytics.types import PublishedReport, ReportWithdrawal
+
+
+def _admin(info: strawberry.Info, action: str):
+    consumer = info.context.consumer
+    if consumer is None:
+        raise Unauthenticated("authentication required")
+    if not consumer.is_admin:
+        raise Forbidden(f"only an admin of the big-data bureau may {action} a report")
+    return consumer
 
 
 @strawberry.type
@@ -17,14 +26,28 @@ class AnalyticsMutation:
     async def publish_report(self, info: strawberry.Info, year: int) -> PublishedReport:
         from hub.report import publish
 
-        consumer = info.context.consumer
-        if consumer is None:
-            raise Unauthenticated("authentication required")
-        if not consumer.is_admin:
-            raise Forbidden("only an admin of the big-data bureau may publish a report")
+        consumer = _admin(info, "publish")
         db = getattr(info.context.db, "primary", info.context.db)
         row = await publish(db.hub, info.context.settings, year, published_by=f"{consumer.department}: {consumer.name}")
         note_write = getattr(db, "note_write", None)
         if note_write is not None:
             note_write(consumer.id)
         return published_report(row)
+
+    @strawberry.mutation(description="Admins only: mark a published version withdrawn, with its reason (e.g. it "
+                                     "was published before a disclosure-control fix). The version stays frozen and "
+                                     "readable, its page says it is withdrawn and links the latest version not "
+                                     "withdrawn; /reports/{year} no longer shows it. A withdrawal is never undone.")
+    async def withdraw_report(self, info: strawberry.Info, year: int, version: int, reason: str) -> PublishedReport:
+        from hub.report import withdraw
+
+        consumer = _admin(info, "withdraw")
+        db = getattr(info.context.db, "primary", info.context.db)
+        w = await withdraw(db.hub, year, version, reason, withdrawn_by=f"{consumer.department}: {consumer.name}")
+        note_write = getattr(db, "note_write", None)
+        if note_write is not None:
+            note_write(consumer.id)
+        rows = await db.hub.fetch("hub/stats_publications_list", year)
+        (row,) = [r for r in rows if r["version"] == version]
+        return published_report(row, ReportWithdrawal(reason=w["reason"], withdrawn_at=w["withdrawn_at"],
+                                                      withdrawn_by=w["withdrawn_by"]))

@@ -1,5 +1,5 @@
-"""analytics root fields: the published statistics, for every authenticated department (small cells of data
-the reader does not own are suppressed, see ``resolvers.analytics.figures``)."""
+"""analytics root fields: the published statistics, for every authenticated department (person counts of data
+the reader does not own are perturbed, see ``resolvers.analytics.figures`` and ``hub.disclosure``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hub.errors import Unauthenticated
 from hub.pagination import build_connection
 from resolvers.analytics import figures as F
 from resolvers.analytics.types import (
-    MajorIndustryMatch, MajorWarning, PublishedReport, ShortageOccupation, StatisticsRefresh,
+    MajorIndustryMatch, MajorWarning, PublishedReport, ReportWithdrawal, ShortageOccupation, StatisticsRefresh,
     SupplyDemandDimension, SupplyDemandOrder, SupplyDemandRowConnection, TrainingCatalogEntry,
 )
 
@@ -69,11 +69,14 @@ async def major_warnings(ctx: Any, year: int) -> list[MajorWarning]:
     return await F.major_warnings(ctx.db.hub, _thresholds(ctx), _reader(ctx), year)
 
 
-def published_report(row) -> PublishedReport:
+def published_report(row, withdrawal: ReportWithdrawal | None = None) -> PublishedReport:
+    if withdrawal is None and "withdrawn_at" in row.keys() and row["withdrawn_at"] is not None:
+        withdrawal = ReportWithdrawal(reason=row["withdrawal_reason"], withdrawn_at=row["withdrawn_at"],
+                                      withdrawn_by=row["withdrawn_by"])
     return PublishedReport(year=row["year"], version=row["version"], published_at=row["published_at"],
                            published_by=row["published_by"], refresh_id=row["refresh_id"],
                            watermark=json.loads(row["watermark"]),
-                           url=f"/reports/{row['year']}?version={row['version']}")
+                           url=f"/reports/{row['year']}?version={row['version']}", withdrawal=withdrawal)
 
 
 @strawberry.type

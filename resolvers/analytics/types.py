@@ -1,8 +1,9 @@
 """GraphQL types of the published statistics (docs/design.md, "Published figures").
 
-Every figure built from persons (seekers: labor's; graduates: education's) carries ``suppressed``: for a
-reader that does not own the underlying data, a figure built from 1 to ``HUB_STATS_SMALL_CELL_MIN - 1``
-persons is returned as null, with ``suppressed: true``, and so is every figure derived from it.
+Every figure built from persons (seekers: labor's; graduates and the employed: education's) carries
+``perturbed``: for a reader that does not own the underlying data, person counts are perturbed by the cell-key
+method (``hub.disclosure``) and every figure derived from them is computed from the perturbed counts.
+``suppressed`` is kept for clients of the earlier small-cell suppression: nothing is withheld any more.
 """
 
 from __future__ import annotations
@@ -14,6 +15,20 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub.pagination import Connection
+
+SUPPRESSED_DEPRECATION = ("Always false: small cells are no longer withheld but perturbed (cell-key method, "
+                          "see `perturbed`).")
+
+
+def suppressed_field() -> bool:
+    return strawberry.field(description="Always false (nothing is withheld).",
+                            deprecation_reason=SUPPRESSED_DEPRECATION)
+
+
+def perturbed_field(counts: str) -> bool:
+    return strawberry.field(description=f"{counts} carry cell-key noise (at most +-2, never 1 or 2; the same cell "
+                                        "always shows the same value) because the reader does not own the persons; "
+                                        "figures derived from them are computed from the perturbed counts.")
 
 
 @strawberry.enum(description="A dimension job-to-applicant figures can be grouped by.")
@@ -61,8 +76,8 @@ class SupplyDemandRow:
     ratio: float | None = strawberry.field(description="Job-to-applicant ratio demand / supply; null when supply "
                                                        "is 0 (or null).")
     gap: int | None = strawberry.field(description="demand - supply.")
-    suppressed: bool = strawberry.field(description="Supply came from fewer persons than the small-cell minimum: "
-                                                    "supply, ratio and gap are withheld.")
+    suppressed: bool = suppressed_field()
+    perturbed: bool = perturbed_field("Supply (seekers)")
 
 
 @strawberry.type
@@ -77,8 +92,10 @@ class QuarterRatio:
     supply: int | None
     ratio: float | None
     gap: int | None
-    met: bool | None = strawberry.field(description="The ratio reached the shortage threshold (null: suppressed).")
-    suppressed: bool
+    met: bool | None = strawberry.field(description="The published ratio (from the perturbed supply, for every "
+                                                    "reader) reached the shortage threshold.")
+    suppressed: bool = suppressed_field()
+    perturbed: bool = perturbed_field("Supply (seekers)")
 
 
 @strawberry.type(description="A district's annual figures for one occupation.")
@@ -89,7 +106,8 @@ class DistrictGap:
     supply: int | None
     ratio: float | None
     gap: int | None
-    suppressed: bool
+    suppressed: bool = suppressed_field()
+    perturbed: bool = perturbed_field("Supply (seekers)")
 
 
 @strawberry.type(description="An occupation on the year's shortage list: ratio at or above the threshold in "
@@ -99,14 +117,16 @@ class ShortageOccupation:
     previous_rank: int | None = strawberry.field(description="Its rank on the previous year's list (null: not on it).")
     occupation_code: str
     occupation_name: str | None
-    quarters_met: int = strawberry.field(description="Quarters whose ratio reached the threshold.")
+    quarters_met: int = strawberry.field(description="Quarters whose published ratio reached the threshold.")
     quarters: list[QuarterRatio]
     demand: int = strawberry.field(description="Annual demand (sum of the four quarters).")
     supply: int | None
     ratio: float | None
     gap: int | None
-    suppressed: bool
-    districts: list[DistrictGap] = strawberry.field(description="The districts with the largest positive gaps.")
+    suppressed: bool = suppressed_field()
+    perturbed: bool = perturbed_field("Supply (seekers)")
+    districts: list[DistrictGap] = strawberry.field(description="The districts with the largest positive published "
+                                                                "gaps.")
 
 
 @strawberry.type(description="An occupation with at least one training program running in the year.")
@@ -149,7 +169,8 @@ class MajorIndustryMatch:
     index: float | None = strawberry.field(description="graduatesShare / demandShare; null when no demand in the "
                                                        "major's industries.")
     status: MatchStatus | None
-    suppressed: bool
+    suppressed: bool = suppressed_field()
+    perturbed: bool = perturbed_field("Graduates (the major's and the total)")
 
 
 @strawberry.enum
@@ -171,7 +192,8 @@ class EmploymentYear:
     employed: int | None
     employment_rate: float | None = strawberry.field(description="employed / graduates (null: no graduates).")
     below_threshold: bool | None
-    suppressed: bool
+    suppressed: bool = suppressed_field()
+    perturbed: bool = perturbed_field("Graduates and employed (employed shown at most graduates)")
 
 
 @strawberry.type(description="A school's major whose employment rate stayed below the threshold for consecutive "
@@ -186,7 +208,8 @@ class MajorWarning:
     consecutive_years_below: int | None
     level: WarningLevel | None
     action: WarningAction | None
-    suppressed: bool
+    suppressed: bool = suppressed_field()
+    perturbed: bool = perturbed_field("The graduates and employed of its years")
 
 
 @strawberry.type(description="A refresh of the statistics' summary tables and the data watermark it read.")
@@ -195,6 +218,13 @@ class StatisticsRefresh:
     started_at: datetime.datetime
     refreshed_at: datetime.datetime
     watermark: JSON
+
+
+@strawberry.type(description="The withdrawal of a published report version (append-only, never undone).")
+class ReportWithdrawal:
+    reason: str
+    withdrawn_at: datetime.datetime
+    withdrawn_by: str
 
 
 @strawberry.type(description="A published (frozen) version of a year's report.")
@@ -206,3 +236,6 @@ class PublishedReport:
     refresh_id: int
     watermark: JSON = strawberry.field(description="The data watermark the figures were computed from.")
     url: str = strawberry.field(description="Path of this version's HTML page (.csv and .json beside it).")
+    withdrawal: ReportWithdrawal | None = strawberry.field(
+        default=None, description="Set when the version was withdrawn: it stays readable but is no longer the "
+                                  "latest word (the report page shows the latest version not withdrawn).")

@@ -1,12 +1,14 @@
 -- Statistics refresh, step 3 of hub.stat_supply_demand: every coarser grouping of the year without the
 -- section, summed from the finest yearly rows (7); each seeker is one person per occupation/district/level.
 insert into hub.stat_supply_demand
-    (year, dims, occupation_code, district_code, skill_level, section, quarter, demand, supply, persons)
+    (year, dims, occupation_code, district_code, skill_level, section, quarter, demand, supply, persons, supply_key,
+     public_supply)
 select f.year,
        ((1 - grouping(f.occupation_code)) | ((1 - grouping(f.district_code)) * 2)
            | ((1 - grouping(f.skill_level)) * 4))::smallint as dims,
        f.occupation_code, f.district_code, f.skill_level, null, null,
-       sum(f.demand)::bigint, sum(f.supply)::bigint, sum(f.persons)::bigint
+       sum(f.demand)::bigint, sum(f.supply)::bigint, sum(f.persons)::bigint, sum(f.supply_key)::bigint,
+       hub.stat_perturbed(sum(f.supply)::bigint, sum(f.supply_key)::bigint)
 from hub.stat_supply_demand f
 where f.dims = 7
 group by f.year, grouping sets ((f.occupation_code, f.district_code), (f.occupation_code, f.skill_level),

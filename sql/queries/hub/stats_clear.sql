@@ -7,5 +7,6 @@ with occupations as (delete from hub.stat_occupations),
      demand_industry as (delete from hub.stat_demand_industry),
      outcomes as (delete from hub.stat_major_outcomes),
      major_industries as (delete from hub.stat_major_industries),
-     major_demand as (delete from hub.stat_major_demand)
+     major_demand as (delete from hub.stat_major_demand),
+     graduate_cells as (delete from hub.stat_graduate_cells)
 delete from hub.stat_training

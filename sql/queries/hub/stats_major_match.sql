@@ -1,13 +1,25 @@
 -- Major-industry match of year $1 in district $2 (null: the whole city): a major's share of the graduates
 -- of the district's schools / the share of the district's annual demand in the industries mapped to it;
 -- status OVERSUPPLIED above $3, UNDERSUPPLIED below $4, else BALANCED (null when the index is undefined).
-with grads as (
+-- Graduates (a major's and the total) are exact when $5 (the reader owns them), else as the refresh stored them for
+-- non-owners (hub.stat_graduate_cells: cell-key method, 0015_cell_key.sql, each count from its own records);
+-- shares, index and status are computed from the counts shown.
+with grads_exact as (
     select major_code, min(major_name) as major_name, sum(graduates)::bigint as graduates
     from hub.stat_major_outcomes
     where year = $1 and ($2::text is null or district_code = $2)
     group by major_code
+), cells as (
+    select major_code, public_graduates
+    from hub.stat_graduate_cells
+    where year = $1 and district_code is not distinct from $2::text
+), grads as (
+    select e.major_code, e.major_name, case when $5::boolean then e.graduates else c.public_graduates end as graduates
+    from grads_exact e
+    left join cells c on c.major_code = e.major_code
 ), grads_total as (
-    select coalesce(sum(graduates), 0)::bigint as graduates from grads
+    select case when $5::boolean then (select coalesce(sum(graduates), 0)::bigint from grads_exact)
+                else coalesce((select public_graduates from cells where major_code is null), 0) end as graduates
 ), demand as (
     select major_code, sum(demand)::bigint as demand
     from hub.stat_major_demand

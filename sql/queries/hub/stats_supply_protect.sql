@@ -1,0 +1,3 @@
+-- Statistics refresh (disclosure control): the supply shown to non-owners of row $1 (a ctid read in the same
+-- transaction) becomes $2, another value the ptable can show for it (hub.disclosure.protect_supply).
+update hub.stat_supply_demand set public_supply = $2 where ctid = $1::text::tid

@@ -1,0 +1,108 @@
+"""Differencing audit of the published statistics (issue 13): what can one reader that owns no seekers or
+graduates learn about a person count from EVERYTHING it can obtain?
+
+The reader's knowledge is modelled as an integer interval per published count (``hub.disclosure.Intervals``): a
+perturbed count ``p`` means the exact count is one of ``Ptable.candidates(p)`` (the ptable is public knowledge:
+the worst case); an exact count is a point; a withheld count (the earlier small-cell rule: null, suppressed) is
+1..2 persons; a cell the reader gets no row for is 0..2 (the cell-key method) or 0 (the earlier rule returned a
+row for every cell with seekers). Counts add up: every grouping of ``supplyDemand`` is the sum of its finer
+groupings along any dimension (a year of its four quarters, the city of its districts, ...), a district's and
+the city's graduates are the sums of their majors', a district major's graduates the sum of its schools' (the
+warnings show those per school, major and year), and the employed are at most the graduates. The intervals are
+propagated through every such sum, as a reader doing row and column arithmetic (23 - 21 = 2) would, until nothing
+changes; every count of 1 or 2 persons whose interval is then a single value is disclosed.
+
+What the audit adds to ``hub.disclosure`` (whose model the refresh uses to protect the figures): the facts are
+collected through the GraphQL API as the reader gets them, the exact counts come straight from the summary tables,
+and every exact count must lie in its interval (the model is sound). The shortage list, the training catalog's
+flags, the ratios, gaps, shares, indexes, statuses and the warnings' levels are functions of the same published
+counts (and exact demand), and the report's JSON and CSV carry the same values as the GraphQL fields
+(tests/test_reports.py checks that), so they add nothing to the intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Hashable
+
+from hub.disclosure import Intervals
+
+INF = math.inf
+Interpret = Callable[[Any, bool], tuple[float, float]]  # (shown value, withheld) -> interval of the exact count
+
+
+def disclosed(model: Intervals, truth: dict[Hashable, tuple[int, int]]) -> list[tuple[Hashable, int, int]]:
+    """(key, count, persons) of every count of 1 or 2 persons the reader can determine exactly; checks that the
+    model is sound (every exact count lies in its interval)."""
+    found = []
+    for key, (count, persons) in truth.items():
+        lo, hi = model.bounds(key) if key in model.index else (0, INF)
+        assert lo <= count <= hi, f"unsound audit: {key} is {count}, outside [{lo}, {hi}]"
+        if 1 <= persons <= 2 and lo == hi:
+            found.append((key, count, persons))
+    return found
+
+
+# --- graduates ----------------------------------------------------------------------------------------------
+
+def add_graduates(audit: Intervals, year: int, offerings: list[tuple[str, str, str]],
+                  match_by_district: dict[str | None, list[dict[str, Any]]], interpret: Interpret) -> None:
+    """Facts and sums of one year's major-industry match (per district and city-wide). ``offerings``: (school,
+    major, district) of every school major with an outcome that year (public structure: schools and majors)."""
+    for s, m, d in offerings:
+        audit.var(("grad", year, s, m))
+    for district, rows in match_by_district.items():
+        total = ("total", year, district)
+        for r in rows:
+            audit.know(("major", year, district, r["majorCode"]), *interpret(r["graduates"], r["suppressed"], True))
+            audit.know(total, *interpret(r["totalGraduates"], r["totalGraduates"] is None, True))
+        audit.var(total)
+        audit.add_sum(total, [("major", year, district, r["majorCode"]) for r in rows])
+    districts = sorted(d for d in match_by_district if d is not None)
+    majors = sorted({m for _, m, _ in offerings})
+    for m in majors:
+        audit.var(("major", year, None, m))
+        parts = [("major", year, d, m) for d in districts if any(o[1] == m and o[2] == d for o in offerings)]
+        for p in parts:
+            audit.var(p)
+        audit.add_sum(("major", year, None, m), parts)
+        for d in districts:
+            schools = [("grad", year, s, m) for s, mm, dd in offerings if mm == m and dd == d]
+            if schools:
+                audit.add_sum(("major", year, d, m), schools)
+    audit.add_sum(("total", year, None), [("total", year, d) for d in districts])
+
+
+def add_warnings(audit: Intervals, warnings: list[dict[str, Any]], interpret: Interpret) -> None:
+    """Every year a warning shows: that school major's graduates and employed (employed <= graduates)."""
+    for w in warnings:
+        for y in w["years"]:
+            g, e = ("grad", y["year"], w["schoolCode"], w["majorCode"]), ("empl", y["year"], w["schoolCode"],
+                                                                          w["majorCode"])
+            audit.know(g, *interpret(y["graduates"], y["suppressed"], True))
+            lo, hi = (0, 2) if y["suppressed"] else interpret(y["employed"], False, True)  # withheld: 0..graduates
+            if y["employed"] is not None and y["employed"] == y["graduates"] and w.get("perturbed", False):
+                hi = INF  # employed is shown at most graduates: a clipped value only bounds it from below
+            audit.know(e, lo, hi)
+            audit.add_at_most(e, g)
+
+
+# --- how a shown value is read --------------------------------------------------------------------------------
+
+def perturbed_reading(ptable: Any) -> Interpret:
+    """The cell-key method: a shown count is any exact count the ptable can show as it."""
+    def interpret(value: Any, withheld: bool, quarterly: bool) -> tuple[float, float]:
+        if value is None:
+            return (0, INF)
+        return ptable.candidates(value)
+    return interpret
+
+
+def suppression_reading(value: Any, withheld: bool, quarterly: bool) -> tuple[float, float]:
+    """The earlier small-cell rule: exact, or withheld for 1 or 2 persons (an annual supply counts up to 4
+    quarters per person)."""
+    if withheld:
+        return (1, 2) if quarterly else (1, 8)
+    if value is None:
+        return (0, INF)
+    return (value, value)
