@@ -44,9 +44,11 @@ test: $(STAMP) chromium
 	$(BIN)/hub audit keygen --if-missing
 	$(BIN)/python -m pytest
 
-# headless Chromium for the report page's browser test (skipped, saying why, when it cannot be installed)
+# headless Chromium for the report page's browser test (skipped, saying why, when it cannot be installed), with a
+# Chinese font (one of the report's font list) so its screenshots and printed PDF show the Chinese page as printed
 chromium:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	@(command -v chromium && fc-list :lang=zh | grep -q .) >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei) >/dev/null 2>&1 \
 		|| echo "chromium could not be installed: the report page's browser test will be skipped"
 
 schema: $(STAMP)

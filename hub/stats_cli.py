@@ -29,8 +29,9 @@ class _ReportGroup(TyperGroup):
 
 stats_app = typer.Typer(help="The published statistics' summary tables (hub.stat_*).", no_args_is_help=True)
 report_app = typer.Typer(cls=_ReportGroup, no_args_is_help=True,
-                         help="The annual report: `hub report YEAR --out FILE` writes its HTML page (the latest "
-                              "published version, else the draft); `hub report publish YEAR` publishes a version.")
+                         help="The annual report: `hub report YEAR --out FILE.html` writes its pages, CSV and JSON "
+                              "(the latest published version, else the draft); `hub report publish YEAR` publishes "
+                              "a version.")
 
 
 def _run(fn: Callable[[Any, Settings], Awaitable[Any]]) -> Any:
@@ -87,18 +88,34 @@ def stats_refresh() -> None:
 @report_app.command("render")
 def report_render(
     year: int = typer.Argument(..., help="The report year, e.g. 2025."),
-    out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: standard output)."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="HTML file to write, with the other language's page (NAME.en.html or NAME.zh.html), "
+                            "NAME.csv and NAME.json beside it, linked by file name (default: the page to standard "
+                            "output)."),
     lang: str = typer.Option("zh", help="zh (as published) or en (English labels)."),
     version: Optional[int] = typer.Option(None, help="A published version (default: the latest)."),
     draft: bool = typer.Option(False, "--draft", help="The live draft, even when a version is published."),
+    hub_url: Optional[str] = typer.Option(
+        None, "--hub-url", envvar="HUB_URL", help="The hub's public URL: links to what is not written (other "
+                                                  "versions; on standard output, every link) point there. Without "
+                                                  "it they are shown as text."),
 ) -> None:
     """Write the year's report page: the latest published version, else the draft."""
     from hub.report import draft_report, published_report
-    from hub.report_html import LANGUAGES, render
+    from hub.report_files import ReportFiles, write
+    from hub.report_html import LANGUAGES, Links, render, served_links
 
     if lang not in LANGUAGES:
         _err.print(f"[red]error:[/red] --lang must be one of {', '.join(LANGUAGES)}")
         raise typer.Exit(2)
+    if hub_url is not None and not hub_url.startswith(("http://", "https://")):
+        _err.print(f"[red]error:[/red] --hub-url (or HUB_URL) must be an http:// or https:// URL, not {hub_url!r}")
+        raise typer.Exit(2)
+    try:
+        files = ReportFiles.beside(out, lang) if out is not None else None
+    except ValueError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
 
     async def go(db: Any, settings: Settings) -> Any:
         from resolvers.analytics.figures import check_year
@@ -110,25 +127,26 @@ def report_render(
         if report is not None:
             return report  # published: public, not audited
         report = await draft_report(db.hub, settings, year)
-        await _audit_draft(db, year)
+        await _audit_draft(db, year, "html" if files is None else "html, csv, json")
         return report
 
     report = _run(go)
-    html = render(report, lang)
     what = "draft" if report.draft else f"version {report.version}"
-    if out is None:
-        sys.stdout.write(html)
-    else:
-        out.write_text(html, encoding="utf-8")
-        _err.print(f"wrote {out} ({year}, {what}, {len(html.encode()):,} bytes)")
+    if files is None:
+        links = (served_links(report, lang, hub_url.rstrip("/")) if hub_url else
+                 Links(None, None, None, {v["version"]: None for v in report.versions}))
+        sys.stdout.write(render(report, lang, links))
+        return
+    for path, size in write(report, files, lang, hub_url):
+        _err.print(f"wrote {path} ({year}, {what}, {size:,} bytes)")
 
 
-async def _audit_draft(db: Any, year: int) -> None:
+async def _audit_draft(db: Any, year: int, formats: str) -> None:
     """A draft is not public: reading it from the command line is audited like over HTTP (``report.draft YEAR
-    (html)``, by ``cli: <user>``); without the entry the page is not written (fail closed)."""
+    (FORMATS)``, by ``cli: <user>``); without the entry nothing is written (fail closed)."""
     from hub.audit import AuditEntry, append
 
-    entry = AuditEntry(operation_type="query", operation_name=f"report.draft {year} (html)",
+    entry = AuditEntry(operation_type="query", operation_name=f"report.draft {year} ({formats})",
                        consumer_name=f"cli: {getpass.getuser()}")
     try:
         await append(db, entry)

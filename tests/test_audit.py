@@ -396,7 +396,7 @@ def test_the_command_line_draft_is_audited(api, tmp_path) -> None:
     result = CliRunner().invoke(cli_app, ["report", "2024", "--draft", "--out", str(out)], env={"DATABASE_URL": url})
     assert result.exit_code == 0, result.output
     [e] = _new_entries(url, before)
-    assert e["operation_name"] == "report.draft 2024 (html)" and e["consumer_name"].startswith("cli: ")
+    assert e["operation_name"] == "report.draft 2024 (html, csv, json)" and e["consumer_name"].startswith("cli: ")
     assert (e["consumer_id"], e["department"], e["outcome"]) == (None, None, "OK")
 
 

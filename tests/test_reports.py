@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -459,3 +460,130 @@ def test_a_published_version_can_be_withdrawn_and_stays_readable(env) -> None:
     assert client.get("/reports/2022").status_code == 401
     assert client.get(f"/reports/2022.json?version={v1}").json()["withdrawal"]["replacedBy"] is None
     assert 'href="/reports/2022"' in client.get(f"/reports/2022?version={v1}").text
+
+
+# --- a page to publish: chart and axis titles, separators, partial years, files written by --out -----------
+
+
+def _quarters(demand: list[int]) -> list[dict[str, Any]]:
+    return [{"year": 2024, "quarter": q, "demand": d, "supply": d, "ratio": 1.0 if d else None, "gap": 0,
+             "suppressed": False} for q, d in enumerate(demand, 1)]
+
+
+def test_charts_have_visible_titles_and_a_labelled_value_axis(env) -> None:
+    settings, tokens, client = env
+    for lang, ratio, gap in (("zh", "求人倍率（需求人数 ÷ 求职人数）", "缺口（人）"),
+                             ("en", "Job-to-applicant ratio (demand ÷ supply)", "Gap (persons)")):
+        page = client.get(f"/reports/2024?lang={lang}", headers=auth(tokens, "labor")).text
+        figures = re.findall(r'<figure class="chart-figure" id="([\w-]+)-figure"><figcaption>([^<]+)</figcaption>'
+                             r'<svg ([^>]*)>(.*?)</svg></figure>', page)
+        assert [f[0] for f in figures] == ["chart-quarterly-ratio", "chart-shortage", "chart-skill-level",
+                                          "chart-district"]
+        axes = {chart: re.findall(r'<text class="axis-title"[^>]*>([^<]+)</text>', svg) for chart, _, _, svg in figures}
+        assert [a[0] for a in axes.values()] == [ratio, gap, ratio, ratio]  # the value axis of each chart
+        for chart, caption, attributes, svg in figures:
+            assert f"<title id=\"{chart}-title\">{caption}</title>" in svg  # the caption is the chart's title
+            assert 'width="100%"' in attributes and "height=" not in attributes  # scaled to the page's width
+            assert len(re.findall(r'<text class="tick"', svg)) >= 5  # the value axis has its scale
+
+
+def test_english_lists_are_joined_with_commas(env) -> None:
+    from html import escape
+
+    settings, tokens, client = env
+    f = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()["figures"]
+    lists = [[i["name"] or i["code"] for i in m["industries"]] for m in f["majorIndustryMatch"]]
+    lists += [[f"{d['districtName']} {d['gap'] if d['gap'] is not None else '*'}" for d in s["districts"]]
+              for s in f["shortage"]]
+    lists += [t["providers"] for t in f["trainingCatalog"]]
+    lists = [names for names in lists if len(names) > 1]
+    assert len(lists) >= 3
+    english = client.get("/reports/2024?lang=en", headers=auth(tokens, "labor")).text
+    chinese = client.get("/reports/2024", headers=auth(tokens, "labor")).text
+    for names in lists:
+        assert f'<td class="t">{escape(", ".join(names), quote=False)}</td>' in english, names
+        assert f'<td class="t">{escape("、".join(names), quote=False)}</td>' in chinese, names
+
+
+def test_a_partial_year_says_so(env) -> None:
+    from hub.report import Report
+    from hub.report_html import covered_quarter, render
+
+    def report(demand: list[int], refreshed: str | None) -> Report:
+        figures = {"quarters": _quarters(demand)}
+        return Report(2024, figures, "draft", {}, {"refreshId": 1, "refreshedAt": refreshed} if refreshed else None,
+                      [])
+
+    assert covered_quarter(report([5, 5, 5, 5], "2025-02-01T00:00:00+00:00")) == 4
+    assert covered_quarter(report([5, 5, 5, 0], "2025-02-01T00:00:00+00:00")) == 3  # Q4 without data
+    assert covered_quarter(report([5, 5, 5, 5], "2024-08-14T10:00:00+00:00")) == 3  # refreshed in Q3
+    assert covered_quarter(report([0, 0, 0, 0], "2025-02-01T00:00:00+00:00")) == 0
+    assert covered_quarter(report([5, 5, 5, 5], "2023-12-31T10:00:00+00:00")) == 0  # before the year began
+    assert covered_quarter(report([5, 5, 0, 0], None)) == 2  # never refreshed: judged by today's date
+
+    # on the page, in both languages (the page of the hand-made dataset, rendered with a partial watermark)
+    settings, tokens, client = env
+    document = client.get("/reports/2024.json?draft=1", headers=auth(tokens, "labor")).json()
+    partial = {**document, "watermark": {**document["watermark"], "refreshedAt": "2024-08-14T10:00:00+00:00"}}
+    assert 'id="coverage"' not in render(_report_of(document), "en")
+    assert '<div class="banner partial" id="coverage">非完整年度：数据截至2024年第3季度。</div>' in render(
+        _report_of(partial), "zh")
+    assert '<div class="banner partial" id="coverage">Partial year: data up to Q3 2024.</div>' in render(
+        _report_of(partial), "en")
+
+
+
+def _links(page: str) -> list[str]:
+    return re.findall(r'<a href="([^"]*)"', page)
+
+
+def test_report_out_writes_files_whose_links_work_from_a_folder(env, tmp_path: Path) -> None:
+    settings, tokens, client = env
+    runner = CliRunner()
+    environment = {"DATABASE_URL": settings.database_url}
+    assert runner.invoke(cli, ["stats", "refresh"], env=environment).exit_code == 0
+    assert runner.invoke(cli, ["report", "publish", "2024"], env=environment).exit_code == 0
+    versions = client.get("/reports/2024.json").json()["versions"]
+    assert len(versions) >= 1
+
+    out = tmp_path / "published" / "report-2024.html"
+    out.parent.mkdir()
+    result = runner.invoke(cli, ["report", "2024", "--out", str(out)], env=environment)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.parent.iterdir()) == ["report-2024.csv", "report-2024.en.html",
+                                                            "report-2024.html", "report-2024.json"]
+    for page in ("report-2024.html", "report-2024.en.html"):
+        links = _links((out.parent / page).read_text(encoding="utf-8"))
+        assert links, page
+        for href in links:  # every link is a file beside it: nothing on a server, nothing absolute
+            assert "/" not in href and (out.parent / href).is_file(), (page, href)
+    zh = (out.parent / "report-2024.html").read_text(encoding="utf-8")
+    assert _links(zh)[:3] == ["report-2024.en.html", "report-2024.csv", "report-2024.json"]
+    latest = versions[-1]["version"]
+    assert f'<a href="report-2024.html">第{latest}版</a>' in zh  # its own version; the others are text only
+    document = json.loads((out.parent / "report-2024.json").read_bytes())
+    assert document["version"] == latest
+    assert document["figures"] == client.get("/reports/2024.json").json()["figures"]
+    assert (out.parent / "report-2024.csv").read_text(encoding="utf-8").startswith("section,key,name,metric")
+
+    # with the hub's public URL, versions that are not written link to it
+    result = runner.invoke(cli, ["report", "2024", "--lang", "en", "--out", str(out), "--hub-url",
+                                 "https://hub.example.gov/"], env=environment)
+    assert result.exit_code == 0, result.output
+    en = out.read_text(encoding="utf-8")
+    assert _links(en)[:3] == ["report-2024.zh.html", "report-2024.csv", "report-2024.json"]
+    if len(versions) > 1:
+        assert f'href="https://hub.example.gov/reports/2024?version={versions[0]["version"]}&amp;lang=en"' in en
+    # on standard output: links only to the hub when its URL is known, else none
+    result = runner.invoke(cli, ["report", "2024"], env=environment)
+    assert result.exit_code == 0 and "<html" in result.stdout and _links(result.stdout) == []
+    result = runner.invoke(cli, ["report", "2024"], env={**environment, "HUB_URL": "https://hub.example.gov"})
+    assert _links(result.stdout)[:2] == ["https://hub.example.gov/reports/2024?lang=en&amp;version=%d" % latest,
+                                         "https://hub.example.gov/reports/2024.csv?version=%d" % latest]
+    # bad options: a clear error, nothing written
+    for args, message in ((["--out", str(tmp_path / "r.csv")], "--out must name an .html file"),
+                          (["--hub-url", "hub.example.gov"], "must be an http:// or https:// URL")):
+        result = runner.invoke(cli, ["report", "2024", *args], env=environment)
+        assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "r.csv").exists()
+
