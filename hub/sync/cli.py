@@ -14,7 +14,7 @@ from rich.table import Table
 from hub.sync.client import Puller, Replica, SyncError, default_idempotency_key, file_format, upload
 
 sync_app = typer.Typer(help="Keep a copy of a dataset: snapshot, then the change feed (HTTP).", no_args_is_help=True)
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)
 
 URL_OPTION = typer.Option(None, "--url", help="The hub's base URL (default HUB_URL or http://127.0.0.1:8000).")
 TOKEN_OPTION = typer.Option(None, "--token", help="Bearer token (default HUB_TOKEN).")
