@@ -29,10 +29,8 @@ class _ReportGroup(TyperGroup):
     def format_help(self, ctx: Any, formatter: Any) -> None:
         """``hub report --help`` is the help of ``hub report YEAR``: its options, where users look (its text
         names ``hub report publish``)."""
-        import click
-
         render = self.commands["render"]
-        render.format_help(click.Context(render, info_name=ctx.info_name, parent=ctx.parent), formatter)
+        render.format_help(type(ctx)(render, info_name=ctx.info_name, parent=ctx.parent), formatter)
 
 
 stats_app = typer.Typer(help="The published statistics' summary tables (hub.stat_*).", no_args_is_help=True)

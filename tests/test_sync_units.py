@@ -70,8 +70,8 @@ def test_csv_records_with_quoted_newlines(size: int) -> None:
     data += b"\xff,4\n"
     records = _collect(csv_records(_chunks(data, size), ["title", "headcount"], ["title"]))
     assert [(r[0], r[1]) for r in records] == [
-        (1, {"title": 'a, "b"', "headcount": "1"}), (2, {"title": "two\nlines", "headcount": "2"}),
-        (4, None), (5, {"title": "中", "headcount": "3"}), (6, None)]
+        (2, {"title": 'a, "b"', "headcount": "1"}), (3, {"title": "two\nlines", "headcount": "2"}),
+        (6, None), (7, {"title": "中", "headcount": "3"}), (8, None)]  # file lines: the header is line 1
     assert "1 fields" in records[2][3] and "UTF-8" in records[4][3]
 
 
