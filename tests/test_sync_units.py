@@ -139,6 +139,23 @@ def test_validate_row_names_the_field_and_derives_values() -> None:
         validate_row(industries, {"code": "391", "name": "x", "parent_code": "38"})
 
 
+def test_validate_row_names_every_problem_of_a_row() -> None:
+    spec = SPECS["labor.occupations"]
+    with pytest.raises(v.Invalid) as info:
+        validate_row(spec, {"code": "6-18", "major_group": "x", "colour": "red"})
+    assert info.value.field == "code"
+    assert info.value.reason == ("'6-18' is not an occupation code like 6-18-01-01; name: is required; major_group: "
+                                 "'x' is not an integer; unknown field(s) colour; labor.occupations has code, name, "
+                                 "major_group")
+    postings = SPECS["labor.job_postings"]
+    row = {"source_id": "S", "title": "t", "enterprise_uscc": "91440101MA5973570B", "occupation_code": "6-18-01-01",
+           "headcount": 1, "wage_min": 9000, "wage_max": 5000, "education": "NONE", "district_code": "440106",
+           "posted_on": "2025-02-01", "closes_on": "2025-01-01"}
+    with pytest.raises(v.Invalid) as info:  # every row rule, once every field is valid
+        validate_row(postings, row)
+    assert "wage_min 9000 exceeds wage_max 5000; closes_on: posted_on 2025-02-01 is after" in info.value.reason
+
+
 def test_replica_keeps_the_largest_version_and_honours_resets() -> None:
     r = Replica()
     r.add_snapshot_row({"id": 1, "v": "snapshot"})
