@@ -46,11 +46,9 @@ def _on_database(settings: Settings, work: Callable[[str], Awaitable[Any]]) -> A
 
 async def _verify(url: str, checkpoints: list):
     from hub.audit import verify
+    from hub.runtime import connect
 
-    try:
-        conn = await asyncpg.connect(url)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise SetupError(f"cannot connect to the database: {exc}") from exc
+    conn = await connect(url)
     try:
         return await verify(conn, checkpoints=checkpoints)
     except asyncpg.UndefinedTableError as exc:

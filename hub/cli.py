@@ -8,14 +8,16 @@ import os
 import signal
 import sys
 from dataclasses import replace
-from typing import Optional
+from typing import Literal, Optional
 
 import typer
 from rich.console import Console
 
+from hub import cli_support
 from hub.audit_cli import audit_app
 from hub.stats_cli import report_app, stats_app
 from hub.errors import SetupError
+from hub.seed import SCALES
 from hub.settings import Settings, SettingsError
 from hub.sync.cli import ingest_command, sync_app
 
@@ -34,7 +36,14 @@ app.command("ingest")(ingest_command)  # hub ingest FILE --dataset D
 app.add_typer(stats_app, name="stats")  # hub stats refresh
 app.add_typer(report_app, name="report")  # hub report YEAR --out FILE, hub report publish YEAR
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the terminal's width
+Scale = Literal[tuple(SCALES)]  # type: ignore[valid-type]  # --scale / --demo: anything else is refused (exit 2)
+
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", help="Show the full traceback of a failure (also "
+                                                               "HUB_LOG_LEVEL=debug).")) -> None:
+    cli_support.DEBUG["on"] = debug
 
 
 def _settings() -> Settings:
@@ -45,8 +54,13 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _fail(exc: Exception) -> None:
-    console.print(f"[red]error:[/red] {exc}")
+def _fail(exc: Exception | str) -> None:
+    from rich.markup import escape
+
+    if isinstance(exc, Exception) and cli_support.debugging():
+        raise exc  # hub --debug: the traceback
+
+    console.print(f"[red]error:[/red] {escape(str(exc))}")
     raise typer.Exit(1)
 
 
@@ -129,23 +143,32 @@ def serve(
     port: Optional[int] = typer.Option(None, help="Port (default HUB_PORT or 8000)."),
     workers: Optional[int] = typer.Option(None, help="Worker processes (default HUB_WORKERS, else the number of CPUs)."),
     migrate: bool = typer.Option(False, "--migrate", help="Apply pending migrations before serving."),
-    demo: Optional[str] = typer.Option(None, help="Load demo data of this scale (small|medium|large) "
-                                                  "unless demo data is already loaded."),
+    demo: Optional[Scale] = typer.Option(None, help="Load demo data of this scale unless demo data is already loaded."),
 ) -> None:
     """Serve GraphQL (POST/GET /graphql, GraphiQL in browsers), /healthz and /readyz."""
     import uvicorn
 
     from hub.runtime import migrate_all, redact, resolved
 
+    from hub.cli_support import port_problem
+    from hub.runtime import check_databases
+
     settings = _settings()
     settings = replace(settings, host=host or settings.host, port=port or settings.port,
                        workers=workers or settings.workers)
+    problem = port_problem(settings.host, settings.port)  # before anything is started or printed
+    if problem:
+        _fail(problem)
     # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, restoring the previous handlers
     # first: these turn the re-raised signal into SystemExit so the embedded PostgreSQL is stopped below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+    # Closing the terminal (SIGHUP) stops the hub like Ctrl-C: uvicorn handles SIGTERM gracefully (one worker);
+    # with several, the supervisor below does.
+    signal.signal(signal.SIGHUP, lambda *_: signal.raise_signal(signal.SIGTERM))
     try:
         with resolved(settings) as settings:
+            asyncio.run(check_databases(settings))  # an unreachable database is said before "serving on"
             if migrate:
                 applied = asyncio.run(migrate_all(settings))
                 n = sum(len(v) for v in applied.values())
@@ -177,8 +200,9 @@ def serve(
                     table = create_for_server(settings.data_dir, settings.port)
                     os.environ[ENV_VAR] = str(table)
                 try:
-                    uvicorn.run("hub.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                                workers=settings.workers, lifespan="on", **logging_options)
+                    _serve_workers(uvicorn.Config("hub.app:app_from_env", factory=True, host=settings.host,
+                                                  port=settings.port, workers=settings.workers, lifespan="on",
+                                                  **logging_options))
                 finally:
                     if table is not None:
                         table.unlink(missing_ok=True)
@@ -189,6 +213,23 @@ def serve(
                             **logging_options)
     except SetupError as exc:
         _fail(exc)
+
+
+def _serve_workers(config: "uvicorn.Config") -> None:  # noqa: F821 - imported lazily
+    """``uvicorn.run`` with several workers, except that SIGHUP stops them (uvicorn's supervisor restarts its
+    workers on SIGHUP; closing the terminal must stop the hub, like Ctrl-C)."""
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    class Supervisor(Multiprocess):
+        def handle_hup(self) -> None:
+            logging.getLogger("uvicorn.error").info("Received SIGHUP (terminal closed), exiting.")
+            self.should_exit.set()
+
+    sock = config.bind_socket()
+    try:
+        Supervisor(config, sockets=[sock]).run()
+    finally:
+        sock.close()
 
 
 @db_app.command("migrate")
@@ -232,16 +273,12 @@ def db_status() -> None:
 
 @app.command()
 def seed(
-    scale: str = typer.Option("small", help="small (seconds), medium, or large (~20k enterprises, 200k postings)."),
+    scale: Scale = typer.Option("small", help="small (seconds), medium, or large (~20k enterprises, 200k postings)."),
     seed_value: int = typer.Option(42, "--seed", help="Random seed; the same seed gives the same data."),
 ) -> None:
     """Replace the departments' data with deterministic demo data (migrates first)."""
     from hub.runtime import migrate_all, resolved
-    from hub.seed import SCALES
 
-    if scale not in SCALES:
-        console.print(f"[red]error:[/red] --scale must be one of {', '.join(SCALES)}")
-        raise typer.Exit(2)
     try:
         with resolved(_settings()) as settings:
             asyncio.run(migrate_all(settings))
@@ -336,7 +373,7 @@ def schema_export(
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app()
+    cli_support.run(app)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import os
 from dataclasses import replace
-from typing import Iterator
+from typing import Any, Iterator
 
 import asyncpg
 
@@ -17,9 +19,37 @@ from hub.settings import DEPARTMENTS, Settings
 log = logging.getLogger("hub.runtime")
 
 
+def url_setting(settings: Settings, url: str) -> str:
+    """The setting a person changes to fix a connection to ``url``."""
+    for dept, dept_url in settings.department_urls.items():
+        if dept_url == url:
+            return f"HUB_{dept.upper()}_DATABASE_URL"
+    if os.environ.get("DATABASE_URL"):
+        return "DATABASE_URL"
+    return "DATABASE_URL (unset: the embedded PostgreSQL under HUB_DATA_DIR)"
+
+
+async def connect(url: str, setting: str = "DATABASE_URL", **kwargs: Any) -> asyncpg.Connection:
+    """``asyncpg.connect(url)``; a failure is a SetupError naming the target, the cause and ``setting``."""
+    try:
+        return await asyncpg.connect(url, **kwargs)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError,
+            OverflowError) as exc:
+        from hub.cli_support import database_problem
+
+        raise SetupError(database_problem(url, exc, setting)) from exc
+
+
+async def check_databases(settings: Settings) -> None:
+    """Connect once to every distinct database (``hub serve`` does this before it says it is serving)."""
+    for url in distinct_urls(settings):
+        conn = await connect(url, url_setting(settings, url), timeout=settings.db_connect_timeout_ms / 1000)
+        await conn.close()
+
+
 async def ensure_database(admin_url: str, name: str) -> None:
     """Create database ``name`` on the server of ``admin_url`` if it does not exist."""
-    conn = await asyncpg.connect(admin_url)
+    conn = await connect(admin_url, "HUB_DATA_DIR (the embedded PostgreSQL)")
     try:
         exists = await conn.fetchval("select 1 from pg_database where datname = $1", name)
         if not exists:
@@ -37,7 +67,6 @@ def resolved(settings: Settings) -> Iterator[Settings]:
     if settings.database_url is not None:
         yield settings
         return
-    import asyncio
 
     pg = EmbeddedPostgres(settings.data_dir).start()
     try:
@@ -56,10 +85,7 @@ async def migrate_all(settings: Settings) -> dict[str, list[migrate.Migration]]:
     """Apply pending migrations on every distinct department database."""
     applied = {}
     for url in distinct_urls(settings):
-        try:
-            conn = await asyncpg.connect(url)
-        except (OSError, asyncpg.PostgresError) as exc:
-            raise SetupError(f"cannot connect to the database: {exc}") from exc
+        conn = await connect(url, url_setting(settings, url))
         try:
             applied[url] = await migrate.migrate(conn)
         finally:
@@ -70,7 +96,7 @@ async def migrate_all(settings: Settings) -> dict[str, list[migrate.Migration]]:
 async def status_all(settings: Settings) -> dict[str, list[migrate.MigrationState]]:
     states = {}
     for url in distinct_urls(settings):
-        conn = await asyncpg.connect(url)
+        conn = await connect(url, url_setting(settings, url))
         try:
             states[url] = await migrate.status(conn)
         finally:

@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 from hub.errors import HubError, SetupError
 from hub.settings import Settings, SettingsError
 
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)
 
 
 class _ReportGroup(TyperGroup):
@@ -25,6 +25,12 @@ class _ReportGroup(TyperGroup):
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = ["render", *args]
         return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """``hub report --help`` is the help of ``hub report YEAR``: its options, where users look (its text
+        names ``hub report publish``)."""
+        render = self.commands["render"]
+        render.format_help(type(ctx)(render, info_name=ctx.info_name, parent=ctx.parent), formatter)
 
 
 stats_app = typer.Typer(help="The published statistics' summary tables (hub.stat_*).", no_args_is_help=True)
@@ -100,7 +106,9 @@ def report_render(
                                                   "versions; on standard output, every link) point there. Without "
                                                   "it they are shown as text."),
 ) -> None:
-    """Write the year's report page: the latest published version, else the draft."""
+    """Write the year's report page: the latest published version, else the draft.
+
+    `hub report publish YEAR` freezes the year's figures as its next published version (see its --help)."""
     from hub.report import draft_report, published_report
     from hub.report_files import ReportFiles, write
     from hub.report_html import LANGUAGES, Links, render, served_links

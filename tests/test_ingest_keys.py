@@ -276,7 +276,7 @@ def test_csv_input_is_withheld_and_rebuilt_rows_masked_for_a_non_owner(keys_db, 
     report = response.json()
     assert (report["inserted"], report["rejected"]) == (1, 2), report
     raws = {r["line"]: r["raw"] for r in report["rejectedRows"]}
-    assert raws[1] is None  # the CSV record as sent: its split depends on the header
-    rebuilt = orjson.loads(raws[2])  # superseded by line 3: rebuilt from the staged values
+    assert raws[2] is None  # the CSV record as sent (file line 2, after the header): its split depends on the header
+    rebuilt = orjson.loads(raws[3])  # superseded by line 4: rebuilt from the staged values
     assert rebuilt["name"] == mask_person_name(NAME) and rebuilt["id_number"] == mask_id_number(id_number(62))
     assert_no_personal_value(response.text, rows[:2])

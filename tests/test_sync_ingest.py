@@ -122,7 +122,8 @@ def test_csv_ingest(ingest_db, known) -> None:
                     headers={"content-type": "text/csv"})
     report = response.json()
     assert (report["inserted"], report["rejected"]) == (2, 1), report
-    assert "3 fields" in report["rejectedRows"][0]["reason"] and report["rejectedRows"][0]["line"] == 3
+    # File lines: header 1, C-1 2, C-2 3-4 (a quoted newline), C-3 5.
+    assert "3 fields" in report["rejectedRows"][0]["reason"] and report["rejectedRows"][0]["line"] == 5
     rows = {r["source_id"]: r for r in sql(s.database_url, "select source_id, title, skill_level, closes_on from "
                                                             "labor.job_postings where source_id like 'C-%'")}
     assert rows["C-1"]["title"] == '车工, "高级"' and rows["C-1"]["skill_level"] is None

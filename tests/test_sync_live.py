@@ -160,14 +160,50 @@ def test_hub_ingest_cli_uploads_and_prints_the_report(live, tmp_path: Path) -> N
     env = {**os.environ, "HUB_TOKEN": tokens["labor"]}
     command = [sys.executable, "-m", "hub.cli", "ingest", str(path), "--dataset", DATASET, "--url", url]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert first.returncode == 0, first.stderr
+    assert first.returncode == 3, first.stderr  # a row was rejected (the valid ones were applied)
     assert "500" in first.stdout and "rejected line 501: headcount:" in first.stdout
+    assert "1 row(s) rejected" in first.stderr and "--allow-rejects" in first.stderr
     assert sql_value(s.database_url, "select count(*) from labor.job_postings where source_id like 'CLI-%'") == 500
-    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    again = subprocess.run([*command, "--allow-rejects"], env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "already applied" in again.stdout
     wrong = subprocess.run([*command[:-2], "--url", url, "--token", tokens["commerce"]], capture_output=True,
                            text=True, timeout=120, env={k: v for k, v in os.environ.items() if k != "HUB_TOKEN"})
     assert wrong.returncode == 1 and "FORBIDDEN" in wrong.stderr
+
+
+def test_hub_ingest_cli_file_lines_every_error_and_url_defaults(live, tmp_path: Path) -> None:
+    """CSV lines are file lines (header = line 1, a quoted newline counts), a rejected row shows all its errors,
+    rows rejected: exit 3 unless --allow-rejects; the URL comes from HUB_URL, else HUB_HOST/HUB_PORT."""
+    s, tokens, url = live
+    occupation = sql_value(s.database_url, "select min(code) from labor.occupations")
+    uscc = sql_value(s.database_url, "select min(uscc) from commerce.enterprises")
+
+    def row(source_id: str, title: str = "电工", headcount: str = "2", district: str = "440106") -> str:
+        return (f"{source_id},{title},{uscc},{occupation},{headcount},5000,6000,HIGH_SCHOOL,,{district},"
+                f"2025-05-01,\n")
+
+    path = tmp_path / "postings.csv"
+    path.write_text("source_id,title,enterprise_uscc,occupation_code,headcount,wage_min,wage_max,education,"
+                    "skill_level,district_code,posted_on,closes_on\n"            # line 1
+                    + row("LN-1")                                                # line 2
+                    + row("LN-2", title='"two\nlines"')                          # lines 3-4
+                    + row("LN-3", headcount="0", district="abc")                 # line 5: two errors
+                    + row("LN-4"), encoding="utf-8")                             # line 6
+    env = {k: v for k, v in os.environ.items() if k not in ("HUB_URL", "HUB_HOST", "HUB_PORT")}
+    env.update(HUB_TOKEN=tokens["labor"], HUB_URL=url)
+    command = [sys.executable, "-m", "hub.cli", "ingest", str(path), "--dataset", DATASET]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 3, (first.stdout, first.stderr)
+    rejected = [line.strip() for line in first.stdout.splitlines() if "rejected line" in line]
+    assert len(rejected) == 1 and rejected[0].startswith("rejected line 5: headcount: 0 is out of range"), rejected
+    assert "; district_code: 'abc' is not a 6-digit district code" in rejected[0]
+    assert sql_value(s.database_url, "select count(*) from labor.job_postings where source_id like 'LN-%'") == 3
+    host, port = url.removeprefix("http://").split(":")
+    env.pop("HUB_URL")
+    env.update(HUB_HOST="0.0.0.0", HUB_PORT=port)  # where `hub serve` listens: the client asks this machine
+    again = subprocess.run([*command, "--allow-rejects"], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, (again.stdout, again.stderr)
+    assert "already applied" in again.stdout and "rejected line 5:" in again.stdout
 
 
 def test_dataset_changed_subscription(live) -> None:

@@ -70,8 +70,8 @@ def test_csv_records_with_quoted_newlines(size: int) -> None:
     data += b"\xff,4\n"
     records = _collect(csv_records(_chunks(data, size), ["title", "headcount"], ["title"]))
     assert [(r[0], r[1]) for r in records] == [
-        (1, {"title": 'a, "b"', "headcount": "1"}), (2, {"title": "two\nlines", "headcount": "2"}),
-        (4, None), (5, {"title": "中", "headcount": "3"}), (6, None)]
+        (2, {"title": 'a, "b"', "headcount": "1"}), (3, {"title": "two\nlines", "headcount": "2"}),
+        (6, None), (7, {"title": "中", "headcount": "3"}), (8, None)]  # file lines: the header is line 1
     assert "1 fields" in records[2][3] and "UTF-8" in records[4][3]
 
 
@@ -137,6 +137,23 @@ def test_validate_row_names_the_field_and_derives_values() -> None:
     assert validate_row(industries, {"code": "391", "name": "x", "parent_code": "39"})[2] == 3
     with pytest.raises(v.Invalid, match="parent"):
         validate_row(industries, {"code": "391", "name": "x", "parent_code": "38"})
+
+
+def test_validate_row_names_every_problem_of_a_row() -> None:
+    spec = SPECS["labor.occupations"]
+    with pytest.raises(v.Invalid) as info:
+        validate_row(spec, {"code": "6-18", "major_group": "x", "colour": "red"})
+    assert info.value.field == "code"
+    assert info.value.reason == ("'6-18' is not an occupation code like 6-18-01-01; name: is required; major_group: "
+                                 "'x' is not an integer; unknown field(s) colour; labor.occupations has code, name, "
+                                 "major_group")
+    postings = SPECS["labor.job_postings"]
+    row = {"source_id": "S", "title": "t", "enterprise_uscc": "91440101MA5973570B", "occupation_code": "6-18-01-01",
+           "headcount": 1, "wage_min": 9000, "wage_max": 5000, "education": "NONE", "district_code": "440106",
+           "posted_on": "2025-02-01", "closes_on": "2025-01-01"}
+    with pytest.raises(v.Invalid) as info:  # every row rule, once every field is valid
+        validate_row(postings, row)
+    assert "wage_min 9000 exceeds wage_max 5000; closes_on: posted_on 2025-02-01 is after" in info.value.reason
 
 
 def test_replica_keeps_the_largest_version_and_honours_resets() -> None:

@@ -14,19 +14,43 @@ from rich.table import Table
 from hub.sync.client import Puller, Replica, SyncError, default_idempotency_key, file_format, upload
 
 sync_app = typer.Typer(help="Keep a copy of a dataset: snapshot, then the change feed (HTTP).", no_args_is_help=True)
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)
 
-URL_OPTION = typer.Option(None, "--url", help="The hub's base URL (default HUB_URL or http://127.0.0.1:8000).")
+URL_OPTION = typer.Option(None, "--url", help="The hub's base URL (default HUB_URL, else http://HUB_HOST:HUB_PORT, "
+                                              "else http://127.0.0.1:8000).")
 TOKEN_OPTION = typer.Option(None, "--token", help="Bearer token (default HUB_TOKEN).")
 
 
+def default_url(env: "os._Environ[str] | dict[str, str] | None" = None) -> str:
+    """The hub a client command talks to: HUB_URL, else the HUB_HOST/HUB_PORT that `hub serve` listens on."""
+    env = os.environ if env is None else env
+    if env.get("HUB_URL"):
+        return env["HUB_URL"]
+    host = env.get("HUB_HOST") or "127.0.0.1"
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # listening everywhere: ask this machine
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{env.get('HUB_PORT') or 8000}"
+
+
 def _endpoint(url: Optional[str], token: Optional[str]) -> tuple[str, str]:
-    url = url or os.environ.get("HUB_URL") or "http://127.0.0.1:8000"
+    url = url or default_url()
     token = token or os.environ.get("HUB_TOKEN")
     if not token:
         _err.print("[red]error:[/red] a token is required: --token or HUB_TOKEN")
         raise typer.Exit(2)
     return url, token
+
+
+def _fail(exc: Exception) -> None:
+    from rich.markup import escape
+
+    from hub.cli_support import debugging
+
+    if debugging():
+        raise exc
+    _err.print(f"[red]error:[/red] {escape(str(exc))}")
+    raise typer.Exit(1) from None
 
 
 @sync_app.command("pull")
@@ -57,11 +81,7 @@ def pull(
         _err.print("stopped; the checkpoint is consistent: run again to continue")
         return
     except (SyncError, OSError) as exc:
-        _err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
-    except Exception as exc:  # httpx errors: the hub is unreachable
-        _err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from None
+        _fail(exc)
     finally:
         puller.close()
     _err.print(f"caught up: {len(cp.files)} change file(s) after {cp.snapshot}; cursor in {to / 'checkpoint.json'}")
@@ -97,8 +117,12 @@ def ingest_command(
     fmt: str = typer.Option("auto", "--format", help="auto (by file extension), ndjson or csv."),
     key: Optional[str] = typer.Option(None, "--idempotency-key", help="Default: sha256 of the dataset and file, "
                                                                       "so the same file is applied once."),
+    allow_rejects: bool = typer.Option(False, "--allow-rejects", help="Exit 0 even when rows were rejected "
+                                                                      "(default: exit 3)."),
 ) -> None:
-    """Upload FILE to POST /ingest/{dataset} with a progress bar, and print the ingest report."""
+    """Upload FILE to POST /ingest/{dataset} with a progress bar, and print the ingest report: every rejected
+    row with its file line (the CSV header is line 1) and all its errors. Exits 3 when rows were rejected (the
+    valid rows were applied) unless --allow-rejects."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     url, token = _endpoint(url, token)
@@ -113,9 +137,14 @@ def ingest_command(
             task = progress.add_task(file.name, total=file.stat().st_size)
             report = upload(url, token, dataset, file, fmt, key, progress=lambda n: progress.advance(task, n))
     except SyncError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+        _fail(exc)
     _print_report(report)
+    if report["rejected"] and not allow_rejects:
+        from hub.cli_support import EXIT_REJECTS
+
+        _err.print(f"{report['rejected']:,} row(s) rejected (the valid rows were applied): fix those lines and "
+                   "upload them again, or pass --allow-rejects", soft_wrap=True)
+        raise typer.Exit(EXIT_REJECTS)
 
 
 def _print_report(report: dict) -> None:
@@ -132,7 +161,8 @@ def _print_report(report: dict) -> None:
     for label, rows in (("rejected", report["rejectedRows"]), ("warning", report["warningRows"])):
         for r in rows:
             field = f" {r['field']}:" if r.get("field") else ""
-            console.print(f"  {label} line {r['line']}:{field} {r['reason']}")
+            console.print(f"  {label} line {r['line']}:{field} {r['reason']}", markup=False, highlight=False,
+                          soft_wrap=True)
     shown = len(report["rejectedRows"])
     if report["rejected"] > shown:
         console.print(f"  ... and {report['rejected'] - shown:,} more rejected rows (kept with batch "

@@ -75,6 +75,13 @@ class Checkpoint:
         atomic_write(directory / CHECKPOINT, orjson.dumps(asdict(self), option=orjson.OPT_INDENT_2))
 
 
+def _unreachable(url: str, exc: Exception) -> str:
+    """``UNREACHABLE: cannot connect to URL: cause — check --url or HUB_URL``."""
+    from hub.cli_support import http_problem
+
+    return f"UNREACHABLE: {http_problem(url, exc)}"
+
+
 def _error(response: httpx.Response) -> tuple[str, str]:
     try:
         err = response.json()["errors"][0]
@@ -86,6 +93,7 @@ def _error(response: httpx.Response) -> tuple[str, str]:
 class Puller:
     def __init__(self, url: str, token: str, dataset: str, directory: Path, limit: int = 1000,
                  report: Report | None = None, timeout: float = 60.0, transport: httpx.BaseTransport | None = None):
+        self.url = url.rstrip("/")
         self.dataset, self.directory, self.limit = dataset, Path(directory), limit
         self.report = report or (lambda _msg: None)
         self.http = httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"},
@@ -101,7 +109,7 @@ class Puller:
                 response = call()
             except httpx.TransportError as exc:
                 if attempt == attempts - 1:
-                    raise SyncError(f"UNREACHABLE: {exc}") from exc
+                    raise SyncError(_unreachable(self.url, exc)) from exc
                 time.sleep(min(2 ** attempt * 0.5, 10))
                 continue
             if response.status_code in (429, 503) and attempt < attempts - 1:
@@ -334,7 +342,7 @@ def upload(url: str, token: str, dataset: str, path: Path, fmt: str, key: str,
                 response = http.post(f"/ingest/{dataset}", content=body(), headers=headers)
             except httpx.TransportError as exc:
                 if attempt == retries:
-                    raise SyncError(f"UNREACHABLE: {exc}") from exc
+                    raise SyncError(_unreachable(url.rstrip("/"), exc)) from exc
                 time.sleep(2 ** attempt)
                 continue
             if response.status_code == 503 and attempt < retries:

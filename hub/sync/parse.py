@@ -1,7 +1,8 @@
 """Streaming NDJSON and CSV parsing for ingest: bytes chunks in, records out, never the whole body in memory.
 
-A record is ``(line, obj, raw, error)``: ``line`` is the 1-based NDJSON line or CSV record number (the CSV
-header is record 0), ``obj`` the field dict (keys in snake_case; camelCase is accepted and converted),
+A record is ``(line, obj, raw, error)``: ``line`` is the 1-based line of the file where the record starts
+(NDJSON: its line; CSV: the header is line 1, and a record whose quoted field spans lines has the number of
+its first line), ``obj`` the field dict (keys in snake_case; camelCase is accepted and converted),
 ``raw`` the input bytes or text (kept for the rejects table: ``raw_text``) and ``error`` a reason when the
 record cannot be read at all.
 Blank lines are skipped (their numbers still count). A request-level problem (a CSV header naming unknown
@@ -124,33 +125,34 @@ async def csv_records(chunks: AsyncIterator[bytes], allowed: Iterable[str], requ
                       max_line: int = MAX_LINE) -> AsyncIterator[list[Record]]:
     """RFC 4180 CSV with a header record; a quoted field may span lines; empty fields are null."""
     header: list[str] | None = None
-    number = -1
+    physical = 0  # lines read so far
+    start = 1  # the line the pending record starts on
     pending: list[bytes] = []
     quotes = 0
     async for lines in _lines(chunks, max_line):
-        complete: list[bytes] = []
+        complete: list[tuple[int, bytes]] = []
         for line in lines:
+            physical += 1
+            if not pending:
+                start = physical
             pending.append(line)
             quotes += line.count(b'"')
             if quotes % 2:  # inside a quoted field: the record continues on the next line
                 if sum(map(len, pending)) > max_line:
                     raise BadUserInput(f"a CSV record is longer than {max_line} bytes (unbalanced quote?)")
                 continue
-            complete.append(b"\n".join(pending))
+            complete.append((start, b"\n".join(pending)))
             pending, quotes = [], 0
         if header is None:
             while complete and header is None:
-                record = complete.pop(0)
-                number += 1
+                _start, record = complete.pop(0)
                 if not record.strip():
-                    number -= 1
                     continue
                 try:
                     header = check_header(next(csv.reader([record.decode("utf-8")])), allowed, required)
                 except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
                     raise BadUserInput(f"unreadable CSV header: {exc}") from None
-        out = _csv_batch(number, complete, header) if complete else []
-        number += len(complete)
+        out = _csv_batch(complete, header) if complete else []
         if out:
             yield out
     if pending:
@@ -159,18 +161,18 @@ async def csv_records(chunks: AsyncIterator[bytes], allowed: Iterable[str], requ
         raise BadUserInput("the CSV is empty: a header record is required")
 
 
-def _csv_batch(number: int, records: list[bytes], header: list[str]) -> list[Record]:
-    """Records ``number + 1 ...``: one csv.reader over the batch; record by record only if that fails."""
+def _csv_batch(records: list[tuple[int, bytes]], header: list[str]) -> list[Record]:
+    """Records ``(first line, text)``: one csv.reader over the batch; record by record only if that fails."""
     try:
-        texts = [r.decode("utf-8") for r in records]
+        texts = [r.decode("utf-8") for _line, r in records]
         parsed = list(csv.reader(texts))
         if len(parsed) != len(records):
             raise csv.Error("record count mismatch")
     except (UnicodeDecodeError, csv.Error):
-        return [r for i, record in enumerate(records) if (r := _csv_record(number + i + 1, record, header))]
+        return [r for line, record in records if (r := _csv_record(line, record, header))]
     width = len(header)
     out: list[Record] = []
-    for i, (fields, record) in enumerate(zip(parsed, records), start=number + 1):
+    for fields, (i, record) in zip(parsed, records):
         if len(fields) == width:
             out.append((i, {h: (f if f != "" else None) for h, f in zip(header, fields)}, record, None))
         elif record.strip():

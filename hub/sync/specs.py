@@ -256,24 +256,37 @@ def _plan(spec: Spec) -> tuple[tuple[str, Any, bool, Any], ...]:
 
 
 def validate_row(spec: Spec, obj: dict[str, Any]) -> tuple[Any, ...]:
-    """The row's values in ``spec.columns`` order; raises ``Invalid`` naming the first problem found.
-    Absent, null and (for optional columns) empty values are null; ``obj`` is consumed."""
+    """The row's values in ``spec.columns`` order; raises ``Invalid`` naming every problem found (its ``field``
+    is the first one's; the others follow in its reason as ``field: reason``, separated by "; "). The row rules
+    are checked when every field is valid, each of them. Absent, null and (for optional columns) empty values
+    are null; ``obj`` is consumed."""
     values: dict[str, Any] = {}
+    problems: list[Invalid] = []
     pop = obj.pop
     for name, convert, required, default in _plan(spec):
         raw = pop(name, None)
         if raw is None or (raw == "" and not required):
             if required:
-                raise Invalid("is required", name)
+                problems.append(Invalid("is required", name))
             values[name] = default
             continue
         try:
             values[name] = convert(raw)
         except Invalid as exc:
-            raise Invalid(exc.reason, name) from None
+            problems.append(Invalid(exc.reason, name))
     if obj:
         unknown = ", ".join(sorted(map(str, obj)))
-        raise Invalid(f"unknown field(s) {unknown}; {spec.dataset} has {', '.join(spec.names)}")
-    for rule in spec.rules:
-        rule(values)
+        problems.append(Invalid(f"unknown field(s) {unknown}; {spec.dataset} has {', '.join(spec.names)}"))
+    if not problems:
+        for rule in spec.rules:
+            try:
+                rule(values)
+            except Invalid as exc:
+                problems.append(exc)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        first, *others = problems
+        raise Invalid("; ".join([first.reason, *(f"{p.field}: {p.reason}" if p.field else p.reason
+                                                  for p in others)]), first.field)
     return tuple(values.values())
