@@ -108,11 +108,12 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         if settings.gc_tuning:
             tune_gc()
         gc.callbacks.append(telemetry.metrics.gc_callback)  # hub_gc_pause_seconds
+        pool_metrics = telemetry.metrics.start_worker()  # multiprocess mode only (hub serve --workers N)
         try:
             yield
         finally:
             gc.callbacks.remove(telemetry.metrics.gc_callback)
-            for task in (counters, checkpoints):
+            for task in (counters, checkpoints, pool_metrics):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(BaseException):
@@ -120,6 +121,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             await app.state.sync.stop()
             await app.state.audit.close()  # flush the queued audit entries while the pools are open
             await db.close()
+            telemetry.metrics.end_worker()
             telemetry.flush()
 
     from hub.graphiql import STATIC_DIR
