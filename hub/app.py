@@ -125,12 +125,14 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             telemetry.flush()
 
     from hub.graphiql import STATIC_DIR
+    from hub.pages import landing
     from hub.report_routes import routes as report_routes
 
     graphql_app = HubGraphQL(schema, settings)
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),  # subscriptions (graphql-transport-ws), e.g. datasetChanged
+        Route("/", landing, methods=["GET"]),  # links for people with a browser (hub.pages)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
