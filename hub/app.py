@@ -108,11 +108,12 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         if settings.gc_tuning:
             tune_gc()
         gc.callbacks.append(telemetry.metrics.gc_callback)  # hub_gc_pause_seconds
+        pool_metrics = telemetry.metrics.start_worker()  # multiprocess mode only (hub serve --workers N)
         try:
             yield
         finally:
             gc.callbacks.remove(telemetry.metrics.gc_callback)
-            for task in (counters, checkpoints):
+            for task in (counters, checkpoints, pool_metrics):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(BaseException):
@@ -120,15 +121,18 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             await app.state.sync.stop()
             await app.state.audit.close()  # flush the queued audit entries while the pools are open
             await db.close()
+            telemetry.metrics.end_worker()
             telemetry.flush()
 
     from hub.graphiql import STATIC_DIR
+    from hub.pages import landing
     from hub.report_routes import routes as report_routes
 
     graphql_app = HubGraphQL(schema, settings)
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),  # subscriptions (graphql-transport-ws), e.g. datasetChanged
+        Route("/", landing, methods=["GET"]),  # links for people with a browser (hub.pages)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -2,7 +2,8 @@
 
 Data paths (``/graphql``, ``/sync``, ``/ingest``, ``/reports``) need ``Authorization: Bearer <token>``;
 the consumer found for the token's SHA-256 goes into ``scope["hub.consumer"]``. A missing, unknown or
-revoked token gets HTTP 401 with ``extensions.code`` UNAUTHENTICATED. The GraphiQL page itself
+revoked token gets HTTP 401 with ``extensions.code`` UNAUTHENTICATED; so does a malformed ``Authorization``
+header (the token without the ``Bearer`` scheme, another scheme), with a message saying what is wrong. The GraphiQL page itself
 (``GET /graphql`` from a browser, without a query) is served without a token: it holds no data, and the
 user pastes the token into its header editor. Published annual reports (``GET /reports/{year}``) are public
 too; their drafts need a token (``hub.report_routes``); a token that is sent must be valid. Lookups are
@@ -25,6 +26,22 @@ _CACHE_LIMIT = 10_000
 
 def unauthenticated_body(message: str) -> bytes:
     return orjson.dumps({"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]})
+
+
+def parse_authorization(value: str) -> tuple[str | None, str | None]:
+    """The bearer token of an ``Authorization`` header value, or None with what is wrong with the header."""
+    scheme, _, credentials = value.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer" and credentials:
+        return credentials, None
+    how = "send Authorization: Bearer <token>"
+    if not scheme:
+        return None, None  # an empty header counts as none
+    if scheme.lower() == "bearer":
+        return None, f"the Authorization header has the Bearer scheme but no token: {how}"
+    if not credentials:
+        return None, f"the Authorization header has no scheme (the token alone?): {how}"
+    return None, f"unsupported authorization scheme {scheme[:20]!r}: {how}"
 
 
 class ConsumerCache:
@@ -77,9 +94,10 @@ class AuthenticationMiddleware:
         token = None
         for name, value in scope["headers"]:
             if name == b"authorization":
-                scheme, _, credentials = value.decode("latin-1").partition(" ")
-                if scheme.lower() == "bearer" and credentials.strip():
-                    token = credentials.strip()
+                token, problem = parse_authorization(value.decode("latin-1"))
+                if problem is not None and scope["type"] == "http":
+                    await self._reject(scope, send, problem)
+                    return
                 break
         if token is None and scope["type"] == "websocket":
             scope["hub.consumer"] = None  # graphql-transport-ws authenticates in connection_init

@@ -186,10 +186,14 @@ def serve(
             # The hub writes its own JSON access line (hub.observe); uvicorn's is on only without it.
             logging_options = {"log_level": log_level, "log_config": None, "access_log": not settings.access_log}
             if settings.workers > 1:
+                metrics_dir = None
                 if settings.metrics:
-                    logging.getLogger("hub.metrics").warning(
-                        "%d workers: each keeps its own metrics, so one scrape of /metrics sees one worker; "
-                        "run one worker per container and scale with replicas instead", settings.workers)
+                    # Every scrape shows all workers: prometheus-client's multiprocess mode, in a fresh folder
+                    # for this run (hub.metrics), found by the workers through the environment they inherit.
+                    from hub.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+                    metrics_dir = prepare_multiprocess_dir(settings.data_dir, settings.port)
+                    os.environ[MULTIPROC_ENV] = str(metrics_dir)
                 os.environ["DATABASE_URL"] = settings.database_url or ""
                 table = None
                 if settings.rate_limit_per_second > 0:
@@ -206,6 +210,10 @@ def serve(
                 finally:
                     if table is not None:
                         table.unlink(missing_ok=True)
+                    if metrics_dir is not None:
+                        import shutil
+
+                        shutil.rmtree(metrics_dir, ignore_errors=True)
             else:
                 from hub.app import create_app
 

@@ -35,7 +35,7 @@ from graphql.execution.collect_fields import FragmentDetails, collect_fields, co
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import DirectiveNode, Visitor, visit
 
-from hub import specs
+from hub import codes, specs
 
 log = logging.getLogger("hub.fastpath")
 
@@ -251,9 +251,19 @@ class Executor:
             if dataset is None:
                 raise NotCompilable(f"dataset {name} is not in the catalog")
             access.check(dataset)
+        self.check_codes(self.operation.root)  # BAD_USER_INPUT -> the general path answers (hub.codes)
         self.check_arguments(self.operation.root)  # before any SQL, as the guards do
         [data] = await self.render([None], self.operation.root, root=True)
         return data
+
+    def check_codes(self, plan: SelectionPlan) -> None:
+        """The code formats of filter arguments (``hub.codes``), for every field of the plan at every level."""
+        for fp in plan.nested:
+            where = (plan.type_name, fp.node.name.value) if fp.node is not None else None
+            if where in codes.ARGUMENTS:
+                codes.check_arguments(where, get_argument_values(fp.field_def, fp.node, self.variables))
+            if fp.child is not None:
+                self.check_codes(fp.child)
 
     def check_arguments(self, plan: SelectionPlan) -> None:
         """The sharing rule on arguments (``hub.access.Access.check_arguments``) for every dataset-reading field

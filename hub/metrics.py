@@ -19,20 +19,31 @@ Metrics (all prefixed ``hub_``; see docs/observability.md for what each one tell
 Operation names come from clients: at most ``HUB_METRICS_MAX_OPERATIONS`` distinct ones become labels,
 later ones count as ``other``, so a client cannot blow up the number of series.
 
-Several worker processes (``hub serve --workers N``): each keeps its own registry, so a scrape sees one
-worker. Deployments run one worker per container and scale with replicas (deploy/), each scraped on its
-own; the multiprocess mode of prometheus-client is not used (pool gauges cannot be shared across
-processes).
+Several worker processes (``hub serve --workers N``): ``hub serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at a
+fresh folder (``prepare_multiprocess_dir``, under the data directory) before the workers start, and
+prometheus-client's multiprocess mode keeps every worker's counters and histograms in files there; any worker
+answering ``/metrics`` merges all of them (``MultiProcessCollector``), so every scrape shows the whole
+process tree, and a worker that exited or was replaced still counts. Gauges: the pool gauges are summed over
+the live workers (``livesum``, refreshed by each worker every ``POOL_REFRESH_SECONDS`` and at each scrape),
+so ``hub_db_pool_max_size`` is the host's capacity; the feed lag is the most recent value set by any worker.
+A worker marks itself dead on exit (``mark_process_dead``); a starting worker clears the live gauges of
+workers that died without doing so. ``OperationLabels`` caps the labels per worker.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import os
 import re
+import shutil
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess, values
 from prometheus_client.core import GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
@@ -48,6 +59,9 @@ BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)
 INGESTED_ROWS = "hub_ingested_rows"
 REJECTED_ROWS = "hub_ingest_rejected_rows"
 FEED_LAG_SECONDS = "hub_sync_feed_lag_seconds"
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+POOL_REFRESH_SECONDS = 1.0
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_ ./{}-]")
 
@@ -109,10 +123,66 @@ class PoolCollector:
         )
 
 
+def multiprocess_dir() -> Path | None:
+    """The folder of prometheus-client's multiprocess mode when this process runs in it, else None."""
+    path = os.environ.get(MULTIPROC_ENV)
+    # values.ValueClass is chosen when prometheus_client is imported: the variable must have been set before.
+    if not path or getattr(values.ValueClass, "_multiprocess", False) is not True:
+        return None
+    return Path(path)
+
+
+def prepare_multiprocess_dir(data_dir: Path, port: int) -> Path:
+    """A fresh, empty folder for the metrics of the workers of the server on ``port`` (``hub serve``)."""
+    import tempfile
+
+    from hub.errors import SetupError
+
+    for parent in (data_dir / "run", Path(tempfile.gettempdir()) / f"hub-{os.getuid()}"):
+        path = parent / f"metrics-{port}"
+        try:
+            shutil.rmtree(path, ignore_errors=True)  # a previous run's counters must not count in this one
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except OSError:
+            continue
+    raise SetupError(f"cannot create a folder for the workers' metrics under {data_dir / 'run'} or the "
+                     "temporary directory")
+
+
+class PoolGauges:
+    """Multiprocess mode: the pool gauges as ``livesum`` gauges, each worker setting its own pools' values."""
+
+    def __init__(self, registry: CollectorRegistry, databases: Callable[[], Any]):
+        self.databases = databases
+        gauge = lambda name, doc: Gauge(name, doc, ["pool"], registry=registry,  # noqa: E731
+                                        multiprocess_mode="livesum")
+        self.size = gauge("hub_db_pool_size", "Open connections of the pool (all workers).")
+        self.in_use = gauge("hub_db_pool_in_use", "Connections of the pool running a statement (all workers).")
+        self.waiting = gauge("hub_db_pool_waiting", "Statements waiting for a connection of the pool (all workers).")
+        self.max_size = gauge("hub_db_pool_max_size", "Configured maximum size of the pool (all workers).")
+
+    def refresh(self) -> None:
+        db = self.databases()
+        for pool_gauge in (getattr(db, "pool_gauges", None) or {}).values():
+            pool = pool_gauge.pool
+            try:
+                total, idle, limit = pool.get_size(), pool.get_idle_size(), pool.get_max_size()
+            except Exception:  # noqa: BLE001 - a closed pool has nothing to report
+                total = idle = limit = 0
+            name = pool_gauge.name
+            self.size.labels(name).set(total)
+            self.in_use.labels(name).set(max(0, total - idle))
+            self.waiting.labels(name).set(pool_gauge.waiting)
+            self.max_size.labels(name).set(limit)
+
+
 class HubMetrics:
-    """The app's metrics on its own registry (several apps in one process never collide)."""
+    """The app's metrics on its own registry (several apps in one process never collide), or in multiprocess
+    mode (``multiprocess_dir``) in the files every worker of ``hub serve`` shares."""
 
     def __init__(self, max_operations: int = 200, databases: Callable[[], Any] | None = None):
+        self.shared_dir = multiprocess_dir()
         self.registry = registry = CollectorRegistry(auto_describe=True)
         self.operation_label = OperationLabels(max_operations)
         self.requests = Counter("hub_requests", "HTTP requests by operation and outcome.",
@@ -130,12 +200,20 @@ class HubMetrics:
         self.rejected_rows = Counter(REJECTED_ROWS, "Rows rejected by bulk ingest (kept with their reason).",
                                      ["dataset"], registry=registry)
         self.feed_lag_seconds = Gauge(FEED_LAG_SECONDS, "Age of the oldest change not yet handed out by the "
-                                      "change feed.", ["feed"], registry=registry)
+                                      "change feed.", ["feed"], registry=registry, multiprocess_mode="mostrecent")
         self.gc_pause_seconds = Histogram("hub_gc_pause_seconds", "Pauses of the cyclic garbage collector.",
                                           ["generation"], buckets=GC_BUCKETS, registry=registry)
-        Gauge("hub_build_info", "The hub's version.", ["version"], registry=registry).labels(__version__).set(1)
+        Gauge("hub_build_info", "The hub's version.", ["version"], registry=registry,
+              multiprocess_mode="max").labels(__version__).set(1)
+        self.pools: PoolGauges | None = None
         if databases is not None:
-            registry.register(PoolCollector(databases))
+            if self.shared_dir is None:
+                registry.register(PoolCollector(databases))
+            else:
+                self.pools = PoolGauges(registry, databases)
+        # Multiprocess mode: GC pauses are queued and observed outside the collector's callback. The callback
+        # can run while this thread holds prometheus-client's (non-reentrant) multiprocess lock.
+        self._gc_pending: collections.deque[tuple[int, float]] = collections.deque(maxlen=1000)
         self._statements: dict[str, Any] = {}
         self._batches: dict[str, Any] = {}
         self._requests: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -167,14 +245,29 @@ class HubMetrics:
                 self._requests[(operation, outcome)] = children
         children[0].inc()
         children[1].observe(seconds)
+        if self._gc_pending:
+            self._observe_gc_pauses()
 
     def gc_callback(self, phase: str, info: dict[str, Any]) -> None:
         """For ``gc.callbacks`` (installed by the app's lifespan): observe each collection's pause."""
         if phase == "start":
             self._gc_started = time.perf_counter()
         elif self._gc_started:
-            self._gc_children[min(int(info.get("generation", 0)), 2)].observe(time.perf_counter() - self._gc_started)
+            generation, pause = min(int(info.get("generation", 0)), 2), time.perf_counter() - self._gc_started
             self._gc_started = 0.0
+            if self.shared_dir is None:
+                self._gc_children[generation].observe(pause)
+            else:
+                self._gc_pending.append((generation, pause))
+
+    def _observe_gc_pauses(self) -> None:
+        pending = self._gc_pending
+        while pending:
+            try:
+                generation, pause = pending.popleft()
+            except IndexError:
+                return
+            self._gc_children[generation].observe(pause)
 
     def error(self, code: str) -> None:
         self.errors.labels(code).inc()
@@ -193,7 +286,48 @@ class HubMetrics:
         self.feed_lag_seconds.labels(feed).set(max(0.0, seconds))
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        if self.shared_dir is None:
+            return generate_latest(self.registry)
+        self._observe_gc_pauses()
+        if self.pools is not None:
+            self.pools.refresh()
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged, path=str(self.shared_dir))
+        return generate_latest(merged)
+
+    # -- multiprocess mode: a worker's start and end ----------------------------------------------------
+
+    def start_worker(self) -> "asyncio.Task[None] | None":
+        """Clear the live gauges of workers that died without saying so; start refreshing the pool gauges."""
+        if self.shared_dir is None:
+            return None
+        for path in self.shared_dir.glob("gauge_live*_*.db"):
+            pid = int(path.stem.rsplit("_", 1)[1])
+            if pid != os.getpid() and not _alive(pid):
+                multiprocess.mark_process_dead(pid, str(self.shared_dir))
+        return asyncio.ensure_future(self._refresh_loop()) if self.pools is not None else None
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            self.pools.refresh()  # type: ignore[union-attr]
+            self._observe_gc_pauses()
+            await asyncio.sleep(POOL_REFRESH_SECONDS)
+
+    def end_worker(self) -> None:
+        """This worker's live gauges leave the sums; its counters and histograms keep counting."""
+        if self.shared_dir is not None:
+            self._observe_gc_pauses()
+            multiprocess.mark_process_dead(os.getpid(), str(self.shared_dir))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def metrics_of(app: Any) -> HubMetrics:
@@ -202,5 +336,5 @@ def metrics_of(app: Any) -> HubMetrics:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    """``GET /metrics``: the Prometheus text exposition of this process."""
+    """``GET /metrics``: the Prometheus text exposition of this process (of every worker in multiprocess mode)."""
     return Response(metrics_of(request.app).exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -7,7 +7,8 @@ for English labels (Chinese by default).
 Access: published versions are public by nature — the plan asks the platform to publish them — so they are
 served to anyone, with or without a token (``hub.auth`` lets ``GET /reports/...`` through without one; a
 token that is sent must still be valid), and leave no audit entry. A draft is not published: it needs a
-bearer token (HTTP 401 otherwise), and every read of it writes one audit entry (``report.draft YEAR (FMT)``,
+bearer token (HTTP 401 otherwise: JSON for API clients, for a browser (``Accept: text/html``) an HTML page
+saying how to see the draft, ``hub.pages``), and every read of it writes one audit entry (``report.draft YEAR (FMT)``,
 ``hub.audit.request_entry``) before it is answered — no entry, no draft (503). Both show the public view
 (person counts perturbed, hub.disclosure), whoever reads them.
 """
@@ -24,6 +25,7 @@ from starlette.routing import Route
 
 from hub.audit import append, request_entry
 from hub.errors import HubError, from_db_error
+from hub.pages import draft_needs_token, wants_html
 from hub.report import Report, as_csv, draft_report, published_report
 from hub.report_html import LANGUAGES, render
 from resolvers.analytics.figures import YEARS
@@ -70,9 +72,11 @@ async def _respond(request: Request, fmt: str) -> Response:
     if report is None:
         consumer = request.scope.get("hub.consumer")
         if consumer is None:
+            challenge = {"WWW-Authenticate": 'Bearer realm="talent-data-hub"'}
+            if fmt == "html" and wants_html(request):  # a browser: a page saying how to see the draft
+                return await draft_needs_token(request, year, challenge)
             return _error(401, "UNAUTHENTICATED", f"{year}'s report is not published: its draft needs "
-                                                  "Authorization: Bearer <token>",
-                          {"WWW-Authenticate": 'Bearer realm="talent-data-hub"'})
+                                                  "Authorization: Bearer <token>", challenge)
         return await _draft(request, consumer, year, fmt, lang)
     return _answer(report, fmt, lang, version)
 

@@ -15,6 +15,7 @@ from strawberry.tools import merge_types
 from hub import GRAPHQL_DIR
 from hub.access import install_guards
 from hub.audit import AuditExtension
+from hub.codes import install_code_checks
 from hub.graphql_errors import ErrorCodes
 from hub.graphql_telemetry import OperationSpan, ResolverSpans
 from hub.limits import schema_extensions
@@ -108,6 +109,7 @@ def build_schema(settings: Settings | None = None) -> HubSchema:
     from resolvers import DATASET_TYPES
 
     schema.guarded_fields = install_guards(schema._schema, DATASET_TYPES)
+    install_code_checks(schema._schema)  # outside the guards: a malformed code is BAD_USER_INPUT (hub.codes)
     watch_subscriptions(schema._schema)  # a running subscription ends when its access does (hub.ws_auth)
     return schema
 

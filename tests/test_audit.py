@@ -235,6 +235,7 @@ def test_an_operation_that_cannot_be_audited_returns_no_data(api) -> None:
 # listed here: PUBLIC with the reason it needs no audit entry, or AUDITED with a token-bearing request that must
 # write exactly one entry (and then it must write one).
 PUBLIC = {
+    ("/", "GET"): "landing page: links, and the years of the published (public) reports",
     ("/healthz", "GET"): "the process is up: no data",
     ("/readyz", "GET"): "database reachability and migration state: no department data",
     ("/static", "MOUNT"): "GraphiQL's JavaScript and CSS",

@@ -121,6 +121,22 @@ def test_authentication_required(client) -> None:
     assert client.get("/healthz", headers=anonymous).status_code == 200
 
 
+def test_a_malformed_authorization_header_says_what_is_wrong(client, tokens) -> None:
+    query = {"query": "{ __typename }"}
+    token = tokens["labor"]
+    for value, says in ((token, "has no scheme (the token alone?)"), ("Bearer ", "Bearer scheme but no token"),
+                        ("Bearer", "Bearer scheme but no token"), (f"Token {token}", "unsupported authorization scheme 'Token'")):
+        r = client.post("/graphql", json=query, headers={"Authorization": value})
+        assert r.status_code == 401, value
+        [error] = r.json()["errors"]
+        assert error["extensions"]["code"] == "UNAUTHENTICATED"
+        assert says in error["message"] and "send Authorization: Bearer <token>" in error["message"], error
+        assert token not in error["message"]
+    # A published report is public, but a header that is sent must be well-formed too.
+    assert client.get("/reports/2024.json", headers={"Authorization": token}).status_code == 401
+    assert client.post("/graphql", json=query, headers={"Authorization": f"bearer  {token}"}).status_code == 200
+
+
 def test_revoked_token_is_refused(client, settings: Settings) -> None:
     runner = CliRunner()
     env = {"DATABASE_URL": settings.database_url}

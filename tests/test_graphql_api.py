@@ -73,9 +73,10 @@ def test_name_search_uses_trigram_index_semantics(gql, settings: Settings) -> No
     assert name in names and all(fragment in n for n in names)
 
 
-def test_like_wildcards_in_prefix_are_literal(gql) -> None:
+def test_like_wildcards_in_prefix_are_refused(gql) -> None:
     data = gql('{ occupations(codePrefix: "%") { nodes { code } } industries(codePrefix: "_") { nodes { code } } }')
-    assert data["data"] == {"occupations": {"nodes": []}, "industries": {"nodes": []}}
+    assert data["data"] == {"occupations": None, "industries": None}
+    assert [e["extensions"]["code"] for e in data["errors"]] == ["BAD_USER_INPUT"] * 2
 
 
 def test_cross_department_joins_both_ways(gql, settings: Settings) -> None:

@@ -245,14 +245,20 @@ def test_injection_strings_are_inert(client, settings) -> None:
 
 
 def test_injection_strings_match_nothing(client) -> None:
-    """The wildcards of LIKE are escaped: a search or prefix of ``%`` or ``_`` matches literally (nothing)."""
+    """The wildcards of LIKE are escaped: a search of ``%`` or ``_`` matches literally (nothing); a code prefix
+    that is not the leading part of a code is refused (hub.codes)."""
     for value in ("%", "_", "%%", "' OR '1'='1"):
         for field, arg in (("industries", "search"), ("industries", "codePrefix"), ("occupations", "codePrefix"),
                            ("enterprises", "search"), ("schools", "search"), ("majors", "codePrefix")):
             response = client.post("/graphql", json={"query": f"query Q($s: String) {{ {field}({arg}: $s) "
                                                                "{ nodes { __typename } } }", "variables": {"s": value}})
             assert response.status_code == 200
-            assert response.json()["data"][field]["nodes"] == [], (field, arg, value)
+            body = response.json()
+            if arg == "codePrefix":
+                assert body["data"][field] is None, (field, arg, value)
+                assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+            else:
+                assert body["data"][field]["nodes"] == [], (field, arg, value)
 
 
 def test_injection_strings_in_mutations_are_stored_verbatim(scratch_client, scratch) -> None:

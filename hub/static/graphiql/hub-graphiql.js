@@ -16,6 +16,9 @@
  * keys in the query string, as in the classic GraphiQL examples) pre-fills
  * the editors, e.g. for shared links. Headers are deliberately NOT read from
  * the URL: a bearer token must not end up in browser history or server logs.
+ *
+ * When the Headers editor changes (a token pasted), the schema is fetched again with the new headers, so
+ * Docs and autocomplete work without pressing the re-fetch button (refetchSchemaWhenHeadersSettle).
  */
 (function () {
   'use strict';
@@ -45,8 +48,12 @@
    * always set by us so the server sees a spec-compliant GraphQL-over-HTTP
    * request whatever the user typed.
    */
-  function makeFetcher(endpoint) {
+  function makeFetcher(endpoint, root) {
     return async function fetcher(graphQLParams, opts) {
+      if (root && graphQLParams && graphQLParams.operationName === 'IntrospectionQuery') {
+        // How many schema fetches the page made (read by tests/test_graphiql_browser.py).
+        root.setAttribute('data-introspections', String(Number(root.getAttribute('data-introspections') || 0) + 1));
+      }
       var headers = new Headers();
       var userHeaders = (opts && opts.headers) || {};
       var names = Object.keys(userHeaders);
@@ -131,10 +138,11 @@
     var fromUrl = readUrlParams();
 
     var props = {
-      fetcher: makeFetcher(endpoint),
+      fetcher: makeFetcher(endpoint, root),
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: persist,
-      defaultEditorToolsVisibility: 'headers'
+      defaultEditorToolsVisibility: 'headers',
+      onEditHeaders: function (text) { refetchSchemaWhenHeadersSettle(text); }
     };
     if (defaultQuery !== null) props.defaultQuery = defaultQuery;
     if (fromUrl.query !== undefined) props.query = fromUrl.query;
@@ -142,7 +150,45 @@
     if (fromUrl.operationName !== undefined) props.operationName = fromUrl.operationName;
 
     root.textContent = '';
-    window.ReactDOM.createRoot(root).render(window.React.createElement(window.GraphiQL, props));
+    var reactRoot = window.ReactDOM.createRoot(root);
+    function render() {
+      reactRoot.render(window.React.createElement(window.GraphiQL, props));
+    }
+
+    // Schema re-fetch when the headers change (e.g. a token was pasted): GraphiQL 3.9's schema provider
+    // introspects again whenever its `fetcher` prop changes, sending the header editor's current headers
+    // (read at that moment). So: once the editor holds valid JSON that differs from the headers of the
+    // last introspection, re-render with a new fetcher. Debounced, so typing a token fetches once.
+    var lastHeaders = normaliseHeaders(null);
+    var timer = null;
+    function refetchSchemaWhenHeadersSettle(text) {
+      if (timer !== null) clearTimeout(timer);
+      timer = setTimeout(function () {
+        timer = null;
+        var headers = normaliseHeaders(text);
+        if (headers === undefined || headers === lastHeaders) return;  // invalid JSON or unchanged
+        lastHeaders = headers;
+        props = Object.assign({}, props, { fetcher: makeFetcher(endpoint, root) });
+        render();
+      }, REFETCH_DELAY_MS);
+    }
+    render();
+  }
+
+  var REFETCH_DELAY_MS = 400;
+
+  // The header editor's text as a canonical string (undefined: not valid JSON yet).
+  function normaliseHeaders(text) {
+    if (text === null || text === undefined || /^\s*$/.test(text)) return '{}';
+    try {
+      var parsed = JSON.parse(text);
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+      var out = {};
+      Object.keys(parsed).sort().forEach(function (k) { out[k] = parsed[k]; });
+      return JSON.stringify(out);
+    } catch (e) {
+      return undefined;
+    }
   }
 
   if (document.readyState === 'loading') {
