@@ -10,6 +10,7 @@ import io
 import re
 import threading
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from hub.access import mask_id_number, mask_person_name, mask_phone
 from hub.app import create_app
 from hub.cli import app as cli_app
 from hub.seed import id_number_check_char
+from hub.sync import xlsx
 from hub.sync.parse import csv_records
 from hub.sync.xlsx import CellError, cell_text
 from tests.helpers import sql, sql_value
@@ -38,7 +40,7 @@ TITLE = "数控车工（高级）·鄂尔多斯"  # · and （） are outside GB
 
 @pytest.fixture(scope="module")
 def files_db(server_url, settings):
-    return scratch(server_url, settings, "hub_test_ingest_files")
+    return scratch(server_url, settings, "hub_test_ingest_files", ingest_max_body_bytes=1_000_000)
 
 
 @pytest.fixture(scope="module")
@@ -227,6 +229,25 @@ def test_a_broken_workbook_is_bad_user_input(files_db, data, message) -> None:
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+def test_an_xlsx_body_has_the_ingest_body_limit(files_db) -> None:
+    s, tokens = files_db
+    response = post(s, tokens["labor"], b"PK\x03\x04" + bytes(1_100_000), XLSX)
+    assert response.status_code == 413 and response.json()["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
+
+
+def test_a_sheet_longer_than_a_spreadsheet_is_refused(files_db, monkeypatch) -> None:
+    """A row numbered past the limit (here 50 for the test; Excel's 1,048,576 in use) ends the read."""
+    s, tokens = files_db
+    monkeypatch.setattr(xlsx, "MAX_ROWS", 50)
+    wb = openpyxl.Workbook()
+    wb.active.append(COLUMNS)
+    wb.active["A60"] = "far-away"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    response = post(s, tokens["labor"], buffer.getvalue(), XLSX)
+    assert response.status_code == 400 and "more than 50 rows" in response.text, response.text
+
+
 def test_an_xlsx_header_is_checked_like_a_csv_header(files_db) -> None:
     s, tokens = files_db
     wb = openpyxl.Workbook()
@@ -257,6 +278,38 @@ def test_rejected_xlsx_rows_are_masked_for_a_non_owner(files_db) -> None:
     assert "明辉" not in admin.text and person["id_number"] not in admin.text and "13900000071" not in admin.text
     owner = post(s, tokens["labor"], buffer.getvalue(), XLSX, dataset=SEEKERS).json()
     assert orjson.loads(owner["rejectedRows"][0]["raw"])["phone"] == "13900000071"
+
+
+def test_reading_a_workbook_holds_no_cells_of_rows_already_read(monkeypatch) -> None:
+    """Peak memory (tracemalloc) grows with the rows by openpyxl's emptied row elements only (< 0.1 KB a row),
+    not with the cells: 12 numeric columns; non-streaming reading (read_only=False) holds ~5 KB a row."""
+    monkeypatch.setattr(xlsx, "BATCH", 200)  # the batch in flight is the same for both sizes
+    columns = [f"c{i}" for i in range(12)]
+
+    def peak(rows: int) -> int:
+        wb = openpyxl.Workbook(write_only=True)
+        ws = wb.create_sheet()
+        ws.append(columns)
+        for i in range(rows):
+            ws.append([i * 12 + j for j in range(12)])
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        data = buffer.getvalue()
+
+        async def read() -> int:
+            async def chunks():
+                for start in range(0, len(data), 1 << 16):
+                    yield data[start:start + (1 << 16)]
+            return sum([len(batch) async for batch in xlsx.xlsx_records(chunks(), columns, [])])
+        tracemalloc.start()
+        try:
+            assert asyncio.run(read()) == rows
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(1000), peak(4000)
+    assert (large - small) / 3000 < 400, (small, large)
 
 
 def test_cell_text_is_what_a_csv_would_hold() -> None:

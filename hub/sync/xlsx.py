@@ -2,10 +2,11 @@
 
 openpyxl reads a zip file, which needs seeking: the streamed body is spooled to a temporary file (the ingest
 body limit applies to it as to any body: the body-size middleware counts the stream), then the sheet is read
-with ``load_workbook(read_only=True, data_only=True)``, which streams the sheet's XML row by row — memory
-stays flat whatever the number of rows, except for the workbook's shared-strings table, which openpyxl holds
-whole (its uncompressed size is capped: ``MAX_SHARED_STRINGS``). Parsing runs in a worker thread, a batch of
-rows at a time, so the event loop keeps serving.
+with ``load_workbook(read_only=True, data_only=True)``, which streams the sheet's XML row by row: the cells
+of a row are dropped once read, whatever the number of columns. What openpyxl does keep is the workbook's
+shared-strings table (whole: its uncompressed size is capped, ``MAX_SHARED_STRINGS``) and, per row read, the
+emptied XML element of the row (under 0.1 KB: a sheet is capped at Excel's 1,048,576 rows, ``MAX_ROWS``).
+Parsing runs in a worker thread, a batch of rows at a time, so the event loop keeps serving.
 
 Cells become the text a CSV export would hold, so the same validation applies (``cell_text``):
 
@@ -42,6 +43,7 @@ from hub.sync.parse import Record, check_header
 
 BATCH = 2000
 MAX_SHARED_STRINGS = 256 * 1024 * 1024  # uncompressed bytes of xl/sharedStrings.xml (held in memory by openpyxl)
+MAX_ROWS = 1_048_576  # rows of an Excel sheet: openpyxl keeps < 0.1 KB per row read (see above), so this bounds it
 _EXACT_DIGITS = 15
 
 
@@ -114,6 +116,8 @@ def _rows(workbook: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
     sheet = workbook.worksheets[0]
     sheet.reset_dimensions()  # do not trust the file's <dimension>: no padding of rows to a declared width
     for number, cells in enumerate(sheet.iter_rows(), start=1):
+        if number > MAX_ROWS:  # also ends a sparse sheet's run of filler rows (a row numbered 2,000,000,000)
+            raise BadUserInput(f"the first sheet has more than {MAX_ROWS:,} rows, more than a spreadsheet holds")
         end = len(cells)
         while end and cells[end - 1].value is None:
             end -= 1
