@@ -268,10 +268,14 @@ def test_rejected_xlsx_rows_are_masked_for_a_non_owner(files_db) -> None:
     wb = openpyxl.Workbook()
     wb.active.append(list(person))
     wb.active.append(list(person.values()))
+    typed = {**person, "source_id": "XS-2", "id_number": int(first17 + "1"), "birth_year": 1985}  # as a number
+    wb.active.append(list(typed.values()))
     buffer = io.BytesIO()
     wb.save(buffer)
     admin = post(s, tokens["admin"], buffer.getvalue(), XLSX, dataset=SEEKERS)
-    assert admin.status_code == 200 and admin.json()["rejected"] == 1, admin.text
+    assert admin.status_code == 200 and admin.json()["rejected"] == 2, admin.text
+    assert admin.json()["rejectedRows"][1]["reason"].startswith("id_number: holds a number of 18 digits")
+    assert first17 not in admin.text
     raw = orjson.loads(admin.json()["rejectedRows"][0]["raw"])
     assert raw["name"] == mask_person_name("欧阳明辉") and raw["id_number"] == mask_id_number(person["id_number"])
     assert raw["phone"] == mask_phone("13900000071")
@@ -322,6 +326,7 @@ def test_cell_text_is_what_a_csv_would_hold() -> None:
     assert cell_text(Cell(101, number_format="000000")) == "000101"
     assert cell_text(Cell(dt.datetime(2025, 3, 1))) == "2025-03-01"
     assert cell_text(Cell(dt.datetime(2025, 3, 1, 8, 30))) == "2025-03-01T08:30:00"
+    assert cell_text(Cell(110101850307123.0)) == "110101850307123"  # 15 digits: exact in a spreadsheet
     with pytest.raises(CellError, match="15 digits"):
         cell_text(Cell(440106198501010000.0))  # an identity number typed as a number
     with pytest.raises(CellError, match="#N/A"):

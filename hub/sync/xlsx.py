@@ -14,8 +14,8 @@ Cells become the text a CSV export would hold, so the same validation applies (`
 * a number: an integer value without a decimal point (``12.0`` -> ``12``), padded with zeros when the cell's
   number format is all zeros (``000000``: shown with its leading zeros, as Excel exports it); other values in
   their shortest exact form. A code stored as a number has lost its leading zeros unless such a format shows
-  them: the code checks then reject the row — store codes as text. An integer of 15 digits or more is refused
-  (a spreadsheet keeps 15 significant digits: an identity number typed as a number is already wrong);
+  them: the code checks then reject the row — store codes as text. An integer of more than 15 digits is refused
+  (a spreadsheet keeps 15 significant digits: an 18-digit identity number typed as a number is already wrong);
 * a date (a date-formatted cell) is ``YYYY-MM-DD``, with its time when it has one (ISO 8601);
 * a formula cell contributes the value the spreadsheet cached when it last saved it, never the formula. A
   formula without a cached value (a file written by a program that does not calculate) reads as an empty
@@ -66,9 +66,10 @@ def cell_text(cell: Any) -> str | None:
         value = int(value)
     if isinstance(value, int):
         text = str(abs(value))
-        if len(text) >= _EXACT_DIGITS:
-            raise CellError(f"holds the number {value}, too long to be exact in a spreadsheet (it keeps 15 "
-                            "digits): store codes and long numbers as text")
+        if len(text) > _EXACT_DIGITS:
+            # not echoed: the cell may be a PERSONAL field (an identity number), and reasons reach other readers
+            raise CellError(f"holds a number of {len(text)} digits, too long to be exact in a spreadsheet (it keeps "
+                            "15 digits): store codes and long numbers as text")
         zeros = getattr(cell, "number_format", None) or ""
         if value >= 0 and zeros and set(zeros) == {"0"}:
             text = text.zfill(len(zeros))
