@@ -118,7 +118,7 @@ def write_files(n: int, occupations: list[str], usccs: list[str]) -> tuple[Path,
 
 
 def write_other_files(csv_path: Path) -> tuple[Path, Path]:
-    """The CSV file's rows as a GB18030 CSV and as an .xlsx workbook (numbers as numbers)."""
+    """The CSV file's rows as a GB18030 CSV and as an .xlsx workbook (the numeric columns as numbers)."""
     import openpyxl
 
     gb_path, xlsx_path = OUT / "postings-gb18030.csv", OUT / "postings.xlsx"
@@ -126,8 +126,9 @@ def write_other_files(csv_path: Path) -> tuple[Path, Path]:
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet()
     with open(csv_path, newline="", encoding="utf-8") as f:
+        numeric = [name in ("headcount", "wage_min", "wage_max", "skill_level") for name in COLUMNS]
         for row in csv.reader(f):
-            sheet.append([int(v) if v.isdigit() and not v.startswith("0") else (v or None) for v in row])
+            sheet.append([int(v) if number and v.isdigit() else (v or None) for v, number in zip(row, numeric)])
     workbook.save(xlsx_path)
     return gb_path, xlsx_path
 
