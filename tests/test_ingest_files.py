@@ -248,6 +248,21 @@ def test_a_sheet_longer_than_a_spreadsheet_is_refused(files_db, monkeypatch) -> 
     assert response.status_code == 400 and "more than 50 rows" in response.text, response.text
 
 
+def test_a_value_far_right_of_the_header_rejects_its_row(files_db, known) -> None:
+    s, tokens = files_db
+    wb = openpyxl.Workbook()
+    wb.active.append(COLUMNS)
+    for n in (2, 3):
+        wb.active.append([f"XR-{n}", "电工", known["uscc"], known["occupation"], 2, 5000, 6000, "HIGH_SCHOOL", 440106,
+                          "2025-03-01"])
+    wb.active["ZZZ3"] = "far right"  # the last column openpyxl reads
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    report = post(s, tokens["labor"], buffer.getvalue(), XLSX).json()
+    assert (report["inserted"], report["rejected"]) == (1, 1), report
+    assert report["rejectedRows"][0]["reason"] == "has a value in column 18278; the header has 10 columns"
+
+
 def test_an_xlsx_header_is_checked_like_a_csv_header(files_db) -> None:
     s, tokens = files_db
     wb = openpyxl.Workbook()

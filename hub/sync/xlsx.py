@@ -111,7 +111,8 @@ def _open(spool: IO[bytes]) -> Any:
 
 
 def _rows(workbook: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """(sheet row number, cells) of the first sheet; trailing empty cells dropped."""
+    """(sheet row number, cells) of the first sheet; trailing empty cells dropped. A row is at most 18,278 cells
+    wide (openpyxl refuses columns past ZZZ)."""
     if not workbook.worksheets:
         return
     sheet = workbook.worksheets[0]
@@ -120,26 +121,22 @@ def _rows(workbook: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
         if number > MAX_ROWS:  # also ends a sparse sheet's run of filler rows (a row numbered 2,000,000,000)
             raise BadUserInput(f"the first sheet has more than {MAX_ROWS:,} rows, more than a spreadsheet holds")
         end = len(cells)
-        while end and cells[end - 1].value is None:
+        while end and cells[end - 1].value in (None, ""):
             end -= 1
         yield number, cells[:end]
 
 
 def _record(number: int, cells: tuple[Any, ...], header: list[str]) -> Record:
+    width = len(header)
+    # the row is trimmed, so its last cell holds a value: cells right of the header are not read one by one
+    error = f"has a value in column {len(cells)}; the header has {width} columns" if len(cells) > width else None
     values: dict[str, Any] = {}
-    error = None
-    for index, cell in enumerate(cells):
-        name = header[index] if index < len(header) else None
+    for name, cell in zip(header, cells):
         try:
-            text = cell_text(cell)
+            values[name] = cell_text(cell)
         except CellError as exc:
-            error = error or f"{name or 'a cell right of the header'}: {exc}"
-            text = None
-        if name is None:
-            if text is not None and error is None:
-                error = f"has a value in column {index + 1}; the header has {len(header)} columns"
-            continue
-        values[name] = text
+            error = error or f"{name}: {exc}"
+            values[name] = None
     raw = orjson.dumps(values).decode()
     return (number, None, raw, error) if error else (number, {h: values.get(h) for h in header}, raw, None)
 
