@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub.sync.charsets import csv_codec, detect_csv_codec, label
 from hub.sync.client import Puller, Replica, SyncError, default_idempotency_key, file_format, upload
 
 sync_app = typer.Typer(help="Keep a copy of a dataset: snapshot, then the change feed (HTTP).", no_args_is_help=True)
@@ -109,12 +110,14 @@ def materialize(
 
 
 def ingest_command(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="NDJSON or CSV file."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="NDJSON, CSV or .xlsx file."),
     dataset: str = typer.Option(..., "--dataset", help="Catalog dataset of your department, e.g. "
                                                        "labor.job_postings."),
     url: Optional[str] = URL_OPTION,
     token: Optional[str] = TOKEN_OPTION,
-    fmt: str = typer.Option("auto", "--format", help="auto (by file extension), ndjson or csv."),
+    fmt: str = typer.Option("auto", "--format", help="auto (by file extension), ndjson, csv or xlsx."),
+    encoding: Optional[str] = typer.Option(None, "--encoding", help="A CSV file's encoding: utf-8, gb18030, gbk "
+                                           "or gb2312 (default: UTF-8, else GB18030 when the file is not UTF-8)."),
     key: Optional[str] = typer.Option(None, "--idempotency-key", help="Default: sha256 of the dataset and file, "
                                                                       "so the same file is applied once."),
     allow_rejects: bool = typer.Option(False, "--allow-rejects", help="Exit 0 even when rows were rejected "
@@ -126,16 +129,18 @@ def ingest_command(
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     url, token = _endpoint(url, token)
-    if fmt not in ("auto", "ndjson", "csv"):
-        _err.print("[red]error:[/red] --format must be auto, ndjson or csv")
+    if fmt not in ("auto", "ndjson", "csv", "xlsx"):
+        _err.print("[red]error:[/red] --format must be auto, ndjson, csv or xlsx")
         raise typer.Exit(2)
     try:
         fmt = file_format(file, fmt)
+        encoding = _csv_encoding(file, fmt, encoding)
         key = key or default_idempotency_key(file, dataset)
         with Progress(TextColumn("uploading {task.description}"), BarColumn(), DownloadColumn(),
                       TransferSpeedColumn(), console=_err) as progress:
             task = progress.add_task(file.name, total=file.stat().st_size)
-            report = upload(url, token, dataset, file, fmt, key, progress=lambda n: progress.advance(task, n))
+            report = upload(url, token, dataset, file, fmt, key, progress=lambda n: progress.advance(task, n),
+                            charset=encoding)
     except SyncError as exc:
         _fail(exc)
     _print_report(report)
@@ -145,6 +150,25 @@ def ingest_command(
         _err.print(f"{report['rejected']:,} row(s) rejected (the valid rows were applied): fix those lines and "
                    "upload them again, or pass --allow-rejects", soft_wrap=True)
         raise typer.Exit(EXIT_REJECTS)
+
+
+def _csv_encoding(file: Path, fmt: str, encoding: Optional[str]) -> Optional[str]:
+    """The charset to send a CSV file with: ``--encoding``, else UTF-8 or, for a file that is not, GB18030."""
+    if encoding is not None:
+        if fmt != "csv" or csv_codec(encoding) is None:
+            why = "only a CSV file takes one" if fmt != "csv" else "a CSV file is read as utf-8, gb18030, gbk or gb2312"
+            _err.print(f"[red]error:[/red] --encoding {encoding}: {why}")
+            raise typer.Exit(2)
+        return encoding
+    if fmt != "csv":
+        return None
+    codec = detect_csv_codec(file)
+    if codec is None:
+        _err.print(f"{file.name} is neither UTF-8 nor GB18030: sent as UTF-8 (rows that are not are rejected); "
+                   "pass --encoding")
+    elif codec != "utf-8":
+        _err.print(f"read {file.name} as {label(codec)} (not UTF-8)")
+    return codec
 
 
 def _print_report(report: dict) -> None:

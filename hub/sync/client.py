@@ -28,6 +28,7 @@ import httpx
 import orjson
 
 CHECKPOINT = "checkpoint.json"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Report = Callable[[str], None]
 
 
@@ -300,11 +301,14 @@ def file_format(path: Path, given: str = "auto") -> str:
     if given != "auto":
         return given
     suffix = path.suffix.lower()
+    with open(path, "rb") as f:
+        if suffix == ".xlsx" or f.read(4) == b"PK\x03\x04":  # a workbook is a zip archive
+            return "xlsx"
     if suffix == ".csv":
         return "csv"
     if suffix in (".ndjson", ".jsonl", ".json"):
         return "ndjson"
-    raise SyncError(f"cannot tell the format of {path.name}: name it .ndjson/.jsonl or .csv, or pass --format")
+    raise SyncError(f"cannot tell the format of {path.name}: name it .ndjson/.jsonl, .csv or .xlsx, or pass --format")
 
 
 def default_idempotency_key(path: Path, dataset: str) -> str:
@@ -319,12 +323,14 @@ def default_idempotency_key(path: Path, dataset: str) -> str:
 
 
 def upload(url: str, token: str, dataset: str, path: Path, fmt: str, key: str,
-           progress: Callable[[int], None] | None = None, retries: int = 3, timeout: float = 600.0) -> dict[str, Any]:
+           progress: Callable[[int], None] | None = None, retries: int = 3, timeout: float = 600.0,
+           charset: str | None = None) -> dict[str, Any]:
     """POST ``path`` to ``/ingest/{dataset}``, streamed in 1 MiB chunks; returns the report.
 
     Connection failures and 503 are retried with the same Idempotency-Key, so a batch that was applied but
     whose answer was lost is not applied twice."""
-    ctype = "text/csv" if fmt == "csv" else "application/x-ndjson"
+    ctype = {"csv": "text/csv", "xlsx": XLSX}.get(fmt, "application/x-ndjson")
+    ctype += f"; charset={charset}" if charset else ""
     size = path.stat().st_size
 
     def body() -> Iterator[bytes]:

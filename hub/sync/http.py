@@ -6,7 +6,8 @@
   streamed; the cursor that starts the feed exactly there is in the ``X-Hub-Cursor`` header and in the final
   line (NDJSON ``{"cursor": ..., "rows": N}``; CSV ``#cursor=...;rows=N``). A response without that final
   line is incomplete (the connection broke or the database failed mid-stream) and must be discarded;
-* ``POST /ingest/{dataset}`` — NDJSON (``application/x-ndjson``) or CSV (``text/csv``) body, streamed;
+* ``POST /ingest/{dataset}`` — NDJSON (``application/x-ndjson``), CSV (``text/csv``; ``charset=`` utf-8,
+  gb18030, gbk or gb2312: ``hub.sync.parse``) or an .xlsx workbook (``hub.sync.xlsx``) body, streamed;
   optional ``Idempotency-Key`` header (the sender's own: another consumer's key for the dataset is 409
   CONFLICT); answers the ingest report as JSON, rejected rows' input masked for a non-owner
   (``hub.sync.report_view``).
@@ -35,9 +36,11 @@ from hub.sync.cursor import Cursor
 from hub.sync.feed import Snapshot, read_changes
 from hub.sync.guard import access_for, audit, authorize, note_rows
 from hub.sync.ingest import ingest, record_ingest_metrics, refresh_statistics_later
+from hub.sync.charsets import CSV_CHARSETS, csv_codec
 from hub.sync.parse import csv_records, ndjson_records
 from hub.sync.report_view import report_for
 from hub.sync.specs import SPECS
+from hub.sync.xlsx import xlsx_records
 
 log = logging.getLogger("hub.sync.http")
 
@@ -47,6 +50,7 @@ NDJSON = "application/x-ndjson"
 _NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-lines",
                            "application/jsonlines"})
 _CSV_TYPES = frozenset({"text/csv", "application/csv"})
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _KEY = re.compile(r"^[!-~]{1,200}$")
 
 
@@ -209,17 +213,31 @@ async def snapshot(request: Request) -> Response:
                           headers={"x-hub-cursor": cursor, "cache-control": "no-store"})
 
 
-def ingest_format(request: Request) -> str:
+def ingest_format(request: Request) -> tuple[str, str]:
+    """(format, codec): the body's format and, for CSV, the codec of its ``charset`` (NDJSON is UTF-8)."""
+    ctype, _, params = request.headers.get("content-type", "").partition(";")
+    ctype = ctype.strip().lower()
     fmt = request.query_params.get("format")
     if fmt is None:
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        fmt = "csv" if ctype in _CSV_TYPES else "ndjson" if ctype in _NDJSON_TYPES else None
+        fmt = ("csv" if ctype in _CSV_TYPES else "ndjson" if ctype in _NDJSON_TYPES else "xlsx" if ctype == XLSX
+               else None)
         if fmt is None:
-            raise UnsupportedMediaType(f"unsupported Content-Type {ctype or '(none)'}: send {NDJSON} or text/csv "
-                                       "(or ?format=ndjson|csv)", argument="Content-Type")
-    if fmt not in ("ndjson", "csv"):
-        raise BadUserInput("format must be ndjson or csv", argument="format")
-    return fmt
+            raise UnsupportedMediaType(f"unsupported Content-Type {ctype or '(none)'}: send {NDJSON}, text/csv or "
+                                       f"{XLSX} (or ?format=ndjson|csv|xlsx)", argument="Content-Type")
+    if fmt not in ("ndjson", "csv", "xlsx"):
+        raise BadUserInput("format must be ndjson, csv or xlsx", argument="format")
+    charset = next((v.strip() for k, _, v in (p.partition("=") for p in params.split(";"))
+                    if k.strip().lower() == "charset"), None)
+    if fmt == "xlsx":
+        return fmt, "utf-8"  # a workbook's text is in its XML: a charset parameter says nothing about it
+    codec = csv_codec(charset)
+    if fmt == "ndjson" and codec != "utf-8":  # JSON is UTF-8 (RFC 8259)
+        codec = None
+    if codec is None:
+        readable = ", ".join(CSV_CHARSETS) if fmt == "csv" else "utf-8"
+        raise UnsupportedMediaType(f"unsupported charset {charset} for {fmt}: {fmt} is read as {readable}",
+                                   argument="Content-Type", charset=charset, supported=readable.split(", "))
+    return fmt, codec
 
 
 async def ingest_endpoint(request: Request) -> Response:
@@ -230,15 +248,17 @@ async def ingest_endpoint(request: Request) -> Response:
     try:
         access = await access_for(request, consumer)
         dataset = authorize(access, name, write=True)
-        fmt = ingest_format(request)
+        fmt, codec = ingest_format(request)
         key = request.headers.get("idempotency-key")
         if key is not None and not _KEY.match(key):
             raise BadUserInput("Idempotency-Key must be 1-200 printable ASCII characters", argument="Idempotency-Key")
         spec = SPECS[dataset.name]
         settings = request.app.state.settings
+        required = [c.name for c in spec.columns if c.required and c.default is None]
         if fmt == "csv":
-            required = [c.name for c in spec.columns if c.required and c.default is None]
-            records = csv_records(request.stream(), spec.names, required)
+            records = csv_records(request.stream(), spec.names, required, codec=codec)
+        elif fmt == "xlsx":
+            records = xlsx_records(request.stream(), spec.names, required)
         else:
             records = ndjson_records(request.stream())
         result = await ingest(request.app.state.db, spec, records, consumer=consumer, idempotency_key=key, fmt=fmt,

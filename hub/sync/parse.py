@@ -7,6 +7,12 @@ its first line), ``obj`` the field dict (keys in snake_case; camelCase is accept
 record cannot be read at all.
 Blank lines are skipped (their numbers still count). A request-level problem (a CSV header naming unknown
 columns, a line longer than ``max_line`` bytes) raises BAD_USER_INPUT.
+
+CSV is UTF-8 unless the request names another charset (``hub.sync.charsets``: GB18030, GBK, GB2312). Records
+are split on the bytes and decoded once complete, so a character split across chunks is read whole. That is
+sound for these encodings because every byte of a multi-byte GB18030 character is >= 0x30: a newline, carriage
+return, quote or comma byte is always that character (which is why no incremental decoder is needed here). A
+record that does not decode is rejected on its own, like any unreadable record.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any, AsyncIterator, Iterable
 import orjson
 
 from hub.errors import BadUserInput
+from hub.sync.charsets import label
 
 Record = tuple[int, "dict[str, Any] | None", "bytes | str", "str | None"]
 RAW_LIMIT = 2000
@@ -105,25 +112,27 @@ def objects_records(objects: Iterable[Any]) -> list[Record]:
     return out
 
 
-def check_header(header: list[str], allowed: Iterable[str], required: Iterable[str]) -> list[str]:
+def check_header(header: list[str], allowed: Iterable[str], required: Iterable[str],
+                 source: str = "CSV") -> list[str]:
     names = [snake(h) for h in header]
     allowed = set(allowed)
     unknown = [h for h in names if h not in allowed]
     if unknown:
-        raise BadUserInput(f"the CSV header names unknown column(s) {', '.join(unknown)}; "
+        raise BadUserInput(f"the {source} header names unknown column(s) {', '.join(unknown)}; "
                            f"expected some of {', '.join(sorted(allowed))}")
     duplicated = sorted({h for h in names if names.count(h) > 1})
     if duplicated:
-        raise BadUserInput(f"the CSV header repeats {', '.join(duplicated)}")
+        raise BadUserInput(f"the {source} header repeats {', '.join(duplicated)}")
     missing = [r for r in required if r not in names]
     if missing:
-        raise BadUserInput(f"the CSV header lacks required column(s) {', '.join(missing)}")
+        raise BadUserInput(f"the {source} header lacks required column(s) {', '.join(missing)}")
     return names
 
 
 async def csv_records(chunks: AsyncIterator[bytes], allowed: Iterable[str], required: Iterable[str],
-                      max_line: int = MAX_LINE) -> AsyncIterator[list[Record]]:
-    """RFC 4180 CSV with a header record; a quoted field may span lines; empty fields are null."""
+                      max_line: int = MAX_LINE, codec: str = "utf-8") -> AsyncIterator[list[Record]]:
+    """RFC 4180 CSV with a header record; a quoted field may span lines; empty fields are null. ``codec``:
+    from ``csv_codec``."""
     header: list[str] | None = None
     physical = 0  # lines read so far
     start = 1  # the line the pending record starts on
@@ -149,10 +158,11 @@ async def csv_records(chunks: AsyncIterator[bytes], allowed: Iterable[str], requ
                 if not record.strip():
                     continue
                 try:
-                    header = check_header(next(csv.reader([record.decode("utf-8")])), allowed, required)
+                    text = record.decode(codec)
+                    header = check_header(next(csv.reader([text.lstrip("\ufeff")])), allowed, required)
                 except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
                     raise BadUserInput(f"unreadable CSV header: {exc}") from None
-        out = _csv_batch(complete, header) if complete else []
+        out = _csv_batch(complete, header, codec) if complete else []
         if out:
             yield out
     if pending:
@@ -161,18 +171,20 @@ async def csv_records(chunks: AsyncIterator[bytes], allowed: Iterable[str], requ
         raise BadUserInput("the CSV is empty: a header record is required")
 
 
-def _csv_batch(records: list[tuple[int, bytes]], header: list[str]) -> list[Record]:
-    """Records ``(first line, text)``: one csv.reader over the batch; record by record only if that fails."""
+def _csv_batch(records: list[tuple[int, bytes]], header: list[str], codec: str) -> list[Record]:
+    """Records ``(first line, bytes)``: one csv.reader over the batch; record by record only if that fails."""
     try:
-        texts = [r.decode("utf-8") for _line, r in records]
+        texts = [r.decode(codec) for _line, r in records]
         parsed = list(csv.reader(texts))
         if len(parsed) != len(records):
             raise csv.Error("record count mismatch")
     except (UnicodeDecodeError, csv.Error):
-        return [r for line, record in records if (r := _csv_record(line, record, header))]
+        return [r for line, record in records if (r := _csv_record(line, record, header, codec))]
     width = len(header)
     out: list[Record] = []
-    for fields, (i, record) in zip(parsed, records):
+    # the rejects keep the input as text when it was not UTF-8 (raw_text reads UTF-8)
+    raws = [r for _line, r in records] if codec == "utf-8" else texts
+    for fields, (i, _bytes), record in zip(parsed, records, raws):
         if len(fields) == width:
             out.append((i, {h: (f if f != "" else None) for h, f in zip(header, fields)}, record, None))
         elif record.strip():
@@ -180,15 +192,17 @@ def _csv_batch(records: list[tuple[int, bytes]], header: list[str]) -> list[Reco
     return out
 
 
-def _csv_record(number: int, record: bytes, header: list[str]) -> Record | None:
+def _csv_record(number: int, record: bytes, header: list[str], codec: str = "utf-8") -> Record | None:
     if not record.strip():
         return None
     try:
-        fields = next(csv.reader([record.decode("utf-8")]))
+        text = record.decode(codec)
+        fields = next(csv.reader([text]))
     except UnicodeDecodeError:
-        return number, None, record, "not valid UTF-8"
+        return number, None, record.decode(codec, errors="replace"), f"not valid {label(codec)}"
     except csv.Error as exc:
-        return number, None, record, f"unreadable CSV record: {exc}"
+        return number, None, record if codec == "utf-8" else text, f"unreadable CSV record: {exc}"
+    raw = record if codec == "utf-8" else text
     if len(fields) != len(header):
-        return number, None, record, f"has {len(fields)} fields; the header has {len(header)}"
-    return number, {h: (f if f != "" else None) for h, f in zip(header, fields)}, record, None
+        return number, None, raw, f"has {len(fields)} fields; the header has {len(header)}"
+    return number, {h: (f if f != "" else None) for h, f in zip(header, fields)}, raw, None

@@ -6,9 +6,10 @@ department's dataset — sees it under the masks of its own reads (``hub.access.
 fields it may not read, unless a grant names them). The input is split into fields only where that is
 reliable:
 
-* a JSON object (an NDJSON line, a row of the GraphQL mutation, or a row rebuilt from the staged values of a
-  row rejected after validation) whose every key names a column of the dataset (camelCase accepted): shown
-  re-serialised with those fields masked (a value that is not a string is masked as its JSON text);
+* a JSON object (an NDJSON line, a row of the GraphQL mutation, an .xlsx row — ``hub.sync.xlsx`` keeps it as
+  one — or a row rebuilt from the staged values of a row rejected after validation) whose every key names a
+  column of the dataset (camelCase accepted): shown re-serialised with those fields masked (a value that is
+  not a string is masked as its JSON text);
 * anything else is withheld (``raw`` null): a line that is not JSON or not an object, or was cut at 2,000
   characters; an object with a key naming no column (its value cannot be attributed to a field); a CSV record
   (its split depends on that request's header).

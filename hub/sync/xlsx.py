@@ -1,0 +1,190 @@
+"""Ingest records from an .xlsx workbook: its first sheet, the first non-blank row the header.
+
+openpyxl reads a zip file, which needs seeking: the streamed body is spooled to a temporary file (the ingest
+body limit applies to it as to any body: the body-size middleware counts the stream), then the sheet is read
+with ``load_workbook(read_only=True, data_only=True)``, which streams the sheet's XML row by row: the cells
+of a row are dropped once read, whatever the number of columns. What openpyxl does keep is the workbook's
+shared-strings table (whole: its uncompressed size is capped, ``MAX_SHARED_STRINGS``) and, per row read, the
+emptied XML element of the row (under 0.1 KB: a sheet is capped at Excel's 1,048,576 rows, ``MAX_ROWS``).
+Parsing runs in a worker thread, a batch of rows at a time, so the event loop keeps serving.
+
+Cells become the text a CSV export would hold, so the same validation applies (``cell_text``):
+
+* an empty cell is null; a string is taken as is; a boolean is ``true``/``false``;
+* a number: an integer value without a decimal point (``12.0`` -> ``12``), padded with zeros when the cell's
+  number format is all zeros (``000000``: shown with its leading zeros, as Excel exports it); other values in
+  their shortest exact form. A code stored as a number has lost its leading zeros unless such a format shows
+  them: the code checks then reject the row — store codes as text. An integer of more than 15 digits is refused
+  (a spreadsheet keeps 15 significant digits: an 18-digit identity number typed as a number is already wrong);
+* a date (a date-formatted cell) is ``YYYY-MM-DD``, with its time when it has one (ISO 8601);
+* a formula cell contributes the value the spreadsheet cached when it last saved it, never the formula. A
+  formula without a cached value (a file written by a program that does not calculate) reads as an empty
+  cell: a required column then rejects the row; open and save such a file in a spreadsheet first;
+* an error value (``#DIV/0!``, ``#N/A``, ...) rejects the row.
+
+Line numbers are the sheet's row numbers (the header row is line 1 when it is the sheet's first row); blank rows
+are skipped. A row with a value right of the header's last column is rejected. The input kept for a rejected
+row (``raw``) is the row as a JSON object of the header's column names and the cells' text, so reports mask it
+like an NDJSON line (``hub.sync.report_view``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import tempfile
+import zipfile
+from typing import IO, Any, AsyncIterator, Iterable, Iterator
+
+import orjson
+
+from hub.errors import BadUserInput
+from hub.sync.parse import Record, check_header
+
+BATCH = 2000
+MAX_SHARED_STRINGS = 256 * 1024 * 1024  # uncompressed bytes of xl/sharedStrings.xml (held in memory by openpyxl)
+MAX_ROWS = 1_048_576  # rows of an Excel sheet: openpyxl keeps < 0.1 KB per row read (see above), so this bounds it
+_EXACT_DIGITS = 15
+
+
+class CellError(ValueError):
+    """A cell whose value cannot be ingested (the row is rejected with this reason)."""
+
+
+def cell_text(cell: Any) -> str | None:
+    """The CSV text of an openpyxl read-only cell (None: empty)."""
+    value = cell.value
+    if value is None:
+        return None
+    if getattr(cell, "data_type", None) == "e":
+        raise CellError(f"holds the error value {value}")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value if value != "" else None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        text = str(abs(value))
+        if len(text) > _EXACT_DIGITS:
+            # not echoed: the cell may be a PERSONAL field (an identity number), and reasons reach other readers
+            raise CellError(f"holds a number of {len(text)} digits, too long to be exact in a spreadsheet (it keeps "
+                            "15 digits): store codes and long numbers as text")
+        zeros = getattr(cell, "number_format", None) or ""
+        if value >= 0 and zeros and set(zeros) == {"0"}:
+            text = text.zfill(len(zeros))
+        return text if value >= 0 else "-" + text
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)  # a duration ([h]:mm formats): its text
+
+
+async def _spool(chunks: AsyncIterator[bytes], spool: IO[bytes]) -> None:
+    # Small sequential writes to a local temporary file: done in the loop (the page cache absorbs them).
+    async for chunk in chunks:
+        spool.write(chunk)
+    spool.flush()
+    spool.seek(0)
+
+
+def _open(spool: IO[bytes]) -> Any:
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(spool) as archive:
+            strings = next((i for i in archive.infolist() if i.filename.lower() == "xl/sharedstrings.xml"), None)
+        if strings is not None and strings.file_size > MAX_SHARED_STRINGS:
+            raise BadUserInput(f"the workbook's shared strings are {strings.file_size:,} bytes uncompressed (at most "
+                               f"{MAX_SHARED_STRINGS:,} are read): send it as CSV")
+        spool.seek(0)
+        return load_workbook(spool, read_only=True, data_only=True)
+    except BadUserInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zipfile/openpyxl/XML errors of a malformed upload, of many kinds
+        raise BadUserInput(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+
+
+def _rows(workbook: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(sheet row number, cells) of the first sheet; trailing empty cells dropped. A row is at most 18,278 cells
+    wide (openpyxl refuses columns past ZZZ)."""
+    if not workbook.worksheets:
+        return
+    sheet = workbook.worksheets[0]
+    sheet.reset_dimensions()  # do not trust the file's <dimension>: no padding of rows to a declared width
+    for number, cells in enumerate(sheet.iter_rows(), start=1):
+        if number > MAX_ROWS:  # also ends a sparse sheet's run of filler rows (a row numbered 2,000,000,000)
+            raise BadUserInput(f"the first sheet has more than {MAX_ROWS:,} rows, more than a spreadsheet holds")
+        end = len(cells)
+        while end and cells[end - 1].value in (None, ""):
+            end -= 1
+        yield number, cells[:end]
+
+
+def _record(number: int, cells: tuple[Any, ...], header: list[str]) -> Record:
+    width = len(header)
+    # the row is trimmed, so its last cell holds a value: cells right of the header are not read one by one
+    error = f"has a value in column {len(cells)}; the header has {width} columns" if len(cells) > width else None
+    values: dict[str, Any] = {}
+    for name, cell in zip(header, cells):
+        try:
+            values[name] = cell_text(cell)
+        except CellError as exc:
+            error = error or f"{name}: {exc}"
+            values[name] = None
+    raw = orjson.dumps(values).decode()
+    return (number, None, raw, error) if error else (number, {h: values.get(h) for h in header}, raw, None)
+
+
+def _batch(rows: Iterator[tuple[int, tuple[Any, ...]]], header: list[str]) -> list[Record]:
+    out: list[Record] = []
+    for number, cells in rows:
+        if cells:
+            out.append(_record(number, cells, header))
+            if len(out) >= BATCH:
+                break
+    return out
+
+
+def _header(rows: Iterator[tuple[int, tuple[Any, ...]]], allowed: Iterable[str],
+            required: Iterable[str]) -> list[str]:
+    for _number, cells in rows:
+        if not cells:
+            continue
+        names = []
+        for index, cell in enumerate(cells, start=1):
+            text = cell_text(cell) if cell.data_type != "e" else None
+            if text is None or not text.strip():
+                raise BadUserInput(f"the sheet's header row has an empty column {index}")
+            names.append(text)
+        return check_header(names, allowed, required, source="sheet")
+    raise BadUserInput("the first sheet is empty: a header row is required")
+
+
+async def xlsx_records(chunks: AsyncIterator[bytes], allowed: Iterable[str],
+                       required: Iterable[str]) -> AsyncIterator[list[Record]]:
+    with tempfile.TemporaryFile(prefix="hub-ingest-", suffix=".xlsx") as spool:
+        await _spool(chunks, spool)
+        workbook = await asyncio.to_thread(_open, spool)
+        try:
+            rows = _rows(workbook)
+            header = await asyncio.to_thread(_guarded, _header, rows, allowed, required)
+            while batch := await asyncio.to_thread(_guarded, _batch, rows, header):
+                yield batch
+        finally:
+            workbook.close()
+
+
+def _guarded(function: Any, *args: Any) -> Any:
+    """``function(*args)``; a malformed sheet (XML, zip or value errors inside openpyxl) is BAD_USER_INPUT."""
+    try:
+        return function(*args)
+    except BadUserInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - errors of a malformed upload, of many kinds
+        raise BadUserInput(f"the workbook's first sheet is unreadable ({type(exc).__name__}: {exc})") from None
