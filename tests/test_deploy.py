@@ -163,8 +163,13 @@ def test_compose_wires_the_hubs_proxy_and_collector() -> None:
     compose = _compose()
     services = compose["services"]
     hubs = dict(_hub_services(compose))
-    replicas = {n: s for n, s in hubs.items() if n != "migrate"}
+    replicas = {n: s for n, s in hubs.items() if n not in ("migrate", "audit-key")}  # one-shot jobs
     assert len(replicas) == 2
+    # the replicas sign audit checkpoints with the key the one-shot job made into its volume
+    for service in replicas.values():
+        key = service["environment"]["HUB_AUDIT_SIGNING_KEY"]
+        assert any(m.endswith(":ro") and key.startswith(m.split(":")[1]) for m in service["volumes"])
+        assert services["audit-key"]["environment"]["HUB_AUDIT_SIGNING_KEY"] == key
     collector = _docs(DEPLOY / "otel-collector.yaml")[0]
     http_port = urlsplit("http://" + collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"]).port
     for name, service in replicas.items():
