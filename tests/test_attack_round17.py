@@ -1,0 +1,77 @@
+"""Attack review of issue 17's new paths (ingest of GB18030 CSV and .xlsx, landing and draft pages, metrics in
+multiprocess mode, code checks, Authorization parsing). Each test here failed when it was written: it shows a
+hole found by reviewing the round as another department or an unauthenticated browser would."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tracemalloc
+import zipfile
+
+import openpyxl
+import pytest
+
+from hub.errors import BadUserInput
+from hub.sync import xlsx
+
+COLUMNS = ["source_id", "title"]
+
+
+def _bomb_workbook(megabytes: int) -> bytes:
+    """A valid workbook whose one inline-string cell (B2) holds ``megabytes`` MB of text: deflate shrinks it
+    ~1000 times, so the body is far under any body limit."""
+    wb = openpyxl.Workbook()
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    out = io.BytesIO()
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            if item.filename != "xl/worksheets/sheet1.xml":
+                target.writestr(item, source.read(item))
+                continue
+            with target.open(item.filename, "w") as sheet:
+                sheet.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{ns}"><sheetData>'
+                            '<row r="1"><c r="A1" t="inlineStr"><is><t>source_id</t></is></c>'
+                            '<c r="B1" t="inlineStr"><is><t>title</t></is></c></row>'
+                            '<row r="2"><c r="A2" t="inlineStr"><is><t>BOMB-1</t></is></c>'
+                            '<c r="B2" t="inlineStr"><is><t>'.encode())
+                block = b"A" * (1 << 20)
+                for _ in range(megabytes):
+                    sheet.write(block)
+                sheet.write(b"</t></is></c></row></sheetData></worksheet>")
+    return out.getvalue()
+
+
+def test_an_xlsx_zip_bomb_cell_is_not_read_into_memory() -> None:
+    """Finding: the shared-strings table is capped (MAX_SHARED_STRINGS), but an inline string (or a formula's
+    cached string) inside the sheet XML is not: openpyxl's iterparse builds the whole element text, then
+    ``_record`` copies it into ``values`` and again into ``raw``. A body of ~64 KB (far under the ingest body
+    limit, 2 GB by default) makes the hub hold 64 MB several times over; a 2 MB body, 2 GB: one consumer with
+    ingest rights on its own dataset can run a worker out of memory. Excel cells hold at most 32,767
+    characters, so a longer text should be refused (BAD_USER_INPUT) without being built."""
+    megabytes = 64
+    data = _bomb_workbook(megabytes)
+    assert len(data) < 256 * 1024, len(data)  # a small upload
+
+    async def read() -> None:
+        async def chunks():
+            for start in range(0, len(data), 1 << 16):
+                yield data[start:start + (1 << 16)]
+        async for _batch in xlsx.xlsx_records(chunks(), COLUMNS, ["source_id"]):
+            pass
+
+    tracemalloc.start()
+    refused = None
+    try:
+        try:
+            asyncio.run(read())
+        except BadUserInput as exc:
+            refused = exc
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024, f"reading a {len(data):,}-byte workbook peaked at {peak:,} bytes"
+    assert refused is not None, "a cell longer than a spreadsheet cell (32,767 characters) was accepted"
