@@ -75,3 +75,50 @@ def test_an_xlsx_zip_bomb_cell_is_not_read_into_memory() -> None:
         tracemalloc.stop()
     assert peak < 16 * 1024 * 1024, f"reading a {len(data):,}-byte workbook peaked at {peak:,} bytes"
     assert refused is not None, "a cell longer than a spreadsheet cell (32,767 characters) was accepted"
+
+
+# --- a non-owner's ingest report --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def attack_db(server_url, settings):
+    from tests.sync_support import scratch
+
+    return scratch(server_url, settings, "hub_test_attack17", ingest_max_body_bytes=1_000_000)
+
+
+def _post(s, token, data: bytes, content_type: str, dataset: str):
+    from tests.sync_support import hub_client
+
+    async def go():
+        async with hub_client(s, token) as client:
+            return await client.post(f"/ingest/{dataset}", content=data, headers={"content-type": content_type})
+    return asyncio.run(go())
+
+
+def test_an_error_cell_in_a_personal_column_is_not_echoed_to_a_non_owner(attack_db) -> None:
+    """Finding: a cell of type error (``t="e"``) may hold any text, and ``cell_text`` puts it in the reason
+    ("phone: holds the error value 13900000071"). The raw row is masked for a non-owner (hub.sync.report_view),
+    but the reason is not, and hub.sync.report_view promises "the reasons never repeat a personal value" (the
+    18-digit number case is refused without echoing it for that reason). Fix: name the cell's error only when
+    it is one of the spreadsheet error values (#DIV/0!, #N/A, #NAME?, #NULL!, #NUM!, #REF!, #VALUE!,
+    #GETTING_DATA), else say "holds an error value" without the text."""
+    import orjson
+
+    from tests.helpers import sql_value
+
+    s, tokens = attack_db
+    template = orjson.loads(sql_value(s.database_url, "select (to_jsonb(t) - 'id' - 'source_id')::text "
+                                                      "from labor.job_seekers t order by id limit 1"))
+    person = {**template, "source_id": "XE-1", "phone": "13900000077"}
+    wb = openpyxl.Workbook()
+    wb.active.append(list(person))
+    wb.active.append(list(person.values()))
+    column = list(person).index("phone") + 1
+    cell = wb.active.cell(row=2, column=column)
+    cell.data_type = "e"  # written as <c t="e"><v>13900000077</v></c>
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    admin = _post(s, tokens["admin"], buffer.getvalue(), xlsx_type, "labor.job_seekers")
+    assert admin.status_code == 200 and admin.json()["rejected"] == 1, admin.text
+    assert "13900000077" not in admin.text, admin.json()["rejectedRows"]
