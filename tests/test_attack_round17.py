@@ -5,6 +5,7 @@ hole found by reviewing the round as another department or an unauthenticated br
 from __future__ import annotations
 
 import asyncio
+import time
 import io
 import tracemalloc
 import zipfile
@@ -122,3 +123,73 @@ def test_an_error_cell_in_a_personal_column_is_not_echoed_to_a_non_owner(attack_
     admin = _post(s, tokens["admin"], buffer.getvalue(), xlsx_type, "labor.job_seekers")
     assert admin.status_code == 200 and admin.json()["rejected"] == 1, admin.text
     assert "13900000077" not in admin.text, admin.json()["rejectedRows"]
+
+
+# --- /metrics with several workers ----------------------------------------------------------------------
+
+def test_the_operation_label_cap_holds_for_the_host_not_per_worker(server_url, tmp_path) -> None:
+    """Finding: HUB_METRICS_MAX_OPERATIONS caps the client-chosen ``operation`` label values per worker
+    (``OperationLabels`` is per process), while multiprocess mode keeps every worker's series, also those of
+    workers that exited. With N workers the public /metrics holds N times the cap, and every worker that is
+    replaced (killed, crashed — e.g. by the .xlsx memory finding above) adds the cap again: the number of series
+    a client creates is no longer bounded. Fix: keep the set of admitted names in the shared folder (e.g. a
+    small file under a lock, like hub.rate_table) or cap at merge time in ``exposition`` (fold names beyond
+    the cap into ``other``)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    from tests.conftest import empty_database
+    from tests.live import free_port
+    from tests.test_metrics_workers import _samples, _wait_for, _workers
+
+    cap = 3
+    settings, tokens = empty_database(server_url, "hub_test_attack17_metrics")
+    port = free_port()
+    data_dir, log = tmp_path / "data", tmp_path / "hub.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({"DATABASE_URL": settings.database_url, "HUB_ENV": "test", "HUB_DATA_DIR": str(data_dir),
+                "HUB_LOG_LEVEL": "info", "HUB_LOG_FORMAT": "text", "HUB_METRICS": "true",
+                "HUB_METRICS_MAX_OPERATIONS": str(cap), "HUB_RATE_LIMIT_PER_SECOND": "0",
+                "OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"})
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "hub"), "serve", "--host", "127.0.0.1",
+                                 "--port", str(port), "--workers", "2"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+
+    def flood(prefix: str) -> None:
+        for n in range(40):  # a connection per request: both workers get some
+            with httpx.Client(base_url=base, timeout=30) as http:
+                http.post("/graphql", json={"query": f"query {prefix}{n} {{ __typename }}"}, headers=headers)
+
+    def names() -> set[str]:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            samples = _samples(http.get("/metrics").text)
+        return {s.labels["operation"] for s in samples
+                if s.name == "hub_requests_total" and s.labels.get("operation", "").startswith("query Probe")}
+
+    try:
+        _wait_for(log, "Application startup complete", 2, proc)
+        flood("ProbeA")
+        _workers(proc)[0].kill()
+        _wait_for(log, "Application startup complete", 3, proc)
+        flood("ProbeB")
+        time.sleep(1)
+        seen = names()
+        assert len(seen) <= cap, f"{len(seen)} client-chosen operation labels with a cap of {cap}: {sorted(seen)}"
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                for worker in _workers(proc):
+                    worker.kill()
+                proc.kill()
+                proc.wait(timeout=10)
