@@ -193,3 +193,27 @@ def test_the_operation_label_cap_holds_for_the_host_not_per_worker(server_url, t
                     worker.kill()
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+# --- validation and storage disagree ---------------------------------------------------------------------
+
+def test_a_code_with_a_trailing_newline_is_rejected_by_validation_not_by_the_database(attack_db) -> None:
+    """Finding: the ingest validators match ``^...$`` with ``re.match``, and Python's ``$`` also matches before a
+    trailing newline, so ``"440106\\n"`` (a quoted CSV field, an .xlsx cell, a JSON string) passes the district
+    check; only the database's check constraint (PostgreSQL's ``$`` is the end of the text) refuses it, and the
+    report contradicts itself: the row is rejected by the database and warned about as "applied". A column
+    whose database check differs from the hub's would store the value. Fix: ``fullmatch``."""
+    import orjson
+
+    from tests.helpers import sql_value
+
+    s, tokens = attack_db
+    row = orjson.loads(sql_value(s.database_url, "select (to_jsonb(t) - 'id')::text from labor.job_postings t "
+                                                 "order by id limit 1"))
+    bad = {**row, "source_id": "NL-2", "district_code": "440106\n"}
+    response = _post(s, tokens["labor"], orjson.dumps(bad, default=str), "application/x-ndjson",
+                     "labor.job_postings")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["rejected"] == 1 and report["warnings"] == 0, report
+    assert report["rejectedRows"][0]["field"] == "district_code", report["rejectedRows"]
