@@ -217,3 +217,61 @@ def test_a_code_with_a_trailing_newline_is_rejected_by_validation_not_by_the_dat
     report = response.json()
     assert report["rejected"] == 1 and report["warnings"] == 0, report
     assert report["rejectedRows"][0]["field"] == "district_code", report["rejectedRows"]
+
+
+def _shared_strings_workbook(count: int) -> bytes:
+    """A workbook whose shared-strings table holds ``count`` short distinct strings (A1 the first)."""
+    wb = openpyxl.Workbook()
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+            elif item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", f'<Relationship Id="rIdSS" Type="{rel}" '
+                                    'Target="sharedStrings.xml"/></Relationships>'.encode())
+            elif item.filename == "xl/worksheets/sheet1.xml":
+                data = (f'<worksheet xmlns="{ns}"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+                        '</sheetData></worksheet>').encode()
+            target.writestr(item, data)
+        with target.open("xl/sharedStrings.xml", "w") as strings:
+            strings.write(f'<sst xmlns="{ns}"><si><t>source_id</t></si>'.encode())
+            for i in range(count):
+                strings.write(b"<si><t>%d</t></si>" % i)
+            strings.write(b"</sst>")
+    return out.getvalue()
+
+
+def test_the_shared_strings_cap_bounds_the_memory_it_costs() -> None:
+    """Finding: MAX_SHARED_STRINGS caps the table's uncompressed XML at 256 MiB, and docs/sync.md says that is
+    what is held; openpyxl keeps one Python string per entry, ~6.6 times the XML for short strings: the cap
+    lets one upload of a few MB hold ~1.7 GB. Fix: cap the number of entries too (or lower the byte cap to
+    what the memory budget allows divided by the measured factor)."""
+    data = _shared_strings_workbook(1_000_000)
+    size = next(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist()
+                if i.filename == "xl/sharedStrings.xml")
+
+    async def read() -> None:
+        async def chunks():
+            yield data
+        async for _batch in xlsx.xlsx_records(chunks(), ["source_id"], ["source_id"]):
+            pass
+
+    tracemalloc.start()
+    try:
+        try:
+            asyncio.run(read())
+        except BadUserInput:
+            pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # what the cap promises, with room for the rest of the reading
+    assert peak < 2 * size, f"{size:,} bytes of shared strings held {peak:,} bytes ({peak / size:.1f}x)"
