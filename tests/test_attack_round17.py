@@ -275,3 +275,22 @@ def test_the_shared_strings_cap_bounds_the_memory_it_costs() -> None:
         tracemalloc.stop()
     # what the cap promises, with room for the rest of the reading
     assert peak < 2 * size, f"{size:,} bytes of shared strings held {peak:,} bytes ({peak / size:.1f}x)"
+
+
+# --- the draft page without a token ---------------------------------------------------------------------
+
+def test_the_draft_page_does_not_tell_a_browser_to_send_its_token_to_the_request_host(client, settings) -> None:
+    """Finding (low): the page a browser gets for a draft without a token prints
+    ``curl -H "Authorization: Bearer <token>" "{base_url}/reports/YEAR?draft=1"`` with ``base_url`` built from the
+    request's Host header, which the hub does not check (no trusted-hosts list). Whoever controls the Host a
+    reader's request carries (a proxy forwarding it as sent, a poisoned shared cache, DNS rebinding) makes the
+    hub's own page tell the reader to send a consumer token to another host. Fix: print the path only (or a
+    configured public URL, like hub report's --hub-url/HUB_URL), or add Starlette's TrustedHostMiddleware."""
+    from tests.helpers import sql
+
+    years = {r["year"] for r in sql(settings.database_url, "select distinct year from hub.stat_publications")}
+    year = next(y for y in (2025, 2024, 2023, 2022, 2030) if y not in years)
+    r = client.get(f"/reports/{year}", headers={"Authorization": "", "accept": "text/html",
+                                                "host": "tokens.attacker.example"})
+    assert r.status_code == 401 and f"hub report {year} --draft" in r.text, r.text
+    assert "attacker.example" not in r.text, [line for line in r.text.splitlines() if "attacker" in line]
