@@ -294,3 +294,41 @@ def test_the_draft_page_does_not_tell_a_browser_to_send_its_token_to_the_request
                                                 "host": "tokens.attacker.example"})
     assert r.status_code == 401 and f"hub report {year} --draft" in r.text, r.text
     assert "attacker.example" not in r.text, [line for line in r.text.splitlines() if "attacker" in line]
+
+
+def test_a_malformed_number_cell_is_not_echoed_to_a_non_owner(attack_db) -> None:
+    """Finding: a cell without a type (a number) whose ``<v>`` is not a number makes openpyxl raise ValueError
+    while the sheet is read; ``_guarded`` turns it into BAD_USER_INPUT quoting the exception, which quotes the
+    cell ("could not convert string to float: '13900000077 ...'"). The admin ingesting into labor's seekers
+    gets the phone number in clear, and the whole upload fails for one cell. Fix: do not put the exception's
+    text into the message for ValueError/TypeError (name the sheet row instead), or parse the cell values
+    ourselves per row so such a cell rejects only its row."""
+    import orjson
+
+    from tests.helpers import sql_value
+
+    s, tokens = attack_db
+    template = orjson.loads(sql_value(s.database_url, "select (to_jsonb(t) - 'id' - 'source_id' - 'phone')::text "
+                                                      "from labor.job_seekers t order by id limit 1"))
+    names = "".join(f'<c t="inlineStr"><is><t>{k}</t></is></c>' for k in template)
+    values = "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in template.values())
+    wb = openpyxl.Workbook()
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = (f'<worksheet xmlns="{ns}"><sheetData><row r="1">'
+                        '<c t="inlineStr"><is><t>source_id</t></is></c>'
+                        f'<c t="inlineStr"><is><t>phone</t></is></c>{names}</row><row r="2">'
+                        '<c t="inlineStr"><is><t>XN-1</t></is></c><c><v>13900000078 (mobile)</v></c>'
+                        f'{values}</row></sheetData></worksheet>').encode()
+            target.writestr(item, data)
+    xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    admin = _post(s, tokens["admin"], out.getvalue(), xlsx_type, "labor.job_seekers")
+    assert admin.status_code in (200, 400), admin.text
+    assert "13900000078" not in admin.text, admin.text
