@@ -192,5 +192,10 @@ def _guarded(function: Any, *args: Any) -> Any:
         return function(*args)
     except BadUserInput:
         raise
+    except (ValueError, TypeError, OverflowError) as exc:
+        # a cell whose value does not parse as its type: the exception quotes the cell, which may be a PERSONAL
+        # field (reasons never repeat a personal value: hub.sync.report_view)
+        raise BadUserInput(f"the workbook's first sheet is unreadable ({type(exc).__name__}: a cell's value does "
+                           "not match its type; its text is not repeated here)") from None
     except Exception as exc:  # noqa: BLE001 - errors of a malformed upload, of many kinds
         raise BadUserInput(f"the workbook's first sheet is unreadable ({type(exc).__name__}: {exc})") from None
