@@ -40,7 +40,7 @@ _VALID_USCCS: set[str] = set()  # a bulk load names the same enterprises again a
 def check_uscc(code: str) -> None:
     if code in _VALID_USCCS:
         return
-    if not _USCC.match(code):
+    if not _USCC.fullmatch(code):
         raise Invalid(f"{code!r} is not a unified social credit code (18 characters of the GB 32100 set)")
     expected = uscc_check_char(code[:17])
     if code[17] != expected:
@@ -52,7 +52,7 @@ def check_uscc(code: str) -> None:
 def check_id_number(code: str) -> None:
     """An identity number is PERSONAL: the reason does not repeat it (nor its check character, computed from
     it), since ingest reports go to readers who see it masked (``hub.sync.report_view``)."""
-    if not _ID_NUMBER.match(code):
+    if not _ID_NUMBER.fullmatch(code):
         raise Invalid("is not an identity number (17 digits and a check character)")
     if code[17] != id_number_check_char(code[:17]):
         raise Invalid("has a wrong check character (GB 11643)")
@@ -63,7 +63,7 @@ def pattern(regex: str, what: str, echo: bool = True) -> Callable[[str], None]:
     compiled = re.compile(regex)
 
     def check(value: str) -> None:
-        if not compiled.match(value):
+        if not compiled.fullmatch(value):  # not match: its $ also matches before a final newline
             raise Invalid(f"{value!r} is not {what}" if echo else f"is not {what}")
 
     return check

@@ -20,7 +20,8 @@ Cells become the text a CSV export would hold, so the same validation applies (`
 * a formula cell contributes the value the spreadsheet cached when it last saved it, never the formula. A
   formula without a cached value (a file written by a program that does not calculate) reads as an empty
   cell: a required column then rejects the row; open and save such a file in a spreadsheet first;
-* an error value (``#DIV/0!``, ``#N/A``, ...) rejects the row.
+* an error value (``#DIV/0!``, ``#N/A``, ...) rejects the row; the reason names only the standard error values
+  (other text of an error cell is not echoed: the cell may be a PERSONAL field).
 
 Line numbers are the sheet's row numbers (the header row is line 1 when it is the sheet's first row); blank rows
 are skipped. A row with a value right of the header's last column is rejected. The input kept for a rejected
@@ -57,7 +58,12 @@ def cell_text(cell: Any) -> str | None:
     if value is None:
         return None
     if getattr(cell, "data_type", None) == "e":
-        raise CellError(f"holds the error value {value}")
+        from openpyxl.cell.cell import ERROR_CODES  # imported here like load_workbook (_open)
+
+        if value in ERROR_CODES:
+            raise CellError(f"holds the error value {value}")
+        # any other text of an error cell is not echoed: the cell may be a PERSONAL field
+        raise CellError("holds an error value")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -186,5 +192,10 @@ def _guarded(function: Any, *args: Any) -> Any:
         return function(*args)
     except BadUserInput:
         raise
+    except (ValueError, TypeError, OverflowError) as exc:
+        # a cell whose value does not parse as its type: the exception quotes the cell, which may be a PERSONAL
+        # field (reasons never repeat a personal value: hub.sync.report_view)
+        raise BadUserInput(f"the workbook's first sheet is unreadable ({type(exc).__name__}: a cell's value does "
+                           "not match its type; its text is not repeated here)") from None
     except Exception as exc:  # noqa: BLE001 - errors of a malformed upload, of many kinds
         raise BadUserInput(f"the workbook's first sheet is unreadable ({type(exc).__name__}: {exc})") from None
