@@ -4,7 +4,8 @@ openpyxl reads a zip file, which needs seeking: the streamed body is spooled to 
 body limit applies to it as to any body: the body-size middleware counts the stream), then the sheet is read
 with ``load_workbook(read_only=True, data_only=True)``, which streams the sheet's XML row by row: the cells
 of a row are dropped once read, whatever the number of columns. What openpyxl does keep is the workbook's
-shared-strings table (whole: its uncompressed size is capped, ``MAX_SHARED_STRINGS``) and, per row read, the
+shared-strings table (whole: its uncompressed size and its entries are capped, ``MAX_SHARED_STRINGS``,
+``MAX_SHARED_STRING_ENTRIES``; no text run may be longer than a cell, ``_prescan``) and, per row read, the
 emptied XML element of the row (under 0.1 KB: a sheet is capped at Excel's 1,048,576 rows, ``MAX_ROWS``).
 Parsing runs in a worker thread, a batch of rows at a time, so the event loop keeps serving.
 
@@ -44,6 +45,10 @@ from hub.sync.parse import Record, check_header
 
 BATCH = 2000
 MAX_SHARED_STRINGS = 256 * 1024 * 1024  # uncompressed bytes of xl/sharedStrings.xml (held in memory by openpyxl)
+# openpyxl holds one Python string per shared string (~7x the XML of a short one): the entries are capped too, so
+# the table costs at most some tens of MB whatever its XML
+MAX_SHARED_STRING_ENTRIES = 200_000
+MAX_CELL_TEXT = 32_767  # characters of an Excel cell: a longer text run in the XML is not a spreadsheet's
 MAX_ROWS = 1_048_576  # rows of an Excel sheet: openpyxl keeps < 0.1 KB per row read (see above), so this bounds it
 _EXACT_DIGITS = 15
 
@@ -105,15 +110,66 @@ def _open(spool: IO[bytes]) -> Any:
     try:
         with zipfile.ZipFile(spool) as archive:
             strings = next((i for i in archive.infolist() if i.filename.lower() == "xl/sharedstrings.xml"), None)
-        if strings is not None and strings.file_size > MAX_SHARED_STRINGS:
-            raise BadUserInput(f"the workbook's shared strings are {strings.file_size:,} bytes uncompressed (at most "
-                               f"{MAX_SHARED_STRINGS:,} are read): send it as CSV")
+            if strings is not None and strings.file_size > MAX_SHARED_STRINGS:
+                raise BadUserInput(f"the workbook's shared strings are {strings.file_size:,} bytes uncompressed (at "
+                                   f"most {MAX_SHARED_STRINGS:,} are read): send it as CSV")
+            _prescan(archive)
         spool.seek(0)
         return load_workbook(spool, read_only=True, data_only=True)
     except BadUserInput:
         raise
     except Exception as exc:  # noqa: BLE001 - zipfile/openpyxl/XML errors of a malformed upload, of many kinds
         raise BadUserInput(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+
+
+class _Refused(Exception):
+    pass
+
+
+def _prescan(archive: zipfile.ZipFile) -> None:
+    """BadUserInput for what openpyxl would build in memory whole: a text run longer than a spreadsheet cell
+    (a compressed run of megabytes inside one cell of the sheet XML: openpyxl's parser builds an element's whole
+    text before it is read) or more than MAX_SHARED_STRING_ENTRIES shared strings; and for a DOCTYPE (entity
+    tricks). Hand-written on the standard library's streaming expat parser because openpyxl has no such limits:
+    it reads each part in 64 KB pieces and keeps only counters, so the scan costs no memory."""
+    import xml.parsers.expat
+
+    for info in archive.infolist():
+        name = info.filename.lower()
+        if not (name == "xl/sharedstrings.xml" or (name.startswith("xl/worksheets/") and name.endswith(".xml"))):
+            continue
+        parser = xml.parsers.expat.ParserCreate()
+        state = {"run": 0, "entries": 0}
+
+        def start(tag: str, _attrs: Any, state: dict = state) -> None:
+            state["run"] = 0
+            if tag.rpartition(":")[2] == "si":
+                state["entries"] += 1
+                if state["entries"] > MAX_SHARED_STRING_ENTRIES:
+                    raise _Refused(f"the workbook has more than {MAX_SHARED_STRING_ENTRIES:,} shared strings: "
+                                   f"send it as CSV")
+
+        def end(_tag: str, state: dict = state) -> None:
+            state["run"] = 0
+
+        def text(data: str, state: dict = state) -> None:
+            state["run"] += len(data)
+            if state["run"] > MAX_CELL_TEXT:
+                raise _Refused(f"the workbook holds a text longer than a spreadsheet cell ({MAX_CELL_TEXT:,} "
+                               f"characters)")
+
+        def doctype(*_args: Any) -> None:
+            raise _Refused("the workbook's XML declares a DOCTYPE, which a spreadsheet does not write")
+
+        parser.StartElementHandler, parser.EndElementHandler = start, end
+        parser.CharacterDataHandler, parser.StartDoctypeDeclHandler = text, doctype
+        try:
+            with archive.open(info) as part:
+                while piece := part.read(1 << 16):
+                    parser.Parse(piece, False)
+                parser.Parse(b"", True)
+        except _Refused as refused:
+            raise BadUserInput(str(refused)) from None
 
 
 def _rows(workbook: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
