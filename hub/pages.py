@@ -5,6 +5,7 @@ autoescaped; no script."""
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -46,7 +47,10 @@ async def landing(request: Request) -> HTMLResponse:
 async def draft_needs_token(request: Request, year: int, headers: dict[str, str]) -> HTMLResponse:
     """401 for a browser opening an unpublished year's report without a token: how to see the draft."""
     rows = await _published(request) or []
-    base_url = str(request.base_url).rstrip("/")
+    # Never the request's Host (unchecked: a proxy or cache passing a forged one would make this page tell the
+    # reader to send a token elsewhere): the hub's configured public address (HUB_URL, as `hub report --hub-url`),
+    # else a placeholder.
+    base_url = os.environ.get("HUB_URL", "").strip().rstrip("/") or None
     return HTMLResponse(render("draft_needs_token.html.j2", year=year, base_url=base_url,
                                published_years=sorted({r["year"] for r in rows})),
                         status_code=401, headers={**headers, "Cache-Control": "no-store"})
