@@ -27,7 +27,8 @@ process tree, and a worker that exited or was replaced still counts. Gauges: the
 the live workers (``livesum``, refreshed by each worker every ``POOL_REFRESH_SECONDS`` and at each scrape),
 so ``hub_db_pool_max_size`` is the host's capacity; the feed lag is the most recent value set by any worker.
 A worker marks itself dead on exit (``mark_process_dead``); a starting worker clears the live gauges of
-workers that died without doing so. ``OperationLabels`` caps the labels per worker.
+workers that died without doing so. ``OperationLabels`` caps the labels per worker, ``_CappedOperations`` the
+merged ones for the host (names beyond the cap are summed into ``other``).
 """
 
 from __future__ import annotations
@@ -64,6 +65,45 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 POOL_REFRESH_SECONDS = 1.0
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_ ./{}-]")
+
+
+class _CappedOperations:
+    """The workers' merged families with at most ``limit`` distinct ``operation`` labels for the whole host: each
+    worker caps its own names (``OperationLabels``), but the files of every worker, live or exited, are merged, so
+    the union is capped again here: the names with the most requests stay, the others are summed into ``other``
+    (counters and histogram buckets add up, so the totals are unchanged)."""
+
+    def __init__(self, source: Any, limit: int):
+        self.source = source
+        self.limit = limit
+
+    def collect(self) -> Iterator[Any]:
+        families = list(self.source.collect())
+        weight: collections.Counter[str] = collections.Counter()
+        names: set[str] = set()
+        for family in families:
+            for sample in family.samples:
+                name = sample.labels.get("operation")
+                if name is not None and name != "other":
+                    names.add(name)
+                    if sample.name.endswith("_total"):
+                        weight[name] += sample.value
+        if len(names) <= self.limit:
+            yield from families
+            return
+        admitted = set(sorted(names, key=lambda n: (-weight[n], n))[:self.limit])
+        for family in families:
+            merged: dict[tuple, Any] = {}
+            for sample in family.samples:
+                labels = sample.labels
+                if labels.get("operation", "other") not in admitted and labels.get("operation") is not None:
+                    labels = {**labels, "operation": "other"}
+                key = (sample.name, tuple(sorted(labels.items())))
+                found = merged.get(key)
+                merged[key] = (sample._replace(labels=labels) if found is None
+                               else found._replace(value=found.value + sample.value))
+            family.samples = list(merged.values())
+            yield family
 
 
 class OperationLabels:
@@ -292,7 +332,8 @@ class HubMetrics:
         if self.pools is not None:
             self.pools.refresh()
         merged = CollectorRegistry()
-        multiprocess.MultiProcessCollector(merged, path=str(self.shared_dir))
+        merged.register(_CappedOperations(multiprocess.MultiProcessCollector(None, path=str(self.shared_dir)),
+                                          self.operation_label.limit))
         return generate_latest(merged)
 
     # -- multiprocess mode: a worker's start and end ----------------------------------------------------

@@ -2,10 +2,11 @@
 multiprocess mode, code checks, Authorization parsing). Each test here failed when it was written: it shows a
 hole found by reviewing the round as another department or an unauthenticated browser would.
 
-Open (fail until fixed): an .xlsx inline-string cell inflating a 70 KB upload to a ~1.2 GB peak; the shared-strings
-cap holding ~6.6x its size; HUB_METRICS_MAX_OPERATIONS capping per worker, not per host; the draft page's curl
-example naming the request's Host. Fixed on this branch: an error cell's text and a malformed number cell's
-text echoed to a non-owner; ingest validators letting a trailing newline through (``re.match`` with ``$``)."""
+All closed since: an .xlsx inline-string cell inflating a 70 KB upload to a ~1.2 GB peak and the shared-strings
+cap holding ~6.6x its size (``hub.sync.xlsx._prescan``); HUB_METRICS_MAX_OPERATIONS capping per worker, not per
+host (``hub.metrics._CappedOperations``); the draft page's curl example naming the request's Host; an error
+cell's text and a malformed number cell's text echoed to a non-owner; ingest validators letting a trailing
+newline through (``re.match`` with ``$``)."""
 
 from __future__ import annotations
 
