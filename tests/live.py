@@ -10,12 +10,17 @@ import socket
 import threading
 import time
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    import subprocess
+
+    import psutil
 
 
 def free_port() -> int:
@@ -114,3 +119,30 @@ async def _prepare(settings: Settings, admin_url: str, name: str, scale: str | N
         return await create_demo_consumers(db.hub)
     finally:
         await db.close()
+
+
+def worker_processes(proc: subprocess.Popen) -> list[psutil.Process]:
+    """The worker processes of a `hub serve` started as ``proc`` (not multiprocessing's resource tracker)."""
+    import psutil
+
+    try:
+        children = psutil.Process(proc.pid).children()
+    except psutil.NoSuchProcess:
+        return []
+    return [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+
+
+def stop_served(proc: subprocess.Popen) -> None:
+    """Stop a `hub serve` started as ``proc``: SIGTERM, then kill it and its workers if it has not ended in 30 s."""
+    import signal
+    import subprocess
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            for worker in worker_processes(proc):
+                worker.kill()
+            proc.kill()
+            proc.wait(timeout=10)

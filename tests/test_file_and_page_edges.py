@@ -142,7 +142,6 @@ def test_the_operation_label_cap_holds_for_the_host_not_per_worker(server_url, t
     small file under a lock, like hub.rate_table) or cap at merge time in ``exposition`` (fold names beyond
     the cap into ``other``)."""
     import os
-    import signal
     import subprocess
     import sys
     from pathlib import Path
@@ -150,7 +149,7 @@ def test_the_operation_label_cap_holds_for_the_host_not_per_worker(server_url, t
     import httpx
 
     from tests.conftest import empty_database
-    from tests.live import free_port
+    from tests.live import free_port, stop_served
     from tests.test_metrics_workers import _samples, _wait_for, _workers
 
     cap = 3
@@ -190,15 +189,7 @@ def test_the_operation_label_cap_holds_for_the_host_not_per_worker(server_url, t
         seen = names()
         assert len(seen) <= cap, f"{len(seen)} client-chosen operation labels with a cap of {cap}: {sorted(seen)}"
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                for worker in _workers(proc):
-                    worker.kill()
-                proc.kill()
-                proc.wait(timeout=10)
+        stop_served(proc)
 
 
 # --- validation and storage disagree ---------------------------------------------------------------------

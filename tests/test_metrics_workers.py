@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import empty_database
-from tests.live import free_port
+from tests.live import free_port, stop_served, worker_processes
 
 SCRATCH_DB = "hub_test_metrics_workers"
 REQUESTS = 40
@@ -40,11 +39,7 @@ def _probe_count(path: Path) -> float:
 
 
 def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
-    try:
-        children = psutil.Process(proc.pid).children()
-    except psutil.NoSuchProcess:
-        return []
-    return [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+    return worker_processes(proc)
 
 
 def _wait_for(log: Path, text: str, count: int, proc: subprocess.Popen) -> None:
@@ -116,13 +111,5 @@ def test_every_scrape_shows_the_requests_of_both_workers(server_url: str, tmp_pa
             assert _value(samples, "hub_requests_total", operation="query WorkerProbe", outcome="ok") == REQUESTS
             assert _value(samples, "hub_db_pool_max_size", pool="primary") == 2 * settings.pool_max_size
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                for worker in _workers(proc):
-                    worker.kill()
-                proc.kill()
-                proc.wait(timeout=10)
+        stop_served(proc)
     assert not stale.exists(), "hub serve leaves its metrics folder behind"

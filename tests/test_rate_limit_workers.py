@@ -10,7 +10,6 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import pytest
 from hub.limits import TokenBuckets
 from hub.rate_table import PROBE, RateTable, create_for_server, fingerprint
 from tests.conftest import empty_database
-from tests.live import free_port
+from tests.live import free_port, stop_served, worker_processes
 
 SCRATCH_DB = "hub_test_rate_workers"
 BURST = 10
@@ -118,11 +117,7 @@ def test_fingerprints_are_the_same_in_every_process() -> None:
 
 
 def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
-    try:
-        children = psutil.Process(proc.pid).children()
-    except psutil.NoSuchProcess:
-        return []
-    return [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+    return worker_processes(proc)
 
 
 def _serve(settings, data_dir: Path, log_path: Path, workers: int) -> tuple[subprocess.Popen, str]:
@@ -150,15 +145,7 @@ def _serve(settings, data_dir: Path, log_path: Path, workers: int) -> tuple[subp
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            for worker in _workers(proc):
-                worker.kill()
-            proc.kill()
-            proc.wait(timeout=10)
+    stop_served(proc)
 
 
 def test_two_workers_allow_one_burst_per_consumer_not_two(server_url: str, tmp_path: Path) -> None:
