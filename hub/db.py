@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator
 import asyncpg
 
 from hub import SQL_DIR
-from hub.errors import ServiceUnavailable, from_db_error
+from hub.errors import ServiceUnavailable, from_db_error, raise_mapped
 from hub.settings import DEPARTMENTS, Settings
 
 _HEADER = re.compile(r"\A(?:\s*--[^\n]*\n)+")
@@ -125,10 +125,7 @@ class Department:
                     yield Department(self.name, conn, self.sql, self.stats, telemetry=self.telemetry,
                                      pool_name=self.pool_name)
         except Exception as exc:
-            mapped = from_db_error(exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
+            raise_mapped(exc)
 
     async def _run(self, method: str, query: str, args: tuple[Any, ...], counted: bool = True) -> Any:
         sql = self.sql[query]

@@ -22,7 +22,7 @@ this tree in exactly one place, ``from_db_error``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 
@@ -104,3 +104,11 @@ def from_db_error(exc: BaseException) -> HubError | None:
     if isinstance(exc, _CONNECTION_ERRORS):
         return ServiceUnavailable("the database is unavailable; retry shortly")
     return None
+
+
+def raise_mapped(exc: Exception) -> NoReturn:
+    """Raise ``exc`` as the hub error it maps to (``from_db_error``), else as it is (call in an ``except``)."""
+    mapped = from_db_error(exc)
+    if mapped is None:
+        raise exc
+    raise mapped from exc

@@ -28,7 +28,7 @@ from graphql import GraphQLSchema
 
 from hub.access import Access
 from hub.consumers import Consumer, hash_token
-from hub.errors import HubError, LimitExceeded, Unauthenticated, from_db_error
+from hub.errors import HubError, LimitExceeded, Unauthenticated, raise_mapped
 
 if TYPE_CHECKING:
     from hub.context import Context
@@ -84,10 +84,7 @@ async def _mapped(pending: Any) -> Any:
     except HubError:
         raise
     except Exception as exc:
-        mapped = from_db_error(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+        raise_mapped(exc)
 
 
 async def authenticate_ws(context: "Context") -> bool:

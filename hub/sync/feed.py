@@ -28,7 +28,7 @@ import asyncpg
 import orjson
 
 from hub import csv_cells
-from hub.errors import CursorExpired, from_db_error
+from hub.errors import CursorExpired, raise_mapped
 from hub.sync.cursor import Cursor
 
 if TYPE_CHECKING:
@@ -105,10 +105,7 @@ async def read_changes(pool: asyncpg.Pool, sql: "SqlRegistry", cursor: Cursor, l
     except CursorExpired:
         raise
     except Exception as exc:
-        mapped = from_db_error(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+        raise_mapped(exc)
     has_more = len(rows) > limit
     changes = []
     position = cursor
@@ -155,10 +152,7 @@ class Snapshot:
             snapshot = await self._conn.fetchval(self.sql["sync/snapshot_begin"])
         except Exception as exc:
             await self.close()
-            mapped = from_db_error(exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
+            raise_mapped(exc)
         return Cursor.at_snapshot(self.dataset, snapshot)
 
     async def chunks(self) -> AsyncIterator[bytes]:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator
 import asyncpg
 import orjson
 
-from hub.errors import Conflict, from_db_error
+from hub.errors import Conflict, raise_mapped
 from hub.sync.parse import Record, raw_text
 from hub.sync.specs import Spec, validate_row
 from hub.sync.validate import Invalid
@@ -86,10 +86,7 @@ async def ingest(db: "Databases", spec: Spec, records: AsyncIterator[list[Record
                                    orjson.dumps(report).decode())
         return IngestResult(report, replayed=False)
     except Exception as exc:
-        mapped = from_db_error(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+        raise_mapped(exc)
 
 
 async def _apply(db: "Databases", conn: asyncpg.Connection, spec: Spec, batch_id: int,
