@@ -137,38 +137,68 @@ async def _lock(hub: "Department") -> None:
         await asyncio.sleep(0.2)
 
 
-async def _protect_supply(hub: "Department") -> int:
+def _supply_shown(table: disclosure.Ptable, r: Any, previous: bool) -> disclosure.Shown:
+    """A supply cell as the protection sees it, with what the previous release (if any) tells of it."""
+    shown = disclosure.Shown(r["supply"], r["persons"], r["public_supply"], r["demand"])
+    if previous:  # a cell the previous release had no row for had 0 persons: the reader got no value
+        before = r["prev_public_supply"]
+        seen = before if r["prev_supply"] is not None and disclosure.visible(r["prev_demand"], before or 0) else None
+        shown.carried = disclosure.carried(table, seen, r["prev_supply"] or 0, r["supply"])
+        shown.persons_before = r["prev_persons"] or 0
+    return shown
+
+
+async def _protect_supply(hub: "Department", previous: bool, unresolved: set[Any]) -> int:
     """Disclosure control after the cell-key values (``hub.disclosure.protect_supply``), year by year, inside the
-    refresh transaction; returns how many rows' shown supply moved."""
+    refresh transaction, together with the previous release when there is one (``previous``); returns how many
+    rows' shown supply moved."""
     table = await disclosure.load_ptable(hub)
     moved = 0
     for year in [r["year"] for r in await hub.fetch("hub/stats_supply_years")]:
         found = await hub.fetch("hub/stats_supply_cells", year)
         rows = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]):
-                disclosure.Shown(r["supply"], r["persons"], r["public_supply"], r["demand"]) for r in found}
+                _supply_shown(table, r, previous) for r in found}
         tids = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]): r["tid"]
                 for r in found}
-        changed = disclosure.protect_supply(table, rows)
+        changed = disclosure.protect_supply(table, rows, unresolved)
         for cell in changed:
             await hub.execute("hub/stats_supply_protect", tids[cell], rows[cell].shown)
         moved += len(changed)
     return moved
 
 
-async def _protect_graduates(hub: "Department") -> int:
+def _graduates_carried(table: disclosure.Ptable, shown: disclosure.Shown, before_count: int | None,
+                       before_shown: int | None, at_least: bool = False) -> None:
+    if before_count is not None:
+        shown.carried = disclosure.carried(table, before_shown, before_count, shown.count, at_least)
+        shown.persons_before = before_count
+    else:  # new this release: nothing was shown of it before (0 persons)
+        shown.carried = disclosure.carried(table, None, 0, shown.count)
+
+
+async def _protect_graduates(hub: "Department", previous: bool, unresolved: set[Any]) -> int:
     """The same for the graduates and the employed (``hub.disclosure.protect_graduates``)."""
     table = await disclosure.load_ptable(hub)
     rows: dict[tuple, disclosure.Shown] = {}
     for r in await hub.fetch("hub/stats_graduates_cells"):
         if r["kind"] == "outcome":
             key = (r["year"], r["school_code"], r["major_code"])
-            rows[("outcome", *key)] = disclosure.Shown(r["graduates"], r["graduates"], r["public_graduates"],
-                                                       district=r["district_code"])
-            rows[("employed", *key)] = disclosure.Shown(r["employed"], r["employed"], r["public_employed"])
+            graduates = rows[("outcome", *key)] = disclosure.Shown(
+                r["graduates"], r["graduates"], r["public_graduates"], district=r["district_code"])
+            employed = rows[("employed", *key)] = disclosure.Shown(r["employed"], r["employed"], r["public_employed"])
+            if previous:
+                _graduates_carried(table, graduates, r["prev_graduates"], r["prev_public_graduates"])
+                shown_employed, shown_graduates = r["prev_public_employed"], r["prev_public_graduates"]
+                clipped = shown_employed is not None and shown_employed >= shown_graduates
+                _graduates_carried(table, employed, r["prev_employed"],
+                                   min(shown_employed, shown_graduates) if shown_employed is not None else None,
+                                   at_least=clipped)
         else:
-            rows[("cell", r["year"], r["district_code"], r["major_code"])] = disclosure.Shown(
+            cell = rows[("cell", r["year"], r["district_code"], r["major_code"])] = disclosure.Shown(
                 r["graduates"], r["graduates"], r["public_graduates"])
-    changed = disclosure.protect_graduates(table, rows)
+            if previous:
+                _graduates_carried(table, cell, r["prev_graduates"], r["prev_public_graduates"])
+    changed = disclosure.protect_graduates(table, rows, unresolved)
     for key in {k[1:] for k in changed if k[0] in ("outcome", "employed")}:
         await hub.execute("hub/stats_graduates_protect_outcome", *key, rows[("outcome", *key)].shown,
                           rows[("employed", *key)].shown)
@@ -221,18 +251,24 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
             await hub.execute("hub/stats_stage_analyze")
             async with hub_conn.transaction():
                 await hub.execute("hub/stats_local_limits", REFRESH_STATEMENT_TIMEOUT, REFRESH_WORK_MEM)
+                previous = await latest_refresh(hub) is not None  # the release this one replaces
+                if previous:
+                    await hub.execute("hub/stats_keep_previous")
+                    await hub.execute("hub/stats_previous_analyze")
                 await hub.execute("hub/stats_clear")
                 for table, rows in copied.items():
                     await hub_conn.copy_records_to_table(table, schema_name="hub", columns=list(COPIED[table]),
                                                          records=rows)
                 for step_query in SUPPLY_DEMAND_STEPS:
                     await hub.execute(step_query)
-                moved = await _protect_supply(hub)
+                unresolved: set[Any] = set()
+                moved = await _protect_supply(hub, previous, unresolved)
                 await hub.execute("hub/stats_build_demand_industry")
                 await hub.execute("hub/stats_build_major_demand")
                 await hub.execute("hub/stats_build_graduates")
-                moved_graduates = await _protect_graduates(hub)
-                protection = {**disclosure.METHOD, "supplyCellsMoved": moved, "graduateCellsMoved": moved_graduates}
+                moved_graduates = await _protect_graduates(hub, previous, unresolved)
+                protection = {**disclosure.METHOD, "supplyCellsMoved": moved, "graduateCellsMoved": moved_graduates,
+                              "acrossReleases": previous, "givenAwayByPreviousRelease": len(unresolved)}
                 row = await hub.fetchrow("hub/stats_refresh_insert", started,
                                          json.dumps({"sources": sources, "disclosure": protection}))
             step(4)

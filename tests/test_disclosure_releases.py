@@ -84,10 +84,6 @@ def _delta(c: tuple, seeker: tuple[Any, ...]) -> int:
     return 1 if c[4] is not None else 4
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "OPEN: the cell-key protection is audited per release (refresh) only; a reader who knows one seeker was added "
-    "between two refreshes pins a 1-person count (docs/statistics.md, 'Across releases'). Strict: when the "
-    "protection becomes release-aware this test passes and the mark must go."))
 def test_two_releases_do_not_pin_a_count_of_1_or_2_persons(releases) -> None:
     settings, tokens = releases
     table = ptable(settings)
