@@ -171,6 +171,10 @@ def test_publishing_freezes_a_numbered_version(env) -> None:
     assert "第1版" in public.text and "草稿" not in public.text
     frozen = client.get("/reports/2024.json?version=1").json()
     assert (frozen["status"], frozen["version"], frozen["watermark"]["refreshId"]) == ("published", 1, v1["refreshId"])
+    # the frozen watermark keeps every source's row counts (admins see them); the public and other departments don't
+    assert "tables" in v1["watermark"]["sources"]["labor"] and "tables" not in frozen["watermark"]["sources"]["labor"]
+    listed = gql(client, tokens["commerce"], "{ publishedReports(year: 2024) { watermark } }")["data"]
+    assert listed["publishedReports"][0]["watermark"]["sources"]["labor"] == {"horizonYear": 2024}
     assert client.get("/reports/2024.csv").status_code == 200
 
     # Later data: 40 more welders wanted in 2024 Q4, refreshed.

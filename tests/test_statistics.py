@@ -454,7 +454,7 @@ def test_warning_threshold_is_a_setting(stats_settings) -> None:
 # --- refresh ------------------------------------------------------------------------------------------------
 
 def test_refresh_records_its_watermark(api: Api) -> None:
-    data = api("commerce", "{ statisticsRefresh { id refreshedAt watermark } }")["statisticsRefresh"]
+    data = api("admin", "{ statisticsRefresh { id refreshedAt watermark } }")["statisticsRefresh"]
     sources = data["watermark"]["sources"]
     assert sources["labor"]["horizonYear"] == 2024
     assert sources["labor"]["tables"]["labor.job_postings"] == {"rows": 9, "maxId": 9}
@@ -462,6 +462,26 @@ def test_refresh_records_its_watermark(api: Api) -> None:
     assert sources["commerce"]["tables"]["commerce.enterprises"]["rows"] == 2
     assert sources["education"]["tables"]["education.major_outcomes"]["rows"] == 18
     assert all(int(s["snapshotXmin"]) > 0 for s in sources.values())
+
+
+def test_only_owners_and_admins_see_source_row_counts(api: Api) -> None:
+    """Row counts and max ids move by one when one person is added: with two refreshes, a department that does not
+    own the seekers would know exactly how many were added (the first step of differencing two releases). It sees
+    none of another department's; its own, yes; admins see all; the report's JSON (the public view) none."""
+    def sources(who: str) -> dict[str, Any]:
+        return api(who, "{ statisticsRefresh { watermark } }")["statisticsRefresh"]["watermark"]["sources"]
+
+    full = sources("admin")
+    assert set(full) == {"labor", "commerce", "education"} and all("tables" in s for s in full.values())
+    for who in ("commerce", "science", "labor", "education"):
+        seen = sources(who)
+        for department, source in seen.items():
+            if department == who:
+                assert source == full[department]
+            else:
+                assert source == ({"horizonYear": 2024} if department == "labor" else {}), (who, department)
+    public = api.client.get("/reports/2024.json", headers={"Authorization": f"Bearer {api.tokens['admin']}"})
+    assert public.json()["watermark"]["sources"] == {"labor": {"horizonYear": 2024}, "commerce": {}, "education": {}}
 
 
 def test_departments_in_separate_databases_give_the_same_figures(server_url: str, api: Api) -> None:
