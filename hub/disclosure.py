@@ -305,7 +305,7 @@ class Shown:
 # them (it registered the new seeker itself, or it was told): it holds the previous release's interval of the old
 # count, shifted by that change, as an interval of the new count. The refresh adds that interval to its model of
 # the new release (``Shown.carried``), so a value is moved whenever the two releases together would pin a count
-# of 1 or 2 persons, old or new (the previous release is kept by the refresh: 0017_previous_release.sql).
+# of 1 or 2 persons, old or new (the previous release is kept by the refresh: 0017_release_stable_keys.sql).
 
 def carried(table: Ptable, before_shown: int | None, before_count: int, count: int,
             at_least: bool = False) -> tuple[float, float]:

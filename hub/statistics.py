@@ -68,15 +68,17 @@ class Watermark:
     started_at: dt.datetime
     refreshed_at: dt.datetime
     sources: dict[str, Any] = field(default_factory=dict)
+    disclosure: dict[str, Any] = field(default_factory=dict)  # what the protection did (hub.disclosure.METHOD ...)
 
     def as_json(self) -> dict[str, Any]:
         return {"refreshId": self.refresh_id, "startedAt": self.started_at.isoformat(),
-                "refreshedAt": self.refreshed_at.isoformat(), "sources": self.sources}
+                "refreshedAt": self.refreshed_at.isoformat(), "sources": self.sources, "disclosure": self.disclosure}
 
     @classmethod
     def from_row(cls, row: Any) -> "Watermark":
-        sources = json.loads(row["watermark"]).get("sources", {})
-        return cls(row["id"], row["started_at"], row["refreshed_at"], sources)
+        stored = json.loads(row["watermark"])
+        return cls(row["id"], row["started_at"], row["refreshed_at"], stored.get("sources", {}),
+                   stored.get("disclosure", {}))
 
 
 async def latest_refresh(hub: "Department") -> Watermark | None:

@@ -25,10 +25,14 @@ from tests.test_disclosure_audit import BIG_PAGE, Reader, Truth, cell, ptable
 
 YEAR = 2024
 WATERMARK = "{ statisticsRefresh { watermark } }"
-# New seekers registered one at a time (occupation, skill level, district, registered_on): each joins a cell of
-# 2024 that holds 1 or 2 persons (tests/stats_dataset.py: A/Yuexiu/3 and /4 hold 2, C/Tianhe/5 holds 1).
+# New seekers registered one at a time (occupation, skill level, district, registered_on). The first three join
+# cells of 2024 that hold 1 or 2 persons (tests/stats_dataset.py: A/Yuexiu/3 and /4 hold 2, C/Tianhe/5 holds 1)
+# whose finest cells already hold someone, so every cell keeps its key. The others open finest cells that held
+# nobody (C and A at level 2, B at level 5, in Haizhu; D had no seekers): every cell containing them gets a new key,
+# so a value drawn afresh, and without the release-aware audit of the refresh the two releases pin counts of 1-2.
 NEW_SEEKERS = [(o, lv, d, dt.date(YEAR, 1, 1)) for o, lv, d in
-               [("A", 3, ds.YUEXIU), ("A", 4, ds.YUEXIU), ("C", 5, ds.TIANHE)]]
+               [("A", 3, ds.YUEXIU), ("A", 4, ds.YUEXIU), ("C", 5, ds.TIANHE), ("C", 2, ds.HAIZHU),
+                ("B", 5, ds.HAIZHU), ("A", 2, ds.HAIZHU), ("D", 3, ds.YUEXIU)]]
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +101,9 @@ def test_two_releases_do_not_pin_a_count_of_1_or_2_persons(releases) -> None:
             before = _shown(commerce)
             _add_seeker_and_refresh(settings, seeker, n)
             after = _shown(commerce)
-            rows_after = admin(WATERMARK)["statisticsRefresh"]["watermark"]["sources"]["labor"]["tables"]
+            watermark = admin(WATERMARK)["statisticsRefresh"]["watermark"]
+            assert watermark["disclosure"]["acrossReleases"] and watermark["disclosure"]["givenAwayByPreviousRelease"] == 0
+            rows_after = watermark["sources"]["labor"]["tables"]
             assert "tables" not in commerce(WATERMARK)["statisticsRefresh"]["watermark"]["sources"]["labor"]
             # what the reader is given: exactly one seeker row was added since the last release
             assert rows_after["labor.job_seekers"]["rows"] == rows_before["labor.job_seekers"]["rows"] + 1

@@ -1,4 +1,4 @@
--- Statistics refresh (disclosure control across releases, 0017_previous_release.sql): copy the release being
+-- Statistics refresh (disclosure control across releases, 0017_release_stable_keys.sql): copy the release being
 -- replaced — every supply cell and every graduates figure, exact and as non-owners were shown it — into the
 -- staging tables, inside the replacing transaction before the summary tables are emptied. The protection then
 -- audits the new release together with this one (hub.disclosure, "carried").
