@@ -3,12 +3,15 @@ census tables use it), chosen over secondary suppression because GraphQL lets a 
 filter of a five-dimensional cube: a suppression pattern can be made to hold inside one table and its margins,
 not across every grouping a reader can request, while the cell-key method needs no pattern at all.
 
-* Every person record behind a published count has a fixed 32-bit record key: a seeker's is derived from its id
-  and the installation's secret (``hub.stat_cell_key_secret``, ``sql/queries/labor/stats_supply.sql``); a
-  graduate's (education holds counts, not person rows) from the school, major, year and its position in the
-  count (``sql/queries/education/stats_major_outcomes.sql``).
-* A cell (any group of records the API can show) has a count and the sum of its records' keys; both add up over
-  the finest cells, so any grouping has them. Its *cell key* is that sum mod 2^32.
+* The records behind the keys are the finest cells: a seeker-quarter's (year, quarter, occupation, district,
+  skill level) and a school major's year (education holds counts, not person rows). Each has a fixed 32-bit key
+  derived from its identity and the installation's secret (``hub.stat_cell_key_secret``,
+  ``sql/queries/labor/stats_supply.sql``, ``sql/queries/education/stats_major_outcomes.sql``).
+* A cell (any group the API can show) has a count and the sum of the keys of the finest cells with someone in
+  them it is made of; both add up, so any grouping has them. Its *cell key* is that sum mod 2^32. Two cells made
+  of the same persons have the same key; a cell keeps its key while persons join or leave finest cells that
+  already hold someone (``0017_release_stable_keys.sql``: the key of a person would change the cell's noise with
+  every person who joins it, which two releases together give away).
 * The count a non-owner sees is ``hub.stat_perturbed(count, key sum)`` (``sql/migrations/0015_cell_key.sql``):
   the count plus a shift from a fixed table (the ptable) indexed by the count (0..4, 5+) and the cell key's
   percentile. Shifts are within +-MAX_NOISE; 0 stays 0; 1 and 2 are never shown (a count shown is 0 or >= 3).
@@ -24,7 +27,8 @@ The refresh stores the perturbed supply of every summary row of ``hub.stat_suppl
 pre-aggregated there) and the perturbed graduates of every school major's year and every cell of the match
 (``hub.stat_graduate_cells``), so a query costs nothing extra. It then audits what a non-owner can obtain as a
 reader who knows the ptable would (``Intervals``: integer bounds through every sum) and moves any shown value that
-would let a count of 1 or 2 persons be determined (``protect_supply``, ``protect_graduates``).
+would let a count of 1 or 2 persons be determined (``protect_supply``, ``protect_graduates``), together with the
+release it replaces (``carried``: a reader who knows how every count changed since then).
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ SMALLEST_SHOWN = 3   # a count shown is 0 or at least this: 1 and 2 are never sh
 LARGE = 5            # counts from LARGE on share one row of the ptable
 BUCKETS = 100        # percentile buckets of the cell key
 # What a published version records about its protection (with its thresholds).
-METHOD = {"method": "cell-key", "maxNoise": MAX_NOISE, "smallestShown": SMALLEST_SHOWN}
+# acrossReleases: keys of the finest cells, each refresh audited with the release it replaces (0017); a version
+# published before says nothing of it (the report's definitions follow what the version was published under).
+METHOD = {"method": "cell-key", "maxNoise": MAX_NOISE, "smallestShown": SMALLEST_SHOWN, "acrossReleases": True}
 
 
 @dataclass(frozen=True)
@@ -305,7 +311,10 @@ class Shown:
 # them (it registered the new seeker itself, or it was told): it holds the previous release's interval of the old
 # count, shifted by that change, as an interval of the new count. The refresh adds that interval to its model of
 # the new release (``Shown.carried``), so a value is moved whenever the two releases together would pin a count
-# of 1 or 2 persons, old or new (the previous release is kept by the refresh: 0017_release_stable_keys.sql).
+# of 1 or 2 persons, old or new (the previous release is kept by the refresh: 0017_release_stable_keys.sql). The
+# keys of the finest cells are fixed, so a count of 5 or more that changes keeps its shift and the carried interval
+# usually says nothing new; it matters when a finest cell gets its first person or loses its last (new key sums)
+# and for small counts (another row of the ptable).
 
 def carried(table: Ptable, before_shown: int | None, before_count: int, count: int,
             at_least: bool = False) -> tuple[float, float]:
@@ -367,7 +376,8 @@ def _protect(table: Ptable, rows: dict[Any, Shown], model_of: Any, max_rounds: i
 
 def protect_supply(table: Ptable, rows: dict[Cell, Shown], unresolved: set[Cell] | None = None) -> set[Cell]:
     """Make sure no count of 1 or 2 persons of one year's supply can be determined from everything a non-owner
-    gets (``supply_model`` on the table's own rows: a stronger reader than the real one). The cell-key values
+    gets (``supply_model`` on the table's own rows: a stronger reader than the real one), with what the previous
+    release tells of each count (``Shown.carried``), now or then. The cell-key values
     alone leave a few such counts pinned when a sum's published bound is at its edge and its other terms are at
     theirs (some hundreds of the demo data's rows, since this reader knows more than a real one)."""
     carried_of = {c: r.carried for c, r in rows.items() if r.carried is not None}

@@ -591,3 +591,22 @@ def test_report_out_writes_files_whose_links_work_from_a_folder(env, tmp_path: P
         assert result.exit_code == 2 and message in result.output, result.output
     assert not (tmp_path / "r.csv").exists()
 
+
+
+def test_the_definitions_follow_the_method_a_version_was_published_under(env) -> None:
+    """The live figures are protected across releases and the page says so; a version published with the cell-key
+    method before that (its thresholds' disclosure without acrossReleases) keeps the definition it was published
+    under, and one from before the cell-key method the small-cell rule's."""
+    from hub.report_html import render
+
+    settings, tokens, client = env
+    document = client.get("/reports/2024.json?draft=1", headers=auth(tokens, "labor")).json()
+    assert document["thresholds"]["disclosure"]["acrossReleases"] is True
+    releases = "every refresh is checked together with the previous one"
+    assert releases in client.get("/reports/2024?draft=1&lang=en", headers=auth(tokens, "labor")).text
+    earlier = {**document, "thresholds": {**document["thresholds"],
+                                          "disclosure": {"method": "cell-key", "maxNoise": 2, "smallestShown": 3}}}
+    page = render(_report_of(earlier), "en")
+    assert "Privacy (cell-key perturbation)" in page and releases not in page
+    oldest = {**document, "thresholds": {k: v for k, v in document["thresholds"].items() if k != "disclosure"}}
+    assert "Small cells:" in render(_report_of(oldest), "en")
