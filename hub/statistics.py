@@ -263,6 +263,8 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                                                          records=rows)
                 for step_query in SUPPLY_DEMAND_STEPS:
                     await hub.execute(step_query)
+                if previous:
+                    await hub.execute("hub/stats_supply_keep_unchanged")
                 unresolved: set[Any] = set()
                 moved = await _protect_supply(hub, previous, unresolved)
                 await hub.execute("hub/stats_build_demand_industry")

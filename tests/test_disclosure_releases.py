@@ -166,3 +166,34 @@ def test_the_refresh_moves_a_value_the_previous_release_would_pin(releases) -> N
     assert moved and pinned(now) == [] and unresolved == set()
     for key in moved:
         assert now[key].shown in table.outputs(now[key].count), key
+
+
+def test_a_refresh_without_changes_shows_the_same_values(releases) -> None:
+    """Nothing changed since the last release: every value shown is the one shown then — also those the protection
+    moved (a cell keeps its published value while its count and key stay), so the new release adds nothing."""
+    settings, tokens = releases
+    with TestClient(create_app(settings)) as client:
+        commerce = Reader(client, tokens["commerce"])
+        before = {year: _shown_year(commerce, year) for year in (2023, YEAR)}
+        moved = Truth(settings.database_url)._fetch(
+            "select count(*) from hub.stat_supply_demand where public_supply <> hub.stat_perturbed(supply, supply_key)")
+        refresh_only(settings)
+        assert {year: _shown_year(commerce, year) for year in (2023, YEAR)} == before
+    assert moved[0][0] > 0  # some values shown are moved ones (not the cell-key value), and they stay
+
+
+def _shown_year(reader: Reader, year: int) -> dict[tuple, tuple[int, int]]:
+    return {cell(group, r): (r["demand"], r["supply"]) for group, rows in reader.supply(year).items() for r in rows}
+
+
+def refresh_only(settings: Settings) -> None:
+    from hub.db import Databases
+    from hub.statistics import refresh_statistics
+
+    async def go() -> None:
+        db = await Databases(settings, settings.database_url).open()
+        try:
+            await refresh_statistics(db)
+        finally:
+            await db.close()
+    asyncio.run(go())

@@ -32,6 +32,7 @@ create unlogged table hub.stat_stage_previous_supply (
     demand bigint not null,
     supply bigint not null,
     persons bigint not null,
+    supply_key bigint,
     public_supply bigint
 );
 

@@ -13,7 +13,9 @@ with graduates as (
     from hub.stat_graduate_cells
 )
 insert into hub.stat_stage_previous_supply
-    (year, dims, occupation_code, district_code, skill_level, quarter, demand, supply, persons, public_supply)
-select year, dims, occupation_code, district_code, skill_level, quarter, demand, supply, persons, public_supply
+    (year, dims, occupation_code, district_code, skill_level, quarter, demand, supply, persons, supply_key,
+     public_supply)
+select year, dims, occupation_code, district_code, skill_level, quarter, demand, supply, persons, supply_key,
+       public_supply
 from hub.stat_supply_demand
 where dims & 8 = 0
