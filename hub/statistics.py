@@ -140,10 +140,15 @@ async def _lock(hub: "Department") -> None:
 
 
 def _supply_shown(table: disclosure.Ptable, r: Any, previous: bool) -> disclosure.Shown:
-    """A supply cell as the protection sees it, with what the previous release (if any) tells of it."""
+    """A supply cell as the protection sees it, with what the previous release (if any) tells of it. A cell whose
+    count and key are those of the previous release shows the value it showed then (one the protection may have
+    moved), not its cell-key value afresh: the same view again tells a reader nothing new, and the audit starts
+    from what is already published."""
     shown = disclosure.Shown(r["supply"], r["persons"], r["public_supply"], r["demand"])
     if previous:  # a cell the previous release had no row for had 0 persons: the reader got no value
         before = r["prev_public_supply"]
+        if (r["prev_supply"], r["prev_supply_key"]) == (r["supply"], r["supply_key"]) and before is not None:
+            shown.shown = before
         seen = before if r["prev_supply"] is not None and disclosure.visible(r["prev_demand"], before or 0) else None
         shown.carried = disclosure.carried(table, seen, r["prev_supply"] or 0, r["supply"])
         shown.persons_before = r["prev_persons"] or 0
@@ -160,11 +165,11 @@ async def _protect_supply(hub: "Department", previous: bool, unresolved: set[Any
         found = await hub.fetch("hub/stats_supply_cells", year)
         rows = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]):
                 _supply_shown(table, r, previous) for r in found}
-        tids = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]): r["tid"]
-                for r in found}
         changed = disclosure.protect_supply(table, rows, unresolved)
-        for cell in changed:
-            await hub.execute("hub/stats_supply_protect", tids[cell], rows[cell].shown)
+        for r in found:  # every value not the cell-key one: moved now, or kept from the previous release
+            cell = (r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"])
+            if rows[cell].shown != r["public_supply"]:
+                await hub.execute("hub/stats_supply_protect", r["tid"], rows[cell].shown)
         moved += len(changed)
     return moved
 
@@ -263,8 +268,6 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                                                          records=rows)
                 for step_query in SUPPLY_DEMAND_STEPS:
                     await hub.execute(step_query)
-                if previous:
-                    await hub.execute("hub/stats_supply_keep_unchanged")
                 unresolved: set[Any] = set()
                 moved = await _protect_supply(hub, previous, unresolved)
                 await hub.execute("hub/stats_build_demand_industry")

@@ -35,6 +35,7 @@ create unlogged table hub.stat_stage_previous_supply (
     supply_key bigint,
     public_supply bigint
 );
+create index stat_stage_previous_supply_year_idx on hub.stat_stage_previous_supply (year);
 
 create unlogged table hub.stat_stage_previous_graduates (
     kind text not null,          -- 'outcome' (a school major's year) or 'cell' (a cell of the match)
