@@ -11,7 +11,9 @@ share one database or each has its own (``HUB_<DEPT>_DATABASE_URL``).
 
 Each refresh is recorded in ``hub.stat_refreshes`` with its data watermark: per department the reading
 snapshot's xmin (transactions older than it are in the figures, see docs/design.md, "Sync contract") and each
-source table's row count and max id. Call it after seeding, an ingest or a sync; one refresh runs at a time
+source table's row count and max id (shown to other departments and the public without them:
+``resolvers.analytics.watermark``), and what the disclosure control did. The refresh keeps the release it replaces
+and audits the new one together with it (``hub.disclosure.carried``). Call it after seeding, an ingest or a sync; one refresh runs at a time
 (an advisory lock serialises concurrent callers: a second one waits).
 """
 
@@ -165,7 +167,9 @@ async def _protect_supply(hub: "Department", previous: bool, unresolved: set[Any
         found = await hub.fetch("hub/stats_supply_cells", year)
         rows = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]):
                 _supply_shown(table, r, previous) for r in found}
-        changed = disclosure.protect_supply(table, rows, unresolved)
+        given_away: set[Any] = set()  # cells are named without their year: one set per year
+        changed = disclosure.protect_supply(table, rows, given_away)
+        unresolved.update((year, *cell) for cell in given_away)
         for r in found:  # every value not the cell-key one: moved now, or kept from the previous release
             cell = (r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"])
             if rows[cell].shown != r["public_supply"]:
