@@ -9,12 +9,12 @@ replaced (delete + COPY/insert) inside ONE transaction, so readers never block a
 refresh. There is no SQL join across department schemas: the same code path runs whether the departments
 share one database or each has its own (``HUB_<DEPT>_DATABASE_URL``).
 
-Each refresh is recorded in ``hub.stat_refreshes`` with its data watermark: per department the reading
-snapshot's xmin (transactions older than it are in the figures, see docs/design.md, "Sync contract") and each
-source table's row count and max id (shown to other departments and the public without them:
-``resolvers.analytics.watermark``), and what the disclosure control did. The refresh keeps the release it replaces
-and audits the new one together with it (``hub.disclosure.carried``). Call it after seeding, an ingest or a sync; one refresh runs at a time
-(an advisory lock serialises concurrent callers: a second one waits).
+Each refresh is recorded in ``hub.stat_refreshes`` with its data watermark: per department the reading snapshot's
+xmin (transactions older than it are in the figures, see docs/design.md, "Sync contract") and each source table's
+row count and max id (shown to other departments and the public without them: ``resolvers.analytics.watermark``),
+and what the disclosure control did. The refresh keeps the release it replaces and audits the new one together with
+it (``hub.disclosure.carried``). Call it after seeding, an ingest or a sync; one refresh runs at a time (an
+advisory lock serialises concurrent callers: a second one waits).
 """
 
 from __future__ import annotations
