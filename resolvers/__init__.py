@@ -2,7 +2,7 @@
 
 ``DATASET_TYPES`` links each GraphQL type to the catalog dataset it exposes: every field returning
 one of these types (directly, as a list or as a connection) is guarded by the sharing rules
-(``hub.access.install_guards``), and a test checks each has a catalog entry.
+(``hub.governance.access.install_guards``), and a test checks each has a catalog entry.
 """
 
 DATASET_TYPES: dict[str, str] = {

@@ -17,8 +17,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.embedded import EmbeddedPostgres
-from hub.runtime import migrate_all
+from hub.db.embedded import EmbeddedPostgres
+from hub.db.runtime import migrate_all
 from hub.settings import Settings
 
 TEST_DB = "hub_test"
@@ -42,10 +42,10 @@ def _audit_key_dir() -> Path:
 
 
 def audit_checkpoints_on(settings: Settings, name: str) -> Settings:
-    """``settings`` with signed audit checkpoints on (hub.checkpoints): the key of HUB_AUDIT_SIGNING_KEY when
+    """``settings`` with signed audit checkpoints on (hub.governance.checkpoints): the key of HUB_AUDIT_SIGNING_KEY when
     set (``make test`` sets it to the demo key), else one generated for this test run, and an export file of
     database ``name``'s own."""
-    from hub.audit_keys import generate
+    from hub.governance.audit_keys import generate
 
     key = Path(os.environ["HUB_AUDIT_SIGNING_KEY"]) if os.environ.get("HUB_AUDIT_SIGNING_KEY") else None
     if key is None or not key.exists():
@@ -104,10 +104,10 @@ DEFAULT_CONSUMER = "labor"
 async def _prepare(settings: Settings, admin_url: str, name: str, test_grants: bool = True) -> dict[str, str]:
     """Fresh database: migrate, load the small demo data, create the demo consumers; returns their tokens. With
     ``test_grants`` labor is also granted every CONDITIONAL dataset (without: the database ``make run`` serves)."""
-    from hub.consumers import create_demo_consumers
-    from hub.db import Databases
-    from hub.seed import load_demo
-    from hub.statistics import refresh_statistics
+    from hub.governance.consumers import create_demo_consumers
+    from hub.db.pools import Databases
+    from hub.demo.seed import load_demo
+    from resolvers.analytics.statistics import refresh_statistics
 
     await recreate_database(admin_url, name)
     await migrate_all(settings)
@@ -207,8 +207,8 @@ def gql_as(client: TestClient, tokens: dict[str, str]):
 def empty_database(server_url: str, name: str) -> tuple[Settings, dict[str, str]]:
     """A fresh migrated database ``name`` (a ``hub_test*`` name) with the demo consumers and no data:
     its settings and the consumers' tokens."""
-    from hub.consumers import create_demo_consumers
-    from hub.db import Databases
+    from hub.governance.consumers import create_demo_consumers
+    from hub.db.pools import Databases
 
     settings = replace(Settings.from_env({"HUB_ENV": "test"}), database_url=with_database(server_url, name),
                        policy_cache_seconds=0.0)

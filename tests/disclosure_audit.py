@@ -1,7 +1,7 @@
 """Differencing audit of the published statistics (issue 13): what can one reader that owns no seekers or
 graduates learn about a person count from EVERYTHING it can obtain?
 
-The reader's knowledge is modelled as an integer interval per published count (``hub.disclosure.Intervals``): a
+The reader's knowledge is modelled as an integer interval per published count (``resolvers.analytics.disclosure.Intervals``): a
 perturbed count ``p`` means the exact count is one of ``Ptable.candidates(p)`` (the ptable is public knowledge:
 the worst case); an exact count is a point; a withheld count (the earlier small-cell rule: null, suppressed) is
 1..2 persons; a cell the reader gets no row for is 0..2 (the cell-key method) or 0 (the earlier rule returned a
@@ -12,7 +12,7 @@ warnings show those per school, major and year), and the employed are at most th
 propagated through every such sum, as a reader doing row and column arithmetic (23 - 21 = 2) would, until nothing
 changes; every count of 1 or 2 persons whose interval is then a single value is disclosed.
 
-What the audit adds to ``hub.disclosure`` (whose model the refresh uses to protect the figures): the facts are
+What the audit adds to ``resolvers.analytics.disclosure`` (whose model the refresh uses to protect the figures): the facts are
 collected through the GraphQL API as the reader gets them, the exact counts come straight from the summary tables,
 and every exact count must lie in its interval (the model is sound). The shortage list, the training catalog's
 flags, the ratios, gaps, shares, indexes, statuses and the warnings' levels are functions of the same published
@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Hashable
 
-from hub.disclosure import Intervals
+from resolvers.analytics.disclosure import Intervals
 
 INF = math.inf
 Interpret = Callable[[Any, bool], tuple[float, float]]  # (shown value, withheld) -> interval of the exact count

@@ -26,7 +26,7 @@ from graphql import (
     is_composite_type,
 )
 
-from hub.graphql_errors import KNOWN_CODES
+from hub.api.errors import KNOWN_CODES
 
 
 def error_problems(body: Any) -> list[str]:

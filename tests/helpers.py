@@ -26,7 +26,7 @@ def sql_value(url: str, query: str, *args: Any) -> Any:
 
 def body_of(response: Any) -> dict[str, Any]:
     """A GraphQL response's JSON without ``extensions.traceId``, after checking that it names the trace of
-    the response's ``traceresponse`` header (hub.observe): every GraphQL answer carries both."""
+    the response's ``traceresponse`` header (hub.telemetry.observe): every GraphQL answer carries both."""
     body = response.json()
     extensions = body.get("extensions") or {}
     trace_id = extensions.pop("traceId", None)

@@ -62,7 +62,7 @@ def scratch_hub_database(name: str, scale: str | None = None,
     or the embedded one, migrated, optionally loaded with demo data of ``scale``, with the demo consumers;
     yields settings and their tokens. Used by ``make conformance``, ``fuzz``, ``soak`` and ``bench-tracing``
     (not by the test suite)."""
-    from hub.embedded import EmbeddedPostgres
+    from hub.db.embedded import EmbeddedPostgres
 
     external = os.environ.get("DATABASE_URL")
     pg = None
@@ -97,9 +97,9 @@ async def _drop(admin_url: str, name: str) -> None:
 async def _prepare(settings: Settings, admin_url: str, name: str, scale: str | None) -> dict[str, str]:
     import asyncpg
 
-    from hub.consumers import create_demo_consumers
-    from hub.db import Databases
-    from hub.runtime import migrate_all
+    from hub.governance.consumers import create_demo_consumers
+    from hub.db.pools import Databases
+    from hub.db.runtime import migrate_all
 
     conn = await asyncpg.connect(admin_url)
     try:
@@ -111,7 +111,7 @@ async def _prepare(settings: Settings, admin_url: str, name: str, scale: str | N
     db = await Databases(settings, settings.database_url).open()
     try:
         if scale is not None:
-            from hub.seed import load_demo
+            from hub.demo.seed import load_demo
 
             pools = {"hub": db.pools["bigdata"], **{d: db.pools[d] for d in ("commerce", "labor", "science",
                                                                              "education")}}

@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from hub.seed import uscc_check_char
+from hub.demo.seed import uscc_check_char
 from hub.settings import Settings
 
 D = dt.date
@@ -177,10 +177,10 @@ async def load(urls: dict[str, str]) -> None:
 async def prepare(settings: Settings, urls: dict[str, str]) -> dict[str, str]:
     """Migrate every database of ``settings``, load the dataset, refresh the statistics; returns the demo
     consumers' tokens (commerce, labor, science, education, admin)."""
-    from hub.consumers import create_demo_consumers
-    from hub.db import Databases
-    from hub.runtime import migrate_all
-    from hub.statistics import refresh_statistics
+    from hub.governance.consumers import create_demo_consumers
+    from hub.db.pools import Databases
+    from hub.db.runtime import migrate_all
+    from resolvers.analytics.statistics import refresh_statistics
 
     await migrate_all(settings)
     await load(urls)

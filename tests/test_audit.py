@@ -18,9 +18,9 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from hub.app import create_app
-from hub.audit import ZERO_HASH, AuditEntry, record, verify
-from hub.cli import app as cli_app
-from hub.runtime import migrate_all
+from hub.governance.audit import ZERO_HASH, AuditEntry, record, verify
+from hub.cli.main import app as cli_app
+from hub.db.runtime import migrate_all
 from hub.settings import Settings
 from tests.conftest import recreate_database, with_database
 from tests.helpers import sql, sql_value
@@ -42,8 +42,8 @@ def _scratch(server_url: str, name: str) -> Settings:
 
 
 async def _consumers(settings: Settings) -> dict[str, str]:
-    from hub.consumers import create_demo_consumers
-    from hub.db import Databases
+    from hub.governance.consumers import create_demo_consumers
+    from hub.db.pools import Databases
 
     db = await Databases(settings, settings.database_url).open()
     try:
@@ -256,7 +256,7 @@ AUDITED = {
     ("/ingest/{dataset}", "POST"): ("labor", "POST", "/ingest/labor.occupations", OCCUPATION_NDJSON,
                                     {"content-type": "application/x-ndjson"}, "ingest labor.occupations"),
     # Report drafts are not public. Published versions of the same routes are (the plan publishes them): they are
-    # served without a token and leave no audit entry, with a token or without (hub.report_routes).
+    # served without a token and leave no audit entry, with a token or without (resolvers.analytics.report.routes).
     ("/reports/{year:int}.csv", "GET"): ("education", "GET", "/reports/2024.csv?draft=1", None, {},
                                          "report.draft 2024 (csv)"),
     ("/reports/{year:int}.json", "GET"): ("education", "GET", "/reports/2024.json?draft=1", None, {},
@@ -362,7 +362,7 @@ def test_a_draft_whose_entry_cannot_be_written_is_not_answered(api) -> None:
 
 
 def test_a_draft_that_fails_is_audited_with_its_code(api, monkeypatch) -> None:
-    from hub import report_routes
+    from resolvers.analytics.report import routes as report_routes
     from hub.errors import ServiceUnavailable
 
     settings, tokens, client = api
@@ -471,9 +471,9 @@ def test_audit_log_filters_and_pages(api) -> None:
 
 
 def test_without_a_consumer_the_operation_is_denied_and_audited(api) -> None:
-    from hub.access import Access, Catalog
-    from hub.context import Context
-    from hub.db import Databases
+    from hub.governance.access import Access, Catalog
+    from hub.api.context import Context
+    from hub.db.pools import Databases
 
     settings, _, client = api
     schema = client.app.state.schema
@@ -499,9 +499,9 @@ def test_without_a_consumer_the_operation_is_denied_and_audited(api) -> None:
 def test_the_trace_id_of_the_operation_is_recorded(api) -> None:
     from opentelemetry.sdk.trace import TracerProvider
 
-    from hub.access import Access, Catalog
-    from hub.context import Context
-    from hub.db import Databases
+    from hub.governance.access import Access, Catalog
+    from hub.api.context import Context
+    from hub.db.pools import Databases
 
     settings, _, client = api
     schema = client.app.state.schema

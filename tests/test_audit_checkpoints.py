@@ -1,4 +1,4 @@
-"""Signed checkpoints of the audit chain's head (hub.checkpoints): the log proves its own end.
+"""Signed checkpoints of the audit chain's head (hub.governance.checkpoints): the log proves its own end.
 
 Removing the newest entries, or rewriting an entry and re-hashing every later one, leaves a chain that
 `hub audit verify` accepts; with the exported signed heads (`--checkpoints FILE`) it fails, naming the
@@ -24,12 +24,12 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from hub.app import create_app
-from hub.audit import AuditEntry, record, verify
-from hub.audit_keys import generate, key_id, public_path
-from hub.checkpoints import ChainRegression, SignedHead, Signer, read_export, sign
-from hub.cli import app as cli_app
+from hub.governance.audit import AuditEntry, record, verify
+from hub.governance.audit_keys import generate, key_id, public_path
+from hub.governance.checkpoints import ChainRegression, SignedHead, Signer, read_export, sign
+from hub.cli.main import app as cli_app
 from hub.errors import SetupError
-from hub.runtime import migrate_all
+from hub.db.runtime import migrate_all
 from hub.settings import Settings
 from tests.conftest import recreate_database, with_database
 from tests.helpers import sql, sql_value
@@ -57,7 +57,7 @@ def audited(server_url: str, tmp_path: Path) -> Settings:
 
 
 def _signer(settings: Settings, **overrides: Any) -> Signer:
-    from hub.audit_keys import load_private_key
+    from hub.governance.audit_keys import load_private_key
 
     options = {"export": settings.audit_checkpoint_export, "interval": settings.audit_checkpoint_seconds, **overrides}
     return Signer(load_private_key(settings.audit_signing_key), options["export"], options["interval"])
@@ -403,8 +403,8 @@ def test_the_hub_signs_its_head_periodically(audited: Settings, tokens_for) -> N
 @pytest.fixture()
 def tokens_for():
     def make(settings: Settings) -> str:
-        from hub.consumers import create_demo_consumers
-        from hub.db import Databases
+        from hub.governance.consumers import create_demo_consumers
+        from hub.db.pools import Databases
 
         async def go() -> str:
             db = await Databases(settings, settings.database_url).open()
@@ -420,7 +420,7 @@ def tokens_for():
 
 def test_without_a_key_the_hub_runs_and_says_once_that_checkpoints_are_off(
         audited: Settings, tokens_for, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hub import checkpoints
+    from hub.governance import checkpoints
 
     monkeypatch.setattr(checkpoints, "_said_off", False)  # as in a fresh process
     settings = replace(audited, audit_signing_key=None, audit_checkpoint_export=None)

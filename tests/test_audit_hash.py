@@ -1,4 +1,4 @@
-"""One definition of the audit entry hash (hub.audit_hash): the database's function (hub.audit_content /
+"""One definition of the audit entry hash (hub.governance.audit_hash): the database's function (hub.audit_content /
 hub.audit_hash, used by the insert trigger) and the Python definition (used by `hub audit verify` and by any
 writer that hashes entries itself) agree, field for field and byte for byte."""
 
@@ -13,10 +13,10 @@ import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from hub.audit import AuditEntry, record, verify
-from hub.audit_hash import FIELDS, ZERO_HASH, content, entry_hash, entry_values
-from hub.audit_writer import AuditWriter
-from hub.db import Databases
+from hub.governance.audit import AuditEntry, record, verify
+from hub.governance.audit_hash import FIELDS, ZERO_HASH, content, entry_hash, entry_values
+from hub.governance.audit_writer import AuditWriter
+from hub.db.pools import Databases
 from tests.conftest import empty_database
 
 DB = "hub_test_audit_hash"

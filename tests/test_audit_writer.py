@@ -1,4 +1,4 @@
-"""Group commit of the audit log (``hub.audit_writer.AuditWriter``): batches of entries, one INSERT each.
+"""Group commit of the audit log (``hub.governance.audit_writer.AuditWriter``): batches of entries, one INSERT each.
 
 Real PostgreSQL throughout, on a scratch database of its own (migrated, with the demo consumers, no demo
 data). Batches are told apart in the database itself: every batch is one statement in its own transaction,
@@ -17,9 +17,9 @@ from typing import Any, Awaitable, Callable, Iterator
 import asyncpg
 import pytest
 
-from hub.audit import AuditEntry, record, verify
-from hub.audit_writer import AuditWriter
-from hub.db import Databases
+from hub.governance.audit import AuditEntry, record, verify
+from hub.governance.audit_writer import AuditWriter
+from hub.db.pools import Databases
 from hub.settings import Settings
 from tests.conftest import client_with_token, empty_database
 from tests.helpers import sql, sql_value
@@ -404,8 +404,8 @@ def test_each_waiter_gets_an_audit_span_and_the_batch_insert_is_one_sql_span(db_
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from hub.metrics import HubMetrics
-    from hub.tracing import Telemetry
+    from hub.telemetry.metrics import HubMetrics
+    from hub.telemetry.tracing import Telemetry
 
     settings, _ = db_settings
     exported = InMemorySpanExporter()

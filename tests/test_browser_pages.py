@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from hub.graphiql import GRAPHIQL_DIR
+from hub.api.graphiql import GRAPHIQL_DIR
 from tests.helpers import sql
 # The headless Chromium (skipped when missing) and the live hub of the report page's browser test.
 from tests.test_report_browser import _page, browser, hub_url  # noqa: F401 - fixtures

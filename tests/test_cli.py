@@ -15,7 +15,7 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-from hub.cli import app
+from hub.cli.main import app
 
 runner = CliRunner()
 
@@ -248,7 +248,7 @@ def test_serve_refuses_an_unknown_demo_scale(tmp_path: Path) -> None:
 
 
 def test_client_default_url() -> None:
-    from hub.sync.cli import default_url
+    from hub.cli.sync import default_url
 
     assert default_url({}) == "http://127.0.0.1:8000"
     assert default_url({"HUB_URL": "https://hub.example", "HUB_PORT": "9"}) == "https://hub.example"

@@ -1,4 +1,4 @@
-"""Malformed national codes in filter arguments are BAD_USER_INPUT naming the format (hub.codes), on the
+"""Malformed national codes in filter arguments are BAD_USER_INPUT naming the format (hub.api.codes), on the
 general path and the compiled path alike; well-formed codes filter as before."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import pytest
 from graphql import get_named_type
 from starlette.testclient import TestClient
 
-from hub import codes
+from hub.api import codes
 from hub.app import create_app
-from hub.schema import build_schema
+from hub.api.schema import build_schema
 from hub.settings import Settings
-from hub.trusted import TrustedDocuments
+from hub.api.trusted import TrustedDocuments
 from tests.helpers import sql_value
 
 # An argument whose name says it carries a code (or a district, USCC or section): it must be in the table.
@@ -36,7 +36,7 @@ def test_every_argument_carrying_a_code_is_checked() -> None:
     arguments = _arguments(build_schema()._schema)
     carrying = {k for k, type_name in arguments.items() if type_name == "String" and CODE_NAME.search(k[2])}
     table = {(t, f, a) for (t, f), formats in codes.ARGUMENTS.items() for a in formats}
-    assert carrying - table == set(), "arguments carrying a code without a format in hub.codes.ARGUMENTS"
+    assert carrying - table == set(), "arguments carrying a code without a format in hub.api.codes.ARGUMENTS"
     assert table - set(arguments) == set(), "hub.codes.ARGUMENTS names arguments the schema does not have"
     assert len(carrying) >= 30
 

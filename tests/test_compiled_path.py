@@ -10,10 +10,10 @@ from starlette.testclient import TestClient
 
 from hub.app import create_app
 from hub.settings import Settings
-from hub.trusted import TrustedDocuments
+from hub.api.trusted import TrustedDocuments
 from tests.helpers import sql_value
 
-# Documents served over HTTP (a subscription runs over a websocket only: hub.ws_handler).
+# Documents served over HTTP (a subscription runs over a websocket only: hub.api.ws_handler).
 DOCUMENTS = sorted((d for d in TrustedDocuments.load()
                     if all(op.operation != OperationType.SUBSCRIPTION for op in parse(d.text).definitions)),
                    key=lambda d: d.path)

@@ -1,4 +1,4 @@
-"""CSV injection (OWASP): the one cell rule of ``hub.csv_cells``, and that every CSV producer uses it.
+"""CSV injection (OWASP): the one cell rule of ``hub.sync.csv_cells``, and that every CSV producer uses it.
 
 The producers themselves are exercised over HTTP with a ``=HYPERLINK(...)`` training provider in
 ``tests/test_reports.py`` (``/reports/{year}.csv`` and ``/sync/{dataset}/snapshot?format=csv``)."""
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from hub.csv_cells import cell, neutralise, writer
+from hub.sync.csv_cells import cell, neutralise, writer
 
 ROOT = Path(__file__).resolve().parent.parent
-# Every module that writes CSV, and what it produces. A new producer must use hub.csv_cells and be listed here
+# Every module that writes CSV, and what it produces. A new producer must use hub.sync.csv_cells and be listed here
 # (and get an HTTP test like those in tests/test_reports.py).
 PRODUCERS = {
-    "hub/report.py": "GET /reports/{year}.csv (hub.report.as_csv)",
+    "resolvers/analytics/report/build.py": "GET /reports/{year}.csv (resolvers.analytics.report.build.as_csv)",
     "hub/sync/feed.py": "GET /sync/{dataset}/snapshot?format=csv (hub.sync.feed.Snapshot)",
 }
 
@@ -90,13 +90,13 @@ def _writes_csv(path: Path) -> bool:
 
 def _uses_csv_cells(path: Path) -> bool:
     text = path.read_text(encoding="utf-8")
-    return "from hub import csv_cells" in text or "from hub.csv_cells import" in text
+    return "from hub import csv_cells" in text or "from hub.sync.csv_cells import" in text
 
 
 def test_every_csv_producer_uses_the_one_rule() -> None:
     modules = [p for d in ("hub", "resolvers") for p in sorted((ROOT / d).rglob("*.py"))]
     assert len(modules) > 50
     raw = [str(p.relative_to(ROOT)) for p in modules if _writes_csv(p) and p.name != "csv_cells.py"]
-    assert raw == [], f"these modules write CSV with the csv module directly: use hub.csv_cells.writer: {raw}"
+    assert raw == [], f"these modules write CSV with the csv module directly: use hub.sync.csv_cells.writer: {raw}"
     users = {str(p.relative_to(ROOT)) for p in modules if _uses_csv_cells(p)}
     assert users == set(PRODUCERS), f"CSV producers changed: list them in PRODUCERS and test them: {users}"

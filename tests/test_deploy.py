@@ -16,7 +16,7 @@ from starlette.routing import Route
 from hub import ROOT
 from hub.app import create_app
 from hub.settings import Settings
-from hub.tracing import OTEL_VARIABLES
+from hub.telemetry.tracing import OTEL_VARIABLES
 
 DEPLOY = ROOT / "deploy"
 YAML_FILES = sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])

@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub import disclosure
+from resolvers.analytics import disclosure
 from tests import disclosure_audit as A
 from tests.test_statistics import stats_settings  # noqa: F401 - the hand-made dataset's database
 
@@ -139,8 +139,8 @@ def audit(reader: Reader, truth: Truth, table: Any, supply_rows: Any = None,
 
 
 def ptable(settings) -> Any:
-    from hub.db import Databases
-    from hub.disclosure import load_ptable
+    from hub.db.pools import Databases
+    from resolvers.analytics.disclosure import load_ptable
 
     async def go() -> Any:
         db = await Databases(settings, settings.database_url).open()

@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 from starlette.testclient import TestClient
 
-from hub import disclosure
+from resolvers.analytics import disclosure
 from hub.app import create_app
 from hub.settings import Settings
 from tests import stats_dataset as ds
@@ -43,8 +43,8 @@ def releases(server_url: str) -> Iterator[tuple[Settings, dict[str, str]]]:
 
 
 def _add_seeker_and_refresh(settings: Settings, seeker: tuple[Any, ...], n: int) -> None:
-    from hub.db import Databases
-    from hub.statistics import refresh_statistics
+    from hub.db.pools import Databases
+    from resolvers.analytics.statistics import refresh_statistics
 
     occ, level, district, registered = seeker
 

@@ -4,7 +4,7 @@ hole found by reviewing the round as another department or an unauthenticated br
 
 All closed since: an .xlsx inline-string cell inflating a 70 KB upload to a ~1.2 GB peak and the shared-strings
 cap holding ~6.6x its size (``hub.sync.xlsx._prescan``); HUB_METRICS_MAX_OPERATIONS capping per worker, not per
-host (``hub.metrics._CappedOperations``); the draft page's curl example naming the request's Host; an error
+host (``hub.telemetry.metrics._CappedOperations``); the draft page's curl example naming the request's Host; an error
 cell's text and a malformed number cell's text echoed to a non-owner; ingest validators letting a trailing
 newline through (``re.match`` with ``$``)."""
 
@@ -139,7 +139,7 @@ def test_the_operation_label_cap_holds_for_the_host_not_per_worker(server_url, t
     workers that exited. With N workers the public /metrics holds N times the cap, and every worker that is
     replaced (killed, crashed — e.g. by the .xlsx memory finding above) adds the cap again: the number of series
     a client creates is no longer bounded. Fix: keep the set of admitted names in the shared folder (e.g. a
-    small file under a lock, like hub.rate_table) or cap at merge time in ``exposition`` (fold names beyond
+    small file under a lock, like hub.http.rate_table) or cap at merge time in ``exposition`` (fold names beyond
     the cap into ``other``)."""
     import os
     import subprocess

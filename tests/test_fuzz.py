@@ -2,7 +2,7 @@
 tokens to the app on the scratch database (mutations write there). Every answer: no 5xx, no null in a
 non-null field, every error with a known ``extensions.code`` (and none unexpected).
 
-The trusted documents are fuzzed too, through their variables: the compiled path (hub.fastpath, hand
+The trusted documents are fuzzed too, through their variables: the compiled path (hub.api.fastpath, hand
 written) must answer exactly like the general path (graphql-core) for any input.
 
 Bounded for the suite (``HUB_FUZZ_EXAMPLES``: by default 60 queries, 40 mutations, 10 variable sets per
@@ -34,9 +34,9 @@ from hypothesis_graphql import mutations, queries
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.pagination import encode_cursor
-from hub.schema import build_schema
-from hub.trusted import TrustedDocuments
+from hub.api.pagination import encode_cursor
+from hub.api.schema import build_schema
+from hub.api.trusted import TrustedDocuments
 from tests.fuzz.strategies import DATES, DATETIMES, SCALARS
 from tests.graphql_checks import error_problems, null_problems
 from tests.helpers import sql

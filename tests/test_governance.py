@@ -7,8 +7,8 @@ import datetime
 import pytest
 from typer.testing import CliRunner
 
-from hub.access import mask_id_number, mask_person_name, mask_phone
-from hub.cli import app as cli_app
+from hub.governance.access import mask_id_number, mask_person_name, mask_phone
+from hub.cli.main import app as cli_app
 from hub.settings import Settings
 from resolvers import DATASET_TYPES
 from tests.conftest import DEFAULT_CONSUMER
@@ -55,7 +55,7 @@ def test_every_dataset_type_has_a_catalog_entry_and_a_case(settings: Settings) -
 def test_every_scalar_field_of_a_dataset_type_is_in_the_catalog(client, settings: Settings) -> None:
     from graphql import GraphQLEnumType, GraphQLScalarType, get_named_type
 
-    from hub.access import EXTRA_GUARDS
+    from hub.governance.access import EXTRA_GUARDS
 
     schema = client.app.state.schema._schema
     fields = {(r["dataset"], r["field"]) for r in sql(settings.database_url,
@@ -275,8 +275,8 @@ def test_an_expired_grant_stops_counting_at_once_whatever_the_cache_window(setti
     import asyncio
     import time
 
-    from hub.access import PolicyStore
-    from hub.db import Databases
+    from hub.governance.access import PolicyStore
+    from hub.db.pools import Databases
 
     url = settings.database_url
     consumer_id = sql_value(url, "select min(id) from hub.consumers where department = 'science'")

@@ -3,7 +3,7 @@ the rule and failed while the hole was open (``test_http_refuses_...`` is the re
 
 * CSV: a text cell holding a carriage return is written unquoted by the sync snapshot's CSV (line terminator
   LF: the csv module quotes only the terminator's own characters), so a spreadsheet starts a new row at the CR
-  and the text after it is a live formula; the cell rule of ``hub.csv_cells`` only looks at the first character.
+  and the text after it is a live formula; the cell rule of ``hub.sync.csv_cells`` only looks at the first character.
 * Websockets: ``HUB_TRUSTED_DOCUMENTS_ONLY=true`` is applied to HTTP bodies only (``HubGraphQL.parse_http_body``);
   a socket runs any document.
 * Websockets: ``HUB_MAX_BODY_BYTES`` (HTTP 413) does not bound a socket message (only uvicorn's 16 MiB frame
@@ -83,8 +83,8 @@ def test_a_carriage_return_inside_a_snapshot_csv_cell_does_not_start_a_formula_r
 
 
 def test_the_csv_writer_quotes_a_carriage_return_whatever_its_line_terminator() -> None:
-    """The same hole at the unit level: ``hub.csv_cells.writer`` with the snapshot's LF terminator."""
-    from hub.csv_cells import writer
+    """The same hole at the unit level: ``hub.sync.csv_cells.writer`` with the snapshot's LF terminator."""
+    from hub.sync.csv_cells import writer
 
     out = io.StringIO()
     writer(out, lineterminator="\n").writerow(["x\r" + FORMULA, 1])
@@ -126,7 +126,7 @@ def test_the_signer_does_not_continue_from_a_checkpoint_row_it_did_not_sign(audi
     sign over that: AUDIT LOG TAMPERED), then INSERTs (the table is append-only, not insert-proof) a checkpoint
     row for the new head with a signature that does not verify. The signer must not take that row as its
     previous checkpoint and sign the tampered chain with the real key."""
-    from hub.audit_keys import key_id, load_private_key
+    from hub.governance.audit_keys import key_id, load_private_key
 
     url = audited.database_url
     _append(audited, 4)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from hub.graphiql import (  # noqa: E402
+from hub.api.graphiql import (  # noqa: E402
     GRAPHIQL_DIR,
     SCRIPTS,
     STATIC_DIR,

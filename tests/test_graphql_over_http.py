@@ -1,10 +1,10 @@
-"""GraphQL over HTTP: media type negotiation, status codes and coded 4xx answers (hub.graphql_http)."""
+"""GraphQL over HTTP: media type negotiation, status codes and coded 4xx answers (hub.api.over_http)."""
 
 from __future__ import annotations
 
 import pytest
 
-from hub.graphql_http import GRAPHQL_RESPONSE_JSON, JSON, response_media_type, shape_response
+from hub.api.over_http import GRAPHQL_RESPONSE_JSON, JSON, response_media_type, shape_response
 
 GRJ = "application/graphql-response+json"
 OK_QUERY = {"query": "{ industries(first: 1) { nodes { code } } }"}
@@ -124,7 +124,7 @@ def test_unexpected_exceptions_are_masked_with_a_reference() -> None:
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
-    from hub.http_errors import exception_handlers
+    from hub.http.errors import exception_handlers
 
     async def broken(request):
         raise RuntimeError("secret detail")

@@ -13,7 +13,7 @@ from graphql import GraphQLNonNull, Undefined, get_named_type
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.graphql_errors import KNOWN_CODES
+from hub.api.errors import KNOWN_CODES
 from tests.helpers import sql_value
 
 GRJ = "application/graphql-response+json"
@@ -246,7 +246,7 @@ def test_injection_strings_are_inert(client, settings) -> None:
 
 def test_injection_strings_match_nothing(client) -> None:
     """The wildcards of LIKE are escaped: a search of ``%`` or ``_`` matches literally (nothing); a code prefix
-    that is not the leading part of a code is refused (hub.codes)."""
+    that is not the leading part of a code is refused (hub.api.codes)."""
     for value in ("%", "_", "%%", "' OR '1'='1"):
         for field, arg in (("industries", "search"), ("industries", "codePrefix"), ("occupations", "codePrefix"),
                            ("enterprises", "search"), ("schools", "search"), ("majors", "codePrefix")):

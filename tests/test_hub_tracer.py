@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from hub.tracing import HubSpan, HubTracer, LocalParentFastPath, hub_tracer
+from hub.telemetry.tracing import HubSpan, HubTracer, LocalParentFastPath, hub_tracer
 
 
 def _scenario(tracer) -> None:

@@ -14,8 +14,8 @@ from typing import Iterator
 
 import pytest
 
-from hub.access import mask_id_number
-from hub.seed import id_number_check_char
+from hub.governance.access import mask_id_number
+from hub.demo.seed import id_number_check_char
 from hub.settings import Settings
 from tests.helpers import sql, sql_value
 

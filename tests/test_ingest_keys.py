@@ -12,8 +12,8 @@ import io
 import orjson
 import pytest
 
-from hub.access import mask_id_number, mask_person_name, mask_phone
-from hub.seed import id_number_check_char
+from hub.governance.access import mask_id_number, mask_person_name, mask_phone
+from hub.demo.seed import id_number_check_char
 from tests.helpers import sql, sql_value
 from tests.sync_support import hub_client, scratch
 

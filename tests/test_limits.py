@@ -20,16 +20,9 @@ from graphql import parse, validate
 from starlette.testclient import TestClient
 
 from hub.errors import LimitExceeded, from_db_error
-from hub.limits import (
-    BodySizeLimitMiddleware,
-    DocumentAnalysis,
-    QueryCost,
-    RateLimitMiddleware,
-    TokenBuckets,
-    alias_rule,
-    depth_rule,
-)
-from hub.schema import build_schema
+from hub.api.document_limits import DocumentAnalysis, QueryCost, alias_rule, depth_rule
+from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
+from hub.api.schema import build_schema
 from hub.settings import Settings
 from tests.conftest import client_with_token, empty_database
 
@@ -390,7 +383,7 @@ def test_query_canceled_maps_to_statement_timeout() -> None:
 
 
 def test_statement_timeout_of_the_pools_yields_limit_exceeded(scratch) -> None:
-    from hub.db import Databases, Department, Stats
+    from hub.db.pools import Databases, Department, Stats
 
     settings, _ = scratch
     timed = replace(settings, statement_timeout_ms=100, pool_min_size=1, pool_max_size=1)

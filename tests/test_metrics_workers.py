@@ -1,5 +1,5 @@
 """``hub serve --workers 2``: every scrape of /metrics shows the counters of the whole process tree
-(prometheus-client's multiprocess mode, hub.metrics), not the one worker that answered it."""
+(prometheus-client's multiprocess mode, hub.telemetry.metrics), not the one worker that answered it."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def test_every_scrape_shows_the_requests_of_both_workers(server_url: str, tmp_pa
         # no longer do (the new worker clears the live gauges of a worker that died without saying so).
         _workers(proc)[0].kill()
         _wait_for(log, "Application startup complete", 3, proc)
-        time.sleep(2)  # twice hub.metrics.POOL_REFRESH_SECONDS: the live workers have set their pool gauges
+        time.sleep(2)  # twice hub.telemetry.metrics.POOL_REFRESH_SECONDS: the live workers have set their pool gauges
         for _ in range(4):
             with httpx.Client(base_url=base, timeout=30) as http:
                 samples = _samples(http.get("/metrics").text)

@@ -9,7 +9,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from hub import SQL_DIR, migrate
+from hub import SQL_DIR
+from hub.db import migrate
 from hub.errors import MigrationError
 from tests.conftest import recreate_database, with_database
 

@@ -16,9 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.db import Department, PoolGauge, SqlRegistry, Stats
-from hub.logs import JsonFormatter, configure_logging
-from hub.metrics import OperationLabels
+from hub.db.pools import Department, PoolGauge, SqlRegistry, Stats
+from hub.telemetry.logs import JsonFormatter, configure_logging
+from hub.telemetry.metrics import OperationLabels
 
 NESTED = """query MetricsProbe { occupations(first: 3) { nodes { code
   postings(first: 2) { nodes { title enterprise { name } } } } } }"""

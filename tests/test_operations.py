@@ -1,4 +1,4 @@
-"""Every saved operation under graphql/operations/ (registered as trusted documents by hub.trusted, and
+"""Every saved operation under graphql/operations/ (registered as trusted documents by hub.api.trusted, and
 run by the benchmarks in tests/bench) is valid against the built schema (test_schema_contract keeps the
 committed SDL equal to it).
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from graphql import DocumentNode, OperationDefinitionNode, parse, validate
 
-from hub.limits import DocumentAnalysis, alias_rule, depth_rule
-from hub.schema import build_schema
+from hub.api.document_limits import DocumentAnalysis, alias_rule, depth_rule
+from hub.api.schema import build_schema
 from hub.settings import Settings
-from hub.trusted import OPERATIONS_DIR
+from hub.api.trusted import OPERATIONS_DIR
 
 FILES = sorted(OPERATIONS_DIR.rglob("*.graphql"))
 BENCH_FILES = sorted((OPERATIONS_DIR / "bench").glob("*.graphql"))

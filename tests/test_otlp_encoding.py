@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
-from hub.otlp import _Encoder, encode_request
+from hub.telemetry.otlp import _Encoder, encode_request
 
 
 class _Keep(SpanExporter):
@@ -114,7 +114,7 @@ def _provider(processor) -> TracerProvider:
 def test_the_batch_processor_exports_in_batches_flushes_and_shuts_down() -> None:
     import time
 
-    from hub.otlp_batch import EncodedBatchSpanProcessor
+    from hub.telemetry.otlp_batch import EncodedBatchSpanProcessor
 
     exporter = _FakeExporter()
     processor = EncodedBatchSpanProcessor(exporter, schedule_delay_millis=60_000, max_export_batch_size=4)
@@ -136,7 +136,7 @@ def test_the_batch_processor_exports_in_batches_flushes_and_shuts_down() -> None
 
 
 def test_the_batch_processor_bounds_its_queue_and_counts_failures() -> None:
-    from hub.otlp_batch import EncodedBatchSpanProcessor
+    from hub.telemetry.otlp_batch import EncodedBatchSpanProcessor
 
     exporter = _FakeExporter(ok=False)
     processor = EncodedBatchSpanProcessor(exporter, max_queue_size=3, schedule_delay_millis=60_000,

@@ -1,4 +1,4 @@
-"""Overload: beyond the requests in flight and a bounded queue, a fast 503 with Retry-After (hub.overload)."""
+"""Overload: beyond the requests in flight and a bounded queue, a fast 503 with Retry-After (hub.http.overload)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 
 from hub.app import create_app
-from hub.overload import Admission
+from hub.http.overload import Admission
 from tests.live import serve_in_thread
 
 
@@ -121,7 +121,7 @@ def test_reliability_settings_from_the_environment() -> None:
 
 
 def test_no_limit_when_max_in_flight_is_zero() -> None:
-    from hub.overload import OverloadMiddleware
+    from hub.http.overload import OverloadMiddleware
 
     calls = []
 

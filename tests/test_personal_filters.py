@@ -13,8 +13,9 @@ from typing import Iterator
 
 import pytest
 
-from hub import SQL_DIR, specs
-from hub.access import mask_person_name
+from hub import SQL_DIR
+from hub.api import specs
+from hub.governance.access import mask_person_name
 from hub.settings import Settings
 from tests.helpers import sql, sql_value
 
@@ -116,8 +117,8 @@ def test_the_catalog_names_the_arguments_a_reader_may_not_use(grants, gql_as) ->
 def test_an_argument_missing_from_the_catalog_counts_as_touching_every_personal_field() -> None:
     """Fail closed: until the catalog classifies an argument, a reader who sees any personal field of the dataset
     masked may not use it; the owner, or a grant unmasking every personal field, still may."""
-    from hub.access import Access, Catalog, Dataset, DatasetArgument, DatasetField, Grant
-    from hub.consumers import Consumer
+    from hub.governance.access import Access, Catalog, Dataset, DatasetArgument, DatasetField, Grant
+    from hub.governance.consumers import Consumer
     from hub.errors import Forbidden
 
     seekers = Dataset("labor.job_seekers", "labor", "JobSeeker", "t", "CONDITIONAL", "DAILY", "", fields=(
@@ -176,11 +177,11 @@ def test_the_compiled_path_refuses_the_same_filter_before_any_sql(grants, client
 
 def test_the_compiled_executor_checks_arguments_itself(grants, client, tokens, person) -> None:
     """The plan's own check (not only the general path's after a fallback) refuses, before any SQL."""
-    from hub.access import Access
-    from hub.consumers import hash_token
-    from hub.context import Context
+    from hub.governance.access import Access
+    from hub.governance.consumers import hash_token
+    from hub.api.context import Context
     from hub.errors import Forbidden
-    from hub.fastpath import Executor, coerce_variables
+    from hub.api.fastpath import Executor, coerce_variables
 
     doc, compiled = _registered(client, "examples/seeker_search.graphql")
     operation = compiled.plans[doc.hash]["SeekerSearch"]

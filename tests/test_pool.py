@@ -1,4 +1,4 @@
-"""Pooled connections go back to the pool without asyncpg's reset query (hub.db.keep_session): one round
+"""Pooled connections go back to the pool without asyncpg's reset query (hub.db.pools.keep_session): one round
 trip per statement, not two. Shown by what the server last ran on the connection (pg_stat_activity)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 
 import asyncpg
 
-from hub.db import Databases
+from hub.db.pools import Databases
 
 
 def test_a_released_connection_last_ran_the_statement_not_a_reset(settings) -> None:

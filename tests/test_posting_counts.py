@@ -1,4 +1,4 @@
-"""The maintained posting counters (migration 0012, hub.counters) equal counting the postings: after
+"""The maintained posting counters (migration 0012, hub.db.counters) equal counting the postings: after
 inserts, updates that move postings between occupations, deletes, COPY, TRUNCATE, concurrent writers and
 concurrent compactions."""
 
@@ -10,8 +10,8 @@ import random
 import asyncpg
 import pytest
 
-from hub.counters import compact
-from hub.db import Databases
+from hub.db.counters import compact
+from hub.db.pools import Databases
 from tests.sync_support import Writers, scratch
 
 COUNTED = "select occupation_code, count(*)::bigint from labor.job_postings group by 1 having count(*) > 0"

@@ -1,4 +1,4 @@
-"""The per-consumer rate limit holds for one host whatever the number of workers (hub.rate_table).
+"""The per-consumer rate limit holds for one host whatever the number of workers (hub.http.rate_table).
 
 A real ``hub serve --workers 2`` must accept exactly one burst from one consumer (not one per worker);
 the shared table must count the requests of several processes as one; a fresh run starts from a fresh
@@ -19,8 +19,8 @@ import httpx
 import psutil
 import pytest
 
-from hub.limits import TokenBuckets
-from hub.rate_table import PROBE, RateTable, create_for_server, fingerprint
+from hub.http.limits import TokenBuckets
+from hub.http.rate_table import PROBE, RateTable, create_for_server, fingerprint
 from tests.conftest import empty_database
 from tests.live import free_port, stop_served, worker_processes
 
@@ -107,7 +107,7 @@ def test_a_full_window_gives_the_fullest_bucket_to_the_new_key() -> None:
 
 
 def test_fingerprints_are_the_same_in_every_process() -> None:
-    code = "from hub.rate_table import fingerprint; print(fingerprint('consumer-7'), fingerprint(7))"
+    code = "from hub.http.rate_table import fingerprint; print(fingerprint('consumer-7'), fingerprint(7))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONHASHSEED": "random"}).stdout.split()
     assert [int(x) for x in out] == [fingerprint("consumer-7"), fingerprint(7)]

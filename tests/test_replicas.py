@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.db import Databases
+from hub.db.pools import Databases
 from hub.settings import Settings
 from tests.conftest import _prepare, with_database
 from tests.helpers import body_of, sql_value
@@ -141,7 +141,7 @@ def test_replica_pools_refuse_writes(cluster) -> None:
 
 
 def test_compiled_trusted_queries_read_the_replica(cluster) -> None:
-    from hub.trusted import TrustedDocuments
+    from hub.api.trusted import TrustedDocuments
 
     c, base, tokens = cluster
     settings = replace(base, replica_urls=(with_database(c.url("standby"), DB),), compiled_queries=True)

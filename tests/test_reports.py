@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from hub.app import create_app
-from hub.cli import app as cli
+from hub.cli.main import app as cli
 from hub.settings import Settings
 from tests import stats_dataset as ds
 from tests.conftest import recreate_database, with_database
@@ -58,8 +58,8 @@ def sql(url: str, query: str, *args: Any) -> Any:
 
 
 def refresh(settings: Settings) -> None:
-    from hub.db import Databases
-    from hub.statistics import refresh_statistics
+    from hub.db.pools import Databases
+    from resolvers.analytics.statistics import refresh_statistics
 
     async def go() -> None:
         db = await Databases(settings, settings.database_url).open()
@@ -252,8 +252,8 @@ def test_cli_refresh_publish_and_render(env, tmp_path: Path) -> None:
 def test_readers_never_see_half_a_refresh(env) -> None:
     """While a refresh replaces the summary tables, a reader sees the previous figures or the new ones, never
     an empty or half-filled table, and is not blocked."""
-    from hub.db import Databases
-    from hub.statistics import refresh_statistics
+    from hub.db.pools import Databases
+    from resolvers.analytics.statistics import refresh_statistics
 
     settings, tokens, client = env
     query = "{ supplyDemand(year: 2024) { nodes { demand } } }"
@@ -292,8 +292,8 @@ def test_readers_never_see_half_a_refresh(env) -> None:
 
 
 def test_concurrent_refreshes_run_one_after_the_other(env) -> None:
-    from hub.db import Databases
-    from hub.statistics import refresh_statistics
+    from hub.db.pools import Databases
+    from resolvers.analytics.statistics import refresh_statistics
 
     settings, tokens, client = env
 
@@ -354,7 +354,7 @@ HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 
 
 def _report_of(document: dict[str, Any]) -> Any:
-    from hub.report import Report
+    from resolvers.analytics.report.build import Report
 
     d = document
     return Report(d["year"], d["figures"], d["status"], d["thresholds"], d["watermark"], d["versions"], d["version"],
@@ -380,7 +380,7 @@ def test_names_in_the_page_are_escaped(env) -> None:
     assert "&lt;script&gt;alert(&#34;occupation&#34;)&lt;/script&gt;" in page
     assert "=HYPERLINK(&#34;http://evil.example/x&#34;,&#34;click&#34;)" in page  # shown as the text it is
 
-    from hub.report_html import render
+    from resolvers.analytics.report.html import render
 
     document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()
     report = _report_of({**document, "figures": _hostile_names(document["figures"])})
@@ -395,7 +395,8 @@ def test_names_in_the_page_are_escaped(env) -> None:
 
 
 def test_the_page_is_built_by_an_autoescaping_template_engine() -> None:
-    from hub import report_html, report_svg
+    from resolvers.analytics.report import html as report_html
+    from resolvers.analytics.report import svg as report_svg
 
     assert report_html.ENVIRONMENT.autoescape is True
     for module in (report_html, report_svg):
@@ -405,7 +406,7 @@ def test_the_page_is_built_by_an_autoescaping_template_engine() -> None:
 
 def test_versions_frozen_before_later_figures_still_render(env) -> None:
     """A version frozen before the city-wide match and the district names were part of the figures."""
-    from hub.report_html import render
+    from resolvers.analytics.report.html import render
 
     settings, tokens, client = env
     document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()
@@ -506,8 +507,8 @@ def test_english_lists_are_joined_with_commas(env) -> None:
 
 
 def test_a_partial_year_says_so(env) -> None:
-    from hub.report import Report
-    from hub.report_html import covered_quarter, render
+    from resolvers.analytics.report.build import Report
+    from resolvers.analytics.report.html import covered_quarter, render
 
     def report(demand: list[int], refreshed: str | None) -> Report:
         figures = {"quarters": _quarters(demand)}

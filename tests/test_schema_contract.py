@@ -1,6 +1,6 @@
 """graphql/schema.graphql is the committed contract: the code's schema must not drift from it."""
 
-from hub.schema import SCHEMA_FILE, export_sdl
+from hub.api.schema import SCHEMA_FILE, export_sdl
 
 
 def test_committed_schema_matches_code() -> None:

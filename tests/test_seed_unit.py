@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from hub.seed import COLUMNS, SCALES, generate, id_number_check_char, uscc_check_char
-from hub.seed_names import DISTRICTS
+from hub.demo.seed import COLUMNS, SCALES, generate, id_number_check_char, uscc_check_char
+from hub.demo.names import DISTRICTS
 
 
 @pytest.fixture(scope="module")

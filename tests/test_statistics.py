@@ -230,8 +230,8 @@ def test_perturbation_is_the_ptable_at_the_cell_key(stats_settings) -> None:
 
 
 def test_the_ptable(stats_settings) -> None:
-    from hub.db import Databases
-    from hub.disclosure import LARGE, MAX_NOISE, load_ptable
+    from hub.db.pools import Databases
+    from resolvers.analytics.disclosure import LARGE, MAX_NOISE, load_ptable
 
     settings, _ = stats_settings
 

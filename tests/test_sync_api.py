@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from hub.access import mask_id_number
+from hub.governance.access import mask_id_number
 from tests.helpers import sql, sql_value
 from tests.sync_support import hub_client, ndjson, scratch
 

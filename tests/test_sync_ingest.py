@@ -9,7 +9,7 @@ import json
 import orjson
 import pytest
 
-from hub.seed import uscc_check_char
+from hub.demo.seed import uscc_check_char
 from tests.helpers import sql, sql_value
 from tests.sync_support import hub_client, scratch
 

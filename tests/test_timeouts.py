@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.db import Databases, SqlRegistry
+from hub.db.pools import Databases, SqlRegistry
 from hub.errors import LimitExceeded
 
 TIMEOUT_MS = 200

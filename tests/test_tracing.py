@@ -11,9 +11,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.db import SqlRegistry
+from hub.db.pools import SqlRegistry
 from hub.settings import Settings
-from hub.tracing import exporters_from_env, provider_from_env
+from hub.telemetry.tracing import exporters_from_env, provider_from_env
 from tests.helpers import sql_value
 from tests.otlp_receiver import OtlpReceiver
 
@@ -190,10 +190,10 @@ def test_operation_scope_traces_an_operation_answered_without_strawberry(setting
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from hub.db import Databases
-    from hub.graphql_telemetry import operation_scope
-    from hub.metrics import HubMetrics
-    from hub.tracing import Telemetry
+    from hub.db.pools import Databases
+    from hub.api.telemetry import operation_scope
+    from hub.telemetry.metrics import HubMetrics
+    from hub.telemetry.tracing import Telemetry
 
     exported = InMemorySpanExporter()
     provider = TracerProvider()
@@ -233,7 +233,7 @@ def test_the_sampler_fast_path_agrees_with_the_configured_sampler() -> None:
     from opentelemetry.sdk.trace.sampling import Decision
     from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
-    from hub.tracing import LocalParentFastPath, sampler_from_env
+    from hub.telemetry.tracing import LocalParentFastPath, sampler_from_env
 
     calls = []
 

@@ -19,10 +19,10 @@ from graphql import OperationDefinitionNode, parse, validate
 from starlette.testclient import TestClient
 
 from hub import GRAPHQL_DIR
-from hub.limits import DocumentAnalysis, alias_rule, depth_rule
-from hub.schema import build_schema
+from hub.api.document_limits import DocumentAnalysis, alias_rule, depth_rule
+from hub.api.schema import build_schema
 from hub.settings import Settings
-from hub.trusted import OPERATIONS_DIR, TrustedDocuments, document_hash
+from hub.api.trusted import OPERATIONS_DIR, TrustedDocuments, document_hash
 from tests.conftest import client_with_token, empty_database
 from tests.helpers import body_of
 

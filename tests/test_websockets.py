@@ -19,8 +19,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from hub.app import create_app
-from hub.cli import app as cli_app
-from hub.consumers import hash_token, new_token
+from hub.cli.main import app as cli_app
+from hub.governance.consumers import hash_token, new_token
 from tests.helpers import sql, sql_value
 from tests.live import serve_in_thread
 from tests.sync_support import scratch

@@ -78,7 +78,7 @@ class Checkpoint:
 
 def _unreachable(url: str, exc: Exception) -> str:
     """``UNREACHABLE: cannot connect to URL: cause — check --url or HUB_URL``."""
-    from hub.cli_support import http_problem
+    from hub.cli.support import http_problem
 
     return f"UNREACHABLE: {http_problem(url, exc)}"
 

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 import asyncpg
 import orjson
 
-from hub import csv_cells
+from hub.sync import csv_cells
 from hub.errors import CursorExpired, raise_mapped
 from hub.sync.cursor import Cursor
 
 if TYPE_CHECKING:
-    from hub.db import Databases, SqlRegistry
+    from hub.db.pools import Databases, SqlRegistry
 
 log = logging.getLogger("hub.sync")
 

@@ -1,4 +1,4 @@
-"""The HTTP sync endpoints (bearer token required; ``hub.auth`` protects ``/sync`` and ``/ingest``):
+"""The HTTP sync endpoints (bearer token required; ``hub.http.auth`` protects ``/sync`` and ``/ingest``):
 
 * ``GET /sync/{dataset}/changes?after=CURSOR&limit=N`` — NDJSON: one change per line, then a final line
   ``{"next_cursor": ..., "has_more": ..., "count": ...}``;
@@ -31,7 +31,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hub.errors import BadUserInput, HubError, ServiceUnavailable, from_db_error
-from hub.limits import _BodyTooLarge
+from hub.http.limits import BodyTooLarge
 from hub.sync.cursor import Cursor
 from hub.sync.feed import Snapshot, read_changes
 from hub.sync.guard import access_for, audit, authorize, note_rows
@@ -263,7 +263,7 @@ async def ingest_endpoint(request: Request) -> Response:
             records = ndjson_records(request.stream())
         result = await ingest(request.app.state.db, spec, records, consumer=consumer, idempotency_key=key, fmt=fmt,
                               report_limit=settings.ingest_report_rejects, timeout_ms=settings.ingest_timeout_ms)
-    except _BodyTooLarge:
+    except BodyTooLarge:
         await _failed(request, consumer, access, operation, "mutation", BadUserInput("body too large"))
         raise  # the body-size middleware answers 413
     except ClientDisconnect:
@@ -284,7 +284,7 @@ async def ingest_endpoint(request: Request) -> Response:
         return error_response(ServiceUnavailable("audit log unavailable (the batch was applied; retry with the same "
                                                  "Idempotency-Key for its report)"))
     if applied and not result.replayed:
-        request.app.state.db.note_write(consumer.id)  # its next reads stay on the primary (hub.replicas)
+        request.app.state.db.note_write(consumer.id)  # its next reads stay on the primary (hub.db.replicas)
         refresh_statistics_later(request.app.state.db)
     return JSONResponse(report, headers={"idempotent-replayed": "true" if result.replayed else "false"})
 

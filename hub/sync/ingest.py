@@ -35,8 +35,8 @@ from hub.sync.specs import Spec, validate_row
 from hub.sync.validate import Invalid
 
 if TYPE_CHECKING:
-    from hub.consumers import Consumer
-    from hub.db import Databases
+    from hub.governance.consumers import Consumer
+    from hub.db.pools import Databases
 
 log = logging.getLogger("hub.sync.ingest")
 
@@ -251,7 +251,7 @@ async def _upsert_isolating(conn: asyncpg.Connection, spec: Spec, stage: str) ->
 # --- after a batch ----------------------------------------------------------------------------------
 
 def record_ingest_metrics(app: Any, report: dict[str, Any]) -> None:
-    """hub_ingested_rows_total / hub_ingest_rejected_rows_total (``hub.metrics``), when metrics exist."""
+    """hub_ingested_rows_total / hub_ingest_rejected_rows_total (``hub.telemetry.metrics``), when metrics exist."""
     metrics = getattr(app.state, "metrics", None)
     if metrics is not None:
         metrics.record_ingest(report["dataset"], report["inserted"] + report["updated"] + report["unchanged"],
@@ -262,16 +262,16 @@ _REFRESH: dict[int, dict[str, Any]] = {}  # per Databases: the running refresh t
 
 
 def refresh_statistics_later(db: "Databases") -> bool:
-    """Refresh the published statistics in the background, if ``hub.statistics`` exists.
+    """Refresh the published statistics in the background, if ``resolvers.analytics.statistics`` exists.
 
     The statistics are computed from summary tables (issue 5); an ingest that changed rows makes them stale.
-    ``hub.statistics.refresh_statistics(db)`` runs after the response was sent: it never delays or fails an
+    ``resolvers.analytics.statistics.refresh_statistics(db)`` runs after the response was sent: it never delays or fails an
     ingest, and its failure is only logged. Refreshes coalesce: while one runs, any number of further
     ingests cause exactly one more. Returns whether a refresh was started or queued."""
     import asyncio
 
     try:
-        from hub.statistics import refresh_statistics  # type: ignore[import-not-found]
+        from resolvers.analytics.statistics import refresh_statistics  # type: ignore[import-not-found]
     except ImportError:
         return False
     state = _REFRESH.setdefault(id(db), {"task": None, "again": False})

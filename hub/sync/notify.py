@@ -22,7 +22,7 @@ from hub.sync.cursor import Cursor
 from hub.sync.feed import head
 
 if TYPE_CHECKING:
-    from hub.db import Databases
+    from hub.db.pools import Databases
 
 log = logging.getLogger("hub.sync.notify")
 

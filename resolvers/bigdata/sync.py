@@ -13,7 +13,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub.errors import BadUserInput
-from hub.pagination import PageInfo
+from hub.api.pagination import PageInfo
 from hub.sync.cursor import Cursor
 from hub.sync.feed import read_changes
 from hub.sync.guard import authorize, note_rows
@@ -180,7 +180,7 @@ class SyncSubscription:
                                          "`changes(after: <your cursor>)` until caught up.")
     async def dataset_changed(self, info: strawberry.Info, dataset: str) -> AsyncGenerator[DatasetChange, None]:
         # Authorised before the stream is returned, so that the subscription's start is audited with its dataset
-        # (hub.ws_auth.watch_subscriptions re-checks it while it runs).
+        # (hub.api.ws_auth.watch_subscriptions re-checks it while it runs).
         ctx = info.context
         found = authorize(ctx.access, dataset, write=False)
         return _changes(ctx.request.app.state.sync.notifier, found.name)

@@ -1,8 +1,8 @@
-"""Batch specs of commerce's join fields (see hub.specs): one batch per nesting level in the compiled path."""
+"""Batch specs of commerce's join fields (see hub.api.specs): one batch per nesting level in the compiled path."""
 
 from __future__ import annotations
 
-from hub.specs import ByKey, Custom, Many, Page
+from hub.api.specs import ByKey, Custom, Many, Page
 from resolvers.commerce.loaders import (
     EnterpriseByUsccLoader, EnterprisesByIndustryLoader, IndustriesByParentLoader, IndustryByCodeLoader,
     InvestmentProjectsByEnterpriseLoader, ParkByCodeLoader,

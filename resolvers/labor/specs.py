@@ -1,8 +1,8 @@
-"""Batch specs of labor's join fields (see hub.specs)."""
+"""Batch specs of labor's join fields (see hub.api.specs)."""
 
 from __future__ import annotations
 
-from hub.specs import ByKey, Page
+from hub.api.specs import ByKey, Page
 from resolvers.commerce.loaders import EnterpriseByUsccLoader
 from resolvers.labor.loaders import (
     OccupationByCodeLoader, PostingCountByOccupationLoader, PostingsByOccupationLoader, SeekersByOccupationLoader,

@@ -6,8 +6,8 @@ import datetime
 
 import strawberry
 
-from hub.pagination import like_contains, like_prefix
-from hub.specs import RootByKey, RootPage
+from hub.api.pagination import like_contains, like_prefix
+from hub.api.specs import RootByKey, RootPage
 from resolvers.science.loaders import ResearchProjectByCodeLoader
 from resolvers.science.types import (
     InnovationPlatformConnection, InnovationPlatformKind, ResearchProject, ResearchProjectConnection,

@@ -26,7 +26,7 @@ for _name, _strategy in SCALARS.items():
 
 @functools.lru_cache(maxsize=1)
 def _schema() -> Any:
-    from hub.schema import build_schema
+    from hub.api.schema import build_schema
 
     return build_schema()._schema
 

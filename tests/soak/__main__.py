@@ -59,7 +59,7 @@ def _graphql_refused(*codes: str) -> Callable[[httpx.Response], bool]:
 
 
 def _operations() -> list[Operation]:
-    from hub.trusted import TrustedDocuments
+    from hub.api.trusted import TrustedDocuments
 
     documents = {d.path: d for d in TrustedDocuments.load()}
     persisted = lambda path, variables=None: {  # noqa: E731

@@ -1,0 +1,121 @@
+"""The one GraphQL schema: every department's root fields merged into Query (and Mutation)."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError, GraphQLResolveInfoHelpers
+from strawberry.extensions import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.tools import merge_types
+
+from hub import GRAPHQL_DIR
+from hub.governance.access import install_guards
+from hub.governance.audit import AuditExtension
+from hub.api.codes import install_code_checks
+from hub.api.errors import ErrorCodes
+from hub.api.telemetry import OperationSpan, ResolverSpans
+from hub.api.document_limits import schema_extensions
+from hub.db.replicas import ReadRouting
+from hub.api.ws_auth import watch_subscriptions
+from hub.settings import Settings
+
+CACHE_SIZE = 512
+
+
+class HubExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """strawberry's execution context without graphql-core 3.3's reference cycle.
+
+    graphql-core's executor keeps bound methods of itself in ``async_helpers`` (handed to resolvers), so
+    every operation's executor — with its results, futures and the objects of every resolved field — is
+    cyclic garbage that only the garbage collector frees, and a collection of tens of thousands of objects
+    pauses every request in flight. Here the helpers reach the executor through a weak reference (it is
+    alive while it executes), so reference counting frees an operation when it ends
+    (tests/test_garbage.py).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        gather, track = weakref.WeakMethod(self.gather_async_work), weakref.WeakMethod(self.track_async_work)
+        self.async_helpers = GraphQLResolveInfoHelpers(
+            gather=lambda values: gather()(values), track=lambda values: track()(values))
+
+
+class HubSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Errors are shaped and unexpected ones logged once, with a reference id, by ErrorCodes.
+        return None
+
+
+def query_type() -> type:
+    from resolvers.commerce.queries import CommerceQuery
+    from resolvers.education.queries import EducationQuery
+    from resolvers.labor.queries import LaborQuery
+    from resolvers.science.queries import ScienceQuery
+
+    from resolvers.bigdata.catalog import CatalogQuery
+    from resolvers.bigdata.audit import AuditQuery
+    from resolvers.bigdata.grants import GrantQuery
+    from resolvers.bigdata.sync import SyncQuery
+    from resolvers.analytics.queries import AnalyticsQuery
+
+    return merge_types("Query", (CommerceQuery, LaborQuery, ScienceQuery, EducationQuery, CatalogQuery, GrantQuery,
+                                  AuditQuery, SyncQuery, AnalyticsQuery))
+
+
+def mutation_type() -> type:
+    from resolvers.bigdata.grants import GrantMutation
+    from resolvers.bigdata.sync import SyncMutation
+    from resolvers.analytics.mutations import AnalyticsMutation
+
+    return merge_types("Mutation", (GrantMutation, SyncMutation, AnalyticsMutation))
+
+
+def subscription_type() -> type:
+    from resolvers.bigdata.sync import SyncSubscription
+
+    return merge_types("Subscription", (SyncSubscription,))
+
+
+def build_schema(settings: Settings | None = None) -> HubSchema:
+    settings = settings or Settings()
+    extensions: list[Any] = [
+        # The operation span (hub.api.telemetry) is FIRST: current while everything below runs, including
+        # the audit entry's write, and it sees the errors as finally shaped.
+        OperationSpan,
+        AuditExtension,  # then the audit: its after-yield runs after ErrorCodes shaped the errors
+        # Limits from settings (hub.api.document_limits): tokens, cached parse, depth, aliases, introspection depth,
+        # cost (before validation), then the validation cache.
+        *schema_extensions(settings, CACHE_SIZE),
+    ]
+    if settings.replica_urls:
+        extensions.append(ReadRouting)  # queries to a replica, mutations to the primary (hub.db.replicas)
+    if settings.trace_resolvers:
+        extensions.append(ResolverSpans)  # one span per resolved field: costly, off by default
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
+    extensions.append(ErrorCodes)
+    schema = HubSchema(
+        query=query_type(),
+        mutation=mutation_type(),
+        subscription=subscription_type(),
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=HubExecutionContext,
+    )
+    from resolvers import DATASET_TYPES
+
+    schema.guarded_fields = install_guards(schema._schema, DATASET_TYPES)
+    install_code_checks(schema._schema)  # outside the guards: a malformed code is BAD_USER_INPUT (hub.api.codes)
+    watch_subscriptions(schema._schema)  # a running subscription ends when its access does (hub.api.ws_auth)
+    return schema
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"
+
+
+SCHEMA_FILE = GRAPHQL_DIR / "schema.graphql"
