@@ -19,7 +19,6 @@ from hub.governance.access import PolicyStore
 from hub.governance.audit_writer import AuditWriter
 from hub.http.auth import AuthenticationMiddleware, ConsumerCache
 from hub.governance.checkpoints import signer_from_settings
-from hub.db.counters import compaction_loop
 from hub.db.pools import Databases
 from hub.errors import SetupError
 from hub.api.view import HubGraphQL
@@ -28,7 +27,10 @@ from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenB
 from hub.telemetry.metrics import HubMetrics, metrics_endpoint
 from hub.telemetry.observe import TelemetryMiddleware
 from hub.http.overload import Admission, OverloadMiddleware
+from hub.api.graphiql import STATIC_DIR
 from hub.api.schema import build_schema
+from hub.assembly import contributions
+from hub.http.pages import landing
 from hub.settings import Settings
 from hub.sync.http import routes as sync_routes
 from hub.sync.runtime import SyncRuntime
@@ -102,7 +104,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         app.state.policy = PolicyStore(db, settings.policy_cache_seconds)
         app.state.consumers = ConsumerCache(settings.policy_cache_seconds)
         app.state.sync = await SyncRuntime.start(db, settings)  # change notifier + change-log retention
-        counters = asyncio.ensure_future(compaction_loop(db, settings.counters_compact_seconds))
+        # background work of the resolvers packages (labor folds its posting counters)
+        background = [asyncio.ensure_future(task(db, settings)) for c in contributions() for task in c.background]
         # Signed checkpoints of the audit chain's head (hub.governance.checkpoints), on a connection of its own.
         checkpoints = asyncio.ensure_future(signer.run(db.url_of("bigdata"))) if signer is not None else None
         if settings.gc_tuning:
@@ -113,7 +116,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             yield
         finally:
             gc.callbacks.remove(telemetry.metrics.gc_callback)
-            for task in (counters, checkpoints, pool_metrics):
+            for task in (*background, checkpoints, pool_metrics):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(BaseException):
@@ -124,10 +127,6 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             telemetry.metrics.end_worker()
             telemetry.flush()
 
-    from hub.api.graphiql import STATIC_DIR
-    from hub.http.pages import landing
-    from resolvers.analytics.report.routes import routes as report_routes
-
     graphql_app = HubGraphQL(schema, settings)
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
@@ -137,7 +136,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         *sync_routes(),  # /sync/{dataset}/changes, /sync/{dataset}/snapshot, /ingest/{dataset}
-        *report_routes(),  # /reports/{year}, /reports/{year}.csv, /reports/{year}.json (resolvers.analytics.report.routes)
+        # the resolvers packages' routes: analytics' /reports/{year}, /reports/{year}.csv, /reports/{year}.json
+        *(route for c in contributions() if c.routes is not None for route in c.routes()),
     ]
     if settings.metrics:
         routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))

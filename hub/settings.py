@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Mapping
 
 from hub import ROOT
-
-DEPARTMENTS: tuple[str, ...] = ("commerce", "labor", "science", "education", "bigdata")
-# bigdata's tables live in the hub's own PostgreSQL schema, "hub".
+from hub.departments import NAMES as DEPARTMENTS
 
 
 class SettingsError(ValueError):
@@ -112,7 +110,7 @@ class Settings:
     # Sync for the big-data bureau (hub.sync): change-log retention, feed pages, ingest.
     sync_retention_hours: float = 168.0  # changes older than this are pruned; older cursors: CURSOR_EXPIRED
     sync_prune_interval_seconds: float = 300.0  # how often the retention task runs
-    counters_compact_seconds: float = 10.0  # how often the posting counters are folded (hub.db.counters)
+    counters_compact_seconds: float = 10.0  # how often the posting counters are folded (resolvers.labor.counters)
     sync_page_default: int = 1000  # changes per feed page when no limit/first is given
     sync_page_max: int = 10_000  # largest feed page
     ingest_max_body_bytes: int = 2 * 1024**3  # POST /ingest bodies (streamed; the generic limit does not apply)

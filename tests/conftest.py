@@ -106,7 +106,7 @@ async def _prepare(settings: Settings, admin_url: str, name: str, test_grants: b
     ``test_grants`` labor is also granted every CONDITIONAL dataset (without: the database ``make run`` serves)."""
     from hub.governance.consumers import create_demo_consumers
     from hub.db.pools import Databases
-    from hub.demo.seed import load_demo
+    from hub.demo.load import load_demo
     from resolvers.analytics.statistics import refresh_statistics
 
     await recreate_database(admin_url, name)

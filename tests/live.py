@@ -111,7 +111,7 @@ async def _prepare(settings: Settings, admin_url: str, name: str, scale: str | N
     db = await Databases(settings, settings.database_url).open()
     try:
         if scale is not None:
-            from hub.demo.seed import load_demo
+            from hub.demo.load import load_demo
 
             pools = {"hub": db.pools["bigdata"], **{d: db.pools[d] for d in ("commerce", "labor", "science",
                                                                              "education")}}

@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from hub.demo.seed import uscc_check_char
+from hub.sync.check_chars import uscc_check_char
 from hub.settings import Settings
 
 D = dt.date

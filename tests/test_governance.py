@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from hub.governance.access import mask_id_number, mask_person_name, mask_phone
 from hub.cli.main import app as cli_app
 from hub.settings import Settings
-from resolvers import DATASET_TYPES
+from hub.assembly import dataset_types
 from tests.conftest import DEFAULT_CONSUMER
 from tests.helpers import sql, sql_value
 
@@ -44,10 +44,10 @@ def catalog(settings: Settings) -> dict[str, tuple[str, str]]:
 
 def test_every_dataset_type_has_a_catalog_entry_and_a_case(settings: Settings) -> None:
     cat = catalog(settings)
-    assert set(DATASET_TYPES.values()) == set(cat) == set(DATASET_QUERIES)
+    assert set(dataset_types().values()) == set(cat) == set(DATASET_QUERIES)
     types = {r["graphql_type"]: r["name"] for r in sql(settings.database_url,
                                                        "select graphql_type, name from hub.datasets")}
-    assert types == DATASET_TYPES
+    assert types == dataset_types()
     classes = {c for _, c in cat.values()}
     assert classes == {"UNCONDITIONAL", "CONDITIONAL", "NOT_SHARED"}
 
@@ -61,7 +61,7 @@ def test_every_scalar_field_of_a_dataset_type_is_in_the_catalog(client, settings
     fields = {(r["dataset"], r["field"]) for r in sql(settings.database_url,
                                                       "select dataset, field from hub.dataset_fields")}
     missing = []
-    for type_name, dataset in DATASET_TYPES.items():
+    for type_name, dataset in dataset_types().items():
         for fname, f in schema.type_map[type_name].fields.items():
             if isinstance(get_named_type(f.type), (GraphQLScalarType, GraphQLEnumType)) \
                     and (type_name, fname) not in EXTRA_GUARDS and (dataset, fname) not in fields:
@@ -74,7 +74,7 @@ def test_every_field_reading_a_dataset_is_guarded(client) -> None:
     assert ("Query", "jobSeekers") in guarded and ("Occupation", "seekers") in guarded
     assert ("Major", "outcomes") in guarded and ("Enterprise", "investmentProjects") in guarded
     assert guarded[("Occupation", "postingCount")] == "labor.job_postings"
-    assert {d for d in guarded.values()} == set(DATASET_TYPES.values())
+    assert {d for d in guarded.values()} == set(dataset_types().values())
 
 
 @pytest.mark.parametrize("dataset", sorted(DATASET_QUERIES))

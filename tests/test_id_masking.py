@@ -15,7 +15,7 @@ from typing import Iterator
 import pytest
 
 from hub.governance.access import mask_id_number
-from hub.demo.seed import id_number_check_char
+from hub.sync.check_chars import id_number_check_char
 from hub.settings import Settings
 from tests.helpers import sql, sql_value
 

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from hub.governance.access import mask_id_number, mask_person_name, mask_phone
 from hub.app import create_app
 from hub.cli.main import app as cli_app
-from hub.demo.seed import id_number_check_char
+from hub.sync.check_chars import id_number_check_char
 from hub.sync import xlsx
 from hub.sync.parse import csv_records
 from hub.sync.xlsx import CellError, cell_text

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from hub.governance.access import mask_id_number, mask_person_name, mask_phone
-from hub.demo.seed import id_number_check_char
+from hub.sync.check_chars import id_number_check_char
 from tests.helpers import sql, sql_value
 from tests.sync_support import hub_client, scratch
 

@@ -15,6 +15,7 @@ import pytest
 
 from hub import SQL_DIR
 from hub.api import specs
+from hub.assembly import contributions
 from hub.governance.access import mask_person_name
 from hub.settings import Settings
 from tests.helpers import sql, sql_value
@@ -249,7 +250,7 @@ def _columns_of(query: str, parameter: int) -> set[str]:
 def test_the_catalog_matches_what_the_sql_filters_on(client, settings: Settings) -> None:
     """For every root page, join page and lookup, the columns its SQL compares each argument with are the
     fields the catalog records for it (the keyset ``id`` counts when the dataset exposes it)."""
-    specs.specs_loaded()
+    contributions()  # every package's specs registered
     recorded = _catalog_arguments(settings)
     exposed = {(r["dataset"], r["field"]) for r in sql(settings.database_url,
                                                          "select dataset, field from hub.dataset_fields")}

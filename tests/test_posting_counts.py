@@ -1,4 +1,4 @@
-"""The maintained posting counters (migration 0012, hub.db.counters) equal counting the postings: after
+"""The maintained posting counters (migration 0012, resolvers.labor.counters) equal counting the postings: after
 inserts, updates that move postings between occupations, deletes, COPY, TRUNCATE, concurrent writers and
 concurrent compactions."""
 
@@ -10,7 +10,7 @@ import random
 import asyncpg
 import pytest
 
-from hub.db.counters import compact
+from resolvers.labor.counters import compact
 from hub.db.pools import Databases
 from tests.sync_support import Writers, scratch
 

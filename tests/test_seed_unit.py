@@ -7,7 +7,9 @@ import re
 
 import pytest
 
-from hub.demo.seed import COLUMNS, SCALES, generate, id_number_check_char, uscc_check_char
+from hub.demo.scales import COLUMNS, SCALES
+from hub.demo.seed import generate
+from hub.sync.check_chars import id_number_check_char, uscc_check_char
 from hub.demo.names import DISTRICTS
 
 

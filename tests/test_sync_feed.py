@@ -205,7 +205,7 @@ def test_reseeding_is_a_reset_then_inserts(feed_db, server_url) -> None:
 
     async def go():
         from hub.db.pools import Databases
-        from hub.demo.seed import load_demo
+        from hub.demo.load import load_demo
 
         async with hub_client(s, tokens["labor"]) as client:
             follower = Follower(client, limit=2000)

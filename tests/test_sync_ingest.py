@@ -9,7 +9,7 @@ import json
 import orjson
 import pytest
 
-from hub.demo.seed import uscc_check_char
+from hub.sync.check_chars import uscc_check_char
 from tests.helpers import sql, sql_value
 from tests.sync_support import hub_client, scratch
 

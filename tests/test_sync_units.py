@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from hub.errors import BadUserInput
-from hub.demo.seed import id_number_check_char, uscc_check_char
+from hub.sync.check_chars import id_number_check_char, uscc_check_char
 from hub.sync import validate as v
 from hub.sync.client import Replica
 from hub.sync.cursor import Cursor

@@ -32,7 +32,7 @@ The HTTP limits (body size, per-consumer rate) are ASGI middleware: ``hub.http.l
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (

@@ -35,8 +35,8 @@ from graphql.execution.collect_fields import FragmentDetails, collect_fields, co
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import DirectiveNode, Visitor, visit
 
-from hub.api import codes
-from hub.api import specs
+from hub.api import codes, specs
+from hub.assembly import contributions
 
 log = logging.getLogger("hub.fastpath")
 
@@ -139,7 +139,7 @@ class Compiler:
     """Compiles the query operations of documents against the built schema and the registered specs."""
 
     def __init__(self, schema: Any, guarded: dict[tuple[str, str], str]):
-        specs.specs_loaded()
+        contributions()  # the resolvers packages register their batch specs as they load
         self.strawberry_schema = schema
         self.schema = schema._schema
         self.guarded = guarded

@@ -13,6 +13,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
 
 from hub import GRAPHQL_DIR
+from hub.assembly import contributions, dataset_types
 from hub.governance.access import install_guards
 from hub.governance.audit import AuditExtension
 from hub.api.codes import install_code_checks
@@ -50,34 +51,21 @@ class HubSchema(strawberry.Schema):
         return None
 
 
+def _merged(name: str, part: str) -> type:
+    """The root type ``name``: every resolvers package's ``part`` types merged (``hub.assembly``)."""
+    return merge_types(name, tuple(t for c in contributions() for t in getattr(c, part)))
+
+
 def query_type() -> type:
-    from resolvers.commerce.queries import CommerceQuery
-    from resolvers.education.queries import EducationQuery
-    from resolvers.labor.queries import LaborQuery
-    from resolvers.science.queries import ScienceQuery
-
-    from resolvers.bigdata.catalog import CatalogQuery
-    from resolvers.bigdata.audit import AuditQuery
-    from resolvers.bigdata.grants import GrantQuery
-    from resolvers.bigdata.sync import SyncQuery
-    from resolvers.analytics.queries import AnalyticsQuery
-
-    return merge_types("Query", (CommerceQuery, LaborQuery, ScienceQuery, EducationQuery, CatalogQuery, GrantQuery,
-                                  AuditQuery, SyncQuery, AnalyticsQuery))
+    return _merged("Query", "query")
 
 
 def mutation_type() -> type:
-    from resolvers.bigdata.grants import GrantMutation
-    from resolvers.bigdata.sync import SyncMutation
-    from resolvers.analytics.mutations import AnalyticsMutation
-
-    return merge_types("Mutation", (GrantMutation, SyncMutation, AnalyticsMutation))
+    return _merged("Mutation", "mutation")
 
 
 def subscription_type() -> type:
-    from resolvers.bigdata.sync import SyncSubscription
-
-    return merge_types("Subscription", (SyncSubscription,))
+    return _merged("Subscription", "subscription")
 
 
 def build_schema(settings: Settings | None = None) -> HubSchema:
@@ -106,9 +94,7 @@ def build_schema(settings: Settings | None = None) -> HubSchema:
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=HubExecutionContext,
     )
-    from resolvers import DATASET_TYPES
-
-    schema.guarded_fields = install_guards(schema._schema, DATASET_TYPES)
+    schema.guarded_fields = install_guards(schema._schema, dataset_types())
     install_code_checks(schema._schema)  # outside the guards: a malformed code is BAD_USER_INPUT (hub.api.codes)
     watch_subscriptions(schema._schema)  # a running subscription ends when its access does (hub.api.ws_auth)
     return schema

@@ -6,7 +6,8 @@ parents. Both go through the same loader classes and SQL files; a spec says whic
 attribute a field uses, so the two paths cannot fetch different data (a test compares their responses
 byte for byte for every registered operation).
 
-Specs register themselves by (GraphQL parent type, GraphQL field name) in ``JOINS`` / ``ROOTS``.
+Specs register themselves by (GraphQL parent type, GraphQL field name) in ``JOINS`` / ``ROOTS`` when their
+resolvers package loads (``hub.assembly.contributions``).
 """
 
 from __future__ import annotations
@@ -154,12 +155,3 @@ class RootByKey(Root):
 
     async def fetch(self, ctx, args):
         return await ctx.loader(self.loader).load(args[self.argument])
-
-
-def specs_loaded() -> None:
-    """Import every department's loaders and queries so their specs are registered."""
-    import importlib
-
-    for dept in ("commerce", "labor", "science", "education"):
-        importlib.import_module(f"resolvers.{dept}.specs")
-        importlib.import_module(f"resolvers.{dept}.queries")

@@ -15,9 +15,10 @@ from rich.console import Console
 
 from hub.cli import support as cli_support
 from hub.cli.audit import audit_app
-from resolvers.analytics.cli import report_app, stats_app
+from hub.assembly import contributions
+from hub.departments import DATA, HUB
 from hub.errors import SetupError
-from hub.demo.seed import SCALES
+from hub.demo.scales import SCALES
 from hub.settings import Settings, SettingsError
 from hub.cli.sync import ingest_command, sync_app
 
@@ -33,8 +34,9 @@ app.add_typer(consumer_app, name="consumer")
 app.add_typer(audit_app, name="audit")
 app.add_typer(sync_app, name="sync")  # hub sync pull / materialize (the bureau's client, over HTTP)
 app.command("ingest")(ingest_command)  # hub ingest FILE --dataset D
-app.add_typer(stats_app, name="stats")  # hub stats refresh
-app.add_typer(report_app, name="report")  # hub report YEAR --out FILE, hub report publish YEAR
+for _contribution in contributions():  # analytics: hub stats refresh, hub report YEAR --out FILE, hub report publish
+    for _name, _commands in _contribution.commands:
+        app.add_typer(_commands, name=_name)
 
 console = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the terminal's width
 Scale = Literal[tuple(SCALES)]  # type: ignore[valid-type]  # --scale / --demo: anything else is refused (exit 2)
@@ -65,14 +67,11 @@ def _fail(exc: Exception | str) -> None:
 
 
 async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: bool) -> None:
-    import contextlib
 
-    import asyncpg
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hub.db.pools import Databases
-    from hub.demo.seed import load_demo
-    from resolvers.analytics.statistics import latest_refresh, refresh_statistics
+    from hub.demo.load import load_demo
 
     db = await Databases(settings, settings.database_url).open()
     try:
@@ -80,11 +79,11 @@ async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: b
             marker = await db.hub.fetchval("hub/demo_data_status")
             if marker is not None:
                 console.print("demo data already loaded; skipping (use [bold]hub seed[/bold] to reload)")
-                with contextlib.suppress(asyncpg.UndefinedTableError):  # not migrated yet: nothing to refresh
-                    if await latest_refresh(db.hub) is None:  # loaded before the statistics existed
-                        await refresh_statistics(db)
+                for contribution in contributions():  # data loaded before the statistics existed: compute them
+                    if contribution.refresh_if_missing is not None:
+                        await contribution.refresh_if_missing(db)
                 return
-        pools = {"hub": db.pools["bigdata"], **{d: db.pools[d] for d in ("commerce", "labor", "science", "education")}}
+        pools = {"hub": db.pools[HUB], **{d: db.pools[d] for d in DATA}}
         with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console) as progress:
             tasks: dict[str, int] = {}
@@ -95,7 +94,9 @@ async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: b
                 progress.update(tasks[step], completed=done, total=max(total, 1))
 
             counts = await load_demo(pools, scale=scale, seed=seed, progress=report)
-            await refresh_statistics(db, progress=report)  # the published statistics' summary tables
+            for contribution in contributions():  # the published statistics' summary tables
+                if contribution.refresh is not None:
+                    await contribution.refresh(db, progress=report)
         total = sum(counts.values())
         console.print(f"loaded demo data: scale={scale} seed={seed}, {total:,} rows in {len(counts)} tables")
     finally:

@@ -20,7 +20,8 @@ import asyncpg
 
 from hub import SQL_DIR
 from hub.errors import ServiceUnavailable, from_db_error, raise_mapped
-from hub.settings import DEPARTMENTS, Settings
+from hub.departments import NAMES as DEPARTMENTS
+from hub.settings import Settings
 
 _HEADER = re.compile(r"\A(?:\s*--[^\n]*\n)+")
 

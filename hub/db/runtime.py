@@ -14,7 +14,8 @@ import asyncpg
 from hub.db import migrate
 from hub.db.embedded import EmbeddedPostgres
 from hub.errors import SetupError
-from hub.settings import DEPARTMENTS, Settings
+from hub.departments import NAMES as DEPARTMENTS
+from hub.settings import Settings
 
 log = logging.getLogger("hub.runtime")
 

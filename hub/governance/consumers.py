@@ -6,6 +6,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from hub.departments import DATA, HUB, NAMES
+
 TOKEN_PREFIX = "tdh_"
 
 
@@ -29,7 +31,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-DEPARTMENT_NAMES = ("commerce", "labor", "science", "education", "bigdata")
 ROLES = ("consumer", "admin")
 
 
@@ -37,8 +38,8 @@ async def create_consumer(hub_db, department: str, name: str, role: str = "consu
     """Register a consumer; returns it with its token (shown once: only the hash is stored)."""
     from hub.errors import BadUserInput
 
-    if department not in DEPARTMENT_NAMES:
-        raise BadUserInput(f"department must be one of {', '.join(DEPARTMENT_NAMES)}")
+    if department not in NAMES:
+        raise BadUserInput(f"department must be one of {', '.join(NAMES)}")
     if role not in ROLES:
         raise BadUserInput(f"role must be one of {', '.join(ROLES)}")
     if not name.strip():
@@ -51,7 +52,7 @@ async def create_consumer(hub_db, department: str, name: str, role: str = "consu
 async def create_demo_consumers(hub_db) -> dict[str, str]:
     """One consumer per department plus an admin for the big-data bureau; returns name -> token."""
     tokens = {}
-    for dept in ("commerce", "labor", "science", "education"):
+    for dept in DATA:
         _, tokens[dept] = await create_consumer(hub_db, dept, f"{dept} demo system")
-    _, tokens["admin"] = await create_consumer(hub_db, "bigdata", "big-data bureau (admin)", role="admin")
+    _, tokens["admin"] = await create_consumer(hub_db, HUB, "big-data bureau (admin)", role="admin")
     return tokens

@@ -28,6 +28,7 @@ import asyncpg
 import orjson
 
 from hub.sync import csv_cells
+from hub.departments import DATA
 from hub.errors import CursorExpired, raise_mapped
 from hub.sync.cursor import Cursor
 
@@ -224,7 +225,7 @@ async def prune(db: "Databases", retention: dt.timedelta) -> int:
     removed = 0
     before = dt.datetime.now(dt.timezone.utc) - retention
     seen: set[str] = set()
-    for dept in ("commerce", "labor", "science", "education"):
+    for dept in DATA:
         url = db.url_of(dept)
         if url in seen:
             continue

@@ -59,7 +59,7 @@ async def prepare(url: str, scale: str = SCALE, seed: int = SEED, log=print) -> 
     from hub.governance.consumers import create_consumer, hash_token
     from hub.db.pools import Databases
     from hub.db.runtime import migrate_all
-    from hub.demo.seed import load_demo
+    from hub.demo.load import load_demo
 
     settings = replace(Settings.from_env({}), database_url=url)
     await migrate_all(settings)

@@ -79,7 +79,7 @@ async def prepare(url: str) -> tuple[Settings, str, list[str], list[str]]:
     from hub.governance.consumers import create_consumer
     from hub.db.pools import Databases
     from hub.db.runtime import migrate_all
-    from hub.demo.seed import load_demo
+    from hub.demo.load import load_demo
 
     settings = replace(Settings.from_env({}), database_url=url, rate_limit_per_second=0.0, access_log=False,
                        metrics=False)

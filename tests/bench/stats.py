@@ -88,7 +88,7 @@ async def _prepare(settings, force_refresh: bool) -> tuple[str, float | None]:
     from hub.governance.consumers import create_consumer
     from hub.db.pools import Databases
     from hub.db.runtime import migrate_all
-    from hub.demo.seed import load_demo
+    from hub.demo.load import load_demo
     from resolvers.analytics.statistics import refresh_statistics
 
     await migrate_all(settings)

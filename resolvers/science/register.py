@@ -1,0 +1,14 @@
+"""What science adds to the hub (read by ``hub.assembly``): its root fields, its batch specs and its datasets."""
+
+from hub.assembly import Contribution
+from resolvers.science import specs  # noqa: F401 - registers the batch specs of science's joins
+from resolvers.science.queries import ScienceQuery
+
+CONTRIBUTION = Contribution(
+    query=(ScienceQuery,),
+    dataset_types={
+        "ResearchProject": "science.research_projects",
+        "TechTransfer": "science.tech_transfers",
+        "InnovationPlatform": "science.innovation_platforms",
+    },
+)
