@@ -42,6 +42,7 @@ run: $(STAMP)
 
 test: $(STAMP) chromium
 	$(BIN)/hub audit keygen --if-missing
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # headless Chromium for the report page's browser test (skipped, saying why, when it cannot be installed), with a

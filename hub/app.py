@@ -15,25 +15,27 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from hub.governance.access import PolicyStore
-from hub.governance.audit_writer import AuditWriter
-from hub.http.auth import AuthenticationMiddleware, ConsumerCache
-from hub.governance.checkpoints import signer_from_settings
-from hub.db.pools import Databases
-from hub.errors import SetupError
-from hub.api.view import HubGraphQL
-from hub.http.errors import exception_handlers
-from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
-from hub.telemetry.metrics import HubMetrics, metrics_endpoint
-from hub.telemetry.observe import TelemetryMiddleware
-from hub.http.overload import Admission, OverloadMiddleware
 from hub.api.graphiql import STATIC_DIR
 from hub.api.schema import build_schema
+from hub.api.view import HubGraphQL
 from hub.assembly import contributions
+from hub.db.migrate import pending
+from hub.db.pools import Databases
+from hub.errors import SetupError
+from hub.governance.access import PolicyStore
+from hub.governance.audit_writer import AuditWriter
+from hub.governance.checkpoints import signer_from_settings
+from hub.http.auth import AuthenticationMiddleware, ConsumerCache
+from hub.http.errors import exception_handlers
+from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
+from hub.http.overload import Admission, OverloadMiddleware
 from hub.http.pages import landing
 from hub.settings import Settings
 from hub.sync.http import routes as sync_routes
 from hub.sync.runtime import SyncRuntime
+from hub.telemetry.logs import configure_logging
+from hub.telemetry.metrics import HubMetrics, metrics_endpoint
+from hub.telemetry.observe import TelemetryMiddleware
 from hub.telemetry.tracing import Telemetry, TracerProvider, provider_from_env
 
 log = logging.getLogger("hub.app")
@@ -46,8 +48,6 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     """Every department database answers and its migrations are current."""
-    from hub.db.migrate import pending
-
     db: Databases = request.app.state.db
     checks: dict[str, str] = {}
     ready = True
@@ -74,8 +74,6 @@ def tune_gc() -> None:
     the collector's sight with ``gc.freeze()``, and collect the young generation less often (a request
     allocates thousands of short-lived objects; the default threshold of 700 collects many times per
     request)."""
-    import gc
-
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
@@ -172,8 +170,6 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
 def app_from_env() -> Starlette:
     """Factory for ``uvicorn --factory`` (used by ``hub serve --workers N``): each worker process sets up
     its logging and its tracer provider from the environment."""
-    from hub.telemetry.logs import configure_logging
-
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format, uvicorn_access=not settings.access_log)
     return create_app(settings)

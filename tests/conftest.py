@@ -106,15 +106,14 @@ async def _prepare(settings: Settings, admin_url: str, name: str, test_grants: b
     ``test_grants`` labor is also granted every CONDITIONAL dataset (without: the database ``make run`` serves)."""
     from hub.governance.consumers import create_demo_consumers
     from hub.db.pools import Databases
-    from hub.demo.load import load_demo
+    from hub.demo.load import load_demo, pools_of
     from resolvers.analytics.statistics import refresh_statistics
 
     await recreate_database(admin_url, name)
     await migrate_all(settings)
     db = await Databases(settings, settings.database_url).open()
     try:
-        pools = {"hub": db.pools["bigdata"], **{d: db.pools[d] for d in ("commerce", "labor", "science", "education")}}
-        await load_demo(pools, scale="small", seed=DEMO_SEED)
+        await load_demo(pools_of(db), scale="small", seed=DEMO_SEED)
         await refresh_statistics(db)  # the published statistics' summary tables
         tokens = await create_demo_consumers(db.hub)
         if test_grants:

@@ -111,11 +111,9 @@ async def _prepare(settings: Settings, admin_url: str, name: str, scale: str | N
     db = await Databases(settings, settings.database_url).open()
     try:
         if scale is not None:
-            from hub.demo.load import load_demo
+            from hub.demo.load import load_demo, pools_of
 
-            pools = {"hub": db.pools["bigdata"], **{d: db.pools[d] for d in ("commerce", "labor", "science",
-                                                                             "education")}}
-            await load_demo(pools, scale=scale, seed=42)
+            await load_demo(pools_of(db), scale=scale, seed=42)
         return await create_demo_consumers(db.hub)
     finally:
         await db.close()

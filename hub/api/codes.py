@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from graphql import GraphQLSchema
 from stdnum.cn import uscc as stdnum_uscc
 
+from graphql import GraphQLSchema
 from hub.errors import BadUserInput
 
 _D = r"[0-9]"

@@ -19,9 +19,9 @@ import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from hub.governance.audit import AuditEntry, append
-from hub.api.fastpath import CompiledOperation, Compiler, Executor, NotCompilable, coerce_variables
 from hub.api.document_limits import DocumentAnalysis
+from hub.api.fastpath import CompiledOperation, Compiler, Executor, NotCompilable, coerce_variables
+from hub.governance.audit import AuditEntry, append
 from hub.telemetry.tracing import current_ids
 
 log = logging.getLogger("hub.compiled")
@@ -186,8 +186,6 @@ class CompiledQueries:
 
     @staticmethod
     def _entry(ctx: Any, operation: CompiledOperation, text: str) -> AuditEntry:
-        from hub.governance.audit import _trace_id
-
         access = ctx.access
         consumer = ctx.consumer
         return AuditEntry(
@@ -196,4 +194,4 @@ class CompiledQueries:
             consumer_id=getattr(consumer, "id", None), department=getattr(consumer, "department", None),
             consumer_name=getattr(consumer, "name", None), datasets=list(access.datasets_read),
             grants=list(access.grants_used), rows=dict(access.rows), masked_fields=list(access.masked),
-            denied=list(access.denied), error_codes=[], trace_id=_trace_id())
+            denied=list(access.denied), error_codes=[], trace_id=current_ids()[0])

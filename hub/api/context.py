@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from hub.api.pagination import Page, page_args
 
 if TYPE_CHECKING:
+    from hub.db.pools import Databases
     from hub.governance.access import Access
     from hub.governance.consumers import Consumer
-    from hub.db.pools import Databases
     from hub.settings import Settings
 
 L = TypeVar("L")

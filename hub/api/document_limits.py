@@ -35,6 +35,16 @@ import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -57,15 +67,6 @@ from graphql import (
 )
 from graphql.language import SKIP
 from graphql.validation import MaxIntrospectionDepthRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 # Counts are capped while summing: far above any configured limit, and exact in JSON/JavaScript.

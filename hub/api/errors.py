@@ -12,9 +12,9 @@ import logging
 import uuid
 from typing import Any, Iterator
 
-from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from graphql import GraphQLError
 from hub.errors import HubError, from_db_error
 from hub.telemetry.tracing import current_ids
 

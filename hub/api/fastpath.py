@@ -28,13 +28,20 @@ from enum import Enum
 from typing import Any, Callable
 
 from graphql import (
-    DocumentNode, FieldNode, GraphQLEnumType, GraphQLObjectType, GraphQLScalarType, OperationDefinitionNode,
-    OperationType, get_named_type, parse, validate,
+    DocumentNode,
+    FieldNode,
+    GraphQLEnumType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    OperationDefinitionNode,
+    OperationType,
+    get_named_type,
+    parse,
+    validate,
 )
 from graphql.execution.collect_fields import FragmentDetails, collect_fields, collect_subfields
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import DirectiveNode, Visitor, visit
-
 from hub.api import codes, specs
 from hub.assembly import contributions
 

@@ -29,6 +29,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
+from hub.api.audit import error_codes, exception_code
 from hub.telemetry.tracing import record_error
 
 
@@ -44,19 +45,11 @@ def _operation(ec: Any) -> tuple[str | None, str | None]:
         return operation_type, None
 
 
-def _exception_code(error: BaseException) -> str:
-    from hub.governance.audit import _exception_code as code
-
-    return code(error)
-
-
 def _codes(ec: Any, error: BaseException | None) -> list[str]:
-    from hub.governance.audit import _codes as result_codes
-
     if error is not None:
-        return [_exception_code(error)] if isinstance(error, Exception) else ["CANCELLED"]
+        return [exception_code(error)] if isinstance(error, Exception) else ["CANCELLED"]
     result = ec.result
-    return result_codes(getattr(result, "errors", None) or ())
+    return error_codes(getattr(result, "errors", None) or ())
 
 
 def _start(ctx: Any) -> tuple[Any, Any, Any]:
@@ -165,7 +158,7 @@ def operation_scope(ctx: Any, operation_type: str = "query", operation_name: str
     finally:
         if db is not None:
             ctx.db = db.primary
-        codes = [_exception_code(error)] if isinstance(error, Exception) else (
+        codes = [exception_code(error)] if isinstance(error, Exception) else (
             ["CANCELLED"] if error is not None else list(dict.fromkeys(outcome.codes)))
         each = codes if error is not None else outcome.codes
         _finish(ctx, telemetry, span, token, operation_type, operation_name, query, codes, each, error)

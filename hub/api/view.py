@@ -15,7 +15,6 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
@@ -24,17 +23,24 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from hub.governance.access import Access
+from graphql import GraphQLError
 from hub.api.compiled import CompiledQueries
 from hub.api.context import Context
-from hub.errors import HubError
 from hub.api.errors import shape_error
-from hub.api.over_http import (JSON, RETRY_AFTER_SECONDS, content_type, error_response, response_media_type,
-                              shape_response)
-from hub.settings import Settings
-from hub.telemetry.tracing import current_ids
+from hub.api.over_http import (
+    JSON,
+    RETRY_AFTER_SECONDS,
+    content_type,
+    error_response,
+    response_media_type,
+    shape_response,
+)
 from hub.api.trusted import TrustedDocuments
 from hub.api.ws_handler import HubTransportWSHandler
+from hub.errors import HubError
+from hub.governance.access import Access
+from hub.settings import Settings
+from hub.telemetry.tracing import current_ids
 
 # The status of a HubError raised before any GraphQL response exists (building the request's context).
 _HUB_ERROR_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "SERVICE_UNAVAILABLE": 503, "LIMIT_EXCEEDED": 503}

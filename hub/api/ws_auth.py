@@ -25,10 +25,9 @@ import logging
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from graphql import GraphQLSchema
-
+from hub.errors import HubError, LimitExceeded, Unauthenticated, raise_mapped
 from hub.governance.access import Access
 from hub.governance.consumers import Consumer, hash_token
-from hub.errors import HubError, LimitExceeded, Unauthenticated, raise_mapped
 
 if TYPE_CHECKING:
     from hub.api.context import Context
@@ -134,7 +133,7 @@ async def recheck(context: "Context") -> None:
 def watch_subscriptions(schema: GraphQLSchema) -> None:
     """Wrap the ``subscribe`` of every subscription field (installed once on the built schema, as the access
     guards are): the stream it returns is watched by ``_while_allowed``, and ``context.subscription_started``
-    tells the audit (``hub.governance.audit.AuditExtension``) that the subscription started. A subscription resolver makes
+    tells the audit (``hub.api.audit.AuditExtension``) that the subscription started. A subscription resolver makes
     its access decisions before it returns its stream (a coroutine returning an async generator), so that the
     start is recorded with what it reads."""
     root = schema.subscription_type

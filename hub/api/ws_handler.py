@@ -22,7 +22,6 @@ import logging
 from contextlib import suppress
 from typing import Any
 
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -31,9 +30,16 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage, ConnectionInitMessage
 from strawberry.utils.aio import aclosing
 
-from hub.errors import HubError, Unauthenticated
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from hub.api.errors import shape_error
-from hub.api.ws_auth import REVOKED_CLOSE_CODE, REVOKED_CLOSE_REASON, current_consumer, operation_access, recheck_seconds
+from hub.api.ws_auth import (
+    REVOKED_CLOSE_CODE,
+    REVOKED_CLOSE_REASON,
+    current_consumer,
+    operation_access,
+    recheck_seconds,
+)
+from hub.errors import HubError, Unauthenticated
 
 log = logging.getLogger("hub.auth")
 

@@ -45,8 +45,8 @@ def _on_database(settings: Settings, work: Callable[[str], Awaitable[Any]]) -> A
 
 
 async def _verify(url: str, checkpoints: list):
-    from hub.governance.audit import verify
     from hub.db.runtime import connect
+    from hub.governance.audit import verify
 
     conn = await connect(url)
     try:

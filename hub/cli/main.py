@@ -13,14 +13,13 @@ from typing import Literal, Optional
 import typer
 from rich.console import Console
 
+from hub.assembly import contributions
 from hub.cli import support as cli_support
 from hub.cli.audit import audit_app
-from hub.assembly import contributions
-from hub.departments import DATA, HUB
-from hub.errors import SetupError
-from hub.demo.scales import SCALES
-from hub.settings import Settings, SettingsError
 from hub.cli.sync import ingest_command, sync_app
+from hub.demo.scales import SCALES
+from hub.errors import SetupError
+from hub.settings import Settings, SettingsError
 
 app = typer.Typer(help="Talent Data Hub: one GraphQL schema over the commerce, science, labor and education "
                        "departments' data, with government data-sharing rules.",
@@ -71,7 +70,7 @@ async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: b
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hub.db.pools import Databases
-    from hub.demo.load import load_demo
+    from hub.demo.load import load_demo, pools_of
 
     db = await Databases(settings, settings.database_url).open()
     try:
@@ -83,7 +82,6 @@ async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: b
                     if contribution.refresh_if_missing is not None:
                         await contribution.refresh_if_missing(db)
                 return
-        pools = {"hub": db.pools[HUB], **{d: db.pools[d] for d in DATA}}
         with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console) as progress:
             tasks: dict[str, int] = {}
@@ -93,7 +91,7 @@ async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: b
                     tasks[step] = progress.add_task(step, total=max(total, 1))
                 progress.update(tasks[step], completed=done, total=max(total, 1))
 
-            counts = await load_demo(pools, scale=scale, seed=seed, progress=report)
+            counts = await load_demo(pools_of(db), scale=scale, seed=seed, progress=report)
             for contribution in contributions():  # the published statistics' summary tables
                 if contribution.refresh is not None:
                     await contribution.refresh(db, progress=report)
@@ -110,8 +108,8 @@ async def _demo_consumers(settings: Settings) -> None:
 
     from rich.table import Table
 
-    from hub.governance.consumers import create_demo_consumers
     from hub.db.pools import Databases
+    from hub.governance.consumers import create_demo_consumers
 
     path = settings.data_dir / "demo-tokens.json"
     db = await Databases(settings, settings.database_url).open()
@@ -149,10 +147,9 @@ def serve(
     """Serve GraphQL (POST/GET /graphql, GraphiQL in browsers), /healthz and /readyz."""
     import uvicorn
 
-    from hub.db.runtime import migrate_all, redact, resolved
-
     from hub.cli.support import port_problem
-    from hub.db.runtime import check_databases
+    from hub.db.runtime import check_databases, migrate_all, resolved
+    from hub.problems import redact
 
     settings = _settings()
     settings = replace(settings, host=host or settings.host, port=port or settings.port,
@@ -244,7 +241,8 @@ def _serve_workers(config: "uvicorn.Config") -> None:  # noqa: F821 - imported l
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending migrations (forward-only, each in its own transaction)."""
-    from hub.db.runtime import migrate_all, redact, resolved
+    from hub.db.runtime import migrate_all, resolved
+    from hub.problems import redact
 
     try:
         with resolved(_settings()) as settings:
@@ -261,7 +259,8 @@ def db_status() -> None:
     """Show applied and pending migrations."""
     from rich.table import Table
 
-    from hub.db.runtime import redact, resolved, status_all
+    from hub.db.runtime import resolved, status_all
+    from hub.problems import redact
 
     try:
         with resolved(_settings()) as settings:
@@ -323,8 +322,8 @@ def consumer_create(
     role: str = typer.Option("consumer", help="consumer, or admin (the big-data bureau)."),
 ) -> None:
     """Register a consumer and print its bearer token (shown once; only its hash is stored)."""
-    from hub.governance.consumers import create_consumer
     from hub.errors import HubError
+    from hub.governance.consumers import create_consumer
 
     try:
         consumer, token = _hub_db_call(lambda hub: create_consumer(hub, department, name, role))

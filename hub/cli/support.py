@@ -9,15 +9,20 @@ traceback is shown only with ``hub --debug ...`` or ``HUB_LOG_LEVEL=debug``. The
 
 from __future__ import annotations
 
-import asyncio
+import errno
 import os
 import socket
 import sys
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+import asyncpg
+import httpx
 import typer
 from typer.core import TyperOption
+
+from hub.errors import HubError, SetupError
+from hub.problems import database_problem, http_problem, os_cause
+from hub.settings import SettingsError
 
 # Exit codes of the hub's commands (README "Command line").
 EXIT_ERROR = 1       # the command failed: nothing (more) was done
@@ -50,68 +55,6 @@ TyperOption.display_type_rich = _flag_display_type  # type: ignore[method-assign
 
 # --- naming the target and the cause ---------------------------------------------------------------------
 
-def _os_cause(exc: BaseException) -> str | None:
-    """A short cause for a network-level error anywhere in ``exc``'s chain (None: not one)."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, socket.gaierror):
-            return "unknown host (name not found)"
-        if isinstance(exc, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-            return "timed out"
-        if isinstance(exc, OSError) and exc.strerror:
-            return exc.strerror[:1].lower() + exc.strerror[1:]
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return None
-
-
-def url_target(url: str) -> str:
-    """``host:port`` (or the socket directory) a database or hub URL points at; the URL itself if unreadable."""
-    try:
-        parts = urlsplit(url)
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        return _redact(url)
-    if not host:
-        host = (parse_qs(parts.query).get("host") or [""])[0] or "localhost"
-        if host.startswith("/"):
-            return f"the socket in {host}"
-    default = {"http": 80, "https": 443}.get(parts.scheme, 5432)
-    return f"{host}:{port or default}"
-
-
-def _redact(url: str) -> str:
-    from hub.db.runtime import redact
-
-    return redact(url)
-
-
-def database_problem(url: str, exc: BaseException, setting: str = "DATABASE_URL") -> str:
-    """One line naming the database a connection to ``url`` failed on, the cause, and the setting to check."""
-    import asyncpg
-
-    target = url_target(url)
-    cause = _os_cause(exc)
-    if cause is None:
-        if isinstance(exc, asyncpg.ClientConfigurationError) or isinstance(exc, (ValueError, OverflowError)):
-            reason = str(exc).removeprefix("invalid DSN: ").replace("\n", " ")
-            return f"{_redact(url)} is not a usable PostgreSQL URL: {reason} — check {setting}"
-        if isinstance(exc, (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError)):
-            cause = f"authentication failed ({getattr(exc, 'message', exc)})"
-        elif isinstance(exc, asyncpg.PostgresError):
-            cause = getattr(exc, "message", None) or str(exc)
-        else:
-            cause = str(exc) or type(exc).__name__
-    return f"cannot connect to {target}: {cause} — check {setting}"
-
-
-def http_problem(url: str, exc: BaseException, setting: str = "--url or HUB_URL") -> str:
-    """One line naming the hub URL a request failed on, the cause, and what to check."""
-    cause = _os_cause(exc) or str(exc) or type(exc).__name__
-    return f"cannot connect to {url}: {cause} — check {setting}"
-
-
 def port_problem(host: str, port: int) -> str | None:
     """Why ``hub serve`` could not listen on ``host:port`` (None: it can). Checked before anything is started,
     with the same socket options as uvicorn, so a busy port is said at once and in words."""
@@ -125,22 +68,14 @@ def port_problem(host: str, port: int) -> str | None:
         try:
             sock.bind(address)
         except OSError as exc:
-            import errno
-
             if exc.errno == errno.EADDRINUSE:
                 return f"port {port} is in use (another hub?) — set HUB_PORT"
-            return f"cannot listen on {host}:{port}: {_os_cause(exc) or exc} — set HUB_HOST/HUB_PORT"
+            return f"cannot listen on {host}:{port}: {os_cause(exc) or exc} — set HUB_HOST/HUB_PORT"
     return None
 
 
 def describe(exc: BaseException) -> tuple[str, int] | None:
     """(one line, exit code) for an exception a person can act on; None for a bug (the traceback is kept)."""
-    import asyncpg
-    import httpx
-
-    from hub.errors import HubError, SetupError
-    from hub.settings import SettingsError
-
     if isinstance(exc, SettingsError):
         return f"configuration error: {exc}", EXIT_USAGE
     if isinstance(exc, SetupError):
@@ -160,7 +95,7 @@ def describe(exc: BaseException) -> tuple[str, int] | None:
         return f"error: {database_problem(url, exc)}", EXIT_ERROR
     if isinstance(exc, OSError):
         where = f" {exc.filename}" if exc.filename else ""
-        return f"error:{where}: {_os_cause(exc) or exc}", EXIT_ERROR
+        return f"error:{where}: {os_cause(exc) or exc}", EXIT_ERROR
     return None
 
 

@@ -19,8 +19,8 @@ from typing import Any, AsyncIterator
 import asyncpg
 
 from hub import SQL_DIR
-from hub.errors import ServiceUnavailable, from_db_error, raise_mapped
 from hub.departments import NAMES as DEPARTMENTS
+from hub.errors import ServiceUnavailable, from_db_error, raise_mapped
 from hub.settings import Settings
 
 _HEADER = re.compile(r"\A(?:\s*--[^\n]*\n)+")

@@ -13,8 +13,9 @@ import asyncpg
 
 from hub.db import migrate
 from hub.db.embedded import EmbeddedPostgres
-from hub.errors import SetupError
 from hub.departments import NAMES as DEPARTMENTS
+from hub.errors import SetupError
+from hub.problems import database_problem
 from hub.settings import Settings
 
 log = logging.getLogger("hub.runtime")
@@ -36,8 +37,6 @@ async def connect(url: str, setting: str = "DATABASE_URL", **kwargs: Any) -> asy
         return await asyncpg.connect(url, **kwargs)
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError,
             OverflowError) as exc:
-        from hub.cli.support import database_problem
-
         raise SetupError(database_problem(url, exc, setting)) from exc
 
 
@@ -103,13 +102,3 @@ async def status_all(settings: Settings) -> dict[str, list[migrate.MigrationStat
         finally:
             await conn.close()
     return states
-
-
-def redact(url: str) -> str:
-    """A URL safe to print: the password is hidden."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds and creds.split(":", 1)[1] else f"{scheme}://{user}@{host}"

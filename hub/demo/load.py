@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any, Mapping
 
-from typing import Mapping
-
-from hub.departments import DATA
 from hub.demo.scales import COLUMNS, SCALES
 from hub.demo.seed import Progress, generate
+from hub.departments import DATA, HUB
 
 # --- loading -------------------------------------------------------------------------------------------
 
@@ -68,11 +68,15 @@ async def _load_districts(pool, rows: list[tuple], progress: Progress | None) ->
         progress("hub.districts", len(rows), len(rows))
 
 
+def pools_of(db: Any) -> dict[str, Any]:
+    """The pools ``load_demo`` writes through, from a ``hub.db.pools.Databases``: ``hub`` (bigdata's schema) and
+    every data department's."""
+    return {"hub": db.pools[HUB], **{d: db.pools[d] for d in DATA}}
+
+
 async def load_demo(pools: Mapping[str, object], scale: str = "small", seed: int = 42,
                     progress: Progress | None = None) -> dict[str, int]:
     """Replace every department's data with the demo data of ``scale`` and ``seed``; returns row counts."""
-    import asyncio
-
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
     missing = [k for k in ("hub", *DATA) if k not in pools]

@@ -7,9 +7,9 @@ import bisect
 import datetime as dt
 import random
 from decimal import Decimal
+from typing import Iterable, Sequence
 
 from hub.demo import names as N
-from typing import Iterable, Sequence
 
 # --- check characters ------------------------------------------------------------------------------
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Sequence
 
 from hub.demo import names as N
-from typing import Sequence
 
 # --- scales --------------------------------------------------------------------------------------
 

@@ -19,15 +19,14 @@ from __future__ import annotations
 import inspect
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLSchema, get_named_type
-
 from hub.errors import Forbidden, Unauthenticated
 
 if TYPE_CHECKING:
-    from hub.governance.consumers import Consumer
     from hub.db.pools import Databases
+    from hub.governance.consumers import Consumer
 
 # Scalar fields that read another dataset than their parent type's.
 EXTRA_GUARDS: dict[tuple[str, str], str] = {("Occupation", "postingCount"): "labor.job_postings"}
@@ -342,7 +341,12 @@ class Access:
                     raw = getattr(node, attr, None)
                     if isinstance(raw, str):
                         setattr(node, attr, fn(raw))
-            self.masked.update(f"{dataset.name}.{_camel(a)}" for a in maskers)
+            self.note_masked(dataset, maskers)
+
+    def note_masked(self, dataset: Dataset, columns: Iterable[str]) -> None:
+        """Record, for the audit entry, the personal fields of ``dataset`` masked for this consumer (by their
+        GraphQL names): the GraphQL guards, the sync feed and snapshot, and ingest reports."""
+        self.masked.update(f"{dataset.name}.{_camel(c)}" for c in columns)
 
 
 def _snake(name: str) -> str:

@@ -1,6 +1,6 @@
 """The audit log: every GraphQL operation, and every other read of non-public data, leaves one entry in
 ``hub.audit_log`` (docs/design.md, "Sharing rules"); a subscription two, one when it starts and one when it ends
-(``AuditExtension.on_execute``).
+(``hub.api.audit.AuditExtension.on_execute``).
 
 An entry names the consumer, the operation (name, type, SHA-256 of the document text), the datasets and
 grants it used, the rows it returned per dataset, the personal fields masked for it, the datasets denied
@@ -14,7 +14,7 @@ in id order, recomputing the hashes in Python, and names the first entry that wa
 a removed entry. Removing entries at the *end* of the log, or rewriting one and re-hashing every later one,
 leaves a valid chain: signed checkpoints of the head (``hub.governance.checkpoints``), given to ``verify``, detect that.
 
-``AuditExtension`` writes the entry of each operation after the operation's errors were shaped, with
+``hub.api.audit.AuditExtension`` writes the entry of each operation after the operation's errors were shaped, with
 ``append``: in the app, through the process's group-commit writer (``hub.governance.audit_writer.AuditWriter``,
 created by the lifespan), which queues the entries of concurrent operations and writes each batch with ONE
 INSERT statement; the operation waits until the batch holding its entry has committed. Without a writer (a
@@ -28,23 +28,20 @@ operation to be audited; a mutation has still been applied in that case).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
 
 import asyncpg
-from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from hub import SQL_DIR
+from hub.db.pools import Department, strip_header
 from hub.governance.audit_hash import ZERO_HASH, chain_hash
 from hub.governance.audit_hash import content as audit_content
-from hub.db.pools import Department, strip_header
-from hub.errors import HubError, ServiceUnavailable, from_db_error
+from hub.telemetry.tracing import current_ids
 
 if TYPE_CHECKING:
     from hub.governance.checkpoints import SignedHead
@@ -88,7 +85,7 @@ class AuditEntry:
 
 
 @lru_cache(maxsize=1)
-def _insert_sql() -> str:
+def insert_sql() -> str:
     return strip_header((SQL_DIR / "queries" / f"{INSERT_QUERY}.sql").read_text(encoding="utf-8"))
 
 
@@ -101,7 +98,7 @@ async def record(pool_or_department: "asyncpg.Pool | asyncpg.Connection | Depart
     if isinstance(pool_or_department, Department):  # traced like every statement, but not counted
         await pool_or_department.execute(INSERT_QUERY, *entry.args(), counted=False)
         return
-    await pool_or_department.execute(_insert_sql(), *entry.args())
+    await pool_or_department.execute(insert_sql(), *entry.args())
 
 
 async def append(db: Any, entry: AuditEntry) -> None:
@@ -131,7 +128,7 @@ def request_entry(conn: Any, consumer: Any, operation: str, kind: str, codes: li
         consumer_id=getattr(consumer, "id", None), department=getattr(consumer, "department", None),
         consumer_name=getattr(consumer, "name", None), datasets=list(datasets), grants=list(grants),
         rows=dict(rows or {}), masked_fields=list(masked), denied=list(denied), error_codes=list(codes),
-        trace_id=_trace_id())
+        trace_id=current_ids()[0])
 
 
 # --- verification ----------------------------------------------------------------------------------
@@ -239,169 +236,8 @@ def _covered(checkpoints: list["SignedHead"]) -> int | None:
     return max((c.entry_id for c in checkpoints), default=None)
 
 
-# --- the schema extension --------------------------------------------------------------------------
-
-def _trace_id() -> str | None:
-    try:
-        from opentelemetry import trace
-
-        span_context = trace.get_current_span().get_span_context()
-    except Exception:  # noqa: BLE001 - tracing must never break auditing
-        return None
-    if span_context is None or not span_context.is_valid:
-        return None
-    return format(span_context.trace_id, "032x")
-
-
-def _codes(errors: Iterable[GraphQLError]) -> list[str]:
-    """The errors' ``extensions.code`` in order of first appearance (shaped errors always carry one)."""
-    seen: dict[str, None] = {}
-    for error in errors:
-        code = (error.extensions or {}).get("code") or "INTERNAL_SERVER_ERROR"
-        seen.setdefault(str(code), None)
-    return list(seen)
-
-
-def _exception_code(exc: BaseException) -> str:
-    """The code of an exception that escaped the operation hooks: strawberry turns it into an HTTP 400 or an
-    error result (shaped later by the HTTP view, so not yet shaped here)."""
-    from hub.api.errors import shape_error
-
-    if isinstance(exc, HubError):
-        return exc.code
-    if isinstance(exc, GraphQLError) and (exc.original_error is None or isinstance(exc.original_error, HubError)):
-        # e.g. a syntax error raised by ParserCache: shaped without logging (nothing unexpected in it)
-        return str((shape_error(exc).extensions or {}).get("code", "INTERNAL_SERVER_ERROR"))
-    mapped = from_db_error(exc.original_error if isinstance(exc, GraphQLError) and exc.original_error else exc)
-    if mapped is not None:
-        return mapped.code
-    name = type(exc).__name__
-    if name == "InvalidOperationTypeError":
-        return "OPERATION_NOT_ALLOWED"
-    if name in ("MissingQueryError", "CannotGetOperationTypeError"):
-        return "BAD_USER_INPUT"
-    return "INTERNAL_SERVER_ERROR"
-
-
 def outcome_of(codes: list[str], denied: Iterable[str]) -> str:
     """DENIED when an error refused access (or the access layer denied a dataset), ERROR on any other error."""
     if any(c in DENIAL_CODES for c in codes) or any(True for _ in denied):
         return "DENIED"
     return "ERROR" if codes else "OK"
-
-
-_BACKGROUND: set[asyncio.Task] = set()
-
-
-class AuditExtension(SchemaExtension):
-    """Writes one audit entry per operation, after the result's errors were shaped.
-
-    Placement: strawberry enters the ``on_operation`` hooks in list order and leaves them in REVERSE
-    order (an exit stack), so this extension comes right after the operation span (``hub.api.telemetry``)
-    in ``build_schema``'s list: its after-``yield`` part runs after ``ErrorCodes`` (last in the list)
-    shaped the codes, and it also sees failures of every other extension's hooks. (It re-shapes
-    defensively anyway: ``shape_error`` is idempotent.) The trace id is the operation span's, which is
-    current while this extension runs, so the entry's ``audit`` span (the wait for its batch) is a span of
-    the operation too.
-    """
-
-    def __init__(self, *, execution_context: Any = None):
-        if execution_context is not None:
-            self.execution_context = execution_context
-        self._trace_id: str | None = None
-
-    def _capture_trace(self) -> None:
-        if self._trace_id is None:
-            self._trace_id = _trace_id()
-
-    def on_parse(self) -> Iterator[None]:
-        self._capture_trace()
-        yield
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        self._capture_trace()
-        yield
-        # A subscription whose stream was created (hub.api.ws_auth.watch_subscriptions) is audited now, when it starts
-        # (outcome OK, with the datasets it reads), and again when it ends (on_operation): CANCELLED when the
-        # client stops it, FORBIDDEN/UNAUTHENTICATED when its access ended. Fail closed: a subscription whose
-        # start cannot be audited does not run (strawberry sends this error as its only result).
-        if getattr(self.execution_context.context, "subscription_started", False):
-            if not await self._write(self._entry(), result=None):
-                raise ServiceUnavailable(UNAVAILABLE_MESSAGE)
-
-    async def on_operation(self) -> AsyncIterator[None]:
-        self._capture_trace()
-        try:
-            yield
-        except Exception as exc:  # escapes to strawberry (an HTTP 400 or an error result): audit, re-raise
-            await self._write(self._entry(exception=exc), result=None)
-            raise
-        except BaseException:  # cancelled (client gone): write in the background, do not hold up the cancel
-            task = asyncio.ensure_future(self._write(self._entry(exception=None, cancelled=True), result=None))
-            _BACKGROUND.add(task)
-            task.add_done_callback(_BACKGROUND.discard)
-            raise
-        result = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
-            from hub.api.errors import shape_error
-
-            result.errors = [shape_error(e) for e in result.errors]
-        await self._write(self._entry(result=result), result=result)
-
-    def _entry(self, result: Any = None, exception: BaseException | None = None,
-               cancelled: bool = False) -> AuditEntry:
-        ec = self.execution_context
-        ctx = ec.context
-        query = ec.query
-        try:
-            operation_name = ec.operation_name
-        except Exception:  # noqa: BLE001
-            operation_name = None
-        try:
-            operation_type = ec.operation_type.value
-        except Exception:  # noqa: BLE001 - no document (parse failure) or no such operation
-            operation_type = "unknown"
-        consumer = getattr(ctx, "consumer", None)
-        access = getattr(ctx, "access", None)
-        denied = set(getattr(access, "denied", ()) or ())
-        if exception is not None:
-            codes = [_exception_code(exception)]
-        elif cancelled:
-            codes = ["CANCELLED"]
-        else:
-            codes = _codes(getattr(result, "errors", None) or ())
-        self._capture_trace()
-        return AuditEntry(
-            outcome=outcome_of(codes, denied),
-            operation_type=operation_type if operation_type in ("query", "mutation", "subscription") else "unknown",
-            operation_name=operation_name,
-            document_hash=hashlib.sha256(query.encode("utf-8")).hexdigest() if isinstance(query, str) else None,
-            consumer_id=getattr(consumer, "id", None),
-            department=getattr(consumer, "department", None),
-            consumer_name=getattr(consumer, "name", None),
-            datasets=list(getattr(access, "datasets_read", ()) or ()),
-            grants=list(getattr(access, "grants_used", ()) or ()),
-            rows=dict(getattr(access, "rows", None) or {}),
-            masked_fields=list(getattr(access, "masked", ()) or ()),
-            denied=list(denied),
-            error_codes=codes,
-            trace_id=self._trace_id,
-        )
-
-    async def _write(self, entry: AuditEntry, result: Any) -> bool:
-        """Append ``entry``; False (logged, and ``result`` loses its data) when it could not be written."""
-        db = getattr(self.execution_context.context, "db", None)
-        try:
-            if db is None:
-                raise RuntimeError("the GraphQL context has no database (ctx.db)")
-            await append(db, entry)  # the primary's writer (group commit), else one INSERT
-            return True
-        except Exception:  # noqa: BLE001 - any failure: fail closed below
-            log.error("AUDIT LOG UNAVAILABLE: could not record operation %r (%s, outcome %s, consumer %s, "
-                      "trace %s); its data is withheld", entry.operation_name, entry.operation_type,
-                      entry.outcome, entry.consumer_id, entry.trace_id, exc_info=True)
-            if result is not None:
-                result.data = None
-                result.errors = [*(result.errors or []), GraphQLError(
-                    UNAVAILABLE_MESSAGE, extensions={"code": "SERVICE_UNAVAILABLE"})]
-            return False

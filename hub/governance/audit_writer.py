@@ -25,12 +25,14 @@ import contextvars
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from hub.governance.audit import AuditEntry
 from hub.db.pools import Department
+from hub.errors import ServiceUnavailable
+from hub.governance.audit import AuditEntry
 from hub.telemetry.tracing import record_error
 
 INSERT_MANY_QUERY = "hub/audit_insert_many"
@@ -173,9 +175,5 @@ def _fail(queued: _Queued, exc: BaseException) -> None:
 
 def _refused_by_data(exc: BaseException) -> bool:
     """The database refused the statement's content (a constraint, a trigger), not the connection."""
-    import asyncpg
-
-    from hub.errors import ServiceUnavailable
-
     return not isinstance(exc, ServiceUnavailable) and (
         isinstance(exc, asyncpg.PostgresError) or isinstance(exc.__cause__, asyncpg.PostgresError))

@@ -41,10 +41,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from hub import SQL_DIR
-from hub.governance.audit_hash import utc_text
-from hub.governance.audit_keys import key_id, load_private_key
 from hub.db.pools import strip_header
 from hub.errors import SetupError
+from hub.governance.audit_hash import utc_text
+from hub.governance.audit_keys import key_id, load_private_key
 
 log = logging.getLogger("hub.checkpoints")
 

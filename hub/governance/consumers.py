@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from hub.departments import DATA, HUB, NAMES
+from hub.errors import BadUserInput
 
 TOKEN_PREFIX = "tdh_"
 
@@ -36,8 +37,6 @@ ROLES = ("consumer", "admin")
 
 async def create_consumer(hub_db, department: str, name: str, role: str = "consumer") -> tuple[Consumer, str]:
     """Register a consumer; returns it with its token (shown once: only the hash is stored)."""
-    from hub.errors import BadUserInput
-
     if department not in NAMES:
         raise BadUserInput(f"department must be one of {', '.join(NAMES)}")
     if role not in ROLES:

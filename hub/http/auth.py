@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub.errors import HubError, from_db_error
 from hub.governance.consumers import Consumer, hash_token
 
 PROTECTED_PREFIXES = ("/graphql", "/sync", "/ingest", "/reports")
@@ -115,7 +116,6 @@ class AuthenticationMiddleware:
         try:
             consumer = await app_state.consumers.lookup(app_state.db, token_hash)
         except Exception as exc:  # noqa: BLE001 - mapped below
-            from hub.errors import HubError, from_db_error
 
             # The database is down or too slow (hub.db.pools already maps its errors): 503, retryable.
             mapped = exc if isinstance(exc, HubError) else from_db_error(exc)

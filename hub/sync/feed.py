@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 import asyncpg
 import orjson
 
-from hub.sync import csv_cells
 from hub.departments import DATA
 from hub.errors import CursorExpired, raise_mapped
+from hub.sync import csv_cells
 from hub.sync.cursor import Cursor
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
-from hub.governance.access import Access, Dataset, _camel
-from hub.governance.audit import append, request_entry
 from hub.errors import Forbidden, NotFound, Unauthenticated
+from hub.governance.access import Access, Dataset
+from hub.governance.audit import append, request_entry
 
 
 async def access_for(conn: HTTPConnection, consumer: Any) -> Access:
@@ -52,7 +52,7 @@ def note_rows(access: Access, dataset: Dataset, rows: int) -> None:
     if rows <= 0:
         return
     access.rows[dataset.name] = access.rows.get(dataset.name, 0) + rows
-    access.masked.update(f"{dataset.name}.{_camel(column)}" for column in access.maskers(dataset))
+    access.note_masked(dataset, access.maskers(dataset))
 
 
 async def audit(conn: HTTPConnection, consumer: Any, access: Access | None, operation: str, kind: str,

@@ -32,11 +32,11 @@ from starlette.types import Receive, Scope, Send
 
 from hub.errors import BadUserInput, HubError, ServiceUnavailable, from_db_error
 from hub.http.limits import BodyTooLarge
+from hub.sync.charsets import CSV_CHARSETS, csv_codec
 from hub.sync.cursor import Cursor
 from hub.sync.feed import Snapshot, read_changes
 from hub.sync.guard import access_for, audit, authorize, note_rows
 from hub.sync.ingest import ingest, record_ingest_metrics, refresh_statistics_later
-from hub.sync.charsets import CSV_CHARSETS, csv_codec
 from hub.sync.parse import csv_records, ndjson_records
 from hub.sync.report_view import report_for
 from hub.sync.specs import SPECS

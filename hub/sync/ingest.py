@@ -38,8 +38,8 @@ from hub.sync.specs import Spec, validate_row
 from hub.sync.validate import Invalid
 
 if TYPE_CHECKING:
-    from hub.governance.consumers import Consumer
     from hub.db.pools import Databases
+    from hub.governance.consumers import Consumer
 
 log = logging.getLogger("hub.sync.ingest")
 

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 
-from hub.governance.access import _camel
 from hub.sync.parse import snake
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ def report_for(access: "Access", dataset: "Dataset", spec: "Spec", report: dict[
         return report
     columns = frozenset(spec.names)
     shown = [{**row, "raw": masked_raw(row.get("raw"), columns, maskers)} for row in rows]
-    access.masked.update(f"{dataset.name}.{_camel(column)}" for column in maskers)
+    access.note_masked(dataset, maskers)
     return {**report, "rejectedRows": shown}
 
 

@@ -38,18 +38,28 @@ import collections
 import os
 import re
 import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import multiprocess, values
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
 from prometheus_client.core import GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
 
 from hub import __version__
+from hub.errors import SetupError
 
 GC_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -174,10 +184,6 @@ def multiprocess_dir() -> Path | None:
 
 def prepare_multiprocess_dir(data_dir: Path, port: int) -> Path:
     """A fresh, empty folder for the metrics of the workers of the server on ``port`` (``hub serve``)."""
-    import tempfile
-
-    from hub.errors import SetupError
-
     for parent in (data_dir / "run", Path(tempfile.gettempdir()) / f"hub-{os.getuid()}"):
         path = parent / f"metrics-{port}"
         try:

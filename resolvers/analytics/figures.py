@@ -25,12 +25,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
-from resolvers.analytics import disclosure
 from hub.errors import BadUserInput
+from resolvers.analytics import disclosure
 from resolvers.analytics.types import (
-    DIMENSION_BITS, DistrictGap, EmploymentYear, MajorIndustryMatch, MajorWarning, MappedIndustry, MatchStatus,
-    QuarterRatio, ShortageOccupation, SupplyDemandDimension, SupplyDemandOrder, SupplyDemandRow,
-    TrainingCatalogEntry, WarningAction, WarningLevel,
+    DIMENSION_BITS,
+    DistrictGap,
+    EmploymentYear,
+    MajorIndustryMatch,
+    MajorWarning,
+    MappedIndustry,
+    MatchStatus,
+    QuarterRatio,
+    ShortageOccupation,
+    SupplyDemandDimension,
+    SupplyDemandOrder,
+    SupplyDemandRow,
+    TrainingCatalogEntry,
+    WarningAction,
+    WarningLevel,
 )
 
 if TYPE_CHECKING:

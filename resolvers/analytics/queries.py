@@ -8,12 +8,20 @@ from typing import Any
 
 import strawberry
 
-from hub.errors import Unauthenticated
 from hub.api.pagination import build_connection
+from hub.errors import Unauthenticated
 from resolvers.analytics import figures as F
 from resolvers.analytics.types import (
-    MajorIndustryMatch, MajorWarning, PublishedReport, ReportWithdrawal, ShortageOccupation, StatisticsRefresh,
-    SupplyDemandDimension, SupplyDemandOrder, SupplyDemandRowConnection, TrainingCatalogEntry,
+    MajorIndustryMatch,
+    MajorWarning,
+    PublishedReport,
+    ReportWithdrawal,
+    ShortageOccupation,
+    StatisticsRefresh,
+    SupplyDemandDimension,
+    SupplyDemandOrder,
+    SupplyDemandRowConnection,
+    TrainingCatalogEntry,
 )
 
 

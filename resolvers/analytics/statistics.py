@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
+from hub.db.pools import Department
+from hub.errors import Conflict
 from resolvers.analytics import disclosure
 
 if TYPE_CHECKING:
@@ -87,8 +89,6 @@ async def latest_refresh(hub: "Department") -> Watermark | None:
 
 def _on(dept: "Department", conn: Any) -> "Department":
     """``dept``'s named statements on one connection (same telemetry and pool name)."""
-    from hub.db.pools import Department
-
     return Department(dept.name, conn, dept.sql, dept.stats, telemetry=dept.telemetry, pool_name=dept.pool_name)
 
 
@@ -131,8 +131,6 @@ async def _lock(hub: "Department") -> None:
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while not await hub.fetchval("hub/stats_lock"):
         if time.monotonic() > deadline:
-            from hub.errors import Conflict
-
             raise Conflict(f"another statistics refresh has been running for over {LOCK_WAIT_SECONDS} s")
         await asyncio.sleep(0.2)
 

@@ -12,8 +12,8 @@ from typing import AsyncGenerator
 import strawberry
 from strawberry.scalars import JSON
 
-from hub.errors import BadUserInput
 from hub.api.pagination import PageInfo
+from hub.errors import BadUserInput
 from hub.sync.cursor import Cursor
 from hub.sync.feed import read_changes
 from hub.sync.guard import authorize, note_rows

@@ -10,8 +10,17 @@ from hub.api.pagination import like_contains, like_prefix
 from hub.api.specs import RootByKey, RootPage
 from resolvers.commerce.loaders import EnterpriseByUsccLoader, IndustryByCodeLoader
 from resolvers.commerce.types import (
-    Enterprise, EnterpriseConnection, EnterpriseSize, Industry, IndustryConnection, InvestmentProjectConnection,
-    ParkConnection, enterprise_from_row, industry_from_row, investment_project_from_row, park_from_row,
+    Enterprise,
+    EnterpriseConnection,
+    EnterpriseSize,
+    Industry,
+    IndustryConnection,
+    InvestmentProjectConnection,
+    ParkConnection,
+    enterprise_from_row,
+    industry_from_row,
+    investment_project_from_row,
+    park_from_row,
 )
 
 INDUSTRIES = RootPage("industries", dept="commerce", query="commerce/industries_page",

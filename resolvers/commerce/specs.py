@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from hub.api.specs import ByKey, Custom, Many, Page
 from resolvers.commerce.loaders import (
-    EnterpriseByUsccLoader, EnterprisesByIndustryLoader, IndustriesByParentLoader, IndustryByCodeLoader,
-    InvestmentProjectsByEnterpriseLoader, ParkByCodeLoader,
+    EnterpriseByUsccLoader,
+    EnterprisesByIndustryLoader,
+    IndustriesByParentLoader,
+    IndustryByCodeLoader,
+    InvestmentProjectsByEnterpriseLoader,
+    ParkByCodeLoader,
 )
 from resolvers.commerce.types import EnterpriseConnection, enterprise_from_row
 from resolvers.education.loaders import MajorsByIndustryLoader

@@ -6,7 +6,10 @@ from hub.api.spec_helpers import via_codes
 from hub.api.specs import ByKey, Custom, Many, Page
 from resolvers.commerce.loaders import IndustryByCodeLoader
 from resolvers.education.loaders import (
-    IndustryCodesByMajorLoader, MajorsBySchoolLoader, OccupationCodesByMajorLoader, OutcomesByMajorLoader,
+    IndustryCodesByMajorLoader,
+    MajorsBySchoolLoader,
+    OccupationCodesByMajorLoader,
+    OutcomesByMajorLoader,
     SchoolByCodeLoader,
 )
 from resolvers.labor.loaders import OccupationByCodeLoader

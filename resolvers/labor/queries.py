@@ -10,9 +10,21 @@ from hub.api.pagination import like_contains, like_prefix
 from hub.api.specs import RootByKey, RootPage
 from resolvers.labor.loaders import OccupationByCodeLoader, PostingByIdLoader
 from resolvers.labor.types import (
-    ApprenticeshipConnection, EducationLevel, JobPosting, JobPostingConnection, JobSeekerConnection, Occupation,
-    OccupationConnection, SkillCertificateConnection, TrainingProgramConnection, apprenticeship_from_row,
-    certificate_from_row, occupation_from_row, posting_from_row, seeker_from_row, training_program_from_row,
+    ApprenticeshipConnection,
+    EducationLevel,
+    JobPosting,
+    JobPostingConnection,
+    JobSeekerConnection,
+    Occupation,
+    OccupationConnection,
+    SkillCertificateConnection,
+    TrainingProgramConnection,
+    apprenticeship_from_row,
+    certificate_from_row,
+    occupation_from_row,
+    posting_from_row,
+    seeker_from_row,
+    training_program_from_row,
 )
 
 OCCUPATIONS = RootPage("occupations", dept="labor", query="labor/occupations_page",

@@ -5,11 +5,18 @@ from __future__ import annotations
 from hub.api.specs import ByKey, Page
 from resolvers.commerce.loaders import EnterpriseByUsccLoader
 from resolvers.labor.loaders import (
-    OccupationByCodeLoader, PostingCountByOccupationLoader, PostingsByOccupationLoader, SeekersByOccupationLoader,
+    OccupationByCodeLoader,
+    PostingCountByOccupationLoader,
+    PostingsByOccupationLoader,
+    SeekersByOccupationLoader,
     TrainingProgramsByOccupationLoader,
 )
 from resolvers.labor.types import (
-    JobPostingConnection, JobSeekerConnection, TrainingProgramConnection, posting_from_row, seeker_from_row,
+    JobPostingConnection,
+    JobSeekerConnection,
+    TrainingProgramConnection,
+    posting_from_row,
+    seeker_from_row,
     training_program_from_row,
 )
 

@@ -89,12 +89,12 @@ def audit_ceiling(url: str, seconds: float = 3.0, concurrency: int = 16) -> dict
     so one INSERT per entry caps the hub's req/s whatever its CPU; ``group_commit_per_s`` is the rate of
     ``concurrency`` operations through the hub's group-commit writer (hub.governance.audit_writer, what the hub uses).
     Writes entries of a "bench" consumer into the bench database's audit log (they chain like any other)."""
-    from hub.governance.audit import AuditEntry, _insert_sql
+    from hub.governance.audit import AuditEntry, insert_sql
 
     entry = AuditEntry(operation_type="query", operation_name="BenchAuditCeiling", document_hash="0" * 64,
                        department=database.CONSUMER_DEPARTMENT, consumer_name="bench audit ceiling",
                        datasets=["labor.job_postings"], rows={"labor.job_postings": 50})
-    sql, args = _insert_sql(), entry.args()
+    sql, args = insert_sql(), entry.args()
 
     async def go() -> dict[str, float]:
         import asyncpg

@@ -17,8 +17,8 @@ import json
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Iterator
 
+from hub.errors import BadUserInput, Conflict, NotFound
 from hub.sync import csv_cells
-from hub.errors import BadUserInput, Conflict
 from resolvers.analytics.statistics import latest_refresh, snapshot
 
 if TYPE_CHECKING:
@@ -159,7 +159,6 @@ WITHDRAWAL_REASON_MAX = 2000
 async def withdraw(hub: "Department", year: int, version: int, reason: str, withdrawn_by: str) -> Any:
     """Mark published ``version`` of ``year`` withdrawn (append-only; the version itself stays frozen and
     readable): it stops being the latest word. Returns the withdrawal row."""
-    from hub.errors import NotFound
     from resolvers.analytics.figures import check_year
 
     check_year(year)

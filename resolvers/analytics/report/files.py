@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import orjson
+
 from resolvers.analytics.report.build import as_csv
 from resolvers.analytics.report.html import file_links, other_language, render
 
@@ -46,8 +48,6 @@ class ReportFiles:
 
 def write(report: "Report", files: ReportFiles, lang: str, hub_url: str | None = None) -> list[tuple[Path, int]]:
     """Write the four files; returns each path with its size in bytes."""
-    import orjson
-
     other = other_language(lang)
     pages = {
         files.page: render(report, lang, file_links(report, lang, own=files.page.name,

@@ -23,12 +23,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from hub.governance.audit import append, request_entry
 from hub.errors import HubError, from_db_error
+from hub.governance.audit import append, request_entry
 from hub.http.pages import draft_needs_token, wants_html
+from resolvers.analytics.figures import YEARS
 from resolvers.analytics.report.build import Report, as_csv, draft_report, published_report
 from resolvers.analytics.report.html import LANGUAGES, render
-from resolvers.analytics.figures import YEARS
 
 log = logging.getLogger("hub.report")
 
