@@ -12,7 +12,7 @@ from hub import SQL_DIR
 from hub.assembly import PACKAGES, contributions, dataset_types
 from hub.departments import DATA, DEPARTMENTS, NAMES
 from hub.settings import Settings
-from tests.helpers import sql, sql_value
+from tests.support.helpers import sql, sql_value
 
 RESOLVERS = Path(importlib.import_module("resolvers").__file__).parent
 

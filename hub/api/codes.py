@@ -73,7 +73,7 @@ PARK = CodeFormat("park code", "P[0-9]{4}", "a park code: P and 4 digits, e.g. P
 RESEARCH_PROJECT = CodeFormat("research project code", "RP[0-9]{6}",
                               "a research project code: RP and 6 digits, e.g. RP000001")
 
-# (parent type, field) -> {argument (GraphQL name): format}. tests/test_codes.py fails when an argument of the
+# (parent type, field) -> {argument (GraphQL name): format}. tests/api/test_codes.py fails when an argument of the
 # schema that carries a code is missing here.
 ARGUMENTS: dict[tuple[str, str], dict[str, CodeFormat]] = {
     ("Industry", "enterprises"): {"district": DISTRICT},

@@ -35,7 +35,7 @@ class HubExecutionContext(StrawberryGraphQLCoreExecutionContext):
     cyclic garbage that only the garbage collector frees, and a collection of tens of thousands of objects
     pauses every request in flight. Here the helpers reach the executor through a weak reference (it is
     alive while it executes), so reference counting frees an operation when it ends
-    (tests/test_garbage.py).
+    (tests/api/test_garbage.py).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -52,7 +52,7 @@ def mask_id_number(value: str) -> str:
     Birth date, sequence digits and check character are hidden: readers who see the number masked also see the
     public ``birthYear`` and ``gender`` (the parity of the last sequence digit), which still leave 365 x 500
     (about 182,000) candidate numbers per person. Keeping the last 4 characters as well (sequence digits and check
-    character) left 32-35: the check character fixes the birth date within the year (tests/test_id_masking.py).
+    character) left 32-35: the check character fixes the birth date within the year (tests/governance/test_id_masking.py).
     """
     if len(value) != 18:
         return "*" * len(value)

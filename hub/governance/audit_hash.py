@@ -17,7 +17,7 @@ Canonical JSON is PostgreSQL's ``jsonb`` text output, written down here so that 
 This module is the authority: ``hub audit verify`` recomputes every hash with it from the stored column
 values, without asking the database how to hash. The database has the same definition in SQL for the
 insert trigger (``hub.audit_content`` and ``hub.audit_hash``, migration 0007; a migration cannot be
-edited, so the SQL text stays there), and ``tests/test_audit_hash.py`` checks that the two agree on the
+edited, so the SQL text stays there), and ``tests/governance/test_audit_hash.py`` checks that the two agree on the
 field list and on entries with unicode, control characters, nulls and empty lists. A writer that computes
 hashes itself (instead of the trigger) calls ``entry_hash`` with the values it inserts (``entry_values``).
 

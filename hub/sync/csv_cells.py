@@ -17,7 +17,7 @@ snapshot's default, what ``hub sync pull`` uses) and JSON carry the values as th
 Hand-written because no maintained library does it: the ``csv`` module quotes fields but knows nothing of
 formulas, and the spreadsheet libraries that do (e.g. writing .xlsx) are not CSV writers.
 
-Producers (``tests/test_csv_cells.py`` fails when a module writes CSV without this module):
+Producers (``tests/sync/test_csv_cells.py`` fails when a module writes CSV without this module):
 ``resolvers.analytics.report.build.as_csv`` (``GET /reports/{year}.csv``) and ``hub.sync.feed.Snapshot`` (``GET
 /sync/{dataset}/snapshot?format=csv``).
 """

@@ -6,7 +6,7 @@ straight to protobuf wire format here instead of building a protobuf object per 
 value. That is the exporter thread's main cost and, holding the GIL, it slows the event loop: measured
 about 3x faster (``make bench-tracing``). Encoded attributes with str and int values are cached, since
 most attributes repeat (the SQL text of each statement, ``db.system``, row counts...). Should encoding fail, the
-batch goes through the SDK's own encoder. tests/test_otlp_encoding.py checks the output against the
+batch goes through the SDK's own encoder. tests/telemetry/test_otlp_encoding.py checks the output against the
 SDK's encoder, field by field, through ``opentelemetry-proto``.
 """
 

@@ -6,7 +6,7 @@ Hand-written because the SDK's general path (sampler call, span-limit bookkeepin
 the end) costs ~13 µs per span and the hub makes 12-16 spans per request; no library offers a leaner one.
 It fills PRIVATE fields of the SDK's ``Span`` (opentelemetry-sdk is pinned exactly in pyproject.toml):
 ``hub_tracer`` checks once at start-up that this SDK's spans have exactly those fields (else the SDK's own
-tracer is used), and ``tests/test_hub_tracer.py`` checks that both tracers export the same spans.
+tracer is used), and ``tests/telemetry/test_hub_tracer.py`` checks that both tracers export the same spans.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ SERVICE_NAME = "talent-data-hub"
 SCOPE = "hub"
 _TRUE = ("1", "true", "yes", "on")
 
-# The OTEL_* variables the hub reads (tests/test_deploy.py keeps deploy/ within them).
+# The OTEL_* variables the hub reads (tests/cli/test_deploy.py keeps deploy/ within them).
 OTEL_VARIABLES = frozenset({
     "OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
     "OTEL_PROPAGATORS", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",

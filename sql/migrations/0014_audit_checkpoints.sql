@@ -1,9 +1,9 @@
--- Signed checkpoints of the audit chain's head (hub/governance/checkpoints.py): append-only, like hub.audit_log.
+-- Signed checkpoints of the audit chain's head (hub/checkpoints.py): append-only, like hub.audit_log.
 --
 -- A checkpoint says "entry <entry_id>, the <entry_count>th entry of the chain, has hash <entry_hash>",
 -- signed with the hub's Ed25519 key (HUB_AUDIT_SIGNING_KEY, a file: never in the database) at <signed_at>.
 -- seq numbers the checkpoints (the signer holds an advisory lock and takes the next number); signature is
--- the base64 Ed25519 signature of the checkpoint's message (hub/governance/checkpoints.py), key_id the SHA-256 of the
+-- the base64 Ed25519 signature of the checkpoint's message (hub/checkpoints.py), key_id the SHA-256 of the
 -- public key (DER).
 -- The signer also appends each checkpoint to an export file kept elsewhere: `hub audit verify
 -- --checkpoints FILE` checks that the chain still extends every exported head.

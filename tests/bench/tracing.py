@@ -6,7 +6,7 @@ through ASGI (no HTTP client in the way, so the ratio is the app's own), in alte
 
 * ``off``: no exporter configured (what an unconfigured hub does: trace ids, nothing recorded);
 * ``on``:  every request traced and exported over OTLP/HTTP (BatchSpanProcessor) to a receiver running in
-  another process on 127.0.0.1 (tests/otlp_receiver.py, decoding every span);
+  another process on 127.0.0.1 (tests/support/otlp_receiver.py, decoding every span);
 * ``asgi`` (``--compare-asgi``): ``on``, but with opentelemetry-instrumentation-asgi's middleware as the
   server span instead of the hub's own (the choice documented in hub/telemetry/observe.py).
 
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from hub.telemetry.logs import configure_logging
     from hub.settings import Settings
-    from tests.live import scratch_hub_database
+    from tests.support.live import scratch_hub_database
 
     # The access line is written in every mode (to /dev/null): it is part of a request's normal cost.
     configure_logging("warning", "json", stream=open(os.devnull, "w"))  # noqa: SIM115 - for the process
