@@ -5,7 +5,6 @@ operation span, ``hub.api.telemetry``) records."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from typing import Any, AsyncIterator, Iterable, Iterator
 
@@ -13,6 +12,7 @@ from strawberry.extensions import SchemaExtension
 
 from graphql import GraphQLError
 from hub.api.errors import shape_error
+from hub.api.trusted import document_hash
 from hub.errors import HubError, ServiceUnavailable, from_db_error
 from hub.governance.audit import UNAVAILABLE_MESSAGE, AuditEntry, append, outcome_of
 from hub.telemetry.tracing import current_ids
@@ -131,7 +131,7 @@ class AuditExtension(SchemaExtension):
             outcome=outcome_of(codes, denied),
             operation_type=operation_type if operation_type in ("query", "mutation", "subscription") else "unknown",
             operation_name=operation_name,
-            document_hash=hashlib.sha256(query.encode("utf-8")).hexdigest() if isinstance(query, str) else None,
+            document_hash=document_hash(query) if isinstance(query, str) else None,
             consumer_id=getattr(consumer, "id", None),
             department=getattr(consumer, "department", None),
             consumer_name=getattr(consumer, "name", None),

@@ -11,7 +11,6 @@ look exactly as they always do.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 from typing import Any, Iterator
 
@@ -20,7 +19,14 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from hub.api.document_limits import DocumentAnalysis
-from hub.api.fastpath import CompiledOperation, Compiler, Executor, NotCompilable, coerce_variables
+from hub.api.fastpath import (
+    CompiledOperation,
+    Compiler,
+    Executor,
+    NotCompilable,
+    coerce_variables,
+)
+from hub.api.trusted import document_hash
 from hub.governance.audit import AuditEntry, append
 from hub.telemetry.tracing import current_ids
 
@@ -39,7 +45,7 @@ def _operation_span(ctx: Any, operation: CompiledOperation, text: str) -> Iterat
     else:
         consumer = ctx.consumer
         attributes: dict[str, Any] = {"graphql.operation.type": "query", "hub.compiled": True,
-                                      "graphql.document.hash": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+                                      "graphql.document.hash": document_hash(text)}
         if operation.name:
             attributes["graphql.operation.name"] = operation.name
         if consumer is not None:
@@ -102,7 +108,7 @@ class CompiledQueries:
         extensions = body.get("extensions")
         digest = None
         if isinstance(query, str):
-            digest = hashlib.sha256(query.encode("utf-8")).hexdigest()
+            digest = document_hash(query)
             persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
             if persisted is not None and (not isinstance(persisted, dict) or persisted.get("sha256Hash") != digest):
                 return None  # a mismatch: the general path reports it
@@ -190,7 +196,7 @@ class CompiledQueries:
         consumer = ctx.consumer
         return AuditEntry(
             outcome="OK", operation_type="query", operation_name=operation.name,
-            document_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            document_hash=document_hash(text),
             consumer_id=getattr(consumer, "id", None), department=getattr(consumer, "department", None),
             consumer_name=getattr(consumer, "name", None), datasets=list(access.datasets_read),
             grants=list(access.grants_used), rows=dict(access.rows), masked_fields=list(access.masked),

@@ -46,6 +46,16 @@ class Join:
     async def batch(self, ctx: "Context", parents: Sequence[Any], args: dict[str, Any]) -> list[Any]:
         raise NotImplementedError
 
+    async def one(self, ctx: "Context", parent: Any, args: dict[str, Any]) -> Any:
+        """The general path: the value for one parent (the request's DataLoader batches a level's parents)."""
+        raise NotImplementedError
+
+
+async def join_value(info: Any, parent: Any) -> Any:
+    """The general path's resolver of a join without arguments: its spec (by GraphQL parent type and field name)
+    for one parent, so the general and the compiled path cannot disagree on what a join fetches."""
+    return await JOINS[(info.path.typename, info.field_name)].one(info.context, parent, {})
+
 
 @dataclass
 class ByKey(Join):
@@ -53,6 +63,10 @@ class ByKey(Join):
 
     loader: type = None  # type: ignore[assignment]
     key: str = ""
+
+    async def one(self, ctx, parent, args):
+        key = getattr(parent, self.key)
+        return None if key is None else await ctx.loader(self.loader).load(key)
 
     async def batch(self, ctx, parents, args):
         keys = [getattr(p, self.key) for p in parents]
@@ -64,6 +78,10 @@ class ByKey(Join):
 @dataclass
 class Many(ByKey):
     """A list per parent, through a ManyByKeyLoader."""
+
+    async def one(self, ctx, parent, args):
+        key = getattr(parent, self.key)
+        return [] if key is None else await ctx.loader(self.loader).load(key)
 
     async def batch(self, ctx, parents, args):
         keys = [getattr(p, self.key) for p in parents]

@@ -20,7 +20,6 @@ off by default.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import inspect
 from typing import Any, Callable, Iterator
 
@@ -30,6 +29,7 @@ from opentelemetry.trace import Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
 from hub.api.audit import error_codes, exception_code
+from hub.api.trusted import document_hash
 from hub.telemetry.tracing import record_error
 
 
@@ -85,7 +85,7 @@ def _finish(ctx: Any, telemetry: Any, span: Any, token: Any, operation_type: str
         if operation_name:
             attributes["graphql.operation.name"] = operation_name
         if isinstance(query, str):
-            attributes["graphql.document.hash"] = hashlib.sha256(query.encode("utf-8")).hexdigest()
+            attributes["graphql.document.hash"] = document_hash(query)
         if consumer is not None:
             attributes.update({"hub.consumer.id": consumer.id, "hub.consumer.department": consumer.department,
                                "hub.consumer.name": consumer.name})
