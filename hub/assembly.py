@@ -36,6 +36,7 @@ class Contribution:
     routes: Callable[[], list[Any]] | None = None  # Starlette routes of the app
     commands: tuple[tuple[str, Any], ...] = ()  # (name, typer app): `hub <name> ...`
     background: tuple[Callable[[Any, Any], Awaitable[None]], ...] = ()  # (db, settings): tasks of the app's lifespan
+    ingest: tuple[Any, ...] = ()  # hub.sync.specs.Spec of each dataset ingest accepts
     refresh: Refresh | None = None  # after data was loaded or ingested (derived tables)
     refresh_if_missing: Callable[[Any], Awaitable[Any]] | None = None  # at `hub serve --demo` on loaded data
 

@@ -30,6 +30,7 @@ def test_a_department_has_its_resolver_package(department) -> None:
     assert contribution.query, f"{department.name} adds no root fields"
     for dataset in contribution.dataset_types.values():  # a department exposes only its own datasets
         assert dataset.split(".")[0] == department.schema, dataset
+    assert {s.dataset for s in contribution.ingest} == set(contribution.dataset_types.values())  # and ingests them
 
 
 def test_every_resolver_package_is_registered() -> None:

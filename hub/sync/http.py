@@ -39,7 +39,7 @@ from hub.sync.guard import access_for, audit, authorize, note_rows
 from hub.sync.ingest import ingest, record_ingest_metrics, refresh_statistics_later
 from hub.sync.parse import csv_records, ndjson_records
 from hub.sync.report_view import report_for
-from hub.sync.specs import SPECS
+from hub.sync.specs import ingest_specs
 from hub.sync.xlsx import xlsx_records
 
 log = logging.getLogger("hub.sync.http")
@@ -252,7 +252,7 @@ async def ingest_endpoint(request: Request) -> Response:
         key = request.headers.get("idempotency-key")
         if key is not None and not _KEY.match(key):
             raise BadUserInput("Idempotency-Key must be 1-200 printable ASCII characters", argument="Idempotency-Key")
-        spec = SPECS[dataset.name]
+        spec = ingest_specs()[dataset.name]
         settings = request.app.state.settings
         required = [c.name for c in spec.columns if c.required and c.default is None]
         if fmt == "csv":

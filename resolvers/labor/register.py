@@ -1,11 +1,13 @@
-"""What labor adds to the hub (read by ``hub.assembly``): its root fields, its batch specs, its datasets and the
-folding of its posting counters (``resolvers.labor.counters``, a task of the app's lifespan)."""
+"""What labor adds to the hub (read by ``hub.assembly``): its root fields, its batch specs, its datasets, what
+ingest accepts for them and the folding of its posting counters (``resolvers.labor.counters``, a task of the
+app's lifespan)."""
 
 from typing import Any
 
 from hub.assembly import Contribution
 from resolvers.labor import specs  # noqa: F401 - registers the batch specs of labor's joins
 from resolvers.labor.counters import compaction_loop
+from resolvers.labor.ingest import INGEST
 from resolvers.labor.queries import LaborQuery
 
 
@@ -14,6 +16,7 @@ def fold_counters(db: Any, settings: Any):
 
 
 CONTRIBUTION = Contribution(
+    ingest=INGEST,
     query=(LaborQuery,),
     dataset_types={
         "Occupation": "labor.occupations",

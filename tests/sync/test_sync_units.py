@@ -15,7 +15,7 @@ from hub.sync import validate as v
 from hub.sync.client import Replica
 from hub.sync.cursor import Cursor
 from hub.sync.parse import csv_records, ndjson_records
-from hub.sync.specs import SPECS, validate_row
+from hub.sync.specs import ingest_specs, validate_row
 
 D = "labor.job_postings"
 
@@ -126,28 +126,28 @@ def test_kinds_refuse(kind, raw) -> None:
 
 
 def test_validate_row_names_the_field_and_derives_values() -> None:
-    spec = SPECS["labor.occupations"]
+    spec = ingest_specs()["labor.occupations"]
     assert validate_row(spec, {"code": "6-18-01-01", "name": "车工"}) == ("6-18-01-01", "车工", 6)
     with pytest.raises(v.Invalid) as info:
         validate_row(spec, {"code": "6-18-01-01", "name": "车工", "major_group": 5})
     assert info.value.field == "major_group"
     with pytest.raises(v.Invalid, match="unknown field"):
         validate_row(spec, {"code": "6-18-01-01", "name": "车工", "id": 3})
-    industries = SPECS["commerce.industries"]
+    industries = ingest_specs()["commerce.industries"]
     assert validate_row(industries, {"code": "391", "name": "x", "parent_code": "39"})[2] == 3
     with pytest.raises(v.Invalid, match="parent"):
         validate_row(industries, {"code": "391", "name": "x", "parent_code": "38"})
 
 
 def test_validate_row_names_every_problem_of_a_row() -> None:
-    spec = SPECS["labor.occupations"]
+    spec = ingest_specs()["labor.occupations"]
     with pytest.raises(v.Invalid) as info:
         validate_row(spec, {"code": "6-18", "major_group": "x", "colour": "red"})
     assert info.value.field == "code"
     assert info.value.reason == ("'6-18' is not an occupation code like 6-18-01-01; name: is required; major_group: "
                                  "'x' is not an integer; unknown field(s) colour; labor.occupations has code, name, "
                                  "major_group")
-    postings = SPECS["labor.job_postings"]
+    postings = ingest_specs()["labor.job_postings"]
     row = {"source_id": "S", "title": "t", "enterprise_uscc": "91440101MA5973570B", "occupation_code": "6-18-01-01",
            "headcount": 1, "wage_min": 9000, "wage_max": 5000, "education": "NONE", "district_code": "440106",
            "posted_on": "2025-02-01", "closes_on": "2025-01-01"}
