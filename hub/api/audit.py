@@ -14,7 +14,7 @@ from graphql import GraphQLError
 from hub.api.errors import shape_error
 from hub.api.trusted import document_hash
 from hub.errors import HubError, ServiceUnavailable, from_db_error
-from hub.governance.audit import UNAVAILABLE_MESSAGE, AuditEntry, append, outcome_of
+from hub.governance.audit import UNAVAILABLE_MESSAGE, AuditEntry, append, build_entry
 from hub.telemetry.tracing import current_ids
 
 log = logging.getLogger("hub.audit")
@@ -117,9 +117,6 @@ class AuditExtension(SchemaExtension):
             operation_type = ec.operation_type.value
         except Exception:  # noqa: BLE001 - no document (parse failure) or no such operation
             operation_type = "unknown"
-        consumer = getattr(ctx, "consumer", None)
-        access = getattr(ctx, "access", None)
-        denied = set(getattr(access, "denied", ()) or ())
         if exception is not None:
             codes = [exception_code(exception)]
         elif cancelled:
@@ -127,22 +124,10 @@ class AuditExtension(SchemaExtension):
         else:
             codes = error_codes(getattr(result, "errors", None) or ())
         self._capture_trace()
-        return AuditEntry(
-            outcome=outcome_of(codes, denied),
-            operation_type=operation_type if operation_type in ("query", "mutation", "subscription") else "unknown",
-            operation_name=operation_name,
-            document_hash=document_hash(query) if isinstance(query, str) else None,
-            consumer_id=getattr(consumer, "id", None),
-            department=getattr(consumer, "department", None),
-            consumer_name=getattr(consumer, "name", None),
-            datasets=list(getattr(access, "datasets_read", ()) or ()),
-            grants=list(getattr(access, "grants_used", ()) or ()),
-            rows=dict(getattr(access, "rows", None) or {}),
-            masked_fields=list(getattr(access, "masked", ()) or ()),
-            denied=list(denied),
-            error_codes=codes,
-            trace_id=self._trace_id,
-        )
+        return build_entry(
+            operation_type if operation_type in ("query", "mutation", "subscription") else "unknown", operation_name,
+            document_hash(query) if isinstance(query, str) else None, codes,
+            getattr(ctx, "consumer", None), getattr(ctx, "access", None), self._trace_id)
 
     async def _write(self, entry: AuditEntry, result: Any) -> bool:
         """Append ``entry``; False (logged, and ``result`` loses its data) when it could not be written."""

@@ -27,7 +27,7 @@ from hub.api.fastpath import (
     coerce_variables,
 )
 from hub.api.trusted import document_hash
-from hub.governance.audit import AuditEntry, append
+from hub.governance.audit import AuditEntry, append, build_entry
 from hub.telemetry.tracing import current_ids
 
 log = logging.getLogger("hub.compiled")
@@ -192,12 +192,5 @@ class CompiledQueries:
 
     @staticmethod
     def _entry(ctx: Any, operation: CompiledOperation, text: str) -> AuditEntry:
-        access = ctx.access
-        consumer = ctx.consumer
-        return AuditEntry(
-            outcome="OK", operation_type="query", operation_name=operation.name,
-            document_hash=document_hash(text),
-            consumer_id=getattr(consumer, "id", None), department=getattr(consumer, "department", None),
-            consumer_name=getattr(consumer, "name", None), datasets=list(access.datasets_read),
-            grants=list(access.grants_used), rows=dict(access.rows), masked_fields=list(access.masked),
-            denied=list(access.denied), error_codes=[], trace_id=current_ids()[0])
+        return build_entry("query", operation.name, document_hash(text), [], ctx.consumer, ctx.access,
+                           current_ids()[0])

@@ -113,22 +113,37 @@ async def append(db: Any, entry: AuditEntry) -> None:
         await record(primary.hub, entry)  # always the primary (hub.db.replicas)
 
 
+def build_entry(operation_type: str, operation_name: str | None, document_hash: str | None, codes: Iterable[str],
+                consumer: Any = None, access: Any = None, trace_id: str | None = None, *,
+                datasets: Iterable[str] = (), grants: Iterable[int] = (), rows: dict[str, int] | None = None,
+                masked: Iterable[str] = (), denied: Iterable[str] = ()) -> AuditEntry:
+    """The one builder of an audit entry (GraphQL operations on both paths, and requests outside GraphQL): who
+    asked (``consumer``), what was read — from the request's ``access`` (the datasets, grants, rows, masked fields
+    and denials it recorded) or given as keywords — and the outcome, from the error codes and the denials."""
+    if access is not None:
+        datasets, grants = getattr(access, "datasets_read", ()) or (), getattr(access, "grants_used", ()) or ()
+        rows, masked = getattr(access, "rows", None), getattr(access, "masked", ()) or ()
+        denied = getattr(access, "denied", ()) or ()
+    codes, denied = list(codes), set(denied)
+    return AuditEntry(
+        outcome=outcome_of(codes, denied), operation_type=operation_type, operation_name=operation_name,
+        document_hash=document_hash, consumer_id=getattr(consumer, "id", None),
+        department=getattr(consumer, "department", None), consumer_name=getattr(consumer, "name", None),
+        datasets=list(datasets), grants=list(grants), rows=dict(rows or {}), masked_fields=list(masked),
+        denied=list(denied), error_codes=codes, trace_id=trace_id)
+
+
 def request_entry(conn: Any, consumer: Any, operation: str, kind: str, codes: list[str], *,
                   datasets: Iterable[str] = (), grants: Iterable[int] = (), rows: dict[str, int] | None = None,
                   masked: Iterable[str] = (), denied: Iterable[str] = ()) -> AuditEntry:
     """The entry of one HTTP request outside GraphQL (``conn``: a starlette request or websocket): the sync and
-    ingest endpoints (``hub.sync.guard``) and report drafts (``resolvers.analytics.report.routes``). ``operation`` names what
-    was done (``sync.changes labor.job_postings``, ``report.draft 2025 (json)``); the document hash is the
-    SHA-256 of ``METHOD path?query``."""
+    ingest endpoints (``hub.sync.guard``) and report drafts (``resolvers.analytics.report.routes``). ``operation``
+    names what was done (``sync.changes labor.job_postings``, ``report.draft 2025 (json)``); the document hash is
+    the SHA-256 of ``METHOD path?query``."""
     target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
-    denied = set(denied)
-    return AuditEntry(
-        outcome=outcome_of(codes, denied), operation_type=kind, operation_name=operation,
-        document_hash=hashlib.sha256(f"{conn.scope.get('method', 'GET')} {target}".encode()).hexdigest(),
-        consumer_id=getattr(consumer, "id", None), department=getattr(consumer, "department", None),
-        consumer_name=getattr(consumer, "name", None), datasets=list(datasets), grants=list(grants),
-        rows=dict(rows or {}), masked_fields=list(masked), denied=list(denied), error_codes=list(codes),
-        trace_id=current_ids()[0])
+    request_hash = hashlib.sha256(f"{conn.scope.get('method', 'GET')} {target}".encode()).hexdigest()
+    return build_entry(kind, operation, request_hash, codes, consumer, trace_id=current_ids()[0], datasets=datasets,
+                       grants=grants, rows=rows, masked=masked, denied=denied)
 
 
 # --- verification ----------------------------------------------------------------------------------
