@@ -3,8 +3,9 @@
 Each package under ``resolvers/`` — one per department (``hub.departments``) and ``analytics`` — says what it adds
 to the hub in ``resolvers/<package>/register.py``: a ``Contribution`` named ``CONTRIBUTION``. The hub reads them
 through ``contributions()``: the schema's root types (``hub.api.schema``), the batch specs of the compiled path
-(registered as the packages load), HTTP routes and background tasks (``hub.app``), ``hub`` sub-commands
-(``hub.cli.main``) and what runs after data was loaded (``hub seed``, ``/ingest``: the statistics refresh).
+(registered as the packages load), HTTP routes and background tasks (``hub.app``), the datasets ingest accepts
+(``hub.sync.specs``) and what runs after data was loaded (``hub seed``, ``/ingest``: the statistics refresh).
+``commands()`` reads the ``hub`` sub-commands from ``resolvers/<package>/cli.py`` alone (the CLI starts fast).
 The packages are loaded by name (``importlib``), as plugins are: resolvers/ imports hub, so hub cannot import
 resolvers at module level, and this keeps the import-linter layers of docs/contributing.md one-way.
 """
@@ -34,7 +35,6 @@ class Contribution:
     subscription: tuple[type, ...] = ()
     dataset_types: Mapping[str, str] = field(default_factory=dict)  # GraphQL type -> catalog dataset it exposes
     routes: Callable[[], list[Any]] | None = None  # Starlette routes of the app
-    commands: tuple[tuple[str, Any], ...] = ()  # (name, typer app): `hub <name> ...`
     background: tuple[Callable[[Any, Any], Awaitable[None]], ...] = ()  # (db, settings): tasks of the app's lifespan
     ingest: tuple[Any, ...] = ()  # hub.sync.specs.Spec of each dataset ingest accepts
     refresh: Refresh | None = None  # after data was loaded or ingested (derived tables)
@@ -45,6 +45,23 @@ class Contribution:
 def contributions() -> tuple[Contribution, ...]:
     """Every package's contribution, in ``PACKAGES`` order (loaded once per process)."""
     return tuple(importlib.import_module(f"resolvers.{name}.register").CONTRIBUTION for name in PACKAGES)
+
+
+@functools.cache
+def commands() -> tuple[tuple[str, Any], ...]:
+    """The ``hub`` sub-commands of the resolvers packages: ``COMMANDS`` ((name, typer app), ...) of
+    ``resolvers/<package>/cli.py`` where it exists. Loaded apart from ``contributions()`` so that the CLI starts
+    without importing every package's GraphQL types."""
+    found: list[tuple[str, Any]] = []
+    for name in PACKAGES:
+        try:
+            module = importlib.import_module(f"resolvers.{name}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"resolvers.{name}.cli":
+                raise
+            continue
+        found.extend(module.COMMANDS)
+    return tuple(found)
 
 
 def dataset_types() -> dict[str, str]:

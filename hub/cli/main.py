@@ -13,7 +13,7 @@ from typing import Literal, Optional
 import typer
 from rich.console import Console
 
-from hub.assembly import contributions
+from hub.assembly import commands, contributions
 from hub.cli import support as cli_support
 from hub.cli.audit import audit_app
 from hub.cli.sync import ingest_command, sync_app
@@ -33,9 +33,8 @@ app.add_typer(consumer_app, name="consumer")
 app.add_typer(audit_app, name="audit")
 app.add_typer(sync_app, name="sync")  # hub sync pull / materialize (the bureau's client, over HTTP)
 app.command("ingest")(ingest_command)  # hub ingest FILE --dataset D
-for _contribution in contributions():  # analytics: hub stats refresh, hub report YEAR --out FILE, hub report publish
-    for _name, _commands in _contribution.commands:
-        app.add_typer(_commands, name=_name)
+for _name, _commands in commands():  # analytics: hub stats refresh, hub report YEAR --out FILE, hub report publish
+    app.add_typer(_commands, name=_name)
 
 console = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the terminal's width
 Scale = Literal[tuple(SCALES)]  # type: ignore[valid-type]  # --scale / --demo: anything else is refused (exit 2)

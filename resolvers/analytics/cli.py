@@ -183,3 +183,7 @@ def report_publish(year: int = typer.Argument(..., help="The report year, e.g. 2
     row = _run(lambda db, settings: publish(db.hub, settings, year, published_by=by))
     _err.print(f"published {year} version {row['version']} at {row['published_at']:%Y-%m-%d %H:%M:%S} "
                f"(statistics refresh #{row['refresh_id']}): /reports/{year}?version={row['version']}")
+
+
+# The `hub` sub-commands analytics adds (hub.assembly.commands): hub stats refresh, hub report YEAR ...
+COMMANDS = (("stats", stats_app), ("report", report_app))

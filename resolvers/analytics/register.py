@@ -1,6 +1,7 @@
 """What analytics adds to the hub (read by ``hub.assembly``): the published statistics' fields, the annual report's
-routes (``/reports/...``), the ``hub stats`` and ``hub report`` commands, and the statistics refresh after data
-was loaded (``hub seed``) or ingested (``/ingest``, the sync mutations)."""
+routes (``/reports/...``) and the statistics refresh after data
+was loaded (``hub seed``) or ingested (``/ingest``, the sync mutations). Its ``hub stats`` and ``hub report``
+commands are ``COMMANDS`` of ``resolvers/analytics/cli.py`` (``hub.assembly.commands``)."""
 
 import contextlib
 from typing import Any
@@ -8,7 +9,6 @@ from typing import Any
 import asyncpg
 
 from hub.assembly import Contribution
-from resolvers.analytics.cli import report_app, stats_app
 from resolvers.analytics.mutations import AnalyticsMutation
 from resolvers.analytics.queries import AnalyticsQuery
 from resolvers.analytics.report.routes import routes
@@ -26,7 +26,6 @@ CONTRIBUTION = Contribution(
     query=(AnalyticsQuery,),
     mutation=(AnalyticsMutation,),
     routes=routes,
-    commands=(("stats", stats_app), ("report", report_app)),
     refresh=refresh_statistics,
     refresh_if_missing=refresh_if_missing,
 )
