@@ -1,4 +1,4 @@
-"""What a reader sees of a statistics refresh's data watermark (``hub.statistics.Watermark``).
+"""What a reader sees of a statistics refresh's data watermark (``resolvers.analytics.statistics.Watermark``).
 
 The watermark records, per department, the reading snapshot's xmin and every source table's row count and max
 id. Those move by one when one person is added: a reader that does not own the persons would learn from two

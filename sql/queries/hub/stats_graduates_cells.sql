@@ -1,6 +1,6 @@
--- Statistics refresh (disclosure control, hub.disclosure.protect_graduates): every school major's year and every
--- cell of the match, exact and as shown, with the same figure of the previous release (prev_*: null when it had
--- none).
+-- Statistics refresh (disclosure control, resolvers.analytics.disclosure.protect_graduates): every school major's
+-- year and every cell of the match, exact and as shown, with the same figure of the previous release (prev_*: null
+-- when it had none).
 with now as (
     select 'outcome' as kind, year, school_code, district_code, major_code, graduates::bigint as graduates,
            employed::bigint as employed, public_graduates::bigint as public_graduates,

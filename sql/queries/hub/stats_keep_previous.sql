@@ -1,7 +1,7 @@
 -- Statistics refresh (disclosure control across releases, 0017_release_stable_keys.sql): copy the release being
 -- replaced — every supply cell and every graduates figure, exact and as non-owners were shown it — into the
 -- staging tables, inside the replacing transaction before the summary tables are emptied. The protection then
--- audits the new release together with this one (hub.disclosure, "carried").
+-- audits the new release together with this one (resolvers.analytics.disclosure, "carried").
 with graduates as (
     insert into hub.stat_stage_previous_graduates
         (kind, year, school_code, district_code, major_code, graduates, employed, public_graduates, public_employed)
