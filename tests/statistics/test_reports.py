@@ -598,7 +598,7 @@ def test_the_definitions_follow_the_method_a_version_was_published_under(env) ->
     """The live figures are protected across releases and the page says so; a version published with the cell-key
     method before that (its thresholds' disclosure without acrossReleases) keeps the definition it was published
     under, and one from before the cell-key method the small-cell rule's."""
-    from hub.report_html import render
+    from resolvers.analytics.report.html import render
 
     settings, tokens, client = env
     document = client.get("/reports/2024.json?draft=1", headers=auth(tokens, "labor")).json()
