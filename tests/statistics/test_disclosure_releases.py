@@ -22,6 +22,7 @@ from hub.settings import Settings
 from tests.support import stats_dataset as ds
 from tests.support.database import recreate_database, with_database
 from tests.support.disclosure_audit import BIG_PAGE, Reader, Truth, cell, ptable
+from tests.statistics.test_reports import refresh
 
 YEAR = 2024
 WATERMARK = "{ statisticsRefresh { watermark } }"
@@ -46,9 +47,6 @@ def releases(server_url: str) -> Iterator[tuple[Settings, dict[str, str]]]:
 
 
 def _add_seeker_and_refresh(settings: Settings, seeker: tuple[Any, ...], n: int) -> None:
-    from hub.db.pools import Databases
-    from resolvers.analytics.statistics import refresh_statistics
-
     occ, level, district, registered = seeker
 
     async def go() -> None:
@@ -62,12 +60,8 @@ def _add_seeker_and_refresh(settings: Settings, seeker: tuple[Any, ...], n: int)
                 district, registered)
         finally:
             await conn.close()
-        db = await Databases(settings, settings.database_url).open()
-        try:
-            await refresh_statistics(db)
-        finally:
-            await db.close()
     asyncio.run(go())
+    refresh(settings)
 
 
 def _shown(reader: Reader) -> dict[tuple, tuple[int, int]]:
@@ -181,7 +175,7 @@ def test_a_refresh_without_changes_shows_the_same_values(releases) -> None:
         before = {year: _shown_year(commerce, year) for year in (2023, YEAR)}
         moved = Truth(settings.database_url)._fetch(
             "select count(*) from hub.stat_supply_demand where public_supply <> hub.stat_perturbed(supply, supply_key)")
-        refresh_only(settings)
+        refresh(settings)
         assert {year: _shown_year(commerce, year) for year in (2023, YEAR)} == before
     assert moved[0][0] > 0  # some values shown are moved ones (not the cell-key value), and they stay
 
@@ -189,15 +183,3 @@ def test_a_refresh_without_changes_shows_the_same_values(releases) -> None:
 def _shown_year(reader: Reader, year: int) -> dict[tuple, tuple[int, int]]:
     return {cell(group, r): (r["demand"], r["supply"]) for group, rows in reader.supply(year).items() for r in rows}
 
-
-def refresh_only(settings: Settings) -> None:
-    from hub.db.pools import Databases
-    from resolvers.analytics.statistics import refresh_statistics
-
-    async def go() -> None:
-        db = await Databases(settings, settings.database_url).open()
-        try:
-            await refresh_statistics(db)
-        finally:
-            await db.close()
-    asyncio.run(go())
