@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="before each timed run, wait up to this many seconds for an idle machine (default 0)")
     p.add_argument("--rate-limit", choices=("off", "on"), default=os.environ.get("BENCH_RATE_LIMIT", "off"),
                    help="the hub's per-consumer rate limit (default off; on: at 10^6 req/s, never reached)")
+    p.add_argument("--no-peers", dest="peers", action="store_false", help="measure the hub alone")
 
     p = sub.add_parser("peer-show", help="print a side-by-side result again (default: the latest), or --markdown")
     p.add_argument("file", nargs="?")

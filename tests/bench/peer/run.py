@@ -168,7 +168,7 @@ def run(args) -> int:
     }
     with database.server(log=console.print) as url:
         token = asyncio.run(database.prepare(url, log=console.print))
-        peers, missing = postgraphile.available(console.print)
+        peers, missing = postgraphile.available(console.print) if args.peers else ([], ["--no-peers"])
         for reason in missing:
             console.print(f"[yellow]{reason}[/yellow]")
         out["not_measured"] = missing
