@@ -1,27 +1,22 @@
-"""Group commit for the audit log: one call (one transaction, one WAL flush) per batch of entries, hashed here.
+"""Group commit for the audit log: one call (one transaction, one WAL flush) per batch of entries.
 
-``AuditWriter`` queues the entries of concurrent operations and appends them in order with ONE statement
-(``sql/queries/hub/audit_append.sql``, the function ``hub.audit_append`` of migration 0018). The writer gives each
-entry its id (the chain head's id + 1, + 2, ...) and time, and computes its ``prev_hash`` and ``hash`` with
-``hub.audit_hash`` (the one definition, which ``hub audit verify`` uses): the database only checks that the rows
-link up and inserts them; no per-row trigger builds JSON, hashes, takes a lock or reads the newest entry.
-
-The chain stays one chain across processes through a compare-and-set on the head row (``hub.audit_chain_head``):
-a batch is chained from the head this writer last saw; if another process appended meanwhile, the call appends
-nothing and returns the new head, and the batch is chained again from it (``conflicts`` counts these). A new
-writer reads the head once (``audit_head.sql``) before its first batch.
-
-``write(entry)`` returns only when the batch holding the entry has committed and raises the error otherwise
-(callers fail closed as before). When a batch fails, its entries are tried again one by one, so only the entries
-the database refuses (or all, while it is down) fail. One batch is in flight at a time; entries arriving
-meanwhile form the next batch (at most ``max_batch``), so batches grow with the load. There is no timer: an idle
-writer starts a batch at once, so a lone operation waits no longer than with its own INSERT.
+The hash chain orders every entry after the one committed before it, so the entries of concurrent operations
+are queued and appended in order with ONE call (``sql/queries/hub/audit_append.sql``: the function
+``hub.audit_append`` of migration 0018). The writer builds each entry's canonical content itself
+(``hub.audit_hash``, the one definition, which ``hub audit verify`` uses); under the chain's lock the database
+reads the newest entry once per batch, draws each id, puts it into the content and hashes it. No per-row
+trigger builds JSON, takes the lock or reads the newest entry (that costs the database several times more per
+entry). ``write(entry)`` returns only when the batch holding the entry has committed and raises the error
+otherwise (callers fail closed as before). When a batch fails, its entries are tried again one by one, so only
+the entries the database refuses (or all, while it is down) fail. One batch is in flight at a time; entries
+arriving meanwhile form the next batch (at most ``max_batch``), so batches grow with the load. There is no
+timer: an idle writer starts a batch at once, so a lone operation waits no longer than with its own INSERT.
 
 The app owns one writer per process (``hub.app`` lifespan: ``Databases.audit_writer``, ``app.state.audit``)
 and ``close()``\\ s it before the pools close, flushing what was queued.
 
 Tracing: each waiting operation gets an ``audit`` span (``hub.audit.batch_size``); the batch's call runs
-through ``Department.fetchrow`` (a SQL span, not counted in ``Databases.stats``) under the ``audit`` span of
+through ``Department.execute`` (a SQL span, not counted in ``Databases.stats``) under the ``audit`` span of
 the batch's first traced entry, and the other entries' ``audit`` spans link to that span.
 """
 
@@ -39,30 +34,32 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from hub.audit import AuditEntry
-from hub.audit_hash import entry_hash, entry_values, utc_text
+from hub.audit_hash import content, entry_values, utc_text
 from hub.db import Department
-from hub.errors import ServiceUnavailable
 from hub.tracing import record_error
 
 APPEND_QUERY = "hub/audit_append"
-HEAD_QUERY = "hub/audit_head"
 MAX_BATCH = 256
-# Compare-and-set attempts per batch before giving up (each failed attempt means another process appended).
-MAX_ATTEMPTS = 64
-NO_HEAD = (-1, "")  # a head no chain has: a new writer reads the real one before its first batch
+# The keys of one entry's column values in audit_append.sql's $1, in AuditEntry.args() order.
+COLUMNS = ("consumer_id", "department", "consumer_name", "operation_name", "operation_type", "document_hash",
+           "datasets", "grants", "rows", "masked_fields", "denied", "outcome", "error_codes", "trace_id")
 
 
-def chained(entries: list[AuditEntry], head: tuple[int, str], at: dt.datetime) -> tuple[bytes, tuple[int, str]]:
-    """``$3`` of ``audit_append.sql`` (every column of each entry, chained from ``head``) and the head after it."""
-    head_id, prev = head
-    rows = []
-    for i, entry in enumerate(entries, start=1):
-        values = entry_values(entry, id=head_id + i, at=at)
-        digest = entry_hash(prev, values)
-        rows.append({**values, "at": utc_text(at), "rows": orjson.Fragment(values["rows"]), "prev_hash": prev,
-                     "hash": digest})
-        prev = digest
-    return orjson.dumps(rows), (head_id + len(entries), prev)
+def batch_json(entries: list[AuditEntry], at: dt.datetime) -> str:
+    """``$1`` of ``audit_append.sql``: per entry its column values, its time and its canonical content after the
+    id (``rest``), which the database completes with the id it draws: ``{"at": "<at>", "id": <id>`` + rest."""
+    when = utc_text(at)
+    prefix = f'{{"at": "{when}", "id": 0'  # "at" and "id" sort first among the content's keys
+    out = []
+    for e in entries:
+        args = e.args()
+        text = content(entry_values(e, id=0, at=at))
+        if not text.startswith(prefix):  # cannot happen while FIELDS holds "at" and "id"; never write a wrong hash
+            raise AssertionError(f"audit content does not start with at and id: {text[:80]}")
+        values = dict(zip(COLUMNS, args))
+        values["rows"] = orjson.Fragment(values["rows"])  # JSON text already: a JSON object, not a string
+        out.append({**values, "at": when, "rest": text[len(prefix):]})
+    return orjson.dumps(out).decode()
 
 
 @dataclass(slots=True)
@@ -80,11 +77,9 @@ class AuditWriter:
             raise ValueError("max_batch must be at least 1")
         self.department = department  # the hub department of the primary (hub.audit_log)
         self.max_batch = max_batch
-        self.batches = 0  # INSERT statements run (failed ones included)
+        self.batches = 0  # calls run (failed ones included)
         self.entries = 0  # entries committed
-        self.failed_batches = 0  # INSERT statements that failed (retries included)
-        self.conflicts = 0  # calls that appended nothing because another process had moved the head
-        self._head = NO_HEAD  # (id, hash) of the chain's newest entry, as this writer last saw it
+        self.failed_batches = 0  # calls that failed (retries included)
         self._queue: list[_Queued] = []
         self._task: asyncio.Task | None = None
         self._closed = False
@@ -172,22 +167,10 @@ class AuditWriter:
 
     async def _insert(self, batch: list[_Queued], carrier: Any) -> None:
         self.batches += 1
-        entries = [q.entry for q in batch]
-        if self._head == NO_HEAD:  # once per writer, outside the operations' traces
-            row = await self.department.fetchrow(HEAD_QUERY, counted=False)
-            self._head = (row["id"], row["hash"]) if row is not None else NO_HEAD
+        payload = batch_json([q.entry for q in batch], dt.datetime.now(dt.timezone.utc))
         token = otel_context.attach(trace.set_span_in_context(carrier)) if carrier is not None else None
         try:
-            for _ in range(MAX_ATTEMPTS):
-                payload, after = chained(entries, self._head, dt.datetime.now(dt.timezone.utc))
-                row = await self.department.fetchrow(APPEND_QUERY, self._head[0], self._head[1], payload.decode(),
-                                                     counted=False)
-                self._head = (row["head_id"], row["head_hash"])
-                if row["appended"]:
-                    assert self._head == after, "the database's head is not the batch's last entry"
-                    return
-                self.conflicts += 1
-            raise ServiceUnavailable("audit log unavailable: the chain's head kept moving")
+            await self.department.execute(APPEND_QUERY, payload, counted=False)
         finally:
             if token is not None:
                 otel_context.detach(token)

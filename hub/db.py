@@ -170,8 +170,8 @@ class Department:
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         return await self._run("fetch", query, args)
 
-    async def fetchrow(self, query: str, *args: Any, counted: bool = True) -> asyncpg.Record | None:
-        rows = await self._run("fetch", query, args, counted)
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        rows = await self.fetch(query, *args)
         return rows[0] if rows else None
 
     async def fetchval(self, query: str, *args: Any) -> Any:

@@ -2,15 +2,13 @@
 
 Real PostgreSQL throughout, on a scratch database of its own (migrated, with the demo consumers, no demo
 data). Batches are told apart in the database itself: every batch is one statement in its own transaction,
-so the rows of one batch share their ``xmin``. To hold a batch in flight, a test locks the chain's head row
-(``hub.audit_chain_head``, the row every append compares-and-sets) in a transaction on a connection of its own.
+so the rows of one batch share their ``xmin``. To hold a batch in flight, a test takes the chain's advisory
+lock (7642001, the one the ``hub.audit_log_chain`` trigger waits for) on a connection of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
 import threading
 import time
 from dataclasses import replace
@@ -27,8 +25,7 @@ from tests.conftest import client_with_token, empty_database
 from tests.helpers import sql, sql_value
 
 WRITER_DB = "hub_test_audit_writer"
-LOCK_HEAD = "begin; select 1 from hub.audit_chain_head for update"
-UNLOCK_HEAD = "commit"
+CHAIN_LOCK = 7642001
 CONTENT = ("consumer_id, department, consumer_name, operation_name, operation_type, document_hash, datasets, "
            "grants, rows, masked_fields, denied, outcome, error_codes, trace_id")
 
@@ -91,10 +88,10 @@ def _verify_ok(url: str) -> None:
 
 
 async def _wait_for_lock_waiter(conn: asyncpg.Connection, timeout: float = 10.0) -> None:
-    """Until a backend waits for the chain head's row lock (a batch is in flight and blocked)."""
+    """Until a backend waits for the chain's advisory lock (a batch is in flight and blocked)."""
     deadline = time.monotonic() + timeout
-    while not await conn.fetchval("select count(*) from pg_stat_activity where datname = current_database() "
-                                  "and wait_event_type = 'Lock'"):
+    while not await conn.fetchval("select count(*) from pg_locks where locktype = 'advisory' and not granted "
+                                  "and objid = $1", CHAIN_LOCK):
         assert time.monotonic() < deadline, "no batch waited for the chain lock"
         await asyncio.sleep(0.01)
 
@@ -145,13 +142,13 @@ def test_a_lone_write_is_flushed_at_once_and_later_writes_form_the_next_batch(db
         assert time.perf_counter() - started < 2.0 and writer.batches == 1
         holder = await asyncpg.connect(settings.database_url)
         try:
-            await holder.execute(LOCK_HEAD)
+            await holder.execute("select pg_advisory_lock($1)", CHAIN_LOCK)
             first = asyncio.ensure_future(writer.write(_entry(2, "First")))
             await _wait_for_lock_waiter(holder)  # "First" is in flight, blocked by the chain lock
             rest = [asyncio.ensure_future(writer.write(_entry(i, f"Next{i}"))) for i in range(3, 13)]
             await asyncio.sleep(0)
             assert writer.pending == 10 and writer.busy and not first.done()
-            await holder.execute(UNLOCK_HEAD)
+            await holder.execute("select pg_advisory_unlock($1)", CHAIN_LOCK)
             await asyncio.gather(first, *rest)
         finally:
             await holder.close()
@@ -165,68 +162,34 @@ def test_a_lone_write_is_flushed_at_once_and_later_writes_form_the_next_batch(db
 # --- several processes (workers) on one chain -----------------------------------------------------------
 
 def test_two_workers_writers_interleave_into_one_chain(db_settings) -> None:
-    """Two writers with pools of their own (two workers) and single-row inserts append to one chain: a writer
-    whose head is stale (another appended since its last batch) appends nothing, learns the new head and chains
-    from it; without the compare-and-set its batch would fork the chain and ``verify`` would fail."""
+    """Two writers with pools of their own (two workers) and single-row inserts append to one chain at once:
+    each batch is chained, under the chain's lock, from the entry committed last, whoever wrote it. Without the
+    lock two batches would chain from the same entry (a fork) and ``verify`` would fail."""
     settings, _ = db_settings
     url = settings.database_url
     before = _last_id(url)
 
-    async def go() -> tuple[AuditWriter, AuditWriter]:
+    async def go() -> None:
         db_a = await Databases(settings, settings.database_url).open()
         db_b = await Databases(settings, settings.database_url).open()
         a, b = AuditWriter(db_a.hub, max_batch=4), AuditWriter(db_b.hub, max_batch=4)
         try:
-            await a.write(_entry(1, "A1"))  # a knows the head after A1
-            await b.write(_entry(2, "B1"))  # ... which B1 moves
-            assert (a.conflicts, b.conflicts) == (0, 0)
-            await a.write(_entry(3, "A2"))  # chained from a stale head: refused, then chained from B1
-            assert a.conflicts == 1
-            await record(db_a.hub, _entry(4, "Single"))  # the row trigger's path moves the head too
-            await b.write(_entry(5, "B2"))
-            assert b.conflicts == 1
-            # Then both at once, many small batches each, with single-row inserts in between.
-            await asyncio.gather(*(w.write(_entry(i, f"{n}{i}")) for i in range(6, 206)
-                                   for n, w in (("A", a), ("B", b))),
+            await asyncio.gather(*(w.write(_entry(i, f"{n}{i}")) for i in range(200) for n, w in (("A", a), ("B", b))),
                                  *(record(db_b.hub, _entry(i, f"Single{i}")) for i in range(10)))
-            return a, b
         finally:
             await a.close()
             await b.close()
             await db_a.close()
             await db_b.close()
 
-    a, b = asyncio.run(go())
+    asyncio.run(go())
     rows = sql(url, "select id, operation_name, prev_hash, hash from hub.audit_log where id > $1 order by id", before)
-    assert [r["operation_name"] for r in rows[:5]] == ["A1", "B1", "A2", "Single", "B2"]
-    assert len(rows) == 5 + 400 + 10 and len({r["id"] for r in rows}) == len(rows)
-    assert [r["id"] for r in rows] == list(range(rows[0]["id"], rows[0]["id"] + len(rows)))  # no gap
-    assert all(r["prev_hash"] == p["hash"] for p, r in zip(rows, rows[1:]))
-    assert a.conflicts + b.conflicts > 2  # the concurrent part interleaved
-    head = sql(url, "select id, hash from hub.audit_chain_head")[0]
-    assert (head["id"], head["hash"]) == (rows[-1]["id"], rows[-1]["hash"])
-    _verify_ok(url)
-
-
-def test_the_database_refuses_a_batch_that_does_not_link_or_comes_from_an_old_head(db_settings) -> None:
-    from hub.audit_writer import chained
-
-    settings, _ = db_settings
-    url = settings.database_url
-    head = sql(url, "select id, hash from hub.audit_chain_head")[0]
-    head = (head["id"], head["hash"])
-    at = dt.datetime.now(dt.timezone.utc)
-    payload, after = chained([_entry(1, "Stale")], (head[0] - 1, "f" * 64), at)
-    row = sql(url, "select * from hub.audit_append($1, $2, $3::jsonb)", head[0] - 1, "f" * 64, payload.decode())[0]
-    assert (row["appended"], row["head_id"], row["head_hash"]) == (False, *head)  # nothing written, the head told
-    assert _last_id(url) == head[0]
-    # A batch from the right head whose second entry does not link to the first (a writer's bug).
-    payload, _ = chained([_entry(1, "Good"), _entry(2, "Bad")], head, at)
-    broken = json.loads(payload)
-    broken[1]["prev_hash"] = "e" * 64
-    with pytest.raises(asyncpg.PostgresError, match="entry 2 of the batch does not link"):
-        sql(url, "select * from hub.audit_append($1, $2, $3::jsonb)", head[0], head[1], json.dumps(broken))
-    assert _last_id(url) == head[0] and sql_value(url, "select id from hub.audit_chain_head") == head[0]
+    assert len(rows) == 410 and len({r["hash"] for r in rows}) == 410
+    assert all(r["prev_hash"] == p["hash"] for p, r in zip(rows, rows[1:]))  # one chain, no fork
+    writers = [r["operation_name"][0] for r in rows if r["operation_name"][0] in "AB"]
+    assert sum(x != y for x, y in zip(writers, writers[1:])) > 2  # the two writers' batches interleaved
+    for n in "AB":  # each writer's entries in the order of its write() calls
+        assert [r["operation_name"] for r in rows if r["operation_name"][0] == n] == [f"{n}{i}" for i in range(200)]
     _verify_ok(url)
 
 
@@ -246,13 +209,13 @@ def test_a_failing_batch_is_retried_one_by_one_only_the_refused_entry_fails(db_s
         async def body(db: Databases, writer: AuditWriter) -> list[Any]:
             holder = await asyncpg.connect(settings.database_url)
             try:
-                await holder.execute(LOCK_HEAD)
+                await holder.execute("select pg_advisory_lock($1)", CHAIN_LOCK)
                 first = asyncio.ensure_future(writer.write(_entry(1, "Innocent1")))
                 await _wait_for_lock_waiter(holder)
                 doomed = [asyncio.ensure_future(writer.write(_entry(i, name)))
                           for i, name in ((2, "Innocent2"), (3, "Poison"), (4, "Innocent3"))]
                 await asyncio.sleep(0)
-                await holder.execute(UNLOCK_HEAD)
+                await holder.execute("select pg_advisory_unlock($1)", CHAIN_LOCK)
                 results = await asyncio.gather(first, *doomed, return_exceptions=True)
             finally:
                 await holder.close()
@@ -301,7 +264,7 @@ def test_a_cancelled_waiter_s_entry_is_still_written(db_settings) -> None:
     async def body(db: Databases, writer: AuditWriter) -> None:
         holder = await asyncpg.connect(settings.database_url)
         try:
-            await holder.execute(LOCK_HEAD)
+            await holder.execute("select pg_advisory_lock($1)", CHAIN_LOCK)
             first = asyncio.ensure_future(writer.write(_entry(1, "Kept1")))
             await _wait_for_lock_waiter(holder)
             second = asyncio.ensure_future(writer.write(_entry(2, "Kept2")))
@@ -310,7 +273,7 @@ def test_a_cancelled_waiter_s_entry_is_still_written(db_settings) -> None:
             first.cancel()  # its batch is in flight
             second.cancel()  # it is queued
             await asyncio.sleep(0)
-            await holder.execute(UNLOCK_HEAD)
+            await holder.execute("select pg_advisory_unlock($1)", CHAIN_LOCK)
             await third  # the others' cancellation does not fail their batch-mates
         finally:
             await holder.close()
@@ -333,14 +296,14 @@ def test_close_flushes_the_queued_entries(db_settings) -> None:
         writer = AuditWriter(db.hub)
         holder = await asyncpg.connect(settings.database_url)
         try:
-            await holder.execute(LOCK_HEAD)
+            await holder.execute("select pg_advisory_lock($1)", CHAIN_LOCK)
             waiters = [asyncio.ensure_future(writer.write(_entry(0, "Shut0")))]
             await _wait_for_lock_waiter(holder)
             waiters += [asyncio.ensure_future(writer.write(_entry(i, f"Shut{i}"))) for i in range(1, 30)]
             closing = asyncio.ensure_future(writer.close())
             await asyncio.sleep(0.2)
             assert not closing.done() and writer.pending == 29  # close() waits for the queue
-            await holder.execute(UNLOCK_HEAD)
+            await holder.execute("select pg_advisory_unlock($1)", CHAIN_LOCK)
             await closing
             assert all(w.done() and w.exception() is None for w in waiters)
             assert (writer.entries, writer.batches) == (30, 2)
@@ -354,14 +317,14 @@ def test_close_flushes_the_queued_entries(db_settings) -> None:
 
 
 class _LockHolder:
-    """The chain head's row lock, held by a connection on an event loop of its own (a thread)."""
+    """The chain's advisory lock, held by a connection on an event loop of its own (a thread)."""
 
     def __init__(self, url: str):
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.conn: asyncpg.Connection = self.run(asyncpg.connect(url))
-        self.run(self.conn.execute(LOCK_HEAD))
+        self.run(self.conn.execute("select pg_advisory_lock($1)", CHAIN_LOCK))
 
     def run(self, coro: Awaitable[Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
@@ -370,7 +333,8 @@ class _LockHolder:
         self.run(_wait_for_lock_waiter(self.conn))
 
     def release_later(self, seconds: float) -> threading.Timer:
-        timer = threading.Timer(seconds, lambda: self.run(self.conn.execute(UNLOCK_HEAD)))
+        timer = threading.Timer(seconds, lambda: self.run(self.conn.execute("select pg_advisory_unlock($1)",
+                                                                             CHAIN_LOCK)))
         timer.start()
         return timer
 
@@ -446,7 +410,7 @@ def test_concurrent_graphql_operations_share_batches_one_entry_each(db_settings,
         while writer.pending < 11:
             assert time.monotonic() < deadline, writer.pending
             time.sleep(0.01)
-        holder.run(holder.conn.execute(UNLOCK_HEAD))
+        holder.run(holder.conn.execute("select pg_advisory_unlock($1)", CHAIN_LOCK))
         for t in threads:
             t.join(30)
         assert writer.batches - batches == 2

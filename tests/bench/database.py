@@ -80,7 +80,6 @@ async def prepare(url: str, scale: str = SCALE, seed: int = SEED, log=print) -> 
         else:
             log(f"{BENCH_DB}: {scale} demo data (seed {seed}) already loaded")
         await _refresh_statistics(db, log)
-        await _grant(db.pools["bigdata"], GRANTED)
         token_file = BENCH_DIR / "token.json"
         token = None
         if token_file.exists():
@@ -92,6 +91,7 @@ async def prepare(url: str, scale: str = SCALE, seed: int = SEED, log=print) -> 
             BENCH_DIR.mkdir(parents=True, exist_ok=True)
             token_file.write_text(json.dumps({"token": token, "database": BENCH_DB}))
             token_file.chmod(0o600)
+        await _grant(db.pools["bigdata"], GRANTED)
         return token
     finally:
         await db.close()

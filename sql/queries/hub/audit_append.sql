@@ -1,4 +1,4 @@
--- Append a batch of audit entries hashed by the writer (hub.audit_writer.AuditWriter), chained from the head
--- ($1 id, $2 hash); $3 is a JSON array of the entries' full rows in chain order. Returns the head afterwards and
--- whether the batch was appended (false: the head had moved; chain from the returned head and call again).
-select head_id, head_hash, appended from hub.audit_append($1, $2, $3::jsonb)
+-- Append a batch of audit entries in array order, one call (hub.audit_writer.AuditWriter): $1 is a JSON array of
+-- the entries' column values, time and canonical content after the id (hub.audit_writer.batch_json); the function
+-- hub.audit_append (migration 0018) draws the ids and chains the hashes under the chain's lock.
+select hub.audit_append($1::jsonb)
