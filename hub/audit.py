@@ -80,7 +80,7 @@ class AuditEntry:
 
     def args(self) -> tuple[Any, ...]:
         """The parameters of ``sql/queries/hub/audit_insert.sql``, in order (sets sorted for stable content);
-        also each entry's values in ``audit_append.sql`` (``hub.audit_writer.batch_json``)."""
+        also each entry's values in ``audit_append.sql`` (``hub.audit_writer.batch_args``)."""
         return (
             self.consumer_id, self.department, self.consumer_name, self.operation_name, self.operation_type,
             self.document_hash, sorted(self.datasets), sorted(int(g) for g in self.grants),

@@ -40,26 +40,28 @@ from hub.tracing import record_error
 
 APPEND_QUERY = "hub/audit_append"
 MAX_BATCH = 256
-# The keys of one entry's column values in audit_append.sql's $1, in AuditEntry.args() order.
+# The keys of one entry's column values in audit_append.sql's $3, in AuditEntry.args() order.
 COLUMNS = ("consumer_id", "department", "consumer_name", "operation_name", "operation_type", "document_hash",
            "datasets", "grants", "rows", "masked_fields", "denied", "outcome", "error_codes", "trace_id")
 
 
-def batch_json(entries: list[AuditEntry], at: dt.datetime) -> str:
-    """``$1`` of ``audit_append.sql``: per entry its column values, its time and its canonical content after the
-    id (``rest``), which the database completes with the id it draws: ``{"at": "<at>", "id": <id>`` + rest."""
+def batch_args(entries: list[AuditEntry], at: dt.datetime) -> tuple[str, list[str], str]:
+    """The parameters of ``audit_append.sql``: the batch's time (UTC text), per entry its canonical content after
+    the id (which the database completes with the id it draws: ``{"at": "<at>", "id": <id>`` + rest) and the
+    entries' column values (JSON)."""
     when = utc_text(at)
     prefix = f'{{"at": "{when}", "id": 0'  # "at" and "id" sort first among the content's keys
-    out = []
+    rests, values = [], []
     for e in entries:
         args = e.args()
         text = content(entry_values(e, id=0, at=at))
         if not text.startswith(prefix):  # cannot happen while FIELDS holds "at" and "id"; never write a wrong hash
             raise AssertionError(f"audit content does not start with at and id: {text[:80]}")
-        values = dict(zip(COLUMNS, args))
-        values["rows"] = orjson.Fragment(values["rows"])  # JSON text already: a JSON object, not a string
-        out.append({**values, "at": when, "rest": text[len(prefix):]})
-    return orjson.dumps(out).decode()
+        rests.append(text[len(prefix):])
+        row = dict(zip(COLUMNS, args))
+        row["rows"] = orjson.Fragment(row["rows"])  # JSON text already: a JSON object, not a string
+        values.append(row)
+    return when, rests, orjson.dumps(values).decode()
 
 
 @dataclass(slots=True)
@@ -167,10 +169,10 @@ class AuditWriter:
 
     async def _insert(self, batch: list[_Queued], carrier: Any) -> None:
         self.batches += 1
-        payload = batch_json([q.entry for q in batch], dt.datetime.now(dt.timezone.utc))
+        args = batch_args([q.entry for q in batch], dt.datetime.now(dt.timezone.utc))
         token = otel_context.attach(trace.set_span_in_context(carrier)) if carrier is not None else None
         try:
-            await self.department.execute(APPEND_QUERY, payload, counted=False)
+            await self.department.execute(APPEND_QUERY, *args, counted=False)
         finally:
             if token is not None:
                 otel_context.detach(token)

@@ -111,8 +111,8 @@ class StatementStats:
 
 # --- one timed run ---------------------------------------------------------------------------------------
 
-def _timed(target: str, server: servers.Server, body: bytes, token: str | None, args, pg_pids,
-           pss: StatementStats, warm: bool) -> dict:
+def _timed(server: servers.Server, body: bytes, token: str | None, args, pg_pids, pss: StatementStats,
+           warm: bool) -> dict:
     if warm and args.warmup > 0:
         wrk.run(server.url, [body], token, args.warmup, args.connections, args.threads)
     if args.quiet_wait > 0:
@@ -199,7 +199,7 @@ def run(args) -> int:
                     if rnd % 2:
                         targets.reverse()
                     for key, server, b, tok in targets:
-                        row = _timed(key, server, b, tok, args, pg_pids, pss, warm=rnd == 0)
+                        row = _timed(server, b, tok, args, pg_pids, pss, warm=rnd == 0)
                         out["operations"][op.name]["rounds"][rnd][key] = row
                         bad = row["bad_status"] + row["bad_errors"] + row["socket_errors"]
                         db = row["db_ms_per_request"]
