@@ -1,0 +1,198 @@
+"""Group commit for the audit log: one call (one transaction, one WAL flush) per batch of entries.
+
+The hash chain orders every entry after the one committed before it, so the entries of concurrent operations
+are queued and appended in order with ONE call (``sql/queries/hub/audit_append.sql``: the function
+``hub.audit_append`` of migration 0018). The writer builds each entry's canonical content itself
+(``hub.audit_hash``, the one definition, which ``hub audit verify`` uses); under the chain's lock the database
+reads the newest entry once per batch, draws each id, puts it into the content and hashes it. No per-row
+trigger builds JSON, takes the lock or reads the newest entry (that costs the database several times more per
+entry). ``write(entry)`` returns only when the batch holding the entry has committed and raises the error
+otherwise (callers fail closed as before). When a batch fails, its entries are tried again one by one, so only
+the entries the database refuses (or all, while it is down) fail. One batch is in flight at a time; entries
+arriving meanwhile form the next batch (at most ``max_batch``), so batches grow with the load. There is no
+timer: an idle writer starts a batch at once, so a lone operation waits no longer than with its own INSERT.
+
+The app owns one writer per process (``hub.app`` lifespan: ``Databases.audit_writer``, ``app.state.audit``)
+and ``close()``\\ s it before the pools close, flushing what was queued.
+
+Tracing: each waiting operation gets an ``audit`` span (``hub.audit.batch_size``); the batch's call runs
+through ``Department.execute`` (a SQL span, not counted in ``Databases.stats``) under the ``audit`` span of
+the batch's first traced entry, and the other entries' ``audit`` spans link to that span.
+"""
+
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from hub.db.pools import Department
+from hub.errors import ServiceUnavailable
+from hub.governance.audit import AuditEntry
+from hub.governance.audit_hash import content, entry_values, utc_text
+from hub.telemetry.tracing import record_error
+
+APPEND_QUERY = "hub/audit_append"
+MAX_BATCH = 256
+# The keys of one entry's column values in audit_append.sql's $3, in AuditEntry.args() order.
+COLUMNS = ("consumer_id", "department", "consumer_name", "operation_name", "operation_type", "document_hash",
+           "datasets", "grants", "rows", "masked_fields", "denied", "outcome", "error_codes", "trace_id")
+
+
+def batch_args(entries: list[AuditEntry], at: dt.datetime) -> tuple[str, list[str], str]:
+    """The parameters of ``audit_append.sql``: the batch's time (UTC text), per entry its canonical content after
+    the id (which the database completes with the id it draws: ``{"at": "<at>", "id": <id>`` + rest) and the
+    entries' column values (JSON)."""
+    when = utc_text(at)
+    prefix = f'{{"at": "{when}", "id": 0'  # "at" and "id" sort first among the content's keys
+    rests, values = [], []
+    for e in entries:
+        args = e.args()
+        text = content(entry_values(e, id=0, at=at))
+        if not text.startswith(prefix):  # cannot happen while FIELDS holds "at" and "id"; never write a wrong hash
+            raise AssertionError(f"audit content does not start with at and id: {text[:80]}")
+        rests.append(text[len(prefix):])
+        row = dict(zip(COLUMNS, args))
+        row["rows"] = orjson.Fragment(row["rows"])  # JSON text already: a JSON object, not a string
+        values.append(row)
+    return when, rests, orjson.dumps(values).decode()
+
+
+@dataclass(slots=True)
+class _Queued:
+    entry: AuditEntry
+    done: asyncio.Future  # (batch size, span context of the batch's INSERT parent or None)
+    span: Any  # the waiter's ``audit`` span, or None when its trace does not record
+
+
+class AuditWriter:
+    """Batches the audit entries of one process (group commit); see the module docstring."""
+
+    def __init__(self, department: Department, max_batch: int = MAX_BATCH):
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self.department = department  # the hub department of the primary (hub.audit_log)
+        self.max_batch = max_batch
+        self.batches = 0  # calls run (failed ones included)
+        self.entries = 0  # entries committed
+        self.failed_batches = 0  # calls that failed (retries included)
+        self._queue: list[_Queued] = []
+        self._task: asyncio.Task | None = None
+        self._closed = False
+
+    @property
+    def pending(self) -> int:
+        """Entries queued and not yet in a batch."""
+        return len(self._queue)
+
+    @property
+    def busy(self) -> bool:
+        """A batch is being written (or about to be)."""
+        return self._task is not None
+
+    async def write(self, entry: AuditEntry) -> None:
+        """Queue ``entry`` and wait until the batch holding it committed (raises that batch's error).
+
+        Once queued the entry is written even if this waiter is cancelled.
+        """
+        if self._closed:
+            raise RuntimeError("the audit writer is closed")
+        loop = asyncio.get_running_loop()
+        telemetry = self.department.telemetry
+        span = None
+        if telemetry is not None and trace.get_current_span().is_recording():
+            span = telemetry.tracer.start_span("audit")
+        queued = _Queued(entry, loop.create_future(), span)
+        self._queue.append(queued)
+        if self._task is None:
+            # A context of its own: the flusher outlives this operation and attaches each batch's context.
+            self._task = loop.create_task(self._flush(), context=contextvars.Context())
+        if span is None:
+            await queued.done
+            return
+        try:
+            size, insert_parent = await queued.done
+        except BaseException as exc:
+            record_error(span, exc)
+            raise
+        else:
+            span.set_attribute("hub.audit.batch_size", size)
+            if insert_parent is not None and insert_parent != span.get_span_context():
+                span.add_link(insert_parent)  # the trace holding this entry's INSERT
+        finally:
+            span.end()
+
+    async def _flush(self) -> None:
+        batch: list[_Queued] = []
+        try:
+            while self._queue:
+                batch = self._queue[:self.max_batch]
+                del self._queue[:self.max_batch]
+                carrier = next((q.span for q in batch if q.span is not None), None)
+                parent = carrier.get_span_context() if carrier is not None else None
+                try:
+                    await self._insert(batch, carrier)
+                except Exception as exc:  # noqa: BLE001
+                    self.failed_batches += 1
+                    if len(batch) == 1 or not _refused_by_data(exc):
+                        for q in batch:  # e.g. the database is down: retrying entry by entry cannot help
+                            _fail(q, exc)
+                    else:  # one entry at a time: only the entries the database refuses fail (closed)
+                        for q in batch:
+                            try:
+                                await self._insert([q], q.span)
+                            except Exception as single:  # noqa: BLE001
+                                self.failed_batches += 1
+                                _fail(q, single)
+                            else:
+                                self.entries += 1
+                                if not q.done.done():
+                                    q.done.set_result((1, q.span.get_span_context() if q.span else None))
+                else:
+                    self.entries += len(batch)
+                    for q in batch:
+                        if not q.done.done():
+                            q.done.set_result((len(batch), parent))
+                batch = []
+        finally:  # no await between the loop's last check and this: a write() that comes later starts a new task
+            self._task = None
+            if batch or self._queue:  # cancelled (the loop is going away): nobody will write these
+                for q in [*batch, *self._queue]:
+                    q.done.cancel()
+                self._queue.clear()
+
+    async def _insert(self, batch: list[_Queued], carrier: Any) -> None:
+        self.batches += 1
+        args = batch_args([q.entry for q in batch], dt.datetime.now(dt.timezone.utc))
+        token = otel_context.attach(trace.set_span_in_context(carrier)) if carrier is not None else None
+        try:
+            await self.department.execute(APPEND_QUERY, *args, counted=False)
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+
+    async def close(self) -> None:
+        """Write every queued entry (including writes scheduled just before), then refuse new ones."""
+        await asyncio.sleep(0)  # let tasks scheduled before the stop (cancelled operations' writes) queue theirs
+        while self._task is not None:
+            await asyncio.wait({self._task})  # never cancels the flush, even if close() is cancelled
+        self._closed = True
+
+
+def _fail(queued: _Queued, exc: BaseException) -> None:
+    if not queued.done.done():
+        queued.done.set_exception(exc)
+
+
+def _refused_by_data(exc: BaseException) -> bool:
+    """The database refused the statement's content (a constraint, a trigger), not the connection."""
+    return not isinstance(exc, ServiceUnavailable) and (
+        isinstance(exc, asyncpg.PostgresError) or isinstance(exc.__cause__, asyncpg.PostgresError))
