@@ -10,7 +10,8 @@ help:
 	@echo "make run    - install, start the embedded PostgreSQL, migrate, load demo data, serve on :8000"
 	@echo "make test   - install, then run the whole test suite against a real PostgreSQL"
 	@echo "make schema - re-export graphql/schema.graphql from the code"
-	@echo "make bench  - hub (1, 2 workers) vs a hand-written-SQL floor and PostGraphile figures, every bench operation"
+	@echo "make bench  - hub (registered, ad hoc) and PostGraphile 4 / 5 side by side on the same database, alternating (~10 min)"
+	@echo "make bench-floor - hub (1, 2 workers) vs a hand-written-SQL floor, every bench operation"
 	@echo "make bench-compare A B - per-operation deltas of two bench results (default: the two latest)"
 	@echo "make bench-memory - hub worker RSS after 10,000 and 100,000 requests (fails above +10 %)"
 	@echo "make bench-profile - py-spy profile of the 500-postings and 50-postings shapes, by category"
@@ -59,17 +60,26 @@ clean-db:
 	rm -rf .hub/pgdata
 
 # --- benchmarks (issue 7; tests/bench, results in .hub/bench/) ---------------------------------------
-.PHONY: bench bench-compare bench-memory bench-profile wrk
-BENCH_DURATION ?= 10
+.PHONY: bench bench-floor bench-compare bench-memory bench-profile wrk
+BENCH_DURATION ?= 8
+BENCH_ROUNDS   ?= 2
 BENCH_WORKERS  ?= 1,2
 BENCH_RATE_LIMIT ?= off
 
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 
+# The hub (2 workers, production settings, tracing off) side by side with PostGraphile 4 and 5 (npm, installed
+# into tests/bench/peer/v4|v5/node_modules; PostGraphile 5 where node >= 22 runs; without node the hub alone) over
+# the same bench database: checks that both return the same data, then hub registered, hub ad hoc and each
+# PostGraphile alternately for BENCH_ROUNDS rounds of BENCH_DURATION s (wrk -c16 -t2); prints every round, the
+# ratios to the better PostGraphile and the p99s; JSON in .hub/bench/peer-<timestamp>.json
+bench: $(STAMP) wrk
+	$(BIN)/python -m tests.bench peer --duration $(BENCH_DURATION) --rounds $(BENCH_ROUNDS) --rate-limit $(BENCH_RATE_LIMIT)
+
 # hub (production settings, 1 and 2 workers) vs the hand-written-SQL floor, every operation of
 # graphql/operations/bench/ for BENCH_DURATION s at wrk -c16 -t2; JSON in .hub/bench/<timestamp>.json
-bench: $(STAMP) wrk
+bench-floor: $(STAMP) wrk
 	$(BIN)/python -m tests.bench run --duration $(BENCH_DURATION) --workers $(BENCH_WORKERS) --rate-limit $(BENCH_RATE_LIMIT)
 
 # make bench-compare A B (two result files; default: the two latest)

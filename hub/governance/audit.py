@@ -6,18 +6,21 @@ An entry names the consumer, the operation (name, type, SHA-256 of the document 
 grants it used, the rows it returned per dataset, the personal fields masked for it, the datasets denied
 to it, the outcome (OK, ERROR, DENIED) with the errors' codes, and the trace id.
 
-The log is append-only and hash-chained *in the database* (``sql/migrations/0007_audit.sql``): a trigger
-serialises writers with an advisory lock and sets ``prev_hash`` (the hash of the newest entry, 64 zeros
-for the first) and ``hash`` (the one definition is ``hub.governance.audit_hash``; the trigger computes it with its SQL
-twin ``hub.audit_hash()``); other triggers refuse UPDATE, DELETE and TRUNCATE. ``verify`` walks the chain
-in id order, recomputing the hashes in Python, and names the first entry that was altered, or that follows
-a removed entry. Removing entries at the *end* of the log, or rewriting one and re-hashing every later one,
-leaves a valid chain: signed checkpoints of the head (``hub.governance.checkpoints``), given to ``verify``, detect that.
+The log is append-only and hash-chained: each entry has ``prev_hash`` (the hash of the entry before it, 64
+zeros for the first) and ``hash`` (the one definition is ``hub.governance.audit_hash``). Writers are serialised
+by the chain's advisory lock. The group-commit writer (``hub.governance.audit_writer``) builds its entries'
+canonical content and appends a batch with one call of ``hub.audit_append`` (migration 0018), which draws the
+ids and hashes under the lock; any other INSERT (``record``) is chained by a trigger
+(``sql/migrations/0007_audit.sql``) that computes the hash with its SQL twin ``hub.audit_hash()``; other
+triggers refuse UPDATE, DELETE and TRUNCATE. ``verify`` walks the chain in id order, recomputing the hashes in
+Python, and names the first entry that was altered, or that follows a removed entry. Removing entries at the
+*end* of the log, or rewriting one and re-hashing every later one, leaves a valid chain: signed checkpoints of
+the head (``hub.governance.checkpoints``), given to ``verify``, detect that.
 
 ``hub.api.audit.AuditExtension`` writes the entry of each operation after the operation's errors were shaped, with
 ``append``: in the app, through the process's group-commit writer (``hub.governance.audit_writer.AuditWriter``,
 created by the lifespan), which queues the entries of concurrent operations and writes each batch with ONE
-INSERT statement; the operation waits until the batch holding its entry has committed. Without a writer (a
+call; the operation waits until the batch holding its entry has committed. Without a writer (a
 ``Databases`` opened by a test or a command) ``record`` writes one entry with one INSERT. The compiled path
 (``hub.api.compiled``), the sync/ingest endpoints (``hub.sync.guard``) and report drafts (``resolvers.analytics.report.routes``,
 ``hub report --draft``) use ``append`` too; ``request_entry`` is the entry of a request outside GraphQL. Policy: an
@@ -75,7 +78,7 @@ class AuditEntry:
 
     def args(self) -> tuple[Any, ...]:
         """The parameters of ``sql/queries/hub/audit_insert.sql``, in order (sets sorted for stable content);
-        also each entry's values in ``audit_insert_many.sql`` (``hub.governance.audit_writer.batch_json``)."""
+        also each entry's values in ``audit_append.sql`` (``hub.governance.audit_writer.batch_args``)."""
         return (
             self.consumer_id, self.department, self.consumer_name, self.operation_name, self.operation_type,
             self.document_hash, sorted(self.datasets), sorted(int(g) for g in self.grants),

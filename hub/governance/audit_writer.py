@@ -1,27 +1,31 @@
-"""Group commit for the audit log: one INSERT statement (one transaction, one WAL flush) per batch of entries.
+"""Group commit for the audit log: one call (one transaction, one WAL flush) per batch of entries.
 
-The chain trigger (``sql/migrations/0007_audit.sql``) serialises every audit writer on one advisory lock
-until its commit, so one INSERT per operation caps the whole process at one commit per operation.
-``AuditWriter`` queues the entries of concurrent operations and writes them in order with ONE statement
-(``sql/queries/hub/audit_insert_many.sql``); the row trigger sees the rows the statement inserted before
-it, so the chain stays one chain. ``write(entry)`` returns only when the batch holding the entry has
-committed and raises the error otherwise (callers fail closed as before). When a batch fails, its entries
-are tried again one by one, so only the entries the database refuses (or all, while it is down) fail. One batch is in flight at a time; entries arriving meanwhile form the next batch
-(at most ``max_batch``). There is no timer: an idle writer starts a batch at once, so a lone operation
-waits no longer than with its own INSERT.
+The hash chain orders every entry after the one committed before it, so the entries of concurrent operations
+are queued and appended in order with ONE call (``sql/queries/hub/audit_append.sql``: the function
+``hub.audit_append`` of migration 0018). The writer builds each entry's canonical content itself
+(``hub.audit_hash``, the one definition, which ``hub audit verify`` uses); under the chain's lock the database
+reads the newest entry once per batch, draws each id, puts it into the content and hashes it. No per-row
+trigger builds JSON, takes the lock or reads the newest entry (that costs the database several times more per
+entry). ``write(entry)`` returns only when the batch holding the entry has committed and raises the error
+otherwise (callers fail closed as before). When a batch fails, its entries are tried again one by one, so only
+the entries the database refuses (or all, while it is down) fail. One batch is in flight at a time; entries
+arriving meanwhile form the next batch (at most ``max_batch``), so batches grow with the load. There is no
+timer: an idle writer starts a batch at once, so a lone operation waits no longer than with its own INSERT.
 
 The app owns one writer per process (``hub.app`` lifespan: ``Databases.audit_writer``, ``app.state.audit``)
 and ``close()``\\ s it before the pools close, flushing what was queued.
 
-Tracing: each waiting operation gets an ``audit`` span (``hub.audit.batch_size``); the batch's INSERT runs
+Tracing: each waiting operation gets an ``audit`` span (``hub.audit.batch_size``); the batch's call runs
 through ``Department.execute`` (a SQL span, not counted in ``Databases.stats``) under the ``audit`` span of
 the batch's first traced entry, and the other entries' ``audit`` spans link to that span.
 """
+
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,18 +37,33 @@ from opentelemetry import trace
 from hub.db.pools import Department
 from hub.errors import ServiceUnavailable
 from hub.governance.audit import AuditEntry
+from hub.governance.audit_hash import content, entry_values, utc_text
 from hub.telemetry.tracing import record_error
 
-INSERT_MANY_QUERY = "hub/audit_insert_many"
+APPEND_QUERY = "hub/audit_append"
 MAX_BATCH = 256
-# The keys of one entry in audit_insert_many.sql's $1, in AuditEntry.args() order.
+# The keys of one entry's column values in audit_append.sql's $3, in AuditEntry.args() order.
 COLUMNS = ("consumer_id", "department", "consumer_name", "operation_name", "operation_type", "document_hash",
            "datasets", "grants", "rows", "masked_fields", "denied", "outcome", "error_codes", "trace_id")
 
 
-def batch_json(entries: list[AuditEntry]) -> str:
-    """``$1`` of ``audit_insert_many.sql``: the entries' ``args()`` (the single-row values) as JSON objects."""
-    return orjson.dumps([dict(zip(COLUMNS, e.args())) for e in entries]).decode()
+def batch_args(entries: list[AuditEntry], at: dt.datetime) -> tuple[str, list[str], str]:
+    """The parameters of ``audit_append.sql``: the batch's time (UTC text), per entry its canonical content after
+    the id (which the database completes with the id it draws: ``{"at": "<at>", "id": <id>`` + rest) and the
+    entries' column values (JSON)."""
+    when = utc_text(at)
+    prefix = f'{{"at": "{when}", "id": 0'  # "at" and "id" sort first among the content's keys
+    rests, values = [], []
+    for e in entries:
+        args = e.args()
+        text = content(entry_values(e, id=0, at=at))
+        if not text.startswith(prefix):  # cannot happen while FIELDS holds "at" and "id"; never write a wrong hash
+            raise AssertionError(f"audit content does not start with at and id: {text[:80]}")
+        rests.append(text[len(prefix):])
+        row = dict(zip(COLUMNS, args))
+        row["rows"] = orjson.Fragment(row["rows"])  # JSON text already: a JSON object, not a string
+        values.append(row)
+    return when, rests, orjson.dumps(values).decode()
 
 
 @dataclass(slots=True)
@@ -62,9 +81,9 @@ class AuditWriter:
             raise ValueError("max_batch must be at least 1")
         self.department = department  # the hub department of the primary (hub.audit_log)
         self.max_batch = max_batch
-        self.batches = 0  # INSERT statements run (failed ones included)
+        self.batches = 0  # calls run (failed ones included)
         self.entries = 0  # entries committed
-        self.failed_batches = 0  # INSERT statements that failed (retries included)
+        self.failed_batches = 0  # calls that failed (retries included)
         self._queue: list[_Queued] = []
         self._task: asyncio.Task | None = None
         self._closed = False
@@ -152,10 +171,10 @@ class AuditWriter:
 
     async def _insert(self, batch: list[_Queued], carrier: Any) -> None:
         self.batches += 1
-        payload = batch_json([q.entry for q in batch])
+        args = batch_args([q.entry for q in batch], dt.datetime.now(dt.timezone.utc))
         token = otel_context.attach(trace.set_span_in_context(carrier)) if carrier is not None else None
         try:
-            await self.department.execute(INSERT_MANY_QUERY, payload, counted=False)
+            await self.department.execute(APPEND_QUERY, *args, counted=False)
         finally:
             if token is not None:
                 otel_context.detach(token)

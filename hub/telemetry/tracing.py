@@ -9,7 +9,7 @@ One trace per request, with this tree (no span per field unless ``HUB_TRACE_RESO
         ├── dataloader PostingsByOccupationLoader    one span per DataLoader batch (hub.api.loaders)
         │   └── labor/postings_by_occupation         SQL of that batch
         └── audit                    INTERNAL  waiting for the audit entry's batch (hub.governance.audit_writer)
-            └── hub/audit_insert_many CLIENT   the batch INSERT (under the first waiter; the others link to it)
+            └── hub/audit_append CLIENT   the batch's one call (under the first waiter; the others link to it)
 
 SQL spans are named after the statement (``<dept>/<file>``, the registry's name, never the file's header
 comment): low-cardinality like OTel's ``{db.operation.name} {target}`` but exact. Attributes:

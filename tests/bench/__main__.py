@@ -1,5 +1,7 @@
 """Benchmarks of the hub (issue 7): ``python -m tests.bench {run,compare,memory,profile}``.
 
+peer     the hub (registered and ad hoc) and PostGraphile 4 / 5 side by side, alternating, on every bench
+         operation with a PostGraphile query; same-data checks first; JSON in .hub/bench/peer-<stamp>.json
 run      the hub (production settings, 1 and 2 workers) and the hand-written-SQL floor on every operation
          of graphql/operations/bench/, wrk -c16 -t2 for a fixed time each; JSON in .hub/bench/<stamp>.json
 compare  per-operation deltas of two result files
@@ -40,6 +42,27 @@ def main(argv: list[str] | None = None) -> int:
                    help="the hub's per-consumer rate limit: off (default, env BENCH_RATE_LIMIT), or on at 10^6 "
                         "req/s, never reached, so that the limiter's cost is in the figures")
 
+    p = sub.add_parser("peer", help="the hub and PostGraphile 4 / 5 side by side, alternating, same database")
+    p.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION", 8)),
+                   help="seconds per timed run (default 8, env BENCH_DURATION)")
+    p.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 2)),
+                   help="rounds over every operation and server (default 2, env BENCH_ROUNDS)")
+    p.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds before each run of round 1")
+    p.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_PEER_WORKERS", 2)),
+                   help="hub workers (default 2)")
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--op", action="append", help="only this operation (name or file stem); repeatable")
+    p.add_argument("--quiet-wait", type=float, default=float(os.environ.get("BENCH_QUIET_WAIT", 0)),
+                   help="before each timed run, wait up to this many seconds for an idle machine (default 0)")
+    p.add_argument("--rate-limit", choices=("off", "on"), default=os.environ.get("BENCH_RATE_LIMIT", "off"),
+                   help="the hub's per-consumer rate limit (default off; on: at 10^6 req/s, never reached)")
+    p.add_argument("--no-peers", dest="peers", action="store_false", help="measure the hub alone")
+
+    p = sub.add_parser("peer-show", help="print a side-by-side result again (default: the latest), or --markdown")
+    p.add_argument("file", nargs="?")
+    p.add_argument("--markdown", action="store_true")
+
     p = sub.add_parser("compare", help="per-operation deltas of two result files (default: the two latest)")
     p.add_argument("a", nargs="?")
     p.add_argument("b", nargs="?")
@@ -73,6 +96,20 @@ def main(argv: list[str] | None = None) -> int:
         from tests.bench.run import run
 
         return run(args)
+    if args.command == "peer":
+        from tests.bench.peer.run import run as run_peer
+
+        return run_peer(args)
+    if args.command == "peer-show":
+        import json
+
+        from tests.bench.database import BENCH_DIR
+        from tests.bench.peer.run import markdown as peer_markdown
+        from tests.bench.peer.run import print_peer
+
+        out = json.loads(open(args.file or sorted(BENCH_DIR.glob("peer-*.json"))[-1]).read())
+        print(peer_markdown(out)) if args.markdown else print_peer(out)
+        return 0
     if args.command == "compare":
         from tests.bench.database import BENCH_DIR
         from tests.bench.report import compare

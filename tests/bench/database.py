@@ -26,6 +26,9 @@ SEED = 42
 # every dataset of the bench operations is UNCONDITIONAL).
 CONSUMER_DEPARTMENT = "labor"
 CONSUMER_NAME = "bench (labor)"
+# The CONDITIONAL datasets the bench operations read, granted to the bench consumer's department (an approved
+# access request, as an education reviewer would give): schools_majors_outcomes reads major outcomes.
+GRANTED = ("education.major_outcomes",)
 
 
 def with_database(url: str, name: str) -> str:
@@ -88,6 +91,7 @@ async def prepare(url: str, scale: str = SCALE, seed: int = SEED, log=print) -> 
             BENCH_DIR.mkdir(parents=True, exist_ok=True)
             token_file.write_text(json.dumps({"token": token, "database": BENCH_DB}))
             token_file.chmod(0o600)
+        await _grant(db.pools["bigdata"], GRANTED)
         return token
     finally:
         await db.close()
@@ -110,6 +114,24 @@ async def _refresh_statistics(db, log) -> None:
     if stale:
         log("refreshing the published statistics ...")
         await refresh_statistics(db)
+
+
+async def _grant(pool, datasets: tuple[str, ...]) -> None:
+    """An active grant of each dataset to the bench consumer's department, unless it has one."""
+    async with pool.acquire() as conn:
+        consumer_id = await conn.fetchval("select id from hub.consumers where department = $1 order by id limit 1",
+                                          CONSUMER_DEPARTMENT)
+        for dataset in datasets:
+            if await conn.fetchval("select 1 from hub.grants where department = $1 and dataset = $2 and revoked_at "
+                                   "is null and expires_at > now() + interval '1 day'", CONSUMER_DEPARTMENT, dataset):
+                continue
+            request_id = await conn.fetchval(
+                "insert into hub.access_requests (consumer_id, department, dataset, fields, purpose, until, status, "
+                "reviewed_at, reason) values ($1, $2, $3, '{}', 'side-by-side bench', current_date + 365, "
+                "'APPROVED', now(), null) returning id", consumer_id, CONSUMER_DEPARTMENT, dataset)
+            await conn.execute("insert into hub.grants (request_id, department, dataset, fields, expires_at) "
+                               "values ($1, $2, $3, '{}', now() + interval '365 days')",
+                               request_id, CONSUMER_DEPARTMENT, dataset)
 
 
 def backend_pids(url: str) -> list[int]:

@@ -1,4 +1,4 @@
-"""The bench operations (``graphql/operations/bench/*.graphql``) and the reference figures of issue 7."""
+"""The bench operations (``graphql/operations/bench/*.graphql``)."""
 
 from __future__ import annotations
 
@@ -12,19 +12,10 @@ from hub.api.trusted import OPERATIONS_DIR
 
 BENCH_OPERATIONS_DIR = OPERATIONS_DIR / "bench"
 
-# req/s measured on a 2-core machine (wrk -c16, everything on the same 2 cores, `large` data, (fk, id)
-# indexes): PostGraphile 4.14 and 5.1, and plain SQL returning the same rows (issue 7).
-POSTGRAPHILE: dict[str, tuple[float, float]] = {
-    "BenchEnterpriseByUscc": (1560, 1380),
-    "BenchPostingsNested": (300, 316),
-    "BenchOccupationsPostings": (107, 114),
-    "BenchPostingsFlat": (80, 103),
-    "BenchOccupationCounts": (280, 320),
-}
-PLAIN_SQL: dict[str, float] = {"BenchPostingsNested": 2050, "BenchPostingsFlat": 2500}
 # Display order: the issue's five shapes first.
 ORDER = ("BenchEnterpriseByUscc", "BenchPostingsNested", "BenchOccupationsPostings", "BenchPostingsFlat",
-         "BenchOccupationCounts", "BenchDeepCrossDepartment", "BenchSupplyDemand")
+         "BenchOccupationCounts", "BenchDeepCrossDepartment", "BenchEnterprisesOfDistrict",
+         "BenchSchoolsMajorsOutcomes", "BenchSupplyDemand")
 
 
 ADHOC_SUFFIX = "\n# sent as an ad-hoc document (not registered)\n"

@@ -50,10 +50,6 @@ def print_run(out: dict[str, Any], console: Console | None = None) -> None:
             for k, label in kinds:
                 if k != "floor":
                     table.add_column(f"{label}\n/ floor", justify="right")
-        table.add_column("PostGraphile\n4.14 / 5.1", justify="right")
-        for k, label in kinds:
-            if k != "floor":
-                table.add_column(f"{label} /\nPG 4 · PG 5", justify="right")
         for name, o in ops.items():
             sql, adhoc = o["sql"], o.get("sql_adhoc")
             sql_text = f"{sql['statements']} +1" + (f" ({adhoc['statements']} +1)" if adhoc else "")
@@ -68,12 +64,6 @@ def print_run(out: dict[str, Any], console: Console | None = None) -> None:
                     if k != "floor":
                         r = o.get(k, {}).get(w)
                         row.append(_ratio(r and r["rps"], floor and floor["rps"]))
-            pg = o.get("postgraphile")
-            row.append(f"{pg[0]:,.0f} / {pg[1]:,.0f}" if pg else "—")
-            for k, _ in kinds:
-                if k != "floor":
-                    r = o.get(k, {}).get(w)
-                    row.append(f"{_ratio(r and r['rps'], pg[0])} · {_ratio(r and r['rps'], pg[1])}" if pg else "—")
             table.add_row(*row)
         console.print(table)
 
@@ -112,56 +102,6 @@ def print_run(out: dict[str, Any], console: Console | None = None) -> None:
         samples = [r["rss_mb"] for o in ops.values() for k, _ in kinds if k != "floor" and (r := o.get(k, {}).get(w))]
         if samples:
             console.print(f"hub w{w} worker RSS after its runs: " + ", ".join(f"{x:.0f}" for x in samples[-1]) + " MiB")
-    print_targets(out, console)
-
-
-# Issue 7's targets: req/s >= factor x the better PostGraphile figure, p99 < 4 x p50, and the 50-postings
-# shape >= 25 % of the plain-SQL floor (the floor measured in the same run).
-TARGET_FACTORS = {"BenchEnterpriseByUscc": 1.2, "BenchPostingsNested": 2.0, "BenchOccupationsPostings": 2.0,
-                  "BenchPostingsFlat": 2.0, "BenchOccupationCounts": 2.0}
-FLOOR_SHARE = {"BenchPostingsNested": 0.25}
-
-
-def target_rows(out: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per (shape, worker count) of the registered-text hub runs, with each target met or not."""
-    rows = []
-    for name, factor in TARGET_FACTORS.items():
-        o = out["operations"].get(name)
-        if not o or not o.get("postgraphile"):
-            continue
-        target = factor * max(o["postgraphile"])
-        for w, r in sorted((o.get("hub") or {}).items()):
-            floor = (o.get("floor") or {}).get(w, {}).get("rps")
-            share = FLOOR_SHARE.get(name)
-            rows.append({
-                "operation": name, "workers": int(w), "rps": r["rps"], "target": target, "rps_ok": r["rps"] >= target,
-                "tail": r["p99_ms"] / r["p50_ms"] if r["p50_ms"] else None,
-                "tail_ok": bool(r["p50_ms"]) and r["p99_ms"] < 4 * r["p50_ms"],
-                "floor_share": r["rps"] / floor if floor else None,
-                "floor_ok": None if share is None or not floor else r["rps"] >= share * floor,
-            })
-    return rows
-
-
-def print_targets(out: dict[str, Any], console: Console) -> None:
-    rows = target_rows(out)
-    if not rows:
-        return
-    mark = lambda ok: "—" if ok is None else "[green]✓[/green]" if ok else "[red]✗[/red]"  # noqa: E731
-    console.print("issue 7 targets (hub, registered text): req/s >= 1.2x (single enterprise) or 2x (lists) the "
-                  "better PostGraphile figure; p99 < 4x p50; 50 postings >= 25 % of the floor")
-    table = Table()
-    for col in ("operation", "w", "req/s", "target", "ok", "p99/p50", "ok", "/floor", "ok"):
-        table.add_column(col, justify="left" if col == "operation" else "right", no_wrap=True)
-    for r in rows:
-        table.add_row(r["operation"].removeprefix("Bench"), str(r["workers"]), f"{r['rps']:,.0f}",
-                      f"{r['target']:,.0f}", mark(r["rps_ok"]), _f(r["tail"], 2), mark(r["tail_ok"]),
-                      _f(r["floor_share"], 2) if r["floor_ok"] is not None else "—", mark(r["floor_ok"]))
-    console.print(table)
-    for w in sorted({r["workers"] for r in rows}):
-        mine = [r for r in rows if r["workers"] == w]
-        met = all(r["rps_ok"] and r["tail_ok"] and r["floor_ok"] is not False for r in mine)
-        console.print(f"{w} worker(s): {'every target met' if met else 'NOT every target met'}")
 
 
 def compare(a_path: Path, b_path: Path, console: Console | None = None) -> int:
@@ -205,8 +145,7 @@ def markdown(out: dict[str, Any]) -> str:
     head = ["operation", "SQL (+audit)"]
     for w in workers:
         head += [f"hub w{w}", f"ad-hoc w{w}", f"floor w{w}"]
-    head += ["best hub / floor", "PostGraphile 4.14 / 5.1", "best hub / PG 4 · PG 5", "hub CPU ms (reg · ad-hoc)",
-             "PG CPU ms"]
+    head += ["best hub / floor", "hub CPU ms (reg · ad-hoc)", "PG CPU ms"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, o in ops.items():
         row = [name.removeprefix("Bench"), f"{o['sql']['statements']} (+1)"]
@@ -219,10 +158,7 @@ def markdown(out: dict[str, Any]) -> str:
                 best = h["rps"]
             if f and (best_floor is None or f["rps"] > best_floor):
                 best_floor = f["rps"]
-        pg = o.get("postgraphile")
         row.append(f"{best / best_floor:.2f}" if best and best_floor else "—")
-        row.append(f"{pg[0]:,.0f} / {pg[1]:,.0f}" if pg else "—")
-        row.append(f"{best / pg[0]:.2f} · {best / pg[1]:.2f}" if pg and best else "—")
         w = workers[0]
         h, a = o.get("hub", {}).get(w), o.get("hub_adhoc", {}).get(w)
         row.append(f"{h['cpu_ms_per_request']['server']:.1f} · {a['cpu_ms_per_request']['server']:.1f}" if h and a

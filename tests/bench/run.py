@@ -246,8 +246,6 @@ def run(args) -> int:
                 "sql": {k: v for k, v in c.items() if k != "data"},
                 "sql_adhoc": {k: v for k, v in counts_adhoc[op.name].items() if k != "data"} if args.adhoc else None,
                 "adhoc_same_data": _same(counts_adhoc[op.name]["data"], c["data"]) if args.adhoc else None,
-                "postgraphile": operations.POSTGRAPHILE.get(op.name),
-                "plain_sql_reference": operations.PLAIN_SQL.get(op.name),
                 "hub": {}, "hub_adhoc": {}, "floor": {},
             }
         for n in workers_list:

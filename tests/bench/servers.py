@@ -83,13 +83,17 @@ class Server:
         return out
 
 
-def _wait_ready(server: Server, timeout: float = 90.0) -> None:
+def _healthz(url: str) -> bool:
+    return httpx.get(url + "/healthz", timeout=1.0).status_code == 200
+
+
+def _wait_ready(server: Server, timeout: float = 90.0, probe: Callable[[str], bool] = _healthz) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
             raise RuntimeError(f"{server.kind} exited with {server.proc.returncode}; see {server.log_path}")
         try:
-            if httpx.get(server.url + "/healthz", timeout=1.0).status_code == 200:
+            if probe(server.url):
                 if server.workers == 1 or len(server.worker_pids()) >= server.workers:
                     time.sleep(0.5 if server.workers == 1 else 1.5)  # let every worker finish its start-up
                     return
@@ -116,17 +120,19 @@ def _stop(server: Server) -> None:
 
 
 @contextmanager
-def _served(kind: str, workers: int, cmd_for_port, env: dict, log_dir: Path) -> Iterator[Server]:
-    """Start ``cmd_for_port(port)`` (logging to ``<log_dir>/<kind>-wN.log``), wait until it answers, stop it."""
+def served(kind: str, workers: int, cmd_for_port, env: dict, log_dir: Path, cwd: Path = ROOT,
+            probe: Callable[[str], bool] = _healthz) -> Iterator[Server]:
+    """Start ``cmd_for_port(port)`` in ``cwd`` (logging to ``<log_dir>/<kind>-wN.log``), wait until ``probe(url)``
+    says it answers, stop it."""
     port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{kind}-w{workers}.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd_for_port(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd_for_port(port), cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
     server = Server(kind, workers, port, proc, log_path)
     try:
-        _wait_ready(server)
+        _wait_ready(server, probe=probe)
         yield server
     finally:
         _stop(server)
@@ -136,7 +142,7 @@ def hub(database_url: str, workers: int, log_dir: Path, extra_env: dict | None =
         wrap: list[str] | None = None):
     """``hub serve --workers N`` with production settings against ``database_url`` (a context manager)."""
     env = {**os.environ, **HUB_ENV, "DATABASE_URL": database_url, **(extra_env or {})}
-    return _served("hub", workers, lambda port: [
+    return served("hub", workers, lambda port: [
         *(wrap or []), str(BIN / "hub"), "serve", "--host", "127.0.0.1", "--port", str(port),
         "--workers", str(workers)], env, log_dir)
 
@@ -145,7 +151,7 @@ def floor(database_url: str, workers: int, log_dir: Path):
     """The floor server (tests/bench/floor.py) under uvicorn with the same number of workers (a context
     manager)."""
     env = {**os.environ, "DATABASE_URL": database_url}
-    return _served("floor", workers, lambda port: [
+    return served("floor", workers, lambda port: [
         str(BIN / "python"), "-m", "uvicorn", "tests.bench.floor:create_app", "--factory", "--host", "127.0.0.1",
         "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"], env, log_dir)
 

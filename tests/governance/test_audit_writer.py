@@ -160,6 +160,40 @@ def test_a_lone_write_is_flushed_at_once_and_later_writes_form_the_next_batch(db
     _verify_ok(url)
 
 
+# --- several processes (workers) on one chain -----------------------------------------------------------
+
+def test_two_workers_writers_interleave_into_one_chain(db_settings) -> None:
+    """Two writers with pools of their own (two workers) and single-row inserts append to one chain at once:
+    each batch is chained, under the chain's lock, from the entry committed last, whoever wrote it. Without the
+    lock two batches would chain from the same entry (a fork) and ``verify`` would fail."""
+    settings, _ = db_settings
+    url = settings.database_url
+    before = _last_id(url)
+
+    async def go() -> None:
+        db_a = await Databases(settings, settings.database_url).open()
+        db_b = await Databases(settings, settings.database_url).open()
+        a, b = AuditWriter(db_a.hub, max_batch=4), AuditWriter(db_b.hub, max_batch=4)
+        try:
+            await asyncio.gather(*(w.write(_entry(i, f"{n}{i}")) for i in range(200) for n, w in (("A", a), ("B", b))),
+                                 *(record(db_b.hub, _entry(i, f"Single{i}")) for i in range(10)))
+        finally:
+            await a.close()
+            await b.close()
+            await db_a.close()
+            await db_b.close()
+
+    asyncio.run(go())
+    rows = sql(url, "select id, operation_name, prev_hash, hash from hub.audit_log where id > $1 order by id", before)
+    assert len(rows) == 410 and len({r["hash"] for r in rows}) == 410
+    assert all(r["prev_hash"] == p["hash"] for p, r in zip(rows, rows[1:]))  # one chain, no fork
+    writers = [r["operation_name"][0] for r in rows if r["operation_name"][0] in "AB"]
+    assert sum(x != y for x, y in zip(writers, writers[1:])) > 2  # the two writers' batches interleaved
+    for n in "AB":  # each writer's entries in the order of its write() calls
+        assert [r["operation_name"] for r in rows if r["operation_name"][0] == n] == [f"{n}{i}" for i in range(200)]
+    _verify_ok(url)
+
+
 # --- failure -----------------------------------------------------------------------------------------
 
 def test_a_failing_batch_is_retried_one_by_one_only_the_refused_entry_fails(db_settings) -> None:
@@ -434,7 +468,7 @@ def test_each_waiter_gets_an_audit_span_and_the_batch_insert_is_one_sql_span(db_
     spans = exported.get_finished_spans()
     operations = {s.name: s for s in spans if s.name.startswith("query ")}
     audits = [s for s in spans if s.name == "audit"]
-    inserts = [s for s in spans if s.name == "hub/audit_insert_many"]
+    inserts = [s for s in spans if s.name == "hub/audit_append"]
     assert len(audits) == 3 and len(inserts) == 1
     assert {a.parent.span_id for a in audits} == {o.context.span_id for o in operations.values()}
     assert all(a.attributes["hub.audit.batch_size"] == 3 for a in audits)

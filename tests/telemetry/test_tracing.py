@@ -106,7 +106,7 @@ def test_a_nested_query_exports_exactly_the_request_tree(settings, tokens, recei
     # batch is its own entry, so the batch INSERT is that span's child, in this trace.
     [audit] = [s for s in spans if s["name"] == "audit"]
     assert audit["parent_span_id"] == operation["span_id"] and audit["attributes"]["hub.audit.batch_size"] == 1
-    assert [q["name"] for q in queries if q["parent_span_id"] == audit["span_id"]] == ["hub/audit_insert_many"]
+    assert [q["name"] for q in queries if q["parent_span_id"] == audit["span_id"]] == ["hub/audit_append"]
     # Exactly that tree: one span per statement (the audit insert is not counted in stats), nothing else.
     assert len(queries) == statements + 1
     assert len(spans) == 1 + 1 + 1 + len(batches) + len(queries)
