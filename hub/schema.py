@@ -61,9 +61,10 @@ def query_type() -> type:
     from resolvers.bigdata.grants import GrantQuery
     from resolvers.bigdata.sync import SyncQuery
     from resolvers.analytics.queries import AnalyticsQuery
+    from resolvers.analytics.forecasts import ForecastQuery
 
     return merge_types("Query", (CommerceQuery, LaborQuery, ScienceQuery, EducationQuery, CatalogQuery, GrantQuery,
-                                  AuditQuery, SyncQuery, AnalyticsQuery))
+                                  AuditQuery, SyncQuery, AnalyticsQuery, ForecastQuery))
 
 
 def mutation_type() -> type:

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Callable, Iterable, Mapping, Sequence
 
 from hub import seed_names as N
+from hub.seed_structure import Restructure
 
 Progress = Callable[[str, int, int], None]
 
@@ -589,7 +590,9 @@ class _Gen:
     def job_postings(self) -> None:
         rng = self.rng("job_postings")
         n = self.n["labor.job_postings"]
-        month_pick = _month_picker((0.7, 1.5, 1.6, 1.0, 0.9, 0.9, 1.0, 1.0, 1.4, 0.8, 0.8, 0.6), (0.85, 1.0, 1.05, 1.1))
+        months, years = (0.7, 1.5, 1.6, 1.0, 0.9, 0.9, 1.0, 1.0, 1.4, 0.8, 0.8, 0.6), (0.85, 1.0, 1.05, 1.1)
+        month_pick = _month_picker(months, years)
+        per_occupation = Restructure(self.seed, YEARS, months, years)  # trend + seasonality (hub.seed_structure)
         edu = self._pickers_by_group(self._EDU_BY_GROUP)
         skill = self._pickers_by_group(self._SKILL_BY_GROUP)
         head_pick = _Picker([1, 2, 3, 4, 5], [50, 22, 10, 5, 5])
@@ -608,7 +611,7 @@ class _Gen:
                 occ = self.occ_pick(rng)
             group = self.occ_group[occ]
             district = e[4] if rng.random() < 0.8 else self.district_pick(rng)
-            posted = _date_in_month(rng, month_pick(rng))
+            posted = per_occupation.move(occ, _date_in_month(rng, month_pick(rng)))
             months = (posted.year - 2022) * 12 + posted.month - 1
             if rng.random() < 0.4 * (months / 47) ** 3:  # still open: mostly recent postings
                 closes = None
@@ -632,7 +635,9 @@ class _Gen:
     def job_seekers(self) -> None:
         rng = self.rng("job_seekers")
         n = self.n["labor.job_seekers"]
-        month_pick = _month_picker((0.8, 1.3, 1.2, 0.9, 0.9, 1.1, 1.5, 1.2, 1.0, 0.8, 0.8, 0.7), (0.9, 1.0, 1.05, 1.1))
+        months, years = (0.8, 1.3, 1.2, 0.9, 0.9, 1.1, 1.5, 1.2, 1.0, 0.8, 0.8, 0.7), (0.9, 1.0, 1.05, 1.1)
+        month_pick = _month_picker(months, years)
+        per_occupation = Restructure(self.seed, YEARS, months, years, supply=True)  # hub.seed_structure
         # 1. when each seeker seeks
         spans = []
         units = 0
@@ -664,6 +669,9 @@ class _Gen:
         self.seeker_info = []
         for i, (reg, left) in enumerate(spans):
             occ = occ_pick(rng)
+            # the seeker's dates on the occupation's calendar (age and identity number stay from the drawn date)
+            moved = per_occupation.move(occ, reg)
+            seeks = (moved, None if left is None else left + (moved - reg))
             group = self.occ_group[occ]
             gender = "F" if rng.random() < female_share.get(self.occ_domain[occ], 0.5) else "M"
             chars = (N.GIVEN_FEMALE if gender == "F" else N.GIVEN_MALE) + N.GIVEN_ANY
@@ -690,8 +698,8 @@ class _Gen:
             education = self._EDU[edu[group](rng)]
             if age < 20 and education in ("BACHELOR", "MASTER"):
                 education = "HIGH_SCHOOL"
-            rows.append((i + 1, name, id_number, phone, gender, birth_year, education, occ, level, district, reg, left))
-            self.seeker_info.append((occ, level, reg, left))
+            rows.append((i + 1, name, id_number, phone, gender, birth_year, education, occ, level, district, *seeks))
+            self.seeker_info.append((occ, level, *seeks))
         self.data["labor.job_seekers"] = rows
 
     _LEVEL_NAMES = {1: "一级/高级技师", 2: "二级/技师", 3: "三级/高级工", 4: "四级/中级工", 5: "五级/初级工"}

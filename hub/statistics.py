@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
-from hub import disclosure
+from hub import disclosure, forecast_refresh
 
 if TYPE_CHECKING:
     from hub.db import Databases, Department
@@ -233,8 +233,9 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                 await hub.execute("hub/stats_build_graduates")
                 moved_graduates = await _protect_graduates(hub)
                 protection = {**disclosure.METHOD, "supplyCellsMoved": moved, "graduateCellsMoved": moved_graduates}
-                row = await hub.fetchrow("hub/stats_refresh_insert", started,
-                                         json.dumps({"sources": sources, "disclosure": protection}))
+                forecasts = await forecast_refresh.refresh(hub, hub_conn, horizon)  # from the protected supply above
+                row = await hub.fetchrow("hub/stats_refresh_insert", started, json.dumps(
+                    {"sources": sources, "disclosure": protection, "forecasts": forecasts}))
             step(4)
             await hub.execute("hub/stats_vacuum")
             step(5)
