@@ -108,6 +108,8 @@ ARGUMENTS: dict[tuple[str, str], dict[str, CodeFormat]] = {
     ("Query", "majorIndustryMatch"): {"district": DISTRICT},
     ("Query", "demandForecast"): {"district": DISTRICT, "occupationCode": OCCUPATION},
     ("Query", "forecastAccuracy"): {"occupationCode": OCCUPATION},
+    ("Query", "majorCatalog"): {"codePrefix": MAJOR_PREFIX},
+    ("Query", "enrollmentGuidance"): {"district": DISTRICT},
 }
 
 

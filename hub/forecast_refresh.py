@@ -1,7 +1,8 @@
 """The forecasts' part of the statistics refresh (``hub.statistics.refresh_statistics`` calls ``refresh`` inside
 its transaction, after ``hub.stat_supply_demand`` and its perturbed supply are built): reads the quarterly series,
 fits them (``hub.forecast``, in a worker thread so the event loop keeps serving) and replaces
-``hub.stat_forecasts`` and ``hub.stat_forecast_accuracy`` (``sql/migrations/0023_forecasts.sql``).
+``hub.stat_forecasts``, ``hub.stat_forecast_accuracy`` (``sql/migrations/0023_forecasts.sql``) and
+``hub.stat_industry_forecasts`` (demand per industry class for the enrollment guidance, ``0025``).
 
 Series (docs/statistics.md, "Forecasts"): per occupation city-wide, every occupation with data; per occupation
 and district, those with at least ``MIN_QUARTERS_WITH_DEMAND`` quarters with demand (a rule on demand, which is
@@ -25,6 +26,8 @@ STEPS = 8  # quarters stored; demandForecast's horizon is at most this
 MEASURES = ("demand", "supply", "public_supply")
 COLUMNS = ("occupation_code", "district_code", "step", "year", "quarter", "history",
            *(f"{m}{s}" for m in MEASURES for s in ("", "_lo80", "_hi80", "_lo95", "_hi95")))
+INDUSTRY_COLUMNS = ("industry_code", "district_code", "last_year_demand", "forecast_demand", "forecast_lo80",
+                    "forecast_hi80")
 ACCURACY_COLUMNS = ("measure", "occupation_code", "mase", "mase_naive", "origins", "points")
 
 
@@ -41,12 +44,32 @@ def _series(rows: list[Any], first_q: int, last_q: int) -> dict[tuple[str, str |
     return out
 
 
-def compute(rows: list[Any], first_q: int, last_q: int) -> tuple[list[tuple], list[tuple], dict[str, Any]]:
-    """The forecast rows, the accuracy rows and a summary (CPU-bound: run in a thread)."""
+def _industry_series(rows: list[Any], first_q: int, last_q: int) -> dict[tuple[str, str | None], np.ndarray]:
+    out: dict[tuple[str, str | None], np.ndarray] = {}
+    for r in rows:
+        arr = out.setdefault((r["industry_code"], r["district_code"]), np.zeros(last_q - first_q + 1))
+        arr[r["q"] - first_q] = r["demand"]
+    return out
+
+
+def _enough(key: tuple[str, str | None], demand: np.ndarray) -> bool:
+    """City-wide series always; a district's with at least MIN_QUARTERS_WITH_DEMAND quarters with demand."""
+    return key[1] is None or int((demand > 0).sum()) >= F.MIN_QUARTERS_WITH_DEMAND
+
+
+def compute(rows: list[Any], industry_rows: list[Any], first_q: int,
+            last_q: int) -> tuple[list[tuple], list[tuple], list[tuple], dict[str, Any]]:
+    """The forecast rows, the accuracy rows, the industry rows and a summary (CPU-bound: run in a thread)."""
     series = _series(rows, first_q, last_q)
-    chosen = {k: v for k, v in series.items()
-              if k[1] is None or int((v[0] > 0).sum()) >= F.MIN_QUARTERS_WITH_DEMAND}
-    fits = F.forecast({(k, m): v[i] for k, v in chosen.items() for i, m in enumerate(MEASURES)}, STEPS)
+    chosen = {k: v for k, v in series.items() if _enough(k, v[0])}
+    industries = {k: v for k, v in _industry_series(industry_rows, first_q, last_q).items() if _enough(k, v)}
+    fits = F.forecast({**{(k, m): v[i] for k, v in chosen.items() for i, m in enumerate(MEASURES)},
+                       **{(k, "industry"): v for k, v in industries.items()}}, STEPS)
+    industry_out = []
+    for key, v in industries.items():
+        f = fits[(key, "industry")]
+        industry_out.append((*key, float(v[-4:].sum()), _round(f.point[:4].sum()), _round(f.lo[80][:4].sum()),
+                             _round(f.hi[80][:4].sum())))
     history = last_q - first_q + 1
     out = []
     for (occupation, district), v in chosen.items():
@@ -73,7 +96,8 @@ def compute(rows: list[Any], first_q: int, last_q: int) -> tuple[list[tuple], li
             accuracy.append((measure, None, total.mase, total.mase_naive, total.origins, total.points))
             summary[measure.lower() + "Mase"] = round(total.mase, 4)
             summary[measure.lower() + "MaseSeasonalNaive"] = round(total.mase_naive, 4)
-    return out, accuracy, summary
+    summary["industrySeries"] = len(industries)
+    return out, accuracy, industry_out, summary
 
 
 def _round(x: float) -> float:
@@ -94,8 +118,12 @@ async def refresh(hub: "Department", conn: Any, horizon_year: int) -> dict[str, 
     if span is None or span["first_q"] is None or span["last_q"] < span["first_q"]:
         return {"series": 0}
     rows = await hub.fetch("hub/stats_forecast_series", span["last_q"])
-    out, accuracy, summary = await asyncio.to_thread(compute, rows, span["first_q"], span["last_q"])
+    industry_rows = await hub.fetch("hub/stats_industry_series", span["last_q"])
+    out, accuracy, industries, summary = await asyncio.to_thread(compute, rows, industry_rows, span["first_q"],
+                                                                 span["last_q"])
     await conn.copy_records_to_table("stat_forecasts", schema_name="hub", columns=list(COLUMNS), records=out)
     await conn.copy_records_to_table("stat_forecast_accuracy", schema_name="hub", columns=list(ACCURACY_COLUMNS),
                                      records=accuracy)
+    await conn.copy_records_to_table("stat_industry_forecasts", schema_name="hub", columns=list(INDUSTRY_COLUMNS),
+                                     records=industries)
     return summary

@@ -62,9 +62,12 @@ def query_type() -> type:
     from resolvers.bigdata.sync import SyncQuery
     from resolvers.analytics.queries import AnalyticsQuery
     from resolvers.analytics.forecasts import ForecastQuery
+    from resolvers.analytics.guidance import GuidanceQuery
+    from resolvers.education.catalog import MajorCatalogQuery
 
-    return merge_types("Query", (CommerceQuery, LaborQuery, ScienceQuery, EducationQuery, CatalogQuery, GrantQuery,
-                                  AuditQuery, SyncQuery, AnalyticsQuery, ForecastQuery))
+    return merge_types("Query", (CommerceQuery, LaborQuery, ScienceQuery, EducationQuery, MajorCatalogQuery,
+                                  CatalogQuery, GrantQuery, AuditQuery, SyncQuery, AnalyticsQuery, ForecastQuery,
+                                  GuidanceQuery))
 
 
 def mutation_type() -> type:

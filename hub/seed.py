@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Callable, Iterable, Mapping, Sequence
 
 from hub import seed_names as N
+from hub.seed_catalog import catalog_rows, untaught_mappings
 from hub.seed_structure import Restructure
 
 Progress = Callable[[str, int, int], None]
@@ -87,6 +88,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "science.tech_transfers": ("id", "code", "project_code", "title", "buyer_uscc", "amount_wan", "transferred_on"),
     "science.innovation_platforms": ("id", "code", "name", "kind", "level", "host_uscc", "host_school_code",
                                      "district_code", "established_on"),
+    "education.major_catalog": ("id", "code", "name", "category"),
     "education.schools": ("id", "code", "name", "kind", "district_code"),
     "education.majors": ("id", "code", "name", "school_code"),
     "education.major_outcomes": ("id", "major_id", "year", "enrollment", "graduates", "employed"),
@@ -574,8 +576,12 @@ class _Gen:
                             break
             for o in sorted(found_o[:4]):
                 occ_rows.append((code, o))
-        self.data["education.major_industries"] = ind_rows
-        self.data["education.major_occupations"] = occ_rows
+        # the catalog (hub.seed_catalog): every national major, and the mappings of those no school teaches
+        self.data["education.major_catalog"] = catalog_rows()
+        more_ind, more_occ = untaught_mappings({m[1] for m in self.major_rows}, self.classes, occ_set,
+                                               lambda c: c[:2])
+        self.data["education.major_industries"] = ind_rows + more_ind
+        self.data["education.major_occupations"] = occ_rows + more_occ
 
     # --- labor: demand and supply ---
     _EDU = ("NONE", "JUNIOR_HIGH", "HIGH_SCHOOL", "SECONDARY_VOCATIONAL", "JUNIOR_COLLEGE", "BACHELOR", "MASTER")

@@ -57,6 +57,8 @@ COPIED: dict[str, tuple[str, ...]] = {
     "stat_major_outcomes": ("year", "major_code", "major_name", "school_code", "school_name", "district_code",
                             "enrollment", "graduates", "employed", "graduates_key", "employed_key"),
     "stat_major_industries": ("major_code", "industry_code"),
+    "stat_major_catalog": ("code", "name", "category"),
+    "stat_major_occupations": ("major_code", "occupation_code"),
 }
 
 
@@ -216,6 +218,8 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
             async with snapshot(db.education, refresh_limits=True) as education:
                 copied["stat_major_outcomes"] = await education.fetch("education/stats_major_outcomes", secret)
                 copied["stat_major_industries"] = await education.fetch("education/stats_major_industries")
+                copied["stat_major_catalog"] = await education.fetch("education/stats_major_catalog")
+                copied["stat_major_occupations"] = await education.fetch("education/stats_major_occupations")
                 sources["education"] = await _source_watermark(education, "education/stats_watermark")
             step(3)
             await hub.execute("hub/stats_stage_analyze")

@@ -22,4 +22,5 @@ DATASET_TYPES: dict[str, str] = {
     "School": "education.schools",
     "Major": "education.majors",
     "MajorOutcome": "education.major_outcomes",
+    "MajorCatalogEntry": "education.major_catalog",
 }
