@@ -17,7 +17,7 @@ import json
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Iterator
 
-from hub import csv_cells
+from hub import csv_cells, report_forecast
 from hub.errors import BadUserInput, Conflict
 from hub.statistics import latest_refresh, snapshot
 
@@ -83,6 +83,7 @@ async def build_figures(hub: "Department", settings: "Settings", year: int) -> d
         "majorIndustryMatchCity": await F.major_industry_match(hub, th, public, year),
         "districtNames": {code: name for code, name in districts},
         "majorWarnings": await F.major_warnings(hub, th, public, year),
+        **await report_forecast.figures(hub, settings, year),  # forecasts and enrollment guidance (issue 16)
     })
 
 

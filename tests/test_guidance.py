@@ -143,3 +143,47 @@ def test_the_catalog_is_public_and_paged(guidance) -> None:
         "nodes": [{"code": M[1], "name": "计算机应用技术", "category": "电子与信息大类"},
                   {"code": M[3], "name": "计算机网络技术", "category": "电子与信息大类"}],
         "pageInfo": {"hasNextPage": True}}
+
+
+# --- the annual report's sections 8 and 9 -------------------------------------------------------------------------
+
+def test_the_report_has_the_forecast_and_guidance_sections(guidance) -> None:
+    """The draft of 2024 (the public view): the likely shortages (O1 on the forecast of 2025, on the official list),
+    the city's guidance (EXPAND M1 and M3, OPEN M5 and M4, DUPLICATED M2) and both definitions."""
+    import re
+
+    s, tokens = guidance
+    with TestClient(create_app(s)) as client:
+        page = client.get("/reports/2024?lang=en", headers={"Authorization": f"Bearer {tokens['commerce']}"}).text
+        document = client.get("/reports/2024.json", headers={"Authorization": f"Bearer {tokens['commerce']}"}).json()
+
+    def codes(table: str) -> list[str]:
+        body = page.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0]
+        return re.findall(r'<td class="t">(\d{6}|\d-\d\d-\d\d-\d\d)</td>', body)
+
+    assert '<section id="forecast-section"><h2>8. Demand forecast</h2>' in page
+    assert codes("likely-shortages") == [ds.O1]
+    assert codes("guidance-expand") == [M[1], M[3]]
+    assert codes("guidance-open") == [M[5], M[4]]
+    assert codes("guidance-duplicated") == [M[2]]
+    assert "taught by at least 3 schools there while oversupplied" in page
+    assert "at least 10 % above the latest 4 quarters" in page
+    assert "history too short: not tested" in page  # 12 quarters: no origin with 12 before it and data after
+    figures = document["figures"]
+    assert [e["majorCode"] for e in figures["enrollmentGuidance"]["duplicated"]] == [M[2]]
+    assert figures["forecast"]["likelyShortages"][0]["occupationCode"] == ds.O1
+    assert figures["forecast"]["accuracy"] == {"demand": None, "supply": None}
+
+
+def test_versions_frozen_before_the_forecasts_render_without_them(guidance) -> None:
+    from hub.report_html import render
+    from tests.test_reports import _report_of
+
+    s, tokens = guidance
+    with TestClient(create_app(s)) as client:
+        document = client.get("/reports/2024.json", headers={"Authorization": f"Bearer {tokens['labor']}"}).json()
+    old = {k: v for k, v in document["figures"].items() if k not in ("forecast", "enrollmentGuidance")}
+    page = render(_report_of({**document, "figures": old, "status": "published", "version": 1,
+                              "publishedAt": "2025-01-02T03:04:05+00:00"}), "en")
+    assert "forecast-section" not in page and "guidance-section" not in page and "Enrollment guidance" not in page
+    assert '<section id="warnings-section">' in page

@@ -134,7 +134,12 @@ async def forecast_accuracy(ctx: Any, measure: ForecastMeasure = ForecastMeasure
                             occupation_code: str | None = None) -> ForecastAccuracy:
     _reader(ctx)
     measure = measure if isinstance(measure, ForecastMeasure) else ForecastMeasure(measure)
-    rows = await ctx.db.hub.fetch("hub/stats_forecast_accuracy", measure.value, occupation_code)
+    return await forecast_accuracy_rows(ctx.db.hub, measure, occupation_code)
+
+
+async def forecast_accuracy_rows(hub: Any, measure: ForecastMeasure,
+                                 occupation_code: str | None = None) -> ForecastAccuracy:
+    rows = await hub.fetch("hub/stats_forecast_accuracy", measure.value, occupation_code)
     overall = [_accuracy(r) for r in rows if r["occupation_code"] is None]
     return ForecastAccuracy(measure=measure, overall=overall[0] if overall else None,
                             occupations=[_accuracy(r) for r in rows if r["occupation_code"] is not None])
