@@ -74,6 +74,13 @@ def test_non_owners_get_the_supply_forecast_of_what_they_are_shown(api: Api) -> 
     assert [r["supply"]["hi95"] for r in rows] == [round(float(x), 2) for x in expected.hi[95]]
     assert all(r["perturbed"] for r in rows)
     assert [r["demand"] for r in rows] == [r["demand"] for r in forecast(api, "labor", f'(occupationCode: "{E}")')]
+    # the district's series: fitted on the perturbed occupation x district x quarter supply commerce is shown
+    shown = {(r["year"], r["quarter"]): r["supply"] for y in (2023, 2024) for r in api.rows(
+        "commerce", f'year: {y}, occupationCode: "{E}", district: "{ds.TIANHE}", groupBy: [QUARTER]')}
+    series = np.array([shown.get((y, q), 0) for y in (2023, 2024) for q in (1, 2, 3, 4)], dtype=float)
+    expected = F.forecast({"E": series}, 4)["E"]
+    rows = forecast(api, "commerce", f'(occupationCode: "{E}", district: "{ds.TIANHE}")')
+    assert [r["supply"]["point"] for r in rows] == [round(float(x), 2) for x in expected.point]
 
 
 def test_intervals_are_nested_around_the_point(api: Api) -> None:
