@@ -20,6 +20,7 @@ import datetime as dt
 import asyncpg
 
 from hub.settings import Settings
+from tests import stats_dataset
 from tests.stats_dataset import CELL_KEY_SECRET, uscc
 
 D = dt.date
@@ -111,16 +112,4 @@ async def load(url: str) -> None:
 
 async def prepare(settings: Settings) -> dict[str, str]:
     """Migrate, load, refresh; returns the demo consumers' tokens."""
-    from hub.consumers import create_demo_consumers
-    from hub.db import Databases
-    from hub.runtime import migrate_all
-    from hub.statistics import refresh_statistics
-
-    await migrate_all(settings)
-    await load(settings.database_url)
-    db = await Databases(settings, settings.database_url).open()
-    try:
-        await refresh_statistics(db)
-        return await create_demo_consumers(db.hub)
-    finally:
-        await db.close()
+    return await stats_dataset.prepare(settings, {}, loader=lambda urls: load(settings.database_url))
