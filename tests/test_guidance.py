@@ -71,6 +71,8 @@ def test_expand_undersupplied_with_growing_demand(guidance) -> None:
 def test_no_expand_without_growth(guidance) -> None:
     """With a growth threshold no forecast reaches, M1 is still UNDERSUPPLIED but not listed."""
     assert guide(guidance, district=ds.TIANHE, stats_growth=5.0)["expand"] == []
+    # growing but not UNDERSUPPLIED (index 0.124 above a bound of 0.1): not listed either
+    assert guide(guidance, district=ds.TIANHE, stats_match_undersupplied=0.1)["expand"] == []
 
 
 def test_city_expand_lists_every_undersupplied_growing_major(guidance) -> None:
@@ -108,6 +110,8 @@ def test_duplicated_needs_n_schools_and_oversupply(guidance) -> None:
             for d in g["duplicated"]] == [(M[2], 3, "OVERSUPPLIED", [ds.T2, ds.T3, ds.T1])]  # by school code
     assert g["duplicated"][0]["match"]["index"] == pytest.approx(0.9 / (40 / 208))
     assert guide(guidance, district=ds.TIANHE, stats_duplicate_schools=4)["duplicated"] == []
+    # three schools but not OVERSUPPLIED (index 4.68 under a bound of 10): not duplicated
+    assert guide(guidance, district=ds.TIANHE, stats_match_oversupplied=10.0)["duplicated"] == []
     assert guide(guidance, district=ds.YUEXIU)["duplicated"] == []  # one school
 
 
