@@ -253,6 +253,8 @@ def _csv_rows(report: Report) -> Iterator[tuple[Any, ...]]:
             yield ("warnings", key, name, f"employment_rate_{y['year']}", y["employmentRate"], y["suppressed"])
         for metric in ("consecutiveYearsBelow", "level", "action"):
             yield ("warnings", key, name, metric, w[metric], w["suppressed"])
+    if "forecast" in f:  # versions published before issue 16 have neither section
+        yield from report_forecast.csv_rows(f)
 
 
 def as_csv(report: Report) -> str:

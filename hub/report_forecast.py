@@ -5,7 +5,7 @@ published before them have neither key and render as they were published."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
     from hub.db import Department
@@ -27,3 +27,27 @@ async def figures(hub: "Department", settings: "Settings", year: int) -> dict[st
         "enrollmentGuidance": await enrollment_guidance(hub, th, F.PUBLIC, year, None,
                                                         settings.stats_duplicate_schools, settings.stats_growth),
     }
+
+
+def csv_rows(f: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+    """The sections' rows of the report's CSV (section, key, name, metric, value, suppressed)."""
+    for measure, a in f["forecast"]["accuracy"].items():
+        for metric in ("mase", "maseSeasonalNaive", "points"):
+            yield ("forecast_accuracy", measure, "", metric, a[metric] if a else None, "")
+    for s in f["forecast"]["likelyShortages"]:
+        for metric in ("rank", "demand", "supply", "ratio", "quartersMet", "onOfficialList"):
+            yield ("likely_shortage", s["occupationCode"], s["occupationName"], metric, s[metric], "")
+    g = f["enrollmentGuidance"]
+    for e in g["expand"]:
+        for metric, value in (("index", e["match"]["index"]), ("lastYearDemand", e["demand"]["lastYearDemand"]),
+                              ("forecastDemand", e["demand"]["forecastDemand"]), ("growth", e["demand"]["growth"]),
+                              ("schools", "; ".join(x["code"] for x in e["schools"]))):
+            yield ("guidance_expand", e["majorCode"], e["majorName"], metric, value, "")
+    for o in g["open"]:
+        yield ("guidance_open", o["majorCode"], o["majorName"], "shortageOccupations",
+               "; ".join(x["code"] for x in o["shortageOccupations"]), "")
+        yield ("guidance_open", o["majorCode"], o["majorName"], "growth", o["demand"] and o["demand"]["growth"], "")
+    for d in g["duplicated"]:
+        for metric, value in (("schoolCount", d["schoolCount"]), ("index", d["match"]["index"]),
+                              ("schools", "; ".join(x["code"] for x in d["schools"]))):
+            yield ("guidance_duplicated", d["majorCode"], d["majorName"], metric, value, "")

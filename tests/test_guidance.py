@@ -173,6 +173,10 @@ def test_the_report_has_the_forecast_and_guidance_sections(guidance) -> None:
     assert "taught by at least 3 schools there while oversupplied" in page
     assert "at least 10 % above the latest 4 quarters" in page
     assert "history too short: not tested" in page  # 12 quarters: no origin with 12 before it and data after
+    with TestClient(create_app(s)) as client:
+        csv = client.get("/reports/2024.csv", headers={"Authorization": f"Bearer {tokens['commerce']}"}).text
+    assert f"guidance_duplicated,{M[2]},机械制造及自动化,schoolCount,3," in csv
+    assert f"likely_shortage,{ds.O1},养老护理员,onOfficialList,true," in csv
     figures = document["figures"]
     assert [e["majorCode"] for e in figures["enrollmentGuidance"]["duplicated"]] == [M[2]]
     assert figures["forecast"]["likelyShortages"][0]["occupationCode"] == ds.O1
