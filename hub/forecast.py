@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Hashable, Mapping, Sequence
+from typing import Any, Hashable, Mapping, Sequence
 
 import numpy as np
 
@@ -55,43 +55,99 @@ class Accuracy:
     points: int
 
 
-def _fit(series: Mapping[Hashable, np.ndarray], horizon: int, levels: Sequence[int] = ()) -> dict[Hashable, Forecast]:
-    """Fit every series (each a 1-d array of equally spaced quarters, the same last quarter or not) and forecast
-    ``horizon`` quarters after its end."""
-    if not series:
-        return {}
+def _frame(series: Mapping[Hashable, np.ndarray]) -> Any:
     import pandas as pd
-    from statsforecast import StatsForecast
-    from statsforecast.models import AutoETS, SeasonalNaive
 
     keys = list(series)
     ids = np.repeat(np.arange(len(keys)), [len(series[k]) for k in keys])
     ds = np.concatenate([np.arange(len(series[k])) for k in keys])
     y = np.concatenate([np.asarray(series[k], dtype=float) for k in keys])
-    frame = pd.DataFrame({"unique_id": ids, "ds": ds, "y": y})
-    sf = StatsForecast(models=[AutoETS(season_length=SEASON, **MODEL)], freq=1, n_jobs=1,
-                       fallback_model=SeasonalNaive(season_length=SEASON))
+    return pd.DataFrame({"unique_id": ids, "ds": ds, "y": y})
+
+
+def _model() -> Any:
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, SeasonalNaive
+
+    return StatsForecast(models=[AutoETS(season_length=SEASON, **MODEL)], freq=1, n_jobs=1,
+                         fallback_model=SeasonalNaive(season_length=SEASON))
+
+
+def _by_series(out: Any, n: int, horizon: int, columns: Sequence[str]) -> list[dict[str, np.ndarray]]:
+    """Per series (in id order) each column's ``horizon`` values."""
+    out = out.sort_values(["unique_id", "ds"])
+    starts = np.searchsorted(out["unique_id"].to_numpy(), np.arange(n))
+    values = {c: out[c].to_numpy() for c in columns}
+    return [{c: v[s:s + horizon] for c, v in values.items()} for s in starts]
+
+
+def _class1_sd(fitted: Any, horizon: int) -> np.ndarray | None:
+    """The forecast standard deviations of an additive-error ETS without trend (ETS(A,N,A) or, when statsforecast
+    dropped a degenerate season, ETS(A,N,N)): v_h = σ² [1 + α² (h-1) + γ k (2α + γ)], k = floor((h-1)/m)
+    (Hyndman et al. 2008, table 6.1, class 1) — what statsforecast computes itself, series by series through scipy
+    distribution objects, which doubled the refresh's fitting time; tests/test_forecasts.py checks it against the
+    library's intervals. None for any other model (the fallback): the library computes those."""
+    model = getattr(fitted, "model_", None)
+    if model is None or "components" not in model or model["components"][:3] not in ("ANA", "ANN"):
+        return None
+    par, sigma2 = model["par"], float(model["sigma2"])
+    alpha = float(par[0])
+    gamma = 0.0 if model["components"][2] == "N" or np.isnan(par[2]) else float(par[2])
+    h = np.arange(1, horizon + 1)
+    k = (h - 1) // SEASON
+    return np.sqrt(sigma2 * (1 + alpha ** 2 * (h - 1) + gamma * k * (2 * alpha + gamma)))
+
+
+def _fit(series: Mapping[Hashable, np.ndarray], horizon: int, levels: Sequence[int] = ()) -> dict[Hashable, Forecast]:
+    """Fit every series (each a 1-d array of equally spaced quarters, the same last quarter or not) and forecast
+    ``horizon`` quarters after its end, with the ``levels`` % prediction intervals."""
+    if not series:
+        return {}
+    from scipy.stats import norm
+
+    keys = list(series)
+    frame = _frame(series)
+    sf = _model()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = sf.forecast(df=frame, h=horizon, level=list(levels) or None)
-    out = out.sort_values(["unique_id", "ds"])
-    uid = out["unique_id"].to_numpy()
+        sf.fit(df=frame)
+        points = _by_series(sf.predict(h=horizon), len(keys), horizon, ["AutoETS"])
+    z = {lv: float(norm.ppf(0.5 + lv / 200)) for lv in levels}
     result: dict[Hashable, Forecast] = {}
-    columns = {lv: (out[f"AutoETS-lo-{lv}"].to_numpy(), out[f"AutoETS-hi-{lv}"].to_numpy()) for lv in levels}
-    point = out["AutoETS"].to_numpy()
-    starts = np.searchsorted(uid, np.arange(len(keys)))
+    library: list[int] = []  # series whose intervals the library computes (fallback models)
     for i, key in enumerate(keys):
-        sl = slice(starts[i], starts[i] + horizon)
-        # counts are never negative: the point and the intervals are cut at 0
-        result[key] = Forecast(np.maximum(point[sl], 0.0),
-                               {lv: np.maximum(columns[lv][0][sl], 0.0) for lv in levels},
-                               {lv: np.maximum(columns[lv][1][sl], 0.0) for lv in levels})
-    return result
+        point = points[i]["AutoETS"]
+        sd = _class1_sd(sf.fitted_[i, 0], horizon) if levels else np.zeros(horizon)
+        if sd is None:
+            library.append(i)
+            continue
+        result[key] = _cut(point, {lv: point - z[lv] * sd for lv in levels}, {lv: point + z[lv] * sd for lv in levels})
+    if library:
+        sub = {keys[i]: series[keys[i]] for i in library}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = _model().forecast(df=_frame(sub), h=horizon, level=list(levels))
+        columns = [f"AutoETS-{side}-{lv}" for lv in levels for side in ("lo", "hi")]
+        for key, v in zip(sub, _by_series(out, len(sub), horizon, ["AutoETS", *columns])):
+            result[key] = _cut(v["AutoETS"], {lv: v[f"AutoETS-lo-{lv}"] for lv in levels},
+                               {lv: v[f"AutoETS-hi-{lv}"] for lv in levels})
+    return {key: result[key] for key in keys}
+
+
+def _cut(point: np.ndarray, lo: dict[int, np.ndarray], hi: dict[int, np.ndarray]) -> Forecast:
+    """Counts are never negative: the point and the intervals are cut at 0."""
+    return Forecast(np.maximum(point, 0.0), {lv: np.maximum(v, 0.0) for lv, v in lo.items()},
+                    {lv: np.maximum(v, 0.0) for lv, v in hi.items()})
 
 
 def forecast(series: Mapping[Hashable, np.ndarray], horizon: int = HORIZON) -> dict[Hashable, Forecast]:
     """Forecasts with 80 % and 95 % prediction intervals."""
     return _fit(series, horizon, LEVELS)
+
+
+def point_forecast(series: Mapping[Hashable, np.ndarray], horizon: int = HORIZON) -> dict[Hashable, np.ndarray]:
+    """Point forecasts only (no intervals: half the cost)."""
+    return {k: f.point for k, f in _fit(series, horizon).items()}
 
 
 def backtest(series: Mapping[Hashable, np.ndarray]) -> dict[Hashable, Accuracy]:

@@ -150,3 +150,30 @@ def test_the_forecast_beats_seasonal_naive_on_the_demo_history(gql_as) -> None:
         # is skipped: nothing to scale by)
         assert 0.9 * 10 * len(got["occupations"]) <= overall["points"] <= 10 * len(got["occupations"])
         assert overall["origins"] <= 4 * len(got["occupations"])
+
+
+def test_the_intervals_are_the_librarys() -> None:
+    """hub.forecast computes the ETS(A,N,A) intervals itself (one formula, for speed); on noisy seasonal series they
+    must be statsforecast's own, and the fallback's (a series too short for the model) come from the library."""
+    import warnings
+
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, SeasonalNaive
+
+    rng = np.random.default_rng(7)
+    t = np.arange(16)
+    series = {i: np.maximum(0, 40 + 10 * np.sin(t * np.pi / 2 + i) + rng.normal(0, 6, 16)).round() for i in range(20)}
+    series["flat"] = np.full(16, 6.0)
+    series["short"] = np.array([1.0, 5.0, 2.0, 8.0, 2.0, 6.0, 1.0, 9.0])
+    ours = F.forecast(series, 8)
+    for key, y in series.items():
+        sf = StatsForecast(models=[AutoETS(season_length=4, **F.MODEL)], freq=1,
+                           fallback_model=SeasonalNaive(season_length=4))
+        frame = F._frame({key: y})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = sf.forecast(df=frame, h=8, level=[80, 95]).sort_values("ds")
+        assert ours[key].point == pytest.approx(np.maximum(theirs["AutoETS"].to_numpy(), 0), abs=1e-6), key
+        for lv in (80, 95):
+            assert ours[key].lo[lv] == pytest.approx(np.maximum(theirs[f"AutoETS-lo-{lv}"].to_numpy(), 0), abs=1e-4)
+            assert ours[key].hi[lv] == pytest.approx(np.maximum(theirs[f"AutoETS-hi-{lv}"].to_numpy(), 0), abs=1e-4)

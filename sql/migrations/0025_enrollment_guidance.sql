@@ -17,14 +17,12 @@ create index stat_major_occupations_occupation_idx on hub.stat_major_occupations
 
 -- Demand per industry class (the posting enterprise's GB/T 4754 class, commerce's map) city-wide (district_code
 -- null) and per district with enough history: the latest 4 complete quarters' actual demand and the forecast of
--- the 4 quarters after them (ETS, as hub.stat_forecasts).
+-- the 4 quarters after them (ETS, as hub.stat_forecasts; point forecasts).
 create table hub.stat_industry_forecasts (
     industry_code text not null,
     district_code text,
     last_year_demand double precision not null,
-    forecast_demand double precision not null,
-    forecast_lo80 double precision not null,
-    forecast_hi80 double precision not null
+    forecast_demand double precision not null
 );
 create unique index stat_industry_forecasts_idx
     on hub.stat_industry_forecasts (coalesce(district_code, ''), industry_code);
