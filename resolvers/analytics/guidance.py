@@ -24,7 +24,7 @@ import strawberry
 
 from resolvers.analytics import figures as F
 from resolvers.analytics.queries import _reader, _thresholds
-from resolvers.analytics.types import MatchStatus
+from resolvers.analytics.types import MajorIndustryMatch, MatchStatus
 
 
 @strawberry.type(description="A school teaching a major.")
@@ -44,21 +44,12 @@ class IndustryGrowth:
     growing: bool = strawberry.field(description="growth >= HUB_STATS_GROWTH.")
 
 
-@strawberry.type(description="The major's match in the district (as majorIndustryMatch shows it to the reader).")
-class GuidanceMatch:
-    index: float | None
-    status: MatchStatus | None
-    graduates_share: float | None
-    demand_share: float | None
-    perturbed: bool
-
-
 @strawberry.type(description="A major to expand: UNDERSUPPLIED in the match and growing demand in its industries.")
 class ExpandMajor:
     major_code: str
     major_name: str
     category: str | None
-    match: GuidanceMatch
+    match: MajorIndustryMatch = strawberry.field(description="Its match there, as majorIndustryMatch shows it.")
     demand: IndustryGrowth
     schools: list[GuidanceSchool] = strawberry.field(description="The district's schools teaching it.")
 
@@ -89,7 +80,7 @@ class DuplicatedMajor:
     major_name: str
     category: str | None
     school_count: int
-    match: GuidanceMatch
+    match: MajorIndustryMatch = strawberry.field(description="Its match there, as majorIndustryMatch shows it.")
     schools: list[GuidanceSchool]
 
 
@@ -124,11 +115,6 @@ async def enrollment_guidance(hub: Any, th: F.Thresholds, reader: F.Reader, year
     growth = {r["major_code"]: r for r in await hub.fetch("hub/stats_guidance_growth", district)}
     taught = {r["major_code"]: r for r in await hub.fetch("hub/stats_guidance_schools", year, district)}
 
-    def matched(code: str) -> GuidanceMatch:
-        m = match[code]
-        return GuidanceMatch(index=m.index, status=m.status, graduates_share=m.graduates_share,
-                             demand_share=m.demand_share, perturbed=m.perturbed)
-
     expand, duplicated = [], []
     for code, t in taught.items():
         m = match.get(code)
@@ -137,10 +123,10 @@ async def enrollment_guidance(hub: Any, th: F.Thresholds, reader: F.Reader, year
             g = _growth(growth.get(code), growth_threshold)
             if g is not None and g.growing:
                 expand.append(ExpandMajor(major_code=code, major_name=t["major_name"], category=t["category"],
-                                          match=matched(code), demand=g, schools=_schools(schools)))
+                                          match=m, demand=g, schools=_schools(schools)))
         if m is not None and m.status is MatchStatus.OVERSUPPLIED and len(schools) >= duplicate_schools:
             duplicated.append(DuplicatedMajor(major_code=code, major_name=t["major_name"], category=t["category"],
-                                              school_count=len(schools), match=matched(code),
+                                              school_count=len(schools), match=m,
                                               schools=_schools(schools)))
 
     shortage = await F.shortage_codes(hub, th, year)
