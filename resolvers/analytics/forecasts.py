@@ -1,6 +1,6 @@
 """The forecasts' root fields (issue 16; docs/statistics.md, "Forecasts"): ``demandForecast``,
 ``forecastAccuracy`` and ``likelyShortageOccupations``, read from the tables the statistics refresh fills
-(``hub.forecast_refresh``), never fitted per request.
+(``resolvers.analytics.forecast_refresh``), never fitted per request.
 
 Disclosure control: supply forecasts are person counts. Labor (the seekers' owner) gets the forecast fitted on the
 exact supply; every other reader gets the one fitted on the supply it is shown (the perturbed quarterly values the
@@ -18,7 +18,7 @@ import strawberry
 
 from hub.errors import BadUserInput
 from resolvers.analytics import figures as F
-from resolvers.analytics.queries import _reader, _thresholds
+from resolvers.analytics.queries import reader_of, thresholds_of
 
 MAX_HORIZON = 8
 
@@ -110,7 +110,7 @@ def _value(r: Any, prefix: str) -> ForecastValue:
 
 async def demand_forecast(ctx: Any, occupation_code: str | None = None, district: str | None = None,
                           horizon: int = 4) -> list[ForecastRow]:
-    reader = _reader(ctx)
+    reader = reader_of(ctx)
     if not 1 <= horizon <= MAX_HORIZON:
         raise BadUserInput(f"horizon must be between 1 and {MAX_HORIZON}, got {horizon}", argument="horizon")
     exact = reader.sees_exact(F.SEEKERS_OWNER)
@@ -132,7 +132,7 @@ def _accuracy(r: Any) -> ForecastAccuracyFigure:
 
 async def forecast_accuracy(ctx: Any, measure: ForecastMeasure = ForecastMeasure.DEMAND,
                             occupation_code: str | None = None) -> ForecastAccuracy:
-    _reader(ctx)
+    reader_of(ctx)
     measure = measure if isinstance(measure, ForecastMeasure) else ForecastMeasure(measure)
     return await forecast_accuracy_rows(ctx.db.hub, measure, occupation_code)
 
@@ -170,8 +170,8 @@ async def likely_shortages(hub: Any, th: F.Thresholds, limit: int | None = None)
 
 
 async def likely_shortage_occupations(ctx: Any, limit: int | None = None) -> list[LikelyShortage]:
-    _reader(ctx)
-    return await likely_shortages(ctx.db.hub, _thresholds(ctx), limit)
+    reader_of(ctx)
+    return await likely_shortages(ctx.db.hub, thresholds_of(ctx), limit)
 
 
 @strawberry.type

@@ -23,7 +23,7 @@ from typing import Any
 import strawberry
 
 from resolvers.analytics import figures as F
-from resolvers.analytics.queries import _reader, _thresholds
+from resolvers.analytics.queries import reader_of, thresholds_of
 from resolvers.analytics.types import MajorIndustryMatch, MatchStatus
 
 
@@ -157,5 +157,5 @@ class GuidanceQuery:
     async def enrollment_guidance(self, info: strawberry.Info, year: int,
                                   district: str | None = None) -> EnrollmentGuidance:
         ctx = info.context
-        return await enrollment_guidance(ctx.db.hub, _thresholds(ctx), _reader(ctx), year, district,
+        return await enrollment_guidance(ctx.db.hub, thresholds_of(ctx), reader_of(ctx), year, district,
                                          ctx.settings.stats_duplicate_schools, ctx.settings.stats_growth)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import strawberry
 
-from hub.loaders import row_converter
-from hub.pagination import Connection, like_contains, like_prefix
-from hub.specs import RootPage
+from hub.api.loaders import row_converter
+from hub.api.pagination import Connection, like_contains, like_prefix
+from hub.api.specs import RootPage
 
 
 @strawberry.type(description="A major of the national vocational major catalog (职业教育专业目录).")

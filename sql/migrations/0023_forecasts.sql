@@ -1,5 +1,5 @@
 -- Demand and supply forecasts and their backtest (issue 16; docs/statistics.md, "Forecasts"), fitted by the
--- statistics refresh (hub.forecast_refresh) from hub.stat_supply_demand and replaced inside its transaction like
+-- statistics refresh (resolvers.analytics.forecast_refresh) from hub.stat_supply_demand and replaced inside its transaction like
 -- every summary table. Never fitted per request.
 
 -- One row per series and forecast quarter: an occupation city-wide (district_code null) or in a district (only
