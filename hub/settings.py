@@ -123,6 +123,8 @@ class Settings:
     stats_match_oversupplied: float = 1.5     # match index above: OVERSUPPLIED
     stats_match_undersupplied: float = 0.67   # match index below: UNDERSUPPLIED
     stats_employment_threshold: float = 0.80  # employment rate below: a year counts towards a warning
+    stats_duplicate_schools: int = 3          # enrollment guidance: schools of a district teaching one major
+    stats_growth: float = 0.10                # enrollment guidance: forecast demand growth that counts as growing
     # Signed checkpoints of the audit chain's head (hub.governance.checkpoints). No key file: checkpoints are off.
     audit_signing_key: Path | None = None        # Ed25519 private key file (PEM or raw), never in the database
     audit_checkpoint_seconds: float = 60.0       # how often the head is signed (by one process at a time)
@@ -210,6 +212,8 @@ def _stats_settings(env: Mapping[str, str]) -> dict[str, float | int]:
         "stats_match_oversupplied": _float(env, "HUB_STATS_MATCH_OVERSUPPLIED", 1.5),
         "stats_match_undersupplied": _float(env, "HUB_STATS_MATCH_UNDERSUPPLIED", 0.67),
         "stats_employment_threshold": _float(env, "HUB_STATS_EMPLOYMENT_THRESHOLD", 0.80),
+        "stats_duplicate_schools": _int(env, "HUB_STATS_DUPLICATE_SCHOOLS", 3, minimum=2),
+        "stats_growth": _float(env, "HUB_STATS_GROWTH", 0.10),
     }
     if values["stats_shortage_quarters"] > 4:
         raise SettingsError(f"HUB_STATS_SHORTAGE_QUARTERS must be 1 to 4, got {values['stats_shortage_quarters']}")

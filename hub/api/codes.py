@@ -106,6 +106,10 @@ ARGUMENTS: dict[tuple[str, str], dict[str, CodeFormat]] = {
     ("Query", "supplyDemand"): {"district": DISTRICT, "occupationCode": OCCUPATION,
                                 "industrySection": INDUSTRY_SECTION},
     ("Query", "majorIndustryMatch"): {"district": DISTRICT},
+    ("Query", "demandForecast"): {"district": DISTRICT, "occupationCode": OCCUPATION},
+    ("Query", "forecastAccuracy"): {"occupationCode": OCCUPATION},
+    ("Query", "majorCatalog"): {"codePrefix": MAJOR_PREFIX},
+    ("Query", "enrollmentGuidance"): {"district": DISTRICT},
 }
 
 

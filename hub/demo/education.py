@@ -12,6 +12,7 @@ import random
 
 from hub.demo import names as N
 from hub.demo import random_data as R
+from hub.demo.catalog import catalog_rows, untaught_mappings
 
 
 class EducationTables:
@@ -153,8 +154,12 @@ class EducationTables:
                             break
             for o in sorted(found_o[:4]):
                 occ_rows.append((code, o))
-        self.data["education.major_industries"] = ind_rows
-        self.data["education.major_occupations"] = occ_rows
+        # the catalog (hub.demo.catalog): every national major, and the mappings of those no school teaches
+        self.data["education.major_catalog"] = catalog_rows()
+        more_ind, more_occ = untaught_mappings({m[1] for m in self.major_rows}, self.classes, occ_set,
+                                               lambda c: c[:2])
+        self.data["education.major_industries"] = ind_rows + more_ind
+        self.data["education.major_occupations"] = occ_rows + more_occ
 
     # --- labor: demand and supply ---
     _EDU = ("NONE", "JUNIOR_HIGH", "HIGH_SCHOOL", "SECONDARY_VOCATIONAL", "JUNIOR_COLLEGE", "BACHELOR", "MASTER")

@@ -12,6 +12,7 @@ import math
 
 from hub.demo import names as N
 from hub.demo import random_data as R
+from hub.demo.structure import Restructure
 from hub.sync.check_chars import id_number_check_char
 
 
@@ -77,7 +78,9 @@ class LaborTables:
     def job_postings(self) -> None:
         rng = self.rng("job_postings")
         n = self.n["labor.job_postings"]
-        month_pick = R.month_picker((0.7, 1.5, 1.6, 1.0, 0.9, 0.9, 1.0, 1.0, 1.4, 0.8, 0.8, 0.6), (0.85, 1.0, 1.05, 1.1))
+        months, years = (0.7, 1.5, 1.6, 1.0, 0.9, 0.9, 1.0, 1.0, 1.4, 0.8, 0.8, 0.6), (0.85, 1.0, 1.05, 1.1)
+        month_pick = R.month_picker(months, years)
+        per_occupation = Restructure(self.seed, R.YEARS, months, years)  # trend + seasonality (hub.demo.structure)
         edu = self._pickers_by_group(self._EDU_BY_GROUP)
         skill = self._pickers_by_group(self._SKILL_BY_GROUP)
         head_pick = R.Picker([1, 2, 3, 4, 5], [50, 22, 10, 5, 5])
@@ -96,7 +99,7 @@ class LaborTables:
                 occ = self.occ_pick(rng)
             group = self.occ_group[occ]
             district = e[4] if rng.random() < 0.8 else self.district_pick(rng)
-            posted = R.date_in_month(rng, month_pick(rng))
+            posted = per_occupation.move(occ, R.date_in_month(rng, month_pick(rng)))
             months = (posted.year - 2022) * 12 + posted.month - 1
             if rng.random() < 0.4 * (months / 47) ** 3:  # still open: mostly recent postings
                 closes = None
@@ -120,7 +123,9 @@ class LaborTables:
     def job_seekers(self) -> None:
         rng = self.rng("job_seekers")
         n = self.n["labor.job_seekers"]
-        month_pick = R.month_picker((0.8, 1.3, 1.2, 0.9, 0.9, 1.1, 1.5, 1.2, 1.0, 0.8, 0.8, 0.7), (0.9, 1.0, 1.05, 1.1))
+        months, years = (0.8, 1.3, 1.2, 0.9, 0.9, 1.1, 1.5, 1.2, 1.0, 0.8, 0.8, 0.7), (0.9, 1.0, 1.05, 1.1)
+        month_pick = R.month_picker(months, years)
+        per_occupation = Restructure(self.seed, R.YEARS, months, years, supply=True)  # hub.demo.structure
         # 1. when each seeker seeks
         spans = []
         units = 0
@@ -152,6 +157,9 @@ class LaborTables:
         self.seeker_info = []
         for i, (reg, left) in enumerate(spans):
             occ = occ_pick(rng)
+            # the seeker's dates on the occupation's calendar (age and identity number stay from the drawn date)
+            moved = per_occupation.move(occ, reg)
+            seeks = (moved, None if left is None else left + (moved - reg))
             group = self.occ_group[occ]
             gender = "F" if rng.random() < female_share.get(self.occ_domain[occ], 0.5) else "M"
             chars = (N.GIVEN_FEMALE if gender == "F" else N.GIVEN_MALE) + N.GIVEN_ANY
@@ -178,8 +186,8 @@ class LaborTables:
             education = self._EDU[edu[group](rng)]
             if age < 20 and education in ("BACHELOR", "MASTER"):
                 education = "HIGH_SCHOOL"
-            rows.append((i + 1, name, id_number, phone, gender, birth_year, education, occ, level, district, reg, left))
-            self.seeker_info.append((occ, level, reg, left))
+            rows.append((i + 1, name, id_number, phone, gender, birth_year, education, occ, level, district, *seeks))
+            self.seeker_info.append((occ, level, *seeks))
         self.data["labor.job_seekers"] = rows
 
     _LEVEL_NAMES = {1: "一级/高级技师", 2: "二级/技师", 3: "三级/高级工", 4: "四级/中级工", 5: "五级/初级工"}

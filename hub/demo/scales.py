@@ -67,6 +67,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "science.tech_transfers": ("id", "code", "project_code", "title", "buyer_uscc", "amount_wan", "transferred_on"),
     "science.innovation_platforms": ("id", "code", "name", "kind", "level", "host_uscc", "host_school_code",
                                      "district_code", "established_on"),
+    "education.major_catalog": ("id", "code", "name", "category"),
     "education.schools": ("id", "code", "name", "kind", "district_code"),
     "education.majors": ("id", "code", "name", "school_code"),
     "education.major_outcomes": ("id", "major_id", "year", "enrollment", "graduates", "employed"),

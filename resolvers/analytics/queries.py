@@ -26,14 +26,14 @@ from resolvers.analytics.types import (
 )
 
 
-def _reader(ctx: Any) -> F.Reader:
+def reader_of(ctx: Any) -> F.Reader:
     consumer = ctx.consumer
     if consumer is None:
         raise Unauthenticated("authentication required")
     return F.Reader(consumer.department)
 
 
-def _thresholds(ctx: Any) -> F.Thresholds:
+def thresholds_of(ctx: Any) -> F.Thresholds:
     return F.Thresholds.from_settings(ctx.settings)
 
 
@@ -49,9 +49,9 @@ async def supply_demand(ctx: Any, year: int, quarter: int | None = None, distric
                         group_by: list[SupplyDemandDimension] | None = None, industry_section: str | None = None,
                         order_by: SupplyDemandOrder = SupplyDemandOrder.KEY, first: int | None = None,
                         after: str | None = None) -> SupplyDemandRowConnection:
-    reader = _reader(ctx)
+    reader = reader_of(ctx)
     page = ctx.page(first, after)
-    rows = await F.supply_demand(ctx.db.hub, _thresholds(ctx), reader, year, quarter=quarter,
+    rows = await F.supply_demand(ctx.db.hub, thresholds_of(ctx), reader, year, quarter=quarter,
                                  occupation_code=occupation_code, district=district, skill_level=skill_level,
                                  industry_section=industry_section,
                                  group_by=[_enum(SupplyDemandDimension, d) for d in group_by or ()],
@@ -62,20 +62,20 @@ async def supply_demand(ctx: Any, year: int, quarter: int | None = None, distric
 
 async def shortage_occupations(ctx: Any, year: int, limit: int | None = None,
                                districts: int = 3) -> list[ShortageOccupation]:
-    return await F.shortage_occupations(ctx.db.hub, _thresholds(ctx), _reader(ctx), year, limit, districts)
+    return await F.shortage_occupations(ctx.db.hub, thresholds_of(ctx), reader_of(ctx), year, limit, districts)
 
 
 async def training_catalog(ctx: Any, year: int) -> list[TrainingCatalogEntry]:
-    _reader(ctx)
-    return await F.training_catalog(ctx.db.hub, _thresholds(ctx), year)
+    reader_of(ctx)
+    return await F.training_catalog(ctx.db.hub, thresholds_of(ctx), year)
 
 
 async def major_industry_match(ctx: Any, year: int, district: str | None = None) -> list[MajorIndustryMatch]:
-    return await F.major_industry_match(ctx.db.hub, _thresholds(ctx), _reader(ctx), year, district)
+    return await F.major_industry_match(ctx.db.hub, thresholds_of(ctx), reader_of(ctx), year, district)
 
 
 async def major_warnings(ctx: Any, year: int) -> list[MajorWarning]:
-    return await F.major_warnings(ctx.db.hub, _thresholds(ctx), _reader(ctx), year)
+    return await F.major_warnings(ctx.db.hub, thresholds_of(ctx), reader_of(ctx), year)
 
 
 def published_report(row, withdrawal: ReportWithdrawal | None = None, consumer: Any = None) -> PublishedReport:
@@ -140,7 +140,7 @@ class AnalyticsQuery:
     async def statistics_refresh(self, info: strawberry.Info) -> StatisticsRefresh | None:
         from resolvers.analytics.statistics import latest_refresh
 
-        _reader(info.context)
+        reader_of(info.context)
         w = await latest_refresh(info.context.db.hub)
         if w is None:
             return None
@@ -150,7 +150,7 @@ class AnalyticsQuery:
 
     @strawberry.field(description="Published versions of the annual report (of one year, or all), oldest first.")
     async def published_reports(self, info: strawberry.Info, year: int | None = None) -> list[PublishedReport]:
-        _reader(info.context)
+        reader_of(info.context)
         if year is not None:
             F.check_year(year)
         rows = await info.context.db.hub.fetch("hub/stats_publications_list", year)

@@ -10,6 +10,8 @@ import asyncpg
 
 from hub.assembly import Contribution
 from resolvers.analytics.mutations import AnalyticsMutation
+from resolvers.analytics.forecasts import ForecastQuery
+from resolvers.analytics.guidance import GuidanceQuery
 from resolvers.analytics.queries import AnalyticsQuery
 from resolvers.analytics.report.routes import routes
 from resolvers.analytics.statistics import latest_refresh, refresh_statistics
@@ -23,7 +25,7 @@ async def refresh_if_missing(db: Any) -> None:
 
 
 CONTRIBUTION = Contribution(
-    query=(AnalyticsQuery,),
+    query=(AnalyticsQuery, ForecastQuery, GuidanceQuery),
     mutation=(AnalyticsMutation,),
     routes=routes,
     refresh=refresh_statistics,

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from hub.db.pools import Department
 from hub.errors import Conflict
-from resolvers.analytics import disclosure
+from resolvers.analytics import disclosure, forecast_refresh
 
 if TYPE_CHECKING:
     from hub.db.pools import Databases, Department
@@ -61,6 +61,8 @@ COPIED: dict[str, tuple[str, ...]] = {
     "stat_major_outcomes": ("year", "major_code", "major_name", "school_code", "school_name", "district_code",
                             "enrollment", "graduates", "employed", "graduates_key", "employed_key"),
     "stat_major_industries": ("major_code", "industry_code"),
+    "stat_major_catalog": ("code", "name", "category"),
+    "stat_major_occupations": ("major_code", "occupation_code"),
 }
 
 
@@ -255,6 +257,8 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
             async with snapshot(db.education, refresh_limits=True) as education:
                 copied["stat_major_outcomes"] = await education.fetch("education/stats_major_outcomes", secret)
                 copied["stat_major_industries"] = await education.fetch("education/stats_major_industries")
+                copied["stat_major_catalog"] = await education.fetch("education/stats_major_catalog")
+                copied["stat_major_occupations"] = await education.fetch("education/stats_major_occupations")
                 sources["education"] = await _source_watermark(education, "education/stats_watermark")
             step(3)
             await hub.execute("hub/stats_stage_analyze")
@@ -278,8 +282,9 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                 moved_graduates = await _protect_graduates(hub, previous, unresolved)
                 protection = {**disclosure.METHOD, "supplyCellsMoved": moved, "graduateCellsMoved": moved_graduates,
                               "acrossReleases": previous, "givenAwayByPreviousRelease": len(unresolved)}
-                row = await hub.fetchrow("hub/stats_refresh_insert", started,
-                                         json.dumps({"sources": sources, "disclosure": protection}))
+                forecasts = await forecast_refresh.refresh(hub, hub_conn, horizon)  # from the protected supply above
+                row = await hub.fetchrow("hub/stats_refresh_insert", started, json.dumps(
+                    {"sources": sources, "disclosure": protection, "forecasts": forecasts}))
             step(4)
             await hub.execute("hub/stats_vacuum")
             step(5)

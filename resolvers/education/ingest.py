@@ -27,6 +27,8 @@ INGEST: tuple[Spec, ...] = (
         Col("kind", v.choice("SECONDARY_VOCATIONAL", "HIGHER_VOCATIONAL", "VOCATIONAL_UNDERGRADUATE", "TECHNICIAN")),
         Col("district_code", v.DISTRICT)),
         key=("code",), foreign=districts("district_code")),
+    Spec("education.major_catalog", (Col("code", v.MAJOR), Col("name", v.TEXT), Col("category", v.TEXT)),
+         key=("code",)),
     Spec("education.majors", (Col("code", v.MAJOR), Col("name", v.TEXT), Col("school_code", v.SCHOOL)),
          key=("school_code", "code"), refs=(Ref(("school_code",), "education.schools", ("code",)),)),
     Spec("education.major_outcomes", (

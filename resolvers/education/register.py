@@ -4,14 +4,16 @@ what ingest accepts for them."""
 from hub.assembly import Contribution
 from resolvers.education import specs  # noqa: F401 - registers the batch specs of education's joins
 from resolvers.education.ingest import INGEST
+from resolvers.education.catalog import MajorCatalogQuery
 from resolvers.education.queries import EducationQuery
 
 CONTRIBUTION = Contribution(
     ingest=INGEST,
-    query=(EducationQuery,),
+    query=(EducationQuery, MajorCatalogQuery),
     dataset_types={
         "School": "education.schools",
         "Major": "education.majors",
         "MajorOutcome": "education.major_outcomes",
+        "MajorCatalogEntry": "education.major_catalog",
     },
 )

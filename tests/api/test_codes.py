@@ -64,7 +64,7 @@ def test_formats(fmt, good, bad) -> None:
 def _query_for(parent: str, field: str, argument: str, value: str) -> str:
     # Required arguments besides the one tested.
     others = {"major": ', code: "460103"' if argument != "code" else "", "supplyDemand": ", year: 2024",
-              "majorIndustryMatch": ", year: 2024"}.get(field, "")
+              "majorIndustryMatch": ", year: 2024", "enrollmentGuidance": ", year: 2024"}.get(field, "")
     call = f'{field}({argument}: "{value}"{others}) {{ __typename }}'
     if parent == "Query":
         return "{ " + call + " }"

@@ -55,6 +55,19 @@ QUERIES: list[tuple[str, str]] = [
                                        "} }"),
     ("majorWarnings", "{ majorWarnings(year: %d) { majorCode schoolCode level action consecutiveYearsBelow "
                       "years { year employmentRate suppressed } } }"),
+    # issue 16: forecasts and enrollment guidance (the forecasts take no year: a GraphQL comment carries the %d)
+    ("demandForecast: every occupation, city", "{ demandForecast { year quarter occupationCode demand { point lo80 "
+                                               "hi80 lo95 hi95 } supply { point lo95 hi95 } } } # %d"),
+    ("demandForecast: 1 occupation, 1 district", '{ demandForecast(occupationCode: "6-18-01-01", district: "440106", '
+                                                 "horizon: 8) { year quarter demand { point } supply { point } } } # %d"),
+    ("forecastAccuracy", "{ forecastAccuracy { overall { mase maseSeasonalNaive } occupations { occupationCode mase "
+                         "maseSeasonalNaive } } } # %d"),
+    ("likelyShortageOccupations", "{ likelyShortageOccupations { rank occupationCode demand supply onOfficialList "
+                                  "quarters { ratio met } } } # %d"),
+    ("enrollmentGuidance: city", "{ enrollmentGuidance(year: %d) { expand { majorCode } open { majorCode "
+                                 "taughtElsewhere { code } } duplicated { majorCode schools { code } } } }"),
+    ("enrollmentGuidance: 1 district", '{ enrollmentGuidance(year: %d, district: "440106") { expand { majorCode '
+                                       "demand { growth } } open { majorCode } duplicated { majorCode } } }"),
 ]
 
 

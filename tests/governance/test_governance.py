@@ -31,6 +31,7 @@ DATASET_QUERIES = {
     "science.innovation_platforms": "{ innovationPlatforms(first: 1) { nodes { code } } }",
     "education.schools": "{ schools(first: 1) { nodes { code } } }",
     "education.majors": "{ majors(first: 1) { nodes { code } } }",
+    "education.major_catalog": "{ majorCatalog(first: 1) { nodes { code } } }",
     "education.major_outcomes": "{ majors(first: 1) { nodes { outcomes { year } } } }",
 }
 CONSUMERS = ("commerce", "labor", "science", "education", "admin")

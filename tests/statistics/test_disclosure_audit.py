@@ -122,8 +122,10 @@ def test_the_audit_finds_the_leaks_of_withholding_small_cells(request, data: str
     kinds = {key[0] for key, _, _ in found}
     assert {"supply", "major"} <= kinds or {"supply", "grad"} <= kinds, found[:20]
     if data == "demo":
-        # issue 13's reproductions: 2-02-07-01 in 2025 Q4 (23 - 7 - 7 - 7 = 2), major 730701 in 2023 (1 graduate)
-        assert ("supply", 2025, 17, "2-02-07-01", None, None, 4) in {key for key, _, _ in found}
+        # issue 13's reproductions: an occupation's quarter of 2025 pinned by differencing (the year minus the other
+        # three quarters; which occupation depends on the demo's dates, hub.demo.structure), major 730701 in 2023
+        # (1 graduate)
+        assert any(key[:3] == ("supply", 2025, 17) and key[6] is not None for key, _, _ in found)
         assert any(key[0] == "major" and key[1] == 2023 and key[3] == "730701" for key, _, _ in found)
 
 

@@ -174,16 +174,17 @@ async def load(urls: dict[str, str]) -> None:
             await conn.close()
 
 
-async def prepare(settings: Settings, urls: dict[str, str]) -> dict[str, str]:
-    """Migrate every database of ``settings``, load the dataset, refresh the statistics; returns the demo
-    consumers' tokens (commerce, labor, science, education, admin)."""
+async def prepare(settings: Settings, urls: dict[str, str], loader: Any = None) -> dict[str, str]:
+    """Migrate every database of ``settings``, load the dataset (``loader(urls)``: this module's ``load`` unless
+    given), refresh the statistics; returns the demo consumers' tokens (commerce, labor, science, education,
+    admin)."""
     from hub.governance.consumers import create_demo_consumers
     from hub.db.pools import Databases
     from hub.db.runtime import migrate_all
     from resolvers.analytics.statistics import refresh_statistics
 
     await migrate_all(settings)
-    await load(urls)
+    await (loader or load)(urls)
     db = await Databases(settings, settings.database_url).open()
     try:
         await refresh_statistics(db)

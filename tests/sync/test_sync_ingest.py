@@ -293,3 +293,16 @@ def test_ingest_and_feed_metrics(ingest_db, known) -> None:
     series = 'hub_sync_feed_lag_seconds{feed="labor.job_postings"}'
     lag = [line for line in text.splitlines() if line.startswith(series)]
     assert lag and float(lag[0].split()[-1]) > 0  # the first change of the log is from the seeding
+
+
+def test_the_major_catalog_is_ingestible_by_education(ingest_db) -> None:
+    """Issue 16: the national major catalog is education's dataset: new codes are inserted, a bad one rejected,
+    other departments may not ingest it."""
+    s, tokens = ingest_db
+    rows = [{"code": "510299", "name": "人工智能技术应用", "category": "电子与信息大类"},
+            {"code": "51029", "name": "五位代码", "category": "电子与信息大类"}]
+    report = post(s, tokens["education"], "education.major_catalog", body(rows)).json()
+    assert (report["inserted"], report["rejected"]) == (1, 1), report
+    assert sql_value(s.database_url, "select name from education.major_catalog where code = '510299'") == \
+        "人工智能技术应用"
+    assert post(s, tokens["labor"], "education.major_catalog", body(rows[:1])).status_code == 403

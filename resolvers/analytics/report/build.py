@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from hub.errors import BadUserInput, Conflict, NotFound
 from hub.sync import csv_cells
+from resolvers.analytics.report import forecast as report_forecast
 from resolvers.analytics.statistics import latest_refresh, snapshot
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ async def build_figures(hub: "Department", settings: "Settings", year: int) -> d
         "majorIndustryMatchCity": await F.major_industry_match(hub, th, public, year),
         "districtNames": {code: name for code, name in districts},
         "majorWarnings": await F.major_warnings(hub, th, public, year),
+        **await report_forecast.figures(hub, settings, year),  # forecasts and enrollment guidance (issue 16)
     })
 
 
@@ -254,6 +256,8 @@ def _csv_rows(report: Report) -> Iterator[tuple[Any, ...]]:
             yield ("warnings", key, name, f"employment_rate_{y['year']}", y["employmentRate"], y["suppressed"])
         for metric in ("consecutiveYearsBelow", "level", "action"):
             yield ("warnings", key, name, metric, w[metric], w["suppressed"])
+    if "forecast" in f:  # versions published before issue 16 have neither section
+        yield from report_forecast.csv_rows(f)
 
 
 def as_csv(report: Report) -> str:

@@ -154,3 +154,48 @@ LABELS: dict[str, dict[str, str]] = {
                                  "exact. — means the figure does not exist.",
     },
 }
+
+
+# Forecasts and enrollment guidance (issue 16): sections 8 and 9 of the page (resolvers/analytics/templates/report/forecast.html.j2).
+LABELS["zh"].update({
+    "h_forecast": "八、需求预测", "fc_measure": "指标", "fc_mase": "MASE（模型）", "fc_mase_naive": "MASE（同季朴素预测）",
+    "fc_points": "检验季度数", "fc_verdict": "结论", "fc_better": "优于同季朴素预测", "fc_not_better": "未优于同季朴素预测",
+    "fc_no_backtest": "历史不足，未检验",
+    "h_likely": "可能紧缺职业（预测，非正式紧缺目录）",
+    "likely_note": "按预测的未来四个季度需求与求职人数，套用紧缺职业规则得出的候选名单；与上文正式紧缺目录分开列出。",
+    "no_likely": "预测中没有符合紧缺规则的职业。", "fc_quarters_met": "达标季度", "fc_official": "已在正式目录",
+    "h_guidance": "九、专业设置与招生指导（全市）", "h_expand": "建议扩大招生的专业", "h_open": "建议新设的专业",
+    "h_duplicated": "设置雷同的专业", "none_listed": "无。", "category": "专业大类",
+    "fc_last_year": "近四季度需求", "fc_next_year": "预测未来四季度需求", "fc_growth": "增长",
+    "fc_shortage_occupations": "对应紧缺职业", "fc_schools": "开设学校数",
+    "def_forecast": "需求预测：每个职业（全市，以及有至少8个季度需求的区）的季度需求和求职人数用指数平滑模型"
+                    "ETS(A,N,A)（季节周期4）在统计刷新时拟合，给出80%和95%预测区间；求职人数的预测对非人社部门"
+                    "及本报告按扰动后的季度数字拟合。准确度为滚动起点回测的MASE，与同季朴素预测比较。",
+    "def_guidance": "招生指导：扩大招生 = 匹配为供不应求且其对应行业预测需求比近四季度增长至少{growth}%；新设 = "
+                    "本区无学校开设，且对应紧缺职业或对应行业需求增长；设置雷同 = 本区至少{n}所学校开设同一专业且匹配为"
+                    "供过于求。",
+})
+LABELS["en"].update({
+    "h_forecast": "8. Demand forecast", "fc_measure": "Measure", "fc_mase": "MASE (model)",
+    "fc_mase_naive": "MASE (seasonal naive)", "fc_points": "Quarters tested", "fc_verdict": "Verdict",
+    "fc_better": "better than seasonal naive", "fc_not_better": "not better than seasonal naive",
+    "fc_no_backtest": "history too short: not tested",
+    "h_likely": "Likely shortage next year (forecast, not the official list)",
+    "likely_note": "The shortage rule applied to the forecast demand and supply of the next four quarters: "
+                   "candidates, listed apart from the official shortage list above.",
+    "no_likely": "No occupation meets the shortage rule in the forecast.", "fc_quarters_met": "Quarters met",
+    "fc_official": "On the official list",
+    "h_guidance": "9. Enrollment guidance (whole city)", "h_expand": "Majors to expand", "h_open": "Majors to open",
+    "h_duplicated": "Duplicated majors", "none_listed": "None.", "category": "Category",
+    "fc_last_year": "Demand, latest 4 quarters", "fc_next_year": "Forecast, next 4 quarters", "fc_growth": "Growth",
+    "fc_shortage_occupations": "Shortage occupations", "fc_schools": "Schools",
+    "def_forecast": "Demand forecast: each occupation's quarterly demand and supply (city-wide, and per district with "
+                    "at least 8 quarters with demand) is fitted with exponential smoothing ETS(A,N,A) (season 4) at "
+                    "each statistics refresh, with 80 % and 95 % prediction intervals; supply forecasts for other "
+                    "departments and this report are fitted on the perturbed quarterly figures. Accuracy: MASE of a "
+                    "rolling-origin backtest, against the seasonal-naive forecast.",
+    "def_guidance": "Enrollment guidance: expand = undersupplied in the match and the forecast demand of its "
+                    "industries at least {growth} % above the latest 4 quarters'; open = taught by no school there "
+                    "and mapped to a shortage occupation or to growing industries; duplicated = taught by at least "
+                    "{n} schools there while oversupplied.",
+})

@@ -8,5 +8,7 @@ with occupations as (delete from hub.stat_occupations),
      outcomes as (delete from hub.stat_major_outcomes),
      major_industries as (delete from hub.stat_major_industries),
      major_demand as (delete from hub.stat_major_demand),
-     graduate_cells as (delete from hub.stat_graduate_cells)
+     graduate_cells as (delete from hub.stat_graduate_cells),
+     major_catalog as (delete from hub.stat_major_catalog),
+     major_occupations as (delete from hub.stat_major_occupations)
 delete from hub.stat_training
