@@ -52,6 +52,7 @@ class HubSchema(strawberry.Schema):
 
 def query_type() -> type:
     from resolvers.commerce.queries import CommerceQuery
+    from resolvers.education.plan_queries import EducationPlanQuery
     from resolvers.education.queries import EducationQuery
     from resolvers.labor.queries import LaborQuery
     from resolvers.science.queries import ScienceQuery
@@ -61,17 +62,19 @@ def query_type() -> type:
     from resolvers.bigdata.grants import GrantQuery
     from resolvers.bigdata.sync import SyncQuery
     from resolvers.analytics.queries import AnalyticsQuery
+    from resolvers.analytics.plan_queries import PlanQuery
 
-    return merge_types("Query", (CommerceQuery, LaborQuery, ScienceQuery, EducationQuery, CatalogQuery, GrantQuery,
-                                  AuditQuery, SyncQuery, AnalyticsQuery))
+    return merge_types("Query", (CommerceQuery, LaborQuery, ScienceQuery, EducationQuery, EducationPlanQuery,
+                                  CatalogQuery, GrantQuery, AuditQuery, SyncQuery, AnalyticsQuery, PlanQuery))
 
 
 def mutation_type() -> type:
     from resolvers.bigdata.grants import GrantMutation
     from resolvers.bigdata.sync import SyncMutation
     from resolvers.analytics.mutations import AnalyticsMutation
+    from resolvers.analytics.plan_queries import PlanMutation
 
-    return merge_types("Mutation", (GrantMutation, SyncMutation, AnalyticsMutation))
+    return merge_types("Mutation", (GrantMutation, SyncMutation, AnalyticsMutation, PlanMutation))
 
 
 def subscription_type() -> type:

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Callable, Iterable, Mapping, Sequence
 
 from hub import seed_names as N
+from hub import seed_plan
 
 Progress = Callable[[str, int, int], None]
 
@@ -91,7 +92,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "education.major_outcomes": ("id", "major_id", "year", "enrollment", "graduates", "employed"),
     "education.major_industries": ("major_code", "industry_code"),
     "education.major_occupations": ("major_code", "occupation_code"),
+    **seed_plan.COLUMNS,
 }
+COLUMNS["commerce.enterprises"] = seed_plan.ENTERPRISE_COLUMNS
 DEPARTMENTS = ("commerce", "labor", "science", "education")
 
 # --- check characters ------------------------------------------------------------------------------
@@ -208,6 +211,7 @@ class _Gen:
         if scale not in SCALES:
             raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
         self.n = SCALES[scale]
+        self.scale = scale
         self.seed = seed
         self.progress = progress
         self.data: dict[str, list[tuple]] = {}
@@ -237,6 +241,7 @@ class _Gen:
             if self.progress:
                 self.progress("generate", i, len(steps))
             step()
+        seed_plan.extend(self)  # the plan's indicators' sources (issue 16)
         if self.progress:
             self.progress("generate", len(steps), len(steps))
         return {t: self.data[t] for t in COLUMNS}

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from hub import disclosure
+from hub.plan_refresh import PlanSources
 
 if TYPE_CHECKING:
     from hub.db import Databases, Department
@@ -207,15 +208,18 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                 copied["stat_occupations"] = await labor.fetch("labor/stats_occupations")
                 copied["stat_training"] = await labor.fetch("labor/stats_training")
                 sources["labor"] = await _source_watermark(labor, "labor/stats_watermark", horizonYear=horizon)
+            plan = PlanSources(horizon)  # the plan's indicators (issue 16), read in the snapshots below
             step(1)
             async with snapshot(db.commerce, refresh_limits=True) as commerce:
                 copied["stat_industries"] = await commerce.fetch("commerce/stats_industries")
                 copied["stat_enterprise_sections"] = await commerce.fetch("commerce/stats_enterprise_sections")
+                await plan.read_commerce(commerce)
                 sources["commerce"] = await _source_watermark(commerce, "commerce/stats_watermark")
             step(2)
             async with snapshot(db.education, refresh_limits=True) as education:
                 copied["stat_major_outcomes"] = await education.fetch("education/stats_major_outcomes", secret)
                 copied["stat_major_industries"] = await education.fetch("education/stats_major_industries")
+                await plan.read_education(education, secret)
                 sources["education"] = await _source_watermark(education, "education/stats_watermark")
             step(3)
             await hub.execute("hub/stats_stage_analyze")
@@ -232,7 +236,9 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                 await hub.execute("hub/stats_build_major_demand")
                 await hub.execute("hub/stats_build_graduates")
                 moved_graduates = await _protect_graduates(hub)
-                protection = {**disclosure.METHOD, "supplyCellsMoved": moved, "graduateCellsMoved": moved_graduates}
+                moved_teachers = await plan.write(hub, hub_conn)
+                protection = {**disclosure.METHOD, "supplyCellsMoved": moved, "graduateCellsMoved": moved_graduates,
+                              "teacherCellsMoved": moved_teachers}
                 row = await hub.fetchrow("hub/stats_refresh_insert", started,
                                          json.dumps({"sources": sources, "disclosure": protection}))
             step(4)

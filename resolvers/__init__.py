@@ -22,4 +22,8 @@ DATASET_TYPES: dict[str, str] = {
     "School": "education.schools",
     "Major": "education.majors",
     "MajorOutcome": "education.major_outcomes",
+    "SpecialtyTeacher": "education.specialty_teachers",
+    "SchoolEnterpriseBase": "education.school_enterprise_bases",
+    "MajorDesignation": "education.major_designations",
+    "SchoolDesignation": "education.school_designations",
 }

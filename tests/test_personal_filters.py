@@ -23,22 +23,28 @@ MASKED_READER = "education"  # granted labor.job_seekers with only `phone` in cl
 CLEAR_READER = "science"     # granted labor.job_seekers with `name` in clear
 
 
-def _grant(url: str, department: str, fields: list[str]) -> int:
+def _grant(url: str, department: str, fields: list[str], dataset: str = "labor.job_seekers") -> int:
     consumer_id = sql_value(url, "select id from hub.consumers where department = $1 order by id limit 1", department)
     request_id = sql_value(url, "insert into hub.access_requests (consumer_id, department, dataset, fields, purpose, "
-                                "until, status, reviewed_at) values ($1, $2, 'labor.job_seekers', $3, "
+                                "until, status, reviewed_at) values ($1, $2, $4, $3, "
                                 "'personal filter test', current_date + 30, 'APPROVED', now()) returning id",
-                           consumer_id, department, fields)
+                           consumer_id, department, fields, dataset)
     return sql_value(url, "insert into hub.grants (request_id, department, dataset, fields, expires_at) values "
-                          "($1, $2, 'labor.job_seekers', $3, now() + interval '30 days') returning id",
-                     request_id, department, fields)
+                          "($1, $2, $4, $3, now() + interval '30 days') returning id",
+                     request_id, department, fields, dataset)
+
+
+TEACHERS = "education.specialty_teachers"
+TEACHERS_MASKED_READER = "commerce"  # granted education.specialty_teachers with no personal field in clear
 
 
 @pytest.fixture(scope="module")
 def grants(settings: Settings) -> Iterator[None]:
-    """Module-long grants (revoked afterwards, so other modules see the demo's sharing table unchanged)."""
+    """Module-long grants (revoked afterwards, so other modules see the demo's sharing table unchanged), and the same
+    for education's teachers: commerce with their names masked, the clear reader with names in clear."""
     url = settings.database_url
-    ids = [_grant(url, MASKED_READER, ["phone"]), _grant(url, CLEAR_READER, ["name"])]
+    ids = [_grant(url, MASKED_READER, ["phone"]), _grant(url, CLEAR_READER, ["name"]),
+           _grant(url, TEACHERS_MASKED_READER, [], TEACHERS), _grant(url, CLEAR_READER, ["name"], TEACHERS)]
     yield
     sql(url, "update hub.grants set revoked_at = now() where id = any($1::bigint[])", ids)
 
@@ -90,6 +96,55 @@ def test_readers_who_see_the_name_in_clear_may_search(grants, gql_as, person, wh
     [node] = data["data"]["jobSeekers"]["nodes"]
     assert node["name"] == person["name"]
     assert "*" in node["idNumber"] or who == "labor"  # the grant names `name` only
+
+
+# --- education's specialty teachers (issue 16): the same rule for their names -----------------------------------
+
+TEACHER_SEARCH = "query($s: String) { specialtyTeachers(first: 5, search: $s) { nodes { staffNo name } } }"
+
+
+@pytest.fixture(scope="module")
+def teacher(settings: Settings) -> dict:
+    """A specialty teacher whose full name is unique in the demo data."""
+    row = sql(settings.database_url, "select staff_no, name, school_code from education.specialty_teachers t "
+                                     "where length(name) = 3 and (select count(*) from education.specialty_teachers u "
+                                     "where u.name = t.name) = 1 order by id limit 1")[0]
+    return dict(row)
+
+
+def test_teachers_names_are_masked_and_unusable_as_filters(grants, gql_as, client, teacher) -> None:
+    reader = gql_as(TEACHERS_MASKED_READER)
+    statements = client.app.state.db.stats.by_name
+    before = statements.get("education/specialty_teachers_page", 0)
+    answers = []
+    for name in (teacher["name"], teacher["name"][0] + "X" + teacher["name"][2]):
+        data = reader(TEACHER_SEARCH, {"s": name})
+        assert data["data"] == {"specialtyTeachers": None}
+        [error] = data["errors"]
+        assert (error["extensions"]["code"], error["extensions"]["dataset"], error["extensions"]["field"],
+                error["extensions"]["argument"]) == ("FORBIDDEN", TEACHERS, "name", "search")
+        answers.append(data)
+    assert answers[0] == answers[1] and statements.get("education/specialty_teachers_page", 0) == before
+    # the same reader lists them (and filters on public fields) with every name masked, on roots and joins alike
+    listed = reader("query($c: String!) { specialtyTeachers(first: 50, schoolCode: $c, dualQualified: true) { nodes { "
+                    "name schoolCode dualQualified } } school(code: $c) { specialtyTeachers(first: 50) { nodes { "
+                    "name } } } }", {"c": teacher["school_code"]})
+    assert "errors" not in listed, listed
+    nodes = listed["data"]["specialtyTeachers"]["nodes"] + listed["data"]["school"]["specialtyTeachers"]["nodes"]
+    assert nodes and all(n["name"] == mask_person_name(n["name"]) and "*" in n["name"] for n in nodes)
+    assert {n["schoolCode"] for n in listed["data"]["specialtyTeachers"]["nodes"]} == {teacher["school_code"]}
+
+
+@pytest.mark.parametrize("who", ["education", CLEAR_READER])
+def test_readers_who_see_teachers_names_in_clear_may_search(grants, gql_as, teacher, who: str) -> None:
+    data = gql_as(who)(TEACHER_SEARCH, {"s": teacher["name"]})
+    assert "errors" not in data, data
+    assert data["data"]["specialtyTeachers"]["nodes"] == [{"staffNo": teacher["staff_no"], "name": teacher["name"]}]
+
+
+def test_teachers_without_a_grant_are_forbidden(gql_as) -> None:
+    data = gql_as("admin")("{ specialtyTeachers(first: 1) { nodes { name } } }")
+    assert data["errors"][0]["extensions"]["code"] == "FORBIDDEN" and data["data"] == {"specialtyTeachers": None}
 
 
 def test_the_refusal_is_audited_as_denied(grants, gql_as, settings: Settings, person) -> None:
@@ -228,7 +283,8 @@ def test_every_argument_of_every_guarded_field_is_classified(client, settings: S
     unknown = [(k, f) for k, (d, touched) in recorded.items() for f in touched if (d, f) not in fields]
     assert not unknown
     personal = {k: [f for f in touched if fields[(d, f)] == "PERSONAL"] for k, (d, touched) in recorded.items()}
-    assert {k: v for k, v in personal.items() if v} == {("Query", "jobSeekers", "search"): ["name"]}
+    assert {k: v for k, v in personal.items() if v} == {("Query", "jobSeekers", "search"): ["name"],
+                                                        ("Query", "specialtyTeachers", "search"): ["name"]}
 
 
 def _camel(column: str) -> str:

@@ -142,6 +142,14 @@ def _usccs(*columns: str) -> tuple[Foreign, ...]:
 
 
 _OCCUPATION_REF = Ref(("occupation_code",), "labor.occupations", ("code",))
+_SCHOOL_REF = Ref(("school_code",), "education.schools", ("code",))
+_YEAR = Integer(low=2000, high=2100, pg_type="smallint")
+
+
+def _certified_is_integration(row: dict[str, Any]) -> None:
+    if row.get("integration_certified_year") is not None and not row.get("integration"):
+        raise Invalid("a certified enterprise is an integration enterprise: integration must be true",
+                      "integration")
 
 SPECS: dict[str, Spec] = {s.dataset: s for s in (
     Spec("commerce.industries", (
@@ -152,8 +160,9 @@ SPECS: dict[str, Spec] = {s.dataset: s for s in (
     Spec("commerce.enterprises", (
         Col("uscc", v.USCC), Col("name", v.TEXT), Col("industry_code", v.INDUSTRY), Col("district_code", v.DISTRICT),
         Col("size", v.choice("MICRO", "SMALL", "MEDIUM", "LARGE")), Col("founded_on", v.DATE),
-        Col("integration", v.BOOLEAN, False, default=False)),
-        key=("uscc",), refs=(Ref(("industry_code",), "commerce.industries", ("code",)),),
+        Col("integration", v.BOOLEAN, False, default=False), Col("integration_certified_year", _YEAR, False)),
+        key=("uscc",), rules=(_certified_is_integration,), refs=(Ref(("industry_code",), "commerce.industries",
+                                                                     ("code",)),),
         foreign=_districts("district_code")),
     Spec("commerce.parks", (
         Col("code", v.code(r"^P[0-9]{4}$", "a park code P0000")), Col("name", v.TEXT), Col("district_code", v.DISTRICT),
@@ -240,6 +249,25 @@ SPECS: dict[str, Spec] = {s.dataset: s for s in (
         refs=(Ref(("school_code", "major_code"), "education.majors", ("school_code", "code")),),
         derived={"major_id": "(select m.id from education.majors m where m.school_code = s.school_code "
                              "and m.code = s.major_code)"}),
+    # issue 16: the sources of the plan's indicators
+    Spec("education.specialty_teachers", (
+        Col("staff_no", v.code(r"^T[0-9]{8}$", "a teacher register number T00000000")), Col("name", v.TEXT),
+        Col("school_code", v.SCHOOL), Col("major_code", v.MAJOR, False), Col("dual_qualified_since", _YEAR, False),
+        Col("hired_on", v.DATE), Col("left_on", v.DATE, False)),
+        key=("staff_no",), rules=(not_after("hired_on", "left_on"),), refs=(_SCHOOL_REF,)),
+    Spec("education.school_enterprise_bases", (
+        Col("code", v.code(r"^SEB[0-9]{5}$", "a base code SEB00000")), Col("name", v.TEXT),
+        Col("kind", v.choice("DOUBLE_BASE", "TRAINING_BASE")), Col("school_code", v.SCHOOL),
+        Col("enterprise_uscc", v.USCC), Col("established_year", _YEAR)),
+        key=("code",), refs=(_SCHOOL_REF,), foreign=_usccs("enterprise_uscc")),
+    Spec("education.major_designations", (
+        Col("school_code", v.SCHOOL), Col("major_code", v.MAJOR),
+        Col("kind", v.choice("KEY_GROUP", "SHORTAGE_SPECIALTY", "APPRENTICESHIP")), Col("year", _YEAR)),
+        key=("school_code", "major_code", "kind"),
+        refs=(Ref(("school_code", "major_code"), "education.majors", ("school_code", "code")),)),
+    Spec("education.school_designations", (
+        Col("school_code", v.SCHOOL), Col("kind", v.choice("CITY_HIGH_STANDARD")), Col("year", _YEAR)),
+        key=("school_code", "kind"), refs=(_SCHOOL_REF,)),
 )}
 
 

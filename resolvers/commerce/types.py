@@ -12,6 +12,7 @@ from hub.loaders import row_converter
 from hub.pagination import Connection
 
 if TYPE_CHECKING:
+    from resolvers.education.plan_types import SchoolEnterpriseBase
     from resolvers.education.types import Major
     from resolvers.labor.types import JobPostingConnection
     from resolvers.science.types import ResearchProjectConnection
@@ -84,6 +85,9 @@ class Enterprise:
     size: EnterpriseSize
     founded_on: datetime.date
     integration: bool = strawberry.field(description="Industry-education integration enterprise.")
+    integration_certified_year: int | None = strawberry.field(
+        description="The year it was certified as an industry-education integration enterprise (产教融合型企业); "
+                    "null: not certified, or the register does not keep the year.")
 
     @strawberry.field
     async def industry(self, info: strawberry.Info) -> Industry | None:
@@ -106,6 +110,14 @@ class Enterprise:
         from resolvers.commerce.specs import ENTERPRISE_RESEARCH
 
         return await ENTERPRISE_RESEARCH.one(info.context, self, locals())
+
+    @strawberry.field(description="School-enterprise bases (education) this enterprise is the partner of.")
+    async def school_bases(
+        self, info: strawberry.Info,
+    ) -> list[Annotated["SchoolEnterpriseBase", strawberry.lazy("resolvers.education.plan_types")]] | None:
+        from resolvers.education.plan_loaders import BasesByEnterpriseLoader
+
+        return await info.context.loader(BasesByEnterpriseLoader).load(self.uscc)
 
     @strawberry.field(description="Major investment projects of this enterprise (a NOT_SHARED dataset).")
     async def investment_projects(self, info: strawberry.Info) -> list[InvestmentProject] | None:

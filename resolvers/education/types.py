@@ -12,6 +12,9 @@ from hub.pagination import Connection
 
 if TYPE_CHECKING:
     from resolvers.commerce.types import Industry
+    from resolvers.education.plan_types import (
+        MajorDesignation, SchoolDesignation, SchoolEnterpriseBase, SpecialtyTeacherConnection,
+    )
     from resolvers.labor.types import Occupation
     from resolvers.science.types import ResearchProjectConnection
 
@@ -45,6 +48,32 @@ class School:
         from resolvers.education.specs import SCHOOL_RESEARCH
 
         return await SCHOOL_RESEARCH.one(info.context, self, locals())
+
+    @strawberry.field(description="The school's specialty teachers (CONDITIONAL), optionally only the dual-qualified "
+                                  "ones (or the others).")
+    async def specialty_teachers(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+        dual_qualified: bool | None = None,
+    ) -> Annotated["SpecialtyTeacherConnection", strawberry.lazy("resolvers.education.plan_types")] | None:
+        from resolvers.education.plan_specs import SCHOOL_TEACHERS
+
+        return await SCHOOL_TEACHERS.one(info.context, self, locals())
+
+    @strawberry.field(description="The school's school-enterprise bases, oldest first.")
+    async def enterprise_bases(
+        self, info: strawberry.Info,
+    ) -> list[Annotated["SchoolEnterpriseBase", strawberry.lazy("resolvers.education.plan_types")]] | None:
+        from resolvers.education.plan_loaders import BasesBySchoolLoader
+
+        return await info.context.loader(BasesBySchoolLoader).load(self.code)
+
+    @strawberry.field(description="The school's designations (e.g. city-level high-standard school), by year.")
+    async def designations(
+        self, info: strawberry.Info,
+    ) -> list[Annotated["SchoolDesignation", strawberry.lazy("resolvers.education.plan_types")]] | None:
+        from resolvers.education.plan_loaders import SchoolDesignationsBySchoolLoader
+
+        return await info.context.loader(SchoolDesignationsBySchoolLoader).load(self.code)
 
 
 @strawberry.type(description="A school's offering of a vocational major catalog code.")
@@ -89,6 +118,15 @@ class Major:
         from resolvers.education.loaders import OutcomesByMajorLoader
 
         return await info.context.loader(OutcomesByMajorLoader).load(self.id)
+
+    @strawberry.field(description="Designations of this school's major (key major group, shortage-industry "
+                                  "specialty, modern apprenticeship), by year.")
+    async def designations(
+        self, info: strawberry.Info,
+    ) -> list[Annotated["MajorDesignation", strawberry.lazy("resolvers.education.plan_types")]] | None:
+        from resolvers.education.plan_loaders import DesignationsByMajorLoader
+
+        return await info.context.loader(DesignationsByMajorLoader).load(self.id)
 
 
 @strawberry.type(description="One year of a major's enrollment, graduates and employment.")
