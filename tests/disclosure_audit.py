@@ -87,6 +87,26 @@ def add_warnings(audit: Intervals, warnings: list[dict[str, Any]], interpret: In
             audit.add_at_most(e, g)
 
 
+# --- teachers (issue 16) --------------------------------------------------------------------------------------
+
+def add_teachers(audit: Intervals, year: int, teachers: dict[str, Any], interpret: Interpret) -> None:
+    """Facts and sums of one year's teacher counts of the plan's dual-qualified share (``planIndicators``): the city's
+    specialty teachers and dual-qualified are the sums of the schools' shown beside them (a school without a row has
+    none), the dual-qualified are at most the teachers."""
+    city, city_dual = ("teach", year, None), ("tdual", year, None)
+    schools = teachers["schools"]
+    for key, dual_key, row in ((city, city_dual, teachers), *((("teach", year, s["schoolCode"]),
+                                                               ("tdual", year, s["schoolCode"]), s) for s in schools)):
+        audit.know(key, *interpret(row["specialtyTeachers"], row.get("suppressed", False), True))
+        lo, hi = interpret(row["dualQualified"], row.get("dualSuppressed", False), True)
+        if row["perturbed"] and row["dualQualified"] is not None and row["dualQualified"] == row["specialtyTeachers"]:
+            hi = INF  # shown at most the teachers: a clipped value only bounds it from below
+        audit.know(dual_key, lo, hi)
+        audit.add_at_most(dual_key, key)
+    audit.add_sum(city, [("teach", year, s["schoolCode"]) for s in schools])
+    audit.add_sum(city_dual, [("tdual", year, s["schoolCode"]) for s in schools])
+
+
 # --- how a shown value is read --------------------------------------------------------------------------------
 
 def perturbed_reading(ptable: Any) -> Interpret:
