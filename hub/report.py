@@ -17,7 +17,7 @@ import json
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Iterator
 
-from hub import csv_cells
+from hub import csv_cells, report_plan
 from hub.errors import BadUserInput, Conflict
 from hub.statistics import latest_refresh, snapshot
 
@@ -83,6 +83,7 @@ async def build_figures(hub: "Department", settings: "Settings", year: int) -> d
         "majorIndustryMatchCity": await F.major_industry_match(hub, th, public, year),
         "districtNames": {code: name for code, name in districts},
         "majorWarnings": await F.major_warnings(hub, th, public, year),
+        report_plan.KEY: await report_plan.figures(hub, year),
     })
 
 
@@ -252,6 +253,7 @@ def _csv_rows(report: Report) -> Iterator[tuple[Any, ...]]:
             yield ("warnings", key, name, f"employment_rate_{y['year']}", y["employmentRate"], y["suppressed"])
         for metric in ("consecutiveYearsBelow", "level", "action"):
             yield ("warnings", key, name, metric, w[metric], w["suppressed"])
+    yield from report_plan.csv_rows(f)
 
 
 def as_csv(report: Report) -> str:
