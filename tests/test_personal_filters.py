@@ -229,6 +229,20 @@ def test_the_compiled_path_refuses_the_same_filter_before_any_sql(grants, client
     assert [n["id"] for n in owner["data"]["jobSeekers"]["nodes"]] == [person["id"]]
 
 
+def test_the_compiled_path_refuses_a_search_on_masked_teachers_names(grants, client, tokens, teacher) -> None:
+    doc, compiled = _registered(client, "examples/teacher_search.graphql")
+    statements = client.app.state.db.stats.by_name
+    before, sql_before = compiled.answered, statements.get("education/specialty_teachers_page", 0)
+    refused = client.post("/graphql", json={"query": doc.text, "variables": {"search": teacher["name"]}},
+                          headers={"Authorization": f"Bearer {tokens[TEACHERS_MASKED_READER]}"}).json()
+    assert refused["data"] == {"specialtyTeachers": None} and refused["errors"][0]["extensions"]["field"] == "name"
+    assert compiled.answered == before and statements.get("education/specialty_teachers_page", 0) == sql_before
+    listed = client.post("/graphql", json={"query": doc.text, "variables": {"schoolCode": teacher["school_code"]}},
+                         headers={"Authorization": f"Bearer {tokens[TEACHERS_MASKED_READER]}"}).json()
+    assert compiled.answered == before + 1 and "errors" not in listed
+    assert all("*" in n["name"] for n in listed["data"]["specialtyTeachers"]["nodes"])
+
+
 def test_the_compiled_executor_checks_arguments_itself(grants, client, tokens, person) -> None:
     """The plan's own check (not only the general path's after a fallback) refuses, before any SQL."""
     from hub.access import Access

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from hub.errors import Forbidden, Unauthenticated
 from resolvers.analytics import plan as P
+from resolvers.analytics.specs import AnalyticsRoot
 from resolvers.analytics.figures import Reader
 from resolvers.analytics.plan_types import PlanIndicator, PlanIndicatorKey, PlanTarget
 
@@ -18,6 +21,19 @@ def _consumer(info: strawberry.Info):  # noqa: ANN202 - hub.consumers.Consumer
     return consumer
 
 
+# The resolvers' bodies take the request Context, so that the compiled path for trusted documents answers through
+# exactly the same code (resolvers.analytics.specs).
+
+async def plan_indicators(ctx: Any, year: int) -> list[PlanIndicator]:
+    consumer = ctx.consumer
+    if consumer is None:
+        raise Unauthenticated("authentication required")
+    return await P.plan_indicators(ctx.db.hub, Reader(consumer.department), year)
+
+
+PLAN_INDICATORS = AnalyticsRoot("planIndicators", resolve=plan_indicators)
+
+
 @strawberry.type
 class PlanQuery:
     @strawberry.field(description="Every indicator of the district plan in the year: target, measured value as of "
@@ -25,8 +41,7 @@ class PlanQuery:
                                   "base year, progress = measured / target and status (MET, ON_TRACK, BEHIND; none "
                                   "without a target). Teacher counts are perturbed for readers other than education.")
     async def plan_indicators(self, info: strawberry.Info, year: int) -> list[PlanIndicator]:
-        reader = Reader(_consumer(info).department)
-        return await P.plan_indicators(info.context.db.hub, reader, year)
+        return await plan_indicators(info.context, year)
 
     @strawberry.field(description="The plan's targets as the bureau keeps them, in the plan's order.")
     async def plan_targets(self, info: strawberry.Info) -> list[PlanTarget]:

@@ -55,6 +55,9 @@ QUERIES: list[tuple[str, str]] = [
                                        "} }"),
     ("majorWarnings", "{ majorWarnings(year: %d) { majorCode schoolCode level action consecutiveYearsBelow "
                       "years { year employmentRate suppressed } } }"),
+    ("planIndicators", "{ planIndicators(year: %d) { indicator targetValue baseValue measuredValue expectedValue "
+                       "progress status trend { year value } teachers { specialtyTeachers dualQualified schools { "
+                       "schoolCode specialtyTeachers dualQualified share } } } }"),
 ]
 
 
