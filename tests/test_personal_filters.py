@@ -49,13 +49,17 @@ def grants(settings: Settings) -> Iterator[None]:
     sql(url, "update hub.grants set revoked_at = now() where id = any($1::bigint[])", ids)
 
 
+def _unique_name(settings: Settings, table: str, columns: str) -> dict:
+    """The first row of ``table`` whose 3-character name no other row has (demo data)."""
+    return dict(sql(settings.database_url, f"select {columns} from {table} s where length(name) = 3 and "
+                                           f"(select count(*) from {table} t where t.name = s.name) = 1 "
+                                           "order by id limit 1")[0])
+
+
 @pytest.fixture(scope="module")
 def person(settings: Settings) -> dict:
     """A job seeker whose full name is unique in the demo data."""
-    row = sql(settings.database_url, "select id, name, district_code from labor.job_seekers s where length(name) = 3 "
-                                     "and (select count(*) from labor.job_seekers t where t.name = s.name) = 1 "
-                                     "order by id limit 1")[0]
-    return dict(row)
+    return _unique_name(settings, "labor.job_seekers", "id, name, district_code")
 
 
 def _seekers_statements(client) -> int:
@@ -106,10 +110,7 @@ TEACHER_SEARCH = "query($s: String) { specialtyTeachers(first: 5, search: $s) { 
 @pytest.fixture(scope="module")
 def teacher(settings: Settings) -> dict:
     """A specialty teacher whose full name is unique in the demo data."""
-    row = sql(settings.database_url, "select staff_no, name, school_code from education.specialty_teachers t "
-                                     "where length(name) = 3 and (select count(*) from education.specialty_teachers u "
-                                     "where u.name = t.name) = 1 order by id limit 1")[0]
-    return dict(row)
+    return _unique_name(settings, "education.specialty_teachers", "staff_no, name, school_code")
 
 
 def test_teachers_names_are_masked_and_unusable_as_filters(grants, gql_as, client, teacher) -> None:

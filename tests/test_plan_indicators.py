@@ -9,8 +9,6 @@ Worked out by hand (labor's horizon is 2024, so the statistics cover 2015-2024):
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import replace
 from typing import Any, Iterator
 
 import pytest
@@ -19,8 +17,8 @@ from starlette.testclient import TestClient
 from hub.app import create_app
 from hub.settings import Settings
 from tests import stats_dataset as ds
-from tests.conftest import recreate_database, with_database
 from tests.helpers import sql
+from tests.test_statistics import stats_settings  # noqa: F401 - the hand-made dataset's database
 
 PLAN = """query($y: Int!) { planIndicators(year: $y) { indicator name owner unit year targetValue baseYear targetYear
   baseValue measuredValue expectedValue progress status trend { year value }
@@ -32,11 +30,8 @@ SET = """mutation SetTarget($i: PlanIndicatorKey!, $v: Float, $b: Int!, $t: Int!
 
 
 @pytest.fixture(scope="module")
-def env(server_url: str) -> Iterator[tuple[Settings, dict[str, str], TestClient]]:
-    url = with_database(server_url, "hub_test_plan")
-    settings = replace(Settings.from_env({"HUB_ENV": "test"}), database_url=url, policy_cache_seconds=0.0)
-    asyncio.run(recreate_database(server_url, "hub_test_plan"))
-    tokens = asyncio.run(ds.prepare(settings, dict.fromkeys(("hub", "labor", "commerce", "education"), url)))
+def env(stats_settings) -> Iterator[tuple[Settings, dict[str, str], TestClient]]:  # noqa: F811
+    settings, tokens = stats_settings
     with TestClient(create_app(settings)) as client:
         yield settings, tokens, client
 
