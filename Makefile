@@ -42,6 +42,7 @@ run: $(STAMP)
 
 test: $(STAMP) chromium
 	$(BIN)/hub audit keygen --if-missing
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # headless Chromium for the report page's browser test (skipped, saying why, when it cannot be installed), with a
@@ -113,7 +114,7 @@ bench-ingest: $(STAMP)
 # --- reliability and conformance (issue 8) -------------------------------------------------------------
 # GraphQL over HTTP: graphql-http's serverAudits (npm, pinned in tests/conformance/package.json, installed
 # into its git-ignored node_modules) against a live hub; fails unless 0 errors and 0 warnings. Also in
-# `make test` (tests/test_conformance.py, skipped where node/npm are missing).
+# `make test` (tests/http/test_conformance.py, skipped where node/npm are missing).
 .PHONY: conformance fuzz soak
 FUZZ_SECONDS ?= 120
 SOAK_SECONDS ?= 60

@@ -1,5 +1,5 @@
 """The plan's indicators (issue 16), computed from the measured values the statistics refresh stored
-(``hub.plan_refresh``) and the targets in ``hub.plan_targets``; used by the GraphQL field and the annual report.
+(``resolvers.analytics.plan_refresh``) and the targets in ``hub.plan_targets``; used by the GraphQL field and the annual report.
 
 Definitions (docs/statistics.md, definitions table):
 
@@ -30,10 +30,10 @@ from resolvers.analytics.plan_types import (
 )
 
 if TYPE_CHECKING:
-    from hub.db import Department
+    from hub.db.pools import Department
 
 TEACHERS_OWNER = GRADUATES_OWNER  # education owns its teachers
-FIRST_BASE_YEAR = 2015  # hub.plan_refresh.FIRST_YEAR: the statistics start there
+FIRST_BASE_YEAR = 2015  # resolvers.analytics.plan_refresh.FIRST_YEAR: the statistics start there
 # indicator -> (the plan's words, English, the department whose data measure it)
 INDICATORS: dict[PlanIndicatorKey, tuple[str, str, str]] = {
     PlanIndicatorKey.KEY_MAJOR_GROUPS: ("骨干专业群", "Key major groups", "education"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.loaders import ManyByKeyLoader, PageByKeyLoader
+from hub.api.loaders import ManyByKeyLoader, PageByKeyLoader
 from resolvers.education.plan_types import base_from_row, major_designation_from_row, school_designation_from_row
 
 

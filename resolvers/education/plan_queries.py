@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from hub.pagination import like_contains
-from hub.specs import RootPage
+from hub.api.pagination import like_contains
+from hub.api.specs import RootPage
 from resolvers.education.plan_types import (
     BaseKind, MajorDesignationConnection, MajorDesignationKind, SchoolDesignationConnection, SchoolDesignationKind,
     SchoolEnterpriseBaseConnection, SpecialtyTeacherConnection, base_from_row, major_designation_from_row,

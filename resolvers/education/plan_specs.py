@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.specs import ByKey, Many, Page
+from hub.api.specs import ByKey, Many, Page
 from resolvers.commerce.loaders import EnterpriseByUsccLoader
 from resolvers.education.loaders import SchoolByCodeLoader
 from resolvers.education.plan_loaders import (

@@ -10,18 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from hub.loaders import row_converter
-from hub.pagination import Connection
+from hub.api.loaders import row_converter
+from hub.api.specs import join_value
+from hub.api.pagination import Connection
 
 if TYPE_CHECKING:
     from resolvers.commerce.types import Enterprise
     from resolvers.education.types import School
-
-
-async def _school(info: strawberry.Info, code: str):  # noqa: ANN202 - a School (lazy type)
-    from resolvers.education.loaders import SchoolByCodeLoader
-
-    return await info.context.loader(SchoolByCodeLoader).load(code)
 
 
 SchoolRef = Annotated["School", strawberry.lazy("resolvers.education.types")]
@@ -43,7 +38,7 @@ class SpecialtyTeacher:
 
     @strawberry.field
     async def school(self, info: strawberry.Info) -> SchoolRef | None:
-        return await _school(info, self.school_code)
+        return await join_value(info, self)
 
 
 @strawberry.enum(description="Kind of school-enterprise base.")
@@ -64,14 +59,12 @@ class SchoolEnterpriseBase:
 
     @strawberry.field
     async def school(self, info: strawberry.Info) -> SchoolRef | None:
-        return await _school(info, self.school_code)
+        return await join_value(info, self)
 
     @strawberry.field(description="The partner enterprise (commerce).")
     async def enterprise(self, info: strawberry.Info
                          ) -> Annotated["Enterprise", strawberry.lazy("resolvers.commerce.types")] | None:
-        from resolvers.commerce.loaders import EnterpriseByUsccLoader
-
-        return await info.context.loader(EnterpriseByUsccLoader).load(self.enterprise_uscc)
+        return await join_value(info, self)
 
 
 @strawberry.enum(description="Designation of a school's major.")
@@ -91,7 +84,7 @@ class MajorDesignation:
 
     @strawberry.field
     async def school(self, info: strawberry.Info) -> SchoolRef | None:
-        return await _school(info, self.school_code)
+        return await join_value(info, self)
 
 
 @strawberry.enum(description="Designation of a school.")
@@ -108,7 +101,7 @@ class SchoolDesignation:
 
     @strawberry.field
     async def school(self, info: strawberry.Info) -> SchoolRef | None:
-        return await _school(info, self.school_code)
+        return await join_value(info, self)
 
 
 @strawberry.type

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from hub.loaders import row_converter
-from hub.pagination import Connection
+from hub.api.loaders import row_converter
+from hub.api.pagination import Connection
+from hub.api.specs import join_value
 
 if TYPE_CHECKING:
     from resolvers.commerce.types import Industry
@@ -37,9 +38,7 @@ class School:
 
     @strawberry.field(description="Majors this school offers, in major-code order.")
     async def majors(self, info: strawberry.Info) -> list[Major] | None:
-        from resolvers.education.loaders import MajorsBySchoolLoader
-
-        return await info.context.loader(MajorsBySchoolLoader).load(self.code)
+        return await join_value(info, self)
 
     @strawberry.field(description="Research projects (science) this school partners in.")
     async def research_projects(
@@ -63,17 +62,13 @@ class School:
     async def enterprise_bases(
         self, info: strawberry.Info,
     ) -> list[Annotated["SchoolEnterpriseBase", strawberry.lazy("resolvers.education.plan_types")]] | None:
-        from resolvers.education.plan_loaders import BasesBySchoolLoader
-
-        return await info.context.loader(BasesBySchoolLoader).load(self.code)
+        return await join_value(info, self)
 
     @strawberry.field(description="The school's designations (e.g. city-level high-standard school), by year.")
     async def designations(
         self, info: strawberry.Info,
     ) -> list[Annotated["SchoolDesignation", strawberry.lazy("resolvers.education.plan_types")]] | None:
-        from resolvers.education.plan_loaders import SchoolDesignationsBySchoolLoader
-
-        return await info.context.loader(SchoolDesignationsBySchoolLoader).load(self.code)
+        return await join_value(info, self)
 
 
 @strawberry.type(description="A school's offering of a vocational major catalog code.")
@@ -85,9 +80,7 @@ class Major:
 
     @strawberry.field
     async def school(self, info: strawberry.Info) -> School | None:
-        from resolvers.education.loaders import SchoolByCodeLoader
-
-        return await info.context.loader(SchoolByCodeLoader).load(self.school_code)
+        return await join_value(info, self)
 
     @strawberry.field(description="Industries (commerce, GB/T 4754) the catalog major is mapped to.")
     async def industries(
@@ -115,18 +108,14 @@ class Major:
 
     @strawberry.field(description="Yearly enrollment, graduates and employment, in year order.")
     async def outcomes(self, info: strawberry.Info) -> list[MajorOutcome] | None:
-        from resolvers.education.loaders import OutcomesByMajorLoader
-
-        return await info.context.loader(OutcomesByMajorLoader).load(self.id)
+        return await join_value(info, self)
 
     @strawberry.field(description="Designations of this school's major (key major group, shortage-industry "
                                   "specialty, modern apprenticeship), by year.")
     async def designations(
         self, info: strawberry.Info,
     ) -> list[Annotated["MajorDesignation", strawberry.lazy("resolvers.education.plan_types")]] | None:
-        from resolvers.education.plan_loaders import DesignationsByMajorLoader
-
-        return await info.context.loader(DesignationsByMajorLoader).load(self.id)
+        return await join_value(info, self)
 
 
 @strawberry.type(description="One year of a major's enrollment, graduates and employment.")

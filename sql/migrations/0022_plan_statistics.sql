@@ -1,4 +1,4 @@
--- Issue 16: the measured values of the plan's indicators, filled by the statistics refresh (hub.plan_refresh)
+-- Issue 16: the measured values of the plan's indicators, filled by the statistics refresh (resolvers.analytics.plan_refresh)
 -- from the owners' pools (education's designations, bases and teachers; commerce's certified enterprises), never
 -- by a join across departments. Values are cumulative as of each year's end.
 create table hub.stat_plan_counts (

@@ -1,5 +1,5 @@
 -- A page of specialty teachers: keyset on id; optional school, major (the specialty taught), dual-qualified flag,
--- name search (a PERSONAL field: only readers who see names in clear may use it, hub.access).
+-- name search (a PERSONAL field: only readers who see names in clear may use it, hub.governance.access).
 select id, staff_no, name, school_code, major_code, dual_qualified, dual_qualified_since, hired_on, left_on
 from education.specialty_teachers
 where id > $1
