@@ -48,7 +48,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "hub.districts": ("code", "name", "parent_code"),
     "commerce.industries": ("id", "code", "name", "level", "parent_code"),
     "commerce.enterprises": ("id", "uscc", "name", "industry_code", "district_code", "size", "founded_on",
-                             "integration"),
+                             "integration", "integration_certified_year"),
     "commerce.parks": ("id", "code", "name", "district_code", "area_hectares"),
     "commerce.investment_projects": ("id", "code", "name", "enterprise_uscc", "park_code", "amount_wan",
                                      "starts_on"),
@@ -73,4 +73,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "education.major_outcomes": ("id", "major_id", "year", "enrollment", "graduates", "employed"),
     "education.major_industries": ("major_code", "industry_code"),
     "education.major_occupations": ("major_code", "occupation_code"),
+    # the sources of the plan's indicators (hub.demo.plan)
+    "education.specialty_teachers": ("id", "staff_no", "name", "school_code", "major_code", "dual_qualified_since",
+                                     "hired_on", "left_on"),
+    "education.school_enterprise_bases": ("id", "code", "name", "kind", "school_code", "enterprise_uscc",
+                                          "established_year"),
+    "education.major_designations": ("id", "school_code", "major_code", "kind", "year"),
+    "education.school_designations": ("id", "school_code", "kind", "year"),
 }

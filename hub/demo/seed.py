@@ -17,6 +17,7 @@ import random
 from typing import Callable
 
 from hub.demo import names as N
+from hub.demo import plan
 from hub.demo import random_data as R
 from hub.demo import scales as S
 from hub.demo.commerce import CommerceTables
@@ -34,6 +35,7 @@ class Generator(CommerceTables, LaborTables, EducationTables, ScienceTables):
         if scale not in S.SCALES:
             raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(S.SCALES)}")
         self.n = S.SCALES[scale]
+        self.scale = scale
         self.seed = seed
         self.progress = progress
         self.data: dict[str, list[tuple]] = {}
@@ -63,6 +65,7 @@ class Generator(CommerceTables, LaborTables, EducationTables, ScienceTables):
             if self.progress:
                 self.progress("generate", i, len(steps))
             step()
+        plan.extend(self)  # the plan's indicators' sources (issue 16)
         if self.progress:
             self.progress("generate", len(steps), len(steps))
         return {t: self.data[t] for t in S.COLUMNS}

@@ -388,6 +388,40 @@ def protect_supply(table: Ptable, rows: dict[Cell, Shown], unresolved: set[Cell]
     return _protect(table, rows, model_of, unresolved=unresolved)
 
 
+# --- teachers: the plan's dual-qualified share (issue 16) ------------------------------------------------------
+# Keys: ("teachers", year, school | None) specialty teachers of a school (None: the city), ("dual", year, school |
+# None) the dual-qualified among them.
+
+def teachers_model(table: Ptable, rows: dict[tuple, Shown]) -> Intervals:
+    """The reader's intervals of the teacher counts: every school's counts of a year are shown (``planIndicators``),
+    the city's are their sums, and the dual-qualified are shown at most the teachers (a shown value that reached the
+    teachers shown only bounds them from below, as for the employed)."""
+    model = Intervals()
+    parts: dict[tuple, list[tuple]] = {}
+    for key, r in rows.items():
+        kind, year, school = key
+        if kind == "dual":
+            total = rows[("teachers", year, school)]
+            shown = min(r.shown, total.shown)
+            if shown < total.shown:
+                model.know(key, *table.candidates(shown))
+            else:
+                model.know(key, table.candidates(shown)[0], math.inf)
+            model.add_at_most(key, ("teachers", year, school))
+        else:
+            model.know(key, *table.candidates(r.shown))
+        if school is not None:
+            parts.setdefault((kind, year, None), []).append(key)
+    for parent, children in parts.items():
+        model.add_sum(parent, children)
+    return model
+
+
+def protect_teachers(table: Ptable, rows: dict[tuple, Shown]) -> set[tuple]:
+    """``protect_supply`` for the teacher counts of the plan's indicators."""
+    return _protect(table, rows, lambda rows, before: teachers_model(table, rows))
+
+
 # --- graduates: the match (per district and the city) and the warnings ----------------------------------------
 # Keys: ("outcome", year, school, major) graduates of a school's major, ("employed", year, school, major), and
 # ("cell", year, district | None, major | None) the match's sums (None: every district / every major).

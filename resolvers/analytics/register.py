@@ -12,6 +12,7 @@ from hub.assembly import Contribution
 from resolvers.analytics.mutations import AnalyticsMutation
 from resolvers.analytics.forecasts import ForecastQuery
 from resolvers.analytics.guidance import GuidanceQuery
+from resolvers.analytics.plan_queries import PlanMutation, PlanQuery
 from resolvers.analytics.queries import AnalyticsQuery
 from resolvers.analytics.report.routes import routes
 from resolvers.analytics.statistics import latest_refresh, refresh_statistics
@@ -25,8 +26,8 @@ async def refresh_if_missing(db: Any) -> None:
 
 
 CONTRIBUTION = Contribution(
-    query=(AnalyticsQuery, ForecastQuery, GuidanceQuery),
-    mutation=(AnalyticsMutation,),
+    query=(AnalyticsQuery, ForecastQuery, GuidanceQuery, PlanQuery),
+    mutation=(AnalyticsMutation, PlanMutation),
     routes=routes,
     refresh=refresh_statistics,
     refresh_if_missing=refresh_if_missing,

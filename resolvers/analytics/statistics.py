@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 from hub.db.pools import Department
 from hub.errors import Conflict
 from resolvers.analytics import disclosure, forecast_refresh
+from resolvers.analytics.plan_refresh import PlanSources
 
 if TYPE_CHECKING:
     from hub.db.pools import Databases, Department
@@ -248,10 +249,12 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                 copied["stat_occupations"] = await labor.fetch("labor/stats_occupations")
                 copied["stat_training"] = await labor.fetch("labor/stats_training")
                 sources["labor"] = await _source_watermark(labor, "labor/stats_watermark", horizonYear=horizon)
+            plan = PlanSources(horizon)  # the plan's indicators (issue 16), read in the snapshots below
             step(1)
             async with snapshot(db.commerce, refresh_limits=True) as commerce:
                 copied["stat_industries"] = await commerce.fetch("commerce/stats_industries")
                 copied["stat_enterprise_sections"] = await commerce.fetch("commerce/stats_enterprise_sections")
+                await plan.read_commerce(commerce)
                 sources["commerce"] = await _source_watermark(commerce, "commerce/stats_watermark")
             step(2)
             async with snapshot(db.education, refresh_limits=True) as education:
@@ -259,6 +262,7 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                 copied["stat_major_industries"] = await education.fetch("education/stats_major_industries")
                 copied["stat_major_catalog"] = await education.fetch("education/stats_major_catalog")
                 copied["stat_major_occupations"] = await education.fetch("education/stats_major_occupations")
+                await plan.read_education(education, secret)
                 sources["education"] = await _source_watermark(education, "education/stats_watermark")
             step(3)
             await hub.execute("hub/stats_stage_analyze")
@@ -280,8 +284,10 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
                 await hub.execute("hub/stats_build_major_demand")
                 await hub.execute("hub/stats_build_graduates")
                 moved_graduates = await _protect_graduates(hub, previous, unresolved)
+                moved_teachers = await plan.write(hub, hub_conn)
                 protection = {**disclosure.METHOD, "supplyCellsMoved": moved, "graduateCellsMoved": moved_graduates,
-                              "acrossReleases": previous, "givenAwayByPreviousRelease": len(unresolved)}
+                              "teacherCellsMoved": moved_teachers, "acrossReleases": previous,
+                              "givenAwayByPreviousRelease": len(unresolved)}
                 forecasts = await forecast_refresh.refresh(hub, hub_conn, horizon)  # from the protected supply above
                 row = await hub.fetchrow("hub/stats_refresh_insert", started, json.dumps(
                     {"sources": sources, "disclosure": protection, "forecasts": forecasts}))

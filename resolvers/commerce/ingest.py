@@ -32,6 +32,12 @@ def industry_level(row: dict[str, Any]) -> None:
         raise Invalid(f"the parent of {code} is {code[:-1]}", "parent_code")
 
 
+def certified_is_integration(row: dict[str, Any]) -> None:
+    if row.get("integration_certified_year") is not None and not row.get("integration"):
+        raise Invalid("a certified enterprise is an integration enterprise: integration must be true",
+                      "integration")
+
+
 INGEST: tuple[Spec, ...] = (
     Spec("commerce.industries", (
         Col("code", v.INDUSTRY), Col("name", v.TEXT), Col("level", Integer(low=1, high=4, pg_type="smallint"), False),
@@ -41,8 +47,10 @@ INGEST: tuple[Spec, ...] = (
     Spec("commerce.enterprises", (
         Col("uscc", v.USCC), Col("name", v.TEXT), Col("industry_code", v.INDUSTRY), Col("district_code", v.DISTRICT),
         Col("size", v.choice("MICRO", "SMALL", "MEDIUM", "LARGE")), Col("founded_on", v.DATE),
-        Col("integration", v.BOOLEAN, False, default=False)),
-        key=("uscc",), refs=(Ref(("industry_code",), "commerce.industries", ("code",)),),
+        Col("integration", v.BOOLEAN, False, default=False),
+        Col("integration_certified_year", Integer(low=2000, high=2100, pg_type="smallint"), False)),
+        key=("uscc",), rules=(certified_is_integration,), refs=(Ref(("industry_code",), "commerce.industries",
+                                                                    ("code",)),),
         foreign=districts("district_code")),
     Spec("commerce.parks", (
         Col("code", v.code(r"^P[0-9]{4}$", "a park code P0000")), Col("name", v.TEXT), Col("district_code", v.DISTRICT),

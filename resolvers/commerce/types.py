@@ -13,6 +13,7 @@ from hub.api.pagination import Connection
 from hub.api.specs import join_value
 
 if TYPE_CHECKING:
+    from resolvers.education.plan_types import SchoolEnterpriseBase
     from resolvers.education.types import Major
     from resolvers.labor.types import JobPostingConnection
     from resolvers.science.types import ResearchProjectConnection
@@ -79,6 +80,9 @@ class Enterprise:
     size: EnterpriseSize
     founded_on: datetime.date
     integration: bool = strawberry.field(description="Industry-education integration enterprise.")
+    integration_certified_year: int | None = strawberry.field(
+        description="The year it was certified as an industry-education integration enterprise (产教融合型企业); "
+                    "null: not certified, or the register does not keep the year.")
 
     @strawberry.field
     async def industry(self, info: strawberry.Info) -> Industry | None:
@@ -99,6 +103,12 @@ class Enterprise:
         from resolvers.commerce.specs import ENTERPRISE_RESEARCH
 
         return await ENTERPRISE_RESEARCH.one(info.context, self, locals())
+
+    @strawberry.field(description="School-enterprise bases (education) this enterprise is the partner of.")
+    async def school_bases(
+        self, info: strawberry.Info,
+    ) -> list[Annotated["SchoolEnterpriseBase", strawberry.lazy("resolvers.education.plan_types")]] | None:
+        return await join_value(info, self)
 
     @strawberry.field(description="Major investment projects of this enterprise (a NOT_SHARED dataset).")
     async def investment_projects(self, info: strawberry.Info) -> list[InvestmentProject] | None:

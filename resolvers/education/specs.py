@@ -26,3 +26,5 @@ Custom("Major", "industries",
 Custom("Major", "occupations",
        fn=lambda ctx, parents, args: via_codes(ctx, parents, "code", OccupationCodesByMajorLoader,
                                                OccupationByCodeLoader))
+
+from resolvers.education import plan_queries as _plan_queries, plan_specs as _plan_specs  # noqa: E402,F401 - issue 16

@@ -13,6 +13,9 @@ from hub.api.specs import join_value
 
 if TYPE_CHECKING:
     from resolvers.commerce.types import Industry
+    from resolvers.education.plan_types import (
+        MajorDesignation, SchoolDesignation, SchoolEnterpriseBase, SpecialtyTeacherConnection,
+    )
     from resolvers.labor.types import Occupation
     from resolvers.science.types import ResearchProjectConnection
 
@@ -44,6 +47,28 @@ class School:
         from resolvers.education.specs import SCHOOL_RESEARCH
 
         return await SCHOOL_RESEARCH.one(info.context, self, locals())
+
+    @strawberry.field(description="The school's specialty teachers (CONDITIONAL), optionally only the dual-qualified "
+                                  "ones (or the others).")
+    async def specialty_teachers(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+        dual_qualified: bool | None = None,
+    ) -> Annotated["SpecialtyTeacherConnection", strawberry.lazy("resolvers.education.plan_types")] | None:
+        from resolvers.education.plan_specs import SCHOOL_TEACHERS
+
+        return await SCHOOL_TEACHERS.one(info.context, self, locals())
+
+    @strawberry.field(description="The school's school-enterprise bases, oldest first.")
+    async def enterprise_bases(
+        self, info: strawberry.Info,
+    ) -> list[Annotated["SchoolEnterpriseBase", strawberry.lazy("resolvers.education.plan_types")]] | None:
+        return await join_value(info, self)
+
+    @strawberry.field(description="The school's designations (e.g. city-level high-standard school), by year.")
+    async def designations(
+        self, info: strawberry.Info,
+    ) -> list[Annotated["SchoolDesignation", strawberry.lazy("resolvers.education.plan_types")]] | None:
+        return await join_value(info, self)
 
 
 @strawberry.type(description="A school's offering of a vocational major catalog code.")
@@ -83,6 +108,13 @@ class Major:
 
     @strawberry.field(description="Yearly enrollment, graduates and employment, in year order.")
     async def outcomes(self, info: strawberry.Info) -> list[MajorOutcome] | None:
+        return await join_value(info, self)
+
+    @strawberry.field(description="Designations of this school's major (key major group, shortage-industry "
+                                  "specialty, modern apprenticeship), by year.")
+    async def designations(
+        self, info: strawberry.Info,
+    ) -> list[Annotated["MajorDesignation", strawberry.lazy("resolvers.education.plan_types")]] | None:
         return await join_value(info, self)
 
 

@@ -68,6 +68,9 @@ QUERIES: list[tuple[str, str]] = [
                                  "taughtElsewhere { code } } duplicated { majorCode schools { code } } } }"),
     ("enrollmentGuidance: 1 district", '{ enrollmentGuidance(year: %d, district: "440106") { expand { majorCode '
                                        "demand { growth } } open { majorCode } duplicated { majorCode } } }"),
+    ("planIndicators", "{ planIndicators(year: %d) { indicator targetValue baseValue measuredValue expectedValue "
+                       "progress status trend { year value } teachers { specialtyTeachers dualQualified schools { "
+                       "schoolCode specialtyTeachers dualQualified share } } } }"),
 ]
 
 

@@ -15,6 +15,7 @@ CROSS_DEPARTMENT_CODES = [
     ("science", "research_projects", "industry_code"), ("science", "tech_transfers", "buyer_uscc"),
     ("science", "innovation_platforms", "host_uscc"), ("science", "innovation_platforms", "host_school_code"),
     ("education", "major_industries", "industry_code"), ("education", "major_occupations", "occupation_code"),
+    ("education", "school_enterprise_bases", "enterprise_uscc"),
 ]
 
 

@@ -272,3 +272,28 @@ def test_a_school_offers_5_to_12_majors(data) -> None:
         per[m["school_code"]] = per.get(m["school_code"], 0) + 1
     assert set(per) == set(col(data, "education.schools", "code"))
     assert all(5 <= n <= 12 for n in per.values())
+
+
+def test_plan_sources_are_consistent(data) -> None:
+    """Issue 16: teachers, bases and designations name generated schools, offerings and enterprises; only integration
+    enterprises are certified; the numbers give every status against the plan's targets in 2022."""
+    schools = set(col(data, "education.schools", "code"))
+    offerings = {(r["school_code"], r["code"]) for r in rows(data, "education.majors")}
+    enterprises = {r["uscc"]: r for r in rows(data, "commerce.enterprises")}
+    teachers = rows(data, "education.specialty_teachers")
+    assert teachers and {t["school_code"] for t in teachers} == schools
+    assert all(t["left_on"] is None or t["left_on"] >= t["hired_on"] for t in teachers)
+    assert all(t["dual_qualified_since"] is None or t["dual_qualified_since"] >= t["hired_on"].year for t in teachers)
+    assert len({t["staff_no"] for t in teachers}) == len(teachers)
+    bases = rows(data, "education.school_enterprise_bases")
+    assert all(b["school_code"] in schools and enterprises[b["enterprise_uscc"]]["integration"] for b in bases)
+    designations = rows(data, "education.major_designations")
+    assert all((d["school_code"], d["major_code"]) in offerings for d in designations)
+    assert len({(d["school_code"], d["major_code"], d["kind"]) for d in designations}) == len(designations)
+    certified = [e for e in enterprises.values() if e["integration_certified_year"] is not None]
+    assert certified and all(e["integration"] for e in certified)
+    by_2022 = {kind: sum(1 for d in designations if d["kind"] == kind and d["year"] <= 2022)
+               for kind in ("KEY_GROUP", "SHORTAGE_SPECIALTY", "APPRENTICESHIP")}
+    assert by_2022 == {"KEY_GROUP": 30, "SHORTAGE_SPECIALTY": 36, "APPRENTICESHIP": 18}
+    [school] = rows(data, "education.school_designations")
+    assert (school["kind"], school["year"]) == ("CITY_HIGH_STANDARD", 2021) and school["school_code"] in schools

@@ -33,6 +33,10 @@ DATASET_QUERIES = {
     "education.majors": "{ majors(first: 1) { nodes { code } } }",
     "education.major_catalog": "{ majorCatalog(first: 1) { nodes { code } } }",
     "education.major_outcomes": "{ majors(first: 1) { nodes { outcomes { year } } } }",
+    "education.specialty_teachers": "{ specialtyTeachers(first: 1) { nodes { staffNo } } }",
+    "education.school_enterprise_bases": "{ schoolEnterpriseBases(first: 1) { nodes { code } } }",
+    "education.major_designations": "{ majorDesignations(first: 1) { nodes { majorCode } } }",
+    "education.school_designations": "{ schoolDesignations(first: 1) { nodes { schoolCode } } }",
 }
 CONSUMERS = ("commerce", "labor", "science", "education", "admin")
 DEPARTMENT_OF = {"admin": "bigdata"}

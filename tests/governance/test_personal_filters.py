@@ -25,33 +25,43 @@ MASKED_READER = "education"  # granted labor.job_seekers with only `phone` in cl
 CLEAR_READER = "science"     # granted labor.job_seekers with `name` in clear
 
 
-def _grant(url: str, department: str, fields: list[str]) -> int:
+def _grant(url: str, department: str, fields: list[str], dataset: str = "labor.job_seekers") -> int:
     consumer_id = sql_value(url, "select id from hub.consumers where department = $1 order by id limit 1", department)
     request_id = sql_value(url, "insert into hub.access_requests (consumer_id, department, dataset, fields, purpose, "
-                                "until, status, reviewed_at) values ($1, $2, 'labor.job_seekers', $3, "
+                                "until, status, reviewed_at) values ($1, $2, $4, $3, "
                                 "'personal filter test', current_date + 30, 'APPROVED', now()) returning id",
-                           consumer_id, department, fields)
+                           consumer_id, department, fields, dataset)
     return sql_value(url, "insert into hub.grants (request_id, department, dataset, fields, expires_at) values "
-                          "($1, $2, 'labor.job_seekers', $3, now() + interval '30 days') returning id",
-                     request_id, department, fields)
+                          "($1, $2, $4, $3, now() + interval '30 days') returning id",
+                     request_id, department, fields, dataset)
+
+
+TEACHERS = "education.specialty_teachers"
+TEACHERS_MASKED_READER = "commerce"  # granted education.specialty_teachers with no personal field in clear
 
 
 @pytest.fixture(scope="module")
 def grants(settings: Settings) -> Iterator[None]:
-    """Module-long grants (revoked afterwards, so other modules see the demo's sharing table unchanged)."""
+    """Module-long grants (revoked afterwards, so other modules see the demo's sharing table unchanged), and the same
+    for education's teachers: commerce with their names masked, the clear reader with names in clear."""
     url = settings.database_url
-    ids = [_grant(url, MASKED_READER, ["phone"]), _grant(url, CLEAR_READER, ["name"])]
+    ids = [_grant(url, MASKED_READER, ["phone"]), _grant(url, CLEAR_READER, ["name"]),
+           _grant(url, TEACHERS_MASKED_READER, [], TEACHERS), _grant(url, CLEAR_READER, ["name"], TEACHERS)]
     yield
     sql(url, "update hub.grants set revoked_at = now() where id = any($1::bigint[])", ids)
+
+
+def _unique_name(settings: Settings, table: str, columns: str) -> dict:
+    """The first row of ``table`` whose 3-character name no other row has (demo data)."""
+    return dict(sql(settings.database_url, f"select {columns} from {table} s where length(name) = 3 and "
+                                           f"(select count(*) from {table} t where t.name = s.name) = 1 "
+                                           "order by id limit 1")[0])
 
 
 @pytest.fixture(scope="module")
 def person(settings: Settings) -> dict:
     """A job seeker whose full name is unique in the demo data."""
-    row = sql(settings.database_url, "select id, name, district_code from labor.job_seekers s where length(name) = 3 "
-                                     "and (select count(*) from labor.job_seekers t where t.name = s.name) = 1 "
-                                     "order by id limit 1")[0]
-    return dict(row)
+    return _unique_name(settings, "labor.job_seekers", "id, name, district_code")
 
 
 def _seekers_statements(client) -> int:
@@ -92,6 +102,52 @@ def test_readers_who_see_the_name_in_clear_may_search(grants, gql_as, person, wh
     [node] = data["data"]["jobSeekers"]["nodes"]
     assert node["name"] == person["name"]
     assert "*" in node["idNumber"] or who == "labor"  # the grant names `name` only
+
+
+# --- education's specialty teachers (issue 16): the same rule for their names -----------------------------------
+
+TEACHER_SEARCH = "query($s: String) { specialtyTeachers(first: 5, search: $s) { nodes { staffNo name } } }"
+
+
+@pytest.fixture(scope="module")
+def teacher(settings: Settings) -> dict:
+    """A specialty teacher whose full name is unique in the demo data."""
+    return _unique_name(settings, "education.specialty_teachers", "staff_no, name, school_code")
+
+
+def test_teachers_names_are_masked_and_unusable_as_filters(grants, gql_as, client, teacher) -> None:
+    reader = gql_as(TEACHERS_MASKED_READER)
+    statements = client.app.state.db.stats.by_name
+    before = statements.get("education/specialty_teachers_page", 0)
+    answers = []
+    for name in (teacher["name"], teacher["name"][0] + "X" + teacher["name"][2]):
+        data = reader(TEACHER_SEARCH, {"s": name})
+        assert data["data"] == {"specialtyTeachers": None}
+        [error] = data["errors"]
+        assert (error["extensions"]["code"], error["extensions"]["dataset"], error["extensions"]["field"],
+                error["extensions"]["argument"]) == ("FORBIDDEN", TEACHERS, "name", "search")
+        answers.append(data)
+    assert answers[0] == answers[1] and statements.get("education/specialty_teachers_page", 0) == before
+    # the same reader lists them (and filters on public fields) with every name masked, on roots and joins alike
+    listed = reader("query($c: String!) { specialtyTeachers(first: 50, schoolCode: $c, dualQualified: true) { nodes { "
+                    "name schoolCode dualQualified } } school(code: $c) { specialtyTeachers(first: 50) { nodes { "
+                    "name } } } }", {"c": teacher["school_code"]})
+    assert "errors" not in listed, listed
+    nodes = listed["data"]["specialtyTeachers"]["nodes"] + listed["data"]["school"]["specialtyTeachers"]["nodes"]
+    assert nodes and all(n["name"] == mask_person_name(n["name"]) and "*" in n["name"] for n in nodes)
+    assert {n["schoolCode"] for n in listed["data"]["specialtyTeachers"]["nodes"]} == {teacher["school_code"]}
+
+
+@pytest.mark.parametrize("who", ["education", CLEAR_READER])
+def test_readers_who_see_teachers_names_in_clear_may_search(grants, gql_as, teacher, who: str) -> None:
+    data = gql_as(who)(TEACHER_SEARCH, {"s": teacher["name"]})
+    assert "errors" not in data, data
+    assert data["data"]["specialtyTeachers"]["nodes"] == [{"staffNo": teacher["staff_no"], "name": teacher["name"]}]
+
+
+def test_teachers_without_a_grant_are_forbidden(gql_as) -> None:
+    data = gql_as("admin")("{ specialtyTeachers(first: 1) { nodes { name } } }")
+    assert data["errors"][0]["extensions"]["code"] == "FORBIDDEN" and data["data"] == {"specialtyTeachers": None}
 
 
 def test_the_refusal_is_audited_as_denied(grants, gql_as, settings: Settings, person) -> None:
@@ -176,6 +232,20 @@ def test_the_compiled_path_refuses_the_same_filter_before_any_sql(grants, client
     assert [n["id"] for n in owner["data"]["jobSeekers"]["nodes"]] == [person["id"]]
 
 
+def test_the_compiled_path_refuses_a_search_on_masked_teachers_names(grants, client, tokens, teacher) -> None:
+    doc, compiled = _registered(client, "examples/teacher_search.graphql")
+    statements = client.app.state.db.stats.by_name
+    before, sql_before = compiled.answered, statements.get("education/specialty_teachers_page", 0)
+    refused = client.post("/graphql", json={"query": doc.text, "variables": {"search": teacher["name"]}},
+                          headers={"Authorization": f"Bearer {tokens[TEACHERS_MASKED_READER]}"}).json()
+    assert refused["data"] == {"specialtyTeachers": None} and refused["errors"][0]["extensions"]["field"] == "name"
+    assert compiled.answered == before and statements.get("education/specialty_teachers_page", 0) == sql_before
+    listed = client.post("/graphql", json={"query": doc.text, "variables": {"schoolCode": teacher["school_code"]}},
+                         headers={"Authorization": f"Bearer {tokens[TEACHERS_MASKED_READER]}"}).json()
+    assert compiled.answered == before + 1 and "errors" not in listed
+    assert all("*" in n["name"] for n in listed["data"]["specialtyTeachers"]["nodes"])
+
+
 def test_the_compiled_executor_checks_arguments_itself(grants, client, tokens, person) -> None:
     """The plan's own check (not only the general path's after a fallback) refuses, before any SQL."""
     from hub.governance.access import Access
@@ -230,7 +300,8 @@ def test_every_argument_of_every_guarded_field_is_classified(client, settings: S
     unknown = [(k, f) for k, (d, touched) in recorded.items() for f in touched if (d, f) not in fields]
     assert not unknown
     personal = {k: [f for f in touched if fields[(d, f)] == "PERSONAL"] for k, (d, touched) in recorded.items()}
-    assert {k: v for k, v in personal.items() if v} == {("Query", "jobSeekers", "search"): ["name"]}
+    assert {k: v for k, v in personal.items() if v} == {("Query", "jobSeekers", "search"): ["name"],
+                                                        ("Query", "specialtyTeachers", "search"): ["name"]}
 
 
 def _camel(column: str) -> str:

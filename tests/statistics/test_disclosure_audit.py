@@ -178,3 +178,69 @@ def test_the_refresh_moves_graduates_a_reader_could_pin(stats_settings) -> None:
     assert moved and pinned(before) == []
     for key in moved:
         assert before[key].shown in table.outputs(before[key].count), key
+
+
+# --- teachers (issue 16): the plan's dual-qualified share, per school and for the city -------------------------
+
+def teacher_audit(reader: Any, truth: Truth, interpret: Any) -> list[tuple]:
+    """Every 1-2 person teacher count ``reader`` can determine exactly from the teacher counts of every year."""
+    model, expected = disclosure.Intervals(), {}
+    for year in truth.teacher_years():
+        A.add_teachers(model, year, reader.teachers(year), interpret)
+        expected.update(truth.teachers(year))
+    model.propagate()
+    return A.disclosed(model, expected)
+
+
+@pytest.mark.parametrize("data", ["hand_made", "demo"])
+def test_no_teacher_count_of_1_or_2_persons_can_be_determined(request, data: str) -> None:
+    settings, commerce, _, _, truth = request.getfixturevalue(data)
+    small = [k for year in truth.teacher_years() for k, (n, _) in truth.teachers(year).items() if 1 <= n <= 2]
+    assert small, "the data has small teacher counts to protect"
+    assert teacher_audit(commerce, truth, A.perturbed_reading(ptable(settings))) == []
+
+
+class _WithheldTeachers:
+    """Education's exact teacher counts with 1-2 persons withheld (the earlier rule)."""
+
+    def __init__(self, owner: Reader):
+        self.owner = owner
+
+    def teachers(self, year: int) -> dict[str, Any]:
+        def hide(row: dict[str, Any]) -> dict[str, Any]:
+            small_t, small_d = 1 <= row["specialtyTeachers"] <= 2, 1 <= row["dualQualified"] <= 2
+            return {**row, "specialtyTeachers": None if small_t else row["specialtyTeachers"], "suppressed": small_t,
+                    "dualQualified": None if small_d else row["dualQualified"], "dualSuppressed": small_d}
+        found = self.owner.teachers(year)
+        return {**hide(found), "schools": [hide(s) for s in found["schools"]]}
+
+
+def test_the_teacher_audit_finds_the_leaks_of_withholding_small_cells(hand_made) -> None:
+    """Not a vacuous audit: withholding the 1-2 person counts, 2022's city total (7 teachers, 4 dual-qualified) minus
+    the schools shown (S1: 4, 3; S2: 2 withheld, 0) pins S3's one dual-qualified teacher."""
+    _, _, _, education, truth = hand_made
+    found = teacher_audit(_WithheldTeachers(education), truth, A.suppression_reading)
+    assert (("tdual", 2022, "3144000003"), 1, 1) in found
+
+
+def test_the_refresh_moves_teacher_counts_a_reader_could_pin(stats_settings) -> None:  # noqa: F811
+    """Neither dataset happens to pin a teacher count, so a constructed one: two schools with one teacher each, both
+    shown as 3 (1..5), and the city's 2 shown as 0 (0..2): each school must be 1. The protection shows them at values
+    that leave them unknown, values the ptable can show for them."""
+    settings, _ = stats_settings
+    table = ptable(settings)
+    S = disclosure.Shown
+    rows = {("teachers", 2024, "S1"): S(1, 1, 3), ("teachers", 2024, "S2"): S(1, 1, 3),
+            ("teachers", 2024, None): S(2, 2, 0), ("dual", 2024, "S1"): S(0, 0, 0), ("dual", 2024, "S2"): S(0, 0, 0),
+            ("dual", 2024, None): S(0, 0, 0)}
+
+    def pinned() -> list[tuple]:
+        model = disclosure.teachers_model(table, rows)
+        model.propagate()
+        return [k for k, r in rows.items() if 1 <= r.persons <= 2 and model.determined(k)]
+
+    assert set(pinned()) == {("teachers", 2024, "S1"), ("teachers", 2024, "S2"), ("teachers", 2024, None)}
+    moved = disclosure.protect_teachers(table, rows)
+    assert moved and pinned() == []
+    for key in moved:
+        assert rows[key].shown in table.outputs(rows[key].count), key

@@ -71,20 +71,22 @@ def test_report_page_renders_its_charts_in_chromium(browser: str, hub_url: str, 
     assert errors == []
     assert seen["title"] == "2025年度技能人才供求信息报告" and seen["lang"] == "zh-CN"
     assert [c[0] for c in seen["charts"]] == ["chart-quarterly-ratio", "chart-shortage", "chart-skill-level",
-                                             "chart-district"]
+                                             "chart-district", "chart-plan-progress"]
     # every chart as wide as the page's text, its title above it and its axes named, all visible
     assert all(width >= seen["pageWidth"] - 1 > 900 for _, width in seen["charts"]), seen
     assert seen["captions"] == [
         ["chart-quarterly-ratio", "2025年各季度求人倍率", seen["captions"][0][2]],
         ["chart-shortage", "紧缺职业前20名：全年缺口（需求−求职）", seen["captions"][1][2]],
         ["chart-skill-level", "各技能等级求人倍率", seen["captions"][2][2]],
-        ["chart-district", "各区求人倍率", seen["captions"][3][2]]]
+        ["chart-district", "各区求人倍率", seen["captions"][3][2]],
+        ["chart-plan-progress", "规划指标完成进度（实际值 ÷ 目标值）", seen["captions"][4][2]]]
     assert all(height > 10 for *_, height in seen["captions"])
     axes = {chart: [text for text, _ in titles] for chart, titles in seen["axisTitles"]}
     assert axes == {"chart-quarterly-ratio": ["求人倍率（需求人数 ÷ 求职人数）", "季度"],
                     "chart-shortage": ["缺口（人）", "职业（工种）"],
                     "chart-skill-level": ["求人倍率（需求人数 ÷ 求职人数）", "技能等级"],
-                    "chart-district": ["求人倍率（需求人数 ÷ 求职人数）", "区"]}
+                    "chart-district": ["求人倍率（需求人数 ÷ 求职人数）", "区"],
+                    "chart-plan-progress": ["完成进度", "指标"]}
     assert all(inside for _, titles in seen["axisTitles"] for _, inside in titles), seen["axisTitles"]  # not clipped
     assert seen["lines"] == 2 and seen["points"] >= 4  # this year and last year, per quarter
     assert 1 <= seen["bars"] <= 20 and seen["rows"] == min(20, seen["rows"]) > 0
@@ -100,15 +102,16 @@ def test_english_report_page_in_chromium(browser: str, hub_url: str, tokens: dic
     seen, errors, _ = _load(browser, f"{hub_url}/reports/2024?lang=en", tokens["labor"])
     assert errors == []
     assert seen["title"] == "Skilled-talent supply and demand report 2024" and seen["lang"] == "en"
-    assert len(seen["charts"]) == 4 and seen["bars"] >= 1
+    assert len(seen["charts"]) == 5 and seen["bars"] >= 1
     assert [c[1] for c in seen["captions"]] == ["Job-to-applicant ratio per quarter, 2024",
                                                "Top 20 shortage occupations: annual gap (demand − supply)",
                                                "Job-to-applicant ratio by skill level",
-                                               "Job-to-applicant ratio by district"]
+                                               "Job-to-applicant ratio by district",
+                                               "Progress towards the plan's targets (measured ÷ target)"]
     assert [t for _, titles in seen["axisTitles"] for t, _ in titles] == [
         "Job-to-applicant ratio (demand ÷ supply)", "Quarter", "Gap (persons)", "Occupation",
         "Job-to-applicant ratio (demand ÷ supply)", "Skill level", "Job-to-applicant ratio (demand ÷ supply)",
-        "District"]
+        "District", "Progress", "Indicator"]
 
 
 A4 = (595.28, 841.89)  # points

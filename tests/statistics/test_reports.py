@@ -477,15 +477,15 @@ def _quarters(demand: list[int]) -> list[dict[str, Any]]:
 
 def test_charts_have_visible_titles_and_a_labelled_value_axis(env) -> None:
     settings, tokens, client = env
-    for lang, ratio, gap in (("zh", "求人倍率（需求人数 ÷ 求职人数）", "缺口（人）"),
-                             ("en", "Job-to-applicant ratio (demand ÷ supply)", "Gap (persons)")):
+    for lang, ratio, gap, progress in (("zh", "求人倍率（需求人数 ÷ 求职人数）", "缺口（人）", "完成进度"),
+                                       ("en", "Job-to-applicant ratio (demand ÷ supply)", "Gap (persons)", "Progress")):
         page = client.get(f"/reports/2024?lang={lang}", headers=auth(tokens, "labor")).text
         figures = re.findall(r'<figure class="chart-figure" id="([\w-]+)-figure"><figcaption>([^<]+)</figcaption>'
                              r'<svg ([^>]*)>(.*?)</svg></figure>', page)
         assert [f[0] for f in figures] == ["chart-quarterly-ratio", "chart-shortage", "chart-skill-level",
-                                          "chart-district"]
+                                          "chart-district", "chart-plan-progress"]
         axes = {chart: re.findall(r'<text class="axis-title"[^>]*>([^<]+)</text>', svg) for chart, _, _, svg in figures}
-        assert [a[0] for a in axes.values()] == [ratio, gap, ratio, ratio]  # the value axis of each chart
+        assert [a[0] for a in axes.values()] == [ratio, gap, ratio, ratio, progress]  # the value axis of each chart
         for chart, caption, attributes, svg in figures:
             assert f"<title id=\"{chart}-title\">{caption}</title>" in svg  # the caption is the chart's title
             assert 'width="100%"' in attributes and "height=" not in attributes  # scaled to the page's width
@@ -592,6 +592,46 @@ def test_report_out_writes_files_whose_links_work_from_a_folder(env, tmp_path: P
         assert result.exit_code == 2 and message in result.output, result.output
     assert not (tmp_path / "r.csv").exists()
 
+
+
+def test_the_plan_section_shows_every_target_with_its_progress_and_status(env) -> None:
+    """Issue 16: a table and a bar chart of progress against target (the hand-made dataset's 2024: 3 key major groups
+    of 35 by 2022, behind; the high-standard school, met; the certified enterprises without a number)."""
+    settings, tokens, client = env
+    document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()
+    plan = {i["indicator"]: i for i in document["figures"]["planIndicators"]}
+    assert len(plan) == 8
+    assert (plan["KEY_MAJOR_GROUPS"]["measuredValue"], plan["KEY_MAJOR_GROUPS"]["status"]) == (3.0, "BEHIND")
+    assert plan["DUAL_QUALIFIED_SHARE"]["teachers"]["perturbed"] is True  # the public view
+    page = client.get("/reports/2024", headers=auth(tokens, "labor")).text
+    section = page[page.index('<section id="plan-section">'):page.index("</section>", page.index("plan-section"))]
+    assert ('<tr><td class="t">骨干专业群</td><td class="">35 (2022年)</td><td class="">1 (2020)</td>'
+            '<td class="">3</td><td class="">35</td><td class="">8.6%</td><td class="t"><span class="tag BEHIND">进度滞后'
+            '</span></td><td class="t">2020: 1、2021: 2、2022: 2、2023: 3、2024: 3</td></tr>') in section
+    assert '<span class="tag MET">已达标</span>' in section and "未定量" in section
+    assert '<svg class="chart bar-chart" id="chart-plan-progress"' in section
+    english = client.get("/reports/2024?lang=en", headers=auth(tokens, "labor")).text
+    assert "8. The plan&#39;s targets" in english and "Key major groups" in english and "Behind" in english
+    rows = list(csv.reader(io.StringIO(client.get("/reports/2024.csv", headers=auth(tokens, "labor")).text)))
+    assert ["plan", "KEY_MAJOR_GROUPS", "骨干专业群", "status", "BEHIND", ""] in rows
+    assert ["plan", "KEY_MAJOR_GROUPS", "骨干专业群", "measuredValue", "3.0", ""] in rows
+
+
+def test_versions_frozen_before_the_plan_section_render_as_before(env) -> None:
+    """Issue 16: a version whose frozen figures have no planIndicators renders without the section, and the rest of
+    its page is the page of the same figures with the section (the section only adds)."""
+    from resolvers.analytics.report.html import render
+
+    settings, tokens, client = env
+    document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()
+    frozen = {**document, "status": "published", "version": 1, "publishedAt": "2025-01-02T03:04:05+00:00"}
+    old = {**frozen, "figures": {k: v for k, v in document["figures"].items() if k != "planIndicators"}}
+    for lang in ("zh", "en"):
+        before, now = render(_report_of(old), lang), render(_report_of(frozen), lang)
+        assert "plan-section" not in before and "chart-plan-progress" not in before
+        start = now.index('<section id="plan-section">')
+        end = now.index("</section>", start) + len("</section>")
+        assert now[:start] + now[end:] == before
 
 
 def test_the_definitions_follow_the_method_a_version_was_published_under(env) -> None:

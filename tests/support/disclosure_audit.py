@@ -93,6 +93,26 @@ def add_warnings(audit: Intervals, warnings: list[dict[str, Any]], interpret: In
             audit.add_at_most(e, g)
 
 
+# --- teachers (issue 16) --------------------------------------------------------------------------------------
+
+def add_teachers(audit: Intervals, year: int, teachers: dict[str, Any], interpret: Interpret) -> None:
+    """Facts and sums of one year's teacher counts of the plan's dual-qualified share (``planIndicators``): the city's
+    specialty teachers and dual-qualified are the sums of the schools' shown beside them (a school without a row has
+    none), the dual-qualified are at most the teachers."""
+    city, city_dual = ("teach", year, None), ("tdual", year, None)
+    schools = teachers["schools"]
+    for key, dual_key, row in ((city, city_dual, teachers), *((("teach", year, s["schoolCode"]),
+                                                               ("tdual", year, s["schoolCode"]), s) for s in schools)):
+        audit.know(key, *interpret(row["specialtyTeachers"], row.get("suppressed", False), True))
+        lo, hi = interpret(row["dualQualified"], row.get("dualSuppressed", False), True)
+        if row["perturbed"] and row["dualQualified"] is not None and row["dualQualified"] == row["specialtyTeachers"]:
+            hi = INF  # shown at most the teachers: a clipped value only bounds it from below
+        audit.know(dual_key, lo, hi)
+        audit.add_at_most(dual_key, key)
+    audit.add_sum(city, [("teach", year, s["schoolCode"]) for s in schools])
+    audit.add_sum(city_dual, [("tdual", year, s["schoolCode"]) for s in schools])
+
+
 # --- how a shown value is read --------------------------------------------------------------------------------
 
 def perturbed_reading(ptable: Any) -> Interpret:
@@ -144,6 +164,10 @@ class Reader:
     def warnings(self, years: list[int]) -> list[dict[str, Any]]:
         return [w for y in years for w in self(WARNINGS, year=y)["majorWarnings"]]
 
+    def teachers(self, year: int) -> dict[str, Any]:
+        found = self(TEACHERS, year=year)["planIndicators"]
+        return next(i["teachers"] for i in found if i["indicator"] == "DUAL_QUALIFIED_SHARE")
+
 
 class Truth:
     """The exact counts and their persons, straight from the hub's summary tables."""
@@ -174,6 +198,15 @@ class Truth:
     def outcomes(self, year: int) -> list[asyncpg.Record]:
         return self._fetch("select school_code, major_code, district_code, graduates, employed "
                            "from hub.stat_major_outcomes where year = $1", year)
+
+    def teacher_years(self) -> list[int]:
+        return [r[0] for r in self._fetch("select distinct year from hub.stat_plan_teachers order by 1")]
+
+    def teachers(self, year: int) -> dict[tuple, tuple[int, int]]:
+        rows = self._fetch("select school_code, teachers, dual from hub.stat_plan_teachers where year = $1", year)
+        truth = {("teach", year, r["school_code"]): (r["teachers"], r["teachers"]) for r in rows}
+        truth.update({("tdual", year, r["school_code"]): (r["dual"], r["dual"]) for r in rows})
+        return truth
 
     def graduates(self, year: int) -> dict[tuple, tuple[int, int]]:
         truth: dict[tuple, tuple[int, int]] = {}
@@ -215,6 +248,10 @@ MATCH = """query($year: Int!, $district: String) { majorIndustryMatch(year: $yea
 
 WARNINGS = """query($year: Int!) { majorWarnings(year: $year) { majorCode schoolCode perturbed
   years { year graduates employed suppressed } } }"""
+
+
+TEACHERS = """query($year: Int!) { planIndicators(year: $year) { indicator teachers { specialtyTeachers dualQualified
+  perturbed schools { schoolCode specialtyTeachers dualQualified perturbed } } } }"""
 
 
 GROUPINGS = [tuple(name for name, bit in disclosure.SUPPLY_DIMENSIONS if mask & bit) for mask in disclosure.SUPPLY_MASKS]

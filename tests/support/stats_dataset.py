@@ -53,7 +53,9 @@ INDUSTRIES = [  # code, name, level, parent
     ("I", "信息传输、软件和信息技术服务业", 1, None), ("65", "软件和信息技术服务业", 2, "I"), ("651", "软件开发", 3, "65"),
     ("6511", "基础软件开发", 4, "651"),
 ]
-ENTERPRISES = [(E1, "广州市天和电脑有限公司", "3911", TIANHE), (E2, "广州市越秀软件有限公司", "6511", YUEXIU)]
+# uscc, name, industry, district, integration enterprise, year certified (E2: integration, year not kept)
+ENTERPRISES = [(E1, "广州市天和电脑有限公司", "3911", TIANHE, True, 2021),
+               (E2, "广州市越秀软件有限公司", "6511", YUEXIU, True, None)]
 OCCUPATIONS = [(OCC["A"], "计算机整机装配调试员"), (OCC["B"], "电子产品装配工"), (OCC["C"], "中式烹调师"),
                (OCC["D"], "软件工程技术人员"), (OCC["E"], "车工"), (OCC["F"], SCRIPT_NAME)]
 # occupation, headcount, skill level, district, posted_on, closes_on, enterprise
@@ -104,6 +106,25 @@ OUTCOMES = [
     ("U", 2021, 2, 2), ("U", 2022, 10, 7), ("U", 2023, 10, 7),
 ]
 
+# The plan's sources (issue 16; figures worked out in tests/statistics/test_plan_indicators.py).
+# school, major, kind, year: KEY_GROUP cumulative 2019: 1, 2021: 2, 2023: 3; SHORTAGE_SPECIALTY 2020: 2;
+# APPRENTICESHIP 2022: 1
+MAJOR_DESIGNATIONS = [(S1, "X", "KEY_GROUP", 2019), (S2, "Y", "KEY_GROUP", 2021), (S3, "V", "KEY_GROUP", 2023),
+                      (S1, "Z", "SHORTAGE_SPECIALTY", 2020), (S2, "W", "SHORTAGE_SPECIALTY", 2020),
+                      (S3, "U", "APPRENTICESHIP", 2022)]
+# code, kind, school, enterprise, year: DOUBLE_BASE 2020: 1, 2022: 2; TRAINING_BASE 2024: 1
+BASES = [("SEB00001", "DOUBLE_BASE", S1, E1, 2020), ("SEB00002", "DOUBLE_BASE", S2, E2, 2022),
+         ("SEB00003", "TRAINING_BASE", S1, E2, 2024)]
+SCHOOL_DESIGNATIONS = [(S2, "CITY_HIGH_STANDARD", 2023)]
+# staff no, school, dual-qualified since, hired on, left on. On 31 December (teachers / dual-qualified):
+#   2020: S1 5/3, S2 2/0, S3 1/1, city 8/4 (0.5); 2022: S1 4/3 (T5 left), S2 2/0, S3 1/1, city 7/4;
+#   2023 and 2024: S1 4/3, S2 2/1, S3 1/1, city 7/5. S2 and S3 are small cells (1-2 persons).
+TEACHERS = [("T00000001", S1, 2018, D(2015, 9, 1), None), ("T00000002", S1, 2021, D(2015, 9, 1), None),
+            ("T00000003", S1, None, D(2016, 9, 1), None), ("T00000004", S1, 2019, D(2019, 3, 1), None),
+            ("T00000005", S1, 2017, D(2015, 9, 1), D(2022, 6, 30)),
+            ("T00000006", S2, 2023, D(2020, 9, 1), None), ("T00000007", S2, None, D(2020, 9, 1), None),
+            ("T00000008", S3, 2020, D(2018, 9, 1), None)]
+
 
 def _seeker_rows() -> list[tuple[Any, ...]]:
     rows, n = [], 0
@@ -137,8 +158,8 @@ async def load_commerce(conn: asyncpg.Connection) -> None:
     await conn.executemany("insert into commerce.industries (code, name, level, parent_code) values ($1, $2, $3, $4)",
                            INDUSTRIES)
     await conn.executemany(
-        "insert into commerce.enterprises (uscc, name, industry_code, district_code, size, founded_on) "
-        "values ($1, $2, $3, $4, 'SMALL', '2010-01-01')", ENTERPRISES)
+        "insert into commerce.enterprises (uscc, name, industry_code, district_code, size, founded_on, integration, "
+        "integration_certified_year) values ($1, $2, $3, $4, 'SMALL', '2010-01-01', $5, $6)", ENTERPRISES)
 
 
 async def load_education(conn: asyncpg.Connection) -> None:
@@ -153,6 +174,15 @@ async def load_education(conn: asyncpg.Connection) -> None:
     await conn.executemany(
         "insert into education.major_outcomes (major_id, year, enrollment, graduates, employed) "
         "values ($1, $2, $3, $3, $4)", [(ids[m], y, g, e) for m, y, g, e in OUTCOMES])
+    await conn.executemany("insert into education.major_designations (school_code, major_code, kind, year) "
+                           "values ($1, $2, $3, $4)", [(s, MAJOR[m], k, y) for s, m, k, y in MAJOR_DESIGNATIONS])
+    await conn.executemany("insert into education.school_enterprise_bases (code, name, kind, school_code, "
+                           "enterprise_uscc, established_year) values ($1, '基地', $2, $3, $4, $5)", BASES)
+    await conn.executemany("insert into education.school_designations (school_code, kind, year) values ($1, $2, $3)",
+                           SCHOOL_DESIGNATIONS)
+    await conn.executemany("insert into education.specialty_teachers (staff_no, name, school_code, "
+                           "dual_qualified_since, hired_on, left_on) values ($1, '教师' || $1, $2, $3, $4, $5)",
+                           TEACHERS)
 
 
 async def load_districts(conn: asyncpg.Connection) -> None:

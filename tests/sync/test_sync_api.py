@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 
+import orjson
 import pytest
 
 from hub.governance.access import mask_id_number
@@ -186,6 +187,46 @@ def test_personal_columns_are_masked_as_in_graphql(access_db) -> None:
     masked = sql_value(s.database_url, "select masked_fields from hub.audit_log where department = 'commerce' and "
                                        "operation_name like 'sync.snapshot labor.job_seekers%' order by id limit 1")
     assert set(masked) == {"labor.job_seekers.name", "labor.job_seekers.idNumber", "labor.job_seekers.phone"}
+
+
+def test_teachers_are_captured_ingested_and_masked_like_every_personal_field(access_db) -> None:
+    """Issue 16: education's specialty teachers (CONDITIONAL, name PERSONAL): an ingested teacher reaches the change
+    feed; a grantee without `name` in its grant gets every name masked in the snapshot and the feed, the owner not."""
+    from hub.governance.access import mask_person_name
+
+    s, tokens = access_db
+    dataset = "education.specialty_teachers"
+    consumer = sql_value(s.database_url, "select id from hub.consumers where department = 'commerce'")
+    request = sql_value(s.database_url, "insert into hub.access_requests (consumer_id, department, dataset, fields, "
+                                        "purpose, until, status, reviewed_at) values ($1, 'commerce', $2, '{}', "
+                                        "'sync test grant', current_date + 30, 'APPROVED', now()) returning id",
+                        consumer, dataset)
+    sql(s.database_url, "insert into hub.grants (request_id, department, dataset, fields, expires_at) values "
+                        "($1, 'commerce', $2, '{}', now() + interval '30 days')", request, dataset)
+    school = sql_value(s.database_url, "select code from education.schools order by id limit 1")
+    new = {"staff_no": "T99999999", "name": "欧阳明月", "school_code": school, "dual_qualified_since": 2024,
+           "hired_on": "2020-09-01"}
+
+    async def run():
+        async with hub_client(s, tokens["education"]) as client:
+            before = (await client.get(f"/sync/{dataset}/snapshot")).content
+            cursor = ndjson(before)[-1]["cursor"]
+            report = (await client.post(f"/ingest/{dataset}", content=orjson.dumps(new) + b"\n",
+                                        headers={"content-type": "application/x-ndjson"})).json()
+        async with hub_client(s, tokens["commerce"]) as client:
+            snap = await client.get(f"/sync/{dataset}/snapshot")
+            feed = await client.get(f"/sync/{dataset}/changes", params={"after": cursor})
+        return report, snap, feed
+
+    report, snap, feed = asyncio.run(run())
+    assert (report["inserted"], report["rejected"]) == (1, 0), report
+    raw = {r["staff_no"]: r["name"] for r in sql(s.database_url, "select staff_no, name from education.specialty_teachers")}
+    rows = ndjson(snap.content)[:-1]
+    assert len(rows) == len(raw) and all(r["name"] == mask_person_name(raw[r["staff_no"]]) != raw[r["staff_no"]]
+                                         for r in rows)
+    [change] = [c for c in ndjson(feed.content)[:-1] if c["op"] == "insert"]
+    assert change["row"]["staff_no"] == "T99999999" and change["row"]["name"] == "欧阳**"
+    assert change["row"]["dual_qualified"] is True  # the generated flag travels with the row
 
 
 def test_a_snapshot_failing_mid_stream_ends_without_a_cursor(client, settings, monkeypatch) -> None:

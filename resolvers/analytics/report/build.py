@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from hub.errors import BadUserInput, Conflict, NotFound
 from hub.sync import csv_cells
 from resolvers.analytics.report import forecast as report_forecast
+from resolvers.analytics.report import plan as report_plan
 from resolvers.analytics.statistics import latest_refresh, snapshot
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ async def build_figures(hub: "Department", settings: "Settings", year: int) -> d
         "districtNames": {code: name for code, name in districts},
         "majorWarnings": await F.major_warnings(hub, th, public, year),
         **await report_forecast.figures(hub, settings, year),  # forecasts and enrollment guidance (issue 16)
+        report_plan.KEY: await report_plan.figures(hub, year),
     })
 
 
@@ -258,6 +260,7 @@ def _csv_rows(report: Report) -> Iterator[tuple[Any, ...]]:
             yield ("warnings", key, name, metric, w[metric], w["suppressed"])
     if "forecast" in f:  # versions published before issue 16 have neither section
         yield from report_forecast.csv_rows(f)
+    yield from report_plan.csv_rows(f)
 
 
 def as_csv(report: Report) -> str:

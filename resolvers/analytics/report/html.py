@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from jinja2.ext import Extension
 
+from resolvers.analytics.report import plan as report_plan
 from resolvers.analytics.report.labels import LABELS, LEVELS, QUARTERS
 from resolvers.analytics.report.svg import Chart, bar_chart, line_chart
 
@@ -177,4 +178,11 @@ def render(report: "Report", lang: str = "zh", links: Links | None = None) -> st
     return ENVIRONMENT.get_template(PAGE).render(
         report=report, lang=lang, L=LABELS[lang], quarter_names=QUARTERS[lang],
         links=links or served_links(report, lang), covered=covered_quarter(report),
-        level_name=lambda level: levels.get(level, str(level)), **_charts(report, lang))
+        level_name=lambda level: levels.get(level, str(level)), **_charts(report, lang), **_plan(report, lang))
+
+
+def _plan(report: "Report", lang: str) -> dict[str, Any]:
+    """What the plan's section (``report/plan.html.j2``, issue 16) needs."""
+    return {"P": report_plan.LABELS[lang], "plan_chart": report_plan.chart(report, lang),
+            "plan_name": lambda i: report_plan.name(i, lang), "plan_value": report_plan.value,
+            "trend_years": report_plan.TREND_YEARS}

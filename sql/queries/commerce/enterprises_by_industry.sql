@@ -3,7 +3,8 @@
 select k.code as parent_code, e.*
 from unnest($1::text[]) as k(code)
 cross join lateral (
-    select e.id, e.uscc, e.name, e.industry_code, e.district_code, e.size, e.founded_on, e.integration
+    select e.id, e.uscc, e.name, e.industry_code, e.district_code, e.size, e.founded_on, e.integration,
+           e.integration_certified_year
     from commerce.enterprises e
     where e.industry_code like any (
             case when k.code ~ '^[A-T]$'

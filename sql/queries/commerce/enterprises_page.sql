@@ -1,5 +1,5 @@
 -- A page of enterprises: keyset on id; optional district, industry-code prefix, name search, founding dates.
-select id, uscc, name, industry_code, district_code, size, founded_on, integration
+select id, uscc, name, industry_code, district_code, size, founded_on, integration, integration_certified_year
 from commerce.enterprises
 where id > $1
   and ($3::text is null or district_code = $3)
