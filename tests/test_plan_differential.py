@@ -1,0 +1,204 @@
+"""Differential test of the planner: random valid query documents over the whole schema (hypothesis-graphql),
+each POSTed unregistered to an app that compiles every document on first sight and to one without the
+compiled path, as every consumer class — owner, granted (labor holds a test grant on every CONDITIONAL
+dataset) and not granted (commerce, education, science read each other's CONDITIONAL and NOT_SHARED data
+without one) — must give the same status, headers and bytes, denials and masks included, and the same audit
+entry (datasets read, grants used, rows, masked fields, denials, outcome).
+
+Most documents are drawn from the root fields that have a batch spec (``hub.specs.ROOTS``: what a plan can
+answer), three in five with their arguments "tamed" (``first`` small, codes and keys of real rows, free text
+and dates dropped) so that they find data; the rest from the whole schema with the generated arguments as
+they are (errors, limits, refused filters and documents the planner leaves to the general path). The
+planner must answer a fair share of them, so that the comparison is not between two general paths.
+
+Bounded for ``make test`` (``HUB_PLAN_FUZZ_EXAMPLES``, 40 documents; derandomized, so CI is stable; its share
+of the suite is well under 2 minutes); ``make fuzz`` runs many more with random seeds
+(``HUB_PLAN_FUZZ_EXAMPLES``, ``HUB_PLAN_FUZZ_RANDOM=1``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from graphql import (ArgumentNode, BooleanValueNode, DocumentNode, EnumValueNode, FieldNode, IntValueNode,
+                     NullValueNode, StringValueNode, Visitor, print_ast, visit)
+from hypothesis_graphql import queries
+from starlette.testclient import TestClient
+
+from hub import specs
+from hub.app import create_app
+from tests.fuzz.strategies import SCALARS
+from tests.helpers import sql
+
+EXAMPLES = int(os.environ.get("HUB_PLAN_FUZZ_EXAMPLES", "40"))
+RANDOM = os.environ.get("HUB_PLAN_FUZZ_RANDOM") == "1"
+WHO = ("labor", "commerce", "education", "science")  # granted + owner; owners without grants
+AUDITED = ("operation_name", "operation_type", "document_hash", "outcome", "consumer_id", "datasets", "grants",
+           "rows", "masked_fields", "denied", "error_codes")
+
+
+@pytest.fixture(scope="module")
+def apps(settings, tokens):
+    with TestClient(create_app(replace(settings, compiled_queries=True))) as planned, \
+            TestClient(create_app(replace(settings, compiled_queries=False))) as general:
+        yield planned, general
+
+
+@pytest.fixture(scope="module")
+def known(settings) -> dict[str, str]:
+    """Keys of real rows for the tamed arguments: (argument name or root field name) -> value."""
+    url = settings.database_url
+    one = lambda query: str(sql(url, query)[0][0])  # noqa: E731
+    uscc = one("select enterprise_uscc from labor.job_postings group by 1 order by count(*) desc, 1 limit 1")
+    return {
+        "uscc": uscc, "enterpriseUscc": uscc, "leadEnterpriseUscc": uscc,
+        "district": one("select district_code from labor.job_postings group by 1 order by count(*) desc limit 1"),
+        "occupation": one("select occupation_code from labor.job_postings group by 1 order by count(*) desc limit 1"),
+        "industry": one("select industry_code from commerce.enterprises group by 1 order by count(*) desc limit 1"),
+        "school": one("select code from education.schools order by id limit 1"),
+        "major": one("select code from education.majors order by id limit 1"),
+        "researchProject": one("select code from science.research_projects order by id limit 1"),
+        "id": one("select min(id) from labor.job_postings"),
+    }
+
+
+class _Tame(Visitor):
+    """Arguments a department system would send: ``first`` 0-5, keys and codes of real rows, enums, booleans,
+    small ints and nulls kept; free text, dates and cursors dropped."""
+
+    def __init__(self, known: dict[str, str]):
+        super().__init__()
+        self.known = known
+        self.n = 0
+
+    def enter_field(self, node: FieldNode, *_: object) -> FieldNode | None:
+        if not node.arguments:
+            return None
+        arguments = []
+        for argument in node.arguments:
+            name, value = argument.name.value, argument.value
+            if name == "first":
+                self.n += 1
+                value = IntValueNode(value=str((0, 1, 2, 3, 5)[self.n % 5]))
+            elif name == "id" and node.name.value == "jobPosting":
+                value = IntValueNode(value=self.known["id"])
+            elif name == "code" and node.name.value in self.known:
+                value = StringValueNode(value=self.known[node.name.value])
+            elif name in self.known:
+                value = StringValueNode(value=self.known[name])
+            elif isinstance(value, IntValueNode):
+                if not 0 <= int(value.value) <= 10:
+                    continue
+            elif not isinstance(value, (EnumValueNode, BooleanValueNode, NullValueNode)):
+                continue
+            arguments.append(ArgumentNode(name=argument.name, value=value))
+        return FieldNode(alias=node.alias, name=node.name, arguments=tuple(arguments), directives=node.directives,
+                         selection_set=node.selection_set)
+
+
+def _tamed(known: dict[str, str]):
+    return lambda document: print_ast(visit(document, _Tame(known)))
+
+
+def _without_trace(content: bytes) -> bytes:
+    marker = b',"extensions":{"traceId":'
+    return content.split(marker)[0] if marker in content else content
+
+
+def _last_audit_entries(url: str) -> list[dict]:
+    rows = sql(url, f"select {', '.join(AUDITED)} from hub.audit_log order by id desc limit 2")
+    return [dict(r) for r in reversed(rows)]
+
+
+def test_planned_answers_are_byte_identical_to_the_general_path(apps, tokens, settings, known) -> None:
+    planned, general = apps
+    compiled = planned.app.router.routes[0].endpoint.compiled
+    schema = planned.app.state.schema._schema
+    specs.specs_loaded()
+    plannable = sorted(name for name in specs.ROOTS if name in schema.query_type.fields)
+    nodes = queries(schema, fields=plannable, custom_scalars=SCALARS, print_ast=lambda node: node)
+    documents = st.one_of(nodes.map(_tamed(known)), nodes.map(_tamed(known)), nodes.map(_tamed(known)),
+                          queries(schema, fields=plannable, custom_scalars=SCALARS), queries(schema, custom_scalars=SCALARS))
+    seen = {"documents": 0, "answered": 0, **{who: 0 for who in WHO}}
+
+    @hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(document=documents)
+    def check(document: str) -> None:
+        seen["documents"] += 1
+        for who in WHO:
+            headers = {"Authorization": f"Bearer {tokens[who]}"}
+            before = compiled.answered
+            a = planned.post("/graphql", json={"query": document}, headers=headers)
+            answered = compiled.answered > before
+            b = general.post("/graphql", json={"query": document}, headers=headers)
+            assert (a.status_code, a.headers["content-type"]) == (b.status_code, b.headers["content-type"]), document
+            assert _without_trace(a.content) == _without_trace(b.content), (who, document)
+            if answered:
+                seen["answered"] += 1
+                seen[who] += 1
+                entries = _last_audit_entries(settings.database_url)
+                assert len(entries) == 2 and entries[0] == entries[1], (who, document, entries)
+                assert "errors" not in a.json()
+
+    check()
+    # the planner answered a fair share, for every consumer class (not only the general path compared with
+    # itself); a document reading a dataset its consumer may not read is answered by the general path
+    assert seen["answered"] >= seen["documents"] * len(WHO) // 10 and all(seen[who] for who in WHO), seen
+
+
+def test_get_and_persisted_requests_are_planned_on_first_sight(apps, tokens) -> None:
+    """A new document is compiled the first time it is seen, POST or GET, and answered by its plan from the
+    cache afterwards; a registered document's hash alone finds its plan; an unregistered hash does not."""
+    import hashlib
+    import json
+
+    planned, general = apps
+    compiled = planned.app.router.routes[0].endpoint.compiled
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    text = "query Fresh($n: Int) { occupations(first: $n) { nodes { code name postingCount } } }  # first sight"
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    assert compiled.cache.entries.get(digest) is None
+    params = {"query": text, "variables": json.dumps({"n": 3})}
+    expected = _without_trace(general.get("/graphql", params=params, headers=headers).content)
+    for request in (lambda: planned.get("/graphql", params=params, headers=headers),
+                    lambda: planned.post("/graphql", json={"query": text, "variables": {"n": 3}}, headers=headers)):
+        before, hits = compiled.answered, compiled.cache.stats.hits
+        response = request()
+        assert response.status_code == 200 and _without_trace(response.content) == expected
+        assert compiled.answered == before + 1
+    assert compiled.cache.entries[digest].plans and compiled.cache.stats.hits == hits + 1
+    unknown = planned.post("/graphql", json={"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}},
+                           headers=headers)
+    assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+def test_the_cache_is_bounded_and_documents_it_cannot_plan_are_remembered(settings, tokens) -> None:
+    with TestClient(create_app(replace(settings, compiled_queries=True, plan_cache_size=3))) as client:
+        client.headers["Authorization"] = f"Bearer {tokens['labor']}"
+        compiled = client.app.router.routes[0].endpoint.compiled
+        assert len(compiled.cache.entries) == 3  # warmed with registered documents, never more than the size
+        for n in range(5):
+            r = client.post("/graphql", json={"query": f"{{ occupations(first: {n + 1}) {{ nodes {{ code }} }} }}"})
+            assert r.status_code == 200 and "errors" not in r.json()
+        assert len(compiled.cache.entries) == 3
+        fallback = compiled.cache.stats.fallback
+        for _ in range(2):  # a directive: the general path answers, the decision is cached
+            r = client.post("/graphql", json={"query": "{ occupations(first: 1) { nodes { code @include(if: true) } } }"})
+            assert "errors" not in r.json()
+        assert compiled.cache.stats.fallback == fallback + 1
+
+
+def test_trusted_documents_only_still_refuses_unregistered_documents(settings, tokens) -> None:
+    with TestClient(create_app(replace(settings, compiled_queries=True, trusted_documents_only=True))) as client:
+        compiled = client.app.router.routes[0].endpoint.compiled
+        before = compiled.answered
+        r = client.post("/graphql", json={"query": "{ occupations(first: 1) { nodes { code } } }"},
+                        headers={"Authorization": f"Bearer {tokens['labor']}"})
+        assert r.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+        assert compiled.answered == before
