@@ -135,8 +135,9 @@ class CompiledQueries:
         try:
             with _operation_span(ctx, operation, found.digest) as span:
                 data = await self._run(ctx, found)
-                if data is None and span is not None:
+                if data is None and span is not None:  # the general path's operation span follows, named so
                     span.set_attribute("hub.compiled.fallback", True)
+                    span.update_name("compiled plan (fell back)")
         finally:
             ctx.db = primary
         if data is None:

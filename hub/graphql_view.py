@@ -51,7 +51,9 @@ class HubGraphQL(GraphQL):
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         self.settings = settings
         self.trusted = TrustedDocuments.load()  # graphql/operations/**/*.graphql, by sha256
-        self.compiled = CompiledQueries(schema, settings, self.trusted) if settings.compiled_queries else None
+        # Resolver spans (HUB_TRACE_RESOLVERS, for debugging) need the resolvers: the general path answers then.
+        compiled = settings.compiled_queries and not settings.trace_resolvers
+        self.compiled = CompiledQueries(schema, settings, self.trusted) if compiled else None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """A query (POSTed, or a GET's parameters) is answered by its compiled plan (hub.compiled); everything
