@@ -36,6 +36,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import DirectiveNode, Visitor, visit
 
 from hub import codes, specs
+from hub.fused import Fused, FusedChild, fusable_loader
 
 log = logging.getLogger("hub.fastpath")
 
@@ -76,6 +77,7 @@ class FieldPlan:
     arg_names: dict[str, str] = field(default_factory=dict)  # GraphQL -> python argument name
     child: "SelectionPlan | None" = None  # object results; None for scalar results
     child_serialize: Callable[[Any], Any] | None = None  # scalar results of a join (e.g. postingCount)
+    fused: Fused | None = None  # this key lookup and its objects' same-department key joins in one statement
     scalar_name: str = ""
 
 
@@ -211,12 +213,26 @@ class Compiler:
             if isinstance(named, GraphQLObjectType):
                 sub = collect_subfields(self.schema, self._fragments, {}, self._operation, named, details)
                 fp.child = self._selection(named, sub.grouped_field_set)
+                if fp.kind == "join":
+                    fp.fused = _fuse(fp)
             else:
                 fp.child_serialize = _serializer(field_def.type)
             plan.fields.append(fp)
             plan.nested.append(fp)
         plan.build = generate_builder(plan)
         return plan
+
+
+def _fuse(fp: FieldPlan) -> Fused | None:
+    """A key lookup (root or join) whose objects have argument-less key joins answered by the same department:
+    one statement for all of them (``hub.fused``)."""
+    join = fp.join
+    if not (isinstance(join, specs.RootByKey) or type(join) is specs.ByKey) or not fusable_loader(join.loader):
+        return None
+    children = [FusedChild(c.key, c.join.key, c.join.loader, c.dataset, c) for c in fp.child.nested
+                if c.kind == "join" and type(c.join) is specs.ByKey and not c.field_def.args
+                and fusable_loader(c.join.loader) and c.join.loader.dept == join.loader.dept]
+    return Fused(join.loader, children) if children else None
 
 
 def _plain_method(resolver: Any) -> bool:
@@ -237,6 +253,8 @@ class Executor:
         self.operation = operation
         self.schema = schema
         self.variables = variables
+        # values of fused joins fetched with their parents (hub.fused): id(field plan) -> {id(parent): value}
+        self.prefetched: dict[int, dict[int, Any]] = {}
 
     def graphql_arguments(self, fp: FieldPlan) -> dict[str, Any]:
         """A join field's argument values by GraphQL name (graphql-core's coercion, defaults included)."""
@@ -268,6 +286,17 @@ class Executor:
         access.check(dataset, fp.where, arguments)
         return dataset
 
+    async def fetch_fused(self, fp: FieldPlan, objects: list[Any], args: dict[str, Any], root: bool) -> list[Any]:
+        """A key lookup and its fused joins in one statement: the lookup's values; the joins' values are kept
+        for their own level (``prefetched``), where they are checked, masked and counted as unfused."""
+        fused = fp.fused
+        keys = [args[fp.join.argument]] if root else [getattr(o, fp.join.key) for o in objects]
+        unique = list(dict.fromkeys(k for k in keys if k is not None))
+        found, children = await fused.fetch(self.ctx, unique) if unique else ({}, [{} for _ in fused.children])
+        for child, by_key in zip(fused.children, children):
+            self.prefetched[id(child.plan)] = {id(found[k]): by_key.get(k) for k in found}
+        return [found.get(k) if k is not None else None for k in keys]
+
     async def render(self, objects: list[Any], plan: SelectionPlan, root: bool = False) -> list[dict[str, Any]]:
         nested_values: dict[str, list[Any]] = {}
         access = self.ctx.access
@@ -281,7 +310,12 @@ class Executor:
                     values = [getattr(o, fp.attr) for o in objects]
             else:
                 args = {fp.arg_names.get(k, k): v for k, v in graphql_args.items()}
-                if root:
+                prefetched = self.prefetched.pop(id(fp), None)
+                if prefetched is not None:
+                    values = [prefetched.get(id(o)) for o in objects]
+                elif fp.fused is not None and fp.fused.allowed(access):
+                    values = await self.fetch_fused(fp, objects, args, root)
+                elif root:
                     values = [await fp.join.fetch(self.ctx, args)]
                 else:
                     values = await fp.join.batch(self.ctx, objects, args)
