@@ -96,8 +96,9 @@ class Fused:
         convert = parent.convert
         for r in rows:
             values = tuple(r.values())
-            key = r[parent.key_column]
-            found[key] = convert(dict(zip(names[:cuts[0]], values[:cuts[0]])))
+            row = dict(zip(names[:cuts[0]], values[:cuts[0]]))  # by position: a join's columns may share names
+            key = row[parent.key_column]
+            found[key] = convert(row)
             for i, child in enumerate(self.children):
                 part = dict(zip(names[cuts[i] + 1:cuts[i + 1]], values[cuts[i] + 1:cuts[i + 1]]))
                 children[i][key] = None if part.get(child.loader.key_column) is None else child.loader.convert(part)

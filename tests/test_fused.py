@@ -73,6 +73,20 @@ def test_an_unknown_key_reads_nothing_more(apps, tokens, settings) -> None:
     assert entries[0] == entries[1] == ["commerce.enterprises"]
 
 
+def test_columns_of_the_same_name_in_parent_and_join(apps, tokens, settings) -> None:
+    """A posting and its occupation (both labor) both have an ``id``: the rows are split by position."""
+    planned, general = apps
+    posting = sql_value(settings.database_url, "select min(id) from labor.job_postings")
+    text = "query($id: Int!) { jobPosting(id: $id) { id title occupation { code name } } }"
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    body = {"query": text, "variables": {"id": posting}}
+    a, ran = _ran(planned, lambda: planned.post("/graphql", json=body, headers=headers))
+    assert list(ran) == ["fused/labor/postings_by_id+occupation_code:labor/occupations_by_code"]
+    b = general.post("/graphql", json=body, headers=headers)
+    assert a.json()["data"]["jobPosting"]["id"] == posting and a.json()["data"]["jobPosting"]["occupation"]["code"]
+    assert a.content.split(b',"extensions"')[0] == b.content.split(b',"extensions"')[0]
+
+
 def _dataset(name: str, department: str, sharing: str) -> Dataset:
     return Dataset(name, department, name.split(".")[1], name, sharing, "DAILY", "")
 

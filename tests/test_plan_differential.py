@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -58,6 +59,11 @@ def _without_trace(content: bytes) -> bytes:
     return content.split(marker)[0] if marker in content else content
 
 
+def _unordered(response) -> tuple:
+    body = response.json()
+    return body.get("data"), sorted(orjson.dumps(e, option=orjson.OPT_SORT_KEYS) for e in body.get("errors", []))
+
+
 def _last_audit_entries(url: str) -> list[dict]:
     rows = sql(url, f"select {', '.join(AUDITED)} from hub.audit_log order by id desc limit 2")
     return [dict(r) for r in reversed(rows)]
@@ -86,7 +92,10 @@ def test_planned_answers_are_byte_identical_to_the_general_path(apps, tokens, se
             answered = compiled.answered > before
             b = general.post("/graphql", json={"query": document}, headers=headers)
             assert (a.status_code, a.headers["content-type"]) == (b.status_code, b.headers["content-type"]), document
-            assert _without_trace(a.content) == _without_trace(b.content), (who, document)
+            if answered:
+                assert _without_trace(a.content) == _without_trace(b.content), (who, document)
+            else:  # both answered by the general path, whose errors of concurrent fields come in any order
+                assert _unordered(a) == _unordered(b), (who, document)
             if answered:
                 seen["answered"] += 1
                 seen[who] += 1
