@@ -125,7 +125,7 @@ conformance: $(STAMP)
 
 # schemathesis against a live hub for FUZZ_SECONDS (half as admin, half as labor); fails on any finding;
 # then the planner's differential test (tests/test_plan_differential.py) on PLAN_FUZZ_EXAMPLES generated
-# documents with random seeds (make test runs 40, derandomized)
+# documents with random seeds (make test runs 60, derandomized)
 PLAN_FUZZ_EXAMPLES ?= 1000
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS)

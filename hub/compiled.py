@@ -64,10 +64,9 @@ COST_CACHE_SIZE = 4096
 
 @dataclass(frozen=True)
 class Found:
-    """A request body's compiled operation, its document (text and SHA-256 hex) and raw variables."""
+    """A request body's compiled operation, its document's SHA-256 hex and raw variables."""
 
     operation: CompiledOperation
-    text: str
     digest: str
     variables: dict[str, Any]
 
@@ -123,7 +122,7 @@ class CompiledQueries:
         operation = self.cache.get(digest, text).plans.get(name)
         if operation is None:
             return None
-        return Found(operation, text, digest, variables or {})
+        return Found(operation, digest, variables or {})
 
     async def answer(self, ctx: Any, found: Found) -> bytes | None:
         """The response body for a compiled operation (``found`` = ``lookup(body)``), or None to let the

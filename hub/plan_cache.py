@@ -6,7 +6,8 @@ validated with graphql-core's rules plus the hub's depth and alias rules (``hub.
 (``HUB_PLAN_CACHE_SIZE`` documents, ``cachetools.LRUCache``). A document the planner cannot answer
 exactly (invalid, over a limit, a directive, introspection, a field without a batch spec ...) is cached
 too, with the reason, so that it costs one compile attempt and then goes straight to the general path.
-The cost limit depends on the variables and is checked per request (``hub.compiled``).
+The cost limit depends on the variables and is checked per request (``hub.compiled``). Documents over
+``MAX_DOCUMENT_CHARS`` are not planned, so the cache's memory is bounded by its size times that.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ from hub.limits import alias_rule, depth_rule
 
 log = logging.getLogger("hub.plan_cache")
 
+# The largest document planned (and kept); longer ones (never a department system's query) go to the general path.
+MAX_DOCUMENT_CHARS = 20_000
+
 
 @dataclass(frozen=True)
 class Planned:
     """One document's plans by operation name (None: the only operation), or why there are none."""
 
     digest: str
-    text: str
     plans: dict[str | None, CompiledOperation] = field(default_factory=dict)
     reason: str | None = None  # set when the general path answers every operation of this document
 
@@ -58,6 +61,8 @@ class PlanCache:
         if found is not None:
             self.stats.hits += 1
             return found
+        if len(text) > MAX_DOCUMENT_CHARS:  # bounded memory: the cache holds at most size x this much
+            return Planned(digest, reason=f"documents over {MAX_DOCUMENT_CHARS} characters are not planned")
         started = time.perf_counter()
         planned = self.plan(digest, text)
         self.stats.compile_seconds += time.perf_counter() - started
@@ -79,8 +84,8 @@ class PlanCache:
                 raise NotCompilable("the document has no query operation")
         except Exception as exc:  # noqa: BLE001 - anything: the general path answers (and reports errors)
             log.debug("document %s is answered by the general path: %r", digest[:12], exc)
-            return Planned(digest, text, reason=f"{type(exc).__name__}: {exc}")
-        return Planned(digest, text, plans)
+            return Planned(digest, reason=f"{type(exc).__name__}: {exc}")
+        return Planned(digest, plans)
 
 
 __all__ = ["PlanCache", "Planned", "PlanStats"]

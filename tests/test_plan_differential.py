@@ -11,7 +11,7 @@ and dates dropped) so that they find data; the rest from the whole schema with t
 they are (errors, limits, refused filters and documents the planner leaves to the general path). The
 planner must answer a fair share of them, so that the comparison is not between two general paths.
 
-Bounded for ``make test`` (``HUB_PLAN_FUZZ_EXAMPLES``, 40 documents; derandomized, so CI is stable; its share
+Bounded for ``make test`` (``HUB_PLAN_FUZZ_EXAMPLES``, 60 documents; derandomized, so CI is stable; its share
 of the suite is well under 2 minutes); ``make fuzz`` runs many more with random seeds
 (``HUB_PLAN_FUZZ_EXAMPLES``, ``HUB_PLAN_FUZZ_RANDOM=1``).
 """
@@ -35,7 +35,7 @@ from tests.fuzz.documents import known_values, tamed
 from tests.fuzz.strategies import SCALARS
 from tests.helpers import sql
 
-EXAMPLES = int(os.environ.get("HUB_PLAN_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("HUB_PLAN_FUZZ_EXAMPLES", "60"))
 RANDOM = os.environ.get("HUB_PLAN_FUZZ_RANDOM") == "1"
 WHO = ("labor", "commerce", "education", "science")  # granted + owner; owners without grants
 AUDITED = ("operation_name", "operation_type", "document_hash", "outcome", "consumer_id", "datasets", "grants",
@@ -136,6 +136,8 @@ def test_get_and_persisted_requests_are_planned_on_first_sight(apps, tokens) -> 
 
 
 def test_the_cache_is_bounded_and_documents_it_cannot_plan_are_remembered(settings, tokens) -> None:
+    import hashlib
+
     with TestClient(create_app(replace(settings, compiled_queries=True, plan_cache_size=3))) as client:
         client.headers["Authorization"] = f"Bearer {tokens['labor']}"
         compiled = client.app.router.routes[0].endpoint.compiled
@@ -149,6 +151,13 @@ def test_the_cache_is_bounded_and_documents_it_cannot_plan_are_remembered(settin
             r = client.post("/graphql", json={"query": "{ occupations(first: 1) { nodes { code @include(if: true) } } }"})
             assert "errors" not in r.json()
         assert compiled.cache.stats.fallback == fallback + 1
+        from hub.plan_cache import MAX_DOCUMENT_CHARS
+
+        padded = "{ occupations(first: 1) { nodes { code } } }" + " " * MAX_DOCUMENT_CHARS  # kept out of the cache
+        answered = compiled.answered
+        r = client.post("/graphql", json={"query": padded})
+        assert r.status_code == 200 and "errors" not in r.json() and compiled.answered == answered
+        assert hashlib.sha256(padded.encode()).hexdigest() not in compiled.cache.entries
 
 
 def test_trusted_documents_only_still_refuses_unregistered_documents(settings, tokens) -> None:

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import collections
 import hashlib
+import logging
 import re
 import statistics
 import subprocess
@@ -90,7 +91,7 @@ def compile_corpus(docs: list[tuple[str, str]]) -> dict:
     cache = PlanCache(build_schema(settings_), settings_, len(docs) + 1)
     times: list[float] = []
     reasons: collections.Counter = collections.Counter()
-    by_kind: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    by_kind: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])  # documents, left, invalid
     for kind, text in docs:
         started = time.perf_counter()
         planned = cache.get(hashlib.sha256(text.encode()).hexdigest(), text)
@@ -98,12 +99,14 @@ def compile_corpus(docs: list[tuple[str, str]]) -> dict:
         by_kind[kind][0] += 1
         if planned.reason is not None:
             by_kind[kind][1] += 1
+            by_kind[kind][2] += "does not validate" in planned.reason  # the general path refuses them too
             reasons[re.sub(r"\b[A-Z]\w*\.\w+", "T.f", planned.reason)[:100]] += 1
     times.sort()
     return {"documents": len(docs), "compile_ms_p50": 1000 * times[len(times) // 2],
             "compile_ms_p99": 1000 * times[min(len(times) - 1, int(len(times) * 0.99))],
             "compile_ms_mean": 1000 * statistics.fmean(times),
-            "fallback_by_kind": {k: {"documents": v[0], "left_to_general_path": v[1]} for k, v in by_kind.items()},
+            "fallback_by_kind": {k: {"documents": v[0], "left_to_general_path": v[1], "of_which_invalid": v[2]}
+                                 for k, v in by_kind.items()},
             "reasons": dict(reasons.most_common(12))}
 
 
@@ -118,6 +121,16 @@ def run_corpus(url: str, token: str, docs: list[tuple[str, str]]) -> dict:
     s = replace(Settings.from_env({"HUB_ENV": "production", "DATABASE_URL": url, "HUB_RATE_LIMIT_PER_SECOND": "0"}),
                 plan_cache_size=len(docs) + 10)
     by_kind: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    reasons: collections.Counter = collections.Counter()
+
+    class Reasons(logging.Handler):  # hub.compiled logs why a plan fell back (at debug level)
+        def emit(self, record: logging.LogRecord) -> None:
+            exc = record.args[1] if isinstance(record.args, tuple) and len(record.args) > 1 else None
+            reasons[type(exc).__name__ if exc is not None else record.getMessage()[:60]] += 1
+
+    logger = logging.getLogger("hub.compiled")
+    logger.addHandler(Reasons())
+    logger.setLevel(logging.DEBUG)
     with TestClient(create_app(s)) as client:
         client.headers["Authorization"] = f"Bearer {token}"
         compiled = client.app.router.routes[0].endpoint.compiled
@@ -126,7 +139,8 @@ def run_corpus(url: str, token: str, docs: list[tuple[str, str]]) -> dict:
             client.post("/graphql", json={"query": text})
             by_kind[kind][0] += 1
             by_kind[kind][1] += compiled.answered > before
-    return {k: {"requests": v[0], "answered_by_a_plan": v[1]} for k, v in by_kind.items()}
+    return {**{k: {"requests": v[0], "answered_by_a_plan": v[1]} for k, v in by_kind.items()},
+            "fell_back_at_run_time": dict(reasons.most_common())}
 
 
 def _wrk(url: str, body: bytes, token: str, fresh: bool, duration: int) -> dict:
