@@ -25,7 +25,8 @@ def explain(text: str, settings: Any, with_sql: bool = True) -> str:
     for name, operation in planned.plans.items():
         if name is None and len(planned.plans) > 1:
             continue  # the only operation, also listed by its name
-        lines.append(f"query {operation.name or '(anonymous)'}")
+        datasets = ", ".join(sorted(operation.datasets)) or "no dataset"
+        lines.append(f"query {operation.name or '(anonymous)'}: may read {datasets} (each checked by its guard when read)")
         _walk(operation.root, "  ", lines, set(), with_sql)
     return "\n".join(lines)
 

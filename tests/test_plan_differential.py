@@ -77,7 +77,8 @@ def test_planned_answers_are_byte_identical_to_the_general_path(apps, tokens, se
     plannable = sorted(name for name in specs.ROOTS if name in schema.query_type.fields)
     nodes = queries(schema, fields=plannable, custom_scalars=SCALARS, print_ast=lambda node: node)
     documents = st.one_of(nodes.map(tamed(known)), nodes.map(tamed(known)), nodes.map(tamed(known)),
-                          queries(schema, fields=plannable, custom_scalars=SCALARS), queries(schema, custom_scalars=SCALARS))
+                          queries(schema, fields=plannable, custom_scalars=SCALARS),
+                          queries(schema, custom_scalars=SCALARS))
     seen = {"documents": 0, "answered": 0, **{who: 0 for who in WHO}}
 
     @hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM, database=None,
@@ -148,7 +149,8 @@ def test_the_cache_is_bounded_and_documents_it_cannot_plan_are_remembered(settin
         assert len(compiled.cache.entries) == 3
         fallback = compiled.cache.stats.fallback
         for _ in range(2):  # a directive: the general path answers, the decision is cached
-            r = client.post("/graphql", json={"query": "{ occupations(first: 1) { nodes { code @include(if: true) } } }"})
+            directive = "{ occupations(first: 1) { nodes { code @include(if: true) } } }"
+            r = client.post("/graphql", json={"query": directive})
             assert "errors" not in r.json()
         assert compiled.cache.stats.fallback == fallback + 1
         from hub.plan_cache import MAX_DOCUMENT_CHARS
