@@ -8,7 +8,8 @@
    consumer (labor): the share answered by a plan (the rest fell back: a denied dataset, a bad argument, ...).
 3. **Every request a new document**: the hub (production settings, ``--workers``) under wrk -c16, each
    request the text of a bench operation with a unique comment appended (so every request is compiled on
-   first sight), against the same text every time (a cached plan); req/s of both, alternating, ``--rounds``.
+   first sight), against the same text every time (a cached plan); req/s of both, ``--rounds``; then the same
+   with the compiled path off (``HUB_COMPILED_QUERIES=false``: the general path, for comparison).
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def run_corpus(url: str, token: str, docs: list[tuple[str, str]]) -> dict:
 
     s = replace(Settings.from_env({"HUB_ENV": "production", "DATABASE_URL": url, "HUB_RATE_LIMIT_PER_SECOND": "0"}),
                 plan_cache_size=len(docs) + 10)
-    by_kind: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    by_kind: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0, 0])  # requests, planned, ok, ok planned
     reasons: collections.Counter = collections.Counter()
 
     class Reasons(logging.Handler):  # hub.compiled logs why a plan fell back (at debug level)
@@ -136,10 +137,15 @@ def run_corpus(url: str, token: str, docs: list[tuple[str, str]]) -> dict:
         compiled = client.app.router.routes[0].endpoint.compiled
         for kind, text in docs:
             before = compiled.answered
-            client.post("/graphql", json={"query": text})
-            by_kind[kind][0] += 1
-            by_kind[kind][1] += compiled.answered > before
-    return {**{k: {"requests": v[0], "answered_by_a_plan": v[1]} for k, v in by_kind.items()},
+            ok = "errors" not in client.post("/graphql", json={"query": text}).json()
+            planned = compiled.answered > before
+            counts = by_kind[kind]
+            counts[0] += 1
+            counts[1] += planned
+            counts[2] += ok  # answered without errors: what a plan could have answered
+            counts[3] += ok and planned
+    return {**{k: {"requests": v[0], "answered_by_a_plan": v[1], "answered_without_errors": v[2],
+                   "of_which_by_a_plan": v[3]} for k, v in by_kind.items()},
             "fell_back_at_run_time": dict(reasons.most_common())}
 
 
@@ -169,6 +175,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--op", action="append", default=None)
+    parser.add_argument("--no-fresh", dest="fresh", action="store_false", help="skip the wrk runs")
     args = parser.parse_args()
     out: dict = {}
     with database.server() as url:
@@ -180,17 +187,20 @@ def main() -> int:
         print(orjson.dumps(out["compile"], option=orjson.OPT_INDENT_2).decode())
         out["run"] = run_corpus(url, token, docs)
         print(orjson.dumps(out["run"], option=orjson.OPT_INDENT_2).decode())
-        ops = operations.load(args.op or ["BenchEnterpriseByUscc", "BenchPostingsNested"])
+        ops = operations.load(args.op or ["BenchEnterpriseByUscc", "BenchPostingsNested"]) if args.fresh else []
         log_dir = database.BENCH_DIR / "logs" / ("plans-" + time.strftime("%Y%m%d-%H%M%S"))
-        with servers.hub(url, args.workers, log_dir) as server:
-            for op in ops:
-                for r in range(args.rounds):
-                    for fresh in (False, True):
-                        row = _wrk(server.url, op.body(), token, fresh, args.duration)
-                        label = "new document per request" if fresh else "same document (cached plan)"
-                        print(f"{op.name:<24} round {r + 1}  {label:<30} {row['rps']:8.1f} req/s  "
-                              f"p50 {row['p50_ms']:6.2f} ms  p99 {row['p99_ms']:6.2f} ms")
-                        out.setdefault("fresh", []).append({"op": op.name, "round": r + 1, "fresh": fresh, **row})
+        general_env = {"HUB_COMPILED_QUERIES": "false"}  # the general path, for comparison
+        for label_env, extra_env in (("planned", None), ("general path", general_env)) if ops else ():
+            with servers.hub(url, args.workers, log_dir, extra_env=extra_env) as server:
+                for op in ops:
+                    for r in range(args.rounds):
+                        for fresh in (False, True):
+                            row = _wrk(server.url, op.body(), token, fresh, args.duration)
+                            label = f"{label_env}, " + ("new document per request" if fresh else "same document")
+                            print(f"{op.name:<24} round {r + 1}  {label:<40} {row['rps']:8.1f} req/s  "
+                                  f"p50 {row['p50_ms']:6.2f} ms  p99 {row['p99_ms']:6.2f} ms")
+                            out.setdefault("fresh", []).append({"op": op.name, "round": r + 1, "server": label_env,
+                                                                "fresh": fresh, **row})
     path = database.BENCH_DIR / f"plans-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2))
     print(f"written {path.relative_to(database.BENCH_DIR.parent.parent)}")
