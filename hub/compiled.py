@@ -95,7 +95,9 @@ class CompiledQueries:
             return None
         query = body.get("query")
         extensions = body.get("extensions")
-        persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+        if not isinstance(extensions, (dict, type(None))):
+            return None  # the general path refuses it (400)
+        persisted = extensions.get("persistedQuery") if extensions is not None else None
         if persisted is not None:
             version = persisted.get("version", 1) if isinstance(persisted, dict) else None
             if version != 1 or isinstance(version, bool):

@@ -170,3 +170,29 @@ def test_trusted_documents_only_still_refuses_unregistered_documents(settings, t
                         headers={"Authorization": f"Bearer {tokens['labor']}"})
         assert r.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
         assert compiled.answered == before
+
+
+@pytest.mark.parametrize("method, request_kwargs", [
+    ("POST", {"json": {"query": "{ occupations(first: 1) { nodes { code } } }", "extensions": "x"}}),
+    ("POST", {"json": {"query": "{ occupations(first: 1) { nodes { code } } }", "extensions": []}}),
+    ("POST", {"json": {"query": "{ occupations(first: 1) { nodes { code } } }", "variables": []}}),
+    ("POST", {"json": {"query": "{ occupations(first: 1) { nodes { code } } }", "operationName": 3}}),
+    ("POST", {"json": {"query": "{ occupations(first: 1) { nodes { code } } }",
+                       "extensions": {"persistedQuery": {"version": 2, "sha256Hash": "00"}}}}),
+    ("GET", {"params": {"query": "{ occupations(first: 1) { nodes { code } } }", "extensions": "x"}}),
+    ("GET", {"params": {"query": "{ occupations(first: 1) { nodes { code } } }", "variables": ""}}),
+    ("GET", {"params": {"query": "{ occupations(first: 1) { nodes { code } } }", "variables": "{"}}),
+    ("GET", {"params": {"query": "mutation { revokeGrant(id: 1) { id } }"}}),
+], ids=["extensions-string", "extensions-list", "variables-list", "operationName-int", "persisted-version-2",
+        "get-extensions-string", "get-variables-empty", "get-variables-bad-json", "get-mutation"])
+def test_malformed_requests_get_the_general_paths_answer(apps, tokens, method, request_kwargs) -> None:
+    """A request the general path refuses is never answered by a plan (same status and bytes)."""
+    planned, general = apps
+    compiled = planned.app.router.routes[0].endpoint.compiled
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    before = compiled.answered
+    a = planned.request(method, "/graphql", headers=headers, **request_kwargs)
+    b = general.request(method, "/graphql", headers=headers, **request_kwargs)
+    assert compiled.answered == before
+    assert a.status_code == b.status_code and a.status_code != 200 or "errors" in b.json()
+    assert _without_trace(a.content) == _without_trace(b.content)
