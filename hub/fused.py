@@ -28,6 +28,7 @@ from typing import Any, Sequence
 
 from hub.db import SqlRegistry
 from hub.loaders import ByKeyLoader
+from hub.tracing import count_batch_rows
 
 _PARAM = re.compile(r"\$(\d+)")
 _REGISTRY: SqlRegistry | None = None
@@ -77,14 +78,29 @@ class Fused:
             inner = _PARAM.sub(lambda m: f"array[p.{_ident(child.attr)}]", _sql(child.loader.query))
             columns += [f'null::int as "__fused_{i}"', f"c{i}.*"]
             joins.append(f"left join lateral (\n{inner}\n) c{i} on true")
-        self.sql = (f"-- generated from the join specs (hub.fused): {self.name}\n"
-                    f"select {', '.join(columns)}\nfrom (\n{_sql(self.parent.query)}\n) p\n" + "\n".join(joins))
+        self.sql = f"select {', '.join(columns)}\nfrom (\n{_sql(self.parent.query)}\n) p\n" + "\n".join(joins)
         SqlRegistry.generated[self.name] = self.sql
 
+    @property
+    def loader_name(self) -> str:
+        """The batch's name in metrics and spans: its loaders', e.g. EnterpriseByUsccLoader+IndustryByCodeLoader."""
+        return "+".join(loader.__name__ for loader in (self.parent, *(c.loader for c in self.children)))
+
     async def fetch(self, ctx: Any, keys: Sequence[Any]) -> tuple[dict[Any, Any], list[dict[Any, Any]]]:
-        """Parents by key, and for each child the child object by parent key (None when not found)."""
+        """Parents by key, and for each child the child object by parent key (None when not found). One batch
+        as the loaders' are: its metric and span (``Telemetry.loader_batch``), the statement's span under it."""
+        telemetry = getattr(ctx.db, "telemetry", None)
+        if telemetry is None:
+            return self._split(await self._rows(ctx, keys))
+        return self._split(await telemetry.loader_batch(self.loader_name, list(keys), lambda k: self._rows(ctx, k)))
+
+    async def _rows(self, ctx: Any, keys: Sequence[Any]) -> list[Any]:
+        rows = await ctx.db.departments[self.parent.dept].fetch(self.name, list(keys))
+        count_batch_rows(len(rows))
+        return rows
+
+    def _split(self, rows: list[Any]) -> tuple[dict[Any, Any], list[dict[Any, Any]]]:
         parent = self.parent
-        rows = await ctx.db.departments[parent.dept].fetch(self.name, list(keys))
         found: dict[Any, Any] = {}
         children: list[dict[Any, Any]] = [{} for _ in self.children]
         if not rows:
