@@ -23,7 +23,7 @@ from opentelemetry import trace
 from hub.audit import AuditEntry, append
 from hub.fastpath import CompiledOperation, Executor, coerce_variables
 from hub.limits import DocumentAnalysis
-from hub.plan_cache import PlanCache
+from hub.plan_cache import PlanCache, Planned
 from hub.tracing import current_ids
 
 log = logging.getLogger("hub.compiled")
@@ -71,6 +71,19 @@ class Found:
     variables: dict[str, Any]
 
 
+def query_names(text: str) -> list[str | None]:
+    """The names a request may give to select each query operation of a registered document (None too when it
+    holds only one operation)."""
+    from graphql import OperationDefinitionNode, OperationType, parse
+
+    try:
+        operations = [d for d in parse(text).definitions if isinstance(d, OperationDefinitionNode)]
+    except Exception:  # noqa: BLE001 - the general path reports the syntax error
+        return [None]
+    names = [op.name.value for op in operations if op.operation is OperationType.QUERY and op.name is not None]
+    return names + [None] if len(operations) == 1 or not names else names
+
+
 class CompiledQueries:
     def __init__(self, schema: Any, settings: Any, trusted: Any):
         self.schema = schema
@@ -82,11 +95,16 @@ class CompiledQueries:
         # cost of (document, operation, variables): the same variables always cost the same (bounded, cleared when full)
         self._costs: dict[tuple[str, str | None, Any], int] = {}
         for doc in trusted:  # warm the cache with the registered documents (and report the ones left out)
-            planned = self.cache.get(doc.hash, doc.text)
-            if planned.reason is not None:
-                self.skipped[doc.path] = planned.reason
+            reasons = [planned.reason for name in query_names(doc.text)
+                       if (planned := self.cache.get(doc.hash, doc.text, name)).reason is not None]
+            if reasons:
+                self.skipped[doc.path] = "; ".join(reasons)
         log.info("compiled %d trusted documents (%d left to the general path)",
                  len(trusted) - len(self.skipped), len(self.skipped))
+
+    def planned(self, digest: str, operation_name: str | None = None) -> Planned | None:
+        """The cache entry of a document's operation (None: not seen, or pushed out)."""
+        return self.cache.entries.get((digest, operation_name))
 
     def lookup(self, body: Any) -> Found | None:
         """The compiled operation a request body (a POSTed JSON object or a GET's parameters) names, compiled
@@ -121,7 +139,7 @@ class CompiledQueries:
         variables = body.get("variables")
         if (name is not None and not isinstance(name, str)) or not (variables is None or isinstance(variables, dict)):
             return None
-        operation = self.cache.get(digest, text).plans.get(name)
+        operation = self.cache.get(digest, text, name).plans.get(name)
         if operation is None:
             return None
         return Found(operation, digest, variables or {})

@@ -15,16 +15,20 @@ from hub.fastpath import FieldPlan, SelectionPlan
 
 
 def explain(text: str, settings: Any, with_sql: bool = True) -> str:
+    from hub.compiled import query_names
     from hub.plan_cache import PlanCache
     from hub.schema import build_schema
 
-    planned = PlanCache(build_schema(settings), settings, 1).plan(hashlib.sha256(text.encode()).hexdigest(), text)
-    if planned.reason is not None:
-        return f"answered by the general path: {planned.reason}"
+    cache = PlanCache(build_schema(settings), settings, 1)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    names = [n for n in query_names(text) if n is not None] or [None]
     lines: list[str] = []
-    for name, operation in planned.plans.items():
-        if name is None and len(planned.plans) > 1:
-            continue  # the only operation, also listed by its name
+    for name in names:
+        planned = cache.plan(digest, text, name)
+        if planned.reason is not None:
+            lines.append(f"query {name or '(anonymous)'}: answered by the general path: {planned.reason}")
+            continue
+        operation = planned.plans[name]
         datasets = ", ".join(sorted(operation.datasets)) or "no dataset"
         lines.append(f"query {operation.name or '(anonymous)'}: may read {datasets} (each checked by its guard when read)")
         _walk(operation.root, "  ", lines, set(), with_sql)

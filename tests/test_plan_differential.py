@@ -18,6 +18,7 @@ of the suite is well under 2 minutes); ``make fuzz`` runs many more with random 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import replace
 
@@ -113,7 +114,6 @@ def test_planned_answers_are_byte_identical_to_the_general_path(apps, tokens, se
 def test_get_and_persisted_requests_are_planned_on_first_sight(apps, tokens) -> None:
     """A new document is compiled the first time it is seen, POST or GET, and answered by its plan from the
     cache afterwards; a registered document's hash alone finds its plan; an unregistered hash does not."""
-    import hashlib
     import json
 
     planned, general = apps
@@ -121,7 +121,7 @@ def test_get_and_persisted_requests_are_planned_on_first_sight(apps, tokens) -> 
     headers = {"Authorization": f"Bearer {tokens['labor']}"}
     text = "query Fresh($n: Int) { occupations(first: $n) { nodes { code name postingCount } } }  # first sight"
     digest = hashlib.sha256(text.encode()).hexdigest()
-    assert compiled.cache.entries.get(digest) is None
+    assert compiled.planned(digest) is None
     params = {"query": text, "variables": json.dumps({"n": 3})}
     expected = _without_trace(general.get("/graphql", params=params, headers=headers).content)
     for request in (lambda: planned.get("/graphql", params=params, headers=headers),
@@ -130,15 +130,13 @@ def test_get_and_persisted_requests_are_planned_on_first_sight(apps, tokens) -> 
         response = request()
         assert response.status_code == 200 and _without_trace(response.content) == expected
         assert compiled.answered == before + 1
-    assert compiled.cache.entries[digest].plans and compiled.cache.stats.hits == hits + 1
+    assert compiled.planned(digest).plans and compiled.cache.stats.hits == hits + 1
     unknown = planned.post("/graphql", json={"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}},
                            headers=headers)
     assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
 
 
 def test_the_cache_is_bounded_and_documents_it_cannot_plan_are_remembered(settings, tokens) -> None:
-    import hashlib
-
     with TestClient(create_app(replace(settings, compiled_queries=True, plan_cache_size=3))) as client:
         client.headers["Authorization"] = f"Bearer {tokens['labor']}"
         compiled = client.app.router.routes[0].endpoint.compiled
@@ -159,7 +157,7 @@ def test_the_cache_is_bounded_and_documents_it_cannot_plan_are_remembered(settin
         answered = compiled.answered
         r = client.post("/graphql", json={"query": padded})
         assert r.status_code == 200 and "errors" not in r.json() and compiled.answered == answered
-        assert hashlib.sha256(padded.encode()).hexdigest() not in compiled.cache.entries
+        assert compiled.planned(hashlib.sha256(padded.encode()).hexdigest()) is None
 
 
 def test_trusted_documents_only_still_refuses_unregistered_documents(settings, tokens) -> None:
@@ -196,3 +194,32 @@ def test_malformed_requests_get_the_general_paths_answer(apps, tokens, method, r
     assert compiled.answered == before
     assert a.status_code == b.status_code and a.status_code != 200 or "errors" in b.json()
     assert _without_trace(a.content) == _without_trace(b.content)
+
+
+def test_an_entry_keeps_one_operation_of_a_document_of_many() -> None:
+    """Each request names one operation: the cache keeps that operation's plan (and the fragments it spreads),
+    not every operation of the document, whatever operation an attacker's many-operation document selects."""
+    import gc
+    import tracemalloc
+
+    from hub.plan_cache import PlanCache
+    from hub.schema import build_schema
+    from hub.settings import Settings
+
+    text = "fragment F on Occupation { code name } " + "".join(
+        f"query Q{k} {{ occupations {{ nodes {{ ...F }} }} }} " for k in range(300))
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    cache = PlanCache(build_schema(), Settings(), 10)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for k in range(5):
+            planned = cache.get(digest, text, f"Q{k}")
+            assert set(planned.plans) == {f"Q{k}", None} and planned.plans[f"Q{k}"].document.definitions[1:] != ()
+        gc.collect()
+        per_entry = (tracemalloc.get_traced_memory()[0] - before) / 5
+    finally:
+        tracemalloc.stop()
+    assert per_entry < 100_000, per_entry
+    assert cache.get(digest, text).reason is not None  # several operations, none named: the general path
