@@ -43,6 +43,7 @@ run: $(STAMP)
 
 test: $(STAMP) chromium
 	$(BIN)/hub audit keygen --if-missing
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # headless Chromium for the report page's browser test (skipped, saying why, when it cannot be installed), with a
@@ -114,7 +115,7 @@ bench-ingest: $(STAMP)
 # --- reliability and conformance (issue 8) -------------------------------------------------------------
 # GraphQL over HTTP: graphql-http's serverAudits (npm, pinned in tests/conformance/package.json, installed
 # into its git-ignored node_modules) against a live hub; fails unless 0 errors and 0 warnings. Also in
-# `make test` (tests/test_conformance.py, skipped where node/npm are missing).
+# `make test` (tests/http/test_conformance.py, skipped where node/npm are missing).
 .PHONY: conformance fuzz soak
 FUZZ_SECONDS ?= 120
 SOAK_SECONDS ?= 60
@@ -124,13 +125,13 @@ conformance: $(STAMP)
 	$(BIN)/python -m tests.conformance.runner
 
 # schemathesis against a live hub for FUZZ_SECONDS (half as admin, half as labor); fails on any finding;
-# then the planner's differential test (tests/test_plan_differential.py) on PLAN_FUZZ_EXAMPLES generated
+# then the planner's differential test (tests/api/test_plan_differential.py) on PLAN_FUZZ_EXAMPLES generated
 # documents with random seeds (make test runs 60, derandomized)
 PLAN_FUZZ_EXAMPLES ?= 1000
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS)
 	HUB_PLAN_FUZZ_EXAMPLES=$(PLAN_FUZZ_EXAMPLES) HUB_PLAN_FUZZ_RANDOM=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
-		tests/test_plan_differential.py
+		tests/api/test_plan_differential.py
 
 # a mix of operations at concurrency SOAK_CONCURRENCY for SOAK_SECONDS; prints the figures and the hub's
 # RSS; fails on any unexpected answer or growing memory

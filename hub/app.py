@@ -15,24 +15,28 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from hub.access import PolicyStore
-from hub.audit_writer import AuditWriter
-from hub.auth import AuthenticationMiddleware, ConsumerCache
-from hub.checkpoints import signer_from_settings
-from hub.counters import compaction_loop
-from hub.db import Databases
+from hub.api.graphiql import STATIC_DIR
+from hub.api.schema import build_schema
+from hub.api.view import HubGraphQL
+from hub.assembly import contributions
+from hub.db.migrate import pending
+from hub.db.pools import Databases
 from hub.errors import SetupError
-from hub.graphql_view import HubGraphQL
-from hub.http_errors import exception_handlers
-from hub.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
-from hub.metrics import HubMetrics, metrics_endpoint
-from hub.observe import TelemetryMiddleware
-from hub.overload import Admission, OverloadMiddleware
-from hub.schema import build_schema
+from hub.governance.access import PolicyStore
+from hub.governance.audit_writer import AuditWriter
+from hub.governance.checkpoints import signer_from_settings
+from hub.http.auth import AuthenticationMiddleware, ConsumerCache
+from hub.http.errors import exception_handlers
+from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
+from hub.http.overload import Admission, OverloadMiddleware
+from hub.http.pages import landing
 from hub.settings import Settings
 from hub.sync.http import routes as sync_routes
 from hub.sync.runtime import SyncRuntime
-from hub.tracing import Telemetry, TracerProvider, provider_from_env
+from hub.telemetry.logs import configure_logging
+from hub.telemetry.metrics import HubMetrics, metrics_endpoint
+from hub.telemetry.observe import TelemetryMiddleware
+from hub.telemetry.tracing import Telemetry, TracerProvider, provider_from_env
 
 log = logging.getLogger("hub.app")
 
@@ -44,8 +48,6 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     """Every department database answers and its migrations are current."""
-    from hub.migrate import pending
-
     db: Databases = request.app.state.db
     checks: dict[str, str] = {}
     ready = True
@@ -72,8 +74,6 @@ def tune_gc() -> None:
     the collector's sight with ``gc.freeze()``, and collect the young generation less often (a request
     allocates thousands of short-lived objects; the default threshold of 700 collects many times per
     request)."""
-    import gc
-
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
@@ -81,7 +81,7 @@ def tune_gc() -> None:
 
 def create_app(settings: Settings, tracer_provider: TracerProvider | None = None) -> Starlette:
     """The hub's ASGI app. ``tracer_provider``: where its spans go (tests and benchmarks pass their own);
-    by default the one the ``OTEL_*`` variables describe (``hub.tracing.provider_from_env``)."""
+    by default the one the ``OTEL_*`` variables describe (``hub.telemetry.tracing.provider_from_env``)."""
     if settings.database_url is None:
         raise SetupError("create_app needs settings.database_url (hub serve starts the embedded PostgreSQL "
                          "and passes its URL)")
@@ -97,13 +97,14 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         db = Databases(settings, settings.database_url, telemetry=telemetry)
         await db.open()
         app.state.db = db
-        # The process's audit group commit (hub.audit_writer); hub.audit.append finds it on the primary.
+        # The process's audit group commit (hub.governance.audit_writer); hub.governance.audit.append finds it on the primary.
         app.state.audit = db.audit_writer = AuditWriter(db.hub)
         app.state.policy = PolicyStore(db, settings.policy_cache_seconds)
         app.state.consumers = ConsumerCache(settings.policy_cache_seconds)
         app.state.sync = await SyncRuntime.start(db, settings)  # change notifier + change-log retention
-        counters = asyncio.ensure_future(compaction_loop(db, settings.counters_compact_seconds))
-        # Signed checkpoints of the audit chain's head (hub.checkpoints), on a connection of its own.
+        # background work of the resolvers packages (labor folds its posting counters)
+        background = [asyncio.ensure_future(task(db, settings)) for c in contributions() for task in c.background]
+        # Signed checkpoints of the audit chain's head (hub.governance.checkpoints), on a connection of its own.
         checkpoints = asyncio.ensure_future(signer.run(db.url_of("bigdata"))) if signer is not None else None
         if settings.gc_tuning:
             tune_gc()
@@ -113,7 +114,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             yield
         finally:
             gc.callbacks.remove(telemetry.metrics.gc_callback)
-            for task in (counters, checkpoints, pool_metrics):
+            for task in (*background, checkpoints, pool_metrics):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(BaseException):
@@ -124,25 +125,22 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             telemetry.metrics.end_worker()
             telemetry.flush()
 
-    from hub.graphiql import STATIC_DIR
-    from hub.pages import landing
-    from hub.report_routes import routes as report_routes
-
     graphql_app = HubGraphQL(schema, settings)
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),  # subscriptions (graphql-transport-ws), e.g. datasetChanged
-        Route("/", landing, methods=["GET"]),  # links for people with a browser (hub.pages)
+        Route("/", landing, methods=["GET"]),  # links for people with a browser (hub.http.pages)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         *sync_routes(),  # /sync/{dataset}/changes, /sync/{dataset}/snapshot, /ingest/{dataset}
-        *report_routes(),  # /reports/{year}, /reports/{year}.csv, /reports/{year}.json (hub.report_routes)
+        # the resolvers packages' routes: analytics' /reports/{year}, /reports/{year}.csv, /reports/{year}.json
+        *(route for c in contributions() if c.routes is not None for route in c.routes()),
     ]
     if settings.metrics:
         routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     admission = Admission(settings.max_in_flight, settings.max_queued, settings.queue_timeout_ms / 1000)
-    # One per-consumer limiter per app, shared with the other workers of `hub serve` (hub.rate_table).
+    # One per-consumer limiter per app, shared with the other workers of `hub serve` (hub.http.rate_table).
     rate_limiter = TokenBuckets.for_settings(settings)
     middleware = [
         # Outermost first: the server span, traceresponse header, request metrics and access line (so that
@@ -150,7 +148,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         # then the per-consumer rate limit (it needs scope["hub.consumer"]).
         Middleware(TelemetryMiddleware, telemetry=telemetry, access_log=settings.access_log,
                    routes=[r.path for r in routes if isinstance(r, Route)]),
-        # Bounded admission (hub.overload): beyond max_in_flight + max_queued, a fast 503 + Retry-After.
+        # Bounded admission (hub.http.overload): beyond max_in_flight + max_queued, a fast 503 + Retry-After.
         Middleware(OverloadMiddleware, admission=admission),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
                    path_limits={"/ingest/": settings.ingest_max_body_bytes}),
@@ -172,8 +170,6 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
 def app_from_env() -> Starlette:
     """Factory for ``uvicorn --factory`` (used by ``hub serve --workers N``): each worker process sets up
     its logging and its tracer provider from the environment."""
-    from hub.logs import configure_logging
-
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format, uvicorn_access=not settings.access_log)
     return create_app(settings)

@@ -16,7 +16,7 @@ Exception tree::
     └── MigrationError            an applied migration changed, or a migration failed
 
 Anything else raised while answering a request is unexpected: it is masked with a reference id
-(see ``hub.graphql_errors``) and logged with the trace id. asyncpg's SQLSTATE errors are mapped to
+(see ``hub.api.errors``) and logged with the trace id. asyncpg's SQLSTATE errors are mapped to
 this tree in exactly one place, ``from_db_error``.
 """
 

@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Mapping
 
 from hub import ROOT
-
-DEPARTMENTS: tuple[str, ...] = ("commerce", "labor", "science", "education", "bigdata")
-# bigdata's tables live in the hub's own PostgreSQL schema, "hub".
+from hub.departments import NAMES as DEPARTMENTS
 
 
 class SettingsError(ValueError):
@@ -75,7 +73,7 @@ class Settings:
     pool_min_size: int = 1
     pool_max_size: int = 10
     statement_timeout_ms: int = 15_000
-    # Reliability (hub.db, hub.overload): fail fast while a database is down, queue a bounded number of requests.
+    # Reliability (hub.db.pools, hub.http.overload): fail fast while a database is down, queue a bounded number of requests.
     db_connect_timeout_ms: int = 5_000      # opening a connection (incl. reconnecting after an outage)
     pool_acquire_timeout_ms: int = 5_000    # waiting for a pool connection (then SERVICE_UNAVAILABLE)
     max_in_flight: int = 32                 # requests served at once per process (0: no limit)
@@ -93,7 +91,7 @@ class Settings:
     max_cost: int = 50_000
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
-    # HUB_RATE_LIMIT_TABLE: set by `hub serve --workers N` for its workers (hub.rate_table), not by operators.
+    # HUB_RATE_LIMIT_TABLE: set by `hub serve --workers N` for its workers (hub.http.rate_table), not by operators.
     rate_limit_table: Path | None = None
     max_body_bytes: int = 1_000_000
     trusted_documents_only: bool = False
@@ -101,8 +99,8 @@ class Settings:
     plan_cache_size: int = 1000  # query documents whose plans (or "general path") are kept, least recently used out
     gc_tuning: bool = True
     policy_cache_seconds: float = 2.0
-    # Observability and scale-out (hub.tracing, hub.metrics, hub.logs, hub.replicas). Tracing itself is
-    # configured by the standard OTEL_* variables (see hub.tracing.provider_from_env).
+    # Observability and scale-out (hub.telemetry.tracing, hub.telemetry.metrics, hub.telemetry.logs, hub.db.replicas). Tracing itself is
+    # configured by the standard OTEL_* variables (see hub.telemetry.tracing.provider_from_env).
     replica_urls: tuple[str, ...] = ()  # DATABASE_REPLICA_URLS: read-only queries go there
     read_your_writes_seconds: float = 5.0  # a consumer's reads stay on the primary this long after a write
     trace_resolvers: bool = False  # one span per resolved (non-default) field: costly, for debugging
@@ -113,7 +111,7 @@ class Settings:
     # Sync for the big-data bureau (hub.sync): change-log retention, feed pages, ingest.
     sync_retention_hours: float = 168.0  # changes older than this are pruned; older cursors: CURSOR_EXPIRED
     sync_prune_interval_seconds: float = 300.0  # how often the retention task runs
-    counters_compact_seconds: float = 10.0  # how often the posting counters are folded (hub.counters)
+    counters_compact_seconds: float = 10.0  # how often the posting counters are folded (resolvers.labor.counters)
     sync_page_default: int = 1000  # changes per feed page when no limit/first is given
     sync_page_max: int = 10_000  # largest feed page
     ingest_max_body_bytes: int = 2 * 1024**3  # POST /ingest bodies (streamed; the generic limit does not apply)
@@ -126,7 +124,7 @@ class Settings:
     stats_match_oversupplied: float = 1.5     # match index above: OVERSUPPLIED
     stats_match_undersupplied: float = 0.67   # match index below: UNDERSUPPLIED
     stats_employment_threshold: float = 0.80  # employment rate below: a year counts towards a warning
-    # Signed checkpoints of the audit chain's head (hub.checkpoints). No key file: checkpoints are off.
+    # Signed checkpoints of the audit chain's head (hub.governance.checkpoints). No key file: checkpoints are off.
     audit_signing_key: Path | None = None        # Ed25519 private key file (PEM or raw), never in the database
     audit_checkpoint_seconds: float = 60.0       # how often the head is signed (by one process at a time)
     audit_checkpoint_export: Path | None = None  # JSON-lines file each signed head is appended to
@@ -245,7 +243,7 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
 
 
 def _audit_settings(env: Mapping[str, str]) -> dict[str, object]:
-    """The HUB_AUDIT_* settings of the audit checkpoints (hub.checkpoints)."""
+    """The HUB_AUDIT_* settings of the audit checkpoints (hub.governance.checkpoints)."""
     return {
         "audit_signing_key": _path(env, "HUB_AUDIT_SIGNING_KEY"),
         "audit_checkpoint_seconds": max(_float(env, "HUB_AUDIT_CHECKPOINT_SECONDS", 60.0), 1.0),

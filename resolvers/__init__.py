@@ -1,25 +1,6 @@
-"""GraphQL resolvers, one package per department (types, loaders, queries, mutations).
-
-``DATASET_TYPES`` links each GraphQL type to the catalog dataset it exposes: every field returning
-one of these types (directly, as a list or as a connection) is guarded by the sharing rules
-(``hub.access.install_guards``), and a test checks each has a catalog entry.
+"""GraphQL resolvers: one package per department (``hub.departments``) and ``analytics``, each with fixed file
+roles (types, loaders, queries, specs, mutations) and a ``register.py`` saying what it adds to the hub (its root
+fields, the catalog datasets its types expose, routes, commands: ``hub.assembly``). Every field returning a type
+that exposes a dataset (directly, as a list or as a connection) is guarded by the sharing rules
+(``hub.governance.access.install_guards``), and a test checks each has a catalog entry.
 """
-
-DATASET_TYPES: dict[str, str] = {
-    "Industry": "commerce.industries",
-    "Enterprise": "commerce.enterprises",
-    "Park": "commerce.parks",
-    "InvestmentProject": "commerce.investment_projects",
-    "Occupation": "labor.occupations",
-    "JobPosting": "labor.job_postings",
-    "JobSeeker": "labor.job_seekers",
-    "TrainingProgram": "labor.training_programs",
-    "SkillCertificate": "labor.skill_certificates",
-    "Apprenticeship": "labor.apprenticeships",
-    "ResearchProject": "science.research_projects",
-    "TechTransfer": "science.tech_transfers",
-    "InnovationPlatform": "science.innovation_platforms",
-    "School": "education.schools",
-    "Major": "education.majors",
-    "MajorOutcome": "education.major_outcomes",
-}

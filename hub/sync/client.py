@@ -18,6 +18,7 @@ and a ``reset`` drops every row below its version — exactly the source's rows 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,8 @@ from typing import Any, Callable, Iterator
 
 import httpx
 import orjson
+
+from hub.problems import http_problem
 
 CHECKPOINT = "checkpoint.json"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -78,8 +81,6 @@ class Checkpoint:
 
 def _unreachable(url: str, exc: Exception) -> str:
     """``UNREACHABLE: cannot connect to URL: cause — check --url or HUB_URL``."""
-    from hub.cli_support import http_problem
-
     return f"UNREACHABLE: {http_problem(url, exc)}"
 
 
@@ -313,8 +314,6 @@ def file_format(path: Path, given: str = "auto") -> str:
 
 def default_idempotency_key(path: Path, dataset: str) -> str:
     """``sha256:<hex>`` of the dataset and the file's bytes: uploading the same file again applies nothing."""
-    import hashlib
-
     digest = hashlib.sha256(dataset.encode() + b"\0")
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 import asyncpg
 import orjson
 
-from hub import csv_cells
+from hub.departments import DATA
 from hub.errors import CursorExpired, raise_mapped
+from hub.sync import csv_cells
 from hub.sync.cursor import Cursor
 
 if TYPE_CHECKING:
-    from hub.db import Databases, SqlRegistry
+    from hub.db.pools import Databases, SqlRegistry
 
 log = logging.getLogger("hub.sync")
 
@@ -224,7 +225,7 @@ async def prune(db: "Databases", retention: dt.timedelta) -> int:
     removed = 0
     before = dt.datetime.now(dt.timezone.utc) - retention
     seen: set[str] = set()
-    for dept in ("commerce", "labor", "science", "education"):
+    for dept in DATA:
         url = db.url_of(dept)
         if url in seen:
             continue

@@ -1,10 +1,10 @@
 """Guarding the sync and ingest endpoints: sharing rules, masking and audit — the same as for GraphQL.
 
-``authorize`` makes the GraphQL access decision (``hub.access.Access.check``: owner, UNCONDITIONAL,
+``authorize`` makes the GraphQL access decision (``hub.governance.access.Access.check``: owner, UNCONDITIONAL,
 CONDITIONAL with a grant, NOT_SHARED) for a read, or "owning department or admin" for an ingest, on the
 request's ``Access`` (``access_for``), whose ``maskers`` mask the personal columns (rows use column names, the catalog
 camelCase field names: ``idNumber`` -> ``id_number``). ``audit`` writes one ``hub.audit_log`` entry per
-request with ``hub.audit.append`` (the app's group-commit writer).
+request with ``hub.governance.audit.append`` (the app's group-commit writer).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
-from hub.access import Access, Dataset, _camel
-from hub.audit import append, request_entry
 from hub.errors import Forbidden, NotFound, Unauthenticated
+from hub.governance.access import Access, Dataset
+from hub.governance.audit import append, request_entry
 
 
 async def access_for(conn: HTTPConnection, consumer: Any) -> Access:
@@ -52,7 +52,7 @@ def note_rows(access: Access, dataset: Dataset, rows: int) -> None:
     if rows <= 0:
         return
     access.rows[dataset.name] = access.rows.get(dataset.name, 0) + rows
-    access.masked.update(f"{dataset.name}.{_camel(column)}" for column in access.maskers(dataset))
+    access.note_masked(dataset, access.maskers(dataset))
 
 
 async def audit(conn: HTTPConnection, consumer: Any, access: Access | None, operation: str, kind: str,
@@ -61,4 +61,4 @@ async def audit(conn: HTTPConnection, consumer: Any, access: Access | None, oper
     entry = request_entry(conn, consumer, operation, kind, codes) if access is None else request_entry(
         conn, consumer, operation, kind, codes, datasets=access.datasets_read, grants=access.grants_used,
         rows=access.rows, masked=access.masked, denied=access.denied)
-    await append(conn.app.state.db, entry)  # the app's group commit (hub.audit_writer)
+    await append(conn.app.state.db, entry)  # the app's group commit (hub.governance.audit_writer)

@@ -1,4 +1,4 @@
-"""The HTTP sync endpoints (bearer token required; ``hub.auth`` protects ``/sync`` and ``/ingest``):
+"""The HTTP sync endpoints (bearer token required; ``hub.http.auth`` protects ``/sync`` and ``/ingest``):
 
 * ``GET /sync/{dataset}/changes?after=CURSOR&limit=N`` — NDJSON: one change per line, then a final line
   ``{"next_cursor": ..., "has_more": ..., "count": ...}``;
@@ -31,15 +31,15 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hub.errors import BadUserInput, HubError, ServiceUnavailable, from_db_error
-from hub.limits import _BodyTooLarge
+from hub.http.limits import BodyTooLarge
+from hub.sync.charsets import CSV_CHARSETS, csv_codec
 from hub.sync.cursor import Cursor
 from hub.sync.feed import Snapshot, read_changes
 from hub.sync.guard import access_for, audit, authorize, note_rows
 from hub.sync.ingest import ingest, record_ingest_metrics, refresh_statistics_later
-from hub.sync.charsets import CSV_CHARSETS, csv_codec
 from hub.sync.parse import csv_records, ndjson_records
 from hub.sync.report_view import report_for
-from hub.sync.specs import SPECS
+from hub.sync.specs import ingest_specs
 from hub.sync.xlsx import xlsx_records
 
 log = logging.getLogger("hub.sync.http")
@@ -252,7 +252,7 @@ async def ingest_endpoint(request: Request) -> Response:
         key = request.headers.get("idempotency-key")
         if key is not None and not _KEY.match(key):
             raise BadUserInput("Idempotency-Key must be 1-200 printable ASCII characters", argument="Idempotency-Key")
-        spec = SPECS[dataset.name]
+        spec = ingest_specs()[dataset.name]
         settings = request.app.state.settings
         required = [c.name for c in spec.columns if c.required and c.default is None]
         if fmt == "csv":
@@ -263,7 +263,7 @@ async def ingest_endpoint(request: Request) -> Response:
             records = ndjson_records(request.stream())
         result = await ingest(request.app.state.db, spec, records, consumer=consumer, idempotency_key=key, fmt=fmt,
                               report_limit=settings.ingest_report_rejects, timeout_ms=settings.ingest_timeout_ms)
-    except _BodyTooLarge:
+    except BodyTooLarge:
         await _failed(request, consumer, access, operation, "mutation", BadUserInput("body too large"))
         raise  # the body-size middleware answers 413
     except ClientDisconnect:
@@ -284,7 +284,7 @@ async def ingest_endpoint(request: Request) -> Response:
         return error_response(ServiceUnavailable("audit log unavailable (the batch was applied; retry with the same "
                                                  "Idempotency-Key for its report)"))
     if applied and not result.replayed:
-        request.app.state.db.note_write(consumer.id)  # its next reads stay on the primary (hub.replicas)
+        request.app.state.db.note_write(consumer.id)  # its next reads stay on the primary (hub.db.replicas)
         refresh_statistics_later(request.app.state.db)
     return JSONResponse(report, headers={"idempotent-replayed": "true" if result.replayed else "false"})
 

@@ -22,6 +22,8 @@ In the owning department's database (its own pool), one transaction per batch:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator
@@ -29,14 +31,15 @@ from typing import TYPE_CHECKING, Any, AsyncIterator
 import asyncpg
 import orjson
 
+from hub.assembly import contributions
 from hub.errors import Conflict, raise_mapped
 from hub.sync.parse import Record, raw_text
 from hub.sync.specs import Spec, validate_row
 from hub.sync.validate import Invalid
 
 if TYPE_CHECKING:
-    from hub.consumers import Consumer
-    from hub.db import Databases
+    from hub.db.pools import Databases
+    from hub.governance.consumers import Consumer
 
 log = logging.getLogger("hub.sync.ingest")
 
@@ -251,7 +254,7 @@ async def _upsert_isolating(conn: asyncpg.Connection, spec: Spec, stage: str) ->
 # --- after a batch ----------------------------------------------------------------------------------
 
 def record_ingest_metrics(app: Any, report: dict[str, Any]) -> None:
-    """hub_ingested_rows_total / hub_ingest_rejected_rows_total (``hub.metrics``), when metrics exist."""
+    """hub_ingested_rows_total / hub_ingest_rejected_rows_total (``hub.telemetry.metrics``), when metrics exist."""
     metrics = getattr(app.state, "metrics", None)
     if metrics is not None:
         metrics.record_ingest(report["dataset"], report["inserted"] + report["updated"] + report["unchanged"],
@@ -262,17 +265,15 @@ _REFRESH: dict[int, dict[str, Any]] = {}  # per Databases: the running refresh t
 
 
 def refresh_statistics_later(db: "Databases") -> bool:
-    """Refresh the published statistics in the background, if ``hub.statistics`` exists.
+    """Refresh the published statistics in the background: the ``refresh`` of the resolvers packages that have one
+    (analytics' ``refresh_statistics``, ``hub.assembly``).
 
     The statistics are computed from summary tables (issue 5); an ingest that changed rows makes them stale.
-    ``hub.statistics.refresh_statistics(db)`` runs after the response was sent: it never delays or fails an
-    ingest, and its failure is only logged. Refreshes coalesce: while one runs, any number of further
-    ingests cause exactly one more. Returns whether a refresh was started or queued."""
-    import asyncio
-
-    try:
-        from hub.statistics import refresh_statistics  # type: ignore[import-not-found]
-    except ImportError:
+    The refresh runs after the response was sent: it never delays or fails an ingest, and its failure is only
+    logged. Refreshes coalesce: while one runs, any number of further ingests cause exactly one more. Returns
+    whether a refresh was started or queued (False: no package refreshes anything)."""
+    refreshes = [c.refresh for c in contributions() if c.refresh is not None]
+    if not refreshes:
         return False
     state = _REFRESH.setdefault(id(db), {"task": None, "again": False})
     if state["task"] is not None and not state["task"].done():
@@ -284,7 +285,8 @@ def refresh_statistics_later(db: "Databases") -> bool:
             while True:
                 state["again"] = False
                 try:
-                    await refresh_statistics(db)
+                    for refresh in refreshes:
+                        await refresh(db)
                 except Exception:  # noqa: BLE001 - background work: log, never raise
                     log.warning("statistics refresh after ingest failed", exc_info=True)
                 if not state["again"] or not db.pools:
@@ -298,8 +300,6 @@ def refresh_statistics_later(db: "Databases") -> bool:
 
 async def cancel_refresh(db: "Databases") -> None:
     """Stop a background statistics refresh of ``db`` (before its pools close; the refresh rolls back)."""
-    import asyncio
-    import contextlib
 
     state = _REFRESH.pop(id(db), None)
     task = state["task"] if state else None

@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any, AsyncIterator
 
 import asyncpg
 
+from hub.departments import DATA
 from hub.sync.cursor import Cursor
 from hub.sync.feed import head
 
 if TYPE_CHECKING:
-    from hub.db import Databases
+    from hub.db.pools import Databases
 
 log = logging.getLogger("hub.sync.notify")
 
 CHANNEL = "hub_sync"
-DATA_DEPARTMENTS = ("commerce", "labor", "science", "education")
 
 
 class ChangeNotifier:
@@ -44,7 +44,7 @@ class ChangeNotifier:
 
     async def start(self) -> None:
         """Start one listener task per distinct department database (connecting in the background)."""
-        for url in sorted({self.db.url_of(d) for d in DATA_DEPARTMENTS}):
+        for url in sorted({self.db.url_of(d) for d in DATA}):
             self.connected[url] = False
             self._listeners.append(asyncio.ensure_future(self._listen(url)))
 

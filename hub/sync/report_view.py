@@ -2,7 +2,7 @@
 
 A report (fresh, replayed, over HTTP or through the GraphQL mutation) holds, for the first rejected rows, their
 input text (``raw``). The owning department sees it as sent. Any other reader — an admin ingesting into another
-department's dataset — sees it under the masks of its own reads (``hub.access.Access.maskers``: the PERSONAL
+department's dataset — sees it under the masks of its own reads (``hub.governance.access.Access.maskers``: the PERSONAL
 fields it may not read, unless a grant names them). The input is split into fields only where that is
 reliable:
 
@@ -24,11 +24,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 
-from hub.access import _camel
 from hub.sync.parse import snake
 
 if TYPE_CHECKING:
-    from hub.access import Access, Dataset
+    from hub.governance.access import Access, Dataset
     from hub.sync.specs import Spec
 
 
@@ -41,7 +40,7 @@ def report_for(access: "Access", dataset: "Dataset", spec: "Spec", report: dict[
         return report
     columns = frozenset(spec.names)
     shown = [{**row, "raw": masked_raw(row.get("raw"), columns, maskers)} for row in rows]
-    access.masked.update(f"{dataset.name}.{_camel(column)}" for column in maskers)
+    access.note_masked(dataset, maskers)
     return {**report, "rejectedRows": shown}
 
 

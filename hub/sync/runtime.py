@@ -14,7 +14,7 @@ from hub.sync.ingest import cancel_refresh
 from hub.sync.notify import ChangeNotifier
 
 if TYPE_CHECKING:
-    from hub.db import Databases
+    from hub.db.pools import Databases
     from hub.settings import Settings
 
 

@@ -1,4 +1,5 @@
-"""What ingest accepts for each catalog dataset: columns and their kinds, the natural key it upserts by,
+"""What ingest accepts for a catalog dataset (each department's in ``resolvers/<dept>/ingest.py``, read through
+``ingest_specs()``): columns and their kinds, the natural key it upserts by,
 row rules, references inside the owning department (a row referring to an unknown one is rejected), and
 codes of other departments (looked up through that department's pool; unknown ones are accepted with a
 warning, since the other department may simply not have them yet).
@@ -11,11 +12,13 @@ code. Ids are the hub's own and are never ingested.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from hub.assembly import contributions
 from hub.sync import validate as v
-from hub.sync.validate import Integer, Invalid, Numeric
+from hub.sync.validate import Integer, Invalid
 
 Rule = Callable[[dict[str, Any]], None]
 
@@ -95,152 +98,27 @@ def one_of(*names: str) -> Rule:
     return rule
 
 
-def _occupation_group(row: dict[str, Any]) -> None:
-    group = int(row["code"][0])
-    if row.get("major_group") is None:
-        row["major_group"] = group
-    elif row["major_group"] != group:
-        raise Invalid(f"major_group {row['major_group']} does not match code {row['code']}", "major_group")
+# --- helpers of the departments' specs (resolvers/<dept>/ingest.py) -------------------------------------
+
+COUNT = Integer(low=0)
+POSITIVE = Integer(low=1)
+SCHOOL_EDUCATION = ("education", "education/known_school_codes")  # a school code, looked up in education
 
 
-def _industry_level(row: dict[str, Any]) -> None:
-    code, parent = row["code"], row.get("parent_code")
-    level = 1 if code.isalpha() else len(code)
-    if level == 1 and len(code) != 1:
-        raise Invalid(f"{code!r} is not a GB/T 4754 code", "code")
-    if row.get("level") is None:
-        row["level"] = level
-    elif row["level"] != level:
-        raise Invalid(f"level {row['level']} does not match code {code} (level {level})", "level")
-    if level == 1 and parent is not None:
-        raise Invalid("a section (level 1) has no parent", "parent_code")
-    if level == 2 and (parent is None or not (len(parent) == 1 and parent.isalpha())):
-        raise Invalid("a division (2 digits) has a section letter as parent", "parent_code")
-    if level > 2 and parent != code[:-1]:
-        raise Invalid(f"the parent of {code} is {code[:-1]}", "parent_code")
-
-
-def _employed(row: dict[str, Any]) -> None:
-    if row["employed"] > row["graduates"]:
-        raise Invalid(f"employed {row['employed']} exceeds graduates {row['graduates']}", "employed")
-
-
-# --- the datasets ---------------------------------------------------------------------------------------
-
-_COUNT = Integer(low=0)
-_POSITIVE = Integer(low=1)
-_USCC_COMMERCE = ("commerce", "commerce/known_usccs")
-_SCHOOL_EDUCATION = ("education", "education/known_school_codes")
-
-
-def _districts(*columns: str) -> tuple[Foreign, ...]:
+def districts(*columns: str) -> tuple[Foreign, ...]:
+    """District codes, looked up in the hub's own table."""
     return tuple(Foreign(c, "bigdata", "hub/known_district_codes") for c in columns)
 
 
-def _usccs(*columns: str) -> tuple[Foreign, ...]:
-    return tuple(Foreign(c, *_USCC_COMMERCE) for c in columns)
+def usccs(*columns: str) -> tuple[Foreign, ...]:
+    """Enterprise codes (USCC), looked up in commerce."""
+    return tuple(Foreign(c, "commerce", "commerce/known_usccs") for c in columns)
 
 
-_OCCUPATION_REF = Ref(("occupation_code",), "labor.occupations", ("code",))
-
-SPECS: dict[str, Spec] = {s.dataset: s for s in (
-    Spec("commerce.industries", (
-        Col("code", v.INDUSTRY), Col("name", v.TEXT), Col("level", Integer(low=1, high=4, pg_type="smallint"), False),
-        Col("parent_code", v.INDUSTRY, False)),
-        key=("code",), rules=(_industry_level,),
-        refs=(Ref(("parent_code",), "commerce.industries", ("code",), in_batch=True),)),
-    Spec("commerce.enterprises", (
-        Col("uscc", v.USCC), Col("name", v.TEXT), Col("industry_code", v.INDUSTRY), Col("district_code", v.DISTRICT),
-        Col("size", v.choice("MICRO", "SMALL", "MEDIUM", "LARGE")), Col("founded_on", v.DATE),
-        Col("integration", v.BOOLEAN, False, default=False)),
-        key=("uscc",), refs=(Ref(("industry_code",), "commerce.industries", ("code",)),),
-        foreign=_districts("district_code")),
-    Spec("commerce.parks", (
-        Col("code", v.code(r"^P[0-9]{4}$", "a park code P0000")), Col("name", v.TEXT), Col("district_code", v.DISTRICT),
-        Col("area_hectares", Numeric(precision=10, scale=2, low_inclusive=False))),
-        key=("code",), foreign=_districts("district_code")),
-    Spec("commerce.investment_projects", (
-        Col("code", v.code(r"^IP[0-9]{6}$", "a project code IP000000")), Col("name", v.TEXT),
-        Col("enterprise_uscc", v.USCC), Col("park_code", v.code(r"^P[0-9]{4}$", "a park code P0000"), False),
-        Col("amount_wan", Numeric(low_inclusive=False)), Col("starts_on", v.DATE)),
-        key=("code",), refs=(Ref(("enterprise_uscc",), "commerce.enterprises", ("uscc",)),
-                             Ref(("park_code",), "commerce.parks", ("code",)))),
-    Spec("labor.occupations", (
-        Col("code", v.OCCUPATION), Col("name", v.TEXT), Col("major_group", Integer(low=1, high=8, pg_type="smallint"),
-                                                            False)),
-        key=("code",), rules=(_occupation_group,)),
-    Spec("labor.job_postings", (
-        Col("source_id", v.SOURCE_ID), Col("title", v.TEXT), Col("enterprise_uscc", v.USCC),
-        Col("occupation_code", v.OCCUPATION), Col("headcount", _POSITIVE), Col("wage_min", _COUNT),
-        Col("wage_max", _COUNT), Col("education", v.EDUCATION), Col("skill_level", v.SKILL_LEVEL, False),
-        Col("district_code", v.DISTRICT), Col("posted_on", v.DATE), Col("closes_on", v.DATE, False)),
-        key=("source_id",), rules=(not_after("wage_min", "wage_max"), not_after("posted_on", "closes_on")),
-        refs=(_OCCUPATION_REF,), foreign=(*_usccs("enterprise_uscc"), *_districts("district_code"))),
-    Spec("labor.job_seekers", (
-        Col("source_id", v.SOURCE_ID), Col("name", v.TEXT), Col("id_number", v.Kind(check=v.check_id_number)),
-        Col("phone", v.Kind(check=v.check_phone)), Col("gender", v.choice("F", "M")),
-        Col("birth_year", Integer(low=1940, high=2015, pg_type="smallint")), Col("education", v.EDUCATION),
-        Col("occupation_code", v.OCCUPATION), Col("skill_level", v.SKILL_LEVEL, False),
-        Col("district_code", v.DISTRICT), Col("registered_on", v.DATE), Col("left_on", v.DATE, False)),
-        key=("source_id",), rules=(not_after("registered_on", "left_on"),), refs=(_OCCUPATION_REF,),
-        foreign=_districts("district_code")),
-    Spec("labor.training_programs", (
-        Col("code", v.code(r"^TP[0-9]{6}$", "a program code TP000000")), Col("name", v.TEXT),
-        Col("occupation_code", v.OCCUPATION), Col("provider", v.TEXT), Col("provider_uscc", v.USCC, False),
-        Col("seats", _POSITIVE), Col("skill_level", v.SKILL_LEVEL, False), Col("district_code", v.DISTRICT),
-        Col("starts_on", v.DATE), Col("ends_on", v.DATE)),
-        key=("code",), rules=(not_after("starts_on", "ends_on"),), refs=(_OCCUPATION_REF,),
-        foreign=(*_usccs("provider_uscc"), *_districts("district_code"))),
-    Spec("labor.skill_certificates", (
-        Col("certificate_no", v.code(r"^SC[0-9]{10}$", "a certificate number SC0000000000")),
-        Col("seeker_id", Integer(low=1, high=2**63 - 1, pg_type="bigint")), Col("occupation_code", v.OCCUPATION),
-        Col("skill_level", v.SKILL_LEVEL), Col("issued_on", v.DATE)),
-        key=("certificate_no",),
-        refs=(Ref(("seeker_id",), "labor.job_seekers", ("id",)), _OCCUPATION_REF)),
-    Spec("labor.apprenticeships", (
-        Col("code", v.code(r"^AP[0-9]{6}$", "an apprenticeship code AP000000")), Col("enterprise_uscc", v.USCC),
-        Col("occupation_code", v.OCCUPATION), Col("school_code", v.SCHOOL, False), Col("apprentices", _POSITIVE),
-        Col("starts_on", v.DATE), Col("ends_on", v.DATE, False)),
-        key=("code",), rules=(not_after("starts_on", "ends_on"),), refs=(_OCCUPATION_REF,),
-        foreign=(*_usccs("enterprise_uscc"), Foreign("school_code", *_SCHOOL_EDUCATION))),
-    Spec("science.research_projects", (
-        Col("code", v.code(r"^RP[0-9]{6}$", "a project code RP000000")), Col("title", v.TEXT),
-        Col("lead_enterprise_uscc", v.USCC, False), Col("partner_school_code", v.SCHOOL, False),
-        Col("industry_code", v.INDUSTRY, False), Col("field", v.TEXT), Col("budget_wan", Numeric()),
-        Col("starts_on", v.DATE), Col("ends_on", v.DATE, False)),
-        key=("code",), rules=(not_after("starts_on", "ends_on"), one_of("lead_enterprise_uscc", "partner_school_code")),
-        foreign=(*_usccs("lead_enterprise_uscc"), Foreign("partner_school_code", *_SCHOOL_EDUCATION),
-                 Foreign("industry_code", "commerce", "commerce/known_industry_codes"))),
-    Spec("science.tech_transfers", (
-        Col("code", v.code(r"^TT[0-9]{6}$", "a transfer code TT000000")),
-        Col("project_code", v.code(r"^RP[0-9]{6}$", "a project code RP000000")), Col("title", v.TEXT),
-        Col("buyer_uscc", v.USCC, False), Col("amount_wan", Numeric()), Col("transferred_on", v.DATE)),
-        key=("code",), refs=(Ref(("project_code",), "science.research_projects", ("code",)),),
-        foreign=_usccs("buyer_uscc")),
-    Spec("science.innovation_platforms", (
-        Col("code", v.code(r"^IPF[0-9]{5}$", "a platform code IPF00000")), Col("name", v.TEXT),
-        Col("kind", v.choice("KEY_LAB", "ENGINEERING_CENTER", "INCUBATOR", "SKILL_MASTER_STUDIO", "TRAINING_BASE")),
-        Col("level", v.choice("NATIONAL", "PROVINCIAL", "MUNICIPAL", "DISTRICT")), Col("host_uscc", v.USCC, False),
-        Col("host_school_code", v.SCHOOL, False), Col("district_code", v.DISTRICT), Col("established_on", v.DATE)),
-        key=("code",), rules=(one_of("host_uscc", "host_school_code"),),
-        foreign=(*_usccs("host_uscc"), Foreign("host_school_code", *_SCHOOL_EDUCATION),
-                 *_districts("district_code"))),
-    Spec("education.schools", (
-        Col("code", v.SCHOOL), Col("name", v.TEXT),
-        Col("kind", v.choice("SECONDARY_VOCATIONAL", "HIGHER_VOCATIONAL", "VOCATIONAL_UNDERGRADUATE", "TECHNICIAN")),
-        Col("district_code", v.DISTRICT)),
-        key=("code",), foreign=_districts("district_code")),
-    Spec("education.majors", (Col("code", v.MAJOR), Col("name", v.TEXT), Col("school_code", v.SCHOOL)),
-         key=("school_code", "code"), refs=(Ref(("school_code",), "education.schools", ("code",)),)),
-    Spec("education.major_outcomes", (
-        Col("school_code", v.SCHOOL, stored=False), Col("major_code", v.MAJOR, stored=False),
-        Col("year", Integer(low=2000, high=2100, pg_type="smallint")), Col("enrollment", _COUNT),
-        Col("graduates", _COUNT), Col("employed", _COUNT)),
-        key=("major_id", "year"), stage_key=("school_code", "major_code", "year"), rules=(_employed,),
-        refs=(Ref(("school_code", "major_code"), "education.majors", ("school_code", "code")),),
-        derived={"major_id": "(select m.id from education.majors m where m.school_code = s.school_code "
-                             "and m.code = s.major_code)"}),
-)}
+@functools.cache
+def ingest_specs() -> dict[str, Spec]:
+    """What ingest accepts, per dataset: the ``ingest`` of every department's contribution (``hub.assembly``)."""
+    return {s.dataset: s for c in contributions() for s in c.ingest}
 
 
 _PLANS: dict[str, tuple[tuple[str, Any, bool, Any], ...]] = {}

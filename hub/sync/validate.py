@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
-from hub.seed import id_number_check_char, uscc_check_char
+from hub.sync.check_chars import id_number_check_char, uscc_check_char
 
 MAX_TEXT = 1000
 DATE_MIN, DATE_MAX = dt.date(1900, 1, 1), dt.date(2100, 12, 31)

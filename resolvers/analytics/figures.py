@@ -1,6 +1,6 @@
-"""The published statistics, computed in SQL from the hub's summary tables (``hub.statistics``) and shaped
+"""The published statistics, computed in SQL from the hub's summary tables (``resolvers.analytics.statistics``) and shaped
 into the GraphQL types, with disclosure control for the reader. Used by the GraphQL fields and by the
-annual report (``hub.report``), so both always show the same figures.
+annual report (``resolvers.analytics.report.build``), so both always show the same figures.
 
 Definitions (docs/design.md, "Published figures"); thresholds come from settings (``Thresholds``):
 
@@ -10,7 +10,7 @@ Definitions (docs/design.md, "Published figures"); thresholds come from settings
   seekers has no ratio, so it does not count) and annual demand >= ``shortage_min_demand``;
 * training catalog, major-industry match, major warnings: see the SQL files ``sql/queries/hub/stats_*.sql``.
 
-Disclosure control (cell-key method, ``hub.disclosure``): a reader that does not own the persons behind a
+Disclosure control (cell-key method, ``resolvers.analytics.disclosure``): a reader that does not own the persons behind a
 count (seekers: labor; graduates and the employed: education) gets the perturbed count the refresh stored (or
 ``hub.stat_perturbed`` computes) for that cell, and every figure derived from it (ratio, gap, shares, index,
 status, a warning's run) is computed from the perturbed counts. Owners get exact counts. The shortage list
@@ -25,16 +25,28 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
-from hub import disclosure
 from hub.errors import BadUserInput
+from resolvers.analytics import disclosure
 from resolvers.analytics.types import (
-    DIMENSION_BITS, DistrictGap, EmploymentYear, MajorIndustryMatch, MajorWarning, MappedIndustry, MatchStatus,
-    QuarterRatio, ShortageOccupation, SupplyDemandDimension, SupplyDemandOrder, SupplyDemandRow,
-    TrainingCatalogEntry, WarningAction, WarningLevel,
+    DIMENSION_BITS,
+    DistrictGap,
+    EmploymentYear,
+    MajorIndustryMatch,
+    MajorWarning,
+    MappedIndustry,
+    MatchStatus,
+    QuarterRatio,
+    ShortageOccupation,
+    SupplyDemandDimension,
+    SupplyDemandOrder,
+    SupplyDemandRow,
+    TrainingCatalogEntry,
+    WarningAction,
+    WarningLevel,
 )
 
 if TYPE_CHECKING:
-    from hub.db import Department
+    from hub.db.pools import Department
     from hub.settings import Settings
 
 SEEKERS_OWNER = "labor"

@@ -24,7 +24,7 @@ class AnalyticsMutation:
                                      "statistics refresh, as its next numbered version (with the refresh's data "
                                      "watermark). Later data changes never alter a published version.")
     async def publish_report(self, info: strawberry.Info, year: int) -> PublishedReport:
-        from hub.report import publish
+        from resolvers.analytics.report.build import publish
 
         consumer = _admin(info, "publish")
         db = getattr(info.context.db, "primary", info.context.db)
@@ -39,7 +39,7 @@ class AnalyticsMutation:
                                      "readable, its page says it is withdrawn and links the latest version not "
                                      "withdrawn; /reports/{year} no longer shows it. A withdrawal is never undone.")
     async def withdraw_report(self, info: strawberry.Info, year: int, version: int, reason: str) -> PublishedReport:
-        from hub.report import withdraw
+        from resolvers.analytics.report.build import withdraw
 
         consumer = _admin(info, "withdraw")
         db = getattr(info.context.db, "primary", info.context.db)

@@ -1,5 +1,5 @@
 """analytics root fields: the published statistics, for every authenticated department (person counts of data
-the reader does not own are perturbed, see ``resolvers.analytics.figures`` and ``hub.disclosure``)."""
+the reader does not own are perturbed, see ``resolvers.analytics.figures`` and ``resolvers.analytics.disclosure``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,20 @@ from typing import Any
 
 import strawberry
 
+from hub.api.pagination import build_connection
 from hub.errors import Unauthenticated
-from hub.pagination import build_connection
 from resolvers.analytics import figures as F
 from resolvers.analytics.types import (
-    MajorIndustryMatch, MajorWarning, PublishedReport, ReportWithdrawal, ShortageOccupation, StatisticsRefresh,
-    SupplyDemandDimension, SupplyDemandOrder, SupplyDemandRowConnection, TrainingCatalogEntry,
+    MajorIndustryMatch,
+    MajorWarning,
+    PublishedReport,
+    ReportWithdrawal,
+    ShortageOccupation,
+    StatisticsRefresh,
+    SupplyDemandDimension,
+    SupplyDemandOrder,
+    SupplyDemandRowConnection,
+    TrainingCatalogEntry,
 )
 
 
@@ -33,7 +41,7 @@ def _enum(cls: type, value: Any) -> Any:
 
 
 # The resolvers' bodies take the request Context, so that the compiled path for trusted documents
-# (hub.fastpath, resolvers.analytics.specs) answers through exactly the same code.
+# (hub.api.fastpath, resolvers.analytics.specs) answers through exactly the same code.
 
 async def supply_demand(ctx: Any, year: int, quarter: int | None = None, district: str | None = None,
                         occupation_code: str | None = None, skill_level: int | None = None,
@@ -127,7 +135,7 @@ class AnalyticsQuery:
 
     @strawberry.field(description="The latest refresh of the statistics and its data watermark (null: never).")
     async def statistics_refresh(self, info: strawberry.Info) -> StatisticsRefresh | None:
-        from hub.statistics import latest_refresh
+        from resolvers.analytics.statistics import latest_refresh
 
         _reader(info.context)
         w = await latest_refresh(info.context.db.hub)

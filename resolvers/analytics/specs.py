@@ -1,4 +1,4 @@
-"""Root specs of the analytics fields for the compiled path of trusted documents (``hub.fastpath``): each
+"""Root specs of the analytics fields for the compiled path of trusted documents (``hub.api.fastpath``): each
 answers through the same function as the general path's resolver (``resolvers.analytics.queries``), so both
 paths return the same figures, suppression included."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from hub.specs import Root
+from hub.api.specs import Root
 from resolvers.analytics import queries as Q
 
 

@@ -2,7 +2,7 @@
 
 Every figure built from persons (seekers: labor's; graduates and the employed: education's) carries
 ``perturbed``: for a reader that does not own the underlying data, person counts are perturbed by the cell-key
-method (``hub.disclosure``) and every figure derived from them is computed from the perturbed counts.
+method (``resolvers.analytics.disclosure``) and every figure derived from them is computed from the perturbed counts.
 ``suppressed`` is kept for clients of the earlier small-cell suppression: nothing is withheld any more.
 """
 
@@ -14,7 +14,7 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from hub.pagination import Connection
+from hub.api.pagination import Connection
 
 SUPPRESSED_DEPRECATION = ("Always false: small cells are no longer withheld but perturbed (cell-key method, "
                           "see `perturbed`).")

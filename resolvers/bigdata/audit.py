@@ -13,8 +13,8 @@ from enum import Enum
 
 import strawberry
 
+from hub.api.pagination import Connection, build_connection
 from hub.errors import Forbidden, Unauthenticated
-from hub.pagination import Connection, build_connection
 
 AUDIT_DATASET = "hub.audit_log"
 

@@ -8,8 +8,8 @@ from enum import Enum
 
 import strawberry
 
+from hub.api.pagination import Connection, build_connection
 from hub.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
-from hub.pagination import Connection, build_connection
 
 OVERDUE_WORKING_DAYS = 10
 

@@ -12,8 +12,8 @@ from typing import AsyncGenerator
 import strawberry
 from strawberry.scalars import JSON
 
+from hub.api.pagination import PageInfo
 from hub.errors import BadUserInput
-from hub.pagination import PageInfo
 from hub.sync.cursor import Cursor
 from hub.sync.feed import read_changes
 from hub.sync.guard import authorize, note_rows
@@ -21,7 +21,7 @@ from hub.sync.ingest import ingest as run_ingest
 from hub.sync.ingest import record_ingest_metrics, refresh_statistics_later
 from hub.sync.parse import objects_records
 from hub.sync.report_view import report_for
-from hub.sync.specs import SPECS
+from hub.sync.specs import ingest_specs
 
 GRAPHQL_INGEST_MAX_ROWS = 1000  # larger batches: POST /ingest/{dataset}
 
@@ -160,7 +160,7 @@ class SyncMutation:
             yield objects_records(rows)
 
         db = ctx.db.primary
-        result = await run_ingest(db, SPECS[found.name], records(), consumer=consumer, idempotency_key=idempotency_key,
+        result = await run_ingest(db, ingest_specs()[found.name], records(), consumer=consumer, idempotency_key=idempotency_key,
                                   fmt="graphql", report_limit=ctx.settings.ingest_report_rejects,
                                   timeout_ms=ctx.settings.ingest_timeout_ms)
         applied = result.report["inserted"] + result.report["updated"]
@@ -170,7 +170,7 @@ class SyncMutation:
         if applied and not result.replayed:
             db.note_write(consumer.id)
             refresh_statistics_later(db)
-        return _report(report_for(ctx.access, found, SPECS[found.name], result.report), result.replayed)
+        return _report(report_for(ctx.access, found, ingest_specs()[found.name], result.report), result.replayed)
 
 
 @strawberry.type
@@ -180,7 +180,7 @@ class SyncSubscription:
                                          "`changes(after: <your cursor>)` until caught up.")
     async def dataset_changed(self, info: strawberry.Info, dataset: str) -> AsyncGenerator[DatasetChange, None]:
         # Authorised before the stream is returned, so that the subscription's start is audited with its dataset
-        # (hub.ws_auth.watch_subscriptions re-checks it while it runs).
+        # (hub.api.ws_auth.watch_subscriptions re-checks it while it runs).
         ctx = info.context
         found = authorize(ctx.access, dataset, write=False)
         return _changes(ctx.request.app.state.sync.notifier, found.name)

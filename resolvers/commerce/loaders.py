@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.loaders import ByKeyLoader, ManyByKeyLoader, PageByKeyLoader, row_converter
+from hub.api.loaders import ByKeyLoader, ManyByKeyLoader, PageByKeyLoader, row_converter
 from resolvers.commerce.types import Enterprise, Industry, InvestmentProject, Park
 
 

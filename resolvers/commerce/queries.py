@@ -1,4 +1,4 @@
-"""commerce root fields. Each is answered through its spec (``hub.specs``), shared with the compiled path."""
+"""commerce root fields. Each is answered through its spec (``hub.api.specs``), shared with the compiled path."""
 
 from __future__ import annotations
 
@@ -6,12 +6,21 @@ import datetime
 
 import strawberry
 
-from hub.pagination import like_contains, like_prefix
-from hub.specs import RootByKey, RootPage
+from hub.api.pagination import like_contains, like_prefix
+from hub.api.specs import RootByKey, RootPage
 from resolvers.commerce.loaders import EnterpriseByUsccLoader, IndustryByCodeLoader
 from resolvers.commerce.types import (
-    Enterprise, EnterpriseConnection, EnterpriseSize, Industry, IndustryConnection, InvestmentProjectConnection,
-    ParkConnection, enterprise_from_row, industry_from_row, investment_project_from_row, park_from_row,
+    Enterprise,
+    EnterpriseConnection,
+    EnterpriseSize,
+    Industry,
+    IndustryConnection,
+    InvestmentProjectConnection,
+    ParkConnection,
+    enterprise_from_row,
+    industry_from_row,
+    investment_project_from_row,
+    park_from_row,
 )
 
 INDUSTRIES = RootPage("industries", dept="commerce", query="commerce/industries_page",

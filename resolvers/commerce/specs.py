@@ -1,11 +1,15 @@
-"""Batch specs of commerce's join fields (see hub.specs): one batch per nesting level in the compiled path."""
+"""Batch specs of commerce's join fields (see hub.api.specs): one batch per nesting level in the compiled path."""
 
 from __future__ import annotations
 
-from hub.specs import ByKey, Custom, Many, Page
+from hub.api.specs import ByKey, Custom, Many, Page
 from resolvers.commerce.loaders import (
-    EnterpriseByUsccLoader, EnterprisesByIndustryLoader, IndustriesByParentLoader, IndustryByCodeLoader,
-    InvestmentProjectsByEnterpriseLoader, ParkByCodeLoader,
+    EnterpriseByUsccLoader,
+    EnterprisesByIndustryLoader,
+    IndustriesByParentLoader,
+    IndustryByCodeLoader,
+    InvestmentProjectsByEnterpriseLoader,
+    ParkByCodeLoader,
 )
 from resolvers.commerce.types import EnterpriseConnection, enterprise_from_row
 from resolvers.education.loaders import MajorsByIndustryLoader

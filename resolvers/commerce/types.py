@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from hub.loaders import row_converter
-from hub.pagination import Connection
+from hub.api.loaders import row_converter
+from hub.api.pagination import Connection
+from hub.api.specs import join_value
 
 if TYPE_CHECKING:
     from resolvers.education.types import Major
@@ -35,17 +36,11 @@ class Industry:
 
     @strawberry.field
     async def parent(self, info: strawberry.Info) -> Industry | None:
-        if self.parent_code is None:
-            return None
-        from resolvers.commerce.loaders import IndustryByCodeLoader
-
-        return await info.context.loader(IndustryByCodeLoader).load(self.parent_code)
+        return await join_value(info, self)
 
     @strawberry.field
     async def children(self, info: strawberry.Info) -> list[Industry] | None:
-        from resolvers.commerce.loaders import IndustriesByParentLoader
-
-        return await info.context.loader(IndustriesByParentLoader).load(self.code)
+        return await join_value(info, self)
 
     @strawberry.field(description="Enterprises classified in this industry or below it.")
     async def enterprises(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
@@ -87,9 +82,7 @@ class Enterprise:
 
     @strawberry.field
     async def industry(self, info: strawberry.Info) -> Industry | None:
-        from resolvers.commerce.loaders import IndustryByCodeLoader
-
-        return await info.context.loader(IndustryByCodeLoader).load(self.industry_code)
+        return await join_value(info, self)
 
     @strawberry.field(description="Job postings (labor) of this enterprise.")
     async def postings(
@@ -109,9 +102,7 @@ class Enterprise:
 
     @strawberry.field(description="Major investment projects of this enterprise (a NOT_SHARED dataset).")
     async def investment_projects(self, info: strawberry.Info) -> list[InvestmentProject] | None:
-        from resolvers.commerce.loaders import InvestmentProjectsByEnterpriseLoader
-
-        return await info.context.loader(InvestmentProjectsByEnterpriseLoader).load(self.uscc)
+        return await join_value(info, self)
 
 
 @strawberry.type(description="An industrial park.")
@@ -135,17 +126,11 @@ class InvestmentProject:
 
     @strawberry.field
     async def enterprise(self, info: strawberry.Info) -> Enterprise | None:
-        from resolvers.commerce.loaders import EnterpriseByUsccLoader
-
-        return await info.context.loader(EnterpriseByUsccLoader).load(self.enterprise_uscc)
+        return await join_value(info, self)
 
     @strawberry.field
     async def park(self, info: strawberry.Info) -> Park | None:
-        if self.park_code is None:
-            return None
-        from resolvers.commerce.loaders import ParkByCodeLoader
-
-        return await info.context.loader(ParkByCodeLoader).load(self.park_code)
+        return await join_value(info, self)
 
 
 @strawberry.type

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.loaders import ByKeyLoader, ManyByKeyLoader, row_converter
+from hub.api.loaders import ByKeyLoader, ManyByKeyLoader, row_converter
 from resolvers.education.types import Major, School, major_outcome_from_row
 
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import strawberry
 
+from hub.api.pagination import like_contains, like_prefix
+from hub.api.specs import RootByKey, RootPage
 from hub.errors import BadUserInput
-from hub.pagination import like_contains, like_prefix
-from hub.specs import RootByKey, RootPage
 from resolvers.education.loaders import MajorsByCodeLoader, SchoolByCodeLoader
 from resolvers.education.types import (
-    Major, MajorConnection, School, SchoolConnection, SchoolKind, major_from_row, school_from_row,
+    Major,
+    MajorConnection,
+    School,
+    SchoolConnection,
+    SchoolKind,
+    major_from_row,
+    school_from_row,
 )
 
 SCHOOLS = RootPage("schools", dept="education", query="education/schools_page",

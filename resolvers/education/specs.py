@@ -1,12 +1,15 @@
-"""Batch specs of education's join fields (see hub.specs)."""
+"""Batch specs of education's join fields (see hub.api.specs)."""
 
 from __future__ import annotations
 
-from hub.spec_helpers import via_codes
-from hub.specs import ByKey, Custom, Many, Page
+from hub.api.spec_helpers import via_codes
+from hub.api.specs import ByKey, Custom, Many, Page
 from resolvers.commerce.loaders import IndustryByCodeLoader
 from resolvers.education.loaders import (
-    IndustryCodesByMajorLoader, MajorsBySchoolLoader, OccupationCodesByMajorLoader, OutcomesByMajorLoader,
+    IndustryCodesByMajorLoader,
+    MajorsBySchoolLoader,
+    OccupationCodesByMajorLoader,
+    OutcomesByMajorLoader,
     SchoolByCodeLoader,
 )
 from resolvers.labor.loaders import OccupationByCodeLoader

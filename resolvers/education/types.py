@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from hub.loaders import row_converter
-from hub.pagination import Connection
+from hub.api.loaders import row_converter
+from hub.api.pagination import Connection
+from hub.api.specs import join_value
 
 if TYPE_CHECKING:
     from resolvers.commerce.types import Industry
@@ -34,9 +35,7 @@ class School:
 
     @strawberry.field(description="Majors this school offers, in major-code order.")
     async def majors(self, info: strawberry.Info) -> list[Major] | None:
-        from resolvers.education.loaders import MajorsBySchoolLoader
-
-        return await info.context.loader(MajorsBySchoolLoader).load(self.code)
+        return await join_value(info, self)
 
     @strawberry.field(description="Research projects (science) this school partners in.")
     async def research_projects(
@@ -56,9 +55,7 @@ class Major:
 
     @strawberry.field
     async def school(self, info: strawberry.Info) -> School | None:
-        from resolvers.education.loaders import SchoolByCodeLoader
-
-        return await info.context.loader(SchoolByCodeLoader).load(self.school_code)
+        return await join_value(info, self)
 
     @strawberry.field(description="Industries (commerce, GB/T 4754) the catalog major is mapped to.")
     async def industries(
@@ -86,9 +83,7 @@ class Major:
 
     @strawberry.field(description="Yearly enrollment, graduates and employment, in year order.")
     async def outcomes(self, info: strawberry.Info) -> list[MajorOutcome] | None:
-        from resolvers.education.loaders import OutcomesByMajorLoader
-
-        return await info.context.loader(OutcomesByMajorLoader).load(self.id)
+        return await join_value(info, self)
 
 
 @strawberry.type(description="One year of a major's enrollment, graduates and employment.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Hashable, Sequence
 
-from hub.loaders import ByKeyLoader, PageByKeyLoader, SqlLoader, row_converter
+from hub.api.loaders import ByKeyLoader, PageByKeyLoader, SqlLoader, row_converter
 from resolvers.labor.types import JobPosting, JobSeeker, Occupation
 
 

@@ -1,4 +1,4 @@
-"""labor root fields. Each is answered through its spec (``hub.specs``), shared with the compiled path."""
+"""labor root fields. Each is answered through its spec (``hub.api.specs``), shared with the compiled path."""
 
 from __future__ import annotations
 
@@ -6,13 +6,25 @@ import datetime
 
 import strawberry
 
-from hub.pagination import like_contains, like_prefix
-from hub.specs import RootByKey, RootPage
+from hub.api.pagination import like_contains, like_prefix
+from hub.api.specs import RootByKey, RootPage
 from resolvers.labor.loaders import OccupationByCodeLoader, PostingByIdLoader
 from resolvers.labor.types import (
-    ApprenticeshipConnection, EducationLevel, JobPosting, JobPostingConnection, JobSeekerConnection, Occupation,
-    OccupationConnection, SkillCertificateConnection, TrainingProgramConnection, apprenticeship_from_row,
-    certificate_from_row, occupation_from_row, posting_from_row, seeker_from_row, training_program_from_row,
+    ApprenticeshipConnection,
+    EducationLevel,
+    JobPosting,
+    JobPostingConnection,
+    JobSeekerConnection,
+    Occupation,
+    OccupationConnection,
+    SkillCertificateConnection,
+    TrainingProgramConnection,
+    apprenticeship_from_row,
+    certificate_from_row,
+    occupation_from_row,
+    posting_from_row,
+    seeker_from_row,
+    training_program_from_row,
 )
 
 OCCUPATIONS = RootPage("occupations", dept="labor", query="labor/occupations_page",

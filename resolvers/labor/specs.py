@@ -1,15 +1,22 @@
-"""Batch specs of labor's join fields (see hub.specs)."""
+"""Batch specs of labor's join fields (see hub.api.specs)."""
 
 from __future__ import annotations
 
-from hub.specs import ByKey, Page
+from hub.api.specs import ByKey, Page
 from resolvers.commerce.loaders import EnterpriseByUsccLoader
 from resolvers.labor.loaders import (
-    OccupationByCodeLoader, PostingCountByOccupationLoader, PostingsByOccupationLoader, SeekersByOccupationLoader,
+    OccupationByCodeLoader,
+    PostingCountByOccupationLoader,
+    PostingsByOccupationLoader,
+    SeekersByOccupationLoader,
     TrainingProgramsByOccupationLoader,
 )
 from resolvers.labor.types import (
-    JobPostingConnection, JobSeekerConnection, TrainingProgramConnection, posting_from_row, seeker_from_row,
+    JobPostingConnection,
+    JobSeekerConnection,
+    TrainingProgramConnection,
+    posting_from_row,
+    seeker_from_row,
     training_program_from_row,
 )
 

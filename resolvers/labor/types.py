@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from hub.loaders import row_converter
-from hub.pagination import Connection
+from hub.api.loaders import row_converter
+from hub.api.pagination import Connection
+from hub.api.specs import join_value
 
 if TYPE_CHECKING:
     from resolvers.commerce.types import Enterprise
@@ -50,9 +51,7 @@ class Occupation:
 
     @strawberry.field(description="Number of job postings for this occupation.")
     async def posting_count(self, info: strawberry.Info) -> int | None:
-        from resolvers.labor.loaders import PostingCountByOccupationLoader
-
-        return await info.context.loader(PostingCountByOccupationLoader).load(self.code)
+        return await join_value(info, self)
 
     @strawberry.field(description="Job seekers (supply) looking for this occupation.")
     async def seekers(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
@@ -86,15 +85,11 @@ class JobPosting:
 
     @strawberry.field(description="The posting enterprise (commerce).")
     async def enterprise(self, info: strawberry.Info) -> Annotated["Enterprise", strawberry.lazy("resolvers.commerce.types")] | None:
-        from resolvers.commerce.loaders import EnterpriseByUsccLoader
-
-        return await info.context.loader(EnterpriseByUsccLoader).load(self.enterprise_uscc)
+        return await join_value(info, self)
 
     @strawberry.field
     async def occupation(self, info: strawberry.Info) -> Occupation | None:
-        from resolvers.labor.loaders import OccupationByCodeLoader
-
-        return await info.context.loader(OccupationByCodeLoader).load(self.occupation_code)
+        return await join_value(info, self)
 
 
 @strawberry.type(description="A registered job seeker (supply). name, idNumber and phone are personal fields.")
@@ -114,9 +109,7 @@ class JobSeeker:
 
     @strawberry.field
     async def occupation(self, info: strawberry.Info) -> Occupation | None:
-        from resolvers.labor.loaders import OccupationByCodeLoader
-
-        return await info.context.loader(OccupationByCodeLoader).load(self.occupation_code)
+        return await join_value(info, self)
 
 
 @strawberry.type(description="A skills-training program.")
@@ -135,9 +128,7 @@ class TrainingProgram:
 
     @strawberry.field
     async def occupation(self, info: strawberry.Info) -> Occupation | None:
-        from resolvers.labor.loaders import OccupationByCodeLoader
-
-        return await info.context.loader(OccupationByCodeLoader).load(self.occupation_code)
+        return await join_value(info, self)
 
 
 @strawberry.type(description="A vocational skill-level certificate.")
@@ -151,9 +142,7 @@ class SkillCertificate:
 
     @strawberry.field
     async def occupation(self, info: strawberry.Info) -> Occupation | None:
-        from resolvers.labor.loaders import OccupationByCodeLoader
-
-        return await info.context.loader(OccupationByCodeLoader).load(self.occupation_code)
+        return await join_value(info, self)
 
 
 @strawberry.type(description="A modern apprenticeship between an enterprise and (optionally) a school.")
@@ -169,15 +158,11 @@ class Apprenticeship:
 
     @strawberry.field
     async def enterprise(self, info: strawberry.Info) -> Annotated["Enterprise", strawberry.lazy("resolvers.commerce.types")] | None:
-        from resolvers.commerce.loaders import EnterpriseByUsccLoader
-
-        return await info.context.loader(EnterpriseByUsccLoader).load(self.enterprise_uscc)
+        return await join_value(info, self)
 
     @strawberry.field
     async def occupation(self, info: strawberry.Info) -> Occupation | None:
-        from resolvers.labor.loaders import OccupationByCodeLoader
-
-        return await info.context.loader(OccupationByCodeLoader).load(self.occupation_code)
+        return await join_value(info, self)
 
 
 @strawberry.type

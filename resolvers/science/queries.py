@@ -6,12 +6,18 @@ import datetime
 
 import strawberry
 
-from hub.pagination import like_contains, like_prefix
-from hub.specs import RootByKey, RootPage
+from hub.api.pagination import like_contains, like_prefix
+from hub.api.specs import RootByKey, RootPage
 from resolvers.science.loaders import ResearchProjectByCodeLoader
 from resolvers.science.types import (
-    InnovationPlatformConnection, InnovationPlatformKind, ResearchProject, ResearchProjectConnection,
-    TechTransferConnection, innovation_platform_from_row, research_project_from_row, tech_transfer_from_row,
+    InnovationPlatformConnection,
+    InnovationPlatformKind,
+    ResearchProject,
+    ResearchProjectConnection,
+    TechTransferConnection,
+    innovation_platform_from_row,
+    research_project_from_row,
+    tech_transfer_from_row,
 )
 
 RESEARCH_PROJECTS = RootPage(

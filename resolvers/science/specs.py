@@ -1,8 +1,8 @@
-"""Batch specs of science's join fields (see hub.specs)."""
+"""Batch specs of science's join fields (see hub.api.specs)."""
 
 from __future__ import annotations
 
-from hub.specs import ByKey, Many
+from hub.api.specs import ByKey, Many
 from resolvers.commerce.loaders import EnterpriseByUsccLoader, IndustryByCodeLoader
 from resolvers.education.loaders import SchoolByCodeLoader
 from resolvers.science.loaders import ResearchProjectByCodeLoader, TechTransfersByProjectLoader

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from hub.loaders import row_converter
-from hub.pagination import Connection
+from hub.api.loaders import row_converter
+from hub.api.pagination import Connection
+from hub.api.specs import join_value
 
 if TYPE_CHECKING:
     from resolvers.commerce.types import Enterprise, Industry
@@ -50,37 +51,23 @@ class ResearchProject:
     async def lead_enterprise(
         self, info: strawberry.Info,
     ) -> Annotated["Enterprise", strawberry.lazy("resolvers.commerce.types")] | None:
-        if self.lead_enterprise_uscc is None:
-            return None
-        from resolvers.commerce.loaders import EnterpriseByUsccLoader
-
-        return await info.context.loader(EnterpriseByUsccLoader).load(self.lead_enterprise_uscc)
+        return await join_value(info, self)
 
     @strawberry.field(description="The partner school (education).")
     async def partner_school(
         self, info: strawberry.Info,
     ) -> Annotated["School", strawberry.lazy("resolvers.education.types")] | None:
-        if self.partner_school_code is None:
-            return None
-        from resolvers.education.loaders import SchoolByCodeLoader
-
-        return await info.context.loader(SchoolByCodeLoader).load(self.partner_school_code)
+        return await join_value(info, self)
 
     @strawberry.field(description="The industry (commerce, GB/T 4754) the project serves.")
     async def industry(
         self, info: strawberry.Info,
     ) -> Annotated["Industry", strawberry.lazy("resolvers.commerce.types")] | None:
-        if self.industry_code is None:
-            return None
-        from resolvers.commerce.loaders import IndustryByCodeLoader
-
-        return await info.context.loader(IndustryByCodeLoader).load(self.industry_code)
+        return await join_value(info, self)
 
     @strawberry.field(description="Technology transfers of this project's results.")
     async def transfers(self, info: strawberry.Info) -> list[TechTransfer] | None:
-        from resolvers.science.loaders import TechTransfersByProjectLoader
-
-        return await info.context.loader(TechTransfersByProjectLoader).load(self.code)
+        return await join_value(info, self)
 
 
 @strawberry.type(description="A technology-transfer result of a research project.")
@@ -95,19 +82,13 @@ class TechTransfer:
 
     @strawberry.field
     async def project(self, info: strawberry.Info) -> ResearchProject | None:
-        from resolvers.science.loaders import ResearchProjectByCodeLoader
-
-        return await info.context.loader(ResearchProjectByCodeLoader).load(self.project_code)
+        return await join_value(info, self)
 
     @strawberry.field(description="The buying enterprise (commerce).")
     async def buyer(
         self, info: strawberry.Info,
     ) -> Annotated["Enterprise", strawberry.lazy("resolvers.commerce.types")] | None:
-        if self.buyer_uscc is None:
-            return None
-        from resolvers.commerce.loaders import EnterpriseByUsccLoader
-
-        return await info.context.loader(EnterpriseByUsccLoader).load(self.buyer_uscc)
+        return await join_value(info, self)
 
 
 @strawberry.type(description="An innovation platform hosted by an enterprise and/or a school.")
@@ -126,21 +107,13 @@ class InnovationPlatform:
     async def host_enterprise(
         self, info: strawberry.Info,
     ) -> Annotated["Enterprise", strawberry.lazy("resolvers.commerce.types")] | None:
-        if self.host_uscc is None:
-            return None
-        from resolvers.commerce.loaders import EnterpriseByUsccLoader
-
-        return await info.context.loader(EnterpriseByUsccLoader).load(self.host_uscc)
+        return await join_value(info, self)
 
     @strawberry.field(description="The host school (education).")
     async def host_school(
         self, info: strawberry.Info,
     ) -> Annotated["School", strawberry.lazy("resolvers.education.types")] | None:
-        if self.host_school_code is None:
-            return None
-        from resolvers.education.loaders import SchoolByCodeLoader
-
-        return await info.context.loader(SchoolByCodeLoader).load(self.host_school_code)
+        return await join_value(info, self)
 
 
 @strawberry.type

@@ -36,7 +36,7 @@ def with_database(url: str, name: str) -> str:
 @contextlib.contextmanager
 def server(log=print) -> Iterator[str]:
     """URL of the bench database (created if missing) on DATABASE_URL's server or the embedded one."""
-    from hub.runtime import ensure_database
+    from hub.db.runtime import ensure_database
 
     external = os.environ.get("DATABASE_URL")
     if external:
@@ -44,7 +44,7 @@ def server(log=print) -> Iterator[str]:
         asyncio.run(ensure_database(admin, BENCH_DB))
         yield with_database(external, BENCH_DB)
         return
-    from hub.embedded import EmbeddedPostgres
+    from hub.db.embedded import EmbeddedPostgres
 
     pg = EmbeddedPostgres(Settings.from_env({}).data_dir).start()
     try:
@@ -56,10 +56,10 @@ def server(log=print) -> Iterator[str]:
 
 async def prepare(url: str, scale: str = SCALE, seed: int = SEED, log=print) -> str:
     """Migrate, seed unless already seeded with ``scale``/``seed``; returns the bench consumer's token."""
-    from hub.consumers import create_consumer, hash_token
-    from hub.db import Databases
-    from hub.runtime import migrate_all
-    from hub.seed import load_demo
+    from hub.governance.consumers import create_consumer, hash_token
+    from hub.db.pools import Databases
+    from hub.db.runtime import migrate_all
+    from hub.demo.load import load_demo
 
     settings = replace(Settings.from_env({}), database_url=url)
     await migrate_all(settings)
@@ -95,9 +95,9 @@ async def prepare(url: str, scale: str = SCALE, seed: int = SEED, log=print) -> 
 
 async def _refresh_statistics(db, log) -> None:
     """Refresh the published statistics' summary tables when they are older than the demo data (or never
-    refreshed), for the statistics operations. Skipped when the hub has no statistics (hub.statistics)."""
+    refreshed), for the statistics operations. Skipped when the hub has no statistics (resolvers.analytics.statistics)."""
     try:
-        from hub.statistics import refresh_statistics
+        from resolvers.analytics.statistics import refresh_statistics
     except ImportError:
         return
     async with db.pools["bigdata"].acquire() as conn:

@@ -54,7 +54,7 @@ def database() -> Iterator[str]:
     if external:
         yield _recreate(with_database(external, "postgres"), with_database(external, DATABASE))
         return
-    from hub.embedded import EmbeddedPostgres
+    from hub.db.embedded import EmbeddedPostgres
 
     pg = EmbeddedPostgres(Settings.from_env({}).data_dir).start()
     try:
@@ -76,10 +76,10 @@ def _recreate(admin: str, url: str) -> str:
 
 
 async def prepare(url: str) -> tuple[Settings, str, list[str], list[str]]:
-    from hub.consumers import create_consumer
-    from hub.db import Databases
-    from hub.runtime import migrate_all
-    from hub.seed import load_demo
+    from hub.governance.consumers import create_consumer
+    from hub.db.pools import Databases
+    from hub.db.runtime import migrate_all
+    from hub.demo.load import load_demo
 
     settings = replace(Settings.from_env({}), database_url=url, rate_limit_per_second=0.0, access_log=False,
                        metrics=False)

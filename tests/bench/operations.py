@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 from graphql import OperationDefinitionNode, parse
 
-from hub.trusted import OPERATIONS_DIR
+from hub.api.trusted import OPERATIONS_DIR
 
 BENCH_OPERATIONS_DIR = OPERATIONS_DIR / "bench"
 

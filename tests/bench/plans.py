@@ -60,13 +60,14 @@ end
 
 def corpus(n: int, known: dict[str, str]) -> list[tuple[str, str]]:
     """(kind, document) pairs, generated deterministically."""
-    from hub import specs
-    from hub.schema import build_schema
+    from hub.api import specs
+    from hub.api.schema import build_schema
+    from hub.assembly import contributions
     from tests.fuzz.documents import tamed
     from tests.fuzz.strategies import SCALARS
 
     schema = build_schema()._schema
-    specs.specs_loaded()
+    contributions()
     plannable = sorted(name for name in specs.ROOTS if name in schema.query_type.fields)
     nodes = queries(schema, fields=plannable, custom_scalars=SCALARS, print_ast=lambda node: node)
     strategy = st.one_of(queries(schema, custom_scalars=SCALARS).map(lambda d: ("whole schema", d)),
@@ -84,8 +85,8 @@ def corpus(n: int, known: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def compile_corpus(docs: list[tuple[str, str]]) -> dict:
-    from hub.plan_cache import PlanCache
-    from hub.schema import build_schema
+    from hub.api.plan_cache import PlanCache
+    from hub.api.schema import build_schema
     from hub.settings import Settings
 
     settings_ = Settings.from_env({"HUB_ENV": "production"})

@@ -30,29 +30,29 @@ console = Console(width=None if Console().is_terminal else 160)
 # (category, file prefixes); checked in this order for each frame.
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("SQL: asyncpg (incl. pool acquire/reset)", ("asyncpg/",)),
-    ("audit entry (hub/audit.py)", ("hub/audit.py",)),
+    ("audit entry (hub/governance/audit.py)", ("hub/governance/audit.py",)),
     ("parse / validate / limits", ("graphql/language/", "graphql/validation/", "graphql/utilities/",
                                    "strawberry/extensions/parser_cache", "strawberry/extensions/validation_cache",
                                    "strawberry/extensions/max_tokens", "strawberry/extensions/query_depth_limiter",
                                    "strawberry/extensions/max_aliases", "strawberry/extensions/add_validation_rules",
-                                   "strawberry/extensions/disable_introspection", "hub/limits.py:parse")),
-    ("sharing guards & masking (hub/access.py)", ("hub/access.py",)),
+                                   "strawberry/extensions/disable_introspection", "hub/api/document_limits.py:parse")),
+    ("sharing guards & masking (hub/governance/access.py)", ("hub/governance/access.py",)),
     ("compiled plans of registered documents (hub/compiled, fastpath, specs)",
-     ("hub/compiled.py", "hub/fastpath.py", "hub/specs.py", "hub/spec_helpers.py", "<plan")),
-    ("resolvers, DataLoaders, connections", ("resolvers/", "hub/loaders.py", "aiodataloader/", "hub/pagination.py",
-                                             "hub/context.py", "hub/db.py")),
+     ("hub/api/compiled.py", "hub/api/fastpath.py", "hub/api/specs.py", "hub/api/spec_helpers.py", "<plan")),
+    ("resolvers, DataLoaders, connections", ("resolvers/", "hub/api/loaders.py", "aiodataloader/", "hub/api/pagination.py",
+                                             "hub/api/context.py", "hub/db/pools.py")),
     ("GraphQL execution (graphql-core + strawberry)", ("graphql/", "strawberry/schema/", "strawberry/types/",
                                                        "strawberry/execution/", "strawberry/utils/",
                                                        "strawberry/extensions/", "strawberry/annotation",
-                                                       "strawberry/field", "strawberry/relay", "hub/schema.py",
-                                                       "hub/graphql_errors.py")),
-    ("HTTP view, request parsing, JSON encoding", ("strawberry/http/", "strawberry/asgi/", "hub/graphql_view.py",
-                                                   "hub/graphql_http.py", "hub/trusted.py", "orjson", "json/")),
-    ("middleware: auth, rate limit, body size, telemetry", ("hub/auth.py", "hub/limits.py", "hub/observe.py",
-                                                            "hub/graphql_telemetry.py", "hub/tracing.py",
-                                                            "hub/metrics.py", "opentelemetry/",
+                                                       "strawberry/field", "strawberry/relay", "hub/api/schema.py",
+                                                       "hub/api/errors.py")),
+    ("HTTP view, request parsing, JSON encoding", ("strawberry/http/", "strawberry/asgi/", "hub/api/view.py",
+                                                   "hub/api/over_http.py", "hub/api/trusted.py", "orjson", "json/")),
+    ("middleware: auth, rate limit, body size, telemetry", ("hub/http/auth.py", "hub/api/document_limits.py", "hub/telemetry/observe.py",
+                                                            "hub/api/telemetry.py", "hub/telemetry/tracing.py",
+                                                            "hub/telemetry/metrics.py", "opentelemetry/",
                                                             "prometheus_client/")),
-    ("logging (uvicorn access log, hub logs)", ("logging/", "hub/logs.py")),
+    ("logging (uvicorn access log, hub logs)", ("logging/", "hub/telemetry/logs.py")),
     ("network: uvicorn, starlette, event loop", ("uvicorn/", "starlette/", "httptools/", "uvloop/",
                                                  "asyncio/runners.py", "asyncio/base_events.py",
                                                  "asyncio/selector_events.py", "asyncio/events.py", "anyio/")),
@@ -69,7 +69,7 @@ INCLUSIVE: list[tuple[str, str]] = [
     ("JSON encoding (encode_json)", r"encode_json \("),
     ("rows -> strawberry objects (row_converter)", r"row_converter"),
     ("build_connection (edges, cursors)", r"build_connection \("),
-    ("sharing guards (hub/access.py)", r"\(hub/access\.py"),
+    ("sharing guards (hub/governance/access.py)", r"\(hub/access\.py"),
     ("DataLoader machinery (aiodataloader)", r"\(aiodataloader/"),
     ("asyncio tasks per field (gather_with_cancel)", r"gather_with_cancel"),
     ("strawberry resolver wrapper (from_resolver)", r"from_resolver\.<locals>"),
@@ -89,7 +89,7 @@ def categorise(frames: list[str]) -> str:
     for frame in reversed(frames):
         f = _file_of(frame)
         for name, prefixes in CATEGORIES:
-            if f.startswith(prefixes) or (f == "hub/limits.py" and name.startswith("parse")
+            if f.startswith(prefixes) or (f == "hub/api/document_limits.py" and name.startswith("parse")
                                           and re.search(r"(Limiter|ParserCache|Rule|Cost|Analysis|Cache)", frame)):
                 return name
     return "other (stdlib, unattributed)"

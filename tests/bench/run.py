@@ -87,14 +87,14 @@ def audit_ceiling(url: str, seconds: float = 3.0, concurrency: int = 16) -> dict
     """Audit entries/s the database accepts from ``concurrency`` writers doing nothing else: every audited
     operation needs one, and the hash chain serialises them (advisory lock held until the durable commit),
     so one INSERT per entry caps the hub's req/s whatever its CPU; ``group_commit_per_s`` is the rate of
-    ``concurrency`` operations through the hub's group-commit writer (hub.audit_writer, what the hub uses).
+    ``concurrency`` operations through the hub's group-commit writer (hub.governance.audit_writer, what the hub uses).
     Writes entries of a "bench" consumer into the bench database's audit log (they chain like any other)."""
-    from hub.audit import AuditEntry, _insert_sql
+    from hub.governance.audit import AuditEntry, insert_sql
 
     entry = AuditEntry(operation_type="query", operation_name="BenchAuditCeiling", document_hash="0" * 64,
                        department=database.CONSUMER_DEPARTMENT, consumer_name="bench audit ceiling",
                        datasets=["labor.job_postings"], rows={"labor.job_postings": 50})
-    sql, args = _insert_sql(), entry.args()
+    sql, args = insert_sql(), entry.args()
 
     async def go() -> dict[str, float]:
         import asyncpg
@@ -120,8 +120,8 @@ def audit_ceiling(url: str, seconds: float = 3.0, concurrency: int = 16) -> dict
             await pool.close()
         from dataclasses import replace as _replace
 
-        from hub.audit_writer import AuditWriter
-        from hub.db import Databases
+        from hub.governance.audit_writer import AuditWriter
+        from hub.db.pools import Databases
         from hub.settings import Settings
 
         db = await Databases(_replace(Settings.from_env({}), database_url=url), url).open()

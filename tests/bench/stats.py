@@ -65,7 +65,7 @@ def _with_database(url: str, name: str) -> str:
 
 @contextlib.contextmanager
 def _server() -> Iterator[str]:
-    from hub.runtime import ensure_database
+    from hub.db.runtime import ensure_database
     from hub.settings import Settings
 
     external = os.environ.get("DATABASE_URL")
@@ -73,7 +73,7 @@ def _server() -> Iterator[str]:
         asyncio.run(ensure_database(_with_database(external, "postgres"), DATABASE))
         yield _with_database(external, DATABASE)
         return
-    from hub.embedded import EmbeddedPostgres
+    from hub.db.embedded import EmbeddedPostgres
 
     pg = EmbeddedPostgres(Settings.from_env({}).data_dir).start()
     try:
@@ -85,11 +85,11 @@ def _server() -> Iterator[str]:
 
 async def _prepare(settings, force_refresh: bool) -> tuple[str, float | None]:
     """Seed and refresh as needed; returns the commerce consumer's token and the refresh time (if one ran)."""
-    from hub.consumers import create_consumer
-    from hub.db import Databases
-    from hub.runtime import migrate_all
-    from hub.seed import load_demo
-    from hub.statistics import refresh_statistics
+    from hub.governance.consumers import create_consumer
+    from hub.db.pools import Databases
+    from hub.db.runtime import migrate_all
+    from hub.demo.load import load_demo
+    from resolvers.analytics.statistics import refresh_statistics
 
     await migrate_all(settings)
     db = await Databases(settings, settings.database_url).open()

@@ -6,9 +6,9 @@ through ASGI (no HTTP client in the way, so the ratio is the app's own), in alte
 
 * ``off``: no exporter configured (what an unconfigured hub does: trace ids, nothing recorded);
 * ``on``:  every request traced and exported over OTLP/HTTP (BatchSpanProcessor) to a receiver running in
-  another process on 127.0.0.1 (tests/otlp_receiver.py, decoding every span);
+  another process on 127.0.0.1 (tests/support/otlp_receiver.py, decoding every span);
 * ``asgi`` (``--compare-asgi``): ``on``, but with opentelemetry-instrumentation-asgi's middleware as the
-  server span instead of the hub's own (the choice documented in hub/observe.py).
+  server span instead of the hub's own (the choice documented in hub/telemetry/observe.py).
 
 Prints requests/s per mode (median of the rounds) and the ratio to ``off``; the goal is on/off >= 0.85.
 Uses its own database ``hub_bench_tracing`` (small demo data, recreated each run) on the embedded server
@@ -85,7 +85,7 @@ async def _round(app: Any, token: str, requests: int, concurrency: int) -> tuple
 
 def _app(settings: Any, mode: str, endpoint: str) -> Any:
     from hub.app import create_app
-    from hub.tracing import provider_from_env
+    from hub.telemetry.tracing import provider_from_env
 
     if mode == "off":
         return create_app(settings, tracer_provider=provider_from_env({})), None
@@ -138,9 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="also measure opentelemetry-instrumentation-asgi's middleware as the server span")
     args = parser.parse_args(argv)
 
-    from hub.logs import configure_logging
+    from hub.telemetry.logs import configure_logging
     from hub.settings import Settings
-    from tests.live import scratch_hub_database
+    from tests.support.live import scratch_hub_database
 
     # The access line is written in every mode (to /dev/null): it is part of a request's normal cost.
     configure_logging("warning", "json", stream=open(os.devnull, "w"))  # noqa: SIM115 - for the process

@@ -1,5 +1,5 @@
 """GraphQL-over-HTTP conformance: graphql-http's ``serverAudits`` (npm, pinned in ``package.json``) against
-a live hub. ``make conformance`` runs ``python -m tests.conformance.runner``; ``tests/test_conformance.py``
+a live hub. ``make conformance`` runs ``python -m tests.conformance.runner``; ``tests/http/test_conformance.py``
 runs the same audit inside the suite (skipped, with the reason, where node or npm is missing)."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def main() -> int:
         return 2
     install()
     from hub.app import create_app
-    from tests.live import scratch_hub_database, serve_in_thread
+    from tests.support.live import scratch_hub_database, serve_in_thread
 
     with scratch_hub_database("hub_conformance") as (settings, tokens):
         with serve_in_thread(create_app(settings)) as base:

@@ -44,7 +44,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
     from hub.app import create_app
-    from tests.live import scratch_hub_database, serve_in_thread
+    from tests.support.live import scratch_hub_database, serve_in_thread
 
     (ROOT / ".hub").mkdir(exist_ok=True)
     results = []

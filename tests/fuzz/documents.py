@@ -1,7 +1,7 @@
 """Generated query documents as a department system would send them: hypothesis-graphql's documents with
 their arguments "tamed" (``first`` 0-5, keys and codes of real rows, enums, booleans, small ints and nulls
 kept; free text, dates and cursors dropped), so that most of them find data. Used by the planner's
-differential test (tests/test_plan_differential.py) and its bench (``python -m tests.bench.plans``)."""
+differential test (tests/api/test_plan_differential.py) and its bench (``python -m tests.bench.plans``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Callable
 from graphql import (ArgumentNode, BooleanValueNode, DocumentNode, EnumValueNode, FieldNode, IntValueNode,
                      NullValueNode, StringValueNode, Visitor, print_ast, visit)
 
-from tests.helpers import sql
+from tests.support.helpers import sql
 
 
 def known_values(url: str) -> dict[str, str]:

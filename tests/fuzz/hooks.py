@@ -18,7 +18,7 @@ import schemathesis
 from graphql import GraphQLError, parse
 
 from tests.fuzz.strategies import SCALARS
-from tests.graphql_checks import error_problems, null_problems
+from tests.support.graphql_checks import error_problems, null_problems
 
 for _name, _strategy in SCALARS.items():
     schemathesis.graphql.scalar(_name, _strategy)
@@ -26,7 +26,7 @@ for _name, _strategy in SCALARS.items():
 
 @functools.lru_cache(maxsize=1)
 def _schema() -> Any:
-    from hub.schema import build_schema
+    from hub.api.schema import build_schema
 
     return build_schema()._schema
 

@@ -59,7 +59,7 @@ def _graphql_refused(*codes: str) -> Callable[[httpx.Response], bool]:
 
 
 def _operations() -> list[Operation]:
-    from hub.trusted import TrustedDocuments
+    from hub.api.trusted import TrustedDocuments
 
     documents = {d.path: d for d in TrustedDocuments.load()}
     persisted = lambda path, variables=None: {  # noqa: E731
@@ -186,7 +186,7 @@ def main() -> int:
     parser.add_argument("--scale", default="small", choices=("small", "medium", "large"))
     args = parser.parse_args()
     from tests.bench import servers
-    from tests.live import scratch_hub_database
+    from tests.support.live import scratch_hub_database
 
     with scratch_hub_database("hub_soak", scale=args.scale) as (settings, tokens):
         with servers.hub(settings.database_url, 1, ROOT / ".hub" / "soak",

@@ -1,0 +1,362 @@
+"""The compiled execution path for query documents.
+
+graphql-core resolves every field of every object through its generic machinery (an Info object, a
+resolver call and a completion step per field, a coroutine per async resolver); for wide lists that is
+most of the hub's CPU. Every query document is compiled the first time it is seen (``hub.api.plan_cache``,
+cached by its hash), each of its query operations into a plan:
+
+* scalar fields read the object's attribute and serialize it as the scalar would;
+* plain object attributes (a connection's ``edges``/``nodes``/``pageInfo``) are walked directly;
+* fields that fetch data use their batch spec (``hub.api.specs``): ONE call per field per nesting level
+  for all parents, through the same loader classes and SQL files as the general path.
+
+The executor walks the plan level by level and builds the response dicts in document order; the
+response is byte-identical to the general path's (tests compare them for every registered operation
+and for generated documents over the whole schema). The sharing rules apply the same way: a
+dataset-reading field is checked like its guard when it is read for at least one parent — the
+sharing rule, then its arguments (``Access.check_arguments``) before its SQL — so the audit entry
+lists what was read; objects are masked and counted as the guards do, and one audit entry is written.
+Anything the plan cannot answer exactly — a denied dataset, an argument error, a limit, a database
+error, a directive, a field without a spec — falls back to the general path, which produces the
+errors. Compilation and execution are hand-written: no library compiles GraphQL for strawberry.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable
+
+from graphql import (
+    DocumentNode, FieldNode, GraphQLEnumType, GraphQLObjectType, GraphQLScalarType, OperationDefinitionNode,
+    OperationType, get_named_type,
+)
+from graphql.execution.collect_fields import FragmentDetails, collect_fields, collect_subfields
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.language import DirectiveNode, Visitor, visit
+
+from hub.api import codes, specs
+from hub.api.fused import Fused, FusedChild, fusable_loader
+from hub.assembly import contributions
+
+log = logging.getLogger("hub.fastpath")
+
+
+class NotCompilable(Exception):
+    """The document uses something the compiled path does not answer; the general path will."""
+
+
+def _serializer(gql_type: Any) -> Callable[[Any], Any] | None:
+    named = get_named_type(gql_type)
+    if isinstance(named, GraphQLEnumType):
+        return lambda v: None if v is None else (v.name if isinstance(v, Enum) else v)
+    name = named.name
+    if name == "Float":
+        return lambda v: None if v is None else float(v)
+    if name in ("Date", "DateTime", "Time"):
+        return lambda v: None if v is None else v.isoformat()
+    if name == "ID":
+        return lambda v: None if v is None else str(v)
+    if name in ("String", "Int", "Boolean", "JSON"):
+        return None  # the attribute's value is already its JSON value
+    raise NotCompilable(f"scalar {name} has no compiled serializer")
+
+
+@dataclass
+class FieldPlan:
+    key: str  # response key (alias or name)
+    kind: str  # "scalar" | "typename" | "attr" | "join"
+    attr: str = ""  # python attribute (scalar, attr)
+    method: Callable[[Any], Any] | None = None  # attr computed by a sync resolver taking only self
+    serialize: Callable[[Any], Any] | None = None
+    typename: str = ""
+    join: specs.Join | None = None
+    dataset: str | None = None  # guarded dataset read by this field
+    where: tuple[str, str] = ("", "")  # (GraphQL parent type, field name), as the guards and hub.codes name it
+    node: FieldNode | None = None
+    field_def: Any = None
+    arg_names: dict[str, str] = field(default_factory=dict)  # GraphQL -> python argument name
+    child: "SelectionPlan | None" = None  # object results; None for scalar results
+    child_serialize: Callable[[Any], Any] | None = None  # scalar results of a join (e.g. postingCount)
+    fused: Fused | None = None  # this key lookup and its objects' same-department key joins in one statement
+    scalar_name: str = ""
+
+
+@dataclass
+class SelectionPlan:
+    type_name: str
+    fields: list[FieldPlan]
+    nested: list[FieldPlan] = field(default_factory=list)  # attr and join fields, resolved per level
+    build: Callable[[list[Any], dict[str, list[Any]]], list[dict[str, Any]]] | None = None
+
+
+_INLINE = {
+    "Float": "(float(v) if (v := o.{a}) is not None else None)",
+    "Date": "(v.isoformat() if (v := o.{a}) is not None else None)",
+    "DateTime": "(v.isoformat() if (v := o.{a}) is not None else None)",
+    "ID": "(str(v) if (v := o.{a}) is not None else None)",
+}
+
+
+def generate_builder(plan: SelectionPlan) -> Callable[[list[Any], dict[str, list[Any]]], list[dict[str, Any]]]:
+    """Python source for "objects -> response dicts" of one selection, compiled once: a dict display per
+    object instead of a generic loop over field plans (the hot loop of wide lists)."""
+    namespace: dict[str, Any] = {}
+    lines = ["def build(objects, nested):"]
+    items = []
+    for index, fp in enumerate(plan.fields):
+        if fp.kind == "typename":
+            items.append(f"{fp.key!r}: {fp.typename!r}")
+        elif fp.kind == "scalar":
+            scalar = getattr(fp, "scalar_name", "")
+            if scalar in _INLINE:
+                items.append(f"{fp.key!r}: " + _INLINE[scalar].format(a=fp.attr))
+            elif fp.serialize is not None:
+                namespace[f"_s{index}"] = fp.serialize
+                items.append(f"{fp.key!r}: _s{index}(o.{fp.attr})")
+            else:
+                items.append(f"{fp.key!r}: o.{fp.attr}")
+        else:
+            lines.append(f"    n{index} = nested[{fp.key!r}]")
+            items.append(f"{fp.key!r}: n{index}[i]")
+    lines.append("    return [{" + ", ".join(items) + "} for i, o in enumerate(objects)]")
+    exec(compile("\n".join(lines), f"<plan {plan.type_name}>", "exec"), namespace)  # noqa: S102 - our own source
+    return namespace["build"]
+
+
+@dataclass
+class CompiledOperation:
+    name: str | None
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    root: SelectionPlan
+    datasets: set[str]
+
+
+class _NoDirectives(Visitor):
+    def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+        raise NotCompilable(f"directive @{node.name.value}")
+
+
+class Compiler:
+    """Compiles the query operations of documents against the built schema and the registered specs."""
+
+    def __init__(self, schema: Any, guarded: dict[tuple[str, str], str]):
+        contributions()  # the resolvers packages register their batch specs as they load
+        self.strawberry_schema = schema
+        self.schema = schema._schema
+        self.guarded = guarded
+
+    def compile(self, document: DocumentNode) -> dict[str | None, CompiledOperation]:
+        """Plans of the query operations of a parsed document that validates (``hub.api.plan_cache`` checks)."""
+        visit(document, _NoDirectives())
+        fragments = {d.name.value: FragmentDetails(d) for d in document.definitions
+                     if d.kind == "fragment_definition"}
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        compiled: dict[str | None, CompiledOperation] = {}
+        for op in operations:
+            if op.operation is not OperationType.QUERY:
+                continue
+            self._fragments, self._operation, self._datasets = fragments, op, set()
+            collected = collect_fields(self.schema, fragments, {}, self.schema.query_type, op)
+            root = self._selection(self.schema.query_type, collected.grouped_field_set)
+            name = op.name.value if op.name else None
+            compiled[name] = CompiledOperation(name, document, op, root, self._datasets)
+            if len(operations) == 1:
+                compiled[None] = compiled[name]
+        return compiled
+
+    def _python_names(self, type_name: str) -> dict[str, Any]:
+        definition = self.strawberry_schema.get_type_by_name(type_name)
+        names = self.strawberry_schema.config.name_converter
+        return {names.from_field(f): f for f in definition.fields}
+
+    def _selection(self, parent: GraphQLObjectType, grouped: dict[str, list]) -> SelectionPlan:
+        python_fields = self._python_names(parent.name)
+        plan = SelectionPlan(parent.name, [])
+        for key, details in grouped.items():
+            node = details[0].node
+            name = node.name.value
+            if name == "__typename":
+                plan.fields.append(FieldPlan(key, "typename", typename=parent.name))
+                continue
+            if name.startswith("__"):
+                raise NotCompilable(f"introspection field {name}")
+            field_def = parent.fields[name]
+            strawberry_field = python_fields[name]
+            named = get_named_type(field_def.type)
+            dataset = self.guarded.get((parent.name, name))
+            if dataset:
+                self._datasets.add(dataset)
+            join = specs.ROOTS.get(name) if parent is self.schema.query_type else specs.JOINS.get((parent.name, name))
+            resolver = strawberry_field.base_resolver
+            method = None
+            if resolver is not None and join is None and _plain_method(resolver):
+                method, resolver = resolver.wrapped_func, None
+            if resolver is None:
+                if node.arguments:
+                    raise NotCompilable(f"{parent.name}.{name} has arguments but no resolver")
+                if isinstance(named, (GraphQLScalarType, GraphQLEnumType)):
+                    if method is not None:
+                        raise NotCompilable(f"{parent.name}.{name} is a computed scalar")
+                    plan.fields.append(FieldPlan(key, "scalar", attr=strawberry_field.python_name,
+                                                 serialize=_serializer(field_def.type), scalar_name=named.name))
+                    continue
+                fp = FieldPlan(key, "attr", attr=strawberry_field.python_name, dataset=dataset, method=method,
+                               where=(parent.name, name))
+            else:
+                if join is None:
+                    raise NotCompilable(f"{parent.name}.{name} has no batch spec")
+                fp = FieldPlan(key, "join", join=join, dataset=dataset, node=node, field_def=field_def,
+                               where=(parent.name, name),
+                               arg_names={self.strawberry_schema.config.name_converter.from_argument(a): a.python_name
+                                          for a in strawberry_field.arguments})
+            if isinstance(named, GraphQLObjectType):
+                sub = collect_subfields(self.schema, self._fragments, {}, self._operation, named, details)
+                fp.child = self._selection(named, sub.grouped_field_set)
+                if fp.kind == "join":
+                    fp.fused = _fuse(fp)
+            else:
+                fp.child_serialize = _serializer(field_def.type)
+            plan.fields.append(fp)
+            plan.nested.append(fp)
+        plan.build = generate_builder(plan)
+        return plan
+
+
+def _fuse(fp: FieldPlan) -> Fused | None:
+    """A key lookup (root or join) whose objects have argument-less key joins answered by the same department:
+    one statement for all of them (``hub.api.fused``)."""
+    join = fp.join
+    if not (isinstance(join, specs.RootByKey) or type(join) is specs.ByKey) or not fusable_loader(join.loader):
+        return None
+    children = [FusedChild(c.key, c.join.key, c.join.loader, c.dataset, c) for c in fp.child.nested
+                if c.kind == "join" and type(c.join) is specs.ByKey and not c.field_def.args
+                and fusable_loader(c.join.loader) and c.join.loader.dept == join.loader.dept]
+    return Fused(join.loader, children) if children else None
+
+
+def _plain_method(resolver: Any) -> bool:
+    """A synchronous resolver that takes only ``self`` (e.g. Connection.edges)."""
+    import inspect
+
+    if resolver.is_async:
+        return False
+    params = list(inspect.signature(resolver.wrapped_func).parameters)
+    return params == ["self"]
+
+
+class Executor:
+    """Runs a compiled operation for one request (``ctx`` is the request's hub Context)."""
+
+    def __init__(self, ctx: Any, operation: CompiledOperation, schema: Any, variables: dict[str, Any]):
+        self.ctx = ctx
+        self.operation = operation
+        self.schema = schema
+        self.variables = variables
+        # values of fused joins fetched with their parents (hub.api.fused): id(field plan) -> {id(parent): value}
+        self.prefetched: dict[int, dict[int, Any]] = {}
+
+    def graphql_arguments(self, fp: FieldPlan) -> dict[str, Any]:
+        """A join field's argument values by GraphQL name (graphql-core's coercion, defaults included)."""
+        if not fp.node.arguments and not fp.field_def.args:
+            return {}
+        return get_argument_values(fp.field_def, fp.node, self.variables)
+
+    async def run(self) -> dict[str, Any]:
+        self.check_codes(self.operation.root)  # BAD_USER_INPUT -> the general path answers (hub.api.codes)
+        [data] = await self.render([None], self.operation.root, root=True)
+        return data
+
+    def check_codes(self, plan: SelectionPlan) -> None:
+        """The code formats of filter arguments (``hub.api.codes``), for every field of the plan at every level."""
+        for fp in plan.nested:
+            if fp.node is not None and fp.where in codes.ARGUMENTS:
+                codes.check_arguments(fp.where, get_argument_values(fp.field_def, fp.node, self.variables))
+            if fp.child is not None:
+                self.check_codes(fp.child)
+
+    def check_access(self, fp: FieldPlan, arguments: dict[str, Any]) -> Any:
+        """The guard of a dataset-reading field (``hub.governance.access``), when the field is about to be read for at
+        least one parent, as on the general path: the sharing rule, then its arguments (GraphQL names) before
+        any SQL; the dataset (and a grant) is recorded as read. FORBIDDEN -> the general path answers."""
+        access = self.ctx.access
+        dataset = access.catalog.datasets.get(fp.dataset)
+        if dataset is None:
+            raise NotCompilable(f"dataset {fp.dataset} is not in the catalog")
+        access.check(dataset, fp.where, arguments)
+        return dataset
+
+    async def fetch_fused(self, fp: FieldPlan, objects: list[Any], args: dict[str, Any], root: bool) -> list[Any]:
+        """A key lookup and its fused joins in one statement: the lookup's values; the joins' values are kept
+        for their own level (``prefetched``), where they are checked, masked and counted as unfused."""
+        fused = fp.fused
+        keys = [args[fp.join.argument]] if root else [getattr(o, fp.join.key) for o in objects]
+        unique = list(dict.fromkeys(k for k in keys if k is not None))
+        found, children = await fused.fetch(self.ctx, unique) if unique else ({}, [{} for _ in fused.children])
+        for child, by_key in zip(fused.children, children):
+            self.prefetched[id(child.plan)] = {id(found[k]): by_key.get(k) for k in found}
+        return [found.get(k) if k is not None else None for k in keys]
+
+    async def render(self, objects: list[Any], plan: SelectionPlan, root: bool = False) -> list[dict[str, Any]]:
+        nested_values: dict[str, list[Any]] = {}
+        access = self.ctx.access
+        for fp in plan.nested:
+            graphql_args = self.graphql_arguments(fp) if fp.kind == "join" else {}
+            dataset = self.check_access(fp, graphql_args) if fp.dataset is not None else None
+            if fp.kind == "attr":
+                if fp.method is not None:
+                    values = [fp.method(o) for o in objects]
+                else:
+                    values = [getattr(o, fp.attr) for o in objects]
+            else:
+                args = {fp.arg_names.get(k, k): v for k, v in graphql_args.items()}
+                prefetched = self.prefetched.pop(id(fp), None)
+                if prefetched is not None:
+                    values = [prefetched.get(id(o)) for o in objects]
+                elif fp.fused is not None and fp.fused.allowed(access):
+                    values = await self.fetch_fused(fp, objects, args, root)
+                elif root:
+                    values = [await fp.join.fetch(self.ctx, args)]
+                else:
+                    values = await fp.join.batch(self.ctx, objects, args)
+                if dataset is not None and fp.child is not None:
+                    access.after_resolve_many(dataset, values)
+            if fp.child is None:
+                ser = fp.child_serialize
+                nested_values[fp.key] = [ser(v) for v in values] if ser else values
+                continue
+            flat: list[Any] = []
+            shape: list[int | None] = []
+            for v in values:
+                if v is None:
+                    shape.append(None)
+                elif isinstance(v, list):
+                    shape.append(len(v))
+                    flat.extend(v)
+                else:
+                    shape.append(-1)
+                    flat.append(v)
+            rendered = await self.render(flat, fp.child) if flat else []
+            out: list[Any] = []
+            i = 0
+            for s in shape:
+                if s is None:
+                    out.append(None)
+                elif s == -1:
+                    out.append(rendered[i])
+                    i += 1
+                else:
+                    out.append(rendered[i:i + s])
+                    i += s
+            nested_values[fp.key] = out
+        return plan.build(objects, nested_values)
+
+
+def coerce_variables(schema: Any, operation: CompiledOperation, raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """graphql-core's variable coercion; None when the variables are invalid (the general path reports it)."""
+    coerced = get_variable_values(schema, operation.operation.variable_definitions or [], raw or {})
+    return None if isinstance(coerced, list) else coerced
+
+
+__all__ = ["Compiler", "Executor", "NotCompilable", "CompiledOperation", "coerce_variables"]

@@ -1,0 +1,164 @@
+"""The graphql-transport-ws protocol handler: every operation on a socket authorised like an HTTP request.
+
+strawberry's handler builds one context per connection and runs every operation with it.
+``HubTransportWSHandler`` instead gives each operation a context of its own (``Context.for_operation``) built
+from ``hub.api.ws_auth.operation_access``: the consumer looked up again by its token hash, its current grants (same
+caches and window as HTTP) and one token of its rate limit. So each operation writes its own audit entry holding only what it read. Refusals:
+
+* the token was revoked (or is unknown): the operation gets an ``error`` message (UNAUTHENTICATED) and the socket
+  is closed with 4403;
+* the rate limit: an ``error`` message with LIMIT_EXCEEDED ``rateLimit`` (HTTP's 429); the socket stays open;
+* the database cannot answer the look-up: an ``error`` message with SERVICE_UNAVAILABLE; the socket stays open.
+
+A socket that sends nothing is re-checked too: a task per connection looks the token up every
+``hub.api.ws_auth.recheck_seconds`` and closes the socket (4403) once it is revoked. Running subscriptions are
+re-checked by their own stream (``hub.api.ws_auth.watch_subscriptions``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+from typing import Any
+
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+    _OperationStreamClosed,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage, ConnectionInitMessage
+from strawberry.utils.aio import aclosing
+
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from hub.api.errors import shape_error
+from hub.api.ws_auth import (
+    REVOKED_CLOSE_CODE,
+    REVOKED_CLOSE_REASON,
+    current_consumer,
+    operation_access,
+    recheck_seconds,
+)
+from hub.errors import HubError, Unauthenticated
+
+log = logging.getLogger("hub.auth")
+
+
+def _is_subscription(operation: Operation) -> bool:
+    try:
+        found = get_operation_ast(parse(operation.query), operation.operation_name)
+    except GraphQLError:  # not a valid document: strawberry answers with the syntax error
+        return False
+    return found is not None and found.operation == OperationType.SUBSCRIPTION
+
+
+class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
+    _watchdog: asyncio.Task | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self._watchdog is None:
+            self._watchdog = asyncio.create_task(self._watch_token())
+            self._watchdog.add_done_callback(self._task_done)
+
+    async def shutdown(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._watchdog
+        await super().shutdown()
+
+    async def _watch_token(self) -> None:
+        """Close the socket (4403) once its token is revoked, even if it sends nothing."""
+        state = self.context.request.app.state
+        interval = recheck_seconds(self.context.settings.policy_cache_seconds)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await current_consumer(state, self.context.token_hash)
+            except Unauthenticated:
+                await self._close_revoked()
+                return
+            except Exception:  # noqa: BLE001 - the database is unavailable: the next check decides
+                log.warning("websocket token re-check failed", exc_info=True)
+
+    async def _close_revoked(self) -> None:
+        with suppress(Exception):  # already closed by the client
+            await self.websocket.close(code=REVOKED_CLOSE_CODE, reason=REVOKED_CLOSE_REASON)
+
+    async def run_operation(self, operation: Operation) -> None:
+        """Refusals first, as for an HTTP request: an untrusted document where only trusted ones may run
+        (PERSISTED_QUERY_NOT_ALLOWED), admission (HUB_MAX_IN_FLIGHT / HUB_MAX_QUEUED: SERVICE_UNAVAILABLE), then
+        the consumer, its grants and its rate limit. A query or mutation holds its admission slot until it has
+        answered; a subscription until it is authorised (it may then wait for events for hours)."""
+        view = self.view
+        try:
+            view.trusted.resolve(operation.query, None, view.settings.trusted_documents_only)
+        except HubError as refused:
+            await operation.send_initial_errors([GraphQLError(
+                refused.message, extensions={"code": refused.code, **refused.extensions})])
+            return
+        admission = self.context.request.app.state.admission
+        if admission.max_in_flight > 0:
+            limit = await admission.acquire()
+            if limit is not None:
+                reason = (f"the hub is overloaded: {admission.max_in_flight} requests in progress and "
+                          f"{len(admission.waiters)} waiting; retry later")
+                await operation.send_initial_errors([GraphQLError(reason, extensions={
+                    "code": "SERVICE_UNAVAILABLE", "reason": "overloaded", "limit": limit})])
+                return
+            held = [True]
+
+            def release() -> None:
+                if held[0]:
+                    held[0] = False
+                    admission.release()
+        else:
+            def release() -> None:
+                pass
+        try:
+            await self._authorised(operation, release)
+        finally:
+            release()
+
+    async def _authorised(self, operation: Operation, release: Any) -> None:
+        try:
+            access = await operation_access(self.context)
+        except HubError as refused:
+            consumer_id = getattr(self.context.consumer, "id", None)
+            log.info("websocket operation %s refused: %s %s", operation.id, refused.code, refused.message,
+                     extra={"fields": {"code": refused.code, "consumer_id": consumer_id}})
+            await operation.send_initial_errors([GraphQLError(
+                refused.message, extensions={"code": refused.code, **refused.extensions})])
+            if isinstance(refused, Unauthenticated):
+                await self._close_revoked()
+            return
+        except Exception as exc:  # noqa: BLE001 - unexpected: logged with a reference the client is given
+            await operation.send_initial_errors([shape_error(GraphQLError(str(exc), original_error=exc))])
+            return
+        if _is_subscription(operation):
+            release()
+        await self._run(operation, self.context.for_operation(access))
+
+    async def _run(self, operation: Operation, context: Any) -> None:
+        """strawberry's ``run_operation`` (0.341.2) with the operation's own ``context`` instead of the
+        connection's (strawberry has no hook for a per-operation context)."""
+        try:
+            result_source = await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=context,
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+            )
+            async with aclosing(result_source):
+                await self._send_result_stream(operation, result_source)
+            await operation.send_operation_message(CompleteMessage(id=operation.id, type="complete"))
+        except _OperationStreamClosed:
+            return
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise

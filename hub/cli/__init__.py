@@ -1,0 +1,1 @@
+"""The `hub` command line (typer): serve, db, seed, audit, sync, report, stats."""

@@ -1,0 +1,298 @@
+"""Database access: one asyncpg pool per department (shared when the URLs are equal) and the SQL registry.
+
+Every statement the hub runs is a file ``sql/queries/<dept>/<name>.sql`` (one statement per file,
+with a short header comment that is stripped before execution, so traces name the statement itself).
+Departments are reached only through their own pool: ``db.labor.fetch("labor/postings_by_occupation", ...)``.
+Each statement gets a span and metrics here (``hub.telemetry.tracing``); ``DATABASE_REPLICA_URLS`` adds read views on
+replicas (``Databases.reader``, ``hub.db.replicas``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, ClassVar
+
+import asyncpg
+
+from hub import SQL_DIR
+from hub.departments import NAMES as DEPARTMENTS
+from hub.errors import ServiceUnavailable, from_db_error, raise_mapped
+from hub.settings import Settings
+
+_HEADER = re.compile(r"\A(?:\s*--[^\n]*\n)+")
+
+
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """The pools' ``reset``: send nothing when a connection goes back to the pool.
+
+    asyncpg's default reset sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every
+    release — one more round trip per statement. Before calling this, asyncpg itself rolls back an open
+    transaction and drops listener callbacks. The hub keeps no other session state on pooled connections:
+    settings are ``set local``/``set_config(..., true)``, cursors live inside transactions, LISTEN runs
+    on its own connection (hub.sync.notify), and the one session advisory lock (the statistics refresh)
+    is released in a ``finally`` that terminates the connection when the unlock fails.
+    """
+
+
+def strip_header(text: str) -> str:
+    """Remove leading ``--`` comment lines and surrounding whitespace."""
+    return _HEADER.sub("", text).strip().rstrip(";").strip()
+
+
+class SqlRegistry:
+    """All named SQL statements under ``sql/queries``, loaded once, and the statements the compiled path
+    generates from join specs (``generated``, by name: ``hub.api.fused``)."""
+
+    generated: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, root: Path = SQL_DIR / "queries"):
+        self.root = root
+        self._sql: dict[str, str] = {}
+        for path in sorted(root.rglob("*.sql")):
+            name = path.relative_to(root).with_suffix("").as_posix()
+            self._sql[name] = strip_header(path.read_text(encoding="utf-8"))
+
+    def __getitem__(self, name: str) -> str:
+        try:
+            return self._sql[name]
+        except KeyError:
+            if name in self.generated:
+                return self.generated[name]
+            raise KeyError(f"no SQL file sql/queries/{name}.sql") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._sql
+
+    def names(self) -> list[str]:
+        return sorted(self._sql)
+
+
+@dataclass
+class Stats:
+    """Counters of executed statements (tests pin the number of statements of a query)."""
+
+    statements: int = 0
+    by_name: dict[str, int] = field(default_factory=dict)
+    by_pool: dict[str, int] = field(default_factory=dict)  # "primary", "replica-1", a department's own pool
+
+    def count(self, name: str, pool: str = "primary") -> None:
+        self.statements += 1
+        self.by_name[name] = self.by_name.get(name, 0) + 1
+        self.by_pool[pool] = self.by_pool.get(pool, 0) + 1
+
+
+class PoolGauge:
+    """A pool as the metrics see it: its name, the pool, and the statements waiting for a connection."""
+
+    __slots__ = ("name", "pool", "waiting")
+
+    def __init__(self, name: str, pool: asyncpg.Pool):
+        self.name = name
+        self.pool = pool
+        self.waiting = 0
+
+
+class Department:
+    """One department's access point: its pool (or one connection, in a transaction) plus the named
+    statements.
+
+    Every statement the hub runs passes here, so this is where each gets its span and its metrics
+    (``hub.telemetry.tracing.Telemetry.statement_span``). ``fallback``: on a replica, the primary's Department, used
+    when the replica cannot be reached (``on_unavailable`` is told, see ``hub.db.replicas``).
+    ``acquire_timeout`` (seconds): the longest wait for a pool connection, reconnecting included; then
+    the statement fails with SERVICE_UNAVAILABLE instead of hanging while the database is down or saturated.
+    """
+
+    def __init__(self, name: str, pool: asyncpg.Pool | asyncpg.Connection, registry: SqlRegistry, stats: Stats,
+                 *, telemetry: Any = None, pool_name: str = "primary", gauge: PoolGauge | None = None,
+                 fallback: "Department | None" = None, on_unavailable: Any = None,
+                 acquire_timeout: float | None = None):
+        self.name = name
+        self.pool = pool
+        self.sql = registry
+        self.stats = stats
+        self.telemetry = telemetry
+        self.pool_name = pool_name
+        self.gauge = gauge
+        self.fallback = fallback
+        self.on_unavailable = on_unavailable
+        self.acquire_timeout = acquire_timeout
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator["Department"]:
+        """The same API on one connection inside a transaction (committed when the block exits)."""
+        try:
+            async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
+                async with conn.transaction():
+                    yield Department(self.name, conn, self.sql, self.stats, telemetry=self.telemetry,
+                                     pool_name=self.pool_name)
+        except Exception as exc:
+            raise_mapped(exc)
+
+    async def _run(self, method: str, query: str, args: tuple[Any, ...], counted: bool = True) -> Any:
+        sql = self.sql[query]
+        if counted:
+            self.stats.count(query, self.pool_name)
+        telemetry = self.telemetry
+        span = telemetry.statement_span(query, sql, self.name, self.pool_name) if telemetry is not None else None
+        started = time.perf_counter()
+        try:
+            gauge = self.gauge
+            if gauge is None:  # one connection (a transaction), or a Department built without metrics
+                result = await getattr(self.pool, method)(sql, *args)
+            else:
+                gauge.waiting += 1
+                try:
+                    # An idle connection is handed over at once: skip the timeout scope (an asyncio timer
+                    # per statement). The pool's connect timeout still bounds a reconnect.
+                    conn = await self.pool.acquire(
+                        timeout=None if self.pool.get_idle_size() else self.acquire_timeout)
+                finally:
+                    gauge.waiting -= 1
+                try:
+                    result = await getattr(conn, method)(sql, *args)
+                finally:
+                    await self.pool.release(conn)
+        except Exception as exc:  # mapped to the domain tree in one place
+            if telemetry is not None:
+                telemetry.statement_done(query, span, time.perf_counter() - started, None, exc)
+            mapped = from_db_error(exc)
+            if mapped is None:
+                raise
+            if self.fallback is not None and isinstance(mapped, ServiceUnavailable):
+                if self.on_unavailable is not None:
+                    self.on_unavailable(self.pool_name)
+                return await self.fallback._run(method, query, args, counted)
+            raise mapped from exc
+        if telemetry is not None:
+            telemetry.statement_done(query, span, time.perf_counter() - started,
+                                     len(result) if method == "fetch" else None)
+        return result
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._run("fetch", query, args)
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        rows = await self.fetch(query, *args)
+        return rows[0] if rows else None
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        row = await self.fetchrow(query, *args)
+        return None if row is None else row[0]
+
+    async def execute(self, query: str, *args: Any, counted: bool = True) -> str:
+        """Run a statement for its effect. ``counted=False`` leaves ``stats`` alone (the audit insert)."""
+        return await self._run("execute", query, args, counted)
+
+
+class Databases:
+    """The department pools. Created and closed by the app's lifespan (or a CLI command)."""
+
+    def __init__(self, settings: Settings, default_url: str, telemetry: Any = None):
+        self.settings = settings
+        self.default_url = default_url
+        self.registry = SqlRegistry()
+        self.stats = Stats()
+        self.telemetry = telemetry  # hub.telemetry.tracing.Telemetry: spans and metrics of every statement
+        self.pools: dict[str, asyncpg.Pool] = {}
+        self.departments: dict[str, Department] = {}
+        self.pool_gauges: dict[str, PoolGauge] = {}  # by pool name, for the pool metrics
+        self.primary: Databases = self  # a read view (hub.db.replicas) points at the primary it reads beside
+        self.replicas: Any = None  # hub.db.replicas.ReplicaSet when DATABASE_REPLICA_URLS is set
+        self.audit_writer: Any = None  # hub.governance.audit_writer.AuditWriter, set by the app's lifespan (group commit)
+
+    def pool_name(self, dept: str) -> str:
+        """``primary`` for the default database, else the departments sharing ``dept``'s own database."""
+        url = self.url_of(dept)
+        if url == self.default_url:
+            return "primary"
+        return "+".join(d for d in DEPARTMENTS if self.url_of(d) == url)
+
+    def reader(self, consumer_id: Any = None) -> "Databases":
+        """Where a read-only GraphQL operation of ``consumer_id`` reads: a replica view, or the primary
+        (no replicas, none reachable, or the consumer wrote within ``read_your_writes_seconds``)."""
+        return self.primary if self.replicas is None else self.replicas.reader(consumer_id)
+
+    def note_write(self, consumer_id: Any) -> None:
+        """``consumer_id`` just wrote (a mutation, an ingest): keep its reads on the primary for a while."""
+        if self.primary.replicas is not None:
+            self.primary.replicas.note_write(consumer_id)
+
+    def url_of(self, dept: str) -> str:
+        return self.settings.url_for(dept, self.default_url)
+
+    def distinct_urls(self) -> list[str]:
+        return sorted({self.url_of(d) for d in DEPARTMENTS})
+
+    async def open(self) -> "Databases":
+        by_url: dict[str, asyncpg.Pool] = {}
+        server_settings = {
+            "application_name": "talent-data-hub",
+            "statement_timeout": str(self.settings.statement_timeout_ms),
+            "jit": "off",
+        }
+        try:
+            for dept in DEPARTMENTS:
+                url = self.url_of(dept)
+                name = self.pool_name(dept)
+                if url not in by_url:
+                    by_url[url] = await asyncpg.create_pool(
+                        url,
+                        min_size=self.settings.pool_min_size,
+                        max_size=self.settings.pool_max_size,
+                        server_settings=server_settings,
+                        reset=keep_session,
+                        timeout=self.settings.db_connect_timeout_ms / 1000,  # connect timeout
+                    )
+                    self.pool_gauges[name] = PoolGauge(name, by_url[url])
+                self.pools[dept] = by_url[url]
+                self.departments[dept] = Department(dept, by_url[url], self.registry, self.stats,
+                                                    telemetry=self.telemetry, pool_name=name,
+                                                    gauge=self.pool_gauges[name],
+                                                    acquire_timeout=self.settings.pool_acquire_timeout_ms / 1000)
+            if self.settings.replica_urls:
+                from hub.db.replicas import ReplicaSet
+
+                self.replicas = await ReplicaSet.open(self, server_settings)
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def close(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.close()
+            self.replicas = None
+        for pool in {id(p): p for p in self.pools.values()}.values():
+            await pool.close()
+        self.pools.clear()
+        self.departments.clear()
+        self.pool_gauges.clear()
+
+    @property
+    def commerce(self) -> Department:
+        return self.departments["commerce"]
+
+    @property
+    def labor(self) -> Department:
+        return self.departments["labor"]
+
+    @property
+    def science(self) -> Department:
+        return self.departments["science"]
+
+    @property
+    def education(self) -> Department:
+        return self.departments["education"]
+
+    @property
+    def hub(self) -> Department:
+        return self.departments["bigdata"]
+
+    async def ping(self) -> None:
+        for pool in {id(p): p for p in self.pools.values()}.values():
+            await pool.fetchval("select 1")

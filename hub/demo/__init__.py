@@ -1,0 +1,1 @@
+"""The demo-data generator (`hub seed`): word lists in names.json, shipped as package data."""

@@ -1,0 +1,1 @@
+"""Data-sharing governance: consumers, the sharing policy and masking, the audit chain and its checkpoints."""

@@ -1,0 +1,1 @@
+"""ASGI middleware and plain HTTP pages: authentication, body size and rate limits, overload, errors."""

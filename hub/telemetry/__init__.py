@@ -1,0 +1,1 @@
+"""Telemetry: traces (OTLP), metrics, JSON logs and the access-log middleware."""

@@ -1,0 +1,384 @@
+"""Disclosure control of the published statistics: the cell-key method (as the ABS TableBuilder and the ONS
+census tables use it), chosen over secondary suppression because GraphQL lets a reader ask for any grouping and
+filter of a five-dimensional cube: a suppression pattern can be made to hold inside one table and its margins,
+not across every grouping a reader can request, while the cell-key method needs no pattern at all.
+
+* Every person record behind a published count has a fixed 32-bit record key: a seeker's is derived from its id
+  and the installation's secret (``hub.stat_cell_key_secret``, ``sql/queries/labor/stats_supply.sql``); a
+  graduate's (education holds counts, not person rows) from the school, major, year and its position in the
+  count (``sql/queries/education/stats_major_outcomes.sql``).
+* A cell (any group of records the API can show) has a count and the sum of its records' keys; both add up over
+  the finest cells, so any grouping has them. Its *cell key* is that sum mod 2^32.
+* The count a non-owner sees is ``hub.stat_perturbed(count, key sum)`` (``sql/migrations/0015_cell_key.sql``):
+  the count plus a shift from a fixed table (the ptable) indexed by the count (0..4, 5+) and the cell key's
+  percentile. Shifts are within +-MAX_NOISE; 0 stays 0; 1 and 2 are never shown (a count shown is 0 or >= 3).
+* The same cell always has the same records, so the same key and the same value, in every query: asking again,
+  or for the same cell through another grouping or filter, gives nothing new, and differencing two published
+  counts gives the difference plus noise of up to +-2 * MAX_NOISE.
+* Ratios, gaps, shares, indexes, statuses and warnings shown to a non-owner are computed from the perturbed
+  counts; the shortage list is computed from them for every reader (one official list). Owners (labor for
+  seekers, education for graduates) see exact counts. Demand (postings' headcount) is not a person count and is
+  exact.
+
+The refresh stores the perturbed supply of every summary row of ``hub.stat_supply_demand`` (every grouping is
+pre-aggregated there) and the perturbed graduates of every school major's year and every cell of the match
+(``hub.stat_graduate_cells``), so a query costs nothing extra. It then audits what a non-owner can obtain as a
+reader who knows the ptable would (``Intervals``: integer bounds through every sum) and moves any shown value that
+would let a count of 1 or 2 persons be determined (``protect_supply``, ``protect_graduates``).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from hub.db.pools import Department
+
+MAX_NOISE = 2        # |shown - exact| <= MAX_NOISE
+SMALLEST_SHOWN = 3   # a count shown is 0 or at least this: 1 and 2 are never shown
+LARGE = 5            # counts from LARGE on share one row of the ptable
+BUCKETS = 100        # percentile buckets of the cell key
+# What a published version records about its protection (with its thresholds).
+METHOD = {"method": "cell-key", "maxNoise": MAX_NOISE, "smallestShown": SMALLEST_SHOWN}
+
+
+@dataclass(frozen=True)
+class Ptable:
+    """The perturbation table as the database defines it: ``shifts[n][b]`` is the shift of a count ``n``
+    (``LARGE``: any count from ``LARGE`` on) whose cell key lies in percentile bucket ``b``."""
+
+    shifts: dict[int, tuple[int, ...]]
+
+    @functools.cached_property
+    def _shift_sets(self) -> dict[int, frozenset[int]]:
+        return {n: frozenset(v) for n, v in self.shifts.items()}
+
+    def outputs(self, count: int) -> frozenset[int]:
+        """Every value ``count`` can be shown as."""
+        return frozenset(count + shift for shift in self._shift_sets[min(count, LARGE)])
+
+    def candidates(self, shown: int) -> tuple[int, int]:
+        """The smallest and largest exact count that can be shown as ``shown`` (what a reader who knows the
+        ptable learns from one published count); shifts are within +-MAX_NOISE, so only those counts are looked
+        at."""
+        cache = self.__dict__.setdefault("_candidates", {})
+        found = cache.get(shown)
+        if found is None:
+            n = [n for n in range(max(0, shown - MAX_NOISE), shown + MAX_NOISE + 1)
+                 if shown - n in self._shift_sets[min(n, LARGE)]]
+            found = cache[shown] = (min(n), max(n))
+        return found
+
+
+async def load_ptable(hub: "Department") -> Ptable:
+    """Read the ptable back from ``hub.stat_cell_shift`` (the one definition, used by the refresh and queries)."""
+    rows = await hub.fetch("hub/stats_ptable", LARGE, BUCKETS)
+    shifts: dict[int, list[int]] = {n: [0] * BUCKETS for n in range(LARGE + 1)}
+    for r in rows:
+        shifts[r["n"]][r["bucket"]] = r["shift"]
+    return Ptable({n: tuple(v) for n, v in shifts.items()})
+
+
+def central(table: Ptable, count: int) -> int:
+    """The value ``count`` can be shown as that leaves it strictly inside the reader's interval (nearest to
+    ``count``): a cell shown so can never be pinned by its own value. 0 has no such value (it is the floor)."""
+    for shown in sorted(table.outputs(count), key=lambda o: (abs(o - count), o)):
+        lo, hi = table.candidates(shown)
+        if lo < count < hi:
+            return shown
+    return count
+
+
+# --- the reader's knowledge as integer intervals --------------------------------------------------------------
+# Hand-written: no maintained Python library does interval (row/column-sum) reasoning over a cube of tables; the
+# loop below is the classic "audit by bounds" of statistical disclosure control, on plain lists for speed.
+
+UNBOUNDED = 10 ** 15  # "no upper bound"
+
+
+class Intervals:
+    """Integer intervals of unknown counts, tied by sums (parent = Σ children) and ``a <= b`` relations;
+    ``propagate`` tightens them as a reader doing row and column arithmetic would, until nothing changes."""
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {}
+        self.keys: list[Any] = []
+        self.lo: list[int] = []
+        self.hi: list[int] = []
+        self.sums: list[tuple[int, list[int]]] = []
+        self.at_most: list[tuple[int, int]] = []
+
+    def reset(self) -> None:
+        """Forget every bound (the sums stay)."""
+        self.lo = [0] * len(self.keys)
+        self.hi = [UNBOUNDED] * len(self.keys)
+
+    def var(self, key: Any) -> int:
+        i = self.index.get(key)
+        if i is None:
+            i = self.index[key] = len(self.keys)
+            self.keys.append(key)
+            self.lo.append(0)
+            self.hi.append(UNBOUNDED)
+        return i
+
+    def know(self, key: Any, lo: float, hi: float) -> None:
+        i = self.var(key)
+        self.lo[i] = max(self.lo[i], int(lo))
+        self.hi[i] = min(self.hi[i], UNBOUNDED if hi == math.inf else int(hi))
+
+    def add_sum(self, parent: Any, children: Iterable[Any]) -> None:
+        self.sums.append((self.var(parent), [self.var(c) for c in children]))
+
+    def add_at_most(self, a: Any, b: Any) -> None:
+        self.at_most.append((self.var(a), self.var(b)))
+
+    def bounds(self, key: Any) -> tuple[int, float]:
+        i = self.index[key]
+        return self.lo[i], math.inf if self.hi[i] >= UNBOUNDED else self.hi[i]
+
+    def propagate(self) -> None:
+        """Tighten every interval through the sums until a fixed point (a work list: a sum is looked at again only
+        when one of its terms changed; integer bounds only shrink, so it ends)."""
+        lo, hi = self.lo, self.hi
+        member_of: list[list[int]] = [[] for _ in self.keys]
+        for n, (p, cs) in enumerate(self.sums):
+            member_of[p].append(n)
+            for c in cs:
+                member_of[c].append(n)
+        bounded_by: list[list[int]] = [[] for _ in self.keys]
+        for n, (a, b) in enumerate(self.at_most):
+            bounded_by[a].append(n)
+            bounded_by[b].append(n)
+        pending = set(range(len(self.sums)))
+        pending_at_most = set(range(len(self.at_most)))
+        while pending or pending_at_most:
+            touched: set[int] = set()
+            for n in sorted(pending):
+                p, cs = self.sums[n]
+                lo_sum = 0
+                hi_sum = 0
+                open_ = 0
+                for c in cs:
+                    lo_sum += lo[c]
+                    if hi[c] >= UNBOUNDED:
+                        open_ += 1
+                    else:
+                        hi_sum += hi[c]
+                if lo_sum > lo[p]:
+                    lo[p] = lo_sum
+                    touched.add(p)
+                if not open_ and hi_sum < hi[p]:
+                    hi[p] = hi_sum
+                    touched.add(p)
+                p_lo, p_hi = lo[p], hi[p]
+                for c in cs:
+                    c_open = hi[c] >= UNBOUNDED
+                    if open_ - c_open == 0:
+                        bound = p_lo - (hi_sum - (0 if c_open else hi[c]))
+                        if bound > lo[c]:
+                            lo[c] = bound
+                            touched.add(c)
+                    if p_hi < UNBOUNDED:
+                        bound = p_hi - (lo_sum - lo[c])
+                        if bound < hi[c]:
+                            hi[c] = bound
+                            touched.add(c)
+            for n in sorted(pending_at_most):
+                a, b = self.at_most[n]
+                if hi[b] < hi[a]:
+                    hi[a] = hi[b]
+                    touched.add(a)
+                if lo[a] > lo[b]:
+                    lo[b] = lo[a]
+                    touched.add(b)
+            pending = {n for i in touched for n in member_of[i]}
+            pending_at_most = {n for i in touched for n in bounded_by[i]}
+
+    def determined(self, key: Any) -> bool:
+        i = self.index.get(key)
+        return i is not None and self.lo[i] == self.hi[i]
+
+
+# --- supply: what a non-owner can obtain from every grouping of supplyDemand -----------------------------------
+
+# (name, bit of the dims mask, position in a cell key) of the dimensions supply is grouped by (0008_statistics.sql).
+SUPPLY_DIMENSIONS = (("OCCUPATION", 1), ("DISTRICT", 2), ("SKILL_LEVEL", 4), ("QUARTER", 16))
+SUPPLY_MASKS = tuple(sum(bit for _, bit in combo) for n in range(5)
+                     for combo in itertools.combinations(SUPPLY_DIMENSIONS, n))
+Cell = tuple  # (dims, occupation_code, district_code, skill_level, quarter): a row of hub.stat_supply_demand
+
+
+def visible(demand: int, shown: int) -> bool:
+    """A non-owner gets a row only when it has demand or a supply shown above 0 (stats_supply_demand.sql): the
+    existence of a row without demand would tell that someone seeks there."""
+    return demand > 0 or shown > 0
+
+
+def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes: Iterable[Cell] = (),
+                 withheld: set[Cell] | frozenset = frozenset(), missing: tuple[int, int] = (0, MAX_NOISE),
+                 existence_means_seekers: bool = False, cells: Iterable[Cell] | None = None,
+                 into: Intervals | None = None) -> Intervals:
+    """The reader's intervals of one year's supply: ``shown`` maps every row the reader gets to (demand, value
+    shown); every other cell of the cube spanned by the values seen (occupations, districts, levels, the four
+    quarters; ``codes``: further cells whose codes the reader knows from the classifications) is a row it does
+    not get: ``missing`` (0..MAX_NOISE for the cell-key method; ``table`` None: values shown are exact). Every grouping is the
+    sum of its finer groupings along each dimension it does not group (a year is the sum of its quarters).
+    ``cells``: only these cells (the rows of the summary table); every other cell is known to be 0, which is
+    true (no posting, no seeker) and more than a reader knows, so a pattern safe against this model is safe
+    against the reader (and the model stays the size of the table).
+    ``withheld`` (the earlier rule): rows shown as null, 1..2 persons. ``existence_means_seekers``: a row without
+    demand exists only because someone seeks there. ``into``: a model built before for the same cells, whose
+    sums are kept and whose intervals are set again from ``shown``."""
+    seen: list[set] = [set(), set(), set(), {1, 2, 3, 4}]
+    for cell in itertools.chain(shown, codes):
+        for position in range(3):
+            if cell[0] & SUPPLY_DIMENSIONS[position][1]:
+                seen[position].add(cell[position + 1])
+    universe: dict[int, list[Cell]] = {mask: [] for mask in SUPPLY_MASKS}
+    if cells is not None:
+        for cell in cells:
+            universe[cell[0]].append(cell)
+    model = into if into is not None else Intervals()
+    model.reset()
+    for mask in SUPPLY_MASKS:
+        if cells is None:
+            values = [sorted(seen[i], key=str) if mask & bit else [None]
+                      for i, (_, bit) in enumerate(SUPPLY_DIMENSIONS)]
+            universe[mask] = [(mask, *combo) for combo in itertools.product(*values)]
+        for cell in universe[mask]:
+            found = shown.get(cell)
+            if found is None:
+                model.know(cell, *missing)
+                continue
+            demand, value = found
+            if cell in withheld:
+                model.know(cell, 1, 2 if mask & 16 else 8)  # 1-2 persons, up to 4 quarters each
+            else:
+                model.know(cell, *table.candidates(value)) if table is not None else model.know(cell, value, value)
+            if existence_means_seekers and demand == 0:
+                model.know(cell, 1, math.inf)
+    if into is not None:
+        return model
+    for mask in SUPPLY_MASKS:
+        for position, (_, bit) in enumerate(SUPPLY_DIMENSIONS):
+            if mask & bit:
+                continue
+            children: dict[Cell, list[Cell]] = {}
+            for child in universe[mask | bit]:
+                parent = (mask,) + tuple(None if i == position else v for i, v in enumerate(child[1:]))
+                children.setdefault(parent, []).append(child)
+            for parent in universe[mask]:
+                model.add_sum(parent, children.get(parent, []))
+    return model
+
+
+@dataclass
+class Shown:
+    """A count as the refresh protects it: exact, its persons, the value non-owners see (moved in place)."""
+
+    count: int
+    persons: int
+    shown: int
+    demand: int = 0  # supply only: a row without demand whose supply is shown as 0 is not returned
+    district: str | None = None  # a school major's graduates: the school's district
+
+
+def _protect(table: Ptable, rows: dict[Any, Shown], model_of: Any, max_rounds: int = 200) -> set[Any]:
+    """Move shown values until ``model_of(rows, previous model)`` (the reader's intervals) pins no count of 1 or 2
+    persons: a pinned count is shown at its ``central`` value (another value the ptable can show for it, so the
+    reader cannot tell), or when it already is, the counts it is summed with are. Returns the keys moved."""
+    changed: set[Any] = set()
+    model = None
+    for _ in range(max_rounds):
+        model = model_of(rows, model)
+        model.propagate()
+        pinned = [k for k, r in rows.items() if 1 <= r.persons <= 2 and model.determined(k)]
+        if not pinned:
+            return changed
+        sums_of: dict[int, list[int]] = {}
+        for n, (p, cs) in enumerate(model.sums):
+            for i in (p, *cs):
+                sums_of.setdefault(i, []).append(n)
+        moved = False
+        for key in pinned:
+            if rows[key].shown != central(table, rows[key].count):
+                targets = [key]
+            else:
+                targets = [model.keys[i] for n in sums_of.get(model.index[key], ())
+                           for i in (model.sums[n][0], *model.sums[n][1])]
+            for target in targets:
+                row = rows.get(target)
+                if row is not None and row.shown != central(table, row.count):
+                    row.shown = central(table, row.count)
+                    changed.add(target)
+                    moved = True
+        if not moved:
+            raise RuntimeError(f"cannot protect {len(pinned)} small counts: every related count is central")
+    raise RuntimeError("the disclosure protection did not settle")
+
+
+def protect_supply(table: Ptable, rows: dict[Cell, Shown]) -> set[Cell]:
+    """Make sure no count of 1 or 2 persons of one year's supply can be determined from everything a non-owner
+    gets (``supply_model`` on the table's own rows: a stronger reader than the real one). The cell-key values
+    alone leave a few such counts pinned when a sum's published bound is at its edge and its other terms are at
+    theirs (some hundreds of the demo data's rows, since this reader knows more than a real one)."""
+    def model_of(rows: dict[Cell, Shown], before: Intervals | None) -> Intervals:
+        return supply_model(table, {c: (r.demand, r.shown) for c, r in rows.items() if visible(r.demand, r.shown)},
+                            cells=rows, into=before)
+    return _protect(table, rows, model_of)
+
+
+# --- graduates: the match (per district and the city) and the warnings ----------------------------------------
+# Keys: ("outcome", year, school, major) graduates of a school's major, ("employed", year, school, major), and
+# ("cell", year, district | None, major | None) the match's sums (None: every district / every major).
+
+def graduates_model(table: Ptable, rows: dict[tuple, Shown]) -> Intervals:
+    """The reader's intervals of the graduates (stronger than a real reader: every school major's year is taken
+    as shown, though only warned ones are). A major's graduates in a district are the sum of its schools'; a
+    district's, the sum of its majors'; a major's in the city, the sum of its districts'; the city's, the sum of
+    the districts' and of the majors'. Employed are shown at most graduates: a shown value that reached the
+    graduates shown only bounds them from below."""
+    model = Intervals()
+    parts: dict[tuple, list[tuple]] = {}
+    for key, r in rows.items():
+        kind, year = key[0], key[1]
+        if kind == "employed":
+            graduates = rows[("outcome", *key[1:])]
+            shown = min(r.shown, graduates.shown)
+            if shown < graduates.shown:
+                model.know(key, *table.candidates(shown))
+            else:
+                model.know(key, table.candidates(shown)[0], math.inf)
+            model.add_at_most(key, ("outcome", *key[1:]))
+            continue
+        model.know(key, *table.candidates(r.shown))
+    for key, r in rows.items():
+        if key[0] == "outcome":
+            _, year, school, major = key
+            district = r.district
+            parts.setdefault(("cell", year, district, major), []).append(key)
+        elif key[0] == "cell" and key[2] is not None and key[3] is not None:
+            _, year, district, major = key
+            parts.setdefault(("cell", year, district, None), []).append(key)
+            parts.setdefault(("cell", year, None, major), []).append(key)
+        elif key[0] == "cell" and key[2] is not None:
+            parts.setdefault(("cell", key[1], None, None), []).append(key)
+    for parent, children in parts.items():
+        model.add_sum(parent, children)
+    for key in rows:  # the city's total is also the sum of the majors'
+        if key[0] == "cell" and key[2] is None and key[3] is not None:
+            parts.setdefault(("majors", key[1]), []).append(key)
+    for key, children in parts.items():
+        if key[0] == "majors":
+            model.add_sum(("cell", key[1], None, None), children)
+    return model
+
+
+def protect_graduates(table: Ptable, rows: dict[tuple, Shown]) -> set[tuple]:
+    """``protect_supply`` for the graduates (and the employed) of the match and the warnings."""
+    return _protect(table, rows, lambda rows, before: graduates_model(table, rows))

@@ -1,0 +1,64 @@
+"""Shared by tests: moved from governance/test_audit_checkpoints.py."""
+
+from __future__ import annotations
+import asyncio
+from typing import Any
+import asyncpg
+from hub.governance.audit import AuditEntry, record
+from hub.governance.checkpoints import Signer
+from hub.settings import Settings
+from tests.support.helpers import sql, sql_value
+
+
+def signer(settings: Settings, **overrides: Any) -> Signer:
+    from hub.governance.audit_keys import load_private_key
+
+    options = {"export": settings.audit_checkpoint_export, "interval": settings.audit_checkpoint_seconds, **overrides}
+    return Signer(load_private_key(settings.audit_signing_key), options["export"], options["interval"])
+
+
+def append_entries(settings: Settings, n: int, start: int = 1) -> None:
+    async def go() -> None:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            for i in range(start, start + n):
+                await record(conn, AuditEntry(operation_name=f"Op{i}", operation_type="query", consumer_id=i,
+                                              department="labor", rows={"labor.job_seekers": i}, outcome="OK"))
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def checkpoint(settings: Settings, **kwargs: Any):
+    return asyncio.run(signer(settings).checkpoint(settings.database_url, **kwargs))
+
+
+def entry_ids(settings: Settings) -> list[int]:
+    return [r["id"] for r in sql(settings.database_url, "select id from hub.audit_log order by id")]
+
+
+def tamper(url: str, *statements: tuple) -> None:
+    """Run statements as the database owner with the triggers off (what a DBA could do)."""
+    async def go() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("set session_replication_role = replica")  # bypasses the append-only triggers
+            for statement, *args in statements:
+                await conn.execute(statement, *args)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def rewrite_and_rehash(url: str, entry_id: int, change: str) -> None:
+    """Change entry ``entry_id``, then re-hash it and every later entry with the database's own function, so
+    the chain verifies again."""
+    tamper(url, (f"update hub.audit_log set {change} where id = $1", entry_id))
+    ids = [r["id"] for r in sql(url, "select id from hub.audit_log where id >= $1 order by id", entry_id)]
+    prev = sql_value(url, "select coalesce((select hash from hub.audit_log where id < $1 order by id desc limit 1), "
+                          "repeat('0', 64))", entry_id)
+    for i in ids:
+        tamper(url, ("update hub.audit_log a set prev_hash = $2, hash = hub.audit_hash($2, a) where id = $1", i, prev))
+        prev = sql_value(url, "select hash from hub.audit_log where id = $1", i)

@@ -1,0 +1,38 @@
+"""Small helpers for tests that compare GraphQL answers with the database."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+
+def sql(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
+    async def go() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetch(query, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def sql_value(url: str, query: str, *args: Any) -> Any:
+    rows = sql(url, query, *args)
+    return rows[0][0] if rows else None
+
+
+def body_of(response: Any) -> dict[str, Any]:
+    """A GraphQL response's JSON without ``extensions.traceId``, after checking that it names the trace of
+    the response's ``traceresponse`` header (hub.telemetry.observe): every GraphQL answer carries both."""
+    body = response.json()
+    extensions = body.get("extensions") or {}
+    trace_id = extensions.pop("traceId", None)
+    header = response.headers.get("traceresponse", "")
+    assert trace_id is not None and len(trace_id) == 32, f"no extensions.traceId in {body}"
+    assert header.split("-")[1:2] == [trace_id], f"traceresponse {header!r} is not trace {trace_id}"
+    if "extensions" in body and not extensions:
+        del body["extensions"]
+    return body

@@ -1,0 +1,267 @@
+"""Traces as exported: OTLP/HTTP to a receiver on 127.0.0.1, decoded with opentelemetry-proto."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import replace
+from typing import Any, Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from hub.app import create_app
+from hub.db.pools import SqlRegistry
+from hub.settings import Settings
+from hub.telemetry.tracing import exporters_from_env, provider_from_env
+from tests.support.helpers import sql_value
+from tests.support.otlp_receiver import OtlpReceiver
+
+# Occupation (labor) -> postings (labor) -> enterprise (commerce) -> industry (commerce).
+NESTED = """query NestedTrace {
+  occupations(first: 3) { nodes { code postingCount
+    postings(first: 2) { nodes { title enterprise { name industry { code name } } } } } }
+}"""
+# enterprise + industry: one statement on the compiled path (hub.api.fused), one batch named after both loaders
+LOADERS = {"PostingCountByOccupationLoader", "PostingsByOccupationLoader", "EnterpriseByUsccLoader+IndustryByCodeLoader"}
+# Statements of authentication and of the sharing policy run before the operation (policy cache 0 here).
+PRE_OPERATION = {"hub/consumer_by_token_hash", "hub/catalog_datasets", "hub/catalog_fields",
+                 "hub/catalog_arguments", "hub/grants_active_for_department"}
+
+
+@pytest.fixture()
+def receiver() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as r:
+        yield r
+
+
+def _traced_client(settings: Settings, receiver: OtlpReceiver, token: str, **changes: Any):
+    provider = provider_from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "50",
+                                  "OTEL_SERVICE_NAME": "hub-under-test"})
+    client = TestClient(create_app(replace(settings, **changes), tracer_provider=provider))
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client, provider
+
+
+def _trace(receiver: OtlpReceiver, provider: Any, trace_id: str) -> list[dict[str, Any]]:
+    provider.force_flush()
+    return [s for s in receiver.wait_for(
+        lambda spans: any(s["kind"] == "SERVER" and s["trace_id"] == trace_id for s in spans))
+        if s["trace_id"] == trace_id]
+
+
+def test_a_nested_query_exports_exactly_the_request_tree(settings, tokens, receiver) -> None:
+    caller_trace, caller_span = secrets.token_hex(16), secrets.token_hex(8)
+    client, provider = _traced_client(settings, receiver, tokens["labor"])
+    with client:
+        before = client.app.state.db.stats.statements
+        response = client.post("/graphql", json={"query": NESTED},
+                               headers={"traceparent": f"00-{caller_trace}-{caller_span}-01"})
+        statements = client.app.state.db.stats.statements - before
+    assert response.status_code == 200 and "errors" not in response.json()
+    # The caller's trace is continued, and named in the answer.
+    assert response.json()["extensions"]["traceId"] == caller_trace
+    header = response.headers["traceresponse"].split("-")
+    assert header[0] == "00" and header[1] == caller_trace and header[3] == "01"
+
+    spans = _trace(receiver, provider, caller_trace)
+    by_kind = lambda kind: [s for s in spans if s["kind"] == kind]  # noqa: E731
+    [server] = by_kind("SERVER")
+    assert server["parent_span_id"] == caller_span and server["span_id"] == header[2]
+    assert server["name"] == "POST /graphql"
+    assert server["attributes"]["http.response.status_code"] == 200
+    assert server["attributes"]["http.route"] == "/graphql"
+    assert server["resource"]["service.name"] == "hub-under-test"
+
+    [operation] = [s for s in by_kind("INTERNAL") if not s["name"].startswith("dataloader ") and s["name"] != "audit"]
+    assert operation["name"] == "query NestedTrace" and operation["parent_span_id"] == server["span_id"]
+    attributes = operation["attributes"]
+    assert attributes["graphql.operation.type"] == "query"
+    assert attributes["graphql.operation.name"] == "NestedTrace"
+    assert attributes["graphql.document.hash"] == hashlib.sha256(NESTED.encode()).hexdigest()
+    assert attributes["hub.consumer.department"] == "labor"
+    assert attributes["hub.cost"] > 0 and "hub.error_codes" not in attributes
+
+    batches = [s for s in spans if s["name"].startswith("dataloader ")]
+    assert {b["attributes"].get("hub.loader.name") for b in batches} == LOADERS, batches
+    assert all(b["parent_span_id"] == operation["span_id"] for b in batches)
+
+    registry = SqlRegistry()
+    queries = by_kind("CLIENT")
+    for q in queries:
+        assert q["attributes"]["db.system"] == "postgresql"
+        # Named after the statement; its text is the registry's, with $n parameters only.
+        assert q["attributes"]["db.statement"] == registry[q["name"]]
+        assert not q["attributes"]["db.statement"].startswith("--")
+    for batch in batches:
+        children = [q for q in queries if q["parent_span_id"] == batch["span_id"]]
+        assert len(children) == 1, batch["name"]
+        rows = children[0]["attributes"]["db.response.returned_rows"]
+        assert batch["attributes"]["hub.loader.rows"] == rows and batch["attributes"]["hub.loader.keys"] >= 1
+        assert "$1" in children[0]["attributes"]["db.statement"]
+    under_operation = {q["name"] for q in queries if q["parent_span_id"] == operation["span_id"]}
+    assert under_operation == {"labor/occupations_page"}
+    assert {q["name"] for q in queries if q["parent_span_id"] == server["span_id"]} == PRE_OPERATION
+    # The audit entry: the operation waits for its group-commit batch in an "audit" span; a lone request's
+    # batch is its own entry, so the batch INSERT is that span's child, in this trace.
+    [audit] = [s for s in spans if s["name"] == "audit"]
+    assert audit["parent_span_id"] == operation["span_id"] and audit["attributes"]["hub.audit.batch_size"] == 1
+    assert [q["name"] for q in queries if q["parent_span_id"] == audit["span_id"]] == ["hub/audit_insert_many"]
+    # Exactly that tree: one span per statement (the audit insert is not counted in stats), nothing else.
+    assert len(queries) == statements + 1
+    assert len(spans) == 1 + 1 + 1 + len(batches) + len(queries)
+    assert not [s for s in spans if s["name"].startswith("resolve ")]
+    # The audit entry of the operation names the same trace.
+    assert sql_value(settings.database_url, "select trace_id from hub.audit_log where operation_name = "
+                     "'NestedTrace' order by id desc limit 1") == caller_trace
+
+
+def test_without_traceparent_the_hub_starts_the_trace(settings, tokens, receiver) -> None:
+    client, provider = _traced_client(settings, receiver, tokens["labor"])
+    with client:
+        response = client.post("/graphql", json={"query": "{ occupations(first: 1) { nodes { code } } }"})
+    trace_id = response.json()["extensions"]["traceId"]
+    spans = _trace(receiver, provider, trace_id)
+    [server] = [s for s in spans if s["kind"] == "SERVER"]
+    assert server["parent_span_id"] is None
+    version, traced, span_id, flags = response.headers["traceresponse"].split("-")
+    assert (version, traced, span_id) == ("00", trace_id, server["span_id"]) and int(flags, 16) & 1  # sampled
+    assert {s["name"] for s in spans if s["parent_span_id"] == server["span_id"]} >= {"query"}
+
+
+def test_errors_and_refusals_are_on_the_spans(settings, tokens, receiver) -> None:
+    client, provider = _traced_client(settings, receiver, tokens["labor"])
+    with client:
+        bad = client.post("/graphql", json={"query": "query TooMany { occupations(first: 100000) { nodes { code } } }"})
+        refused = client.post("/graphql", json={"query": "{ occupations { nodes { code } } }"},
+                              headers={"Authorization": "Bearer nope"})
+    assert refused.status_code == 401 and refused.headers["traceresponse"]
+    spans = _trace(receiver, provider, bad.json()["extensions"]["traceId"])
+    [operation] = [s for s in spans if s["name"] == "query TooMany"]
+    assert operation["attributes"]["hub.error_codes"] == ["BAD_USER_INPUT"]
+    assert operation["status"] == 2  # STATUS_CODE_ERROR
+    refused_trace = refused.headers["traceresponse"].split("-")[1]
+    refused_spans = _trace(receiver, provider, refused_trace)  # 401: the token lookup, no operation
+    [server] = [s for s in refused_spans if s["kind"] == "SERVER"]
+    assert server["attributes"]["http.response.status_code"] == 401
+    assert [s["name"] for s in refused_spans if s is not server] == ["hub/consumer_by_token_hash"]
+
+
+def test_resolver_spans_only_when_turned_on(settings, tokens, receiver) -> None:
+    client, provider = _traced_client(settings, receiver, tokens["labor"], trace_resolvers=True)
+    with client:
+        response = client.post("/graphql", json={"query": NESTED})
+    spans = _trace(receiver, provider, response.json()["extensions"]["traceId"])
+    resolvers = {s["name"] for s in spans if s["name"].startswith("resolve ")}
+    assert {"resolve Query.occupations", "resolve Occupation.postings", "resolve JobPosting.enterprise"} <= resolvers
+    assert "resolve Occupation.code" not in resolvers  # plain attributes never get a span
+    by_id = {s["span_id"]: s for s in spans}
+    [batch] = [s for s in spans if s["name"] == "dataloader PostingsByOccupationLoader"]
+    assert by_id[batch["parent_span_id"]]["name"] == "resolve Occupation.postings"
+
+
+def test_exporters_follow_the_standard_variables() -> None:
+    assert exporters_from_env({}) == []
+    assert exporters_from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}) == ["otlp"]
+    assert exporters_from_env({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces"}) == ["otlp"]
+    assert exporters_from_env({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c"}) == []
+    assert exporters_from_env({"OTEL_TRACES_EXPORTER": "otlp,console"}) == ["otlp", "console"]
+    assert exporters_from_env({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}) == []
+
+
+def test_unconfigured_tracing_exports_nothing_and_prints_nothing(settings, tokens, capfd) -> None:
+    provider = provider_from_env({})
+    assert not provider._active_span_processor._span_processors  # no exporter at all
+    with TestClient(create_app(settings, tracer_provider=provider)) as client:
+        client.headers["Authorization"] = f"Bearer {tokens['labor']}"
+        response = client.post("/graphql", json={"query": "{ occupations(first: 1) { nodes { code } } }"})
+    # Trace ids are still handed out (logs, audit, the caller), though nothing is recorded.
+    assert len(response.json()["extensions"]["traceId"]) == 32
+    assert int(response.headers["traceresponse"].split("-")[3], 16) & 1 == 0  # not sampled
+    out, err = capfd.readouterr()
+    assert out == "" and "span" not in err.lower()
+
+
+def test_operation_scope_traces_an_operation_answered_without_strawberry(settings) -> None:
+    """The API for paths that bypass the executor (e.g. compiled trusted queries)."""
+    import asyncio
+
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from hub.db.pools import Databases
+    from hub.api.telemetry import operation_scope
+    from hub.telemetry.metrics import HubMetrics
+    from hub.telemetry.tracing import Telemetry
+
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    telemetry = Telemetry(provider, HubMetrics())
+
+    class Ctx:
+        consumer = request = None
+        cost = 7
+
+    async def go() -> None:
+        ctx = Ctx()
+        ctx.db = await Databases(settings, settings.database_url, telemetry=telemetry).open()
+        try:
+            with telemetry.tracer.start_as_current_span("POST /graphql"):
+                with operation_scope(ctx, "query", "Compiled", "query Compiled { x }") as outcome:
+                    await ctx.db.labor.fetch("labor/occupations_by_code", ["1-01-00-01"])
+                    outcome.codes = ["FORBIDDEN"]
+                with pytest.raises(RuntimeError):
+                    with operation_scope(ctx, "query", "Broken"):
+                        raise RuntimeError("boom")
+        finally:
+            await ctx.db.close()
+
+    asyncio.run(go())
+    spans = {s.name: s for s in exported.get_finished_spans()}
+    assert spans["query Compiled"].parent.span_id == spans["POST /graphql"].context.span_id
+    assert spans["labor/occupations_by_code"].parent.span_id == spans["query Compiled"].context.span_id
+    assert spans["query Compiled"].attributes["hub.error_codes"] == ("FORBIDDEN",)
+    assert spans["query Compiled"].attributes["hub.cost"] == 7
+    assert spans["query Broken"].attributes["hub.error_codes"] == ("INTERNAL_SERVER_ERROR",)
+    assert telemetry.metrics.errors.labels("FORBIDDEN")._value.get() == 1
+
+
+def test_the_sampler_fast_path_agrees_with_the_configured_sampler() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import Decision
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+
+    from hub.telemetry.tracing import LocalParentFastPath, sampler_from_env
+
+    calls = []
+
+    class Counting:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def should_sample(self, *args, **kwargs):
+            calls.append(args[2])
+            return self.inner.should_sample(*args, **kwargs)
+
+    for env in ({}, {"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.5"},
+                {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.5"}):
+        sampler = sampler_from_env(env)
+        assert isinstance(sampler, LocalParentFastPath)
+        sampler.sampler = Counting(sampler.sampler)
+        tracer = TracerProvider(sampler=sampler).get_tracer("t")
+        for trace_id in range(1, 200, 7):
+            calls.clear()
+            remote = SpanContext(trace_id << 64, 1, is_remote=True, trace_flags=TraceFlags(1))
+            with tracer.start_as_current_span("server", context=set_span_in_context(NonRecordingSpan(remote))) as s:
+                child = tracer.start_span("child", attributes={"db.system": "postgresql"})
+                expected = sampler.sampler.inner.should_sample(None, trace_id << 64, "x").decision
+                if s.is_recording():
+                    assert child.is_recording() and calls == ["server"]  # the child did not ask
+                    assert child.attributes == {"db.system": "postgresql"}
+                else:
+                    assert not child.is_recording()
+                if "OTEL_TRACES_SAMPLER" in env and env["OTEL_TRACES_SAMPLER"] == "traceidratio":
+                    assert s.is_recording() == (expected is Decision.RECORD_AND_SAMPLE)
+                child.end()
