@@ -3,12 +3,15 @@ census tables use it), chosen over secondary suppression because GraphQL lets a 
 filter of a five-dimensional cube: a suppression pattern can be made to hold inside one table and its margins,
 not across every grouping a reader can request, while the cell-key method needs no pattern at all.
 
-* Every person record behind a published count has a fixed 32-bit record key: a seeker's is derived from its id
-  and the installation's secret (``hub.stat_cell_key_secret``, ``sql/queries/labor/stats_supply.sql``); a
-  graduate's (education holds counts, not person rows) from the school, major, year and its position in the
-  count (``sql/queries/education/stats_major_outcomes.sql``).
-* A cell (any group of records the API can show) has a count and the sum of its records' keys; both add up over
-  the finest cells, so any grouping has them. Its *cell key* is that sum mod 2^32.
+* The records behind the keys are the finest cells: a seeker-quarter's (year, quarter, occupation, district,
+  skill level) and a school major's year (education holds counts, not person rows). Each has a fixed 32-bit key
+  derived from its identity and the installation's secret (``hub.stat_cell_key_secret``,
+  ``sql/queries/labor/stats_supply.sql``, ``sql/queries/education/stats_major_outcomes.sql``).
+* A cell (any group the API can show) has a count and the sum of the keys of the finest cells with someone in
+  them it is made of; both add up, so any grouping has them. Its *cell key* is that sum mod 2^32. Two cells made
+  of the same persons have the same key; a cell keeps its key while persons join or leave finest cells that
+  already hold someone (``0017_release_stable_keys.sql``: the key of a person would change the cell's noise with
+  every person who joins it, which two releases together give away).
 * The count a non-owner sees is ``hub.stat_perturbed(count, key sum)`` (``sql/migrations/0015_cell_key.sql``):
   the count plus a shift from a fixed table (the ptable) indexed by the count (0..4, 5+) and the cell key's
   percentile. Shifts are within +-MAX_NOISE; 0 stays 0; 1 and 2 are never shown (a count shown is 0 or >= 3).
@@ -24,7 +27,8 @@ The refresh stores the perturbed supply of every summary row of ``hub.stat_suppl
 pre-aggregated there) and the perturbed graduates of every school major's year and every cell of the match
 (``hub.stat_graduate_cells``), so a query costs nothing extra. It then audits what a non-owner can obtain as a
 reader who knows the ptable would (``Intervals``: integer bounds through every sum) and moves any shown value that
-would let a count of 1 or 2 persons be determined (``protect_supply``, ``protect_graduates``).
+would let a count of 1 or 2 persons be determined (``protect_supply``, ``protect_graduates``), together with the
+release it replaces (``carried``: a reader who knows how every count changed since then).
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ SMALLEST_SHOWN = 3   # a count shown is 0 or at least this: 1 and 2 are never sh
 LARGE = 5            # counts from LARGE on share one row of the ptable
 BUCKETS = 100        # percentile buckets of the cell key
 # What a published version records about its protection (with its thresholds).
-METHOD = {"method": "cell-key", "maxNoise": MAX_NOISE, "smallestShown": SMALLEST_SHOWN}
+# acrossReleases: keys of the finest cells, each refresh audited with the release it replaces (0017); a version
+# published before says nothing of it (the report's definitions follow what the version was published under).
+METHOD = {"method": "cell-key", "maxNoise": MAX_NOISE, "smallestShown": SMALLEST_SHOWN, "acrossReleases": True}
 
 
 @dataclass(frozen=True)
@@ -222,7 +228,8 @@ def visible(demand: int, shown: int) -> bool:
 def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes: Iterable[Cell] = (),
                  withheld: set[Cell] | frozenset = frozenset(), missing: tuple[int, int] = (0, MAX_NOISE),
                  existence_means_seekers: bool = False, cells: Iterable[Cell] | None = None,
-                 into: Intervals | None = None) -> Intervals:
+                 into: Intervals | None = None,
+                 carried: dict[Cell, tuple[float, float]] | None = None) -> Intervals:
     """The reader's intervals of one year's supply: ``shown`` maps every row the reader gets to (demand, value
     shown); every other cell of the cube spanned by the values seen (occupations, districts, levels, the four
     quarters; ``codes``: further cells whose codes the reader knows from the classifications) is a row it does
@@ -233,7 +240,8 @@ def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes
     against the reader (and the model stays the size of the table).
     ``withheld`` (the earlier rule): rows shown as null, 1..2 persons. ``existence_means_seekers``: a row without
     demand exists only because someone seeks there. ``into``: a model built before for the same cells, whose
-    sums are kept and whose intervals are set again from ``shown``."""
+    sums are kept and whose intervals are set again from ``shown``. ``carried``: what an earlier release tells of
+    some counts (``carried``), known besides."""
     seen: list[set] = [set(), set(), set(), {1, 2, 3, 4}]
     for cell in itertools.chain(shown, codes):
         for position in range(3):
@@ -262,6 +270,8 @@ def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes
                 model.know(cell, *table.candidates(value)) if table is not None else model.know(cell, value, value)
             if existence_means_seekers and demand == 0:
                 model.know(cell, 1, math.inf)
+    for cell, (lo, hi) in (carried or {}).items():
+        model.know(cell, max(lo, 0), hi)
     if into is not None:
         return model
     for mask in SUPPLY_MASKS:
@@ -279,25 +289,64 @@ def supply_model(table: Ptable | None, shown: dict[Cell, tuple[int, int]], codes
 
 @dataclass
 class Shown:
-    """A count as the refresh protects it: exact, its persons, the value non-owners see (moved in place)."""
+    """A count as the refresh protects it: exact, its persons, the value non-owners see (moved in place).
+    ``carried``: what the previous release tells of this count (``carried``); ``persons_before``: the persons of
+    the same count in the previous release, protected as well."""
 
     count: int
     persons: int
     shown: int
     demand: int = 0  # supply only: a row without demand whose supply is shown as 0 is not returned
     district: str | None = None  # a school major's graduates: the school's district
+    carried: tuple[float, float] | None = None
+    persons_before: int = 0
+
+    def small(self) -> bool:
+        """A count of 1 or 2 persons, now or (for a count the previous release showed) then."""
+        return 1 <= self.persons <= 2 or (self.carried is not None and 1 <= self.persons_before <= 2)
 
 
-def _protect(table: Ptable, rows: dict[Any, Shown], model_of: Any, max_rounds: int = 200) -> set[Any]:
+# --- across releases -------------------------------------------------------------------------------------------
+# Every refresh is a release. The worst reader of two releases knows, for every count, how much it changed between
+# them (it registered the new seeker itself, or it was told): it holds the previous release's interval of the old
+# count, shifted by that change, as an interval of the new count. The refresh adds that interval to its model of
+# the new release (``Shown.carried``), so a value is moved whenever the two releases together would pin a count
+# of 1 or 2 persons, old or new (the previous release is kept by the refresh: 0017_release_stable_keys.sql). The
+# keys of the finest cells are fixed, so a count of 5 or more that changes keeps its shift and the carried interval
+# usually says nothing new; it matters when a finest cell gets its first person or loses its last (new key sums)
+# and for small counts (another row of the ptable).
+
+def carried(table: Ptable, before_shown: int | None, before_count: int, count: int,
+            at_least: bool = False) -> tuple[float, float]:
+    """The interval of ``count`` that the previous release gives a reader who knows the change ``count -
+    before_count``: the candidates of the value shown then (``before_shown`` None: the reader got no value, so
+    0..MAX_NOISE), shifted by the change. ``at_least``: the value shown then only bounded the count from below (an
+    employed count shown at its graduates)."""
+    lo, hi = (0, MAX_NOISE) if before_shown is None else table.candidates(before_shown)
+    change = count - before_count
+    return lo + change, math.inf if at_least else hi + change
+
+
+def _protect(table: Ptable, rows: dict[Any, Shown], model_of: Any, max_rounds: int = 200,
+             unresolved: set[Any] | None = None) -> set[Any]:
     """Move shown values until ``model_of(rows, previous model)`` (the reader's intervals) pins no count of 1 or 2
     persons: a pinned count is shown at its ``central`` value (another value the ptable can show for it, so the
-    reader cannot tell), or when it already is, the counts it is summed with are. Returns the keys moved."""
+    reader cannot tell), or when it already is, the counts it is summed with are. Returns the keys moved.
+
+    A count the previous release already gives away (``Shown.carried``: no value of this release can hide it
+    again) is added to ``unresolved`` when given (the refresh reports how many); without it, or when a count that
+    no earlier release involves cannot be protected, RuntimeError."""
     changed: set[Any] = set()
+    if unresolved is None:
+        unresolved = set()
+        lenient = False
+    else:
+        lenient = True
     model = None
     for _ in range(max_rounds):
         model = model_of(rows, model)
         model.propagate()
-        pinned = [k for k, r in rows.items() if 1 <= r.persons <= 2 and model.determined(k)]
+        pinned = [k for k, r in rows.items() if r.small() and model.determined(k) and k not in unresolved]
         if not pinned:
             return changed
         sums_of: dict[int, list[int]] = {}
@@ -318,19 +367,25 @@ def _protect(table: Ptable, rows: dict[Any, Shown], model_of: Any, max_rounds: i
                     changed.add(target)
                     moved = True
         if not moved:
+            if lenient and all(rows[k].carried is not None for k in pinned):
+                unresolved.update(pinned)
+                continue
             raise RuntimeError(f"cannot protect {len(pinned)} small counts: every related count is central")
     raise RuntimeError("the disclosure protection did not settle")
 
 
-def protect_supply(table: Ptable, rows: dict[Cell, Shown]) -> set[Cell]:
+def protect_supply(table: Ptable, rows: dict[Cell, Shown], unresolved: set[Cell] | None = None) -> set[Cell]:
     """Make sure no count of 1 or 2 persons of one year's supply can be determined from everything a non-owner
-    gets (``supply_model`` on the table's own rows: a stronger reader than the real one). The cell-key values
+    gets (``supply_model`` on the table's own rows: a stronger reader than the real one), with what the previous
+    release tells of each count (``Shown.carried``), now or then. The cell-key values
     alone leave a few such counts pinned when a sum's published bound is at its edge and its other terms are at
     theirs (some hundreds of the demo data's rows, since this reader knows more than a real one)."""
+    carried_of = {c: r.carried for c, r in rows.items() if r.carried is not None}
+
     def model_of(rows: dict[Cell, Shown], before: Intervals | None) -> Intervals:
         return supply_model(table, {c: (r.demand, r.shown) for c, r in rows.items() if visible(r.demand, r.shown)},
-                            cells=rows, into=before)
-    return _protect(table, rows, model_of)
+                            cells=rows, into=before, carried=carried_of)
+    return _protect(table, rows, model_of, unresolved=unresolved)
 
 
 # --- graduates: the match (per district and the city) and the warnings ----------------------------------------
@@ -358,6 +413,9 @@ def graduates_model(table: Ptable, rows: dict[tuple, Shown]) -> Intervals:
             continue
         model.know(key, *table.candidates(r.shown))
     for key, r in rows.items():
+        if r.carried is not None:
+            model.know(key, max(r.carried[0], 0), r.carried[1])
+    for key, r in rows.items():
         if key[0] == "outcome":
             _, year, school, major = key
             district = r.district
@@ -379,6 +437,6 @@ def graduates_model(table: Ptable, rows: dict[tuple, Shown]) -> Intervals:
     return model
 
 
-def protect_graduates(table: Ptable, rows: dict[tuple, Shown]) -> set[tuple]:
+def protect_graduates(table: Ptable, rows: dict[tuple, Shown], unresolved: set[tuple] | None = None) -> set[tuple]:
     """``protect_supply`` for the graduates (and the employed) of the match and the warnings."""
-    return _protect(table, rows, lambda rows, before: graduates_model(table, rows))
+    return _protect(table, rows, lambda rows, before: graduates_model(table, rows), unresolved=unresolved)

@@ -32,7 +32,7 @@ class AnalyticsMutation:
         note_write = getattr(db, "note_write", None)
         if note_write is not None:
             note_write(consumer.id)
-        return published_report(row)
+        return published_report(row, consumer=consumer)
 
     @strawberry.mutation(description="Admins only: mark a published version withdrawn, with its reason (e.g. it "
                                      "was published before a disclosure-control fix). The version stays frozen and "
@@ -50,4 +50,4 @@ class AnalyticsMutation:
         rows = await db.hub.fetch("hub/stats_publications_list", year)
         (row,) = [r for r in rows if r["version"] == version]
         return published_report(row, ReportWithdrawal(reason=w["reason"], withdrawn_at=w["withdrawn_at"],
-                                                      withdrawn_by=w["withdrawn_by"]))
+                                                      withdrawn_by=w["withdrawn_by"]), consumer=info.context.consumer)

@@ -11,6 +11,7 @@ import strawberry
 from hub.api.pagination import build_connection
 from hub.errors import Unauthenticated
 from resolvers.analytics import figures as F
+from resolvers.analytics.watermark import for_reader
 from resolvers.analytics.types import (
     MajorIndustryMatch,
     MajorWarning,
@@ -77,13 +78,15 @@ async def major_warnings(ctx: Any, year: int) -> list[MajorWarning]:
     return await F.major_warnings(ctx.db.hub, _thresholds(ctx), _reader(ctx), year)
 
 
-def published_report(row, withdrawal: ReportWithdrawal | None = None) -> PublishedReport:
+def published_report(row, withdrawal: ReportWithdrawal | None = None, consumer: Any = None) -> PublishedReport:
+    """A published version as ``consumer`` sees it (its watermark through ``resolvers.analytics.watermark``)."""
     if withdrawal is None and "withdrawn_at" in row.keys() and row["withdrawn_at"] is not None:
         withdrawal = ReportWithdrawal(reason=row["withdrawal_reason"], withdrawn_at=row["withdrawn_at"],
                                       withdrawn_by=row["withdrawn_by"])
     return PublishedReport(year=row["year"], version=row["version"], published_at=row["published_at"],
                            published_by=row["published_by"], refresh_id=row["refresh_id"],
-                           watermark=json.loads(row["watermark"]),
+                           watermark=for_reader(json.loads(row["watermark"]), getattr(consumer, "department", None),
+                                                bool(consumer is not None and consumer.is_admin)),
                            url=f"/reports/{row['year']}?version={row['version']}", withdrawal=withdrawal)
 
 
@@ -141,8 +144,9 @@ class AnalyticsQuery:
         w = await latest_refresh(info.context.db.hub)
         if w is None:
             return None
+        consumer = info.context.consumer
         return StatisticsRefresh(id=w.refresh_id, started_at=w.started_at, refreshed_at=w.refreshed_at,
-                                 watermark=w.as_json())
+                                 watermark=for_reader(w.as_json(), consumer.department, consumer.is_admin))
 
     @strawberry.field(description="Published versions of the annual report (of one year, or all), oldest first.")
     async def published_reports(self, info: strawberry.Info, year: int | None = None) -> list[PublishedReport]:
@@ -150,7 +154,7 @@ class AnalyticsQuery:
         if year is not None:
             F.check_year(year)
         rows = await info.context.db.hub.fetch("hub/stats_publications_list", year)
-        return [published_report(r) for r in rows]
+        return [published_report(r, consumer=info.context.consumer) for r in rows]
 
 
 from resolvers.analytics import specs as _specs  # noqa: E402,F401 - registers the compiled path's root specs

@@ -9,10 +9,12 @@ replaced (delete + COPY/insert) inside ONE transaction, so readers never block a
 refresh. There is no SQL join across department schemas: the same code path runs whether the departments
 share one database or each has its own (``HUB_<DEPT>_DATABASE_URL``).
 
-Each refresh is recorded in ``hub.stat_refreshes`` with its data watermark: per department the reading
-snapshot's xmin (transactions older than it are in the figures, see docs/design.md, "Sync contract") and each
-source table's row count and max id. Call it after seeding, an ingest or a sync; one refresh runs at a time
-(an advisory lock serialises concurrent callers: a second one waits).
+Each refresh is recorded in ``hub.stat_refreshes`` with its data watermark: per department the reading snapshot's
+xmin (transactions older than it are in the figures, see docs/design.md, "Sync contract") and each source table's
+row count and max id (shown to other departments and the public without them: ``resolvers.analytics.watermark``),
+and what the disclosure control did. The refresh keeps the release it replaces and audits the new one together
+with it (``resolvers.analytics.disclosure.carried``). Call it after seeding, an ingest or a sync; one refresh runs
+at a time (an advisory lock serialises concurrent callers: a second one waits).
 """
 
 from __future__ import annotations
@@ -70,15 +72,17 @@ class Watermark:
     started_at: dt.datetime
     refreshed_at: dt.datetime
     sources: dict[str, Any] = field(default_factory=dict)
+    disclosure: dict[str, Any] = field(default_factory=dict)  # what the protection did (disclosure.METHOD ...)
 
     def as_json(self) -> dict[str, Any]:
         return {"refreshId": self.refresh_id, "startedAt": self.started_at.isoformat(),
-                "refreshedAt": self.refreshed_at.isoformat(), "sources": self.sources}
+                "refreshedAt": self.refreshed_at.isoformat(), "sources": self.sources, "disclosure": self.disclosure}
 
     @classmethod
     def from_row(cls, row: Any) -> "Watermark":
-        sources = json.loads(row["watermark"]).get("sources", {})
-        return cls(row["id"], row["started_at"], row["refreshed_at"], sources)
+        stored = json.loads(row["watermark"])
+        return cls(row["id"], row["started_at"], row["refreshed_at"], stored.get("sources", {}),
+                   stored.get("disclosure", {}))
 
 
 async def latest_refresh(hub: "Department") -> Watermark | None:
@@ -135,38 +139,75 @@ async def _lock(hub: "Department") -> None:
         await asyncio.sleep(0.2)
 
 
-async def _protect_supply(hub: "Department") -> int:
-    """Disclosure control after the cell-key values (``resolvers.analytics.disclosure.protect_supply``), year by year, inside the
-    refresh transaction; returns how many rows' shown supply moved."""
+def _supply_shown(table: disclosure.Ptable, r: Any, previous: bool) -> disclosure.Shown:
+    """A supply cell as the protection sees it, with what the previous release (if any) tells of it. A cell whose
+    count and key are those of the previous release shows the value it showed then (one the protection may have
+    moved), not its cell-key value afresh: the same view again tells a reader nothing new, and the audit starts
+    from what is already published."""
+    shown = disclosure.Shown(r["supply"], r["persons"], r["public_supply"], r["demand"])
+    if previous:  # a cell the previous release had no row for had 0 persons: the reader got no value
+        before = r["prev_public_supply"]
+        if (r["prev_supply"], r["prev_supply_key"]) == (r["supply"], r["supply_key"]) and before is not None:
+            shown.shown = before
+        seen = before if r["prev_supply"] is not None and disclosure.visible(r["prev_demand"], before or 0) else None
+        shown.carried = disclosure.carried(table, seen, r["prev_supply"] or 0, r["supply"])
+        shown.persons_before = r["prev_persons"] or 0
+    return shown
+
+
+async def _protect_supply(hub: "Department", previous: bool, unresolved: set[Any]) -> int:
+    """Disclosure control after the cell-key values (``resolvers.analytics.disclosure.protect_supply``), year by
+    year, inside the refresh transaction, together with the previous release when there is one (``previous``);
+    returns how many rows' shown supply moved."""
     table = await disclosure.load_ptable(hub)
     moved = 0
     for year in [r["year"] for r in await hub.fetch("hub/stats_supply_years")]:
         found = await hub.fetch("hub/stats_supply_cells", year)
         rows = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]):
-                disclosure.Shown(r["supply"], r["persons"], r["public_supply"], r["demand"]) for r in found}
-        tids = {(r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"]): r["tid"]
-                for r in found}
-        changed = disclosure.protect_supply(table, rows)
-        for cell in changed:
-            await hub.execute("hub/stats_supply_protect", tids[cell], rows[cell].shown)
+                _supply_shown(table, r, previous) for r in found}
+        given_away: set[Any] = set()  # cells are named without their year: one set per year
+        changed = disclosure.protect_supply(table, rows, given_away)
+        unresolved.update((year, *cell) for cell in given_away)
+        for r in found:  # every value not the cell-key one: moved now, or kept from the previous release
+            cell = (r["dims"], r["occupation_code"], r["district_code"], r["skill_level"], r["quarter"])
+            if rows[cell].shown != r["public_supply"]:
+                await hub.execute("hub/stats_supply_protect", r["tid"], rows[cell].shown)
         moved += len(changed)
     return moved
 
 
-async def _protect_graduates(hub: "Department") -> int:
+def _graduates_carried(table: disclosure.Ptable, shown: disclosure.Shown, before_count: int | None,
+                       before_shown: int | None, at_least: bool = False) -> None:
+    if before_count is not None:
+        shown.carried = disclosure.carried(table, before_shown, before_count, shown.count, at_least)
+        shown.persons_before = before_count
+    else:  # new this release: nothing was shown of it before (0 persons)
+        shown.carried = disclosure.carried(table, None, 0, shown.count)
+
+
+async def _protect_graduates(hub: "Department", previous: bool, unresolved: set[Any]) -> int:
     """The same for the graduates and the employed (``resolvers.analytics.disclosure.protect_graduates``)."""
     table = await disclosure.load_ptable(hub)
     rows: dict[tuple, disclosure.Shown] = {}
     for r in await hub.fetch("hub/stats_graduates_cells"):
         if r["kind"] == "outcome":
             key = (r["year"], r["school_code"], r["major_code"])
-            rows[("outcome", *key)] = disclosure.Shown(r["graduates"], r["graduates"], r["public_graduates"],
-                                                       district=r["district_code"])
-            rows[("employed", *key)] = disclosure.Shown(r["employed"], r["employed"], r["public_employed"])
+            graduates = rows[("outcome", *key)] = disclosure.Shown(
+                r["graduates"], r["graduates"], r["public_graduates"], district=r["district_code"])
+            employed = rows[("employed", *key)] = disclosure.Shown(r["employed"], r["employed"], r["public_employed"])
+            if previous:
+                _graduates_carried(table, graduates, r["prev_graduates"], r["prev_public_graduates"])
+                shown_employed, shown_graduates = r["prev_public_employed"], r["prev_public_graduates"]
+                clipped = shown_employed is not None and shown_employed >= shown_graduates
+                _graduates_carried(table, employed, r["prev_employed"],
+                                   min(shown_employed, shown_graduates) if shown_employed is not None else None,
+                                   at_least=clipped)
         else:
-            rows[("cell", r["year"], r["district_code"], r["major_code"])] = disclosure.Shown(
+            cell = rows[("cell", r["year"], r["district_code"], r["major_code"])] = disclosure.Shown(
                 r["graduates"], r["graduates"], r["public_graduates"])
-    changed = disclosure.protect_graduates(table, rows)
+            if previous:
+                _graduates_carried(table, cell, r["prev_graduates"], r["prev_public_graduates"])
+    changed = disclosure.protect_graduates(table, rows, unresolved)
     for key in {k[1:] for k in changed if k[0] in ("outcome", "employed")}:
         await hub.execute("hub/stats_graduates_protect_outcome", *key, rows[("outcome", *key)].shown,
                           rows[("employed", *key)].shown)
@@ -219,18 +260,24 @@ async def refresh_statistics(db: "Databases", progress: Progress | None = None) 
             await hub.execute("hub/stats_stage_analyze")
             async with hub_conn.transaction():
                 await hub.execute("hub/stats_local_limits", REFRESH_STATEMENT_TIMEOUT, REFRESH_WORK_MEM)
+                previous = await latest_refresh(hub) is not None  # the release this one replaces
+                if previous:
+                    await hub.execute("hub/stats_keep_previous")
+                    await hub.execute("hub/stats_previous_analyze")
                 await hub.execute("hub/stats_clear")
                 for table, rows in copied.items():
                     await hub_conn.copy_records_to_table(table, schema_name="hub", columns=list(COPIED[table]),
                                                          records=rows)
                 for step_query in SUPPLY_DEMAND_STEPS:
                     await hub.execute(step_query)
-                moved = await _protect_supply(hub)
+                unresolved: set[Any] = set()
+                moved = await _protect_supply(hub, previous, unresolved)
                 await hub.execute("hub/stats_build_demand_industry")
                 await hub.execute("hub/stats_build_major_demand")
                 await hub.execute("hub/stats_build_graduates")
-                moved_graduates = await _protect_graduates(hub)
-                protection = {**disclosure.METHOD, "supplyCellsMoved": moved, "graduateCellsMoved": moved_graduates}
+                moved_graduates = await _protect_graduates(hub, previous, unresolved)
+                protection = {**disclosure.METHOD, "supplyCellsMoved": moved, "graduateCellsMoved": moved_graduates,
+                              "acrossReleases": previous, "givenAwayByPreviousRelease": len(unresolved)}
                 row = await hub.fetchrow("hub/stats_refresh_insert", started,
                                          json.dumps({"sources": sources, "disclosure": protection}))
             step(4)

@@ -212,12 +212,17 @@ class MajorWarning:
     perturbed: bool = perturbed_field("The graduates and employed of its years")
 
 
+WATERMARK = ("Per department the reading snapshot's xmin and each source table's row count and max id, shown to "
+             "that department and to admins; others see of each source only labor's horizonYear (row counts would "
+             "tell how many persons were added between two refreshes).")
+
+
 @strawberry.type(description="A refresh of the statistics' summary tables and the data watermark it read.")
 class StatisticsRefresh:
     id: int
     started_at: datetime.datetime
     refreshed_at: datetime.datetime
-    watermark: JSON
+    watermark: JSON = strawberry.field(description=WATERMARK)
 
 
 @strawberry.type(description="The withdrawal of a published report version (append-only, never undone).")
@@ -234,7 +239,8 @@ class PublishedReport:
     published_at: datetime.datetime
     published_by: str
     refresh_id: int
-    watermark: JSON = strawberry.field(description="The data watermark the figures were computed from.")
+    watermark: JSON = strawberry.field(description="The data watermark the figures were computed from. "
+                                                   + WATERMARK)
     url: str = strawberry.field(description="Path of this version's HTML page (.csv and .json beside it).")
     withdrawal: ReportWithdrawal | None = strawberry.field(
         default=None, description="Set when the version was withdrawn: it stays readable but is no longer the "

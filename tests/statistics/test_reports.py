@@ -125,8 +125,8 @@ def test_the_public_report_shows_perturbed_person_counts(env) -> None:
     w = next(m for m in figures["majorIndustryMatch"] if m["majorCode"] == "570101")
     assert (w["graduates"], w["perturbed"], w["suppressed"]) == (0, True, False)  # 1 graduate, shown as 0
     level5 = next(r for r in figures["bySkillLevel"] if r["skillLevel"] == 5)
-    assert (level5["demand"], level5["supply"], level5["perturbed"]) == (8, 5, True)  # 1 seeker (4 quarters)
-    assert (figures["annual"]["demand"], figures["annual"]["supply"]) == (132, 74)
+    assert (level5["demand"], level5["supply"], level5["perturbed"]) == (8, 4, True)  # 1 seeker (4 quarters)
+    assert (figures["annual"]["demand"], figures["annual"]["supply"]) == (132, 72)
     query = "{ supplyDemand(year: 2024, groupBy: [DISTRICT]) { nodes { districtCode demand supply ratio gap } } }"
     body = client.post("/graphql", json={"query": query}, headers=auth(tokens, "commerce")).json()
     assert [{k: r[k] for k in ("districtCode", "demand", "supply", "ratio", "gap")} for r in figures["byDistrict"]] \
@@ -147,7 +147,7 @@ def test_csv_and_json_give_the_same_figures(env) -> None:
 
     f = document["figures"]
     assert value("totals", "2024", "demand") == str(f["annual"]["demand"]) == "132"
-    assert value("quarters", "2024Q3", "demand") == "42" and float(value("quarters", "2024Q4", "ratio")) == 18 / 17
+    assert value("quarters", "2024Q3", "demand") == "42" and float(value("quarters", "2024Q4", "ratio")) == 18 / 18
     assert [s["occupationCode"] for s in f["shortage"]] == [ds.OCC["A"], ds.OCC["E"]]
     assert value("shortage", ds.OCC["E"], "previousRank") == "1" and value("shortage", ds.OCC["A"], "gap") == "34"
     assert value("match", "440104/510202", "status") == "BALANCED"
@@ -171,6 +171,10 @@ def test_publishing_freezes_a_numbered_version(env) -> None:
     assert "第1版" in public.text and "草稿" not in public.text
     frozen = client.get("/reports/2024.json?version=1").json()
     assert (frozen["status"], frozen["version"], frozen["watermark"]["refreshId"]) == ("published", 1, v1["refreshId"])
+    # the frozen watermark keeps every source's row counts (admins see them); the public and other departments don't
+    assert "tables" in v1["watermark"]["sources"]["labor"] and "tables" not in frozen["watermark"]["sources"]["labor"]
+    listed = gql(client, tokens["commerce"], "{ publishedReports(year: 2024) { watermark } }")["data"]
+    assert listed["publishedReports"][0]["watermark"]["sources"]["labor"] == {"horizonYear": 2024}
     assert client.get("/reports/2024.csv").status_code == 200
 
     # Later data: 40 more welders wanted in 2024 Q4, refreshed.
@@ -588,3 +592,22 @@ def test_report_out_writes_files_whose_links_work_from_a_folder(env, tmp_path: P
         assert result.exit_code == 2 and message in result.output, result.output
     assert not (tmp_path / "r.csv").exists()
 
+
+
+def test_the_definitions_follow_the_method_a_version_was_published_under(env) -> None:
+    """The live figures are protected across releases and the page says so; a version published with the cell-key
+    method before that (its thresholds' disclosure without acrossReleases) keeps the definition it was published
+    under, and one from before the cell-key method the small-cell rule's."""
+    from resolvers.analytics.report.html import render
+
+    settings, tokens, client = env
+    document = client.get("/reports/2024.json?draft=1", headers=auth(tokens, "labor")).json()
+    assert document["thresholds"]["disclosure"]["acrossReleases"] is True
+    releases = "every refresh is checked together with the previous one"
+    assert releases in client.get("/reports/2024?draft=1&lang=en", headers=auth(tokens, "labor")).text
+    earlier = {**document, "thresholds": {**document["thresholds"],
+                                          "disclosure": {"method": "cell-key", "maxNoise": 2, "smallestShown": 3}}}
+    page = render(_report_of(earlier), "en")
+    assert "Privacy (cell-key perturbation)" in page and releases not in page
+    oldest = {**document, "thresholds": {k: v for k, v in document["thresholds"].items() if k != "disclosure"}}
+    assert "Small cells:" in render(_report_of(oldest), "en")

@@ -124,7 +124,7 @@ def test_order_and_pages(api: Api) -> None:
     assert figures(rows, "occupationCode", "gap") == [(A, 35), (E, 12), (D, 5), (C, 4), (B, 2)]
     # commerce does not own the seekers: the order is by the gaps it is shown (from the perturbed supply)
     rows = api.rows("commerce", "year: 2024, groupBy: [OCCUPATION], orderBy: GAP_DESC")
-    assert figures(rows, "occupationCode", "gap") == [(A, 34), (E, 13), (D, 5), (C, 3), (B, 0)]
+    assert figures(rows, "occupationCode", "gap") == [(A, 34), (E, 13), (D, 5), (C, 4), (B, 1)]
     shown = {r["occupationCode"]: r["gap"] for r in api.rows("commerce", "year: 2024, groupBy: [OCCUPATION]")}
     assert dict(figures(rows, "occupationCode", "gap")) == shown
     rows = api.rows("commerce", "year: 2024, groupBy: [OCCUPATION], orderBy: DEMAND_DESC")
@@ -153,13 +153,14 @@ def test_bad_arguments_are_bad_user_input(api: Api, args: str, argument: str) ->
 # --- small cells -------------------------------------------------------------------------------------------
 
 def test_person_counts_are_perturbed_for_readers_that_do_not_own_the_seekers(api: Api) -> None:
-    # C: one seeker, counted in four quarters (annual supply 4 from 1 person): shown as 5, its quarters as 3 or 0.
+    # C: one seeker, counted in four quarters (annual supply 4 from 1 person): shown as 4 (the ptable's value at
+    # its key: 3..6), its quarters as 3 or 0.
     for who in ("commerce", "education", "admin"):
         rows = {r["occupationCode"]: r for r in api.rows(who, "year: 2024, groupBy: [OCCUPATION]")}
         c = rows[C]
         assert (c["demand"], c["supply"], c["ratio"], c["gap"], c["suppressed"], c["perturbed"]) == (
-            8, 5, 1.6, 3, False, True)
-        assert (rows[B]["supply"], rows[A]["supply"], rows[D]["supply"]) == (20, 41, 0)  # exact 18, 40, 0
+            8, 4, 2.0, 4, False, True)
+        assert (rows[B]["supply"], rows[A]["supply"], rows[D]["supply"]) == (19, 41, 0)  # exact 18, 40, 0
     rows = {r["occupationCode"]: r for r in api.rows("labor", "year: 2024, groupBy: [OCCUPATION]")}
     assert (rows[C]["supply"], rows[C]["ratio"], rows[C]["gap"], rows[C]["perturbed"]) == (4, 2.0, 4, False)
     quarters = api.rows("commerce", f'year: 2024, occupationCode: "{C}", groupBy: [QUARTER]')
@@ -169,7 +170,7 @@ def test_person_counts_are_perturbed_for_readers_that_do_not_own_the_seekers(api
     for args in (f'occupationCode: "{C}"', f'occupationCode: "{C}", district: "{ds.TIANHE}"',
                  f'occupationCode: "{C}", district: "{ds.TIANHE}", skillLevel: 5', "skillLevel: 5"):
         (row,) = api.rows("commerce", f"year: 2024, {args}")
-        assert row["supply"] == 5, args
+        assert row["supply"] == 4, args
 
 
 @pytest.mark.parametrize("args", ["groupBy: [OCCUPATION, DISTRICT, SKILL_LEVEL, QUARTER]",
@@ -192,32 +193,32 @@ def test_perturbed_counts_stay_within_the_noise_and_are_never_1_or_2(api: Api, a
 
 
 def test_perturbation_is_the_ptable_at_the_cell_key(stats_settings) -> None:
-    """An independent recomputation of one cell: C's only seeker's record keys (md5 of the secret, its id and the
-    quarter's number), the cell key of its first quarter (its key) and of its year (the sum of its 4 quarters'
-    keys), looked up in the ptable."""
+    """An independent recomputation of two cells of C's only seeker (Tianhe, skill level 5, all of 2024): the keys
+    of its finest cells (md5 of the secret, year, quarter, occupation, district and level), the cell key of its
+    occupation's first quarter (that one finest cell's) and of its year (the sum of its 4 quarters'), looked up in
+    the ptable."""
     import hashlib
 
     import asyncpg
 
     settings, _ = stats_settings
+    keys = [int(hashlib.md5(f"{ds.CELL_KEY_SECRET}:2024:{q}:{C}:{ds.TIANHE}:5".encode()).hexdigest()[:8], 16)
+            for q in range(1, 5)]
 
     async def go() -> tuple[int, int, int, int]:
         conn = await asyncpg.connect(settings.database_url)
         try:
-            seeker = await conn.fetchval("select id from labor.job_seekers where occupation_code = $1", C)
-            keys = [int(hashlib.md5(f"{ds.CELL_KEY_SECRET}:{seeker}:{2024 * 4 + q}".encode()).hexdigest()[:8], 16)
-                    for q in range(4)]
             bucket = lambda k: (k % 2**32) * 100 // 2**32  # noqa: E731
             quarter = 1 + await conn.fetchval("select hub.stat_cell_shift(1, $1)", bucket(keys[0]))
             year = 4 + await conn.fetchval("select hub.stat_cell_shift(4, $1)", bucket(sum(keys)))
             stored = await conn.fetch("select dims, public_supply from hub.stat_supply_demand where year = 2024 "
                                       "and occupation_code = $1 and dims in (1, 17) order by dims, quarter", C)
-            return quarter, year, stored[0]["public_supply"], stored[1]["public_supply"]
+            return quarter, year, stored[1]["public_supply"], stored[0]["public_supply"]
         finally:
             await conn.close()
 
-    quarter, year, stored_year, stored_quarter = asyncio.run(go())
-    assert (stored_quarter, stored_year) == (quarter, year) == (3, 5)
+    quarter, year, stored_quarter, stored_year = asyncio.run(go())
+    assert (stored_quarter, stored_year) == (quarter, year) == (3, 4)
 
 
 def test_the_ptable(stats_settings) -> None:
@@ -251,7 +252,8 @@ SHORTAGE = """query($year: Int!) { shortageOccupations(year: $year) { rank previ
 
 def test_shortage_occupations(api: Api) -> None:
     """The list is the public one for every reader (computed from the perturbed supply: A's quarterly supply 10 is
-    shown as 10, 9, 11, 9, so its ratios are 1.5, 2.2, 2.7, 1.1); labor, the owner, sees exact figures beside it."""
+    shown as 9, 12, 10, 12, so its ratios are 1.67, 1.67, 3.0, 0.83); labor, the owner, sees exact figures beside
+    it."""
     a, e = api("labor", SHORTAGE, {"year": 2024})["shortageOccupations"]
     assert (a["rank"], a["previousRank"], a["occupationCode"], a["occupationName"], a["quartersMet"]) == (
         1, None, A, "计算机整机装配调试员", 3)
@@ -276,16 +278,16 @@ def test_owners_see_exact_figures_beside_the_public_list(api: Api) -> None:
         (s["occupationCode"], s["rank"], s["quartersMet"]) for s in by_commerce] == [(A, 1, 3), (E, 2, 4)]
     a, e = by_commerce
     assert (a["demand"], a["supply"], a["gap"], a["ratio"]) == (75, 41, 34, 75 / 41)  # exact: 40, 35
-    assert figures(a["quarters"], "quarter", "supply", "met") == [(1, 10, True), (2, 9, True), (3, 11, True),
-                                                                  (4, 9, False)]
-    # E: 6 / 3 = 2.0 in every quarter; shown 6 / 4 = 1.5 in Q2 and Q4, still met
+    assert figures(a["quarters"], "quarter", "supply", "met") == [(1, 9, True), (2, 12, True), (3, 10, True),
+                                                                  (4, 12, False)]
+    # E: 6 / 3 = 2.0 in every quarter; shown 6 / 4 = 1.5 in Q2, still met
     assert figures(e["quarters"], "quarter", "supply", "ratio", "met") == [(1, 3, 2.0, True), (2, 4, 1.5, True),
-                                                                           (3, 3, 2.0, True), (4, 4, 1.5, True)]
+                                                                           (3, 3, 2.0, True), (4, 3, 2.0, True)]
     assert figures(by_labor[1]["quarters"], "quarter", "supply", "ratio", "met") == [
         (q, 3, 2.0, True) for q in (1, 2, 3, 4)]
     for s in by_commerce:  # met is the shown ratio against the threshold
         assert [q["met"] for q in s["quarters"]] == [q["demand"] >= 1.5 * q["supply"] > 0 for q in s["quarters"]]
-    assert figures(a["districts"], "districtCode", "supply", "gap") == [("440106", 24, 31), ("440104", 16, 4)]
+    assert figures(a["districts"], "districtCode", "supply", "gap") == [("440106", 22, 33), ("440104", 17, 3)]
 
 
 def test_shortage_limit(api: Api) -> None:
@@ -299,10 +301,12 @@ def test_shortage_limit(api: Api) -> None:
     ({"HUB_STATS_SHORTAGE_QUARTERS": "2"}, [A, E, B]),
     # C: 2 / 3 in Q1 and Q4, no seeker shown in Q2 and Q3 (exact: one seeker, 2.0 in every quarter)
     ({"HUB_STATS_SHORTAGE_QUARTERS": "2", "HUB_STATS_SHORTAGE_MIN_DEMAND": "5"}, [A, E, B]),
-    # E's shown supply is 4 in Q2 and Q4 (6 / 4 = 1.5): 2 quarters (exact: 6 / 3 = 2.0 in all four)
-    ({"HUB_STATS_SHORTAGE_RATIO": "2.0"}, []),
-    ({"HUB_STATS_SHORTAGE_QUARTERS": "2", "HUB_STATS_SHORTAGE_RATIO": "2.0"}, [A, E]),  # 2.0 exactly counts
-    ({"HUB_STATS_SHORTAGE_RATIO": "1.51"}, []),
+    # A's shown ratios are 1.67, 1.67, 3.0, 0.83: 1 quarter; E's shown supply is 4 in Q2 (6 / 4 = 1.5), 3 in the
+    # others (6 / 3 = 2.0 exactly, which counts): 3 quarters (exact: 2.0 in all four)
+    ({"HUB_STATS_SHORTAGE_RATIO": "2.0"}, [E]),
+    ({"HUB_STATS_SHORTAGE_QUARTERS": "2", "HUB_STATS_SHORTAGE_RATIO": "2.0"}, [E]),  # B: 2.0 in Q1 only
+    ({"HUB_STATS_SHORTAGE_RATIO": "1.51"}, [A, E]),  # E loses Q2 (1.5), keeps 3
+    ({"HUB_STATS_SHORTAGE_RATIO": "1.67"}, [E]),  # A's 20 / 12 = 1.667 no longer counts: 1 quarter
 ])
 def test_shortage_thresholds_are_settings(stats_settings, env: dict[str, str], expected: list[str]) -> None:
     settings, tokens = stats_settings
@@ -445,7 +449,7 @@ def test_warning_threshold_is_a_setting(stats_settings) -> None:
 # --- refresh ------------------------------------------------------------------------------------------------
 
 def test_refresh_records_its_watermark(api: Api) -> None:
-    data = api("commerce", "{ statisticsRefresh { id refreshedAt watermark } }")["statisticsRefresh"]
+    data = api("admin", "{ statisticsRefresh { id refreshedAt watermark } }")["statisticsRefresh"]
     sources = data["watermark"]["sources"]
     assert sources["labor"]["horizonYear"] == 2024
     assert sources["labor"]["tables"]["labor.job_postings"] == {"rows": 9, "maxId": 9}
@@ -453,6 +457,26 @@ def test_refresh_records_its_watermark(api: Api) -> None:
     assert sources["commerce"]["tables"]["commerce.enterprises"]["rows"] == 2
     assert sources["education"]["tables"]["education.major_outcomes"]["rows"] == 18
     assert all(int(s["snapshotXmin"]) > 0 for s in sources.values())
+
+
+def test_only_owners_and_admins_see_source_row_counts(api: Api) -> None:
+    """Row counts and max ids move by one when one person is added: with two refreshes, a department that does not
+    own the seekers would know exactly how many were added (the first step of differencing two releases). It sees
+    none of another department's; its own, yes; admins see all; the report's JSON (the public view) none."""
+    def sources(who: str) -> dict[str, Any]:
+        return api(who, "{ statisticsRefresh { watermark } }")["statisticsRefresh"]["watermark"]["sources"]
+
+    full = sources("admin")
+    assert set(full) == {"labor", "commerce", "education"} and all("tables" in s for s in full.values())
+    for who in ("commerce", "science", "labor", "education"):
+        seen = sources(who)
+        for department, source in seen.items():
+            if department == who:
+                assert source == full[department]
+            else:
+                assert source == ({"horizonYear": 2024} if department == "labor" else {}), (who, department)
+    public = api.client.get("/reports/2024.json", headers={"Authorization": f"Bearer {api.tokens['admin']}"})
+    assert public.json()["watermark"]["sources"] == {"labor": {"horizonYear": 2024}, "commerce": {}, "education": {}}
 
 
 def test_departments_in_separate_databases_give_the_same_figures(server_url: str, api: Api) -> None:

@@ -27,7 +27,7 @@ from hub.sync.check_chars import uscc_check_char
 from hub.settings import Settings
 
 D = dt.date
-CELL_KEY_SECRET = "stats-dataset"
+CELL_KEY_SECRET = "stats-dataset-254"
 
 
 def uscc(body: str) -> str:

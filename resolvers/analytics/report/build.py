@@ -113,10 +113,13 @@ class Report:
         return self.status == "draft"
 
     def as_document(self) -> dict[str, Any]:
-        """The .json form: the figures with what they are (version, watermark, thresholds)."""
+        """The .json form: the figures with what they are (version, watermark, thresholds). The report is the
+        public view: its watermark is the one the public sees (no source's row counts)."""
+        from resolvers.analytics.watermark import for_reader
+
         return jsonable({"year": self.year, "status": self.status, "version": self.version,
                          "publishedAt": self.published_at, "publishedBy": self.published_by,
-                         "watermark": self.watermark, "thresholds": self.thresholds, "versions": self.versions,
+                         "watermark": for_reader(self.watermark), "thresholds": self.thresholds, "versions": self.versions,
                          "withdrawal": self.withdrawal, "figures": self.figures})
 
 

@@ -67,6 +67,10 @@ LABELS: dict[str, dict[str, str]] = {
         "def_cell_key": "隐私保护（单元键扰动法）：求职者、毕业生和就业人数均加入确定性随机扰动（最多±2，不会显示为1或2，"
                         "0仍为0；同一组人在任何查询中得到同一数值），求人倍率、缺口、占比、指数、状态和预警均由扰动后的"
                         "人数计算；需求人数（岗位数）为准确值。“—”表示无法计算。",
+        "def_cell_key_releases": "隐私保护（单元键扰动法）：求职者、毕业生和就业人数均加入确定性随机扰动（最多±2，不会显示为1或2，"
+                                 "0仍为0；同一组人在任何查询中得到同一数值，人员加入或离开已有人员的最细单元时各单元的扰动"
+                                 "不变），每次统计刷新均与上一次一并核查，差分两次发布亦无法确定1至2人的数字；求人倍率、缺口、"
+                                 "占比、指数、状态和预警均由扰动后的人数计算；需求人数（岗位数）为准确值。“—”表示无法计算。",
         "withdrawn_banner": "本版已于 {at} 撤回：{reason}",
         "withdrawn_replacement": "请以第{version}版为准",
         "withdrawn_to_draft": "请以本年度报告为准",
@@ -140,5 +144,13 @@ LABELS: dict[str, dict[str, str]] = {
                         "same value in every query); ratios, gaps, shares, indexes, statuses and warnings are computed "
                         "from the perturbed counts; demand (postings' headcount) is exact. — means the figure does "
                         "not exist.",
+        "def_cell_key_releases": "Privacy (cell-key perturbation): counts of seekers, graduates and the employed carry "
+                                 "a deterministic noise (at most ±2, never shown as 1 or 2, 0 stays 0; the same "
+                                 "persons give the same value in every query, and a cell keeps its noise while "
+                                 "persons join or leave its finest cells that already hold someone); every refresh "
+                                 "is checked together with the previous one, so that differencing two releases "
+                                 "determines no count of 1 or 2 persons; ratios, gaps, shares, indexes, statuses and "
+                                 "warnings are computed from the perturbed counts; demand (postings' headcount) is "
+                                 "exact. — means the figure does not exist.",
     },
 }
