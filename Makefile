@@ -19,7 +19,8 @@ help:
 	@echo "make bench-tracing - throughput with tracing off and on (OTLP export), and their ratio"
 	@echo "make bench-ingest - bulk ingest of 100,000 postings vs a raw COPY of the same file (rows/s)"
 	@echo "make conformance - GraphQL-over-HTTP audit (graphql-http) against a live hub: 0 errors, 0 warnings"
-	@echo "make fuzz   - schemathesis against a live hub for FUZZ_SECONDS (120); fails on any finding"
+	@echo "make fuzz   - schemathesis against a live hub for FUZZ_SECONDS (120), then the planner's differential test"
+	@echo "              on PLAN_FUZZ_EXAMPLES (1000) generated documents; fails on any finding"
 	@echo "make soak   - 60 s at concurrency 64 on a mix of operations; prints errors and the hub's RSS"
 
 $(STAMP): pyproject.toml
@@ -133,9 +134,14 @@ SOAK_CONCURRENCY ?= 64
 conformance: $(STAMP)
 	$(BIN)/python -m tests.conformance.runner
 
-# schemathesis against a live hub for FUZZ_SECONDS (half as admin, half as labor); fails on any finding
+# schemathesis against a live hub for FUZZ_SECONDS (half as admin, half as labor); fails on any finding;
+# then the planner's differential test (tests/api/test_plan_differential.py) on PLAN_FUZZ_EXAMPLES generated
+# documents with random seeds (make test runs 60, derandomized)
+PLAN_FUZZ_EXAMPLES ?= 1000
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS)
+	HUB_PLAN_FUZZ_EXAMPLES=$(PLAN_FUZZ_EXAMPLES) HUB_PLAN_FUZZ_RANDOM=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/api/test_plan_differential.py
 
 # a mix of operations at concurrency SOAK_CONCURRENCY for SOAK_SECONDS; prints the figures and the hub's
 # RSS; fails on any unexpected answer or growing memory

@@ -96,6 +96,7 @@ class Settings:
     max_body_bytes: int = 1_000_000
     trusted_documents_only: bool = False
     compiled_queries: bool = True
+    plan_cache_size: int = 1000  # query documents whose plans (or "general path") are kept, least recently used out
     gc_tuning: bool = True
     policy_cache_seconds: float = 2.0
     # Observability and scale-out (hub.telemetry.tracing, hub.telemetry.metrics, hub.telemetry.logs, hub.db.replicas). Tracing itself is
@@ -184,6 +185,7 @@ class Settings:
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 1_000_000, minimum=1024),
             trusted_documents_only=_bool(env, "HUB_TRUSTED_DOCUMENTS_ONLY", False),
             compiled_queries=_bool(env, "HUB_COMPILED_QUERIES", True),
+            plan_cache_size=_int(env, "HUB_PLAN_CACHE_SIZE", 1000, minimum=1),
             gc_tuning=_bool(env, "HUB_GC_TUNING", hub_env != "test"),
             policy_cache_seconds=_float(env, "HUB_POLICY_CACHE_SECONDS", 2.0),
             replica_urls=tuple(u.strip() for u in (env.get("DATABASE_REPLICA_URLS") or "").split(",") if u.strip()),

@@ -1,17 +1,18 @@
-"""HTTP side of the compiled path: answer a POSTed trusted query without graphql-core's executor.
+"""HTTP side of the compiled path: answer a query without graphql-core's executor.
 
-``CompiledQueries`` compiles every query operation of the registered documents at start-up
-(``hub.api.fastpath``). For a request it takes the JSON body; when it names a compiled operation (by its
-text's hash or ``extensions.persistedQuery``), it coerces the variables, checks the cost limit, runs the
-plan, writes the audit entry and answers. In every other case — or on any error — it returns None and
-the general path (strawberry + graphql-core) answers the same request from the same body, so errors
-look exactly as they always do.
+``CompiledQueries`` keeps the plans of query documents by document hash (``hub.api.plan_cache``): every
+document is compiled the first time it is seen — the registered ones at start-up — whether it comes in
+a POST body or a GET's parameters, as text or as a registered document's hash (``extensions.persistedQuery``).
+For a request it finds the plan of the operation, coerces the variables, checks the cost limit, runs
+the plan, writes the audit entry and answers. In every other case — or on any error — it returns None
+and the general path (strawberry + graphql-core) answers the same request, so errors look exactly as
+they always do. ``HUB_TRUSTED_DOCUMENTS_ONLY`` still refuses unregistered documents (on the general path).
 """
-
 from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import orjson
@@ -19,13 +20,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from hub.api.document_limits import DocumentAnalysis
-from hub.api.fastpath import (
-    CompiledOperation,
-    Compiler,
-    Executor,
-    NotCompilable,
-    coerce_variables,
-)
+from hub.api.fastpath import CompiledOperation, Executor, coerce_variables
+from hub.api.plan_cache import PlanCache, Planned
 from hub.api.trusted import document_hash
 from hub.governance.audit import AuditEntry, append, build_entry
 from hub.telemetry.tracing import current_ids
@@ -34,7 +30,7 @@ log = logging.getLogger("hub.compiled")
 
 
 @contextlib.contextmanager
-def _operation_span(ctx: Any, operation: CompiledOperation, text: str) -> Iterator[Any]:
+def _operation_span(ctx: Any, operation: CompiledOperation, digest: str) -> Iterator[Any]:
     """The operation span of the general path (``hub.api.telemetry.OperationSpan``), for a plan: same
     name and attributes, current while the plan's loader and SQL spans and the audit write run. When the
     plan falls back, the general path opens its own operation span under the same HTTP span."""
@@ -45,7 +41,7 @@ def _operation_span(ctx: Any, operation: CompiledOperation, text: str) -> Iterat
     else:
         consumer = ctx.consumer
         attributes: dict[str, Any] = {"graphql.operation.type": "query", "hub.compiled": True,
-                                      "graphql.document.hash": document_hash(text)}
+                                      "graphql.document.hash": digest}
         if operation.name:
             attributes["graphql.operation.name"] = operation.name
         if consumer is not None:
@@ -66,82 +62,101 @@ def _operation_span(ctx: Any, operation: CompiledOperation, text: str) -> Iterat
 COST_CACHE_SIZE = 4096
 
 
+@dataclass(frozen=True)
+class Found:
+    """A request body's compiled operation, its document's SHA-256 hex and raw variables."""
+
+    operation: CompiledOperation
+    digest: str
+    variables: dict[str, Any]
+
+
+def query_names(text: str) -> list[str | None]:
+    """The names a request may give to select each query operation of a registered document (None too when it
+    holds only one operation)."""
+    from graphql import OperationDefinitionNode, OperationType, parse
+
+    try:
+        operations = [d for d in parse(text).definitions if isinstance(d, OperationDefinitionNode)]
+    except Exception:  # noqa: BLE001 - the general path reports the syntax error
+        return [None]
+    names = [op.name.value for op in operations if op.operation is OperationType.QUERY and op.name is not None]
+    return names + [None] if len(operations) == 1 or not names else names
+
+
 class CompiledQueries:
     def __init__(self, schema: Any, settings: Any, trusted: Any):
         self.schema = schema
         self.settings = settings
         self.trusted = trusted
-        self.plans: dict[str, dict[str | None, CompiledOperation]] = {}
-        self.texts: dict[str, str] = {}
-        self.skipped: dict[str, str] = {}
+        self.cache = PlanCache(schema, settings, settings.plan_cache_size)
+        self.skipped: dict[str, str] = {}  # registered documents the planner cannot answer: path -> why
         self.answered = 0  # requests answered by a plan (the rest fell back to the general path)
-        # cost of (operation, variables): the same variables always cost the same (bounded, cleared when full)
-        self._costs: dict[tuple[int, Any], int] = {}
-        compiler = Compiler(schema, getattr(schema, "guarded_fields", {}))
-        for doc in trusted:
-            try:
-                self._check_static_limits(doc.text)
-                plans = compiler.compile(doc.text)
-            except (NotCompilable, Exception) as exc:  # noqa: BLE001 - anything: the general path answers
-                self.skipped[doc.path] = str(exc)
-                continue
-            if plans:
-                self.plans[doc.hash] = plans
-                self.texts[doc.hash] = doc.text
-        log.info("compiled %d trusted documents (%d left to the general path)", len(self.plans), len(self.skipped))
+        # cost of (document, operation, variables): the same variables always cost the same (bounded, cleared when full)
+        self._costs: dict[tuple[str, str | None, Any], int] = {}
+        for doc in trusted:  # warm the cache with the registered documents (and report the ones left out)
+            reasons = [planned.reason for name in query_names(doc.text)
+                       if (planned := self.cache.get(doc.hash, doc.text, name)).reason is not None]
+            if reasons:
+                self.skipped[doc.path] = "; ".join(reasons)
+        log.info("compiled %d trusted documents (%d left to the general path)",
+                 len(trusted) - len(self.skipped), len(self.skipped))
 
-    def _check_static_limits(self, text: str) -> None:
-        from graphql import parse
+    def planned(self, digest: str, operation_name: str | None = None) -> Planned | None:
+        """The cache entry of a document's operation (None: not seen, or pushed out)."""
+        return self.cache.entries.get((digest, operation_name))
 
-        document = parse(text)
-        analysis = DocumentAnalysis(document, self.schema._schema)
-        for op in analysis.operations:
-            summary = analysis.operation(op)
-            if summary.depth > self.settings.max_depth or summary.aliases > self.settings.max_aliases:
-                raise NotCompilable("the document exceeds the depth or alias limit")
-
-    def lookup(self, body: Any) -> tuple[CompiledOperation, str, dict[str, Any]] | None:
-        """The compiled operation a request body names, with its text and raw variables."""
+    def lookup(self, body: Any) -> Found | None:
+        """The compiled operation a request body (a POSTed JSON object or a GET's parameters) names, compiled
+        on first sight. None: the general path answers (and reports whatever is wrong with the request)."""
         if not isinstance(body, dict):
             return None
         query = body.get("query")
         extensions = body.get("extensions")
-        digest = None
+        if not isinstance(extensions, (dict, type(None))):
+            return None  # the general path refuses it (400)
+        persisted = extensions.get("persistedQuery") if extensions is not None else None
+        if persisted is not None:
+            version = persisted.get("version", 1) if isinstance(persisted, dict) else None
+            if version != 1 or isinstance(version, bool):
+                return None  # a malformed persistedQuery: the general path reports it
         if isinstance(query, str):
             digest = document_hash(query)
-            persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
-            if persisted is not None and (not isinstance(persisted, dict) or persisted.get("sha256Hash") != digest):
+            if persisted is not None and persisted.get("sha256Hash") != digest:
                 return None  # a mismatch: the general path reports it
-        elif query is None and isinstance(extensions, dict):
-            persisted = extensions.get("persistedQuery")
-            if isinstance(persisted, dict) and persisted.get("version", 1) == 1:
-                digest = persisted.get("sha256Hash")
-        if not isinstance(digest, str):
+            text = query
+        elif query is None and persisted is not None:
+            digest = persisted.get("sha256Hash")
+            document = self.trusted.get(digest) if isinstance(digest, str) else None
+            if document is None:
+                return None  # only registered documents are found by their hash alone
+            text = document.text
+        else:
             return None
-        plans = self.plans.get(digest)
-        if plans is None:
-            return None
+        if self.settings.trusted_documents_only and digest not in self.trusted:
+            return None  # refused by the general path (PERSISTED_QUERY_NOT_ALLOWED)
         name = body.get("operationName")
-        if name is not None and not isinstance(name, str):
-            return None
-        operation = plans.get(name)
         variables = body.get("variables")
-        if operation is None or not (variables is None or isinstance(variables, dict)):
+        if (name is not None and not isinstance(name, str)) or not (variables is None or isinstance(variables, dict)):
             return None
-        return operation, self.texts[digest], variables or {}
+        operation = self.cache.get(digest, text, name).plans.get(name)
+        if operation is None:
+            return None
+        return Found(operation, digest, variables or {})
 
-    async def answer(self, ctx: Any, found: tuple[CompiledOperation, str, dict[str, Any]]) -> bytes | None:
+    async def answer(self, ctx: Any, found: Found) -> bytes | None:
         """The response body for a compiled operation (``found`` = ``lookup(body)``), or None to let the
         general path answer."""
-        operation, text, raw_variables = found
+        operation = found.operation
         primary = getattr(ctx.db, "primary", ctx.db)
         consumer_id = getattr(ctx.consumer, "id", None)
         ctx.db = primary.reader(consumer_id) if hasattr(primary, "reader") else primary  # replicas (hub.db.replicas)
         try:
-            with _operation_span(ctx, operation, text) as span:
-                data = await self._run(ctx, operation, text, raw_variables)
-                if data is None and span is not None:
+            with _operation_span(ctx, operation, found.digest) as span:
+                data = await self._run(ctx, found)
+                if data is None and span is not None:  # the general path's operation span follows, named so
                     span.set_attribute("hub.compiled.fallback", True)
+                    span.update_name("compiled plan (fell back)")
         finally:
             ctx.db = primary
         if data is None:
@@ -157,25 +172,27 @@ class CompiledQueries:
             response["extensions"] = {"traceId": trace_id}
         return orjson.dumps(response)
 
-    async def _run(self, ctx: Any, operation: CompiledOperation, text: str, raw_variables: dict[str, Any]) -> Any:
+    async def _run(self, ctx: Any, found: Found) -> Any:
+        operation = found.operation
         try:
-            variables = coerce_variables(self.schema._schema, operation, raw_variables)
+            variables = coerce_variables(self.schema._schema, operation, found.variables)
             if variables is None:
                 return None
-            cost = self._cost(operation, raw_variables)
+            cost = self._cost(found)
             if cost > self.settings.max_cost:
                 return None
             ctx.cost = cost
             data = await Executor(ctx, operation, self.schema, variables).run()
-            await append(ctx.db, self._entry(ctx, operation, text))  # waits for its batch to commit
+            await append(ctx.db, self._entry(ctx, operation, found.digest))  # waits for its batch to commit
         except Exception as exc:  # noqa: BLE001 - the general path answers (and reports) instead
             log.debug("compiled path fell back for %s: %r", operation.name, exc)
             return None
         return data
 
-    def _cost(self, operation: CompiledOperation, raw_variables: dict[str, Any]) -> int:
+    def _cost(self, found: Found) -> int:
+        operation, raw_variables = found.operation, found.variables
         try:
-            key: Any = (id(operation), frozenset(raw_variables.items()))
+            key: Any = (found.digest, operation.name, frozenset(raw_variables.items()))
             cached = self._costs.get(key)
         except TypeError:  # a list or object among the variables: not hashable, computed every time
             key, cached = None, None
@@ -191,6 +208,5 @@ class CompiledQueries:
         return cost
 
     @staticmethod
-    def _entry(ctx: Any, operation: CompiledOperation, text: str) -> AuditEntry:
-        return build_entry("query", operation.name, document_hash(text), [], ctx.consumer, ctx.access,
-                           current_ids()[0])
+    def _entry(ctx: Any, operation: CompiledOperation, digest: str) -> AuditEntry:
+        return build_entry("query", operation.name, digest, [], ctx.consumer, ctx.access, current_ids()[0])

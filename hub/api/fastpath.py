@@ -1,9 +1,9 @@
-"""The compiled execution path for trusted (registered) documents.
+"""The compiled execution path for query documents.
 
 graphql-core resolves every field of every object through its generic machinery (an Info object, a
 resolver call and a completion step per field, a coroutine per async resolver); for wide lists that is
-most of the hub's CPU. A registered document is known in advance, so at start-up each of its query
-operations is compiled into a plan:
+most of the hub's CPU. Every query document is compiled the first time it is seen (``hub.api.plan_cache``,
+cached by its hash), each of its query operations into a plan:
 
 * scalar fields read the object's attribute and serialize it as the scalar would;
 * plain object attributes (a connection's ``edges``/``nodes``/``pageInfo``) are walked directly;
@@ -11,15 +11,15 @@ operations is compiled into a plan:
   for all parents, through the same loader classes and SQL files as the general path.
 
 The executor walks the plan level by level and builds the response dicts in document order; the
-response is byte-identical to the general path's (a test compares them for every registered
-operation). The sharing rules apply the same way: every dataset the plan reads, and every argument
-of the fields reading one (``Access.check_arguments``), is checked before anything runs, objects
-are masked and counted as the guards do, and one audit entry is written.
+response is byte-identical to the general path's (tests compare them for every registered operation
+and for generated documents over the whole schema). The sharing rules apply the same way: a
+dataset-reading field is checked like its guard when it is read for at least one parent — the
+sharing rule, then its arguments (``Access.check_arguments``) before its SQL — so the audit entry
+lists what was read; objects are masked and counted as the guards do, and one audit entry is written.
 Anything the plan cannot answer exactly — a denied dataset, an argument error, a limit, a database
 error, a directive, a field without a spec — falls back to the general path, which produces the
 errors. Compilation and execution are hand-written: no library compiles GraphQL for strawberry.
 """
-
 from __future__ import annotations
 
 import logging
@@ -28,21 +28,15 @@ from enum import Enum
 from typing import Any, Callable
 
 from graphql import (
-    DocumentNode,
-    FieldNode,
-    GraphQLEnumType,
-    GraphQLObjectType,
-    GraphQLScalarType,
-    OperationDefinitionNode,
-    OperationType,
-    get_named_type,
-    parse,
-    validate,
+    DocumentNode, FieldNode, GraphQLEnumType, GraphQLObjectType, GraphQLScalarType, OperationDefinitionNode,
+    OperationType, get_named_type,
 )
 from graphql.execution.collect_fields import FragmentDetails, collect_fields, collect_subfields
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import DirectiveNode, Visitor, visit
+
 from hub.api import codes, specs
+from hub.api.fused import Fused, FusedChild, fusable_loader
 from hub.assembly import contributions
 
 log = logging.getLogger("hub.fastpath")
@@ -78,11 +72,13 @@ class FieldPlan:
     typename: str = ""
     join: specs.Join | None = None
     dataset: str | None = None  # guarded dataset read by this field
+    where: tuple[str, str] = ("", "")  # (GraphQL parent type, field name), as the guards and hub.codes name it
     node: FieldNode | None = None
     field_def: Any = None
     arg_names: dict[str, str] = field(default_factory=dict)  # GraphQL -> python argument name
     child: "SelectionPlan | None" = None  # object results; None for scalar results
     child_serialize: Callable[[Any], Any] | None = None  # scalar results of a join (e.g. postingCount)
+    fused: Fused | None = None  # this key lookup and its objects' same-department key joins in one statement
     scalar_name: str = ""
 
 
@@ -151,10 +147,8 @@ class Compiler:
         self.schema = schema._schema
         self.guarded = guarded
 
-    def compile(self, text: str) -> dict[str | None, CompiledOperation]:
-        document = parse(text)
-        if validate(self.schema, document):
-            raise NotCompilable("the document does not validate")
+    def compile(self, document: DocumentNode) -> dict[str | None, CompiledOperation]:
+        """Plans of the query operations of a parsed document that validates (``hub.api.plan_cache`` checks)."""
         visit(document, _NoDirectives())
         fragments = {d.name.value: FragmentDetails(d) for d in document.definitions
                      if d.kind == "fragment_definition"}
@@ -208,22 +202,38 @@ class Compiler:
                     plan.fields.append(FieldPlan(key, "scalar", attr=strawberry_field.python_name,
                                                  serialize=_serializer(field_def.type), scalar_name=named.name))
                     continue
-                fp = FieldPlan(key, "attr", attr=strawberry_field.python_name, dataset=dataset, method=method)
+                fp = FieldPlan(key, "attr", attr=strawberry_field.python_name, dataset=dataset, method=method,
+                               where=(parent.name, name))
             else:
                 if join is None:
                     raise NotCompilable(f"{parent.name}.{name} has no batch spec")
                 fp = FieldPlan(key, "join", join=join, dataset=dataset, node=node, field_def=field_def,
+                               where=(parent.name, name),
                                arg_names={self.strawberry_schema.config.name_converter.from_argument(a): a.python_name
                                           for a in strawberry_field.arguments})
             if isinstance(named, GraphQLObjectType):
                 sub = collect_subfields(self.schema, self._fragments, {}, self._operation, named, details)
                 fp.child = self._selection(named, sub.grouped_field_set)
+                if fp.kind == "join":
+                    fp.fused = _fuse(fp)
             else:
                 fp.child_serialize = _serializer(field_def.type)
             plan.fields.append(fp)
             plan.nested.append(fp)
         plan.build = generate_builder(plan)
         return plan
+
+
+def _fuse(fp: FieldPlan) -> Fused | None:
+    """A key lookup (root or join) whose objects have argument-less key joins answered by the same department:
+    one statement for all of them (``hub.api.fused``)."""
+    join = fp.join
+    if not (isinstance(join, specs.RootByKey) or type(join) is specs.ByKey) or not fusable_loader(join.loader):
+        return None
+    children = [FusedChild(c.key, c.join.key, c.join.loader, c.dataset, c) for c in fp.child.nested
+                if c.kind == "join" and type(c.join) is specs.ByKey and not c.field_def.args
+                and fusable_loader(c.join.loader) and c.join.loader.dept == join.loader.dept]
+    return Fused(join.loader, children) if children else None
 
 
 def _plain_method(resolver: Any) -> bool:
@@ -244,65 +254,74 @@ class Executor:
         self.operation = operation
         self.schema = schema
         self.variables = variables
+        # values of fused joins fetched with their parents (hub.api.fused): id(field plan) -> {id(parent): value}
+        self.prefetched: dict[int, dict[int, Any]] = {}
 
-    def arguments(self, fp: FieldPlan) -> dict[str, Any]:
+    def graphql_arguments(self, fp: FieldPlan) -> dict[str, Any]:
+        """A join field's argument values by GraphQL name (graphql-core's coercion, defaults included)."""
         if not fp.node.arguments and not fp.field_def.args:
             return {}
-        values = get_argument_values(fp.field_def, fp.node, self.variables)
-        return {fp.arg_names.get(k, k): v for k, v in values.items()}
+        return get_argument_values(fp.field_def, fp.node, self.variables)
 
     async def run(self) -> dict[str, Any]:
-        access = self.ctx.access
-        catalog = access.catalog.datasets
-        for name in sorted(self.operation.datasets):  # raises Forbidden -> the general path answers
-            dataset = catalog.get(name)
-            if dataset is None:
-                raise NotCompilable(f"dataset {name} is not in the catalog")
-            access.check(dataset)
         self.check_codes(self.operation.root)  # BAD_USER_INPUT -> the general path answers (hub.api.codes)
-        self.check_arguments(self.operation.root)  # before any SQL, as the guards do
         [data] = await self.render([None], self.operation.root, root=True)
         return data
 
     def check_codes(self, plan: SelectionPlan) -> None:
         """The code formats of filter arguments (``hub.api.codes``), for every field of the plan at every level."""
         for fp in plan.nested:
-            where = (plan.type_name, fp.node.name.value) if fp.node is not None else None
-            if where in codes.ARGUMENTS:
-                codes.check_arguments(where, get_argument_values(fp.field_def, fp.node, self.variables))
+            if fp.node is not None and fp.where in codes.ARGUMENTS:
+                codes.check_arguments(fp.where, get_argument_values(fp.field_def, fp.node, self.variables))
             if fp.child is not None:
                 self.check_codes(fp.child)
 
-    def check_arguments(self, plan: SelectionPlan) -> None:
-        """The sharing rule on arguments (``hub.governance.access.Access.check_arguments``) for every dataset-reading field
-        of the plan, at every level: an argument's value depends only on the variables, not on the parents."""
+    def check_access(self, fp: FieldPlan, arguments: dict[str, Any]) -> Any:
+        """The guard of a dataset-reading field (``hub.governance.access``), when the field is about to be read for at
+        least one parent, as on the general path: the sharing rule, then its arguments (GraphQL names) before
+        any SQL; the dataset (and a grant) is recorded as read. FORBIDDEN -> the general path answers."""
         access = self.ctx.access
-        for fp in plan.nested:
-            if fp.kind == "join" and fp.dataset is not None and fp.field_def.args:
-                dataset = access.catalog.datasets[fp.dataset]
-                if access.masked_fields(dataset):  # nothing masked: no argument can be refused
-                    access.check_arguments(dataset, (plan.type_name, fp.node.name.value),
-                                           get_argument_values(fp.field_def, fp.node, self.variables))
-            if fp.child is not None:
-                self.check_arguments(fp.child)
+        dataset = access.catalog.datasets.get(fp.dataset)
+        if dataset is None:
+            raise NotCompilable(f"dataset {fp.dataset} is not in the catalog")
+        access.check(dataset, fp.where, arguments)
+        return dataset
+
+    async def fetch_fused(self, fp: FieldPlan, objects: list[Any], args: dict[str, Any], root: bool) -> list[Any]:
+        """A key lookup and its fused joins in one statement: the lookup's values; the joins' values are kept
+        for their own level (``prefetched``), where they are checked, masked and counted as unfused."""
+        fused = fp.fused
+        keys = [args[fp.join.argument]] if root else [getattr(o, fp.join.key) for o in objects]
+        unique = list(dict.fromkeys(k for k in keys if k is not None))
+        found, children = await fused.fetch(self.ctx, unique) if unique else ({}, [{} for _ in fused.children])
+        for child, by_key in zip(fused.children, children):
+            self.prefetched[id(child.plan)] = {id(found[k]): by_key.get(k) for k in found}
+        return [found.get(k) if k is not None else None for k in keys]
 
     async def render(self, objects: list[Any], plan: SelectionPlan, root: bool = False) -> list[dict[str, Any]]:
         nested_values: dict[str, list[Any]] = {}
         access = self.ctx.access
         for fp in plan.nested:
+            graphql_args = self.graphql_arguments(fp) if fp.kind == "join" else {}
+            dataset = self.check_access(fp, graphql_args) if fp.dataset is not None else None
             if fp.kind == "attr":
                 if fp.method is not None:
                     values = [fp.method(o) for o in objects]
                 else:
                     values = [getattr(o, fp.attr) for o in objects]
             else:
-                args = self.arguments(fp)
-                if root:
+                args = {fp.arg_names.get(k, k): v for k, v in graphql_args.items()}
+                prefetched = self.prefetched.pop(id(fp), None)
+                if prefetched is not None:
+                    values = [prefetched.get(id(o)) for o in objects]
+                elif fp.fused is not None and fp.fused.allowed(access):
+                    values = await self.fetch_fused(fp, objects, args, root)
+                elif root:
                     values = [await fp.join.fetch(self.ctx, args)]
                 else:
                     values = await fp.join.batch(self.ctx, objects, args)
-                if fp.dataset is not None and fp.child is not None:
-                    access.after_resolve_many(access.catalog.datasets[fp.dataset], values)
+                if dataset is not None and fp.child is not None:
+                    access.after_resolve_many(dataset, values)
             if fp.child is None:
                 ser = fp.child_serialize
                 nested_values[fp.key] = [ser(v) for v in values] if ser else values

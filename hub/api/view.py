@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
@@ -23,7 +25,6 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from graphql import GraphQLError
 from hub.api.compiled import CompiledQueries
 from hub.api.context import Context
 from hub.api.errors import shape_error
@@ -56,11 +57,13 @@ class HubGraphQL(GraphQL):
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         self.settings = settings
         self.trusted = TrustedDocuments.load()  # graphql/operations/**/*.graphql, by sha256
-        self.compiled = CompiledQueries(schema, settings, self.trusted) if settings.compiled_queries else None
+        # Resolver spans (HUB_TRACE_RESOLVERS, for debugging) need the resolvers: the general path answers then.
+        compiled = settings.compiled_queries and not settings.trace_resolvers
+        self.compiled = CompiledQueries(schema, settings, self.trusted) if compiled else None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """A POSTed trusted query is answered by its compiled plan (hub.api.compiled); everything else, and
-        anything the plan cannot answer exactly, by strawberry from the same body. The plan only answers
+        """A query (POSTed, or a GET's parameters) is answered by its compiled plan (hub.api.compiled); everything
+        else, and anything the plan cannot answer exactly, by strawberry from the same request. The plan only answers
         successful results, which are 200 in either media type: both paths send the same bytes and headers."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -69,11 +72,16 @@ class HubGraphQL(GraphQL):
         try:
             if self.compiled is not None and scope["method"] == "POST":
                 body = await _read_body(receive)
-                answer = await self._compiled_answer(scope, body)
+                answer = await self._compiled_answer(scope, _json_body(scope, body))
                 if answer is not None:
                     await Response(answer, media_type=content_type(media_type))(scope, receive, send)
                     return
                 receive = _replay(body, receive)
+            elif self.compiled is not None and scope["method"] == "GET" and scope.get("query_string"):
+                answer = await self._compiled_answer(scope, _query_params(scope))
+                if answer is not None:
+                    await Response(answer, media_type=content_type(media_type))(scope, receive, send)
+                    return
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as exc:
             response = error_response(exc.status_code, exc.reason, media_type)
@@ -84,14 +92,7 @@ class HubGraphQL(GraphQL):
         # last-resort handler (hub.http.errors: a coded 500 with a reference id).
         await response(scope, receive, send)
 
-    async def _compiled_answer(self, scope: Any, body: bytes) -> bytes | None:
-        content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
-        if not content_type.startswith(b"application/json"):
-            return None
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None
+    async def _compiled_answer(self, scope: Any, payload: Any) -> bytes | None:
         found = self.compiled.lookup(payload)
         if found is None:
             return None
@@ -214,6 +215,30 @@ class _RefusedRequest(GraphQLRequestData):
     """A request refused while parsing (unknown or untrusted document): answered with ``error``, not run."""
 
     error: HubError | None = None
+
+
+def _json_body(scope: Any, body: bytes) -> Any:
+    """A POSTed JSON body, or None (not JSON: the general path answers)."""
+    content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+    if not content_type.startswith(b"application/json"):
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _query_params(scope: Any) -> dict[str, Any] | None:
+    """A GET's operation as strawberry reads it (``parse_query_params``: the last value of each parameter,
+    ``variables`` and ``extensions`` as JSON), or None when they are not JSON (the general path answers)."""
+    params = dict(QueryParams(scope["query_string"]))
+    try:
+        for name in ("variables", "extensions"):
+            if params.get(name):
+                params[name] = orjson.loads(params[name])
+    except orjson.JSONDecodeError:
+        return None
+    return params
 
 
 def _header(scope: Any, name: bytes) -> str | None:

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Literal, Optional
 
 import typer
@@ -376,6 +377,18 @@ def schema_export(
         return
     SCHEMA_FILE.write_text(sdl, encoding="utf-8")
     console.print(f"wrote {SCHEMA_FILE} ({len(sdl.splitlines())} lines)")
+
+
+@app.command("plan")
+def plan(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .graphql document."),
+    explain: bool = typer.Option(False, "--explain", help="Print every statement, generated ones in full."),
+) -> None:
+    """How the compiled path answers a query document (hub.api.plan_explain); no database needed."""
+    from hub.api.plan_explain import explain as explain_document
+
+    text = file.read_text(encoding="utf-8")
+    print(explain_document(text, _settings(), with_sql=explain))
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, ClassVar
 
 import asyncpg
 
@@ -44,7 +44,10 @@ def strip_header(text: str) -> str:
 
 
 class SqlRegistry:
-    """All named SQL statements under ``sql/queries``, loaded once."""
+    """All named SQL statements under ``sql/queries``, loaded once, and the statements the compiled path
+    generates from join specs (``generated``, by name: ``hub.api.fused``)."""
+
+    generated: ClassVar[dict[str, str]] = {}
 
     def __init__(self, root: Path = SQL_DIR / "queries"):
         self.root = root
@@ -57,6 +60,8 @@ class SqlRegistry:
         try:
             return self._sql[name]
         except KeyError:
+            if name in self.generated:
+                return self.generated[name]
             raise KeyError(f"no SQL file sql/queries/{name}.sql") from None
 
     def __contains__(self, name: str) -> bool:

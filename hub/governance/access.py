@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLSchema, get_named_type
-from hub.errors import Forbidden, Unauthenticated
+from hub.errors import Forbidden, HubError, Unauthenticated
 
 if TYPE_CHECKING:
     from hub.db.pools import Databases
@@ -214,30 +214,44 @@ class Access:
               arguments: dict[str, Any] | None = None) -> None:
         """May this consumer read ``dataset`` (FORBIDDEN otherwise)? With ``where`` (parent type, field) and the
         field's ``arguments`` (GraphQL names), also ``check_arguments``. Nothing is recorded as read when refused."""
-        consumer = self.consumer
-        if consumer is None:
-            raise Unauthenticated("authentication required")
-        if consumer.department == dataset.department:
+        refusal = self._refusal(dataset)
+        if refusal is not None:
+            if isinstance(refusal, Forbidden):
+                self.denied.add(dataset.name)
+            raise refusal
+        if self.consumer.department == dataset.department:
             self.datasets_read.add(dataset.name)
             return
-        cls = dataset.sharing_class
+        if where is not None and arguments:
+            self.check_arguments(dataset, where, arguments)
         grant = self.grants.get(dataset.name)
+        if grant is not None and (dataset.sharing_class == "CONDITIONAL" or dataset.personal):  # it may unmask
+            self.grants_used.add(grant.id)
+        self.datasets_read.add(dataset.name)
+
+    def allows(self, dataset: Dataset) -> bool:
+        """Would ``check(dataset)`` (without arguments) pass? Nothing is recorded: the compiled path asks before
+        it reads a field together with its parent in one statement (``hub.api.fused``)."""
+        return self._refusal(dataset) is None
+
+    def _refusal(self, dataset: Dataset) -> HubError | None:
+        """The sharing rule: None when this consumer may read ``dataset``, else the error to raise."""
+        consumer = self.consumer
+        if consumer is None:
+            return Unauthenticated("authentication required")
+        if consumer.department == dataset.department:
+            return None
+        cls = dataset.sharing_class
         if cls == "CONDITIONAL":
-            if grant is None:
-                self.denied.add(dataset.name)
-                raise Forbidden(
+            if self.grants.get(dataset.name) is None:
+                return Forbidden(
                     f"dataset {dataset.name} is CONDITIONAL: department {consumer.department} needs an active "
                     f"grant from {dataset.department} (requestAccess)",
                     dataset=dataset.name, sharingClass=cls)
         elif cls != "UNCONDITIONAL":
-            self.denied.add(dataset.name)
-            raise Forbidden(f"dataset {dataset.name} is NOT_SHARED: only {dataset.department} may read it",
-                            dataset=dataset.name, sharingClass=cls)
-        if where is not None and arguments:
-            self.check_arguments(dataset, where, arguments)
-        if grant is not None and (cls == "CONDITIONAL" or dataset.personal):  # UNCONDITIONAL: it may unmask
-            self.grants_used.add(grant.id)
-        self.datasets_read.add(dataset.name)
+            return Forbidden(f"dataset {dataset.name} is NOT_SHARED: only {dataset.department} may read it",
+                             dataset=dataset.name, sharingClass=cls)
+        return None
 
     def renew(self, fresh: "Access") -> None:
         """Go on under ``fresh`` (the same consumer's current catalog and grants) — a long-running operation, e.g.

@@ -152,8 +152,8 @@ def test_compiled_trusted_queries_read_the_replica(cluster) -> None:
         before = compiled.answered
         _, ran = _post(client, tokens["labor"], doc.text)
         assert compiled.answered == before + 1  # the plan answered, not the general path
-    # The four data statements (postings, enterprises, industries, occupations) ran on the replica; the
-    # primary ran only the authentication and sharing-policy look-ups (not cached in these tests).
-    assert ran.get("replica-1") == 4, ran
+    # The three data statements (postings, enterprises + industries in one: hub.api.fused, occupations) ran on
+    # the replica; the primary ran only the authentication and sharing-policy look-ups (not cached here).
+    assert ran.get("replica-1") == 3, ran
     # Its audit entry went to the primary.
     assert sql_value(base.database_url, "select count(*) from hub.audit_log") == audits + 1

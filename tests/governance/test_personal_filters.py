@@ -205,7 +205,7 @@ def _registered(client, path_end: str):
     endpoint = client.app.router.routes[0].endpoint
     assert endpoint.compiled is not None, "the test app answers registered documents with compiled plans"
     doc = next(d for d in endpoint.trusted if d.path.endswith(path_end))
-    assert doc.hash in endpoint.compiled.plans
+    assert endpoint.compiled.planned(doc.hash).plans
     return doc, endpoint.compiled
 
 
@@ -255,7 +255,7 @@ def test_the_compiled_executor_checks_arguments_itself(grants, client, tokens, p
     from hub.api.fastpath import Executor, coerce_variables
 
     doc, compiled = _registered(client, "examples/seeker_search.graphql")
-    operation = compiled.plans[doc.hash]["SeekerSearch"]
+    operation = compiled.planned(doc.hash).plans["SeekerSearch"]
     state = client.app.state
 
     async def run() -> Forbidden:

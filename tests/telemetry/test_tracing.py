@@ -22,8 +22,8 @@ NESTED = """query NestedTrace {
   occupations(first: 3) { nodes { code postingCount
     postings(first: 2) { nodes { title enterprise { name industry { code name } } } } } }
 }"""
-LOADERS = {"PostingCountByOccupationLoader", "PostingsByOccupationLoader", "EnterpriseByUsccLoader",
-           "IndustryByCodeLoader"}
+# enterprise + industry: one statement on the compiled path (hub.api.fused), one batch named after both loaders
+LOADERS = {"PostingCountByOccupationLoader", "PostingsByOccupationLoader", "EnterpriseByUsccLoader+IndustryByCodeLoader"}
 # Statements of authentication and of the sharing policy run before the operation (policy cache 0 here).
 PRE_OPERATION = {"hub/consumer_by_token_hash", "hub/catalog_datasets", "hub/catalog_fields",
                  "hub/catalog_arguments", "hub/grants_active_for_department"}

@@ -1,0 +1,135 @@
+"""Fewer round trips: a field and the key joins of its objects in the same department, in ONE statement.
+
+A plan (``hub.api.fastpath``) answers each data field once per nesting level. When a field is fetched by key
+(``RootByKey`` / ``ByKey`` through a ``ByKeyLoader``: ``$1`` = the keys) and its objects have key joins
+(``ByKey``, no arguments) answered by a ``ByKeyLoader`` of the SAME department, the joins are answered by
+the same statement: the field's SQL file is the outer query and each join's SQL file is a LEFT JOIN LATERAL
+with its ``$1`` bound to the parent row's key, e.g. enterprise + its industry (both commerce)::
+
+    select p.*, null::int as "__fused_0", c0.*
+    from (<commerce/enterprises_by_uscc>) p
+    left join lateral (<commerce/industries_by_code, $1 := array[p.industry_code]>) c0 on true
+
+The statement is generated from the join specs (``hub.api.specs``: which loader, which key attribute — still
+the one definition of each join) and the SQL files they name; nothing is joined across departments (a code
+that points into another department is still looked up through that department's pool, one statement per
+level). Rows are split at the marker columns and built by the loaders' own converters, so objects are the
+same as the unfused batches build. Governance is unchanged: the parent field is checked by its guard
+before the statement; each fused join is fused only when the consumer may read its dataset
+(``Access.allows``, nothing recorded), and is then checked, recorded, masked and counted at its own level
+exactly as unfused (``Executor.render``). ``hub plan --explain FILE.graphql`` prints every statement.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from hub.api.loaders import ByKeyLoader
+from hub.db.pools import SqlRegistry
+from hub.telemetry.tracing import count_batch_rows
+
+_PARAM = re.compile(r"\$(\d+)")
+_REGISTRY: SqlRegistry | None = None
+
+
+def _sql(name: str) -> str:
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = SqlRegistry()
+    return _REGISTRY[name]
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def fusable_loader(loader: Any) -> bool:
+    """A ByKeyLoader whose statement takes exactly one parameter, ``$1`` (the array of keys)."""
+    if not (isinstance(loader, type) and issubclass(loader, ByKeyLoader)):
+        return False
+    return {m for m in _PARAM.findall(_sql(loader.query))} == {"1"}
+
+
+@dataclass(frozen=True)
+class FusedChild:
+    key: str  # response key of the join's field plan (where its values go)
+    attr: str  # the parent's attribute holding the join key (the spec's ``key``)
+    loader: type  # the join's ByKeyLoader
+    dataset: str | None  # the dataset the join reads (checked with Access.allows before fusing)
+    plan: Any = field(default=None, compare=False, repr=False)  # the join's FieldPlan (hub.api.fastpath)
+
+
+@dataclass
+class Fused:
+    """One generated statement: a key lookup (``parent``) and its same-department key joins (``children``)."""
+
+    parent: type  # the field's ByKeyLoader
+    children: list[FusedChild]
+    name: str = ""
+    sql: str = ""
+    _cuts: tuple[int, ...] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.name = "fused/" + "+".join([self.parent.query, *(f"{c.attr}:{c.loader.query}" for c in self.children)])
+        columns, joins = ["p.*"], []
+        for i, child in enumerate(self.children):
+            inner = _PARAM.sub(lambda m: f"array[p.{_ident(child.attr)}]", _sql(child.loader.query))
+            columns += [f'null::int as "__fused_{i}"', f"c{i}.*"]
+            joins.append(f"left join lateral (\n{inner}\n) c{i} on true")
+        self.sql = f"select {', '.join(columns)}\nfrom (\n{_sql(self.parent.query)}\n) p\n" + "\n".join(joins)
+        SqlRegistry.generated[self.name] = self.sql
+
+    @property
+    def loader_name(self) -> str:
+        """The batch's name in metrics and spans: its loaders', e.g. EnterpriseByUsccLoader+IndustryByCodeLoader."""
+        return "+".join(loader.__name__ for loader in (self.parent, *(c.loader for c in self.children)))
+
+    async def fetch(self, ctx: Any, keys: Sequence[Any]) -> tuple[dict[Any, Any], list[dict[Any, Any]]]:
+        """Parents by key, and for each child the child object by parent key (None when not found). One batch
+        as the loaders' are: its metric and span (``Telemetry.loader_batch``), the statement's span under it."""
+        telemetry = getattr(ctx.db, "telemetry", None)
+        if telemetry is None:
+            return self._split(await self._rows(ctx, keys))
+        return self._split(await telemetry.loader_batch(self.loader_name, list(keys), lambda k: self._rows(ctx, k)))
+
+    async def _rows(self, ctx: Any, keys: Sequence[Any]) -> list[Any]:
+        rows = await ctx.db.departments[self.parent.dept].fetch(self.name, list(keys))
+        count_batch_rows(len(rows))
+        return rows
+
+    def _split(self, rows: list[Any]) -> tuple[dict[Any, Any], list[dict[Any, Any]]]:
+        parent = self.parent
+        found: dict[Any, Any] = {}
+        children: list[dict[Any, Any]] = [{} for _ in self.children]
+        if not rows:
+            return found, children
+        names = list(rows[0].keys())
+        cuts = self._cuts
+        if cuts is None:
+            cuts = self._cuts = (*(names.index(f"__fused_{i}") for i in range(len(self.children))), len(names))
+        convert = parent.convert
+        for r in rows:
+            values = tuple(r.values())
+            row = dict(zip(names[:cuts[0]], values[:cuts[0]]))  # by position: a join's columns may share names
+            key = row[parent.key_column]
+            found[key] = convert(row)
+            for i, child in enumerate(self.children):
+                part = dict(zip(names[cuts[i] + 1:cuts[i + 1]], values[cuts[i] + 1:cuts[i + 1]]))
+                children[i][key] = None if part.get(child.loader.key_column) is None else child.loader.convert(part)
+        return found, children
+
+    def allowed(self, access: Any) -> bool:
+        """May this consumer read every fused join's dataset? (Else the joins are fetched level by level and
+        their guards refuse them as on the general path.)"""
+        datasets = access.catalog.datasets
+        for child in self.children:
+            if child.dataset is not None:
+                dataset = datasets.get(child.dataset)
+                if dataset is None or not access.allows(dataset):
+                    return False
+        return True
+
+
+__all__ = ["Fused", "FusedChild", "fusable_loader"]

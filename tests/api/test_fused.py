@@ -1,0 +1,120 @@
+"""Fewer round trips (hub.api.fused): a key lookup and its same-department key joins are one generated statement,
+answered byte for byte like the general path, with the same audit entry; a join the consumer may not read
+is not fused; ``hub plan --explain`` prints the generated statement."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from hub.api.trusted import OPERATIONS_DIR
+from hub.app import create_app
+from hub.governance.access import Access, Catalog, Dataset
+from hub.governance.consumers import Consumer
+from tests.support.helpers import sql, sql_value
+
+LOOKUP = (OPERATIONS_DIR / "bench" / "enterprise_by_uscc.graphql").read_text(encoding="utf-8") + "\n# ad hoc\n"
+FUSED = "fused/commerce/enterprises_by_uscc+industry_code:commerce/industries_by_code"
+
+
+@pytest.fixture(scope="module")
+def apps(settings, tokens):
+    with TestClient(create_app(replace(settings, compiled_queries=True))) as planned, \
+            TestClient(create_app(replace(settings, compiled_queries=False))) as general:
+        yield planned, general
+
+
+def _ran(client, request) -> tuple[object, dict[str, int]]:
+    stats = client.app.state.db.stats
+    before = dict(stats.by_name)
+    response = request()
+    return response, {k: v - before.get(k, 0) for k, v in stats.by_name.items()
+                      if v != before.get(k, 0) and not k.startswith("hub/")}
+
+
+@pytest.mark.parametrize("who", ["labor", "commerce", "education"])
+def test_the_single_lookup_is_one_statement(apps, tokens, settings, who: str) -> None:
+    planned, general = apps
+    uscc = sql_value(settings.database_url, "select uscc from commerce.enterprises order by id limit 1")
+    body = {"query": LOOKUP, "variables": {"uscc": uscc}}
+    headers = {"Authorization": f"Bearer {tokens[who]}"}
+    a, ran = _ran(planned, lambda: planned.post("/graphql", json=body, headers=headers))
+    assert ran == {FUSED: 1}
+    entry_a = dict(sql(settings.database_url, "select datasets, rows, grants, masked_fields from hub.audit_log "
+                                              "order by id desc limit 1")[0])
+    b, ran_general = _ran(general, lambda: general.post("/graphql", json=body, headers=headers))
+    assert ran_general == {"commerce/enterprises_by_uscc": 1, "commerce/industries_by_code": 1}
+    entry_b = dict(sql(settings.database_url, "select datasets, rows, grants, masked_fields from hub.audit_log "
+                                              "order by id desc limit 1")[0])
+    assert a.json()["data"]["enterprise"]["industry"]["code"]
+    assert a.json()["data"] == b.json()["data"] and entry_a == entry_b
+    assert set(entry_a["datasets"]) == {"commerce.enterprises", "commerce.industries"}
+
+
+def test_an_unknown_key_reads_nothing_more(apps, tokens, settings) -> None:
+    """No enterprise: the fused statement returns no row, and the industry is not recorded as read (the
+    general path never resolves it)."""
+    planned, general = apps
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    from stdnum.cn import uscc
+
+    unknown = "91440101MA59Q1234" + uscc.calc_check_digit("91440101MA59Q1234")
+    assert not sql(settings.database_url, "select 1 from commerce.enterprises where uscc = $1", unknown)
+    body = {"query": LOOKUP, "variables": {"uscc": unknown}}
+    answers, entries = [], []
+    for client in (planned, general):
+        answers.append(client.post("/graphql", json=body, headers=headers).content.split(b',"extensions"')[0])
+        entries.append(list(sql(settings.database_url, "select datasets from hub.audit_log order by id desc limit 1")
+                            [0]["datasets"]))
+    assert answers[0] == answers[1] == b'{"data":{"enterprise":null}'
+    assert entries[0] == entries[1] == ["commerce.enterprises"]
+
+
+def test_columns_of_the_same_name_in_parent_and_join(apps, tokens, settings) -> None:
+    """A posting and its occupation (both labor) both have an ``id``: the rows are split by position."""
+    planned, general = apps
+    posting = sql_value(settings.database_url, "select min(id) from labor.job_postings")
+    text = "query($id: Int!) { jobPosting(id: $id) { id title occupation { code name } } }"
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    body = {"query": text, "variables": {"id": posting}}
+    a, ran = _ran(planned, lambda: planned.post("/graphql", json=body, headers=headers))
+    assert list(ran) == ["fused/labor/postings_by_id+occupation_code:labor/occupations_by_code"]
+    b = general.post("/graphql", json=body, headers=headers)
+    assert a.json()["data"]["jobPosting"]["id"] == posting and a.json()["data"]["jobPosting"]["occupation"]["code"]
+    assert a.content.split(b',"extensions"')[0] == b.content.split(b',"extensions"')[0]
+
+
+def _dataset(name: str, department: str, sharing: str) -> Dataset:
+    return Dataset(name, department, name.split(".")[1], name, sharing, "DAILY", "")
+
+
+def test_a_join_the_consumer_may_not_read_is_not_fused(apps) -> None:
+    planned, _ = apps
+    compiled = planned.app.router.routes[0].endpoint.compiled
+    import hashlib
+
+    plans = compiled.cache.get(hashlib.sha256(LOOKUP.encode()).hexdigest(), LOOKUP).plans
+    fused = plans["BenchEnterpriseByUscc"].root.nested[0].fused
+    assert fused is not None and fused.name == FUSED
+    catalog = Catalog({"commerce.enterprises": _dataset("commerce.enterprises", "commerce", "UNCONDITIONAL"),
+                       "commerce.industries": _dataset("commerce.industries", "commerce", "NOT_SHARED")})
+    reader = Access(Consumer(1, "labor", "labor system", "consumer"), catalog, {})
+    owner = Access(Consumer(2, "commerce", "commerce system", "consumer"), catalog, {})
+    assert not fused.allowed(reader) and fused.allowed(owner)
+    assert reader.datasets_read == set() and reader.denied == set()  # asking records nothing
+
+
+def test_hub_plan_explain_prints_every_generated_statement(tmp_path) -> None:
+    from hub.cli.main import app
+
+    path = tmp_path / "lookup.graphql"
+    path.write_text(LOOKUP, encoding="utf-8")
+    result = CliRunner().invoke(app, ["plan", "--explain", str(path)])
+    assert result.exit_code == 0, result.output
+    assert FUSED in result.output and "left join lateral" in result.output
+    assert "Enterprise.industry" in result.output and "answered by its parent's statement" in result.output
+    brief = CliRunner().invoke(app, ["plan", str(path)])
+    assert brief.exit_code == 0 and "left join lateral" not in brief.output
