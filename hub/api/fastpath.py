@@ -23,6 +23,7 @@ errors. Compilation and execution are hand-written: no library compiles GraphQL 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable
@@ -46,13 +47,22 @@ class NotCompilable(Exception):
     """The document uses something the compiled path does not answer; the general path will."""
 
 
+def _finite(value: Any) -> float:
+    """A Float's JSON value; NaN and infinities (numeric columns hold them) are refused as graphql-core's Float
+    refuses them, so the general path answers with its error (orjson would write them as null)."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise NotCompilable(f"Float cannot represent {value!r}")
+    return number
+
+
 def _serializer(gql_type: Any) -> Callable[[Any], Any] | None:
     named = get_named_type(gql_type)
     if isinstance(named, GraphQLEnumType):
         return lambda v: None if v is None else (v.name if isinstance(v, Enum) else v)
     name = named.name
     if name == "Float":
-        return lambda v: None if v is None else float(v)
+        return lambda v: None if v is None else _finite(v)
     if name in ("Date", "DateTime", "Time"):
         return lambda v: None if v is None else v.isoformat()
     if name == "ID":
@@ -91,7 +101,7 @@ class SelectionPlan:
 
 
 _INLINE = {
-    "Float": "(float(v) if (v := o.{a}) is not None else None)",
+    "Float": "(_finite(v) if (v := o.{a}) is not None else None)",
     "Date": "(v.isoformat() if (v := o.{a}) is not None else None)",
     "DateTime": "(v.isoformat() if (v := o.{a}) is not None else None)",
     "ID": "(str(v) if (v := o.{a}) is not None else None)",
@@ -101,7 +111,7 @@ _INLINE = {
 def generate_builder(plan: SelectionPlan) -> Callable[[list[Any], dict[str, list[Any]]], list[dict[str, Any]]]:
     """Python source for "objects -> response dicts" of one selection, compiled once: a dict display per
     object instead of a generic loop over field plans (the hot loop of wide lists)."""
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"_finite": _finite}
     lines = ["def build(objects, nested):"]
     items = []
     for index, fp in enumerate(plan.fields):
