@@ -244,6 +244,8 @@ class DocumentAnalysis:
         if value is None:
             default = field_def.args["first"].default_value
             value = default if isinstance(default, int) else None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # graphql-core coerces 20.0 to the Int 20: the page fetched is 20 rows
         if not isinstance(value, int) or isinstance(value, bool):
             return self.default_page_size
         return max(0, min(value, self.max_page_size))
