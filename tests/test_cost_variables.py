@@ -40,3 +40,20 @@ def test_the_cost_limit_holds_for_float_variables_on_both_paths(settings: Settin
                 answer = client.post("/graphql", json={"query": POSTINGS, "variables": variables}, headers=headers)
                 errors = answer.json().get("errors") or [{}]
                 assert errors[0].get("extensions", {}).get("code") == "LIMIT_EXCEEDED", (compiled, variables)
+
+
+def test_a_variable_default_of_another_operation_does_not_lower_the_cost(settings: Settings, tokens) -> None:
+    """Variable defaults were collected for the whole document, the first operation's winning: `query A($f: Int = 1)`
+    placed before `query B($f: Int = 500)` made B cost as if its pages held 1 row (5 instead of 501001), on both
+    paths. A variable's default is now the largest any operation gives it (fragments are costed once per document,
+    so they cannot know which operation spreads them)."""
+    costly = "query B($f: Int = 500) { occupations(first: $f) { nodes { postings(first: $f) { nodes { id } } } } }"
+    text = "query A($f: Int = 1) { occupations(first: $f) { nodes { code } } }\n" + costly
+    schema = build_schema()._schema
+    assert DocumentAnalysis(parse(text), schema).cost("B") == DocumentAnalysis(parse(costly), schema).cost("B")
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    for compiled in (True, False):
+        with TestClient(create_app(replace(settings, compiled_queries=compiled, max_cost=10_000))) as client:
+            answer = client.post("/graphql", json={"query": text, "operationName": "B"}, headers=headers)
+            errors = answer.json().get("errors") or [{}]
+            assert errors[0].get("extensions", {}).get("code") == "LIMIT_EXCEEDED", (compiled, answer.text[:200])

@@ -123,7 +123,10 @@ class DocumentAnalysis:
         for op in self.operations:
             for var in op.variable_definitions or ():
                 if isinstance(var.default_value, IntValueNode):
-                    self._variable_defaults.setdefault(var.variable.name.value, int(var.default_value.value))
+                    # Operations may give one variable different defaults; fragments are costed once per document
+                    # and cannot know which operation spreads them: the largest default counts (never less).
+                    name, value = var.variable.name.value, int(var.default_value.value)
+                    self._variable_defaults[name] = max(value, self._variable_defaults.get(name, value))
         self._summarise_fragments()
 
     # -- public -------------------------------------------------------------------------------------
