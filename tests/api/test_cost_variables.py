@@ -9,10 +9,10 @@ from graphql import parse
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.limits import DocumentAnalysis
-from hub.schema import build_schema
+from hub.api.document_limits import DocumentAnalysis
+from hub.api.schema import build_schema
 from hub.settings import Settings
-from hub.trusted import TrustedDocuments
+from hub.api.trusted import TrustedDocuments
 
 POSTINGS = next(d.text for d in TrustedDocuments.load() if d.path.endswith("bench/occupations_postings.graphql"))
 

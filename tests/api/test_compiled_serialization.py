@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from hub.app import create_app
 from hub.settings import Settings
-from tests.helpers import sql, sql_value
+from tests.support.helpers import sql, sql_value
 
 QUERY = "query Projects($uscc: String!) { enterprise(uscc: $uscc) { investmentProjects { code amountWan } } }"
 
