@@ -52,8 +52,12 @@ def _industry_series(rows: list[Any], first_q: int, last_q: int) -> dict[tuple[s
 
 
 def _enough(key: tuple[str, str | None], demand: np.ndarray) -> bool:
-    """City-wide series always; a district's with at least MIN_QUARTERS_WITH_DEMAND quarters with demand."""
-    return key[1] is None or int((demand > 0).sum()) >= F.MIN_QUARTERS_WITH_DEMAND
+    """City-wide series with demand in at least one quarter; a district's with at least MIN_QUARTERS_WITH_DEMAND
+    quarters with demand. A rule on demand only: an occupation with seekers and never any demand has no series, else
+    its series would tell a non-owner of seekers that ``supplyDemand`` shows as 0 (tests/test_plan_leaks.py)."""
+    if key[1] is None:
+        return bool((demand > 0).any())
+    return int((demand > 0).sum()) >= F.MIN_QUARTERS_WITH_DEMAND
 
 
 def compute(rows: list[Any], industry_rows: list[Any], first_q: int,
