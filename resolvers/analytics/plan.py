@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from hub.db.pools import Department
 
 TEACHERS_OWNER = GRADUATES_OWNER  # education owns its teachers
+MAX_COUNT = 2**31 - 1  # a count target is a GraphQL Int: larger floats are not whole numbers the API carries exactly
 FIRST_BASE_YEAR = 2015  # resolvers.analytics.plan_refresh.FIRST_YEAR: the statistics start there
 # indicator -> (the plan's words, English, the department whose data measure it)
 INDICATORS: dict[PlanIndicatorKey, tuple[str, str, str]] = {
@@ -142,9 +143,9 @@ async def set_target(hub: "Department", indicator: PlanIndicatorKey, target_valu
         if share and not 0 <= target_value <= 1:
             raise BadUserInput(f"targetValue of {indicator.value} is a share between 0 and 1, got {target_value}",
                                argument="targetValue")
-        if not share and (target_value < 0 or target_value != int(target_value)):
-            raise BadUserInput(f"targetValue of {indicator.value} is a count (a whole number >= 0), got "
-                               f"{target_value}", argument="targetValue")
+        if not share and not (0 <= target_value <= MAX_COUNT and target_value == int(target_value)):
+            raise BadUserInput(f"targetValue of {indicator.value} is a count (a whole number from 0 to {MAX_COUNT}), "
+                               f"got {target_value}", argument="targetValue")
     value = None if target_value is None else Decimal(str(target_value)) if share else Decimal(int(target_value))
     row = await hub.fetchrow("hub/plan_target_update", indicator.value, value, base_year, target_year, updated_by)
     return target_from_row(row)
