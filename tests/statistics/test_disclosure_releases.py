@@ -22,7 +22,7 @@ from hub.settings import Settings
 from tests.support import stats_dataset as ds
 from tests.support.database import recreate_database, with_database
 from tests.support.disclosure_audit import BIG_PAGE, Reader, Truth, cell, ptable
-from tests.statistics.test_reports import refresh
+from tests.support.reports import refresh
 
 YEAR = 2024
 WATERMARK = "{ statisticsRefresh { watermark } }"

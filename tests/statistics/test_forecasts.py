@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from resolvers.analytics import forecast as F
-from tests.statistics.test_statistics import Api, api  # noqa: F401 - the hand-made dataset's fixtures
+from tests.support.stats_api import Api
 from tests.support import stats_dataset as ds
 
 A, B, C, D, E = (ds.OCC[k] for k in "ABCDE")

@@ -20,6 +20,7 @@ from hub.app import create_app
 from hub.settings import Settings
 from tests.support import guidance_dataset as ds
 from tests.support.database import recreate_database, with_database
+from tests.support.reports import report_of
 
 M = ds.M
 GUIDANCE = """query($d: String) { enrollmentGuidance(year: 2024, district: $d) { year districtCode duplicateSchools
@@ -185,13 +186,12 @@ def test_the_report_has_the_forecast_and_guidance_sections(guidance) -> None:
 
 def test_versions_frozen_before_the_forecasts_render_without_them(guidance) -> None:
     from resolvers.analytics.report.html import render
-    from tests.statistics.test_reports import _report_of
 
     s, tokens = guidance
     with TestClient(create_app(s)) as client:
         document = client.get("/reports/2024.json", headers={"Authorization": f"Bearer {tokens['labor']}"}).json()
     old = {k: v for k, v in document["figures"].items() if k not in ("forecast", "enrollmentGuidance")}
-    page = render(_report_of({**document, "figures": old, "status": "published", "version": 1,
+    page = render(report_of({**document, "figures": old, "status": "published", "version": 1,
                               "publishedAt": "2025-01-02T03:04:05+00:00"}), "en")
     assert "forecast-section" not in page and "guidance-section" not in page and "Enrollment guidance" not in page
     assert '<section id="warnings-section">' in page

@@ -186,3 +186,14 @@ def test_only_an_admin_changes_a_target_with_clear_errors(env, target) -> None:
                                        "where operation_name = 'SetTarget' order by id")
     assert [(r["department"], r["outcome"], list(r["error_codes"])) for r in audited[-7:]] == [
         ("education", "DENIED", ["FORBIDDEN"]), *[("bigdata", "ERROR", ["BAD_USER_INPUT"])] * 5, ("bigdata", "OK", [])]
+
+
+# setPlanTarget with hostile numbers (attack review): a count target must be a count the API can carry back exactly
+# (a GraphQL Int), not any float; the refusal is BAD_USER_INPUT naming targetValue, and nothing changes.
+@pytest.mark.parametrize("value", [1e300, 2.0 ** 53 + 2, 2.0 ** 31])
+def test_a_count_target_beyond_any_count_is_refused(env, target, value: float) -> None:
+    """(``target`` puts the plan's values back should one be accepted.)"""
+    body = gql(env, "admin", SET, {"i": "DOUBLE_BASES", "v": value, "b": 2020, "t": 2022})
+    assert [(e["extensions"]["code"], e["extensions"].get("argument")) for e in body.get("errors", [])] == [
+        ("BAD_USER_INPUT", "targetValue")], body
+    assert indicators(env, 2022)["DOUBLE_BASES"]["targetValue"] == 12.0  # nothing changed

@@ -21,6 +21,7 @@ from hub.cli.main import app as cli
 from hub.settings import Settings
 from tests.support import stats_dataset as ds
 from tests.support.database import recreate_database, with_database
+from tests.support.reports import refresh, report_of
 
 PUBLISH = "mutation($y: Int!) { publishReport(year: $y) { year version url refreshId watermark } }"
 
@@ -55,20 +56,6 @@ def sql(url: str, query: str, *args: Any) -> Any:
             await conn.close()
 
     return asyncio.run(go())
-
-
-def refresh(settings: Settings) -> None:
-    from hub.db.pools import Databases
-    from resolvers.analytics.statistics import refresh_statistics
-
-    async def go() -> None:
-        db = await Databases(settings, settings.database_url).open()
-        try:
-            await refresh_statistics(db)
-        finally:
-            await db.close()
-
-    asyncio.run(go())
 
 
 def test_a_draft_needs_a_token(env) -> None:
@@ -357,14 +344,6 @@ def test_the_snapshot_csv_neutralises_formulas(env) -> None:
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 
 
-def _report_of(document: dict[str, Any]) -> Any:
-    from resolvers.analytics.report.build import Report
-
-    d = document
-    return Report(d["year"], d["figures"], d["status"], d["thresholds"], d["watermark"], d["versions"], d["version"],
-                  d["publishedAt"], d["publishedBy"])
-
-
 def _hostile_names(value: Any) -> Any:
     """Every name in the figures (occupations, districts, majors, schools, industries, providers) -> HOSTILE."""
     if isinstance(value, dict):
@@ -387,7 +366,7 @@ def test_names_in_the_page_are_escaped(env) -> None:
     from resolvers.analytics.report.html import render
 
     document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()
-    report = _report_of({**document, "figures": _hostile_names(document["figures"])})
+    report = report_of({**document, "figures": _hostile_names(document["figures"])})
     for lang in ("zh", "en"):
         page = render(report, lang)
         assert "<script" not in page and "<img" not in page
@@ -415,7 +394,7 @@ def test_versions_frozen_before_later_figures_still_render(env) -> None:
     settings, tokens, client = env
     document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()
     old = {k: v for k, v in document["figures"].items() if k not in ("majorIndustryMatchCity", "districtNames")}
-    page = render(_report_of({**document, "figures": old, "status": "published", "version": 1,
+    page = render(report_of({**document, "figures": old, "status": "published", "version": 1,
                               "publishedAt": "2025-01-02T03:04:05+00:00"}), "en")
     assert '<table id="match-city"><thead>' in page and "Version 1, published 2025-01-02 03:04 UTC." in page
 
@@ -530,11 +509,11 @@ def test_a_partial_year_says_so(env) -> None:
     settings, tokens, client = env
     document = client.get("/reports/2024.json?draft=1", headers=auth(tokens, "labor")).json()
     partial = {**document, "watermark": {**document["watermark"], "refreshedAt": "2024-08-14T10:00:00+00:00"}}
-    assert 'id="coverage"' not in render(_report_of(document), "en")
+    assert 'id="coverage"' not in render(report_of(document), "en")
     assert '<div class="banner partial" id="coverage">非完整年度：数据截至2024年第3季度。</div>' in render(
-        _report_of(partial), "zh")
+        report_of(partial), "zh")
     assert '<div class="banner partial" id="coverage">Partial year: data up to Q3 2024.</div>' in render(
-        _report_of(partial), "en")
+        report_of(partial), "en")
 
 
 
@@ -611,7 +590,7 @@ def test_the_plan_section_shows_every_target_with_its_progress_and_status(env) -
     assert '<span class="tag MET">已达标</span>' in section and "未定量" in section
     assert '<svg class="chart bar-chart" id="chart-plan-progress"' in section
     english = client.get("/reports/2024?lang=en", headers=auth(tokens, "labor")).text
-    assert "8. The plan&#39;s targets" in english and "Key major groups" in english and "Behind" in english
+    assert "10. The plan&#39;s targets" in english and "Key major groups" in english and "Behind" in english
     rows = list(csv.reader(io.StringIO(client.get("/reports/2024.csv", headers=auth(tokens, "labor")).text)))
     assert ["plan", "KEY_MAJOR_GROUPS", "骨干专业群", "status", "BEHIND", ""] in rows
     assert ["plan", "KEY_MAJOR_GROUPS", "骨干专业群", "measuredValue", "3.0", ""] in rows
@@ -627,7 +606,7 @@ def test_versions_frozen_before_the_plan_section_render_as_before(env) -> None:
     frozen = {**document, "status": "published", "version": 1, "publishedAt": "2025-01-02T03:04:05+00:00"}
     old = {**frozen, "figures": {k: v for k, v in document["figures"].items() if k != "planIndicators"}}
     for lang in ("zh", "en"):
-        before, now = render(_report_of(old), lang), render(_report_of(frozen), lang)
+        before, now = render(report_of(old), lang), render(report_of(frozen), lang)
         assert "plan-section" not in before and "chart-plan-progress" not in before
         start = now.index('<section id="plan-section">')
         end = now.index("</section>", start) + len("</section>")
@@ -647,7 +626,7 @@ def test_the_definitions_follow_the_method_a_version_was_published_under(env) ->
     assert releases in client.get("/reports/2024?draft=1&lang=en", headers=auth(tokens, "labor")).text
     earlier = {**document, "thresholds": {**document["thresholds"],
                                           "disclosure": {"method": "cell-key", "maxNoise": 2, "smallestShown": 3}}}
-    page = render(_report_of(earlier), "en")
+    page = render(report_of(earlier), "en")
     assert "Privacy (cell-key perturbation)" in page and releases not in page
     oldest = {**document, "thresholds": {k: v for k, v in document["thresholds"].items() if k != "disclosure"}}
-    assert "Small cells:" in render(_report_of(oldest), "en")
+    assert "Small cells:" in render(report_of(oldest), "en")

@@ -14,36 +14,9 @@ from hub.app import create_app
 from hub.settings import Settings
 from tests.support import stats_dataset as ds
 from tests.support.database import recreate_database, with_database
+from tests.support.stats_api import ROW, Api
 
 A, B, C, D, E = (ds.OCC[k] for k in "ABCDE")
-ROW = ("year quarter occupationCode districtCode skillLevel industrySection industrySectionName demand supply ratio "
-       "gap suppressed perturbed")
-
-
-class Api:
-    def __init__(self, client: TestClient, tokens: dict[str, str]):
-        self.client, self.tokens = client, tokens
-
-    def raw(self, who: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.client.post("/graphql", json={"query": query, "variables": variables or {}},
-                                    headers={"Authorization": f"Bearer {self.tokens[who]}"})
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def __call__(self, who: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = self.raw(who, query, variables)
-        assert "errors" not in body, body["errors"]
-        return body["data"]
-
-    def rows(self, who: str, args: str) -> list[dict[str, Any]]:
-        return self(who, f"{{ supplyDemand({args}, first: 500) {{ nodes {{ {ROW} }} }} }}")["supplyDemand"]["nodes"]
-
-
-@pytest.fixture(scope="module")
-def api(stats_settings) -> Iterator[Api]:
-    settings, tokens = stats_settings
-    with TestClient(create_app(settings)) as client:
-        yield Api(client, tokens)
 
 
 def figures(rows: list[dict[str, Any]], *keys: str) -> list[tuple]:

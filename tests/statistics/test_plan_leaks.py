@@ -21,9 +21,9 @@ from starlette.testclient import TestClient
 
 from hub.app import create_app
 from hub.settings import Settings
-from tests import stats_dataset as ds
-from tests.conftest import recreate_database, with_database
-from tests.test_statistics import Api, stats_settings  # noqa: F401 - the hand-made dataset's database
+from tests.support import stats_dataset as ds
+from tests.support.database import recreate_database, with_database
+from tests.support.stats_api import Api
 
 TEACHERS = """query($y: Int!) { planIndicators(year: $y) { indicator teachers { schools { schoolCode
   specialtyTeachers } } } }"""
