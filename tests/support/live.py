@@ -11,7 +11,6 @@ import threading
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 
@@ -49,32 +48,6 @@ def serve_in_thread(app: Any, port: int | None = None, timeout: float = 30.0) ->
     finally:
         server.should_exit = True
         thread.join(timeout=15)
-
-
-@contextlib.contextmanager
-def serve_in_thread(app: Any, port: int | None = None, timeout: float = 30.0) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 (lifespan on) from a daemon thread; yields the base URL."""
-    port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning",
-                            access_log=False, log_config=None)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"hub-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the hub did not start on port {port}")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 @contextlib.contextmanager
