@@ -32,6 +32,7 @@ from strawberry.extensions import SchemaExtension
 
 from hub.api.audit import error_codes, exception_code
 from hub.api.trusted import document_hash
+from hub.db.replicas import route_query
 from hub.telemetry.tracing import record_error
 
 
@@ -168,8 +169,8 @@ def operation_scope(ctx: Any, operation_type: str = "query", operation_name: str
     """
     telemetry, span, token = _start(ctx)
     db = getattr(ctx, "db", None)
-    if route_reads and operation_type == "query" and db is not None and not getattr(ctx, "wrote", False):
-        ctx.db = db.primary.reader(getattr(getattr(ctx, "consumer", None), "id", None))
+    if route_reads and operation_type == "query":
+        route_query(ctx)
     outcome = OperationOutcome(digest, attributes)
     error: BaseException | None = None
     try:

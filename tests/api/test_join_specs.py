@@ -1,5 +1,5 @@
-"""Each join is defined once, as its batch spec (``hub.api.specs``): the general path's resolver of every join
-field is a one-line call of the spec registered for it, a list of parents costs the same statements as one
+"""Each join is defined once, as its batch spec (``hub.api.specs``): the general path's resolver of every join (and
+root) field is a one-line call of the spec registered for it, a list of parents costs the same statements as one
 (the spec's batch runs once per nesting level on both paths), and the two paths answer alike — the custom
 joins (``Industry.majors``, ``Major.industries``, ``Major.occupations``) included."""
 
@@ -34,9 +34,9 @@ def apps(settings):
         yield planned, general
 
 
-def _spec_called_by(resolver, key: tuple[str, str]) -> specs.Join | str:
-    """The spec a resolver's body calls (``return await join_value(info, self)`` or ``return await
-    SPEC.one(info.context, self, locals())``, after imports only), else why not."""
+def _called_by(resolver, key: tuple[str, str]) -> tuple[str, object] | str:
+    """What a resolver's body calls, when it is one ``return await <call>`` after imports: ("join_value", the spec
+    it looks up), (method name, the object whose method it calls) or ("function", the function); else why not."""
     function = resolver.wrapped_func
     [definition] = ast.parse(textwrap.dedent(inspect.getsource(function))).body
     body = [s for s in definition.body if not isinstance(s, ast.ImportFrom)
@@ -46,42 +46,57 @@ def _spec_called_by(resolver, key: tuple[str, str]) -> specs.Join | str:
         return "its body is not one `return await <call>`"
     call = body[0].value.value
     arguments = [ast.unparse(a) for a in call.args]
-    if isinstance(call.func, ast.Name) and call.func.id == "join_value":
-        if arguments != ["info", "self"] or function.__globals__.get("join_value") is not specs.join_value:
-            return f"join_value({', '.join(arguments)})"
-        return specs.JOINS[key]  # join_value looks the spec up by the field's parent type and name
-    if isinstance(call.func, ast.Attribute) and call.func.attr == "one" and isinstance(call.func.value, ast.Name):
-        if arguments[:2] != ["info.context", "self"]:
-            return f"{ast.unparse(call)}: not (info.context, self, ...)"
-        name = call.func.value.id
-        imported = {alias.asname or alias.name: (s.module, alias.name) for s in definition.body
-                    if isinstance(s, ast.ImportFrom) for alias in s.names}
+    imported = {alias.asname or alias.name: (s.module, alias.name) for s in definition.body
+                if isinstance(s, ast.ImportFrom) for alias in s.names}
+
+    def named(name: str) -> object:
         if name in imported:
             module, attribute = imported[name]
             return getattr(sys.modules[module], attribute)
         return function.__globals__[name]
+
+    if arguments[:1] != ["info.context"] and arguments != ["info", "self"]:
+        return f"{ast.unparse(call)}: not called with the request's context"
+    if isinstance(call.func, ast.Name) and call.func.id == "join_value":
+        if arguments != ["info", "self"] or named("join_value") is not specs.join_value:
+            return ast.unparse(call)
+        return "join_value", specs.JOINS.get(key)  # join_value looks the spec up by the parent type and field name
+    if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+        return call.func.attr, named(call.func.value.id)
+    if isinstance(call.func, ast.Name):
+        return "function", named(call.func.id)
     return f"it calls {ast.unparse(call.func)}"
 
 
-def test_every_join_resolver_is_a_one_line_call_of_its_spec() -> None:
-    """A resolver that restates a join (its own loaders, its own rule) could disagree with the compiled path."""
+def _calls(called: tuple[str, object] | str, how: tuple[str, ...], target: object) -> bool:
+    return isinstance(called, tuple) and called[0] in how and target is not None and called[1] is target
+
+
+def _resolver(schema, type_name: str, field_name: str):
+    definition = schema.get_type_by_name(type_name)
+    assert definition is not None, type_name
+    names = schema.config.name_converter
+    [strawberry_field] = [f for f in definition.fields if names.from_field(f) == field_name]
+    assert strawberry_field.base_resolver is not None, f"{type_name}.{field_name} has a spec but no resolver"
+    return strawberry_field.base_resolver
+
+
+def test_every_join_and_root_resolver_is_a_one_line_call_of_its_spec() -> None:
+    """A resolver that restates a join or a root field (its own loaders, its own rule) could disagree with the
+    compiled path, which answers the field through its spec."""
     contributions()
     schema = build_schema()
-    names = schema.config.name_converter
-    checked, wrong = 0, {}
+    wrong = {}
     for (type_name, field_name), join in specs.JOINS.items():
-        definition = schema.get_type_by_name(type_name)
-        if definition is None:
-            continue  # a spec of a type left out of this build (none today)
-        [strawberry_field] = [f for f in definition.fields if names.from_field(f) == field_name]
-        resolver = strawberry_field.base_resolver
-        assert resolver is not None, f"{type_name}.{field_name} has a spec but no resolver"
-        called = _spec_called_by(resolver, (type_name, field_name))
-        if called is not join:
+        called = _called_by(_resolver(schema, type_name, field_name), (type_name, field_name))
+        if not _calls(called, ("join_value", "one"), join):
             wrong[f"{type_name}.{field_name}"] = called
-        checked += 1
+    for field_name, root in specs.ROOTS.items():
+        called = _called_by(_resolver(schema, "Query", field_name), ("Query", field_name))
+        if not (_calls(called, ("fetch",), root) or _calls(called, ("function",), getattr(root, "resolve", None))):
+            wrong[f"Query.{field_name}"] = called
     assert not wrong, wrong
-    assert checked == len(specs.JOINS) and set(CUSTOM) <= set(specs.JOINS)
+    assert set(CUSTOM) <= set(specs.JOINS)
 
 
 @pytest.mark.parametrize("who", ["education", "commerce", "labor", "science"])
