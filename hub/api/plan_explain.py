@@ -7,11 +7,11 @@ join specs, printed whole: ``hub.api.fused``) — or why the general path answer
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from hub.api import specs
 from hub.api.fastpath import FieldPlan, SelectionPlan
+from hub.api.trusted import document_hash
 
 
 def explain(text: str, settings: Any, with_sql: bool = True) -> str:
@@ -20,7 +20,7 @@ def explain(text: str, settings: Any, with_sql: bool = True) -> str:
     from hub.api.schema import build_schema
 
     cache = PlanCache(build_schema(settings), settings, 1)
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    digest = document_hash(text)
     names = [n for n in query_names(text) if n is not None] or [None]
     lines: list[str] = []
     for name in names:
