@@ -49,8 +49,9 @@ class Join:
     async def one(self, ctx: "Context", parent: Any, args: dict[str, Any]) -> Any:
         """The general path: the value for one parent. The parents resolved together (a nesting level) go to ONE
         ``batch`` call, the compiled path's, through the request's ``JoinLoader`` of this spec and arguments (the
-        field's arguments by python name). ``ByKey``, ``Many`` and ``Page`` load their keys through the shared
-        loader of their class instead, so other fields reading the same rows share its cache."""
+        field's arguments by python name, as the compiled path passes them: not a resolver's ``locals()``).
+        ``ByKey``, ``Many`` and ``Page`` load their keys through the shared loader of their class instead, so other
+        fields reading the same rows share its cache."""
         return await ctx.join_loader(self, args).load(parent)
 
 
