@@ -123,13 +123,17 @@ def test_the_custom_joins_answer_alike_on_both_paths(apps, tokens, who: str, lev
 def test_a_section_has_the_majors_of_its_divisions(apps, tokens) -> None:
     """The branch rule of ``Industry.majors`` (a section letter is not a prefix of its divisions' codes), as
     both paths answer it."""
+    headers = {"Authorization": f"Bearer {tokens['education']}"}
     for app in apps:
-        client = lambda level: app.post("/graphql", headers={"Authorization": f"Bearer {tokens['education']}"}, json={  # noqa: E731
-            "query": INDUSTRIES, "variables": {"first": 100, "level": level}}).json()["data"]["industries"]["nodes"]
-        sections, divisions = client(1), {d["code"]: d for d in client(2)}
+        def level(n: int) -> list[dict]:
+            body = {"query": INDUSTRIES, "variables": {"first": 100, "level": n}}
+            return app.post("/graphql", headers=headers, json=body).json()["data"]["industries"]["nodes"]
+
+        sections, divisions = level(1), {d["code"]: d for d in level(2)}
         covered = 0
         for section in sections:
-            expected = {(m["code"], m["schoolCode"]) for c in section["children"] for m in divisions[c["code"]]["majors"]}
+            expected = {(m["code"], m["schoolCode"]) for c in section["children"]
+                        for m in divisions[c["code"]]["majors"]}
             assert {(m["code"], m["schoolCode"]) for m in section["majors"]} == expected, section["code"]
             assert len(section["majors"]) == len(expected)  # each major once
             covered += bool(expected)
