@@ -234,6 +234,7 @@ class Databases:
             "application_name": "talent-data-hub",
             "statement_timeout": str(self.settings.statement_timeout_ms),
             "jit": "off",
+            "plan_cache_mode": self.settings.plan_cache_mode,  # HUB_PLAN_CACHE_MODE (hub.settings)
         }
         try:
             for dept in DEPARTMENTS:

@@ -38,3 +38,51 @@ def test_a_released_connection_last_ran_the_statement_not_a_reset(settings) -> N
     assert not any("pg_advisory_unlock_all" in q or "RESET ALL" in q for q in last_queries.values()), last_queries
     assert any("labor.occupations" in q for q in last_queries.values())
     assert not in_tx, "a pooled connection was left inside a transaction"
+
+
+def _plans_of_a_batch_lookup(settings) -> tuple[str, list[tuple[int, int]]]:
+    """Run a batch lookup 8 times on one pooled connection; that connection's plan_cache_mode and its prepared
+    statements' (generic_plans, custom_plans) for the lookup."""
+    async def go():
+        db = await Databases(settings, settings.database_url).open()
+        try:
+            pool = db.pools["labor"]
+            async with pool.acquire() as conn:
+                sql = db.registry["labor/occupations_by_code"]
+                for keys in (["2-02-10-02"], ["4-01-02-01", "2-02-10-02"], ["x"]) * 3:
+                    await conn.fetch(sql, keys)
+                mode = await conn.fetchval("show plan_cache_mode")
+                plans = await conn.fetch("select generic_plans, custom_plans from pg_prepared_statements "
+                                         "where statement = $1", sql)
+            return mode, [(r["generic_plans"], r["custom_plans"]) for r in plans]
+        finally:
+            await db.close()
+
+    return asyncio.run(go())
+
+
+def test_batch_lookups_are_planned_once_per_connection_by_default(settings) -> None:
+    """HUB_PLAN_CACHE_MODE (default force_generic_plan): PostgreSQL plans a prepared batch lookup once, instead
+    of re-planning it on every run because a generic plan cannot know the array's length."""
+    mode, plans = _plans_of_a_batch_lookup(settings)
+    assert mode == "force_generic_plan"
+    assert plans and all(custom == 0 and generic == 9 for generic, custom in plans), plans
+
+
+def test_plan_cache_mode_auto_lets_postgresql_re_plan(settings) -> None:
+    from dataclasses import replace
+
+    mode, plans = _plans_of_a_batch_lookup(replace(settings, plan_cache_mode="auto"))
+    assert mode == "auto"
+    assert plans and all(custom >= 5 for _, custom in plans), plans
+
+
+def test_an_unknown_plan_cache_mode_is_a_settings_error() -> None:
+    import pytest
+
+    from hub.settings import Settings, SettingsError
+
+    assert Settings.from_env({}).plan_cache_mode == "force_generic_plan"
+    assert Settings.from_env({"HUB_PLAN_CACHE_MODE": "auto"}).plan_cache_mode == "auto"
+    with pytest.raises(SettingsError, match="HUB_PLAN_CACHE_MODE must be one of"):
+        Settings.from_env({"HUB_PLAN_CACHE_MODE": "generic"})
