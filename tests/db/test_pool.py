@@ -7,6 +7,7 @@ import asyncio
 
 import asyncpg
 
+from hub import SQL_DIR
 from hub.db.pools import Databases
 
 
@@ -40,49 +41,84 @@ def test_a_released_connection_last_ran_the_statement_not_a_reset(settings) -> N
     assert not in_tx, "a pooled connection was left inside a transaction"
 
 
-def _plans_of_a_batch_lookup(settings) -> tuple[str, list[tuple[int, int]]]:
-    """Run a batch lookup 8 times on one pooled connection; that connection's plan_cache_mode and its prepared
-    statements' (generic_plans, custom_plans) for the lookup."""
+
+def _plans(settings, names: list[str], runs: list[tuple]) -> dict[str, list[tuple[int, int]]]:
+    """Run each named statement through ``db.labor`` with each argument tuple of ``runs[i]`` 3 times; then, per
+    statement, (generic_plans, custom_plans) of every connection that prepared it, from pg_prepared_statements."""
     async def go():
         db = await Databases(settings, settings.database_url).open()
         try:
-            pool = db.pools["labor"]
-            async with pool.acquire() as conn:
-                sql = db.registry["labor/occupations_by_code"]
-                for keys in (["2-02-10-02"], ["4-01-02-01", "2-02-10-02"], ["x"]) * 3:
-                    await conn.fetch(sql, keys)
-                mode = await conn.fetchval("show plan_cache_mode")
-                plans = await conn.fetch("select generic_plans, custom_plans from pg_prepared_statements "
-                                         "where statement = $1", sql)
-            return mode, [(r["generic_plans"], r["custom_plans"]) for r in plans]
+            for name, args in zip(names, runs):
+                for _ in range(3):
+                    for a in args:
+                        await db.labor.fetch(name, *a)
+            found: dict[str, list[tuple[int, int]]] = {n: [] for n in names}
+            pools = {id(g.pool): g.pool for g in db.pool_gauges.values()}.values()
+            for pool in pools:
+                for _ in range(pool.get_size()):
+                    async with pool.acquire() as conn:
+                        for name in names:
+                            rows = await conn.fetch("select generic_plans, custom_plans from pg_prepared_statements "
+                                                    "where statement = $1", db.registry[name])
+                            found[name] += [(r["generic_plans"], r["custom_plans"]) for r in rows]
+            return found
         finally:
             await db.close()
 
     return asyncio.run(go())
 
 
-def test_batch_lookups_are_planned_once_per_connection_by_default(settings) -> None:
-    """HUB_PLAN_CACHE_MODE (default force_generic_plan): PostgreSQL plans a prepared batch lookup once, instead
-    of re-planning it on every run because a generic plan cannot know the array's length."""
-    mode, plans = _plans_of_a_batch_lookup(settings)
-    assert mode == "force_generic_plan"
-    assert plans and all(custom == 0 and generic == 9 for generic, custom in plans), plans
+LOOKUP = "labor/occupations_by_code"
+SEARCH = "labor/occupations_page"
 
 
-def test_plan_cache_mode_auto_lets_postgresql_re_plan(settings) -> None:
+def _search_args(settings) -> list[tuple]:
+    import re
+
+    count = max(int(n) for n in re.findall(r"\$(\d+)", (SQL_DIR / "queries" / f"{SEARCH}.sql").read_text()))
+    return [tuple([0, 20] + [None] * (count - 2))]
+
+
+def test_key_lookups_are_planned_once_per_connection_other_statements_per_run(settings) -> None:
+    """HUB_GENERIC_LOOKUPS (default): a batch lookup (only parameter: the array of keys) runs on the lookup pool,
+    whose connections plan it once (generic); a page with optional filters and a name search keeps PostgreSQL's
+    choice (a custom plan per run, which can use an index for the values given)."""
+    keys = [(["2-02-10-02"],), (["4-01-02-01", "2-02-10-02"],), (["x"],)]
+    plans = _plans(settings, [LOOKUP, SEARCH], [keys, _search_args(settings)])
+    assert plans[LOOKUP] and all(custom == 0 for _, custom in plans[LOOKUP]), plans
+    assert sum(generic for generic, _ in plans[LOOKUP]) == 9
+    assert plans[SEARCH] and all(generic == 0 for generic, _ in plans[SEARCH]), plans
+
+
+def test_without_generic_lookups_postgresql_re_plans_the_lookups(settings) -> None:
     from dataclasses import replace
 
-    mode, plans = _plans_of_a_batch_lookup(replace(settings, plan_cache_mode="auto"))
-    assert mode == "auto"
-    assert plans and all(custom >= 5 for _, custom in plans), plans
+    keys = [(["2-02-10-02"],), (["4-01-02-01", "2-02-10-02"],), (["x"],)]
+    plans = _plans(replace(settings, generic_lookups=False), [LOOKUP], [keys])
+    assert plans[LOOKUP] and sum(custom for _, custom in plans[LOOKUP]) >= 5, plans
 
 
-def test_an_unknown_plan_cache_mode_is_a_settings_error() -> None:
+def test_which_statements_are_key_lookups() -> None:
+    from hub.db.pools import SqlRegistry, is_key_lookup
+
+    assert is_key_lookup("select * from t where code = any($1::text[])")
+    assert is_key_lookup("select p.* from unnest($1::bigint[]) k(id) join t p on p.id = k.id")
+    assert not is_key_lookup("select * from t where code = any($1::text[]) and district = $2")
+    assert not is_key_lookup("select * from t where code = $1")  # not an array of keys
+    assert not is_key_lookup("select * from t where id > $1 and ($3::text is null or name ilike $3) limit $2")
+    assert not is_key_lookup("insert into t select * from unnest($1::text[])")
+    registry = SqlRegistry()
+    lookups = {n for n in registry.names() if registry.key_lookup(n)}
+    assert {"commerce/enterprises_by_uscc", "labor/occupations_by_code", "education/majors_by_school"} <= lookups
+    assert not {"labor/occupations_page", "labor/seekers_page", "labor/postings_by_occupation"} & lookups
+
+
+def test_generic_lookups_setting() -> None:
     import pytest
 
     from hub.settings import Settings, SettingsError
 
-    assert Settings.from_env({}).plan_cache_mode == "force_generic_plan"
-    assert Settings.from_env({"HUB_PLAN_CACHE_MODE": "auto"}).plan_cache_mode == "auto"
-    with pytest.raises(SettingsError, match="HUB_PLAN_CACHE_MODE must be one of"):
-        Settings.from_env({"HUB_PLAN_CACHE_MODE": "generic"})
+    assert Settings.from_env({}).generic_lookups is True
+    assert Settings.from_env({"HUB_GENERIC_LOOKUPS": "false"}).generic_lookups is False
+    with pytest.raises(SettingsError, match="HUB_GENERIC_LOOKUPS"):
+        Settings.from_env({"HUB_GENERIC_LOOKUPS": "sometimes"})
