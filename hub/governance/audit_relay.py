@@ -28,8 +28,10 @@ worker and ``{"n"}`` or ``{"n", "error"}`` from the relay. Hand-written on async
 a few lines and every library for it (multiprocessing managers, an HTTP server) costs more per entry than
 what the relay saves.
 
-Tracing: the worker's ``audit`` span covers the wait for the relay's reply; the batch's SQL call is made in
-the relay process, which exports no spans.
+Tracing: the worker's ``audit`` span covers the wait for the relay's reply and travels with the entry
+(``"t"``: trace id and span id in hex, flags); the relay, which exports spans as the ``OTEL_*`` variables say like the
+workers do, puts its own ``audit`` span for the entry under it, and the batch's ``hub/audit_append`` call under
+the batch's first such span, as the workers' own writers do.
 """
 
 from __future__ import annotations
@@ -83,6 +85,17 @@ async def read_frame(reader: asyncio.StreamReader) -> Any:
     return orjson.loads(await reader.readexactly(length))
 
 
+def span_context_of(carried: Any) -> trace.SpanContext | None:
+    """The worker's ``audit`` span as a frame carries it (``[trace id hex, span id hex, flags]``), or None."""
+    try:
+        trace_id, span_id, flags = carried
+        context = trace.SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=True,
+                                    trace_flags=trace.TraceFlags(int(flags) & 0xFF))
+    except (TypeError, ValueError):
+        return None
+    return context if context.is_valid else None
+
+
 def entry_of(fields: Any) -> AuditEntry:
     """The ``AuditEntry`` a worker sent (its dataclass fields); ValueError for anything else."""
     if not isinstance(fields, dict) or not set(fields) <= _FIELDS:
@@ -133,7 +146,7 @@ class RelayServer:
                 number = message.get("n") if isinstance(message, dict) else None
                 if not isinstance(number, int):
                     raise ValueError("a frame without its request number")
-                task = asyncio.ensure_future(self._write(number, message.get("e"), outbox))
+                task = asyncio.ensure_future(self._write(number, message.get("e"), message.get("t"), outbox))
                 self._writes.add(task)
                 task.add_done_callback(self._writes.discard)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -143,9 +156,9 @@ class RelayServer:
         finally:
             stream.close()
 
-    async def _write(self, number: int, fields: Any, outbox: _Outbox) -> None:
+    async def _write(self, number: int, fields: Any, parent: Any, outbox: _Outbox) -> None:
         try:
-            await self.writer.write(entry_of(fields))
+            await self.writer.write(entry_of(fields), parent=span_context_of(parent))
             reply: dict[str, Any] = {"n": number}
         except Exception as exc:  # noqa: BLE001 - the worker fails the operation closed
             reply = {"n": number, "error": f"{type(exc).__name__}: {exc}"}
@@ -160,8 +173,10 @@ class RelayServer:
 async def run_relay(settings: Any, path: str, secret: str) -> None:
     """The relay process's life: serve ``path`` until SIGTERM, then write what was received and stop."""
     from hub.db.pools import Databases
+    from hub.telemetry.tracing import Telemetry, provider_from_env
 
-    db = await Databases(settings, settings.database_url).open()
+    telemetry = Telemetry(provider_from_env(environment=settings.env), owns_provider=True)
+    db = await Databases(settings, settings.database_url, telemetry=telemetry).open()
     writer = AuditWriter(db.hub)
     relay = RelayServer(writer, secret)
     server = await asyncio.start_unix_server(relay.handle, path=path)
@@ -176,6 +191,7 @@ async def run_relay(settings: Any, path: str, secret: str) -> None:
         await relay.drain()
         await writer.close()
         await db.close()
+        telemetry.flush()
 
 
 def main() -> None:
@@ -264,10 +280,13 @@ class RelayClient:
         loop = asyncio.get_running_loop()
         number, self._next = self._next, self._next + 1
         done = self._pending[number] = loop.create_future()
-        self._outbox.put(frame({"n": number, "e": dataclasses.asdict(entry)}))
+        message: dict[str, Any] = {"n": number, "e": dataclasses.asdict(entry)}
         span = None
         if self.fallback.department.telemetry is not None and trace.get_current_span().is_recording():
             span = self.fallback.department.telemetry.tracer.start_span("audit", attributes={"hub.audit.relay": True})
+            carried = span.get_span_context()
+            message["t"] = [format(carried.trace_id, "032x"), format(carried.span_id, "016x"), int(carried.trace_flags)]
+        self._outbox.put(frame(message))
         try:
             error = await done
         except BaseException as exc:

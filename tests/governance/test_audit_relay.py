@@ -241,3 +241,56 @@ def test_hub_serve_with_two_workers_writes_through_one_relay(db_settings, tmp_pa
     assert not relays[0].is_running() and not socket_path.parent.exists()
     assert "audit relay" not in log_path.read_text()  # never unavailable, never lost
     _verify_ok(url)
+
+
+def test_the_relay_s_spans_join_the_worker_s_trace(db_settings, tmp_path: Path) -> None:
+    """The worker's ``audit`` span travels with the entry: the relay's ``audit`` span of that entry is its child
+    (same trace), and the batch's ``hub/audit_append`` call is under the relay span of the batch's first entry."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from hub.telemetry.tracing import Telemetry
+
+    settings, _ = db_settings
+    providers, exported = {}, {}
+    for side in ("worker", "relay"):
+        exported[side] = InMemorySpanExporter()
+        providers[side] = TracerProvider()
+        providers[side].add_span_processor(SimpleSpanProcessor(exported[side]))
+    worker_telemetry, relay_telemetry = Telemetry(providers["worker"]), Telemetry(providers["relay"])
+
+    async def go() -> None:
+        relay_db = await Databases(settings, settings.database_url, telemetry=relay_telemetry).open()
+        worker_db = await Databases(settings, settings.database_url, telemetry=worker_telemetry).open()
+        writer = AuditWriter(relay_db.hub)
+        relay = RelayServer(writer, SECRET)
+        path = str(tmp_path / "relay.sock")
+        server = await asyncio.start_unix_server(relay.handle, path=path)
+        worker = _client(path, worker_db)
+        try:
+            async def operation(i: int) -> None:
+                with worker_telemetry.tracer.start_as_current_span(f"query Op{i}"):
+                    await worker.write(_entry(6, i))
+
+            await asyncio.gather(*(operation(i) for i in range(3)))
+        finally:
+            await worker.close()
+            server.close()
+            await relay.drain()
+            await writer.close()
+            await relay_db.close()
+            await worker_db.close()
+
+    asyncio.run(go())
+    worker_audits = [s for s in exported["worker"].get_finished_spans() if s.name == "audit"]
+    relay_spans = exported["relay"].get_finished_spans()
+    relay_audits = [s for s in relay_spans if s.name == "audit"]
+    inserts = [s for s in relay_spans if s.name == "hub/audit_append"]
+    assert len(worker_audits) == 3 and len(relay_audits) == 3 and inserts
+    assert all(s.attributes["hub.audit.relay"] is True for s in worker_audits + relay_audits)
+    assert {(s.parent.trace_id, s.parent.span_id) for s in relay_audits} == {
+        (w.context.trace_id, w.context.span_id) for w in worker_audits}
+    for insert in inserts:
+        assert insert.parent.span_id in {a.context.span_id for a in relay_audits}
+        assert insert.context.trace_id in {w.context.trace_id for w in worker_audits}
