@@ -184,14 +184,25 @@ async def run_relay(settings: Any, path: str, secret: str) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
+    orphaned = asyncio.ensure_future(_until_orphaned(stop))
     try:
         await stop.wait()
     finally:
+        orphaned.cancel()
         server.close()
         await relay.drain()
         await writer.close()
         await db.close()
         telemetry.flush()
+
+
+async def _until_orphaned(stop: asyncio.Event, every: float = 1.0) -> None:
+    """Stop when ``hub serve`` is gone without stopping the relay (killed): its workers are gone too."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(every)
+    log.error("hub serve (process %d) is gone: the audit relay writes what it received and stops", parent)
+    stop.set()
 
 
 def main() -> None:

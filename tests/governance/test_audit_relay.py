@@ -294,3 +294,31 @@ def test_the_relay_s_spans_join_the_worker_s_trace(db_settings, tmp_path: Path) 
     for insert in inserts:
         assert insert.parent.span_id in {a.context.span_id for a in relay_audits}
         assert insert.context.trace_id in {w.context.trace_id for w in worker_audits}
+
+
+def test_the_relay_stops_when_hub_serve_is_killed(db_settings, tmp_path: Path) -> None:
+    """SIGKILL of `hub serve` leaves no relay behind: it notices its parent is gone and stops (within seconds)."""
+    import signal
+
+    import psutil
+
+    settings, _ = db_settings
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HUB_")}, "DATABASE_URL": settings.database_url,
+           "HUB_ENV": "test"}
+    # A stand-in for hub serve: a process that starts the relay as hub serve does, then is killed.
+    code = ("import os, time\n"
+            "from hub.governance import audit_relay\n"
+            "with audit_relay.started(os.environ) as path:\n"
+            "    print(path, flush=True)\n"
+            "    time.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        socket_path = Path(parent.stdout.readline().strip())
+        [relay] = [c for c in psutil.Process(parent.pid).children() if "audit_relay" in " ".join(c.cmdline())]
+        assert socket_path.exists()
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        relay.wait(timeout=15)  # psutil: raises TimeoutExpired if it is still running
+    finally:
+        if parent.poll() is None:
+            parent.kill()
