@@ -21,7 +21,7 @@ from hub.api.telemetry import OperationSpan, ResolverSpans
 from hub.api.ws_auth import watch_subscriptions
 from hub.assembly import contributions, dataset_types
 from hub.db.replicas import ReadRouting
-from hub.governance.access import install_guards
+from hub.governance.guards import install_guards
 from hub.settings import Settings
 
 CACHE_SIZE = 512

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from hub.api.trusted import OPERATIONS_DIR
 from hub.app import create_app
-from hub.governance.access import Access, Catalog, Dataset
+from hub.governance.access import Access
+from hub.governance.catalog import Catalog, Dataset
 from hub.governance.consumers import Consumer
 from tests.support.helpers import sql, sql_value
 

@@ -471,7 +471,8 @@ def test_audit_log_filters_and_pages(api) -> None:
 
 
 def test_without_a_consumer_the_operation_is_denied_and_audited(api) -> None:
-    from hub.governance.access import Access, Catalog
+    from hub.governance.access import Access
+    from hub.governance.catalog import Catalog
     from hub.api.context import Context
     from hub.db.pools import Databases
 
@@ -499,7 +500,8 @@ def test_without_a_consumer_the_operation_is_denied_and_audited(api) -> None:
 def test_the_trace_id_of_the_operation_is_recorded(api) -> None:
     from opentelemetry.sdk.trace import TracerProvider
 
-    from hub.governance.access import Access, Catalog
+    from hub.governance.access import Access
+    from hub.governance.catalog import Catalog
     from hub.api.context import Context
     from hub.db.pools import Databases
 

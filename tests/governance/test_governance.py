@@ -7,7 +7,7 @@ import datetime
 import pytest
 from typer.testing import CliRunner
 
-from hub.governance.access import mask_id_number, mask_person_name, mask_phone
+from hub.governance.masking import mask_id_number, mask_person_name, mask_phone
 from hub.cli.main import app as cli_app
 from hub.settings import Settings
 from hub.assembly import dataset_types
@@ -60,7 +60,7 @@ def test_every_dataset_type_has_a_catalog_entry_and_a_case(settings: Settings) -
 def test_every_scalar_field_of_a_dataset_type_is_in_the_catalog(client, settings: Settings) -> None:
     from graphql import GraphQLEnumType, GraphQLScalarType, get_named_type
 
-    from hub.governance.access import EXTRA_GUARDS
+    from hub.governance.guards import EXTRA_GUARDS
 
     schema = client.app.state.schema._schema
     fields = {(r["dataset"], r["field"]) for r in sql(settings.database_url,

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pytest
 
-from hub.governance.access import mask_id_number
+from hub.governance.masking import mask_id_number
 from hub.sync.check_chars import id_number_check_char
 from hub.settings import Settings
 from tests.support.helpers import sql, sql_value

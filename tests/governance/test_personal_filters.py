@@ -16,7 +16,7 @@ import pytest
 from hub import SQL_DIR
 from hub.api import specs
 from hub.assembly import contributions
-from hub.governance.access import mask_person_name
+from hub.governance.masking import mask_person_name
 from hub.settings import Settings
 from tests.support.helpers import sql, sql_value
 
@@ -174,7 +174,8 @@ def test_the_catalog_names_the_arguments_a_reader_may_not_use(grants, gql_as) ->
 def test_an_argument_missing_from_the_catalog_counts_as_touching_every_personal_field() -> None:
     """Fail closed: until the catalog classifies an argument, a reader who sees any personal field of the dataset
     masked may not use it; the owner, or a grant unmasking every personal field, still may."""
-    from hub.governance.access import Access, Catalog, Dataset, DatasetArgument, DatasetField, Grant
+    from hub.governance.access import Access
+    from hub.governance.catalog import Catalog, Dataset, DatasetArgument, DatasetField, Grant
     from hub.governance.consumers import Consumer
     from hub.errors import Forbidden
 

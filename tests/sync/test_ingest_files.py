@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from hub.governance.access import mask_id_number, mask_person_name, mask_phone
+from hub.governance.masking import mask_id_number, mask_person_name, mask_phone
 from hub.app import create_app
 from hub.cli.main import app as cli_app
 from hub.sync.check_chars import id_number_check_char

@@ -10,7 +10,7 @@ import io
 import orjson
 import pytest
 
-from hub.governance.access import mask_id_number
+from hub.governance.masking import mask_id_number
 from tests.support.helpers import sql, sql_value
 from tests.support.sync import hub_client, ndjson, scratch
 
@@ -192,7 +192,7 @@ def test_personal_columns_are_masked_as_in_graphql(access_db) -> None:
 def test_teachers_are_captured_ingested_and_masked_like_every_personal_field(access_db) -> None:
     """Issue 16: education's specialty teachers (CONDITIONAL, name PERSONAL): an ingested teacher reaches the change
     feed; a grantee without `name` in its grant gets every name masked in the snapshot and the feed, the owner not."""
-    from hub.governance.access import mask_person_name
+    from hub.governance.masking import mask_person_name
 
     s, tokens = access_db
     dataset = "education.specialty_teachers"
