@@ -19,7 +19,8 @@ from graphql import OperationDefinitionNode, parse, validate
 from starlette.testclient import TestClient
 
 from hub import GRAPHQL_DIR
-from hub.api.document_limits import DocumentAnalysis, alias_rule, depth_rule
+from hub.api.document_limits import DocumentAnalysis
+from hub.api.limit_rules import alias_rule, depth_rule
 from hub.api.schema import build_schema
 from hub.settings import Settings
 from hub.api.trusted import OPERATIONS_DIR, TrustedDocuments, document_hash

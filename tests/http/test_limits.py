@@ -20,7 +20,8 @@ from graphql import parse, validate
 from starlette.testclient import TestClient
 
 from hub.errors import LimitExceeded, from_db_error
-from hub.api.document_limits import DocumentAnalysis, QueryCost, alias_rule, depth_rule
+from hub.api.document_limits import DocumentAnalysis
+from hub.api.limit_rules import QueryCost, alias_rule, depth_rule
 from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
 from hub.api.schema import build_schema
 from hub.settings import Settings
