@@ -66,9 +66,6 @@ def _fail(exc: Exception | str) -> None:
 
 
 async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: bool) -> None:
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from hub.db.pools import Databases
     from hub.demo.load import load_demo, pools_of
 
@@ -82,15 +79,7 @@ async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: b
                     if contribution.refresh_if_missing is not None:
                         await contribution.refresh_if_missing(db)
                 return
-        with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console) as progress:
-            tasks: dict[str, int] = {}
-
-            def report(step: str, done: int, total: int) -> None:
-                if step not in tasks:
-                    tasks[step] = progress.add_task(step, total=max(total, 1))
-                progress.update(tasks[step], completed=done, total=max(total, 1))
-
+        with cli_support.progress_bars(console) as report:
             counts = await load_demo(pools_of(db), scale=scale, seed=seed, progress=report)
             for contribution in contributions():  # the published statistics' summary tables
                 if contribution.refresh is not None:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from hub.cli.support import progress_bars
 from hub.errors import HubError, SetupError
 from hub.settings import Settings, SettingsError
 
@@ -70,20 +71,10 @@ def _run(fn: Callable[[Any, Settings], Awaitable[Any]]) -> Any:
 @stats_app.command("refresh")
 def stats_refresh() -> None:
     """Recompute the summary tables from every department's current data (readers are never blocked)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from resolvers.analytics.statistics import refresh_statistics
 
     async def go(db: Any, settings: Settings) -> Any:
-        with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=_err) as progress:
-            tasks: dict[str, Any] = {}
-
-            def report(step: str, done: int, total: int) -> None:
-                if step not in tasks:
-                    tasks[step] = progress.add_task(step, total=max(total, 1))
-                progress.update(tasks[step], completed=done, total=max(total, 1))
-
+        with progress_bars(_err) as report:
             return await refresh_statistics(db, progress=report)
 
     w = _run(go)
