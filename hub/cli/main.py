@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import shutil
 import signal
 import sys
 from dataclasses import replace
@@ -13,14 +15,22 @@ from typing import Literal, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from hub.assembly import commands, contributions
 from hub.cli import support as cli_support
 from hub.cli.audit import audit_app
+from hub.cli.support import port_problem
 from hub.cli.sync import ingest_command, sync_app
+from hub.db.pools import Databases
 from hub.demo.scales import SCALES
-from hub.errors import SetupError
+from hub.errors import HubError, SetupError
+from hub.governance.consumers import create_consumer, create_demo_consumers, hash_token
+from hub.http.rate_table import ENV_VAR, create_for_server
+from hub.problems import redact
 from hub.settings import Settings, SettingsError
+from hub.telemetry.logs import configure_logging
 
 app = typer.Typer(help="Talent Data Hub: one GraphQL schema over the commerce, science, labor and education "
                        "departments' data, with government data-sharing rules.",
@@ -56,8 +66,6 @@ def _settings() -> Settings:
 
 
 def _fail(exc: Exception | str) -> None:
-    from rich.markup import escape
-
     if isinstance(exc, Exception) and cli_support.debugging():
         raise exc  # hub --debug: the traceback
 
@@ -66,7 +74,7 @@ def _fail(exc: Exception | str) -> None:
 
 
 async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: bool) -> None:
-    from hub.db.pools import Databases
+    # deferred import: CLI start-up time (the demo generator)
     from hub.demo.load import load_demo, pools_of
 
     db = await Databases(settings, settings.database_url).open()
@@ -93,20 +101,11 @@ async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: b
 async def _demo_consumers(settings: Settings) -> None:
     """Create the demo consumers once and print their tokens (kept in <data dir>/demo-tokens.json,
     for the demo only: real tokens are shown once and never stored)."""
-    import json
-
-    from rich.table import Table
-
-    from hub.db.pools import Databases
-    from hub.governance.consumers import create_demo_consumers
-
     path = settings.data_dir / "demo-tokens.json"
     db = await Databases(settings, settings.database_url).open()
     try:
         tokens = json.loads(path.read_text()) if path.exists() else None
         if tokens:
-            from hub.governance.consumers import hash_token
-
             known = [await db.hub.fetchrow("hub/consumer_by_token_hash", hash_token(t)) for t in tokens.values()]
             if not all(known):
                 tokens = None
@@ -134,11 +133,10 @@ def serve(
     demo: Optional[Scale] = typer.Option(None, help="Load demo data of this scale unless demo data is already loaded."),
 ) -> None:
     """Serve GraphQL (POST/GET /graphql, GraphiQL in browsers), /healthz and /readyz."""
+    # deferred import: CLI start-up time (uvicorn, the database runtime)
     import uvicorn
 
-    from hub.cli.support import port_problem
     from hub.db.runtime import check_databases, migrate_all, resolved
-    from hub.problems import redact
 
     settings = _settings()
     settings = replace(settings, host=host or settings.host, port=port or settings.port,
@@ -167,8 +165,6 @@ def serve(
             console.print(f"serving on http://{settings.host}:{settings.port}/graphql "
                           f"({settings.workers} worker{'s' if settings.workers > 1 else ''})")
             log_level = settings.log_level.lower()
-            from hub.telemetry.logs import configure_logging
-
             configure_logging(log_level, settings.log_format, uvicorn_access=not settings.access_log)
             # The hub writes its own JSON access line (hub.telemetry.observe); uvicorn's is on only without it.
             logging_options = {"log_level": log_level, "log_config": None, "access_log": not settings.access_log}
@@ -177,6 +173,7 @@ def serve(
                 if settings.metrics:
                     # Every scrape shows all workers: prometheus-client's multiprocess mode, in a fresh folder
                     # for this run (hub.telemetry.metrics), found by the workers through the environment they inherit.
+                    # deferred import: CLI start-up time
                     from hub.telemetry.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 
                     metrics_dir = prepare_multiprocess_dir(settings.data_dir, settings.port)
@@ -186,8 +183,6 @@ def serve(
                 if settings.rate_limit_per_second > 0:
                     # The per-consumer rate holds for the host: the workers share one table (hub.http.rate_table),
                     # fresh for this run, found through the environment they inherit.
-                    from hub.http.rate_table import ENV_VAR, create_for_server
-
                     table = create_for_server(settings.data_dir, settings.port)
                     os.environ[ENV_VAR] = str(table)
                 try:
@@ -198,11 +193,9 @@ def serve(
                     if table is not None:
                         table.unlink(missing_ok=True)
                     if metrics_dir is not None:
-                        import shutil
-
                         shutil.rmtree(metrics_dir, ignore_errors=True)
             else:
-                from hub.app import create_app
+                from hub.app import create_app  # deferred import: CLI start-up time (the whole application)
 
                 uvicorn.run(create_app(settings), host=settings.host, port=settings.port, lifespan="on",
                             **logging_options)
@@ -213,7 +206,7 @@ def serve(
 def _serve_workers(config: "uvicorn.Config") -> None:  # noqa: F821 - imported lazily
     """``uvicorn.run`` with several workers, except that SIGHUP stops them (uvicorn's supervisor restarts its
     workers on SIGHUP; closing the terminal must stop the hub, like Ctrl-C)."""
-    from uvicorn.supervisors.multiprocess import Multiprocess
+    from uvicorn.supervisors.multiprocess import Multiprocess  # deferred import: CLI start-up time
 
     class Supervisor(Multiprocess):
         def handle_hup(self) -> None:
@@ -230,8 +223,7 @@ def _serve_workers(config: "uvicorn.Config") -> None:  # noqa: F821 - imported l
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending migrations (forward-only, each in its own transaction)."""
-    from hub.db.runtime import migrate_all, resolved
-    from hub.problems import redact
+    from hub.db.runtime import migrate_all, resolved  # deferred import: CLI start-up time
 
     try:
         with resolved(_settings()) as settings:
@@ -246,10 +238,7 @@ def db_migrate() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Show applied and pending migrations."""
-    from rich.table import Table
-
-    from hub.db.runtime import resolved, status_all
-    from hub.problems import redact
+    from hub.db.runtime import resolved, status_all  # deferred import: CLI start-up time
 
     try:
         with resolved(_settings()) as settings:
@@ -274,7 +263,7 @@ def seed(
     seed_value: int = typer.Option(42, "--seed", help="Random seed; the same seed gives the same data."),
 ) -> None:
     """Replace the departments' data with deterministic demo data (migrates first)."""
-    from hub.db.runtime import migrate_all, resolved
+    from hub.db.runtime import migrate_all, resolved  # deferred import: CLI start-up time
 
     try:
         with resolved(_settings()) as settings:
@@ -286,8 +275,7 @@ def seed(
 
 def _hub_db_call(fn):
     """Run ``fn(hub_department)`` against the hub's own schema, with the embedded server if needed."""
-    from hub.db.pools import Databases
-    from hub.db.runtime import migrate_all, resolved
+    from hub.db.runtime import migrate_all, resolved  # deferred import: CLI start-up time
 
     async def go(settings: Settings):
         await migrate_all(settings)
@@ -311,9 +299,6 @@ def consumer_create(
     role: str = typer.Option("consumer", help="consumer, or admin (the big-data bureau)."),
 ) -> None:
     """Register a consumer and print its bearer token (shown once; only its hash is stored)."""
-    from hub.errors import HubError
-    from hub.governance.consumers import create_consumer
-
     try:
         consumer, token = _hub_db_call(lambda hub: create_consumer(hub, department, name, role))
     except HubError as exc:
@@ -327,8 +312,6 @@ def consumer_create(
 @consumer_app.command("list")
 def consumer_list() -> None:
     """List consumers (tokens are never shown again)."""
-    from rich.table import Table
-
     rows = _hub_db_call(lambda hub: hub.fetch("hub/consumers_list"))
     table = Table()
     for col in ("id", "department", "name", "role", "created", "revoked"):
@@ -354,7 +337,7 @@ def schema_export(
     check: bool = typer.Option(False, "--check", help="Do not write; exit 1 if the file differs from the code."),
 ) -> None:
     """Write the schema's SDL to graphql/schema.graphql."""
-    from hub.api.schema import SCHEMA_FILE, export_sdl
+    from hub.api.schema import SCHEMA_FILE, export_sdl  # deferred import: CLI start-up time (the whole schema)
 
     sdl = export_sdl()
     if check:
@@ -374,6 +357,7 @@ def plan(
     explain: bool = typer.Option(False, "--explain", help="Print every statement, generated ones in full."),
 ) -> None:
     """How the compiled path answers a query document (hub.api.plan_explain); no database needed."""
+    # deferred import: CLI start-up time (the whole schema)
     from hub.api.plan_explain import explain as explain_document
 
     text = file.read_text(encoding="utf-8")

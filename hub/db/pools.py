@@ -2,8 +2,8 @@
 
 Every statement the hub runs is a file ``sql/queries/<dept>/<name>.sql`` (one statement per file,
 with a short header comment that is stripped before execution, so traces name the statement itself).
-Departments are reached only through their own pool: ``db.labor.fetch("labor/postings_by_occupation", ...)`` — ``db.<schema>``
-for every department of the registry (``hub.departments``), so a new department needs no change here.
+Departments are reached only through their own pool: ``db.labor.fetch("labor/postings_by_occupation", ...)``;
+``db.<schema>`` for every department of the registry (``hub.departments``), so a new department needs no change here.
 Each statement gets a span and metrics here (``hub.telemetry.tracing``); ``DATABASE_REPLICA_URLS`` adds read views on
 replicas (``Databases.reader``, ``hub.db.replicas``).
 """
@@ -256,6 +256,7 @@ class Databases:
                                                     gauge=self.pool_gauges[name],
                                                     acquire_timeout=self.settings.pool_acquire_timeout_ms / 1000)
             if self.settings.replica_urls:
+                # deferred import: cycle pools<->replicas (a replica's ReadView is a Databases)
                 from hub.db.replicas import ReplicaSet
 
                 self.replicas = await ReplicaSet.open(self, server_settings)
