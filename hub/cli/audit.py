@@ -10,8 +10,9 @@ import asyncpg
 import typer
 from rich.console import Console
 
+from hub.cli.support import settings_or_exit
 from hub.errors import SetupError
-from hub.settings import Settings, SettingsError
+from hub.settings import Settings
 
 audit_app = typer.Typer(help="The audit log (hub.audit_log): append-only and hash-chained, with signed checkpoints.",
                         no_args_is_help=True)
@@ -21,11 +22,7 @@ SHOWN_PROBLEMS = 20  # problems printed by verify; the rest are counted
 
 
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        _err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    return settings_or_exit(_err)
 
 
 def _fail(message: str, code: int = 1) -> None:

@@ -29,7 +29,7 @@ from hub.errors import HubError, SetupError
 from hub.governance.consumers import create_consumer, create_demo_consumers, hash_token
 from hub.http.rate_table import ENV_VAR, create_for_server
 from hub.problems import redact
-from hub.settings import Settings, SettingsError
+from hub.settings import Settings
 from hub.telemetry.logs import configure_logging
 
 app = typer.Typer(help="Talent Data Hub: one GraphQL schema over the commerce, science, labor and education "
@@ -58,11 +58,7 @@ def _options(debug: bool = typer.Option(False, "--debug", help="Show the full tr
 
 
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    return cli_support.settings_or_exit(console)
 
 
 def _fail(exc: Exception | str) -> None:

@@ -25,7 +25,7 @@ from typer.core import TyperOption
 
 from hub.errors import HubError, SetupError
 from hub.problems import database_problem, http_problem, os_cause
-from hub.settings import SettingsError
+from hub.settings import Settings, SettingsError
 
 # Exit codes of the hub's commands (README "Command line").
 EXIT_ERROR = 1       # the command failed: nothing (more) was done
@@ -54,6 +54,15 @@ def _flag_display_type(self: TyperOption, ctx: Any) -> str | None:
 
 
 TyperOption.display_type_rich = _flag_display_type  # type: ignore[method-assign]
+
+
+def settings_or_exit(console: Console) -> Settings:
+    """The settings from the environment; a bad one is a ``configuration error:`` line on ``console`` and exit 2."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 # --- progress bars ---------------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from hub.cli.support import progress_bars
+from hub.cli.support import progress_bars, settings_or_exit
 from hub.db.pools import Databases
 from hub.errors import HubError, SetupError
-from hub.settings import Settings, SettingsError
+from hub.settings import Settings
 
 _err = Console(stderr=True, soft_wrap=True)
 
@@ -46,11 +46,7 @@ def _run(fn: Callable[[Any, Settings], Awaitable[Any]]) -> Any:
     """Run ``fn(databases, settings)`` on a migrated database (the embedded server when no DATABASE_URL)."""
     from hub.db.runtime import migrate_all, resolved  # deferred import: CLI start-up time
 
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        _err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    settings = settings_or_exit(_err)
 
     async def go(s: Settings) -> Any:
         await migrate_all(s)
