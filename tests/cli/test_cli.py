@@ -14,11 +14,13 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import typer.main
 from rich.console import Console
 from typer.testing import CliRunner
 
 from hub.cli.main import app
 from hub.cli.support import progress_bars
+from hub.cli.sync import default_url
 
 runner = CliRunner()
 
@@ -224,8 +226,6 @@ def _commands(command, path=()):
 
 
 def test_every_help_shows_boolean_options_as_flags() -> None:
-    import typer.main
-
     paths = list(_commands(typer.main.get_command(app)))
     assert ("schema", "export") in paths and ("serve",) in paths and ("ingest",) in paths
     for path in paths:
@@ -251,8 +251,6 @@ def test_serve_refuses_an_unknown_demo_scale(tmp_path: Path) -> None:
 
 
 def test_client_default_url() -> None:
-    from hub.cli.sync import default_url
-
     assert default_url({}) == "http://127.0.0.1:8000"
     assert default_url({"HUB_URL": "https://hub.example", "HUB_PORT": "9"}) == "https://hub.example"
     assert default_url({"HUB_HOST": "0.0.0.0", "HUB_PORT": "8123"}) == "http://127.0.0.1:8123"

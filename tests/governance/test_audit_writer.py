@@ -16,11 +16,16 @@ from typing import Any, Awaitable, Callable, Iterator
 
 import asyncpg
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hub.governance.audit import AuditEntry, record, verify
 from hub.governance.audit_writer import AuditWriter
 from hub.db.pools import Databases
 from hub.settings import Settings
+from hub.telemetry.metrics import HubMetrics
+from hub.telemetry.tracing import Telemetry
 from tests.support.database import empty_database
 from tests.support.clients import client_with_token
 from tests.support.helpers import sql, sql_value
@@ -435,13 +440,6 @@ def test_concurrent_graphql_operations_share_batches_one_entry_each(db_settings,
 # --- tracing -----------------------------------------------------------------------------------------
 
 def test_each_waiter_gets_an_audit_span_and_the_batch_insert_is_one_sql_span(db_settings) -> None:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    from hub.telemetry.metrics import HubMetrics
-    from hub.telemetry.tracing import Telemetry
-
     settings, _ = db_settings
     exported = InMemorySpanExporter()
     provider = TracerProvider()

@@ -25,12 +25,14 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Hashable
 
+from hub.db.pools import Databases
 from resolvers.analytics.intervals import Intervals
 import asyncio
 from typing import Any
 import asyncpg
 from starlette.testclient import TestClient
 from resolvers.analytics import disclosure
+from resolvers.analytics.disclosure import load_ptable
 from typing import Any
 
 INF = math.inf
@@ -225,9 +227,6 @@ class Truth:
 
 
 def ptable(settings) -> Any:
-    from hub.db.pools import Databases
-    from resolvers.analytics.disclosure import load_ptable
-
     async def go() -> Any:
         db = await Databases(settings, settings.database_url).open()
         try:
