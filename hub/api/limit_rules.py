@@ -23,40 +23,34 @@ from graphql.validation import MaxIntrospectionDepthRule
 from hub.api.document_limits import DocumentAnalysis, limit_error, limit_extensions
 
 
-@functools.lru_cache(maxsize=None)
-def depth_rule(max_depth: int) -> type[ValidationRule]:
-    """The hub's depth rule for ``max_depth`` (one class per value, so validation caching works)."""
+def _per_operation_rule(limit: str, maximum: int, measure: str, says: str) -> type[ValidationRule]:
+    """A validation rule refusing each operation whose ``DocumentAnalysis`` summary ``measure`` (``depth``,
+    ``aliases``) exceeds ``maximum``: LIMIT_EXCEEDED ``limit``, the message "operation 'X' <says>"."""
 
-    class MaxDepthRule(ValidationRule):
+    class PerOperationRule(ValidationRule):
         def enter_document(self, node: DocumentNode, *_args: Any) -> Any:
             analysis = DocumentAnalysis(node)
             for op in analysis.operations:
-                depth = analysis.depth(op)
-                if depth > max_depth:
+                value = getattr(analysis.operation(op), measure)
+                if value > maximum:
                     name = op.name.value if op.name else "anonymous"
-                    self.report_error(limit_error(
-                        f"operation '{name}' is {depth} levels deep; the limit is {max_depth}",
-                        "maxDepth", max_depth, [op], depth=depth))
+                    self.report_error(limit_error(f"operation '{name}' {says.format(value)}; the limit is {maximum}",
+                                                  limit, maximum, [op], **{measure: value}))
             return SKIP
 
-    return MaxDepthRule
+    return PerOperationRule
+
+
+@functools.lru_cache(maxsize=None)
+def depth_rule(max_depth: int) -> type[ValidationRule]:
+    """The hub's depth rule for ``max_depth`` (one class per value, so validation caching works)."""
+    return _per_operation_rule("maxDepth", max_depth, "depth", "is {} levels deep")
 
 
 @functools.lru_cache(maxsize=None)
 def alias_rule(max_aliases: int) -> type[ValidationRule]:
-    class MaxAliasesRule(ValidationRule):
-        def enter_document(self, node: DocumentNode, *_args: Any) -> Any:
-            analysis = DocumentAnalysis(node)
-            for op in analysis.operations:
-                aliases = analysis.operation(op).aliases
-                if aliases > max_aliases:
-                    name = op.name.value if op.name else "anonymous"
-                    self.report_error(limit_error(
-                        f"operation '{name}' uses {aliases} aliases; the limit is {max_aliases}",
-                        "maxAliases", max_aliases, [op], aliases=aliases))
-            return SKIP
-
-    return MaxAliasesRule
+    """The hub's alias rule for ``max_aliases`` (one class per value, as ``depth_rule``)."""
+    return _per_operation_rule("maxAliases", max_aliases, "aliases", "uses {} aliases")
 
 
 class IntrospectionDepthRule(MaxIntrospectionDepthRule):
