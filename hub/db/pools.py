@@ -44,6 +44,24 @@ def strip_header(text: str) -> str:
     return _HEADER.sub("", text).strip().rstrip(";").strip()
 
 
+_PARAMETER = re.compile(r"\$(\d+)")
+_KEY_ARRAY = re.compile(r"\$1::\w+\[\]")
+
+
+def is_key_lookup(sql: str) -> bool:
+    """A SELECT whose only parameter is ``$1``, an array (the keys of a batch lookup): its best plan does not depend
+    on parameter values (no optional filters, ranges or searches), so one generic plan serves every run.
+
+    PostgreSQL's default (``plan_cache_mode = auto``) plans such a prepared statement afresh on every run: the
+    generic plan cannot know the array's length, so it always looks dearer than a plan made for the actual
+    array. A statement with other parameters (``$2 is null or district_code = $2``, ``name ilike $3``) must
+    keep custom plans: a generic plan cannot use, say, a trigram index for a search (measured on the bench
+    data: a seekers name search 0.33 ms custom, 70 ms generic).
+    """
+    return (sql.lstrip()[:6].lower() == "select" and set(_PARAMETER.findall(sql)) == {"1"}
+            and _KEY_ARRAY.search(sql) is not None)
+
+
 class SqlRegistry:
     """All named SQL statements under ``sql/queries``, loaded once, and the statements the compiled path
     generates from join specs (``generated``, by name: ``hub.api.fused``)."""
@@ -53,6 +71,7 @@ class SqlRegistry:
     def __init__(self, root: Path = SQL_DIR / "queries"):
         self.root = root
         self._sql: dict[str, str] = {}
+        self._key_lookups: dict[str, bool] = {}
         for path in sorted(root.rglob("*.sql")):
             name = path.relative_to(root).with_suffix("").as_posix()
             self._sql[name] = strip_header(path.read_text(encoding="utf-8"))
@@ -67,6 +86,13 @@ class SqlRegistry:
 
     def __contains__(self, name: str) -> bool:
         return name in self._sql
+
+    def key_lookup(self, name: str) -> bool:
+        """``is_key_lookup`` of the named statement (a file or a generated statement), decided once per name."""
+        known = self._key_lookups.get(name)
+        if known is None:
+            known = self._key_lookups[name] = is_key_lookup(self[name])
+        return known
 
     def names(self) -> list[str]:
         return sorted(self._sql)
@@ -111,7 +137,7 @@ class Department:
     def __init__(self, name: str, pool: asyncpg.Pool | asyncpg.Connection, registry: SqlRegistry, stats: Stats,
                  *, telemetry: Any = None, pool_name: str = "primary", gauge: PoolGauge | None = None,
                  fallback: "Department | None" = None, on_unavailable: Any = None,
-                 acquire_timeout: float | None = None):
+                 acquire_timeout: float | None = None, lookups: "Department | None" = None):
         self.name = name
         self.pool = pool
         self.sql = registry
@@ -122,6 +148,8 @@ class Department:
         self.fallback = fallback
         self.on_unavailable = on_unavailable
         self.acquire_timeout = acquire_timeout
+        # The same database through the generic-plan pool, for key lookups (HUB_GENERIC_LOOKUPS; None: this pool)
+        self.lookups = lookups
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator["Department"]:
@@ -135,6 +163,8 @@ class Department:
             raise_mapped(exc)
 
     async def _run(self, method: str, query: str, args: tuple[Any, ...], counted: bool = True) -> Any:
+        if self.lookups is not None and self.sql.key_lookup(query):
+            return await self.lookups._run(method, query, args, counted)
         sql = self.sql[query]
         if counted:
             self.stats.count(query, self.pool_name)
@@ -231,6 +261,7 @@ class Databases:
 
     async def open(self) -> "Databases":
         by_url: dict[str, asyncpg.Pool] = {}
+        lookup_gauges: dict[str, PoolGauge] = {}
         server_settings = {
             "application_name": "talent-data-hub",
             "statement_timeout": str(self.settings.statement_timeout_ms),
@@ -250,11 +281,14 @@ class Databases:
                         timeout=self.settings.db_connect_timeout_ms / 1000,  # connect timeout
                     )
                     self.pool_gauges[name] = PoolGauge(name, by_url[url])
+                    if self.settings.generic_lookups:
+                        lookup_gauges[url] = await self._lookup_pool(url, name, server_settings)
                 self.pools[dept] = by_url[url]
                 self.departments[dept] = Department(dept, by_url[url], self.registry, self.stats,
                                                     telemetry=self.telemetry, pool_name=name,
                                                     gauge=self.pool_gauges[name],
-                                                    acquire_timeout=self.settings.pool_acquire_timeout_ms / 1000)
+                                                    acquire_timeout=self.settings.pool_acquire_timeout_ms / 1000,
+                                                    lookups=self._lookups(dept, name, lookup_gauges.get(url)))
             if self.settings.replica_urls:
                 # deferred import: cycle pools<->replicas (a replica's ReadView is a Databases)
                 from hub.db.replicas import ReplicaSet
@@ -265,10 +299,29 @@ class Databases:
             raise
         return self
 
+    async def _lookup_pool(self, url: str, name: str, server_settings: dict[str, str]) -> PoolGauge:
+        """The key-lookup pool of one database (``is_key_lookup``, HUB_GENERIC_LOOKUPS): connections that plan each
+        prepared statement once (``plan_cache_mode = force_generic_plan``), opened on demand; its gauge (and
+        metrics label) is ``<pool>-lookups``."""
+        pool = await asyncpg.create_pool(
+            url, min_size=0, max_size=self.settings.pool_max_size, reset=keep_session,
+            server_settings={**server_settings, "plan_cache_mode": "force_generic_plan"},
+            timeout=self.settings.db_connect_timeout_ms / 1000)
+        gauge = self.pool_gauges[f"{name}-lookups"] = PoolGauge(f"{name}-lookups", pool)
+        return gauge
+
+    def _lookups(self, dept: str, name: str, gauge: PoolGauge | None) -> Department | None:
+        if gauge is None:
+            return None
+        return Department(dept, gauge.pool, self.registry, self.stats, telemetry=self.telemetry, pool_name=name,
+                          gauge=gauge, acquire_timeout=self.settings.pool_acquire_timeout_ms / 1000)
+
     async def close(self) -> None:
         if self.replicas is not None:
             await self.replicas.close()
             self.replicas = None
+        for gauge in [g for g in self.pool_gauges.values() if g.name.endswith("-lookups")]:
+            await gauge.pool.close()
         for pool in {id(p): p for p in self.pools.values()}.values():
             await pool.close()
         self.pools.clear()

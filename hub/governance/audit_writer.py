@@ -2,9 +2,10 @@
 
 The hash chain orders every entry after the one committed before it, so the entries of concurrent operations
 are queued and appended in order with ONE call (``sql/queries/hub/audit_append.sql``: the function
-``hub.audit_append`` of migration 0018). The writer builds each entry's canonical content itself
-(``hub.audit_hash``, the one definition, which ``hub audit verify`` uses); under the chain's lock the database
-reads the newest entry once per batch, draws each id, puts it into the content and hashes it. No per-row
+``hub.audit_append`` of migration 0026). The writer builds each entry's canonical content itself
+(``hub.audit_hash``, the one definition, which ``hub audit verify`` uses) and sends only that; under the chain's
+lock the database reads the newest entry once per batch, draws each id, puts it into the content, hashes it and
+stores the columns parsed from that same content (so a stored entry cannot differ from what was hashed). No per-row
 trigger builds JSON, takes the lock or reads the newest entry (that costs the database several times more per
 entry). ``write(entry)`` returns only when the batch holding the entry has committed and raises the error
 otherwise (callers fail closed as before). When a batch fails, its entries are tried again one by one, so only
@@ -30,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
@@ -42,28 +42,21 @@ from hub.telemetry.tracing import record_error
 
 APPEND_QUERY = "hub/audit_append"
 MAX_BATCH = 256
-# The keys of one entry's column values in audit_append.sql's $3, in AuditEntry.args() order.
-COLUMNS = ("consumer_id", "department", "consumer_name", "operation_name", "operation_type", "document_hash",
-           "datasets", "grants", "rows", "masked_fields", "denied", "outcome", "error_codes", "trace_id")
 
 
-def batch_args(entries: list[AuditEntry], at: dt.datetime) -> tuple[str, list[str], str]:
-    """The parameters of ``audit_append.sql``: the batch's time (UTC text), per entry its canonical content after
-    the id (which the database completes with the id it draws: ``{"at": "<at>", "id": <id>`` + rest) and the
-    entries' column values (JSON)."""
+def batch_args(entries: list[AuditEntry], at: dt.datetime) -> tuple[str, list[str]]:
+    """The parameters of ``audit_append.sql``: the batch's time (UTC text) and per entry its canonical content
+    after the id, which the database completes with the id it draws (``{"at": "<at>", "id": <id>`` + rest) and
+    stores the columns from."""
     when = utc_text(at)
     prefix = f'{{"at": "{when}", "id": 0'  # "at" and "id" sort first among the content's keys
-    rests, values = [], []
+    rests = []
     for e in entries:
-        args = e.args()
         text = content(entry_values(e, id=0, at=at))
         if not text.startswith(prefix):  # cannot happen while FIELDS holds "at" and "id"; never write a wrong hash
             raise AssertionError(f"audit content does not start with at and id: {text[:80]}")
         rests.append(text[len(prefix):])
-        row = dict(zip(COLUMNS, args))
-        row["rows"] = orjson.Fragment(row["rows"])  # JSON text already: a JSON object, not a string
-        values.append(row)
-    return when, rests, orjson.dumps(values).decode()
+    return when, rests
 
 
 @dataclass(slots=True)

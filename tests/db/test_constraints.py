@@ -88,3 +88,55 @@ def test_occupation_code_format(settings: Settings, code: str, ok: bool) -> None
 def test_industry_codes(settings: Settings, code, level, parent, ok) -> None:
     sql = "insert into commerce.industries (code, name, level, parent_code) values ($1, 'x', $2, $3)"
     assert accepted(settings, sql, code, level, parent) is ok
+
+
+HEX64 = "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize("column,value,ok", [
+    ("hash", HEX64, True),
+    ("hash", HEX64.upper(), False),          # upper-case hex is not what sha256 hexdigest writes
+    ("hash", HEX64[:63], False),
+    ("hash", HEX64 + "0", False),
+    ("hash", HEX64[:63] + "g", False),
+    ("hash", HEX64[:63] + "\n", False),
+    ("hash", "", False),
+    ("prev_hash", HEX64[:63] + " ", False),
+    ("prev_hash", "0" * 64, True),
+    ("document_hash", HEX64, True),
+    ("document_hash", HEX64[:60] + "é" * 4, False),
+    ("document_hash", None, True),
+    ("trace_id", HEX64[:32], True),
+    ("trace_id", HEX64[:31], False),
+    ("trace_id", HEX64[:31] + "Z", False),
+    ("trace_id", None, True),
+])
+def test_audit_log_hex_columns(settings: Settings, column: str, value: str | None, ok: bool) -> None:
+    """hub.audit_log's hashes and trace ids are lower-case hex of their exact length (migration 0026 states the
+    checks as a length and a negated character class; they accept and refuse what the regular expressions of
+    0007 did). The row is inserted the way the chain's trigger expects (it sets prev_hash and hash), so only the
+    checks of ``column`` decide."""
+    values = {"document_hash": HEX64, "trace_id": HEX64[:32], "prev_hash": HEX64, "hash": HEX64, column: value}
+
+    async def attempt() -> None:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            async with conn.transaction():
+                # the append function's flag: the chain's trigger leaves prev_hash and hash as given
+                await conn.execute("select set_config('hub.audit_append', 'on', true)")
+                await conn.execute(
+                    "insert into hub.audit_log (id, operation_type, outcome, document_hash, trace_id, prev_hash, hash) "
+                    "overriding system value values (-1, 'query', 'OK', $1, $2, $3, $4)",
+                    values["document_hash"], values["trace_id"], values["prev_hash"], values["hash"])
+                raise _Rollback()
+        except _Rollback:
+            pass
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(attempt())
+        accepted_here = True
+    except asyncpg.CheckViolationError:
+        accepted_here = False
+    assert accepted_here is ok

@@ -7,6 +7,7 @@ import asyncio
 
 import asyncpg
 
+from hub import SQL_DIR
 from hub.db.pools import Databases
 
 
@@ -38,3 +39,86 @@ def test_a_released_connection_last_ran_the_statement_not_a_reset(settings) -> N
     assert not any("pg_advisory_unlock_all" in q or "RESET ALL" in q for q in last_queries.values()), last_queries
     assert any("labor.occupations" in q for q in last_queries.values())
     assert not in_tx, "a pooled connection was left inside a transaction"
+
+
+
+def _plans(settings, names: list[str], runs: list[tuple]) -> dict[str, list[tuple[int, int]]]:
+    """Run each named statement through ``db.labor`` with each argument tuple of ``runs[i]`` 3 times; then, per
+    statement, (generic_plans, custom_plans) of every connection that prepared it, from pg_prepared_statements."""
+    async def go():
+        db = await Databases(settings, settings.database_url).open()
+        try:
+            for name, args in zip(names, runs):
+                for _ in range(3):
+                    for a in args:
+                        await db.labor.fetch(name, *a)
+            found: dict[str, list[tuple[int, int]]] = {n: [] for n in names}
+            pools = {id(g.pool): g.pool for g in db.pool_gauges.values()}.values()
+            for pool in pools:
+                for _ in range(pool.get_size()):
+                    async with pool.acquire() as conn:
+                        for name in names:
+                            rows = await conn.fetch("select generic_plans, custom_plans from pg_prepared_statements "
+                                                    "where statement = $1", db.registry[name])
+                            found[name] += [(r["generic_plans"], r["custom_plans"]) for r in rows]
+            return found
+        finally:
+            await db.close()
+
+    return asyncio.run(go())
+
+
+LOOKUP = "labor/occupations_by_code"
+SEARCH = "labor/occupations_page"
+
+
+def _search_args(settings) -> list[tuple]:
+    import re
+
+    count = max(int(n) for n in re.findall(r"\$(\d+)", (SQL_DIR / "queries" / f"{SEARCH}.sql").read_text()))
+    return [tuple([0, 20] + [None] * (count - 2))]
+
+
+def test_key_lookups_are_planned_once_per_connection_other_statements_per_run(settings) -> None:
+    """HUB_GENERIC_LOOKUPS (default): a batch lookup (only parameter: the array of keys) runs on the lookup pool,
+    whose connections plan it once (generic); a page with optional filters and a name search keeps PostgreSQL's
+    choice (a custom plan per run, which can use an index for the values given)."""
+    keys = [(["2-02-10-02"],), (["4-01-02-01", "2-02-10-02"],), (["x"],)]
+    plans = _plans(settings, [LOOKUP, SEARCH], [keys, _search_args(settings)])
+    assert plans[LOOKUP] and all(custom == 0 for _, custom in plans[LOOKUP]), plans
+    assert sum(generic for generic, _ in plans[LOOKUP]) == 9
+    assert plans[SEARCH] and all(generic == 0 for generic, _ in plans[SEARCH]), plans
+
+
+def test_without_generic_lookups_postgresql_re_plans_the_lookups(settings) -> None:
+    from dataclasses import replace
+
+    keys = [(["2-02-10-02"],), (["4-01-02-01", "2-02-10-02"],), (["x"],)]
+    plans = _plans(replace(settings, generic_lookups=False), [LOOKUP], [keys])
+    assert plans[LOOKUP] and sum(custom for _, custom in plans[LOOKUP]) >= 5, plans
+
+
+def test_which_statements_are_key_lookups() -> None:
+    from hub.db.pools import SqlRegistry, is_key_lookup
+
+    assert is_key_lookup("select * from t where code = any($1::text[])")
+    assert is_key_lookup("select p.* from unnest($1::bigint[]) k(id) join t p on p.id = k.id")
+    assert not is_key_lookup("select * from t where code = any($1::text[]) and district = $2")
+    assert not is_key_lookup("select * from t where code = $1")  # not an array of keys
+    assert not is_key_lookup("select * from t where id > $1 and ($3::text is null or name ilike $3) limit $2")
+    assert not is_key_lookup("insert into t select * from unnest($1::text[])")
+    registry = SqlRegistry()
+    lookups = {n for n in registry.names() if registry.key_lookup(n)}
+    assert {"commerce/enterprises_by_uscc", "labor/occupations_by_code", "education/majors_by_school"} <= lookups
+    assert not {"labor/occupations_page", "labor/seekers_page", "labor/postings_by_occupation"} & lookups
+
+
+def test_generic_lookups_setting() -> None:
+    import pytest
+
+    from hub.settings import Settings, SettingsError
+
+    assert Settings.from_env({}).generic_lookups is True
+    assert Settings.from_env({"HUB_GENERIC_LOOKUPS": "false"}).generic_lookups is False
+    with pytest.raises(SettingsError, match="HUB_GENERIC_LOOKUPS"):
+        Settings.from_env({"HUB_GENERIC_LOOKUPS": "sometimes"})

@@ -108,7 +108,8 @@ def test_departments_on_their_own_database_keep_it(cluster) -> None:
     async def go() -> None:
         db = await Databases(settings, settings.database_url).open()
         try:
-            assert set(db.pool_gauges) == {"primary", "labor", "replica-1", "replica-2"}
+            assert set(db.pool_gauges) == {"primary", "labor", "primary-lookups", "labor-lookups", "replica-1",
+                                           "replica-2"}
             views = db.replicas.views
             assert [v.name for v in views] == ["replica-1", "replica-2"]
             for view in views:

@@ -476,3 +476,29 @@ def test_each_waiter_gets_an_audit_span_and_the_batch_insert_is_one_sql_span(db_
     others = [a for a in audits if a is not carrier]
     assert all([link.context for link in a.links] == [carrier.context] for a in others)
     assert inserts[0].attributes["db.system"] == "postgresql"
+
+
+def test_the_stored_columns_are_parsed_from_the_hashed_content(db_settings) -> None:
+    """hub.audit_append (migration 0026) takes each entry's content only and stores the columns parsed from it: every
+    stored row, written back as content (hub.governance.audit_hash, as `hub audit verify` does), is exactly the
+    text that was hashed — awkward strings, nulls, empty and 64-bit arrays included."""
+    import datetime as dt
+
+    from hub.governance.audit_hash import chain_hash, content
+    from hub.governance.audit_writer import batch_args
+
+    settings, _ = db_settings
+    url = settings.database_url
+    after = _last_id(url)
+    entries = [_entry(i) for i in range(1, 13)]
+    when, rests = batch_args(entries, dt.datetime(2026, 12, 5, 3, 4, 5, 678901, tzinfo=dt.timezone.utc))
+    sql(url, "select hub.audit_append($1, $2::text[])", when, rests)
+    rows = sql(url, "select * from hub.audit_log where id > $1 order by id", after)
+    assert len(rows) == len(entries)
+    for row, rest in zip(rows, rests):
+        hashed = f'{{"at": "{when}", "id": {row["id"]}' + rest
+        assert content(row) == hashed
+        assert row["hash"] == chain_hash(row["prev_hash"], hashed)
+    assert [r["consumer_name"] for r in rows] == [e.consumer_name for e in entries]
+    assert [list(r["grants"]) for r in rows] == [sorted(e.grants) for e in entries]
+    _verify_ok(url)
