@@ -9,6 +9,7 @@ lock (7642001, the one the ``hub.audit_log_chain`` trigger waits for) on a conne
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import threading
 import time
 from dataclasses import replace
@@ -21,8 +22,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hub.governance.audit import AuditEntry, record, verify
-from hub.governance.audit_writer import AuditWriter
+from hub.governance.audit_writer import AuditWriter, batch_args
 from hub.db.pools import Databases
+from hub.governance.audit_hash import chain_hash, content
 from hub.settings import Settings
 from hub.telemetry.metrics import HubMetrics
 from hub.telemetry.tracing import Telemetry
@@ -482,11 +484,6 @@ def test_the_stored_columns_are_parsed_from_the_hashed_content(db_settings) -> N
     """hub.audit_append (migration 0026) takes each entry's content only and stores the columns parsed from it: every
     stored row, written back as content (hub.governance.audit_hash, as `hub audit verify` does), is exactly the
     text that was hashed — awkward strings, nulls, empty and 64-bit arrays included."""
-    import datetime as dt
-
-    from hub.governance.audit_hash import chain_hash, content
-    from hub.governance.audit_writer import batch_args
-
     settings, _ = db_settings
     url = settings.database_url
     after = _last_id(url)
