@@ -23,6 +23,7 @@ from hub.db.migrate import pending
 from hub.db.pools import Databases
 from hub.errors import SetupError
 from hub.governance.access import PolicyStore
+from hub.governance.audit_relay import RelayClient
 from hub.governance.audit_writer import AuditWriter
 from hub.governance.checkpoints import signer_from_settings
 from hub.http.auth import AuthenticationMiddleware, ConsumerCache
@@ -98,7 +99,10 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         await db.open()
         app.state.db = db
         # The process's audit group commit (hub.governance.audit_writer); hub.governance.audit.append finds it on the primary.
-        app.state.audit = db.audit_writer = AuditWriter(db.hub)
+        # With `hub serve --workers N`, one relay process writes the entries of every worker
+        # (hub.governance.audit_relay); this process's writer stands in while the relay cannot be reached.
+        local = AuditWriter(db.hub)
+        app.state.audit = db.audit_writer = RelayClient.from_env(local) or local
         app.state.policy = PolicyStore(db, settings.policy_cache_seconds)
         app.state.consumers = ConsumerCache(settings.policy_cache_seconds)
         app.state.sync = await SyncRuntime.start(db, settings)  # change notifier + change-log retention

@@ -77,6 +77,9 @@ class Settings:
     # second pool whose connections plan each prepared statement once (plan_cache_mode force_generic_plan);
     # PostgreSQL would otherwise plan them afresh on every run. Other statements keep PostgreSQL's choice.
     generic_lookups: bool = True
+    # `hub serve --workers N` (N > 1): one audit relay process writes the entries of all the workers
+    # (hub.governance.audit_relay), in common batches.
+    audit_relay: bool = True
     # Reliability (hub.db.pools, hub.http.overload): fail fast while a database is down, queue a bounded number of requests.
     db_connect_timeout_ms: int = 5_000      # opening a connection (incl. reconnecting after an outage)
     pool_acquire_timeout_ms: int = 5_000    # waiting for a pool connection (then SERVICE_UNAVAILABLE)
@@ -170,6 +173,7 @@ class Settings:
             pool_max_size=_int(env, "HUB_POOL_MAX_SIZE", 10, minimum=1),
             statement_timeout_ms=_int(env, "HUB_STATEMENT_TIMEOUT_MS", 15_000),
             generic_lookups=_bool(env, "HUB_GENERIC_LOOKUPS", True),
+            audit_relay=_bool(env, "HUB_AUDIT_RELAY", True),
             db_connect_timeout_ms=_int(env, "HUB_DB_CONNECT_TIMEOUT_MS", 5_000, minimum=1),
             pool_acquire_timeout_ms=_int(env, "HUB_POOL_ACQUIRE_TIMEOUT_MS", 5_000, minimum=1),
             max_in_flight=_int(env, "HUB_MAX_IN_FLIGHT", 32),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -182,9 +183,14 @@ def serve(
                     table = create_for_server(settings.data_dir, settings.port)
                     os.environ[ENV_VAR] = str(table)
                 try:
-                    _serve_workers(uvicorn.Config("hub.app:app_from_env", factory=True, host=settings.host,
-                                                  port=settings.port, workers=settings.workers, lifespan="on",
-                                                  **logging_options))
+                    with contextlib.ExitStack() as stack:
+                        if settings.audit_relay:  # one audit writer for every worker (hub.governance.audit_relay)
+                            from hub.governance import audit_relay  # deferred import: CLI start-up time
+
+                            stack.enter_context(audit_relay.started(os.environ))
+                        _serve_workers(uvicorn.Config("hub.app:app_from_env", factory=True, host=settings.host,
+                                                      port=settings.port, workers=settings.workers, lifespan="on",
+                                                      **logging_options))
                 finally:
                     if table is not None:
                         table.unlink(missing_ok=True)

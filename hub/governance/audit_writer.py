@@ -91,17 +91,23 @@ class AuditWriter:
         """A batch is being written (or about to be)."""
         return self._task is not None
 
-    async def write(self, entry: AuditEntry) -> None:
+    async def write(self, entry: AuditEntry, parent: trace.SpanContext | None = None) -> None:
         """Queue ``entry`` and wait until the batch holding it committed (raises that batch's error).
 
-        Once queued the entry is written even if this waiter is cancelled.
+        Once queued the entry is written even if this waiter is cancelled. ``parent``: the span of the operation
+        in another process (``hub.governance.audit_relay``) under which this entry's ``audit`` span goes.
         """
         if self._closed:
             raise RuntimeError("the audit writer is closed")
         loop = asyncio.get_running_loop()
         telemetry = self.department.telemetry
         span = None
-        if telemetry is not None and trace.get_current_span().is_recording():
+        if telemetry is not None and parent is not None:
+            span = telemetry.tracer.start_span("audit", context=trace.set_span_in_context(trace.NonRecordingSpan(parent)),
+                                               attributes={"hub.audit.relay": True})
+            if not span.is_recording():
+                span = None
+        elif telemetry is not None and trace.get_current_span().is_recording():
             span = telemetry.tracer.start_span("audit")
         queued = _Queued(entry, loop.create_future(), span)
         self._queue.append(queued)

@@ -1,0 +1,374 @@
+"""One audit writer for all the workers of a host (``hub serve --workers N``, ``HUB_AUDIT_RELAY``).
+
+Each worker process has its group-commit writer (``hub.governance.audit_writer``): it writes the entries of
+its own concurrent operations in one call. With several workers the batches stay small (each worker sees
+only its share of the operations in flight) and each batch waits for the chain's lock while another
+worker's batch commits; the database's cost per entry is mostly each call's fixed cost (the lock, the newest
+entry, the transaction and its commit: docs/performance.md, "The audit write"). The relay is a process of
+its own, started by ``hub serve`` before the workers and stopped after them, that holds the one writer of
+the host: the workers hand their entries to it over a Unix socket and it writes the entries of all of them
+in common batches, so there are fewer, larger batches and no worker waits for another's lock.
+
+Nothing about the audit's guarantees changes:
+
+* an operation answers only after its entry has committed: a worker waits for the relay's reply to each
+  entry, which the relay sends only when the batch holding the entry has committed (``AuditWriter.write``
+  returned); an entry the database refused gets an error reply and the operation fails closed;
+* an entry the relay received is written even when the worker's operation was cancelled meanwhile;
+* when the relay cannot be reached (not started, stopped, crashed), the operations whose entries were sent
+  and not answered fail closed (SERVICE_UNAVAILABLE: whether their entries committed is unknown), and the
+  worker writes later entries through its own writer (``fallback``), trying the relay again at most once
+  per ``RETRY_SECONDS``: the hub keeps serving, audited, with its own writers.
+
+Only the hub's workers can hand in entries: the socket lives in a private temporary directory (mode 0700,
+the socket 0600) and a connection must first present the run's secret (``SECRET_ENV``, random per run,
+inherited by the workers through their environment) or it is closed without a reply. A frame is a 4-byte
+length and an orjson object: ``{"secret"}`` once, then ``{"n": <request>, "e": <entry fields>}`` from the
+worker and ``{"n"}`` or ``{"n", "error"}`` from the relay. Hand-written on asyncio streams: the protocol is
+a few lines and every library for it (multiprocessing managers, an HTTP server) costs more per entry than
+what the relay saves.
+
+Tracing: the worker's ``audit`` span covers the wait for the relay's reply and travels with the entry
+(``"t"``: trace id and span id in hex, flags); the relay, which exports spans as the ``OTEL_*`` variables say like the
+workers do, puts its own ``audit`` span for the entry under it, and the batch's ``hub/audit_append`` call under
+the batch's first such span, as the workers' own writers do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hmac
+import logging
+import os
+import secrets
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import orjson
+from opentelemetry import trace
+
+from hub.db.pools import Databases
+from hub.errors import ServiceUnavailable, SetupError
+from hub.governance.audit import AuditEntry
+from hub.governance.audit_writer import AuditWriter
+from hub.settings import Settings
+from hub.telemetry.tracing import Telemetry, provider_from_env, record_error
+
+log = logging.getLogger("hub.audit")
+
+SOCKET_ENV = "HUB_AUDIT_RELAY_SOCKET"
+SECRET_ENV = "HUB_AUDIT_RELAY_SECRET"
+RETRY_SECONDS = 1.0
+CONNECT_SECONDS = 2.0
+MAX_FRAME = 1 << 20  # an entry is a few hundred bytes; anything near this is not one
+UNAVAILABLE = "audit relay unavailable"
+_LENGTH = struct.Struct("!I")
+_FIELDS = frozenset(f.name for f in dataclasses.fields(AuditEntry))
+
+
+def frame(message: dict[str, Any]) -> bytes:
+    data = orjson.dumps(message)
+    return _LENGTH.pack(len(data)) + data
+
+
+async def read_frame(reader: asyncio.StreamReader) -> Any:
+    (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
+    if length > MAX_FRAME:
+        raise ValueError(f"a frame of {length} bytes")
+    return orjson.loads(await reader.readexactly(length))
+
+
+def span_context_of(carried: Any) -> trace.SpanContext | None:
+    """The worker's ``audit`` span as a frame carries it (``[trace id hex, span id hex, flags]``), or None."""
+    try:
+        trace_id, span_id, flags = carried
+        context = trace.SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=True,
+                                    trace_flags=trace.TraceFlags(int(flags) & 0xFF))
+    except (TypeError, ValueError):
+        return None
+    return context if context.is_valid else None
+
+
+def entry_of(fields: Any) -> AuditEntry:
+    """The ``AuditEntry`` a worker sent (its dataclass fields); ValueError for anything else."""
+    if not isinstance(fields, dict) or not set(fields) <= _FIELDS:
+        raise ValueError("not an audit entry")
+    return AuditEntry(**fields)
+
+
+class _Outbox:
+    """Frames to one stream, written once per event-loop turn (one send for all the replies of a batch)."""
+
+    def __init__(self, stream: asyncio.StreamWriter):
+        self.stream = stream
+        self.frames: list[bytes] = []
+
+    def put(self, data: bytes) -> None:
+        if not self.frames:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.frames.append(data)
+
+    def flush(self) -> None:
+        data, self.frames = b"".join(self.frames), []
+        if data and not self.stream.is_closing():
+            self.stream.write(data)
+
+
+# --- the relay (its own process) -------------------------------------------------------------------------
+
+class RelayServer:
+    """Takes the workers' entries and writes them through one ``AuditWriter``."""
+
+    def __init__(self, writer: AuditWriter, secret: str):
+        self.writer = writer
+        self._secret = secret.encode()
+        self._writes: set[asyncio.Task] = set()
+        self.refused = 0  # connections closed for a missing or wrong secret, or a malformed frame
+
+    async def handle(self, reader: asyncio.StreamReader, stream: asyncio.StreamWriter) -> None:
+        outbox = _Outbox(stream)
+        try:
+            hello = await asyncio.wait_for(read_frame(reader), CONNECT_SECONDS)
+            given = hello.get("secret") if isinstance(hello, dict) else None
+            if not isinstance(given, str) or not hmac.compare_digest(given.encode(), self._secret):
+                self.refused += 1
+                return
+            outbox.put(frame({"ready": True}))
+            while True:
+                message = await read_frame(reader)
+                number = message.get("n") if isinstance(message, dict) else None
+                if not isinstance(number, int):
+                    raise ValueError("a frame without its request number")
+                task = asyncio.ensure_future(self._write(number, message.get("e"), message.get("t"), outbox))
+                self._writes.add(task)
+                task.add_done_callback(self._writes.discard)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the worker went away; what it sent is still written
+        except (ValueError, TimeoutError, orjson.JSONDecodeError, asyncio.TimeoutError):
+            self.refused += 1
+        finally:
+            stream.close()
+
+    async def _write(self, number: int, fields: Any, parent: Any, outbox: _Outbox) -> None:
+        try:
+            await self.writer.write(entry_of(fields), parent=span_context_of(parent))
+            reply: dict[str, Any] = {"n": number}
+        except Exception as exc:  # noqa: BLE001 - the worker fails the operation closed
+            reply = {"n": number, "error": f"{type(exc).__name__}: {exc}"}
+        outbox.put(frame(reply))
+
+    async def drain(self) -> None:
+        """Until every entry received so far is written (or refused)."""
+        while self._writes:
+            await asyncio.wait(set(self._writes))
+
+
+async def run_relay(settings: Any, path: str, secret: str) -> None:
+    """The relay process's life: serve ``path`` until SIGTERM, then write what was received and stop."""
+    telemetry = Telemetry(provider_from_env(environment=settings.env), owns_provider=True)
+    db = await Databases(settings, settings.database_url, telemetry=telemetry).open()
+    writer = AuditWriter(db.hub)
+    relay = RelayServer(writer, secret)
+    server = await asyncio.start_unix_server(relay.handle, path=path)
+    os.chmod(path, 0o600)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    orphaned = asyncio.ensure_future(_until_orphaned(stop))
+    try:
+        await stop.wait()
+    finally:
+        orphaned.cancel()
+        server.close()
+        await relay.drain()
+        await writer.close()
+        await db.close()
+        telemetry.flush()
+
+
+async def _until_orphaned(stop: asyncio.Event, every: float = 1.0) -> None:
+    """Stop when ``hub serve`` is gone without stopping the relay (killed): its workers are gone too."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(every)
+    log.error("hub serve (process %d) is gone: the audit relay writes what it received and stops", parent)
+    stop.set()
+
+
+def main() -> None:
+    """``python -m hub.governance.audit_relay SOCKET`` (started by ``hub serve``; settings and secret from the
+    environment). Ctrl-C in a terminal reaches every process of the group: the relay ignores it and SIGHUP, and
+    stops on the SIGTERM ``hub serve`` sends once its workers have stopped."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    asyncio.run(run_relay(Settings.from_env(os.environ), sys.argv[1], os.environ[SECRET_ENV]))
+
+
+@contextlib.contextmanager
+def started(environ: dict[str, str] | Any = os.environ, timeout: float = 60.0) -> Iterator[Path]:
+    """Start the relay for the workers ``hub serve`` is about to start (they find it through ``environ``), and
+    stop it after them (SIGTERM: it writes what it received first)."""
+    folder = Path(tempfile.mkdtemp(prefix="hub-audit-"))  # mode 0700
+    path = folder / "relay.sock"
+    secret = secrets.token_hex(32)
+    environ[SECRET_ENV] = secret
+    proc = subprocess.Popen([sys.executable, "-m", "hub.governance.audit_relay", str(path)],
+                            env={**environ, SECRET_ENV: secret}, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if proc.poll() is not None:
+                raise SetupError(f"the audit relay stopped at start (exit {proc.returncode}); see the log above")
+            if time.monotonic() > deadline:
+                raise SetupError(f"the audit relay did not start within {timeout:.0f} s")
+            time.sleep(0.05)
+        environ[SOCKET_ENV] = str(path)
+        yield path
+    finally:
+        environ.pop(SOCKET_ENV, None)
+        environ.pop(SECRET_ENV, None)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                log.error("the audit relay did not stop within 60 s after its workers; killed")
+                proc.kill()
+                proc.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- the worker's side -----------------------------------------------------------------------------------
+
+class RelayClient:
+    """A worker's audit writer when ``hub serve`` started a relay: ``write`` and ``close`` as ``AuditWriter``'s."""
+
+    def __init__(self, path: str, secret: str, fallback: AuditWriter):
+        self.path = path
+        self.fallback = fallback  # this process's own writer, while the relay cannot be reached
+        self._secret = secret
+        self._stream: asyncio.StreamWriter | None = None
+        self._outbox: _Outbox | None = None
+        self._reader_task: asyncio.Task | None = None
+        self._pending: dict[int, asyncio.Future] = {}
+        self._next = 0
+        self._retry_at = 0.0
+        self._connecting: asyncio.Lock | None = None
+        self._closed = False
+        self.relayed = 0  # entries the relay confirmed
+        self.fell_back = 0  # entries written by the fallback writer
+
+    @classmethod
+    def from_env(cls, fallback: AuditWriter, environ: Any = os.environ) -> "RelayClient | None":
+        path, secret = environ.get(SOCKET_ENV), environ.get(SECRET_ENV)
+        return cls(path, secret, fallback) if path and secret else None
+
+    @property
+    def connected(self) -> bool:
+        return self._stream is not None
+
+    async def write(self, entry: AuditEntry) -> None:
+        """Hand ``entry`` to the relay and wait until it has committed (or write it with the fallback writer when
+        the relay cannot be reached); raises when it could not be written (callers fail closed)."""
+        if self._closed:
+            raise RuntimeError("the audit writer is closed")
+        if self._stream is None and not await self._connect():
+            self.fell_back += 1
+            await self.fallback.write(entry)
+            return
+        loop = asyncio.get_running_loop()
+        number, self._next = self._next, self._next + 1
+        done = self._pending[number] = loop.create_future()
+        message: dict[str, Any] = {"n": number, "e": dataclasses.asdict(entry)}
+        span = None
+        if self.fallback.department.telemetry is not None and trace.get_current_span().is_recording():
+            span = self.fallback.department.telemetry.tracer.start_span("audit", attributes={"hub.audit.relay": True})
+            carried = span.get_span_context()
+            message["t"] = [format(carried.trace_id, "032x"), format(carried.span_id, "016x"), int(carried.trace_flags)]
+        self._outbox.put(frame(message))
+        try:
+            error = await done
+        except BaseException as exc:
+            if span is not None:
+                record_error(span, exc)
+            raise
+        finally:
+            if span is not None:
+                span.end()
+        if error is not None:
+            raise ServiceUnavailable(f"{UNAVAILABLE}: {error}" if error != UNAVAILABLE else UNAVAILABLE)
+        self.relayed += 1
+
+    async def _connect(self) -> bool:
+        if time.monotonic() < self._retry_at:
+            return False
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._stream is not None:
+                return True
+            if time.monotonic() < self._retry_at:
+                return False
+            try:
+                reader, stream = await asyncio.wait_for(asyncio.open_unix_connection(self.path), CONNECT_SECONDS)
+                stream.write(frame({"secret": self._secret}))
+                ready = await asyncio.wait_for(read_frame(reader), CONNECT_SECONDS)
+                if not (isinstance(ready, dict) and ready.get("ready") is True):
+                    raise ConnectionError("the relay did not accept the connection")
+            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, TimeoutError, ValueError) as exc:
+                self._retry_at = time.monotonic() + RETRY_SECONDS
+                log.warning("audit relay at %s unavailable (%s): this worker writes its own audit entries for "
+                            "the next %.0f s", self.path, exc, RETRY_SECONDS)
+                return False
+            self._stream, self._outbox = stream, _Outbox(stream)
+            self._reader_task = asyncio.ensure_future(self._read(reader, stream))
+            return True
+
+    async def _read(self, reader: asyncio.StreamReader, stream: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                reply = await read_frame(reader)
+                done = self._pending.pop(reply.get("n"), None) if isinstance(reply, dict) else None
+                if done is not None and not done.done():
+                    done.set_result(reply.get("error"))
+        except Exception as exc:  # noqa: BLE001 - EOF, a reset, a malformed reply: the connection is over
+            if not self._closed:
+                log.error("audit relay connection lost (%s): %d operation(s) waiting for their entries fail "
+                          "closed; this worker writes its own entries meanwhile", exc or type(exc).__name__,
+                          len(self._pending))
+        finally:
+            self._lost(stream)
+
+    def _lost(self, stream: asyncio.StreamWriter) -> None:
+        if self._stream is stream:
+            self._stream, self._outbox, self._reader_task = None, None, None
+            self._retry_at = time.monotonic() + RETRY_SECONDS
+        stream.close()
+        pending, self._pending = self._pending, {}
+        for done in pending.values():  # sent, not confirmed: whether they committed is unknown
+            if not done.done():
+                done.set_result(UNAVAILABLE)
+
+    async def close(self) -> None:
+        """Wait for the replies to every entry sent, then close the connection and the fallback writer."""
+        await asyncio.sleep(0)  # let cancelled operations' writes (scheduled just before) send theirs
+        if self._pending:
+            await asyncio.wait(set(self._pending.values()), timeout=60)
+        self._closed = True
+        if self._stream is not None:
+            self._outbox.flush()
+            self._lost(self._stream)
+        await self.fallback.close()
+
+
+if __name__ == "__main__":
+    main()
