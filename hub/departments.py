@@ -5,8 +5,9 @@ A department is a name (what consumers, settings and the catalog call it), the P
 ``resolvers/``. The four *data* departments own data that the hub joins (their own database pool, demo data,
 change feed, a demo consumer each); ``bigdata`` (the big-data bureau) is the hub's own: its tables are in the
 ``hub`` schema and its queries in ``sql/queries/hub/``. Adding a department starts here
-(docs/contributing.md); ``tests/governance/test_departments.py`` checks that every registered department has
-its migration, its queries folder, its catalog rows and its resolver package.
+(docs/contributing.md); ``tests/test_departments.py`` checks that every registered department has
+its migration, its queries folder, its catalog rows and its resolver package. Code reaches a department's pool as
+``db.<schema>`` (``hub.db.pools.Databases``), from this registry too.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ DEPARTMENTS: tuple[Department, ...] = (
     Department("bigdata", "hub", "0001_hub.sql", holds_data=False),
 )
 BY_NAME: dict[str, Department] = {d.name: d for d in DEPARTMENTS}
+BY_SCHEMA: dict[str, Department] = {d.schema: d for d in DEPARTMENTS}  # ``db.<schema>`` (hub.db.pools.Databases)
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 # the departments whose data the hub joins (pools of their own, demo data, the change feed)
 DATA: tuple[str, ...] = tuple(d.name for d in DEPARTMENTS if d.holds_data)

@@ -5,6 +5,7 @@ kind of difference, and must not be fooled by PostGraphile's field names or its 
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from graphql import parse
@@ -27,8 +28,6 @@ PGL = {"data": {"allJobPostings": {"nodes": [
 
 
 def _pgl(**change) -> dict:
-    import copy
-
     out = copy.deepcopy(PGL)
     nodes = out["data"]["allJobPostings"]["nodes"]
     for path, value in change.items():

@@ -3,14 +3,16 @@ queries folder, its catalog rows and its resolver package, and nothing outside t
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from pathlib import Path
 
 import pytest
 
-from hub import SQL_DIR
+from hub import SQL_DIR, departments
 from hub.assembly import PACKAGES, contributions, dataset_types
-from hub.departments import DATA, DEPARTMENTS, NAMES
+from hub.db.pools import Databases
+from hub.departments import DATA, DEPARTMENTS, NAMES, Department
 from hub.settings import Settings
 from tests.support.helpers import sql, sql_value
 
@@ -54,3 +56,29 @@ def test_the_database_knows_the_same_departments(settings: Settings) -> None:
                                              "and pg_get_constraintdef(oid) like '%department%'")
     assert all(f"'{name}'" in check for name in NAMES), check
     assert check.count("'::text") == len(NAMES), check
+
+
+def test_a_new_department_is_reached_by_its_schema_with_no_change_in_hub_db(settings: Settings, monkeypatch) -> None:
+    """``db.<schema>`` comes from the registry: a department added there (a fake "health") gets its pool and its
+    accessor from ``Databases`` as it is; the existing accessors stay (``db.hub`` is bigdata's, schema hub)."""
+    health = Department("health", "health", "0099_health.sql")
+    registered = (*DEPARTMENTS, health)
+    monkeypatch.setattr(departments, "DEPARTMENTS", registered)
+    monkeypatch.setattr(departments, "BY_NAME", {d.name: d for d in registered})
+    monkeypatch.setattr(departments, "BY_SCHEMA", {d.schema: d for d in registered})
+    monkeypatch.setattr(departments, "NAMES", tuple(d.name for d in registered))
+
+    async def check() -> None:
+        db = await Databases(settings, settings.database_url).open()
+        try:
+            assert set(db.departments) == {*NAMES, "health"}
+            assert db.health is db.departments["health"] and db.health.name == "health"
+            assert await db.health.pool.fetchval("select 1") == 1  # its pool is open (here the default database's)
+            assert [getattr(db, d.schema).name for d in DEPARTMENTS] == list(NAMES)
+            assert db.hub.name == "bigdata" and db.labor.name == "labor"
+            with pytest.raises(AttributeError, match="dentistry"):
+                db.dentistry  # noqa: B018 - not a department: an AttributeError, not a KeyError
+        finally:
+            await db.close()
+
+    asyncio.run(check())

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 from stdnum.cn import uscc as stdnum_uscc
 
-from graphql import GraphQLSchema
+from graphql import GraphQLSchema, default_field_resolver
 from hub.errors import BadUserInput
 
 _D = r"[0-9]"
@@ -132,8 +132,6 @@ def check_arguments(where: tuple[str, str], arguments: dict[str, Any]) -> None:
 
 def install_code_checks(schema: GraphQLSchema) -> None:
     """Wrap the resolver of every field in ``ARGUMENTS``: the check runs before the resolver (and its guard)."""
-    from graphql import default_field_resolver
-
     for (parent, fname) in ARGUMENTS:
         fdef = schema.type_map[parent].fields[fname]  # KeyError: the table names a field the schema lacks
         fdef.resolve = _checked(fdef.resolve or default_field_resolver, (parent, fname))

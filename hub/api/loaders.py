@@ -7,6 +7,7 @@ children per parent" (``PageByKeyLoader``, keyset-paginated with LATERAL, one st
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Hashable, Sequence
@@ -121,8 +122,6 @@ class JoinLoader(DataLoader):
 
 def row_converter(cls: type) -> Callable[[Any], Any]:
     """A function building ``cls`` (a strawberry type) from a row holding its data fields."""
-    import dataclasses
-
     names = [f.name for f in dataclasses.fields(cls) if f.init and not getattr(f, "base_resolver", None)]
     assigned_by_init = [f for f in dataclasses.fields(cls) if not f.init and (
         f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING)]

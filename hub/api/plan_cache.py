@@ -23,8 +23,8 @@ from cachetools import LRUCache
 from graphql import (DocumentNode, FragmentDefinitionNode, FragmentSpreadNode, OperationDefinitionNode, Visitor, parse,
                      specified_rules, validate, visit)
 
-from hub.api.document_limits import alias_rule, depth_rule
 from hub.api.fastpath import CompiledOperation, Compiler, NotCompilable
+from hub.api.limit_rules import alias_rule, depth_rule
 
 log = logging.getLogger("hub.plan_cache")
 

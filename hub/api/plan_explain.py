@@ -10,15 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from hub.api import specs
+from hub.api.compiled import query_names
 from hub.api.fastpath import FieldPlan, SelectionPlan
+from hub.api.plan_cache import PlanCache
+from hub.api.schema import build_schema
 from hub.api.trusted import document_hash
 
 
 def explain(text: str, settings: Any, with_sql: bool = True) -> str:
-    from hub.api.compiled import query_names
-    from hub.api.plan_cache import PlanCache
-    from hub.api.schema import build_schema
-
     cache = PlanCache(build_schema(settings), settings, 1)
     digest = document_hash(text)
     names = [n for n in query_names(text) if n is not None] or [None]

@@ -15,13 +15,13 @@ from graphql import GraphQLError, GraphQLResolveInfoHelpers
 from hub import GRAPHQL_DIR
 from hub.api.audit import AuditExtension
 from hub.api.codes import install_code_checks
-from hub.api.document_limits import schema_extensions
 from hub.api.errors import ErrorCodes
+from hub.api.limit_rules import schema_extensions
 from hub.api.telemetry import OperationSpan, ResolverSpans
 from hub.api.ws_auth import watch_subscriptions
 from hub.assembly import contributions, dataset_types
 from hub.db.replicas import ReadRouting
-from hub.governance.access import install_guards
+from hub.governance.guards import install_guards
 from hub.settings import Settings
 
 CACHE_SIZE = 512

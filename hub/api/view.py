@@ -21,13 +21,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from hub.api.compiled import CompiledQueries
 from hub.api.context import Context
 from hub.api.errors import shape_error
+from hub.api.graphiql import graphiql_html
 from hub.api.over_http import (
     JSON,
     RETRY_AFTER_SECONDS,
@@ -37,6 +40,7 @@ from hub.api.over_http import (
     shape_response,
 )
 from hub.api.trusted import TrustedDocuments
+from hub.api.ws_auth import authenticate_ws
 from hub.api.ws_handler import HubTransportWSHandler
 from hub.errors import HubError
 from hub.governance.access import Access
@@ -135,18 +139,11 @@ class HubGraphQL(GraphQL):
         """graphql-transport-ws ``connection_init``: a websocket opened without an Authorization header (browsers
         cannot send one) authenticates with ``{"Authorization": "Bearer <token>"}`` in the payload. Each operation
         is then authorised again (``hub.api.ws_handler``)."""
-        from strawberry.exceptions import ConnectionRejectionError
-        from strawberry.types.unset import UNSET
-
-        from hub.api.ws_auth import authenticate_ws
-
         if context.consumer is None and not await authenticate_ws(context):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         return UNSET
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        from hub.api.graphiql import graphiql_html
-
         return HTMLResponse(graphiql_html(endpoint=str(request.url.path)))
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:

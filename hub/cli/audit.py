@@ -10,8 +10,9 @@ import asyncpg
 import typer
 from rich.console import Console
 
+from hub.cli.support import settings_or_exit
 from hub.errors import SetupError
-from hub.settings import Settings, SettingsError
+from hub.settings import Settings
 
 audit_app = typer.Typer(help="The audit log (hub.audit_log): append-only and hash-chained, with signed checkpoints.",
                         no_args_is_help=True)
@@ -21,11 +22,7 @@ SHOWN_PROBLEMS = 20  # problems printed by verify; the rest are counted
 
 
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        _err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    return settings_or_exit(_err)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -35,7 +32,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _on_database(settings: Settings, work: Callable[[str], Awaitable[Any]]) -> Any:
     """``work(url of the hub schema's database)``, with the embedded server when no DATABASE_URL is set."""
-    from hub.db.runtime import resolved
+    from hub.db.runtime import resolved  # deferred import: CLI start-up time
 
     try:
         with resolved(settings) as settings:
@@ -45,6 +42,7 @@ def _on_database(settings: Settings, work: Callable[[str], Awaitable[Any]]) -> A
 
 
 async def _verify(url: str, checkpoints: list):
+    # deferred import: CLI start-up time
     from hub.db.runtime import connect
     from hub.governance.audit import verify
 
@@ -58,6 +56,7 @@ async def _verify(url: str, checkpoints: list):
 
 
 def _public_keys(settings: Settings, files: list[Path]) -> dict:
+    # deferred import: CLI start-up time (cryptography)
     from hub.governance.audit_keys import load_private_key, load_public_key
     from hub.governance.checkpoints import public_keys_by_id
 
@@ -72,6 +71,7 @@ def _public_keys(settings: Settings, files: list[Path]) -> dict:
 
 def _checked_checkpoints(settings: Settings, path: Path, key_files: list[Path]) -> tuple[list, list[str]]:
     """The checkpoints of ``path`` whose signatures verify, and the problems of the others."""
+    # deferred import: CLI start-up time
     from hub.governance.checkpoints import read_export, seq_gaps, signature_problem
 
     try:
@@ -143,6 +143,7 @@ def audit_keygen(
 ) -> None:
     """Write a new Ed25519 signing key to the file HUB_AUDIT_SIGNING_KEY names (mode 0600) and its public key
     beside it (<file>.pub, for the bureau); the key is never stored in the database."""
+    # deferred import: CLI start-up time (cryptography)
     from hub.governance.audit_keys import generate, key_id, load_private_key, public_path
 
     settings = _settings()
@@ -173,7 +174,7 @@ def audit_keygen(
 def audit_checkpoint() -> None:
     """Sign the chain's head now (unless it is the newest checkpoint's), store it, append it to
     HUB_AUDIT_CHECKPOINT_EXPORT, and print it as an export line."""
-    from hub.governance.checkpoints import ChainRegression, signer_from_settings
+    from hub.governance.checkpoints import ChainRegression, signer_from_settings  # deferred import: CLI start-up time
 
     settings = _settings()
     if settings.audit_signing_key is None:

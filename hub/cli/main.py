@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
+import shutil
 import signal
 import sys
 from dataclasses import replace
@@ -14,14 +16,22 @@ from typing import Literal, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from hub.assembly import commands, contributions
 from hub.cli import support as cli_support
 from hub.cli.audit import audit_app
+from hub.cli.support import port_problem
 from hub.cli.sync import ingest_command, sync_app
+from hub.db.pools import Databases
 from hub.demo.scales import SCALES
-from hub.errors import SetupError
-from hub.settings import Settings, SettingsError
+from hub.errors import HubError, SetupError
+from hub.governance.consumers import create_consumer, create_demo_consumers, hash_token
+from hub.http.rate_table import ENV_VAR, create_for_server
+from hub.problems import redact
+from hub.settings import Settings
+from hub.telemetry.logs import configure_logging
 
 app = typer.Typer(help="Talent Data Hub: one GraphQL schema over the commerce, science, labor and education "
                        "departments' data, with government data-sharing rules.",
@@ -49,16 +59,10 @@ def _options(debug: bool = typer.Option(False, "--debug", help="Show the full tr
 
 
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        console.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    return cli_support.settings_or_exit(console)
 
 
 def _fail(exc: Exception | str) -> None:
-    from rich.markup import escape
-
     if isinstance(exc, Exception) and cli_support.debugging():
         raise exc  # hub --debug: the traceback
 
@@ -67,10 +71,7 @@ def _fail(exc: Exception | str) -> None:
 
 
 async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: bool) -> None:
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from hub.db.pools import Databases
+    # deferred import: CLI start-up time (the demo generator)
     from hub.demo.load import load_demo, pools_of
 
     db = await Databases(settings, settings.database_url).open()
@@ -83,15 +84,7 @@ async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: b
                     if contribution.refresh_if_missing is not None:
                         await contribution.refresh_if_missing(db)
                 return
-        with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console) as progress:
-            tasks: dict[str, int] = {}
-
-            def report(step: str, done: int, total: int) -> None:
-                if step not in tasks:
-                    tasks[step] = progress.add_task(step, total=max(total, 1))
-                progress.update(tasks[step], completed=done, total=max(total, 1))
-
+        with cli_support.progress_bars(console) as report:
             counts = await load_demo(pools_of(db), scale=scale, seed=seed, progress=report)
             for contribution in contributions():  # the published statistics' summary tables
                 if contribution.refresh is not None:
@@ -105,20 +98,11 @@ async def _load_demo(settings: Settings, scale: str, seed: int, only_if_empty: b
 async def _demo_consumers(settings: Settings) -> None:
     """Create the demo consumers once and print their tokens (kept in <data dir>/demo-tokens.json,
     for the demo only: real tokens are shown once and never stored)."""
-    import json
-
-    from rich.table import Table
-
-    from hub.db.pools import Databases
-    from hub.governance.consumers import create_demo_consumers
-
     path = settings.data_dir / "demo-tokens.json"
     db = await Databases(settings, settings.database_url).open()
     try:
         tokens = json.loads(path.read_text()) if path.exists() else None
         if tokens:
-            from hub.governance.consumers import hash_token
-
             known = [await db.hub.fetchrow("hub/consumer_by_token_hash", hash_token(t)) for t in tokens.values()]
             if not all(known):
                 tokens = None
@@ -146,11 +130,10 @@ def serve(
     demo: Optional[Scale] = typer.Option(None, help="Load demo data of this scale unless demo data is already loaded."),
 ) -> None:
     """Serve GraphQL (POST/GET /graphql, GraphiQL in browsers), /healthz and /readyz."""
+    # deferred import: CLI start-up time (uvicorn, the database runtime)
     import uvicorn
 
-    from hub.cli.support import port_problem
     from hub.db.runtime import check_databases, migrate_all, resolved
-    from hub.problems import redact
 
     settings = _settings()
     settings = replace(settings, host=host or settings.host, port=port or settings.port,
@@ -179,8 +162,6 @@ def serve(
             console.print(f"serving on http://{settings.host}:{settings.port}/graphql "
                           f"({settings.workers} worker{'s' if settings.workers > 1 else ''})")
             log_level = settings.log_level.lower()
-            from hub.telemetry.logs import configure_logging
-
             configure_logging(log_level, settings.log_format, uvicorn_access=not settings.access_log)
             # The hub writes its own JSON access line (hub.telemetry.observe); uvicorn's is on only without it.
             logging_options = {"log_level": log_level, "log_config": None, "access_log": not settings.access_log}
@@ -189,6 +170,7 @@ def serve(
                 if settings.metrics:
                     # Every scrape shows all workers: prometheus-client's multiprocess mode, in a fresh folder
                     # for this run (hub.telemetry.metrics), found by the workers through the environment they inherit.
+                    # deferred import: CLI start-up time
                     from hub.telemetry.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 
                     metrics_dir = prepare_multiprocess_dir(settings.data_dir, settings.port)
@@ -198,14 +180,12 @@ def serve(
                 if settings.rate_limit_per_second > 0:
                     # The per-consumer rate holds for the host: the workers share one table (hub.http.rate_table),
                     # fresh for this run, found through the environment they inherit.
-                    from hub.http.rate_table import ENV_VAR, create_for_server
-
                     table = create_for_server(settings.data_dir, settings.port)
                     os.environ[ENV_VAR] = str(table)
                 try:
                     with contextlib.ExitStack() as stack:
                         if settings.audit_relay:  # one audit writer for every worker (hub.governance.audit_relay)
-                            from hub.governance import audit_relay
+                            from hub.governance import audit_relay  # deferred import: CLI start-up time
 
                             stack.enter_context(audit_relay.started(os.environ))
                         _serve_workers(uvicorn.Config("hub.app:app_from_env", factory=True, host=settings.host,
@@ -215,11 +195,9 @@ def serve(
                     if table is not None:
                         table.unlink(missing_ok=True)
                     if metrics_dir is not None:
-                        import shutil
-
                         shutil.rmtree(metrics_dir, ignore_errors=True)
             else:
-                from hub.app import create_app
+                from hub.app import create_app  # deferred import: CLI start-up time (the whole application)
 
                 uvicorn.run(create_app(settings), host=settings.host, port=settings.port, lifespan="on",
                             **logging_options)
@@ -230,7 +208,7 @@ def serve(
 def _serve_workers(config: "uvicorn.Config") -> None:  # noqa: F821 - imported lazily
     """``uvicorn.run`` with several workers, except that SIGHUP stops them (uvicorn's supervisor restarts its
     workers on SIGHUP; closing the terminal must stop the hub, like Ctrl-C)."""
-    from uvicorn.supervisors.multiprocess import Multiprocess
+    from uvicorn.supervisors.multiprocess import Multiprocess  # deferred import: CLI start-up time
 
     class Supervisor(Multiprocess):
         def handle_hup(self) -> None:
@@ -247,8 +225,7 @@ def _serve_workers(config: "uvicorn.Config") -> None:  # noqa: F821 - imported l
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending migrations (forward-only, each in its own transaction)."""
-    from hub.db.runtime import migrate_all, resolved
-    from hub.problems import redact
+    from hub.db.runtime import migrate_all, resolved  # deferred import: CLI start-up time
 
     try:
         with resolved(_settings()) as settings:
@@ -263,10 +240,7 @@ def db_migrate() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Show applied and pending migrations."""
-    from rich.table import Table
-
-    from hub.db.runtime import resolved, status_all
-    from hub.problems import redact
+    from hub.db.runtime import resolved, status_all  # deferred import: CLI start-up time
 
     try:
         with resolved(_settings()) as settings:
@@ -291,7 +265,7 @@ def seed(
     seed_value: int = typer.Option(42, "--seed", help="Random seed; the same seed gives the same data."),
 ) -> None:
     """Replace the departments' data with deterministic demo data (migrates first)."""
-    from hub.db.runtime import migrate_all, resolved
+    from hub.db.runtime import migrate_all, resolved  # deferred import: CLI start-up time
 
     try:
         with resolved(_settings()) as settings:
@@ -303,8 +277,7 @@ def seed(
 
 def _hub_db_call(fn):
     """Run ``fn(hub_department)`` against the hub's own schema, with the embedded server if needed."""
-    from hub.db.pools import Databases
-    from hub.db.runtime import migrate_all, resolved
+    from hub.db.runtime import migrate_all, resolved  # deferred import: CLI start-up time
 
     async def go(settings: Settings):
         await migrate_all(settings)
@@ -328,9 +301,6 @@ def consumer_create(
     role: str = typer.Option("consumer", help="consumer, or admin (the big-data bureau)."),
 ) -> None:
     """Register a consumer and print its bearer token (shown once; only its hash is stored)."""
-    from hub.errors import HubError
-    from hub.governance.consumers import create_consumer
-
     try:
         consumer, token = _hub_db_call(lambda hub: create_consumer(hub, department, name, role))
     except HubError as exc:
@@ -344,8 +314,6 @@ def consumer_create(
 @consumer_app.command("list")
 def consumer_list() -> None:
     """List consumers (tokens are never shown again)."""
-    from rich.table import Table
-
     rows = _hub_db_call(lambda hub: hub.fetch("hub/consumers_list"))
     table = Table()
     for col in ("id", "department", "name", "role", "created", "revoked"):
@@ -371,7 +339,7 @@ def schema_export(
     check: bool = typer.Option(False, "--check", help="Do not write; exit 1 if the file differs from the code."),
 ) -> None:
     """Write the schema's SDL to graphql/schema.graphql."""
-    from hub.api.schema import SCHEMA_FILE, export_sdl
+    from hub.api.schema import SCHEMA_FILE, export_sdl  # deferred import: CLI start-up time (the whole schema)
 
     sdl = export_sdl()
     if check:
@@ -391,6 +359,7 @@ def plan(
     explain: bool = typer.Option(False, "--explain", help="Print every statement, generated ones in full."),
 ) -> None:
     """How the compiled path answers a query document (hub.api.plan_explain); no database needed."""
+    # deferred import: CLI start-up time (the whole schema)
     from hub.api.plan_explain import explain as explain_document
 
     text = file.read_text(encoding="utf-8")

@@ -1,5 +1,5 @@
-"""What the ``hub`` commands share: one line a person can act on for every known failure, and flags shown as
-flags in ``--help``.
+"""What the ``hub`` commands share: one line a person can act on for every known failure, flags shown as
+flags in ``--help``, and progress bars for long steps (``progress_bars``).
 
 ``run(app)`` is the one place that turns known exceptions (an unreachable or misnamed database, a hub that
 does not answer, a bad setting, a file that cannot be read) into one line on stderr and an exit code; the
@@ -13,16 +13,19 @@ import errno
 import os
 import socket
 import sys
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import asyncpg
 import httpx
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from typer.core import TyperOption
 
 from hub.errors import HubError, SetupError
 from hub.problems import database_problem, http_problem, os_cause
-from hub.settings import SettingsError
+from hub.settings import Settings, SettingsError
 
 # Exit codes of the hub's commands (README "Command line").
 EXIT_ERROR = 1       # the command failed: nothing (more) was done
@@ -51,6 +54,33 @@ def _flag_display_type(self: TyperOption, ctx: Any) -> str | None:
 
 
 TyperOption.display_type_rich = _flag_display_type  # type: ignore[method-assign]
+
+
+def settings_or_exit(console: Console) -> Settings:
+    """The settings from the environment; a bad one is a ``configuration error:`` line on ``console`` and exit 2."""
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+# --- progress bars ---------------------------------------------------------------------------------------
+
+@contextmanager
+def progress_bars(console: Console) -> Iterator[Callable[[str, int, int], None]]:
+    """A ``progress(step, done, total)`` callback (as ``hub seed``'s demo load and ``hub stats refresh`` take it)
+    that shows one bar per step on ``console``, the bars kept on screen when the block ends."""
+    with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = progress.add_task(step, total=max(total, 1))
+            progress.update(tasks[step], completed=done, total=max(total, 1))
+
+        yield report
 
 
 # --- naming the target and the cause ---------------------------------------------------------------------

@@ -7,10 +7,14 @@ import signal
 from pathlib import Path
 from typing import Optional
 
+import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
+from hub.cli.support import EXIT_REJECTS, debugging
 from hub.sync.charsets import csv_codec, detect_csv_codec, label
 from hub.sync.client import Puller, Replica, SyncError, default_idempotency_key, file_format, upload
 
@@ -44,10 +48,6 @@ def _endpoint(url: Optional[str], token: Optional[str]) -> tuple[str, str]:
 
 
 def _fail(exc: Exception) -> None:
-    from rich.markup import escape
-
-    from hub.cli.support import debugging
-
     if debugging():
         raise exc
     _err.print(f"[red]error:[/red] {escape(str(exc))}")
@@ -94,8 +94,6 @@ def materialize(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the rows here (NDJSON; default stdout)."),
 ) -> None:
     """Apply the snapshot and change files of DIR: the dataset's rows at the checkpoint, one JSON per line."""
-    import orjson
-
     try:
         rows = Replica.load(source).rows
     except (SyncError, OSError) as exc:
@@ -126,8 +124,6 @@ def ingest_command(
     """Upload FILE to POST /ingest/{dataset} with a progress bar, and print the ingest report: every rejected
     row with its file line (the CSV header is line 1) and all its errors. Exits 3 when rows were rejected (the
     valid rows were applied) unless --allow-rejects."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
     url, token = _endpoint(url, token)
     if fmt not in ("auto", "ndjson", "csv", "xlsx"):
         _err.print("[red]error:[/red] --format must be auto, ndjson, csv or xlsx")
@@ -145,8 +141,6 @@ def ingest_command(
         _fail(exc)
     _print_report(report)
     if report["rejected"] and not allow_rejects:
-        from hub.cli.support import EXIT_REJECTS
-
         _err.print(f"{report['rejected']:,} row(s) rejected (the valid rows were applied): fix those lines and "
                    "upload them again, or pass --allow-rejects", soft_wrap=True)
         raise typer.Exit(EXIT_REJECTS)

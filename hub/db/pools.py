@@ -2,7 +2,8 @@
 
 Every statement the hub runs is a file ``sql/queries/<dept>/<name>.sql`` (one statement per file,
 with a short header comment that is stripped before execution, so traces name the statement itself).
-Departments are reached only through their own pool: ``db.labor.fetch("labor/postings_by_occupation", ...)``.
+Departments are reached only through their own pool: ``db.labor.fetch("labor/postings_by_occupation", ...)``;
+``db.<schema>`` for every department of the registry (``hub.departments``), so a new department needs no change here.
 Each statement gets a span and metrics here (``hub.telemetry.tracing``); ``DATABASE_REPLICA_URLS`` adds read views on
 replicas (``Databases.reader``, ``hub.db.replicas``).
 """
@@ -19,7 +20,7 @@ from typing import Any, AsyncIterator, ClassVar
 import asyncpg
 
 from hub import SQL_DIR
-from hub.departments import NAMES as DEPARTMENTS
+from hub import departments as department_registry
 from hub.errors import ServiceUnavailable, from_db_error, raise_mapped
 from hub.settings import Settings
 
@@ -240,7 +241,7 @@ class Databases:
         url = self.url_of(dept)
         if url == self.default_url:
             return "primary"
-        return "+".join(d for d in DEPARTMENTS if self.url_of(d) == url)
+        return "+".join(d for d in department_registry.NAMES if self.url_of(d) == url)
 
     def reader(self, consumer_id: Any = None) -> "Databases":
         """Where a read-only GraphQL operation of ``consumer_id`` reads: a replica view, or the primary
@@ -256,7 +257,7 @@ class Databases:
         return self.settings.url_for(dept, self.default_url)
 
     def distinct_urls(self) -> list[str]:
-        return sorted({self.url_of(d) for d in DEPARTMENTS})
+        return sorted({self.url_of(d) for d in department_registry.NAMES})
 
     async def open(self) -> "Databases":
         by_url: dict[str, asyncpg.Pool] = {}
@@ -267,7 +268,7 @@ class Databases:
             "jit": "off",
         }
         try:
-            for dept in DEPARTMENTS:
+            for dept in department_registry.NAMES:
                 url = self.url_of(dept)
                 name = self.pool_name(dept)
                 if url not in by_url:
@@ -289,6 +290,7 @@ class Databases:
                                                     acquire_timeout=self.settings.pool_acquire_timeout_ms / 1000,
                                                     lookups=self._lookups(dept, name, lookup_gauges.get(url)))
             if self.settings.replica_urls:
+                # deferred import: cycle pools<->replicas (a replica's ReadView is a Databases)
                 from hub.db.replicas import ReplicaSet
 
                 self.replicas = await ReplicaSet.open(self, server_settings)
@@ -326,25 +328,16 @@ class Databases:
         self.departments.clear()
         self.pool_gauges.clear()
 
-    @property
-    def commerce(self) -> Department:
-        return self.departments["commerce"]
-
-    @property
-    def labor(self) -> Department:
-        return self.departments["labor"]
-
-    @property
-    def science(self) -> Department:
-        return self.departments["science"]
-
-    @property
-    def education(self) -> Department:
-        return self.departments["education"]
-
-    @property
-    def hub(self) -> Department:
-        return self.departments["bigdata"]
+    def __getattr__(self, schema: str) -> Department:
+        """``db.<schema>``: the access point of the department whose data is in that schema, for every department
+        of the registry — ``db.commerce``, ``db.labor``, ``db.science``, ``db.education``, and ``db.hub`` for the
+        hub's own tables (bigdata's). Python calls this only for names that are not attributes; any other name is an
+        AttributeError, as usual."""
+        department = department_registry.BY_SCHEMA.get(schema)
+        if department is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {schema!r} (nor a department "
+                                 f"with that schema: {', '.join(sorted(department_registry.BY_SCHEMA))})")
+        return self.departments[department.name]
 
     async def ping(self) -> None:
         for pool in {id(p): p for p in self.pools.values()}.values():

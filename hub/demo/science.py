@@ -1,8 +1,6 @@
 """Demo data, science's tables: research projects, technology transfers and innovation platforms.
 
-A mixin of the generator (``hub.demo.seed.Generator``): it reads ``self.n`` (the scale's row counts),
-``self.rng(table)`` and what earlier steps left on ``self`` (``Generator.run`` gives the order), and
-writes ``self.data[table]``.
+A mixin of ``hub.demo.seed.Generator`` (what a mixin reads and writes is said there).
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ department's own pool (so a department may live in its own database) and records
 Departments refer to each other only by national codes, and the generator keeps those consistent:
 every posting's enterprise USCC is a generated enterprise, every mapped industry/occupation code
 exists, every partner school exists, and so on.
+
+Each department's tables are a mixin of ``Generator`` (``hub/demo/<dept>.py``): it reads ``self.n`` (the scale's row
+counts), ``self.rng(table)`` and what earlier steps left on ``self`` (``Generator.run`` gives the order), and writes
+``self.data[table]``.
 """
 
 from __future__ import annotations

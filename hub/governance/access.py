@@ -1,4 +1,4 @@
-"""Sharing rules: the catalog, each department's grants, and their enforcement on every field.
+"""The sharing policy: the catalog and grants in force, and what one request may read and did read (for the audit).
 
 Rules (docs/design.md, "Sharing rules"): the owning department always reads its datasets;
 UNCONDITIONAL datasets any authenticated department; CONDITIONAL ones only under an active grant;
@@ -7,128 +7,27 @@ grant names them, and an argument that filters or orders on a PERSONAL field (th
 ``hub.dataset_arguments``) is accepted only from readers who see that field in clear: otherwise a
 filter would confirm or enumerate the masked value (``Access.check_arguments``).
 
-Enforcement is installed once on the built GraphQL schema (``install_guards``): every field whose
-type is a catalog dataset (an object, a list of them, or a connection of them) — on Query and on every
-join — gets a guard that checks access before resolving, then masks personal fields and counts rows
-for the audit. A field added later is guarded without anyone remembering to. A denied field resolves to
-null with a FORBIDDEN error naming the dataset at its path; the rest of the response is returned.
+Here: the catalog and grants cached per process (``PolicyStore``) and the per-request decision (``Access``). The
+catalog's types are in ``hub.governance.catalog``, the masks in ``hub.governance.masking``, and the guards that call
+``Access`` on every dataset-reading field are installed by ``hub.governance.guards``.
 """
 
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLSchema, get_named_type
 from hub.errors import Forbidden, HubError, Unauthenticated
+from hub.governance.catalog import Catalog, Dataset, DatasetArgument, DatasetField, Grant
+from hub.governance.masking import MASKS
 
 if TYPE_CHECKING:
     from hub.db.pools import Databases
     from hub.governance.consumers import Consumer
 
-# Scalar fields that read another dataset than their parent type's.
-EXTRA_GUARDS: dict[tuple[str, str], str] = {("Occupation", "postingCount"): "labor.job_postings"}
 
-
-# --- masking ---------------------------------------------------------------------------------------
-
-def mask_person_name(value: str) -> str:
-    """Keep the surname (the first character; two for common compound surnames)."""
-    if not value:
-        return value
-    keep = 2 if value[:2] in COMPOUND_SURNAMES and len(value) > 2 else 1
-    return value[:keep] + "*" * (len(value) - keep)
-
-
-ID_NUMBER_KEPT = 6
-
-
-def mask_id_number(value: str) -> str:
-    """Keep the first 6 characters (the district of issue) of an 18-character GB 11643 number; mask anything else
-    entirely.
-
-    Birth date, sequence digits and check character are hidden: readers who see the number masked also see the
-    public ``birthYear`` and ``gender`` (the parity of the last sequence digit), which still leave 365 x 500
-    (about 182,000) candidate numbers per person. Keeping the last 4 characters as well (sequence digits and check
-    character) left 32-35: the check character fixes the birth date within the year (tests/governance/test_id_masking.py).
-    """
-    if len(value) != 18:
-        return "*" * len(value)
-    return value[:ID_NUMBER_KEPT] + "*" * (len(value) - ID_NUMBER_KEPT)
-
-
-def mask_phone(value: str) -> str:
-    """Keep the first 3 and last 4 digits."""
-    if len(value) <= 7:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
-
-
-COMPOUND_SURNAMES = frozenset({"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "公孙", "尉迟", "长孙", "夏侯"})
-MASKS: dict[str, Callable[[str], str]] = {
-    "PERSON_NAME": mask_person_name, "ID_NUMBER": mask_id_number, "PHONE": mask_phone,
-}
-
-
-# --- catalog and grants ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Dataset:
-    name: str
-    department: str
-    graphql_type: str
-    title: str
-    sharing_class: str
-    update_cycle: str
-    description: str
-    fields: tuple["DatasetField", ...] = ()
-
-    @property
-    def personal(self) -> dict[str, str]:
-        """GraphQL field name -> mask kind, for the PERSONAL fields."""
-        return {f.field: f.mask for f in self.fields if f.sensitivity == "PERSONAL" and f.mask}
-
-
-@dataclass(frozen=True)
-class DatasetField:
-    dataset: str
-    field: str
-    sensitivity: str
-    mask: str | None
-    description: str
-
-
-@dataclass(frozen=True)
-class DatasetArgument:
-    """An argument of a dataset-reading GraphQL field and the dataset fields it filters or orders on."""
-
-    parent_type: str
-    field: str
-    argument: str
-    dataset: str
-    fields: tuple[str, ...]
-    description: str
-
-
-@dataclass(frozen=True)
-class Grant:
-    id: int
-    dataset: str
-    fields: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Catalog:
-    datasets: dict[str, Dataset]
-    # (parent type, field) -> argument name -> what it filters or orders on
-    arguments: dict[tuple[str, str], dict[str, DatasetArgument]] = field(default_factory=dict)
-
-    @property
-    def by_type(self) -> dict[str, Dataset]:
-        return {d.graphql_type: d for d in self.datasets.values()}
-
+# --- the catalog and grants, cached per process ----------------------------------------------------
 
 def _grants_by_dataset(rows: list[tuple[int, str, frozenset[str], float]], now: float
                        ) -> tuple[list[tuple[int, str, frozenset[str], float]], float, dict[str, Grant]]:
@@ -194,6 +93,7 @@ class PolicyStore:
 
 
 # --- the per-request access decision ---------------------------------------------------------------
+
 
 @dataclass
 class Access:
@@ -370,76 +270,3 @@ def _snake(name: str) -> str:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.title() for p in rest)
-
-
-# --- installing the guards on the schema -----------------------------------------------------------
-
-def _dataset_type_name(gql_type: Any) -> str | None:
-    """The object type a field returns: X, [X], or XConnection (whose nodes are X)."""
-    named = get_named_type(gql_type)
-    if not isinstance(named, GraphQLObjectType):
-        return None
-    if named.name.endswith("Connection") and "nodes" in named.fields:
-        inner = get_named_type(named.fields["nodes"].type)
-        return inner.name
-    return named.name
-
-
-def guarded_fields(schema: GraphQLSchema, type_names: set[str]) -> dict[tuple[str, str], str]:
-    """(parent type, field) -> dataset GraphQL type, for every field that reads a dataset."""
-    found: dict[tuple[str, str], str] = {}
-    for parent in schema.type_map.values():
-        if not isinstance(parent, GraphQLObjectType) or parent.name.startswith("__"):
-            continue
-        if parent.name.endswith(("Connection", "Edge")):
-            continue  # their node lists belong to the field that returned the connection
-        for fname, fdef in parent.fields.items():
-            target = _dataset_type_name(fdef.type)
-            if target in type_names:
-                found[(parent.name, fname)] = target
-    return found
-
-
-def install_guards(schema: GraphQLSchema, type_to_dataset: dict[str, str]) -> dict[tuple[str, str], str]:
-    """Wrap the resolver of every dataset-reading field. Returns (type, field) -> dataset name."""
-    installed: dict[tuple[str, str], str] = {}
-    targets = guarded_fields(schema, set(type_to_dataset))
-    for (parent, fname), type_name in targets.items():
-        installed[(parent, fname)] = type_to_dataset[type_name]
-    for key, dataset in EXTRA_GUARDS.items():
-        if key[0] in schema.type_map and key[1] in schema.type_map[key[0]].fields:
-            installed[key] = dataset
-    for (parent, fname), dataset_name in installed.items():
-        fdef = schema.type_map[parent].fields[fname]
-        if isinstance(fdef.type, GraphQLNonNull):
-            raise RuntimeError(f"{parent}.{fname} reads dataset {dataset_name} and must be nullable, so that "
-                               "a denied read returns null with a FORBIDDEN error instead of nulling its parent")
-        fdef.resolve = _guard(fdef.resolve, dataset_name, (parent, fname), counts=(parent, fname) not in EXTRA_GUARDS)
-    return installed
-
-
-def _guard(resolve: Callable[..., Any] | None, dataset_name: str, where: tuple[str, str],
-           counts: bool) -> Callable[..., Any]:
-    from graphql import default_field_resolver
-
-    inner = resolve or default_field_resolver
-
-    async def finish(access: Access, dataset: Dataset, pending: Any) -> Any:
-        return access.after_resolve(dataset, await pending)
-
-    def guarded(source: Any, info: Any, **kwargs: Any) -> Any:
-        access: Access = info.context.access
-        dataset = access.catalog.datasets.get(dataset_name)
-        if dataset is None:
-            raise Forbidden(f"dataset {dataset_name} is not in the catalog, so it is not shared",
-                            dataset=dataset_name)
-        access.check(dataset, where, kwargs)  # the dataset, then the arguments (GraphQL names): before any SQL
-        result = inner(source, info, **kwargs)
-        if not counts:
-            return result
-        if inspect.isawaitable(result):
-            return finish(access, dataset, result)
-        return access.after_resolve(dataset, result)
-
-    return guarded
-

@@ -56,10 +56,12 @@ from typing import Any, Iterator
 import orjson
 from opentelemetry import trace
 
+from hub.db.pools import Databases
 from hub.errors import ServiceUnavailable, SetupError
 from hub.governance.audit import AuditEntry
 from hub.governance.audit_writer import AuditWriter
-from hub.telemetry.tracing import record_error
+from hub.settings import Settings
+from hub.telemetry.tracing import Telemetry, provider_from_env, record_error
 
 log = logging.getLogger("hub.audit")
 
@@ -172,9 +174,6 @@ class RelayServer:
 
 async def run_relay(settings: Any, path: str, secret: str) -> None:
     """The relay process's life: serve ``path`` until SIGTERM, then write what was received and stop."""
-    from hub.db.pools import Databases
-    from hub.telemetry.tracing import Telemetry, provider_from_env
-
     telemetry = Telemetry(provider_from_env(environment=settings.env), owns_provider=True)
     db = await Databases(settings, settings.database_url, telemetry=telemetry).open()
     writer = AuditWriter(db.hub)
@@ -209,8 +208,6 @@ def main() -> None:
     """``python -m hub.governance.audit_relay SOCKET`` (started by ``hub serve``; settings and secret from the
     environment). Ctrl-C in a terminal reaches every process of the group: the relay ignores it and SIGHUP, and
     stops on the SIGTERM ``hub serve`` sends once its workers have stopped."""
-    from hub.settings import Settings
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     asyncio.run(run_relay(Settings.from_env(os.environ), sys.argv[1], os.environ[SECRET_ENV]))

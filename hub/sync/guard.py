@@ -14,7 +14,8 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from hub.errors import Forbidden, NotFound, Unauthenticated
-from hub.governance.access import Access, Dataset
+from hub.governance.access import Access
+from hub.governance.catalog import Dataset
 from hub.governance.audit import append, request_entry
 
 

@@ -27,7 +27,8 @@ import orjson
 from hub.sync.parse import snake
 
 if TYPE_CHECKING:
-    from hub.governance.access import Access, Dataset
+    from hub.governance.access import Access
+    from hub.governance.catalog import Dataset
     from hub.sync.specs import Spec
 
 

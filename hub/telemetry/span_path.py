@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator, Mapping
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
@@ -31,6 +32,7 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace.propagation import _SPAN_KEY
 
 try:  # the SDK's own span metrics (OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED): HubTracer leaves those to it
     from opentelemetry.sdk.trace._tracer_metrics import NoOpTracerMetrics
@@ -116,9 +118,6 @@ def _span_attributes(attributes: Mapping[str, Any] | None, limits: Any) -> Bound
 def _current_span_function() -> Callable[[], trace.Span]:
     """``trace.get_current_span()`` for the current context, reading the ContextVar the API keeps it in
     (when the runtime context is the default, contextvars one) instead of through four calls."""
-    from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
-    from opentelemetry.trace.propagation import _SPAN_KEY
-
     runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
     variable = getattr(runtime, "_current_context", None)
     if type(runtime) is not ContextVarsRuntimeContext or not isinstance(variable, contextvars.ContextVar):

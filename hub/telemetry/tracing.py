@@ -37,10 +37,12 @@ from urllib.parse import unquote
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace import TracerProvider, sampling
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from hub import __version__
 
 # HubSpan, HubTracer, LocalParentFastPath are re-exported (tests and callers import them from here)
 from hub.telemetry.span_path import HubSpan, HubTracer, LocalParentFastPath, current_span, hub_tracer  # noqa: F401
@@ -103,6 +105,7 @@ def _headers(raw: str | None) -> dict[str, str]:
 def otlp_exporter(env: Mapping[str, str]) -> Any:
     """An OTLP/HTTP (protobuf) span exporter configured from ``env`` (not from ``os.environ``): the SDK's
     ``OTLPSpanExporter`` with the hub's faster encoder (``hub.telemetry.otlp``)."""
+    # deferred import: start-up time (the OTLP exporter, protobuf and requests: ~35 ms, only when traces are exported)
     from opentelemetry.exporter.otlp.proto.http import Compression
 
     from hub.telemetry.otlp import HubOTLPSpanExporter
@@ -129,8 +132,6 @@ def otlp_exporter(env: Mapping[str, str]) -> Any:
 def _resource(env: Mapping[str, str], environment: str | None) -> Resource:
     """The service's resource: ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME`` from ``env`` (they win
     over the hub's defaults: service name ``talent-data-hub``, its version, ``deployment.environment.name``)."""
-    from hub import __version__
-
     attributes: dict[str, Any] = {"service.name": SERVICE_NAME, "service.version": __version__}
     if environment:
         attributes["deployment.environment.name"] = environment
@@ -145,8 +146,6 @@ def _resource(env: Mapping[str, str], environment: str | None) -> Resource:
 
 def sampler_from_env(env: Mapping[str, str]) -> Any:
     """``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG`` (default ``parentbased_always_on``)."""
-    from opentelemetry.sdk.trace import sampling
-
     name = (env.get("OTEL_TRACES_SAMPLER") or "parentbased_always_on").strip().lower()
     try:
         ratio = float(env.get("OTEL_TRACES_SAMPLER_ARG") or 1.0)
@@ -191,12 +190,11 @@ def provider_from_env(env: Mapping[str, str] | None = None, environment: str | N
                     "max_export_batch_size": number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
                     "export_timeout_millis": number("OTEL_BSP_EXPORT_TIMEOUT")}
         if name == "otlp":
+            # deferred import: start-up time (the OTLP exporter, only when traces are exported)
             from hub.telemetry.otlp_batch import EncodedBatchSpanProcessor
 
             provider.add_span_processor(EncodedBatchSpanProcessor(otlp_exporter(env), **batching))
         else:
-            from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
             provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(), **batching))
     return provider
 
@@ -240,8 +238,6 @@ class Telemetry:
     def __init__(self, provider: TracerProvider | None = None, metrics: Any = None, resolver_spans: bool = False,
                  owns_provider: bool = False):
         self.provider = provider if provider is not None else TracerProvider(sampler=ALWAYS_OFF)
-        from hub import __version__
-
         self.tracer = hub_tracer(self.provider, SCOPE, __version__)
         self._hub_tracer = self.tracer if isinstance(self.tracer, HubTracer) else None
         self.metrics = metrics

@@ -12,8 +12,10 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from hub.cli.support import progress_bars, settings_or_exit
+from hub.db.pools import Databases
 from hub.errors import HubError, SetupError
-from hub.settings import Settings, SettingsError
+from hub.settings import Settings
 
 _err = Console(stderr=True, soft_wrap=True)
 
@@ -42,14 +44,9 @@ report_app = typer.Typer(cls=_ReportGroup, no_args_is_help=True,
 
 def _run(fn: Callable[[Any, Settings], Awaitable[Any]]) -> Any:
     """Run ``fn(databases, settings)`` on a migrated database (the embedded server when no DATABASE_URL)."""
-    from hub.db.pools import Databases
-    from hub.db.runtime import migrate_all, resolved
+    from hub.db.runtime import migrate_all, resolved  # deferred import: CLI start-up time
 
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        _err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    settings = settings_or_exit(_err)
 
     async def go(s: Settings) -> Any:
         await migrate_all(s)
@@ -70,20 +67,10 @@ def _run(fn: Callable[[Any, Settings], Awaitable[Any]]) -> Any:
 @stats_app.command("refresh")
 def stats_refresh() -> None:
     """Recompute the summary tables from every department's current data (readers are never blocked)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from resolvers.analytics.statistics import refresh_statistics
+    from resolvers.analytics.statistics import refresh_statistics  # deferred import: CLI start-up time
 
     async def go(db: Any, settings: Settings) -> Any:
-        with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=_err) as progress:
-            tasks: dict[str, Any] = {}
-
-            def report(step: str, done: int, total: int) -> None:
-                if step not in tasks:
-                    tasks[step] = progress.add_task(step, total=max(total, 1))
-                progress.update(tasks[step], completed=done, total=max(total, 1))
-
+        with progress_bars(_err) as report:
             return await refresh_statistics(db, progress=report)
 
     w = _run(go)
@@ -109,6 +96,8 @@ def report_render(
     """Write the year's report page: the latest published version, else the draft.
 
     `hub report publish YEAR` freezes the year's figures as its next published version (see its --help)."""
+    # deferred import: CLI start-up time (the figures, the report's templates)
+    from resolvers.analytics.figures import check_year
     from resolvers.analytics.report.build import draft_report, published_report
     from resolvers.analytics.report.files import ReportFiles, write
     from resolvers.analytics.report.html import LANGUAGES, Links, render, served_links
@@ -126,8 +115,6 @@ def report_render(
         raise typer.Exit(2) from None
 
     async def go(db: Any, settings: Settings) -> Any:
-        from resolvers.analytics.figures import check_year
-
         check_year(year)
         report = None if draft else await published_report(db.hub, year, version)
         if report is None and version is not None:
@@ -152,7 +139,7 @@ def report_render(
 async def _audit_draft(db: Any, year: int, formats: str) -> None:
     """A draft is not public: reading it from the command line is audited like over HTTP (``report.draft YEAR
     (FORMATS)``, by ``cli: <user>``); without the entry nothing is written (fail closed)."""
-    from hub.governance.audit import AuditEntry, append
+    from hub.governance.audit import AuditEntry, append  # deferred import: CLI start-up time
 
     entry = AuditEntry(operation_type="query", operation_name=f"report.draft {year} ({formats})",
                        consumer_name=f"cli: {getpass.getuser()}")
@@ -167,7 +154,7 @@ def report_withdraw(year: int = typer.Argument(..., help="The report year, e.g. 
                     version: int = typer.Argument(..., help="The published version to withdraw."),
                     reason: str = typer.Option(..., "--reason", help="Why (shown on the version's page).")) -> None:
     """Mark a published version withdrawn (append-only; it stays readable, its page links the latest version)."""
-    from resolvers.analytics.report.build import withdraw
+    from resolvers.analytics.report.build import withdraw  # deferred import: CLI start-up time
 
     by = f"cli: {getpass.getuser()}"
     row = _run(lambda db, settings: withdraw(db.hub, year, version, reason, withdrawn_by=by))
@@ -177,7 +164,7 @@ def report_withdraw(year: int = typer.Argument(..., help="The report year, e.g. 
 @report_app.command("publish")
 def report_publish(year: int = typer.Argument(..., help="The report year, e.g. 2025.")) -> None:
     """Freeze the year's figures (from the latest statistics refresh) as its next published version."""
-    from resolvers.analytics.report.build import publish
+    from resolvers.analytics.report.build import publish  # deferred import: CLI start-up time
 
     by = f"cli: {getpass.getuser()}"
     row = _run(lambda db, settings: publish(db.hub, settings, year, published_by=by))

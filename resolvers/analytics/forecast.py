@@ -56,6 +56,7 @@ class Accuracy:
 
 
 def _frame(series: Mapping[Hashable, np.ndarray]) -> Any:
+    # deferred import: start-up time (pandas, statsforecast, scipy: ~0.4 s each, only when forecasts are fitted)
     import pandas as pd
 
     keys = list(series)
@@ -66,6 +67,7 @@ def _frame(series: Mapping[Hashable, np.ndarray]) -> Any:
 
 
 def _model() -> Any:
+    # deferred import: start-up time (pandas, statsforecast, scipy: ~0.4 s each, only when forecasts are fitted)
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, SeasonalNaive
 
@@ -103,7 +105,7 @@ def _fit(series: Mapping[Hashable, np.ndarray], horizon: int, levels: Sequence[i
     ``horizon`` quarters after its end, with the ``levels`` % prediction intervals."""
     if not series:
         return {}
-    from scipy.stats import norm
+    from scipy.stats import norm  # deferred import: start-up time (as pandas above)
 
     keys = list(series)
     frame = _frame(series)

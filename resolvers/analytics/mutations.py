@@ -6,6 +6,7 @@ import strawberry
 
 from hub.errors import Forbidden, Unauthenticated
 from resolvers.analytics.queries import published_report
+from resolvers.analytics.report.build import publish, withdraw
 from resolvers.analytics.types import PublishedReport, ReportWithdrawal
 
 
@@ -24,8 +25,6 @@ class AnalyticsMutation:
                                      "statistics refresh, as its next numbered version (with the refresh's data "
                                      "watermark). Later data changes never alter a published version.")
     async def publish_report(self, info: strawberry.Info, year: int) -> PublishedReport:
-        from resolvers.analytics.report.build import publish
-
         consumer = _admin(info, "publish")
         db = getattr(info.context.db, "primary", info.context.db)
         row = await publish(db.hub, info.context.settings, year, published_by=f"{consumer.department}: {consumer.name}")
@@ -39,8 +38,6 @@ class AnalyticsMutation:
                                      "readable, its page says it is withdrawn and links the latest version not "
                                      "withdrawn; /reports/{year} no longer shows it. A withdrawal is never undone.")
     async def withdraw_report(self, info: strawberry.Info, year: int, version: int, reason: str) -> PublishedReport:
-        from resolvers.analytics.report.build import withdraw
-
         consumer = _admin(info, "withdraw")
         db = getattr(info.context.db, "primary", info.context.db)
         w = await withdraw(db.hub, year, version, reason, withdrawn_by=f"{consumer.department}: {consumer.name}")

@@ -11,6 +11,7 @@ import strawberry
 from hub.api.pagination import build_connection
 from hub.errors import Unauthenticated
 from resolvers.analytics import figures as F
+from resolvers.analytics.statistics import latest_refresh
 from resolvers.analytics.watermark import for_reader
 from resolvers.analytics.types import (
     MajorIndustryMatch,
@@ -138,8 +139,6 @@ class AnalyticsQuery:
 
     @strawberry.field(description="The latest refresh of the statistics and its data watermark (null: never).")
     async def statistics_refresh(self, info: strawberry.Info) -> StatisticsRefresh | None:
-        from resolvers.analytics.statistics import latest_refresh
-
         reader_of(info.context)
         w = await latest_refresh(info.context.db.hub)
         if w is None:

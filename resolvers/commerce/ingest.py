@@ -6,12 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.sync import validate as v
-from hub.sync.specs import (
-    Col,
-    Ref,
-    Spec,
-    districts,
-)
+from hub.sync.specs import Col, Ref, Spec, districts
 from hub.sync.validate import Integer, Invalid, Numeric
 
 

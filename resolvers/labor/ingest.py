@@ -6,18 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.sync import validate as v
-from hub.sync.specs import (
-    COUNT,
-    POSITIVE,
-    SCHOOL_EDUCATION,
-    Col,
-    Foreign,
-    Ref,
-    Spec,
-    districts,
-    not_after,
-    usccs,
-)
+from hub.sync.specs import COUNT, POSITIVE, SCHOOL_EDUCATION, Col, Foreign, Ref, Spec, districts, not_after, usccs
 from hub.sync.validate import Integer, Invalid
 
 

@@ -3,19 +3,8 @@ the natural key, row rules, references inside science and codes of other departm
 
 from __future__ import annotations
 
-
 from hub.sync import validate as v
-from hub.sync.specs import (
-    SCHOOL_EDUCATION,
-    Col,
-    Foreign,
-    Ref,
-    Spec,
-    districts,
-    not_after,
-    one_of,
-    usccs,
-)
+from hub.sync.specs import SCHOOL_EDUCATION, Col, Foreign, Ref, Spec, districts, not_after, one_of, usccs
 from hub.sync.validate import Numeric
 
 

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from hub.app import create_app
 from hub.settings import Settings
 from hub.api.trusted import TrustedDocuments
-from tests.support.helpers import sql_value
+from tests.support.helpers import sql, sql_value
 
 # Documents served over HTTP (a subscription runs over a websocket only: hub.api.ws_handler).
 DOCUMENTS = sorted((d for d in TrustedDocuments.load()
@@ -98,8 +98,6 @@ def test_bad_arguments_fall_back_to_coded_errors(apps, tokens) -> None:
 
 
 def test_audit_entries_match(apps, tokens, settings: Settings) -> None:
-    from tests.support.helpers import sql
-
     fast, general = apps
     doc = next(d for d in DOCUMENTS if d.path.endswith("occupation_seekers.graphql"))
     headers = {"Authorization": f"Bearer {tokens['labor']}"}

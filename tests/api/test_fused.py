@@ -4,15 +4,19 @@ is not fused; ``hub plan --explain`` prints the generated statement."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import pytest
 from starlette.testclient import TestClient
+from stdnum.cn import uscc
 from typer.testing import CliRunner
 
 from hub.api.trusted import OPERATIONS_DIR
 from hub.app import create_app
-from hub.governance.access import Access, Catalog, Dataset
+from hub.cli.main import app
+from hub.governance.access import Access
+from hub.governance.catalog import Catalog, Dataset
 from hub.governance.consumers import Consumer
 from tests.support.helpers import sql, sql_value
 
@@ -59,7 +63,6 @@ def test_an_unknown_key_reads_nothing_more(apps, tokens, settings) -> None:
     general path never resolves it)."""
     planned, general = apps
     headers = {"Authorization": f"Bearer {tokens['labor']}"}
-    from stdnum.cn import uscc
 
     unknown = "91440101MA59Q1234" + uscc.calc_check_digit("91440101MA59Q1234")
     assert not sql(settings.database_url, "select 1 from commerce.enterprises where uscc = $1", unknown)
@@ -94,7 +97,6 @@ def _dataset(name: str, department: str, sharing: str) -> Dataset:
 def test_a_join_the_consumer_may_not_read_is_not_fused(apps) -> None:
     planned, _ = apps
     compiled = planned.app.router.routes[0].endpoint.compiled
-    import hashlib
 
     plans = compiled.cache.get(hashlib.sha256(LOOKUP.encode()).hexdigest(), LOOKUP).plans
     fused = plans["BenchEnterpriseByUscc"].root.nested[0].fused
@@ -108,8 +110,6 @@ def test_a_join_the_consumer_may_not_read_is_not_fused(apps) -> None:
 
 
 def test_hub_plan_explain_prints_every_generated_statement(tmp_path) -> None:
-    from hub.cli.main import app
-
     path = tmp_path / "lookup.graphql"
     path.write_text(LOOKUP, encoding="utf-8")
     result = CliRunner().invoke(app, ["plan", "--explain", str(path)])

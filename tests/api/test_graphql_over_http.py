@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from hub.api.over_http import GRAPHQL_RESPONSE_JSON, JSON, response_media_type, shape_response
+from hub.http.errors import exception_handlers
 
 GRJ = "application/graphql-response+json"
 OK_QUERY = {"query": "{ industries(first: 1) { nodes { code } } }"}
@@ -120,12 +124,6 @@ def test_unknown_paths_and_methods_are_coded(client) -> None:
 
 
 def test_unexpected_exceptions_are_masked_with_a_reference() -> None:
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-    from starlette.testclient import TestClient
-
-    from hub.http.errors import exception_handlers
-
     async def broken(request):
         raise RuntimeError("secret detail")
 

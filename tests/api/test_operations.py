@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from graphql import DocumentNode, OperationDefinitionNode, parse, validate
 
-from hub.api.document_limits import DocumentAnalysis, alias_rule, depth_rule
+from hub.api.document_limits import DocumentAnalysis
+from hub.api.limit_rules import alias_rule, depth_rule
 from hub.api.schema import build_schema
 from hub.settings import Settings
 from hub.api.trusted import OPERATIONS_DIR

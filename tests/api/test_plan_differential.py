@@ -18,8 +18,11 @@ of the suite is well under 2 minutes); ``make fuzz`` runs many more with random 
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import json
 import os
+import tracemalloc
 from dataclasses import replace
 
 import orjson
@@ -31,8 +34,11 @@ from hypothesis_graphql import queries
 from starlette.testclient import TestClient
 
 from hub.api import specs
+from hub.api.plan_cache import PlanCache
+from hub.api.schema import build_schema
 from hub.assembly import contributions
 from hub.app import create_app
+from hub.settings import Settings
 from tests.fuzz.documents import known_values, tamed
 from tests.fuzz.strategies import SCALARS
 from tests.support.helpers import sql
@@ -115,8 +121,6 @@ def test_planned_answers_are_byte_identical_to_the_general_path(apps, tokens, se
 def test_get_and_persisted_requests_are_planned_on_first_sight(apps, tokens) -> None:
     """A new document is compiled the first time it is seen, POST or GET, and answered by its plan from the
     cache afterwards; a registered document's hash alone finds its plan; an unregistered hash does not."""
-    import json
-
     planned, general = apps
     compiled = planned.app.router.routes[0].endpoint.compiled
     headers = {"Authorization": f"Bearer {tokens['labor']}"}
@@ -200,13 +204,6 @@ def test_malformed_requests_get_the_general_paths_answer(apps, tokens, method, r
 def test_an_entry_keeps_one_operation_of_a_document_of_many() -> None:
     """Each request names one operation: the cache keeps that operation's plan (and the fragments it spreads),
     not every operation of the document, whatever operation an attacker's many-operation document selects."""
-    import gc
-    import tracemalloc
-
-    from hub.api.plan_cache import PlanCache
-    from hub.api.schema import build_schema
-    from hub.settings import Settings
-
     text = "fragment F on Occupation { code name } " + "".join(
         f"query Q{k} {{ occupations {{ nodes {{ ...F }} }} }} " for k in range(300))
     digest = hashlib.sha256(text.encode()).hexdigest()

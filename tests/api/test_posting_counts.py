@@ -12,7 +12,7 @@ import pytest
 
 from resolvers.labor.counters import compact
 from hub.db.pools import Databases
-from tests.support.sync import Writers, scratch
+from tests.support.sync import Writers, hub_client, scratch
 
 COUNTED = "select occupation_code, count(*)::bigint from labor.job_postings group by 1 having count(*) > 0"
 MAINTAINED = ("select occupation_code, sum(n)::bigint from labor.occupation_posting_counts group by 1 "
@@ -158,8 +158,6 @@ class _Undo(Exception):
 
 def test_posting_count_over_graphql_follows_writes(counts_db) -> None:
     """Occupation.postingCount reads the counters: a new posting shows at once, without a compaction."""
-    from tests.support.sync import hub_client
-
     s, tokens = counts_db
     query = "query($code: String!) { occupation(code: $code) { postingCount } }"
 

@@ -19,39 +19,24 @@ from graphql import OperationDefinitionNode, parse, validate
 from starlette.testclient import TestClient
 
 from hub import GRAPHQL_DIR
-from hub.api.document_limits import DocumentAnalysis, alias_rule, depth_rule
+from hub.api.document_limits import DocumentAnalysis
+from hub.api.limit_rules import alias_rule, depth_rule
 from hub.api.schema import build_schema
 from hub.settings import Settings
 from hub.api.trusted import OPERATIONS_DIR, TrustedDocuments, document_hash
-from tests.support.database import empty_database
-from tests.support.clients import client_with_token
+from tests.support.clients import client_with_token, empty_database_fixtures
 from tests.support.helpers import body_of
 
 SCRATCH_DB = "hub_test_trusted"
 ADHOC = "{ occupations(first: 1) { nodes { code } } }"
-
-
-@pytest.fixture(scope="module")
-def scratch(server_url: str) -> tuple[Settings, dict[str, str]]:
-    """Settings of a migrated scratch database with the demo consumers (no data); their tokens."""
-    return empty_database(server_url, SCRATCH_DB)
-
-
-_client = client_with_token
-
-
-@pytest.fixture(scope="module")
-def http(scratch) -> Iterator[TestClient]:
-    settings, tokens = scratch
-    with _client(settings, tokens["labor"]) as client:
-        yield client
+scratch, http = empty_database_fixtures(SCRATCH_DB)
 
 
 @pytest.fixture(scope="module")
 def strict(scratch) -> Iterator[TestClient]:
     """The app with HUB_TRUSTED_DOCUMENTS_ONLY=true."""
     settings, tokens = scratch
-    with _client(replace(settings, trusted_documents_only=True), tokens["labor"]) as client:
+    with client_with_token(replace(settings, trusted_documents_only=True), tokens["labor"]) as client:
         yield client
 
 

@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from hub.app import create_app
 from hub.cli.main import app as cli_app
 from hub.governance.consumers import hash_token, new_token
-from tests.support.helpers import sql, sql_value
+from tests.support.helpers import approved_grant, sql, sql_value
 from tests.support.live import serve_in_thread
 from tests.support.sync import scratch
 from tests.support.websockets import codes, open_socket
@@ -61,17 +61,6 @@ def new_consumer(url: str, department: str, name: str) -> tuple[int, str]:
     consumer_id = sql_value(url, "insert into hub.consumers (department, name, role, token_hash) "
                                  "values ($1, $2, 'consumer', $3) returning id", department, name, hash_token(token))
     return consumer_id, token
-
-
-def new_grant(url: str, department: str, dataset: str, fields: list[str], expires_in_seconds: float) -> int:
-    consumer_id = sql_value(url, "select min(id) from hub.consumers where department = $1", department)
-    request_id = sql_value(url, "insert into hub.access_requests (consumer_id, department, dataset, fields, purpose, "
-                                "until, status, reviewed_at) values ($1, $2, $3, $4, 'websocket test', "
-                                "current_date + 30, 'APPROVED', now()) returning id",
-                           consumer_id, department, dataset, fields)
-    return sql_value(url, "insert into hub.grants (request_id, department, dataset, fields, expires_at) values "
-                          "($1, $2, $3, $4, now() + make_interval(secs => $5)) returning id",
-                     request_id, department, dataset, fields, expires_in_seconds)
 
 
 def revoke_with_cli(database_url: str, consumer_id: int) -> None:
@@ -152,8 +141,8 @@ def test_a_socket_of_a_revoked_consumer_is_closed_within_the_window(live) -> Non
 
 def test_a_revoked_grant_and_an_expired_grant_stop_reads_on_an_open_socket(live) -> None:
     s, scratch_tokens, url = live
-    revoked = new_grant(s.database_url, "commerce", "labor.job_seekers", ["name", "idNumber", "phone"], 3600)
-    new_grant(s.database_url, "commerce", "science.tech_transfers", [], 2.0)
+    revoked = approved_grant(s.database_url, "commerce", "labor.job_seekers", ["name", "idNumber", "phone"], 3600)
+    approved_grant(s.database_url, "commerce", "science.tech_transfers", [], 2.0)
     transfers = "{ techTransfers(first: 2) { nodes { code } } }"
 
     async def session() -> dict[str, list]:
@@ -181,7 +170,7 @@ def test_a_revoked_grant_and_an_expired_grant_stop_reads_on_an_open_socket(live)
 
 def test_a_running_subscription_stops_with_forbidden_when_its_grant_ends(live) -> None:
     s, scratch_tokens, url = live
-    grant = new_grant(s.database_url, "science", "labor.job_seekers", [], 3600)
+    grant = approved_grant(s.database_url, "science", "labor.job_seekers", [], 3600)
     subscription = 'subscription { datasetChanged(dataset: "labor.job_seekers") { cursor } }'
 
     async def session() -> tuple[list, float]:
@@ -214,7 +203,7 @@ def test_a_subscription_delivers_no_event_after_its_grant_ended(live, long_windo
     """The check before each event (the idle re-check of this hub comes only every 15 s)."""
     s = live[0]
     app, url = long_window
-    grant = new_grant(s.database_url, "science", "labor.job_seekers", [], 3600)
+    grant = approved_grant(s.database_url, "science", "labor.job_seekers", [], 3600)
     subscription = 'subscription { datasetChanged(dataset: "labor.job_seekers") { cursor } }'
 
     async def session() -> tuple[list, float]:

@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -113,8 +114,6 @@ def compile_corpus(docs: list[tuple[str, str]]) -> dict:
 
 
 def run_corpus(url: str, token: str, docs: list[tuple[str, str]]) -> dict:
-    from dataclasses import replace
-
     from starlette.testclient import TestClient
 
     from hub.app import create_app

@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 from rich.console import Console
@@ -46,7 +47,6 @@ def count_statements(url: str, token: str, ops: list[Operation], adhoc: bool = F
     """Run each operation through the app in-process (production settings) and count its SQL statements
     (``app.state.db.stats``, the resolvers' statements), plus the audit INSERT and asyncpg's pool resets
     (the reset query asyncpg runs when a connection goes back to the pool: one more round trip)."""
-    import asyncpg
     from starlette.testclient import TestClient
 
     from hub.app import create_app
@@ -98,8 +98,6 @@ def audit_ceiling(url: str, seconds: float = 3.0, concurrency: int = 16) -> dict
     sql, args = insert_sql(), entry.args()
 
     async def go() -> dict[str, float]:
-        import asyncpg
-
         pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
         out: dict[str, Any] = {}
         try:
@@ -119,13 +117,11 @@ def audit_ceiling(url: str, seconds: float = 3.0, concurrency: int = 16) -> dict
             out["synchronous_commit"] = await pool.fetchval("show synchronous_commit")
         finally:
             await pool.close()
-        from dataclasses import replace as _replace
-
         from hub.governance.audit_writer import AuditWriter
         from hub.db.pools import Databases
         from hub.settings import Settings
 
-        db = await Databases(_replace(Settings.from_env({}), database_url=url), url).open()
+        db = await Databases(replace(Settings.from_env({}), database_url=url), url).open()
         try:
             writer = AuditWriter(db.hub)
             done = 0

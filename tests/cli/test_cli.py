@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -13,9 +14,13 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import typer.main
+from rich.console import Console
 from typer.testing import CliRunner
 
 from hub.cli.main import app
+from hub.cli.support import progress_bars
+from hub.cli.sync import default_url
 
 runner = CliRunner()
 
@@ -221,8 +226,6 @@ def _commands(command, path=()):
 
 
 def test_every_help_shows_boolean_options_as_flags() -> None:
-    import typer.main
-
     paths = list(_commands(typer.main.get_command(app)))
     assert ("schema", "export") in paths and ("serve",) in paths and ("ingest",) in paths
     for path in paths:
@@ -248,12 +251,26 @@ def test_serve_refuses_an_unknown_demo_scale(tmp_path: Path) -> None:
 
 
 def test_client_default_url() -> None:
-    from hub.cli.sync import default_url
-
     assert default_url({}) == "http://127.0.0.1:8000"
     assert default_url({"HUB_URL": "https://hub.example", "HUB_PORT": "9"}) == "https://hub.example"
     assert default_url({"HUB_HOST": "0.0.0.0", "HUB_PORT": "8123"}) == "http://127.0.0.1:8123"
     assert default_url({"HUB_HOST": "::1"}) == "http://[::1]:8000"
+
+
+def test_progress_bars_show_one_bar_per_step_with_its_count() -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=100, force_terminal=False)
+    with progress_bars(console) as report:
+        report("labor.job_postings", 0, 200)
+        report("labor.job_postings", 150, 200)
+        report("statistics refresh", 3, 7)
+        report("hub.districts", 0, 0)  # an empty step is a bar of one, not a division by zero
+        report("labor.job_postings", 200, 200)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    final = {line.split()[0]: line.split() for line in lines[-3:]}
+    assert set(final) == {"labor.job_postings", "statistics", "hub.districts"}, lines
+    assert "200/200" in final["labor.job_postings"] and "3/7" in final["statistics"], lines
+    assert "0/1" in final["hub.districts"], lines
 
 
 # --- closing the terminal ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 
 import asyncpg
 import pytest
@@ -63,8 +64,6 @@ POSTING = ("insert into labor.job_postings (title, enterprise_uscc, occupation_c
     (1, 3000, 5000, "440106", "2024-03-01", "2024-02-01", False), # posted_on <= closes_on
 ])
 def test_posting_ranges(settings: Settings, headcount, wmin, wmax, district, posted, closes, ok) -> None:
-    import datetime
-
     posted_d = datetime.date.fromisoformat(posted)
     closes_d = datetime.date.fromisoformat(closes) if closes else None
     assert accepted(settings, POSTING, headcount, wmin, wmax, district, posted_d, closes_d) is ok

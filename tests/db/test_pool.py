@@ -4,11 +4,15 @@ trip per statement, not two. Shown by what the server last ran on the connection
 from __future__ import annotations
 
 import asyncio
+import re
+from dataclasses import replace
 
 import asyncpg
+import pytest
 
 from hub import SQL_DIR
-from hub.db.pools import Databases
+from hub.db.pools import Databases, SqlRegistry, is_key_lookup
+from hub.settings import Settings, SettingsError
 
 
 def test_a_released_connection_last_ran_the_statement_not_a_reset(settings) -> None:
@@ -73,8 +77,6 @@ SEARCH = "labor/occupations_page"
 
 
 def _search_args(settings) -> list[tuple]:
-    import re
-
     count = max(int(n) for n in re.findall(r"\$(\d+)", (SQL_DIR / "queries" / f"{SEARCH}.sql").read_text()))
     return [tuple([0, 20] + [None] * (count - 2))]
 
@@ -91,16 +93,12 @@ def test_key_lookups_are_planned_once_per_connection_other_statements_per_run(se
 
 
 def test_without_generic_lookups_postgresql_re_plans_the_lookups(settings) -> None:
-    from dataclasses import replace
-
     keys = [(["2-02-10-02"],), (["4-01-02-01", "2-02-10-02"],), (["x"],)]
     plans = _plans(replace(settings, generic_lookups=False), [LOOKUP], [keys])
     assert plans[LOOKUP] and sum(custom for _, custom in plans[LOOKUP]) >= 5, plans
 
 
 def test_which_statements_are_key_lookups() -> None:
-    from hub.db.pools import SqlRegistry, is_key_lookup
-
     assert is_key_lookup("select * from t where code = any($1::text[])")
     assert is_key_lookup("select p.* from unnest($1::bigint[]) k(id) join t p on p.id = k.id")
     assert not is_key_lookup("select * from t where code = any($1::text[]) and district = $2")
@@ -114,10 +112,6 @@ def test_which_statements_are_key_lookups() -> None:
 
 
 def test_generic_lookups_setting() -> None:
-    import pytest
-
-    from hub.settings import Settings, SettingsError
-
     assert Settings.from_env({}).generic_lookups is True
     assert Settings.from_env({"HUB_GENERIC_LOOKUPS": "false"}).generic_lookups is False
     with pytest.raises(SettingsError, match="HUB_GENERIC_LOOKUPS"):

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 import pytest
 from starlette.testclient import TestClient
 
+from hub.api.trusted import TrustedDocuments
 from hub.app import create_app
 from hub.db.pools import Databases
 from hub.settings import Settings
@@ -142,8 +143,6 @@ def test_replica_pools_refuse_writes(cluster) -> None:
 
 
 def test_compiled_trusted_queries_read_the_replica(cluster) -> None:
-    from hub.api.trusted import TrustedDocuments
-
     c, base, tokens = cluster
     settings = replace(base, replica_urls=(with_database(c.url("standby"), DB),), compiled_queries=True)
     doc = next(d for d in TrustedDocuments.load() if d.path.endswith("postings_nested.graphql"))

@@ -8,22 +8,32 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 from dataclasses import replace
 from typing import Any, Iterator
 
 import asyncpg
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
+from hub.api.context import Context
 from hub.app import create_app
 from hub.governance.audit import ZERO_HASH, AuditEntry, record, verify
 from hub.cli.main import app as cli_app
+from hub.db.pools import Databases
 from hub.db.runtime import migrate_all
+from hub.errors import ServiceUnavailable
+from hub.governance.access import Access
+from hub.governance.catalog import Catalog
+from hub.governance.consumers import create_demo_consumers
 from hub.settings import Settings
+from resolvers.analytics.report import routes as report_routes
 from tests.support.database import recreate_database, with_database
-from tests.support.helpers import sql, sql_value
+from tests.support.helpers import approved_grant, sql, sql_value
 
 API_DB = "hub_test_audit_api"
 CHAIN_DB = "hub_test_audit_chain"
@@ -42,9 +52,6 @@ def _scratch(server_url: str, name: str) -> Settings:
 
 
 async def _consumers(settings: Settings) -> dict[str, str]:
-    from hub.governance.consumers import create_demo_consumers
-    from hub.db.pools import Databases
-
     db = await Databases(settings, settings.database_url).open()
     try:
         return await create_demo_consumers(db.hub)
@@ -159,13 +166,7 @@ def test_the_entry_records_datasets_grants_rows_and_masked_fields(api) -> None:
     settings, tokens, client = api
     url = settings.database_url
     # commerce gets a grant on job seekers that unmasks none of the personal fields.
-    commerce_id = _consumer_id(url, "commerce")
-    request_id = sql_value(url, "insert into hub.access_requests (consumer_id, department, dataset, fields, purpose, "
-                                "until, status, reviewed_at) values ($1, 'commerce', 'labor.job_seekers', '{}', "
-                                "'audit test grant', current_date + 30, 'APPROVED', now()) returning id", commerce_id)
-    grant_id = sql_value(url, "insert into hub.grants (request_id, department, dataset, fields, expires_at) values "
-                              "($1, 'commerce', 'labor.job_seekers', '{}', now() + interval '30 days') returning id",
-                         request_id)
+    grant_id = approved_grant(url, "commerce", "labor.job_seekers")
     query = "query Seekers { jobSeekers(first: 5) { nodes { id name idNumber phone } } occupations { nodes { code } } }"
     before = _last_id(url)
     body = _post(client, tokens["commerce"], query).json()
@@ -187,8 +188,6 @@ def test_the_entry_records_datasets_grants_rows_and_masked_fields(api) -> None:
 
 
 def _json(value: Any) -> Any:
-    import json
-
     return json.loads(value) if isinstance(value, str) else value
 
 
@@ -267,8 +266,6 @@ AUDITED = {
 
 
 def _routes(app: Any) -> set[tuple[str, str]]:
-    from starlette.routing import Mount, Route, WebSocketRoute
-
     found = set()
     for route in app.routes:
         if isinstance(route, WebSocketRoute):
@@ -293,8 +290,6 @@ def test_every_route_is_public_or_audited(api) -> None:
 
 def _subscribe(client: TestClient, token: str, url: str, before: int) -> list[Any]:
     """Start a subscription, wait for its start entry, stop it; the entries it wrote (start and end)."""
-    import json
-
     with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
                                   headers={"Authorization": f"Bearer {token}"}) as ws:
         ws.send_json({"type": "connection_init", "payload": {}})
@@ -362,9 +357,6 @@ def test_a_draft_whose_entry_cannot_be_written_is_not_answered(api) -> None:
 
 
 def test_a_draft_that_fails_is_audited_with_its_code(api, monkeypatch) -> None:
-    from resolvers.analytics.report import routes as report_routes
-    from hub.errors import ServiceUnavailable
-
     settings, tokens, client = api
 
     async def down(*args: Any) -> Any:
@@ -471,10 +463,6 @@ def test_audit_log_filters_and_pages(api) -> None:
 
 
 def test_without_a_consumer_the_operation_is_denied_and_audited(api) -> None:
-    from hub.governance.access import Access, Catalog
-    from hub.api.context import Context
-    from hub.db.pools import Databases
-
     settings, _, client = api
     schema = client.app.state.schema
     url = settings.database_url
@@ -497,12 +485,6 @@ def test_without_a_consumer_the_operation_is_denied_and_audited(api) -> None:
 
 
 def test_the_trace_id_of_the_operation_is_recorded(api) -> None:
-    from opentelemetry.sdk.trace import TracerProvider
-
-    from hub.governance.access import Access, Catalog
-    from hub.api.context import Context
-    from hub.db.pools import Databases
-
     settings, _, client = api
     schema = client.app.state.schema
     url = settings.database_url

@@ -27,7 +27,10 @@ from hub.governance.audit import verify
 from hub.governance.audit_keys import generate, key_id, public_path
 from hub.governance.checkpoints import ChainRegression, SignedHead, read_export, sign
 from hub.cli.main import app as cli_app
+from hub.db.pools import Databases
 from hub.errors import SetupError
+from hub.governance import checkpoints
+from hub.governance.consumers import create_demo_consumers
 from hub.settings import Settings
 from tests.support.helpers import sql, sql_value
 from tests.support.audit_chain import append_entries, checkpoint, entry_ids, rewrite_and_rehash, signer, tamper
@@ -329,9 +332,6 @@ def test_the_hub_signs_its_head_periodically(audited: Settings, tokens_for) -> N
 @pytest.fixture()
 def tokens_for():
     def make(settings: Settings) -> str:
-        from hub.governance.consumers import create_demo_consumers
-        from hub.db.pools import Databases
-
         async def go() -> str:
             db = await Databases(settings, settings.database_url).open()
             try:
@@ -346,8 +346,6 @@ def tokens_for():
 
 def test_without_a_key_the_hub_runs_and_says_once_that_checkpoints_are_off(
         audited: Settings, tokens_for, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hub.governance import checkpoints
-
     monkeypatch.setattr(checkpoints, "_said_off", False)  # as in a fresh process
     settings = replace(audited, audit_signing_key=None, audit_checkpoint_export=None)
     token = tokens_for(settings)

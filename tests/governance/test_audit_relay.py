@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,7 +20,11 @@ from typing import Any, Awaitable, Callable
 
 import asyncpg
 import httpx
+import psutil
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hub.db.pools import Databases
 from hub.errors import ServiceUnavailable
@@ -28,6 +33,7 @@ from hub.governance.audit import AuditEntry, verify
 from hub.governance.audit_relay import RelayClient, RelayServer, frame
 from hub.governance.audit_writer import AuditWriter
 from hub.settings import Settings
+from hub.telemetry.tracing import Telemetry
 from tests.support.database import empty_database
 from tests.support.helpers import sql, sql_value
 from tests.support.live import free_port, stop_served, worker_processes
@@ -220,8 +226,6 @@ def test_hub_serve_with_two_workers_writes_through_one_relay(db_settings, tmp_pa
         while log_path.read_text().count("Application startup complete") < 2:
             assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.2)
-        import psutil
-
         children = psutil.Process(proc.pid).children()
         relays = [c for c in children if "audit_relay" in " ".join(c.cmdline())]
         assert len(relays) == 1 and len(worker_processes(proc)) == 2
@@ -246,12 +250,6 @@ def test_hub_serve_with_two_workers_writes_through_one_relay(db_settings, tmp_pa
 def test_the_relay_s_spans_join_the_worker_s_trace(db_settings, tmp_path: Path) -> None:
     """The worker's ``audit`` span travels with the entry: the relay's ``audit`` span of that entry is its child
     (same trace), and the batch's ``hub/audit_append`` call is under the relay span of the batch's first entry."""
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    from hub.telemetry.tracing import Telemetry
-
     settings, _ = db_settings
     providers, exported = {}, {}
     for side in ("worker", "relay"):
@@ -298,10 +296,6 @@ def test_the_relay_s_spans_join_the_worker_s_trace(db_settings, tmp_path: Path) 
 
 def test_the_relay_stops_when_hub_serve_is_killed(db_settings, tmp_path: Path) -> None:
     """SIGKILL of `hub serve` leaves no relay behind: it notices its parent is gone and stops (within seconds)."""
-    import signal
-
-    import psutil
-
     settings, _ = db_settings
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("HUB_")}, "DATABASE_URL": settings.database_url,
            "HUB_ENV": "test"}

@@ -9,6 +9,7 @@ lock (7642001, the one the ``hub.audit_log_chain`` trigger waits for) on a conne
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import threading
 import time
 from dataclasses import replace
@@ -16,11 +17,17 @@ from typing import Any, Awaitable, Callable, Iterator
 
 import asyncpg
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hub.governance.audit import AuditEntry, record, verify
-from hub.governance.audit_writer import AuditWriter
+from hub.governance.audit_writer import AuditWriter, batch_args
 from hub.db.pools import Databases
+from hub.governance.audit_hash import chain_hash, content
 from hub.settings import Settings
+from hub.telemetry.metrics import HubMetrics
+from hub.telemetry.tracing import Telemetry
 from tests.support.database import empty_database
 from tests.support.clients import client_with_token
 from tests.support.helpers import sql, sql_value
@@ -435,13 +442,6 @@ def test_concurrent_graphql_operations_share_batches_one_entry_each(db_settings,
 # --- tracing -----------------------------------------------------------------------------------------
 
 def test_each_waiter_gets_an_audit_span_and_the_batch_insert_is_one_sql_span(db_settings) -> None:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    from hub.telemetry.metrics import HubMetrics
-    from hub.telemetry.tracing import Telemetry
-
     settings, _ = db_settings
     exported = InMemorySpanExporter()
     provider = TracerProvider()
@@ -484,11 +484,6 @@ def test_the_stored_columns_are_parsed_from_the_hashed_content(db_settings) -> N
     """hub.audit_append (migration 0026) takes each entry's content only and stores the columns parsed from it: every
     stored row, written back as content (hub.governance.audit_hash, as `hub audit verify` does), is exactly the
     text that was hashed — awkward strings, nulls, empty and 64-bit arrays included."""
-    import datetime as dt
-
-    from hub.governance.audit_hash import chain_hash, content
-    from hub.governance.audit_writer import batch_args
-
     settings, _ = db_settings
     url = settings.database_url
     after = _last_id(url)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 
 import pytest
+from graphql import GraphQLEnumType, GraphQLScalarType, get_named_type
 from typer.testing import CliRunner
 
-from hub.governance.access import mask_id_number, mask_person_name, mask_phone
+from hub.governance.masking import mask_id_number, mask_person_name, mask_phone
 from hub.cli.main import app as cli_app
 from hub.settings import Settings
 from hub.assembly import dataset_types
+from hub.db.pools import Databases
+from hub.governance.access import PolicyStore
+from hub.governance.guards import EXTRA_GUARDS
 from tests.support.database import DEFAULT_CONSUMER
-from tests.support.helpers import sql, sql_value
+from tests.support.helpers import approved_grant, sql, sql_value
 
 # One root query per dataset; the first path element is the field that reads it.
 DATASET_QUERIES = {
@@ -58,10 +63,6 @@ def test_every_dataset_type_has_a_catalog_entry_and_a_case(settings: Settings) -
 
 
 def test_every_scalar_field_of_a_dataset_type_is_in_the_catalog(client, settings: Settings) -> None:
-    from graphql import GraphQLEnumType, GraphQLScalarType, get_named_type
-
-    from hub.governance.access import EXTRA_GUARDS
-
     schema = client.app.state.schema._schema
     fields = {(r["dataset"], r["field"]) for r in sql(settings.database_url,
                                                       "select dataset, field from hub.dataset_fields")}
@@ -277,19 +278,8 @@ def test_bad_access_requests(gql_as, variables: dict, code: str) -> None:
 def test_an_expired_grant_stops_counting_at_once_whatever_the_cache_window(settings: Settings) -> None:
     """The policy cache keeps grants for HUB_POLICY_CACHE_SECONDS, but an expiry is known in advance: a grant stops
     counting the moment its expires_at passes, on HTTP and websockets alike, not a cache window later."""
-    import asyncio
-
-    from hub.governance.access import PolicyStore
-    from hub.db.pools import Databases
-
     url = settings.database_url
-    consumer_id = sql_value(url, "select min(id) from hub.consumers where department = 'science'")
-    request_id = sql_value(url, "insert into hub.access_requests (consumer_id, department, dataset, fields, purpose, "
-                                "until, status, reviewed_at) values ($1, 'science', 'labor.job_seekers', '{idNumber}', "
-                                "'expiry test', current_date + 30, 'APPROVED', now()) returning id", consumer_id)
-    grant_id = sql_value(url, "insert into hub.grants (request_id, department, dataset, fields, expires_at) values "
-                              "($1, 'science', 'labor.job_seekers', '{idNumber}', now() + interval '1.5 seconds') "
-                              "returning id", request_id)
+    grant_id = approved_grant(url, "science", "labor.job_seekers", ["idNumber"], expires_in_seconds=1.5)
 
     async def check() -> None:
         db = await Databases(settings, url).open()

@@ -18,13 +18,20 @@ import asyncio
 import csv
 import io
 import json
+import socket
 import time
 from typing import Any, Iterator
+from urllib.parse import urlparse
 
+import httpx
 import orjson
 import pytest
+from websockets.exceptions import ConnectionClosed
 
+from hub import GRAPHQL_DIR
 from hub.app import create_app
+from hub.governance.audit_keys import key_id, load_private_key
+from hub.sync.csv_cells import writer
 from tests.support.helpers import sql
 from tests.support.live import serve_in_thread
 from tests.support.sync import hub_client, scratch
@@ -83,8 +90,6 @@ def test_a_carriage_return_inside_a_snapshot_csv_cell_does_not_start_a_formula_r
 
 def test_the_csv_writer_quotes_a_carriage_return_whatever_its_line_terminator() -> None:
     """The same hole at the unit level: ``hub.sync.csv_cells.writer`` with the snapshot's LF terminator."""
-    from hub.sync.csv_cells import writer
-
     out = io.StringIO()
     writer(out, lineterminator="\n").writerow(["x\r" + FORMULA, 1])
     assert _spreadsheet_rows(out.getvalue()) == [["x\r" + FORMULA, "1"]]
@@ -97,8 +102,6 @@ UNREGISTERED = "{ jobSeekers(first: 1) { nodes { name } } }"  # any document not
 
 def test_http_refuses_an_unregistered_document_when_only_trusted_documents_are_allowed(trusted_only) -> None:
     """The rule as HTTP applies it (this passes: it shows what the socket must do too)."""
-    import httpx
-
     _s, tokens, url = trusted_only
     response = httpx.post(url + "/graphql", json={"query": UNREGISTERED},
                           headers={"Authorization": f"Bearer {tokens['labor']}"}, timeout=30)
@@ -125,8 +128,6 @@ def test_the_signer_does_not_continue_from_a_checkpoint_row_it_did_not_sign(audi
     sign over that: AUDIT LOG TAMPERED), then INSERTs (the table is append-only, not insert-proof) a checkpoint
     row for the new head with a signature that does not verify. The signer must not take that row as its
     previous checkpoint and sign the tampered chain with the real key."""
-    from hub.governance.audit_keys import key_id, load_private_key
-
     url = audited.database_url
     append_entries(audited, 4)
     first = checkpoint(audited).newest
@@ -151,11 +152,6 @@ def test_the_signer_does_not_continue_from_a_checkpoint_row_it_did_not_sign(audi
 def test_a_socket_message_over_the_body_limit_is_refused_like_an_http_body(trusted_only) -> None:
     """HUB_MAX_BODY_BYTES bounds what one request may make the hub read and decode (HTTP 413). A socket message is
     a request too, but only uvicorn's websocket frame limit (16 MiB by default) bounds it: the operation runs."""
-    import httpx
-    from websockets.exceptions import ConnectionClosed
-
-    from hub import GRAPHQL_DIR
-
     s, tokens, url = trusted_only
     document = (GRAPHQL_DIR / "operations" / "bench" / "occupation_counts.graphql").read_text(encoding="utf-8")
     variables = {"first": 1, "padding": "x" * (s.max_body_bytes + 10_000)}  # an unused variable: ignored
@@ -189,11 +185,6 @@ def test_socket_operations_are_admitted_like_http_requests(one_slot) -> None:
     """The hub's one slot is taken (a request whose body has not arrived yet): an HTTP request is refused at
     once with 503 (overloaded) so that the pools are not piled on. A socket operation is a request too, but
     it is run outside admission: any number of them run at once, whatever HUB_MAX_IN_FLIGHT says."""
-    import socket
-    from urllib.parse import urlparse
-
-    import httpx
-
     _s, tokens, url = one_slot
     auth = {"Authorization": f"Bearer {tokens['labor']}"}
     address = urlparse(url)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime
 from typing import Iterator
 
+import orjson
 import pytest
 
-from hub.governance.access import mask_id_number
+from hub.governance.masking import mask_id_number
 from hub.sync.check_chars import id_number_check_char
 from hub.settings import Settings
-from tests.support.helpers import sql, sql_value
+from tests.support.helpers import approved_grant, sql
 
 MIN_CANDIDATES = 10_000
 PEOPLE = 50
@@ -28,14 +29,7 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 @pytest.fixture(scope="module")
 def grant(settings: Settings) -> Iterator[None]:
     url = settings.database_url
-    consumer_id = sql_value(url, "select id from hub.consumers where department = $1 order by id limit 1", READER)
-    request_id = sql_value(url, "insert into hub.access_requests (consumer_id, department, dataset, fields, purpose, "
-                                "until, status, reviewed_at) values ($1, $2, 'labor.job_seekers', '{}', "
-                                "'id masking test', current_date + 30, 'APPROVED', now()) returning id",
-                           consumer_id, READER)
-    grant_id = sql_value(url, "insert into hub.grants (request_id, department, dataset, fields, expires_at) values "
-                              "($1, $2, 'labor.job_seekers', '{}', now() + interval '30 days') returning id",
-                         request_id, READER)
+    grant_id = approved_grant(url, READER, "labor.job_seekers")
     yield
     sql(url, "update hub.grants set revoked_at = now() where id = $1", grant_id)
 
@@ -103,7 +97,6 @@ def test_what_a_masked_reader_sees_leaves_at_least_10000_candidates(grant, gql_a
     assert [n["idNumber"] for n in compiled["data"]["jobSeekers"]["nodes"]] == [p["idNumber"] for p in people]
     snapshot = client.get("/sync/labor.job_seekers/snapshot", headers={"Authorization": f"Bearer {tokens[READER]}"})
     assert snapshot.status_code == 200
-    import orjson
 
     rows = {r["id"]: r for r in map(orjson.loads, snapshot.content.splitlines()) if "id" in r}
     assert all(rows[p["id"]]["id_number"] == p["idNumber"] for p in people)

@@ -15,10 +15,16 @@ import pytest
 
 from hub import SQL_DIR
 from hub.api import specs
+from hub.api.context import Context
+from hub.api.fastpath import Executor, coerce_variables
 from hub.assembly import contributions
-from hub.governance.access import mask_person_name
+from hub.errors import Forbidden
+from hub.governance.access import Access
+from hub.governance.catalog import Catalog, Dataset, DatasetArgument, DatasetField, Grant
+from hub.governance.consumers import Consumer, hash_token
+from hub.governance.masking import mask_person_name
 from hub.settings import Settings
-from tests.support.helpers import sql, sql_value
+from tests.support.helpers import approved_grant, sql, sql_value
 
 SEARCH = "query($s: String) { jobSeekers(first: 5, search: $s) { nodes { id name idNumber } } }"
 MASKED_READER = "education"  # granted labor.job_seekers with only `phone` in clear (name and idNumber masked)
@@ -26,14 +32,7 @@ CLEAR_READER = "science"     # granted labor.job_seekers with `name` in clear
 
 
 def _grant(url: str, department: str, fields: list[str], dataset: str = "labor.job_seekers") -> int:
-    consumer_id = sql_value(url, "select id from hub.consumers where department = $1 order by id limit 1", department)
-    request_id = sql_value(url, "insert into hub.access_requests (consumer_id, department, dataset, fields, purpose, "
-                                "until, status, reviewed_at) values ($1, $2, $4, $3, "
-                                "'personal filter test', current_date + 30, 'APPROVED', now()) returning id",
-                           consumer_id, department, fields, dataset)
-    return sql_value(url, "insert into hub.grants (request_id, department, dataset, fields, expires_at) values "
-                          "($1, $2, $4, $3, now() + interval '30 days') returning id",
-                     request_id, department, fields, dataset)
+    return approved_grant(url, department, dataset, fields)
 
 
 TEACHERS = "education.specialty_teachers"
@@ -174,10 +173,6 @@ def test_the_catalog_names_the_arguments_a_reader_may_not_use(grants, gql_as) ->
 def test_an_argument_missing_from_the_catalog_counts_as_touching_every_personal_field() -> None:
     """Fail closed: until the catalog classifies an argument, a reader who sees any personal field of the dataset
     masked may not use it; the owner, or a grant unmasking every personal field, still may."""
-    from hub.governance.access import Access, Catalog, Dataset, DatasetArgument, DatasetField, Grant
-    from hub.governance.consumers import Consumer
-    from hub.errors import Forbidden
-
     seekers = Dataset("labor.job_seekers", "labor", "JobSeeker", "t", "CONDITIONAL", "DAILY", "", fields=(
         DatasetField("labor.job_seekers", "name", "PERSONAL", "PERSON_NAME", ""),
         DatasetField("labor.job_seekers", "phone", "PERSONAL", "PHONE", ""),
@@ -248,12 +243,6 @@ def test_the_compiled_path_refuses_a_search_on_masked_teachers_names(grants, cli
 
 def test_the_compiled_executor_checks_arguments_itself(grants, client, tokens, person) -> None:
     """The plan's own check (not only the general path's after a fallback) refuses, before any SQL."""
-    from hub.governance.access import Access
-    from hub.governance.consumers import hash_token
-    from hub.api.context import Context
-    from hub.errors import Forbidden
-    from hub.api.fastpath import Executor, coerce_variables
-
     doc, compiled = _registered(client, "examples/seeker_search.graphql")
     operation = compiled.planned(doc.hash).plans["SeekerSearch"]
     state = client.app.state

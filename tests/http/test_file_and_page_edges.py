@@ -16,11 +16,18 @@ import io
 import tracemalloc
 import zipfile
 
+import httpx
 import openpyxl
+import orjson
 import pytest
 
 from hub.errors import BadUserInput
 from hub.sync import xlsx
+from tests.support.database import empty_database
+from tests.support.helpers import sql, sql_value
+from tests.support.live import free_port, stop_served
+from tests.support.sync import hub_client, scratch
+from tests.support.workers import metric_samples, serve_two_workers, wait_for, workers
 
 COLUMNS = ["source_id", "title"]
 
@@ -88,14 +95,10 @@ def test_an_xlsx_zip_bomb_cell_is_not_read_into_memory() -> None:
 
 @pytest.fixture(scope="module")
 def attack_db(server_url, settings):
-    from tests.support.sync import scratch
-
     return scratch(server_url, settings, "hub_test_attack17", ingest_max_body_bytes=1_000_000)
 
 
 def _post(s, token, data: bytes, content_type: str, dataset: str):
-    from tests.support.sync import hub_client
-
     async def go():
         async with hub_client(s, token) as client:
             return await client.post(f"/ingest/{dataset}", content=data, headers={"content-type": content_type})
@@ -109,10 +112,6 @@ def test_an_error_cell_in_a_personal_column_is_not_echoed_to_a_non_owner(attack_
     18-digit number case is refused without echoing it for that reason). Fix: name the cell's error only when
     it is one of the spreadsheet error values (#DIV/0!, #N/A, #NAME?, #NULL!, #NUM!, #REF!, #VALUE!,
     #GETTING_DATA), else say "holds an error value" without the text."""
-    import orjson
-
-    from tests.support.helpers import sql_value
-
     s, tokens = attack_db
     template = orjson.loads(sql_value(s.database_url, "select (to_jsonb(t) - 'id' - 'source_id')::text "
                                                       "from labor.job_seekers t order by id limit 1"))
@@ -141,30 +140,11 @@ def test_the_operation_label_cap_holds_for_the_host_not_per_worker(server_url, t
     a client creates is no longer bounded. Fix: keep the set of admitted names in the shared folder (e.g. a
     small file under a lock, like hub.http.rate_table) or cap at merge time in ``exposition`` (fold names beyond
     the cap into ``other``)."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    import httpx
-
-    from tests.support.database import empty_database
-    from tests.support.live import free_port, stop_served
-    from tests.support.workers import metric_samples, wait_for, workers
-
     cap = 3
     settings, tokens = empty_database(server_url, "hub_test_attack17_metrics")
     port = free_port()
     data_dir, log = tmp_path / "data", tmp_path / "hub.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update({"DATABASE_URL": settings.database_url, "HUB_ENV": "test", "HUB_DATA_DIR": str(data_dir),
-                "HUB_LOG_LEVEL": "info", "HUB_LOG_FORMAT": "text", "HUB_METRICS": "true",
-                "HUB_METRICS_MAX_OPERATIONS": str(cap), "HUB_RATE_LIMIT_PER_SECOND": "0",
-                "OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"})
-    with open(log, "w") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "hub"), "serve", "--host", "127.0.0.1",
-                                 "--port", str(port), "--workers", "2"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = serve_two_workers(settings, data_dir, log, port, METRICS_MAX_OPERATIONS=str(cap))
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {tokens['labor']}"}
 
@@ -200,10 +180,6 @@ def test_a_code_with_a_trailing_newline_is_rejected_by_validation_not_by_the_dat
     check; only the database's check constraint (PostgreSQL's ``$`` is the end of the text) refuses it, and the
     report contradicts itself: the row is rejected by the database and warned about as "applied". A column
     whose database check differs from the hub's would store the value. Fix: ``fullmatch``."""
-    import orjson
-
-    from tests.support.helpers import sql_value
-
     s, tokens = attack_db
     row = orjson.loads(sql_value(s.database_url, "select (to_jsonb(t) - 'id')::text from labor.job_postings t "
                                                  "order by id limit 1"))
@@ -283,8 +259,6 @@ def test_the_draft_page_does_not_tell_a_browser_to_send_its_token_to_the_request
     reader's request carries (a proxy forwarding it as sent, a poisoned shared cache, DNS rebinding) makes the
     hub's own page tell the reader to send a consumer token to another host. Fix: print the path only (or a
     configured public URL, like hub report's --hub-url/HUB_URL), or add Starlette's TrustedHostMiddleware."""
-    from tests.support.helpers import sql
-
     years = {r["year"] for r in sql(settings.database_url, "select distinct year from hub.stat_publications")}
     year = next(y for y in (2025, 2024, 2023, 2022, 2030) if y not in years)
     r = client.get(f"/reports/{year}", headers={"Authorization": "", "accept": "text/html",
@@ -300,10 +274,6 @@ def test_a_malformed_number_cell_is_not_echoed_to_a_non_owner(attack_db) -> None
     gets the phone number in clear, and the whole upload fails for one cell. Fix: do not put the exception's
     text into the message for ValueError/TypeError (name the sheet row instead), or parse the cell values
     ourselves per row so such a cell rejects only its row."""
-    import orjson
-
-    from tests.support.helpers import sql_value
-
     s, tokens = attack_db
     template = orjson.loads(sql_value(s.database_url, "select (to_jsonb(t) - 'id' - 'source_id' - 'phone')::text "
                                                       "from labor.job_seekers t order by id limit 1"))

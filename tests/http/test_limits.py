@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from functools import partial
-from typing import Any, Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -20,30 +20,16 @@ from graphql import parse, validate
 from starlette.testclient import TestClient
 
 from hub.errors import LimitExceeded, from_db_error
-from hub.api.document_limits import DocumentAnalysis, QueryCost, alias_rule, depth_rule
+from hub.api.document_limits import DocumentAnalysis
+from hub.api.limit_rules import QueryCost, alias_rule, depth_rule
 from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
 from hub.api.schema import build_schema
+from hub.db.pools import Databases, Department, Stats
 from hub.settings import Settings
-from tests.support.database import empty_database
-from tests.support.clients import client_with_token
+from tests.support.clients import client_with_token, empty_database_fixtures
 
 SCRATCH_DB = "hub_test_limits"
-
-
-@pytest.fixture(scope="module")
-def scratch(server_url: str) -> tuple[Settings, dict[str, str]]:
-    """Settings of a migrated scratch database with the demo consumers (no data); their tokens."""
-    return empty_database(server_url, SCRATCH_DB)
-
-
-_client = client_with_token
-
-
-@pytest.fixture(scope="module")
-def http(scratch) -> Iterator[TestClient]:
-    settings, tokens = scratch
-    with _client(settings, tokens["labor"]) as client:
-        yield client
+scratch, http = empty_database_fixtures(SCRATCH_DB)
 
 
 def post(client: TestClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -81,7 +67,7 @@ def test_depth_at_the_limit_runs(http: TestClient, scratch) -> None:
 
 def test_depth_limit_follows_settings(scratch) -> None:
     settings, tokens = scratch
-    with _client(replace(settings, max_depth=3), tokens["labor"]) as client:
+    with client_with_token(replace(settings, max_depth=3), tokens["labor"]) as client:
         assert "errors" not in post(client, nested(3))
         assert limit_errors(post(client, nested(4)))[0]["value"] == 3
 
@@ -197,7 +183,7 @@ def test_cost_over_the_limit_is_refused_before_execution(http: TestClient, scrat
 def test_cost_limit_follows_settings(scratch) -> None:
     settings, tokens = scratch
     q = "{ occupations(first: 10) { nodes { code } } }"
-    with _client(replace(settings, max_cost=21), tokens["labor"]) as client:
+    with client_with_token(replace(settings, max_cost=21), tokens["labor"]) as client:
         assert "errors" not in post(client, q)  # cost 1 + 10 * 2 = 21
         body = post(client, "{ occupations(first: 11) { nodes { code } } }")
         assert limit_errors(body) == [{"code": "LIMIT_EXCEEDED", "limit": "maxCost", "value": 21, "cost": 23}]
@@ -285,7 +271,7 @@ def test_token_buckets_keep_memory_bounded() -> None:
 def test_rate_limit_answers_429_with_retry_after(scratch) -> None:
     settings, tokens = scratch
     limited = replace(settings, rate_limit_per_second=0.01, rate_limit_burst=2)
-    with _client(limited, tokens["labor"]) as client:
+    with client_with_token(limited, tokens["labor"]) as client:
         q = {"query": "{ occupations(first: 1) { nodes { code } } }"}
         assert [client.post("/graphql", json=q).status_code for _ in range(2)] == [200, 200]
         response = client.post("/graphql", json=q)
@@ -328,7 +314,7 @@ def test_rate_limit_only_limits_authenticated_requests() -> None:
 
 def test_body_over_the_limit_is_refused(scratch) -> None:
     settings, tokens = scratch
-    with _client(replace(settings, max_body_bytes=2048), tokens["labor"]) as client:
+    with client_with_token(replace(settings, max_body_bytes=2048), tokens["labor"]) as client:
         padding = " " * 3000
         response = client.post("/graphql", content=f'{{"query": "{{ occupations {{ nodes {{ code }} }} }}{padding}"}}',
                                headers={"content-type": "application/json"})
@@ -384,8 +370,6 @@ def test_query_canceled_maps_to_statement_timeout() -> None:
 
 
 def test_statement_timeout_of_the_pools_yields_limit_exceeded(scratch) -> None:
-    from hub.db.pools import Databases, Department, Stats
-
     settings, _ = scratch
     timed = replace(settings, statement_timeout_ms=100, pool_min_size=1, pool_max_size=1)
 
@@ -411,7 +395,7 @@ def test_production_turns_off_introspection_and_graphiql(scratch) -> None:
     settings, tokens = scratch
     production = replace(Settings.from_env({"HUB_ENV": "production"}), database_url=settings.database_url)
     assert not production.introspection and not production.graphiql
-    with _client(production, tokens["labor"]) as client:
+    with client_with_token(production, tokens["labor"]) as client:
         body = post(client, "{ __schema { types { name } } }")
         assert body["data"] is None
         assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
@@ -425,7 +409,7 @@ def test_production_can_enable_them_explicitly(scratch) -> None:
     settings, tokens = scratch
     env = {"HUB_ENV": "production", "HUB_INTROSPECTION": "true", "HUB_GRAPHIQL": "true"}
     enabled = replace(Settings.from_env(env), database_url=settings.database_url)
-    with _client(enabled, tokens["labor"]) as client:
+    with client_with_token(enabled, tokens["labor"]) as client:
         assert "errors" not in post(client, "{ __schema { queryType { name } } }")
         page = client.get("/graphql", headers={"accept": "text/html"})
         assert page.status_code == 200 and "graphiql" in page.text.lower()

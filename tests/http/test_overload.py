@@ -10,7 +10,8 @@ import asyncpg
 import httpx
 
 from hub.app import create_app
-from hub.http.overload import Admission
+from hub.http.overload import Admission, OverloadMiddleware
+from hub.settings import Settings, SettingsError
 from tests.support.live import serve_in_thread
 
 
@@ -106,8 +107,6 @@ def test_overloaded_hub_answers_503_fast_and_recovers(scratch) -> None:
 
 
 def test_reliability_settings_from_the_environment() -> None:
-    from hub.settings import Settings, SettingsError
-
     s = Settings.from_env({"HUB_MAX_IN_FLIGHT": "0", "HUB_MAX_QUEUED": "7", "HUB_QUEUE_TIMEOUT_MS": "250",
                            "HUB_DB_CONNECT_TIMEOUT_MS": "900", "HUB_POOL_ACQUIRE_TIMEOUT_MS": "800"})
     assert (s.max_in_flight, s.max_queued, s.queue_timeout_ms, s.db_connect_timeout_ms,
@@ -121,8 +120,6 @@ def test_reliability_settings_from_the_environment() -> None:
 
 
 def test_no_limit_when_max_in_flight_is_zero() -> None:
-    from hub.http.overload import OverloadMiddleware
-
     calls = []
 
     async def app(scope, receive, send) -> None:

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import httpx
 import psutil
 import pytest
 
+from hub.errors import SetupError
 from hub.http.limits import TokenBuckets
 from hub.http.rate_table import PROBE, RateTable, create_for_server, fingerprint
 from tests.support.database import empty_database
@@ -68,8 +70,6 @@ def test_a_fresh_table_forgets_the_previous_run(tmp_path: Path) -> None:
 
 def test_without_a_writable_data_dir_the_table_goes_to_the_temporary_directory(tmp_path: Path,
                                                                                  monkeypatch) -> None:
-    import tempfile
-
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     not_a_dir = tmp_path / "data"
@@ -80,8 +80,6 @@ def test_without_a_writable_data_dir_the_table_goes_to_the_temporary_directory(t
 
 
 def test_a_file_that_is_not_a_table_is_a_setup_error(tmp_path: Path) -> None:
-    from hub.errors import SetupError
-
     bad = tmp_path / "bad.table"
     bad.write_bytes(b"x" * 4096)
     with pytest.raises(SetupError, match="not a rate-limit table"):

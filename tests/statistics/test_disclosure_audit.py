@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from hub.app import create_app
 from resolvers.analytics import disclosure
+from resolvers.analytics.intervals import Intervals
 from tests.support import disclosure_audit as A
 from tests.support.disclosure_audit import BIG_PAGE, Reader, Truth, cell, ptable
 
@@ -39,7 +40,7 @@ def audit(reader: Reader, truth: Truth, table: Any, supply_rows: Any = None,
         found += [(("supply", year, *key), count, persons) for key, count, persons in A.disclosed(model, exact)]
     interpret = A.suppression_reading if table is None else A.perturbed_reading(table)
     g_reader = graduates_reader or reader
-    model, expected = disclosure.Intervals(), {}
+    model, expected = Intervals(), {}
     for year in grad_years:
         outcomes = truth.outcomes(year)
         districts = sorted({r["district_code"] for r in outcomes})
@@ -184,7 +185,7 @@ def test_the_refresh_moves_graduates_a_reader_could_pin(stats_settings) -> None:
 
 def teacher_audit(reader: Any, truth: Truth, interpret: Any) -> list[tuple]:
     """Every 1-2 person teacher count ``reader`` can determine exactly from the teacher counts of every year."""
-    model, expected = disclosure.Intervals(), {}
+    model, expected = Intervals(), {}
     for year in truth.teacher_years():
         A.add_teachers(model, year, reader.teachers(year), interpret)
         expected.update(truth.teachers(year))

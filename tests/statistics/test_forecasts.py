@@ -4,6 +4,7 @@ the seasonal-naive forecast overall."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -155,8 +156,6 @@ def test_the_forecast_beats_seasonal_naive_on_the_demo_history(gql_as) -> None:
 def test_the_intervals_are_the_librarys() -> None:
     """resolvers.analytics.forecast computes the ETS(A,N,A) intervals itself (one formula, for speed); on noisy seasonal series they
     must be statsforecast's own, and the fallback's (a series too short for the model) come from the library."""
-    import warnings
-
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, SeasonalNaive
 

@@ -10,6 +10,7 @@ UNDERSUPPLIED. 6511 grows (4, 8, ..., 48: the forecast of 2025 is above 2024's 1
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
 from typing import Any, Iterator
 
@@ -18,6 +19,7 @@ from starlette.testclient import TestClient
 
 from hub.app import create_app
 from hub.settings import Settings
+from resolvers.analytics.report.html import render
 from tests.support import guidance_dataset as ds
 from tests.support.database import recreate_database, with_database
 from tests.support.reports import report_of
@@ -155,8 +157,6 @@ def test_the_catalog_is_public_and_paged(guidance) -> None:
 def test_the_report_has_the_forecast_and_guidance_sections(guidance) -> None:
     """The draft of 2024 (the public view): the likely shortages (O1 on the forecast of 2025, on the official list),
     the city's guidance (EXPAND M1 and M3, OPEN M5 and M4, DUPLICATED M2) and both definitions."""
-    import re
-
     s, tokens = guidance
     with TestClient(create_app(s)) as client:
         page = client.get("/reports/2024?lang=en", headers={"Authorization": f"Bearer {tokens['commerce']}"}).text
@@ -185,8 +185,6 @@ def test_the_report_has_the_forecast_and_guidance_sections(guidance) -> None:
 
 
 def test_versions_frozen_before_the_forecasts_render_without_them(guidance) -> None:
-    from resolvers.analytics.report.html import render
-
     s, tokens = guidance
     with TestClient(create_app(s)) as client:
         document = client.get("/reports/2024.json", headers={"Authorization": f"Bearer {tokens['labor']}"}).json()

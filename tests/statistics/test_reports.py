@@ -8,6 +8,7 @@ import io
 import json
 import re
 from dataclasses import replace
+from html import escape
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,7 +19,12 @@ from typer.testing import CliRunner
 
 from hub.app import create_app
 from hub.cli.main import app as cli
+from hub.db.pools import Databases
 from hub.settings import Settings
+from resolvers.analytics.report import html as report_html, svg as report_svg
+from resolvers.analytics.report.build import Report
+from resolvers.analytics.report.html import covered_quarter, render
+from resolvers.analytics.statistics import refresh_statistics
 from tests.support import stats_dataset as ds
 from tests.support.database import recreate_database, with_database
 from tests.support.reports import refresh, report_of
@@ -243,9 +249,6 @@ def test_cli_refresh_publish_and_render(env, tmp_path: Path) -> None:
 def test_readers_never_see_half_a_refresh(env) -> None:
     """While a refresh replaces the summary tables, a reader sees the previous figures or the new ones, never
     an empty or half-filled table, and is not blocked."""
-    from hub.db.pools import Databases
-    from resolvers.analytics.statistics import refresh_statistics
-
     settings, tokens, client = env
     query = "{ supplyDemand(year: 2024) { nodes { demand } } }"
     before = gql(client, tokens["labor"], query)["data"]["supplyDemand"]["nodes"][0]["demand"]
@@ -283,9 +286,6 @@ def test_readers_never_see_half_a_refresh(env) -> None:
 
 
 def test_concurrent_refreshes_run_one_after_the_other(env) -> None:
-    from hub.db.pools import Databases
-    from resolvers.analytics.statistics import refresh_statistics
-
     settings, tokens, client = env
 
     async def go():
@@ -363,8 +363,6 @@ def test_names_in_the_page_are_escaped(env) -> None:
     assert "&lt;script&gt;alert(&#34;occupation&#34;)&lt;/script&gt;" in page
     assert "=HYPERLINK(&#34;http://evil.example/x&#34;,&#34;click&#34;)" in page  # shown as the text it is
 
-    from resolvers.analytics.report.html import render
-
     document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()
     report = report_of({**document, "figures": _hostile_names(document["figures"])})
     for lang in ("zh", "en"):
@@ -378,9 +376,6 @@ def test_names_in_the_page_are_escaped(env) -> None:
 
 
 def test_the_page_is_built_by_an_autoescaping_template_engine() -> None:
-    from resolvers.analytics.report import html as report_html
-    from resolvers.analytics.report import svg as report_svg
-
     assert report_html.ENVIRONMENT.autoescape is True
     for module in (report_html, report_svg):
         source = Path(module.__file__).read_text(encoding="utf-8")
@@ -389,8 +384,6 @@ def test_the_page_is_built_by_an_autoescaping_template_engine() -> None:
 
 def test_versions_frozen_before_later_figures_still_render(env) -> None:
     """A version frozen before the city-wide match and the district names were part of the figures."""
-    from resolvers.analytics.report.html import render
-
     settings, tokens, client = env
     document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()
     old = {k: v for k, v in document["figures"].items() if k not in ("majorIndustryMatchCity", "districtNames")}
@@ -472,8 +465,6 @@ def test_charts_have_visible_titles_and_a_labelled_value_axis(env) -> None:
 
 
 def test_english_lists_are_joined_with_commas(env) -> None:
-    from html import escape
-
     settings, tokens, client = env
     f = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()["figures"]
     lists = [[i["name"] or i["code"] for i in m["industries"]] for m in f["majorIndustryMatch"]]
@@ -490,9 +481,6 @@ def test_english_lists_are_joined_with_commas(env) -> None:
 
 
 def test_a_partial_year_says_so(env) -> None:
-    from resolvers.analytics.report.build import Report
-    from resolvers.analytics.report.html import covered_quarter, render
-
     def report(demand: list[int], refreshed: str | None) -> Report:
         figures = {"quarters": _quarters(demand)}
         return Report(2024, figures, "draft", {}, {"refreshId": 1, "refreshedAt": refreshed} if refreshed else None,
@@ -599,8 +587,6 @@ def test_the_plan_section_shows_every_target_with_its_progress_and_status(env) -
 def test_versions_frozen_before_the_plan_section_render_as_before(env) -> None:
     """Issue 16: a version whose frozen figures have no planIndicators renders without the section, and the rest of
     its page is the page of the same figures with the section (the section only adds)."""
-    from resolvers.analytics.report.html import render
-
     settings, tokens, client = env
     document = client.get("/reports/2024.json", headers=auth(tokens, "labor")).json()
     frozen = {**document, "status": "published", "version": 1, "publishedAt": "2025-01-02T03:04:05+00:00"}
@@ -617,8 +603,6 @@ def test_the_definitions_follow_the_method_a_version_was_published_under(env) ->
     """The live figures are protected across releases and the page says so; a version published with the cell-key
     method before that (its thresholds' disclosure without acrossReleases) keeps the definition it was published
     under, and one from before the cell-key method the small-cell rule's."""
-    from resolvers.analytics.report.html import render
-
     settings, tokens, client = env
     document = client.get("/reports/2024.json?draft=1", headers=auth(tokens, "labor")).json()
     assert document["thresholds"]["disclosure"]["acrossReleases"] is True

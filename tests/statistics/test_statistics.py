@@ -4,14 +4,18 @@ is worked out by hand and written here as a literal (docs/design.md, "Published 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from dataclasses import replace
 from typing import Any, Iterator
 
+import asyncpg
 import pytest
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.settings import Settings
+from hub.db.pools import Databases
+from hub.settings import Settings, SettingsError
+from resolvers.analytics.disclosure import LARGE, MAX_NOISE, load_ptable
 from tests.support import stats_dataset as ds
 from tests.support.database import recreate_database, with_database
 from tests.support.stats_api import ROW, Api
@@ -170,10 +174,6 @@ def test_perturbation_is_the_ptable_at_the_cell_key(stats_settings) -> None:
     of its finest cells (md5 of the secret, year, quarter, occupation, district and level), the cell key of its
     occupation's first quarter (that one finest cell's) and of its year (the sum of its 4 quarters'), looked up in
     the ptable."""
-    import hashlib
-
-    import asyncpg
-
     settings, _ = stats_settings
     keys = [int(hashlib.md5(f"{ds.CELL_KEY_SECRET}:2024:{q}:{C}:{ds.TIANHE}:5".encode()).hexdigest()[:8], 16)
             for q in range(1, 5)]
@@ -195,9 +195,6 @@ def test_perturbation_is_the_ptable_at_the_cell_key(stats_settings) -> None:
 
 
 def test_the_ptable(stats_settings) -> None:
-    from hub.db.pools import Databases
-    from resolvers.analytics.disclosure import LARGE, MAX_NOISE, load_ptable
-
     settings, _ = stats_settings
 
     async def go():
@@ -484,7 +481,5 @@ def test_departments_in_separate_databases_give_the_same_figures(server_url: str
     ({"HUB_STATS_MATCH_UNDERSUPPLIED": "2"}, "must not exceed"), ({"HUB_STATS_EMPLOYMENT_THRESHOLD": "1.5"}, "rate"),
     ({"HUB_STATS_SHORTAGE_RATIO": "lots"}, "must be a number")])
 def test_statistics_settings_are_checked(env: dict[str, str], message: str) -> None:
-    from hub.settings import SettingsError
-
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)

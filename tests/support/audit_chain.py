@@ -5,14 +5,13 @@ import asyncio
 from typing import Any
 import asyncpg
 from hub.governance.audit import AuditEntry, record
+from hub.governance.audit_keys import load_private_key
 from hub.governance.checkpoints import Signer
 from hub.settings import Settings
 from tests.support.helpers import sql, sql_value
 
 
 def signer(settings: Settings, **overrides: Any) -> Signer:
-    from hub.governance.audit_keys import load_private_key
-
     options = {"export": settings.audit_checkpoint_export, "interval": settings.audit_checkpoint_seconds, **overrides}
     return Signer(load_private_key(settings.audit_signing_key), options["export"], options["interval"])
 

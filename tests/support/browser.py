@@ -9,6 +9,7 @@ from typing import Iterator
 import httpx
 import pytest
 import uvicorn
+from websockets.sync.client import connect
 from hub.app import create_app
 from hub.settings import Settings
 import json
@@ -82,8 +83,6 @@ class DevTools:
     """A minimal Chrome DevTools protocol client on one page target: commands and the events seen."""
 
     def __init__(self, websocket_url: str):
-        from websockets.sync.client import connect
-
         self._connection = connect(websocket_url, max_size=None, open_timeout=10)
         self.ws = self._connection.__enter__()
         self.next_id = 0

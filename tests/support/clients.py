@@ -1,14 +1,17 @@
-"""Clients of an app in the tests: ``GraphQLClient`` (GraphQL over a TestClient, as a consumer) and
-``client_with_token`` (a TestClient of a new app sending a bearer token)."""
+"""Clients of an app in the tests: ``GraphQLClient`` (GraphQL over a TestClient, as a consumer),
+``client_with_token`` (a TestClient of a new app sending a bearer token) and ``empty_database_fixtures`` (a
+module's own empty database and a client of it)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
+import pytest
 from starlette.testclient import TestClient
 
 from hub.app import create_app
 from hub.settings import Settings
+from tests.support.database import empty_database
 from tests.support.helpers import body_of
 
 
@@ -37,3 +40,21 @@ def client_with_token(settings: Settings, token: str) -> TestClient:
     client = TestClient(create_app(settings))
     client.headers["Authorization"] = f"Bearer {token}"
     return client
+
+
+def empty_database_fixtures(name: str) -> tuple[Any, Any]:
+    """The module fixtures ``scratch`` (database ``name``: migrated, with the demo consumers and no data; its
+    settings and their tokens) and ``http`` (a client of the app on it, as labor), for a test module that needs a
+    database of its own: ``scratch, http = empty_database_fixtures("hub_test_x")``."""
+
+    @pytest.fixture(scope="module", name="scratch")
+    def scratch(server_url: str) -> tuple[Settings, dict[str, str]]:
+        return empty_database(server_url, name)
+
+    @pytest.fixture(scope="module", name="http")
+    def http(scratch: tuple[Settings, dict[str, str]]) -> Iterator[TestClient]:
+        settings, tokens = scratch
+        with client_with_token(settings, tokens["labor"]) as client:
+            yield client
+
+    return scratch, http

@@ -151,8 +151,6 @@ def empty_database(server_url: str, name: str) -> tuple[Settings, dict[str, str]
 
 
 async def keep_only(url: str, schema: str) -> None:
-    import asyncpg
-
     conn = await asyncpg.connect(url)
     try:
         for other in ("commerce", "labor", "science", "education"):

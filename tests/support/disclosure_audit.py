@@ -1,7 +1,7 @@
 """Differencing audit of the published statistics (issue 13): what can one reader that owns no seekers or
 graduates learn about a person count from EVERYTHING it can obtain?
 
-The reader's knowledge is modelled as an integer interval per published count (``resolvers.analytics.disclosure.Intervals``): a
+The reader's knowledge is modelled as an integer interval per published count (``resolvers.analytics.intervals.Intervals``): a
 perturbed count ``p`` means the exact count is one of ``Ptable.candidates(p)`` (the ptable is public knowledge:
 the worst case); an exact count is a point; a withheld count (the earlier small-cell rule: null, suppressed) is
 1..2 persons; a cell the reader gets no row for is 0..2 (the cell-key method) or 0 (the earlier rule returned a
@@ -25,12 +25,14 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Hashable
 
-from resolvers.analytics.disclosure import Intervals
+from hub.db.pools import Databases
+from resolvers.analytics.intervals import Intervals
 import asyncio
 from typing import Any
 import asyncpg
 from starlette.testclient import TestClient
 from resolvers.analytics import disclosure
+from resolvers.analytics.disclosure import load_ptable
 from typing import Any
 
 INF = math.inf
@@ -225,9 +227,6 @@ class Truth:
 
 
 def ptable(settings) -> Any:
-    from hub.db.pools import Databases
-    from resolvers.analytics.disclosure import load_ptable
-
     async def go() -> Any:
         db = await Databases(settings, settings.database_url).open()
         try:

@@ -24,6 +24,19 @@ def sql_value(url: str, query: str, *args: Any) -> Any:
     return rows[0][0] if rows else None
 
 
+def approved_grant(url: str, department: str, dataset: str, fields: list[str] | tuple[str, ...] = (),
+                   expires_in_seconds: float = 30 * 86400, purpose: str = "test grant") -> int:
+    """An access request of ``department``'s first consumer for ``dataset``, approved, and its grant (``fields``: the
+    PERSONAL fields it unmasks), written straight into the hub schema as a review writes them; the grant's id."""
+    consumer_id = sql_value(url, "select min(id) from hub.consumers where department = $1", department)
+    request_id = sql_value(url, "insert into hub.access_requests (consumer_id, department, dataset, fields, purpose, "
+                                "until, status, reviewed_at) values ($1, $2, $3, $4, $5, current_date + 30, "
+                                "'APPROVED', now()) returning id", consumer_id, department, dataset, list(fields), purpose)
+    return sql_value(url, "insert into hub.grants (request_id, department, dataset, fields, expires_at) values "
+                          "($1, $2, $3, $4, now() + make_interval(secs => $5)) returning id",
+                     request_id, department, dataset, list(fields), float(expires_in_seconds))
+
+
 def body_of(response: Any) -> dict[str, Any]:
     """A GraphQL response's JSON without ``extensions.traceId``, after checking that it names the trace of
     the response's ``traceresponse`` header (hub.telemetry.observe): every GraphQL answer carries both."""

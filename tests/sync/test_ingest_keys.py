@@ -12,7 +12,7 @@ import io
 import orjson
 import pytest
 
-from hub.governance.access import mask_id_number, mask_person_name, mask_phone
+from hub.governance.masking import mask_id_number, mask_person_name, mask_phone
 from hub.sync.check_chars import id_number_check_char
 from tests.support.helpers import sql, sql_value
 from tests.support.sync import hub_client, scratch

@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import time
+from dataclasses import replace
 
+import asyncpg
 import orjson
 import pytest
 
-from hub.governance.access import mask_id_number
-from tests.support.helpers import sql, sql_value
+from hub.governance.masking import mask_id_number, mask_person_name
+from hub.sync import feed, http
+from tests.support.helpers import approved_grant, sql, sql_value
 from tests.support.sync import hub_client, ndjson, scratch
 
 POSTINGS = "labor.job_postings"
@@ -138,14 +142,7 @@ def access_db(server_url, settings):
     one naming `name`."""
     s, tokens = scratch(server_url, settings, "hub_test_sync_access")
     for department, fields in (("commerce", []), ("science", ["name"])):
-        consumer = sql_value(s.database_url, "select id from hub.consumers where department = $1", department)
-        request = sql_value(s.database_url, "insert into hub.access_requests (consumer_id, department, dataset, "
-                                            "fields, purpose, until, status, reviewed_at) values ($1, $2, "
-                                            "'labor.job_seekers', $3, 'sync test grant', current_date + 30, "
-                                            "'APPROVED', now()) returning id", consumer, department, fields)
-        sql(s.database_url, "insert into hub.grants (request_id, department, dataset, fields, expires_at) values "
-                            "($1, $2, 'labor.job_seekers', $3, now() + interval '30 days')",
-            request, department, fields)
+        approved_grant(s.database_url, department, "labor.job_seekers", fields)
     return s, tokens
 
 
@@ -192,17 +189,9 @@ def test_personal_columns_are_masked_as_in_graphql(access_db) -> None:
 def test_teachers_are_captured_ingested_and_masked_like_every_personal_field(access_db) -> None:
     """Issue 16: education's specialty teachers (CONDITIONAL, name PERSONAL): an ingested teacher reaches the change
     feed; a grantee without `name` in its grant gets every name masked in the snapshot and the feed, the owner not."""
-    from hub.governance.access import mask_person_name
-
     s, tokens = access_db
     dataset = "education.specialty_teachers"
-    consumer = sql_value(s.database_url, "select id from hub.consumers where department = 'commerce'")
-    request = sql_value(s.database_url, "insert into hub.access_requests (consumer_id, department, dataset, fields, "
-                                        "purpose, until, status, reviewed_at) values ($1, 'commerce', $2, '{}', "
-                                        "'sync test grant', current_date + 30, 'APPROVED', now()) returning id",
-                        consumer, dataset)
-    sql(s.database_url, "insert into hub.grants (request_id, department, dataset, fields, expires_at) values "
-                        "($1, 'commerce', $2, '{}', now() + interval '30 days')", request, dataset)
+    approved_grant(s.database_url, "commerce", dataset)
     school = sql_value(s.database_url, "select code from education.schools order by id limit 1")
     new = {"staff_no": "T99999999", "name": "欧阳明月", "school_code": school, "dual_qualified_since": 2024,
            "hired_on": "2020-09-01"}
@@ -230,10 +219,6 @@ def test_teachers_are_captured_ingested_and_masked_like_every_personal_field(acc
 
 
 def test_a_snapshot_failing_mid_stream_ends_without_a_cursor(client, settings, monkeypatch) -> None:
-    import asyncpg
-
-    from hub.sync import feed
-
     real = feed.Snapshot.chunks
 
     async def breaking(self):
@@ -253,8 +238,6 @@ def test_a_snapshot_failing_mid_stream_ends_without_a_cursor(client, settings, m
 
 
 def test_no_audit_entry_no_data(client, monkeypatch) -> None:
-    from hub.sync import http
-
     async def broken(*_args, **_kwargs):
         raise ConnectionError("audit database down")
 
@@ -269,9 +252,6 @@ def test_no_audit_entry_no_data(client, monkeypatch) -> None:
 @pytest.mark.parametrize("path", [f"/sync/{POSTINGS}/changes", f"/sync/{POSTINGS}/snapshot"])
 def test_no_free_connection_is_a_fast_503_not_a_hang(settings, tokens, path) -> None:
     """The sync endpoints wait at most HUB_POOL_ACQUIRE_TIMEOUT_MS for a pool connection, like GraphQL."""
-    import time
-    from dataclasses import replace
-
     s = replace(settings, pool_min_size=1, pool_max_size=1, pool_acquire_timeout_ms=300, policy_cache_seconds=60.0,
                 rate_limit_per_second=0.0)
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import time
 
 import asyncpg
 import pytest
 
+from hub.db.pools import Databases
+from hub.demo.load import load_demo
 from hub.sync.client import Replica
+from hub.sync.feed import prune
 from tests.support.sync import (
     DATASET, Follower, Writers, hub_client, inversions, logged_changes, ndjson, newest_txid, scratch, source_rows,
 )
@@ -204,9 +208,6 @@ def test_reseeding_is_a_reset_then_inserts(feed_db, server_url) -> None:
     s, tokens = feed_db
 
     async def go():
-        from hub.db.pools import Databases
-        from hub.demo.load import load_demo
-
         async with hub_client(s, tokens["labor"]) as client:
             follower = Follower(client, limit=2000)
             await follower.catch_up()
@@ -230,10 +231,6 @@ def test_reseeding_is_a_reset_then_inserts(feed_db, server_url) -> None:
 def test_retention_expires_old_cursors(server_url, settings) -> None:
     """Changes older than the retention horizon are pruned; a cursor before the horizon gets CURSOR_EXPIRED
     (HTTP 410; in GraphQL the code) and a new snapshot's cursor works."""
-    import datetime as dt
-
-    from hub.sync.feed import prune
-
     s, tokens = scratch(server_url, settings, "hub_test_sync_retention")
 
     async def go():

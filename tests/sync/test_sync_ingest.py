@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from hub.sync.check_chars import uscc_check_char
+from hub.sync.specs import ingest_specs
 from tests.support.helpers import sql, sql_value
 from tests.support.sync import hub_client, scratch
 
@@ -252,8 +253,6 @@ def _rows_of(url: str, dataset: str) -> list[dict]:
 def test_every_dataset_round_trips_unchanged(ingest_db) -> None:
     """Every catalog dataset's own rows, ingested back, are all accepted and found unchanged by natural key:
     the validation accepts whatever the database's constraints accept, for all 20 datasets."""
-    from hub.sync.specs import ingest_specs
-
     s, tokens = ingest_db
     url = s.database_url
     assert set(ingest_specs()) == {r[0] for r in sql(url, "select name from hub.datasets")}

@@ -10,7 +10,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,38 +18,23 @@ from pathlib import Path
 
 import orjson
 import pytest
-import uvicorn
+from websockets.asyncio.client import connect
 
 from hub.app import create_app
 from hub.sync import client as sync_client
 from hub.sync.client import Checkpoint, Puller, Replica
 from hub.sync.cursor import Cursor
 from tests.support.helpers import sql, sql_value
+from tests.support.live import serve_in_thread
 from tests.support.sync import DATASET, Writers, newest_txid, scratch, source_rows, wait_readable
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def live(server_url, settings):
     """A scratch database served by uvicorn on a free port, in a background thread."""
     s, tokens = scratch(server_url, settings, "hub_test_sync_live")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(s), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the hub did not start"
-        time.sleep(0.05)
-    yield s, tokens, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(s)) as url:
+        yield s, tokens, url
 
 
 def _pull(url: str, token: str, directory: Path, *extra: str) -> subprocess.Popen:
@@ -207,8 +191,6 @@ def test_hub_ingest_cli_file_lines_every_error_and_url_defaults(live, tmp_path: 
 
 
 def test_dataset_changed_subscription(live) -> None:
-    from websockets.asyncio.client import connect
-
     s, tokens, url = live
     ws_url = url.replace("http", "ws") + "/graphql"
     query = 'subscription { datasetChanged(dataset: "labor.job_postings") { dataset cursor version } }'

@@ -7,12 +7,14 @@ import asyncio
 import base64
 from decimal import Decimal
 
+import httpx
+import orjson
 import pytest
 
 from hub.errors import BadUserInput
 from hub.sync.check_chars import id_number_check_char, uscc_check_char
 from hub.sync import validate as v
-from hub.sync.client import Replica
+from hub.sync.client import Puller, Replica, SyncError
 from hub.sync.cursor import Cursor
 from hub.sync.parse import csv_records, ndjson_records
 from hub.sync.specs import ingest_specs, validate_row
@@ -172,11 +174,6 @@ def test_replica_keeps_the_largest_version_and_honours_resets() -> None:
 
 
 def test_puller_waits_out_rate_limits_and_refuses_incomplete_snapshots(tmp_path) -> None:
-    import httpx
-    import orjson
-
-    from hub.sync.client import Puller, SyncError
-
     cursor = Cursor(D, 10, 0).encode()
     calls: list[str] = []
     truncated = {"on": True}

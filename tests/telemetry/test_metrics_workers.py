@@ -4,17 +4,15 @@
 from __future__ import annotations
 
 import concurrent.futures
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+from prometheus_client.mmap_dict import MmapedDict
 
 from tests.support.database import empty_database
 from tests.support.live import free_port, stop_served
-from tests.support.workers import metric_samples, wait_for, workers
+from tests.support.workers import metric_samples, serve_two_workers, wait_for, workers
 
 SCRATCH_DB = "hub_test_metrics_workers"
 REQUESTS = 40
@@ -25,8 +23,6 @@ def _value(samples: list, name: str, **labels: str) -> float:
 
 
 def _probe_count(path: Path) -> float:
-    from prometheus_client.mmap_dict import MmapedDict
-
     if not path.exists():
         return 0
     return sum(value for key, value, *_ in MmapedDict.read_all_values_from_file(str(path))
@@ -40,15 +36,7 @@ def test_every_scrape_shows_the_requests_of_both_workers(server_url: str, tmp_pa
     stale = data_dir / "run" / f"metrics-{port}"
     stale.mkdir(parents=True)
     (stale / "counter_999999.db").write_bytes(b"a previous run's file")  # cleaned at start
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update({"DATABASE_URL": settings.database_url, "HUB_ENV": "test", "HUB_DATA_DIR": str(data_dir),
-                "HUB_LOG_LEVEL": "info", "HUB_LOG_FORMAT": "text", "HUB_METRICS": "true",
-                "HUB_RATE_LIMIT_PER_SECOND": "0",
-                "OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"})
-    with open(log, "w") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "hub"), "serve", "--host", "127.0.0.1",
-                                 "--port", str(port), "--workers", "2"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = serve_two_workers(settings, data_dir, log, port)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(log, "Application startup complete", 2, proc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -11,6 +13,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
 from hub.telemetry.otlp import _Encoder, encode_request
+from hub.telemetry.otlp_batch import EncodedBatchSpanProcessor
 
 
 class _Keep(SpanExporter):
@@ -112,10 +115,6 @@ def _provider(processor) -> TracerProvider:
 
 
 def test_the_batch_processor_exports_in_batches_flushes_and_shuts_down() -> None:
-    import time
-
-    from hub.telemetry.otlp_batch import EncodedBatchSpanProcessor
-
     exporter = _FakeExporter()
     processor = EncodedBatchSpanProcessor(exporter, schedule_delay_millis=60_000, max_export_batch_size=4)
     tracer = _provider(processor).get_tracer("hub")
@@ -136,8 +135,6 @@ def test_the_batch_processor_exports_in_batches_flushes_and_shuts_down() -> None
 
 
 def test_the_batch_processor_bounds_its_queue_and_counts_failures() -> None:
-    from hub.telemetry.otlp_batch import EncodedBatchSpanProcessor
-
     exporter = _FakeExporter(ok=False)
     processor = EncodedBatchSpanProcessor(exporter, max_queue_size=3, schedule_delay_millis=60_000,
                                           max_export_batch_size=512)

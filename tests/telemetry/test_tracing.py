@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import replace
 from typing import Any, Iterator
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Decision
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 from starlette.testclient import TestClient
 
+from hub.api.telemetry import operation_scope
 from hub.app import create_app
-from hub.db.pools import SqlRegistry
+from hub.db.pools import Databases, SqlRegistry
 from hub.settings import Settings
+from hub.telemetry.metrics import HubMetrics
 from hub.telemetry.tracing import exporters_from_env, provider_from_env
+from hub.telemetry.tracing import LocalParentFastPath, Telemetry, sampler_from_env
 from tests.support.helpers import sql_value
 from tests.support.otlp_receiver import OtlpReceiver
 
@@ -184,17 +193,6 @@ def test_unconfigured_tracing_exports_nothing_and_prints_nothing(settings, token
 
 def test_operation_scope_traces_an_operation_answered_without_strawberry(settings) -> None:
     """The API for paths that bypass the executor (e.g. compiled trusted queries)."""
-    import asyncio
-
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    from hub.db.pools import Databases
-    from hub.api.telemetry import operation_scope
-    from hub.telemetry.metrics import HubMetrics
-    from hub.telemetry.tracing import Telemetry
-
     exported = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exported))
@@ -229,12 +227,6 @@ def test_operation_scope_traces_an_operation_answered_without_strawberry(setting
 
 
 def test_the_sampler_fast_path_agrees_with_the_configured_sampler() -> None:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.sampling import Decision
-    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
-
-    from hub.telemetry.tracing import LocalParentFastPath, sampler_from_env
-
     calls = []
 
     class Counting:

@@ -19,9 +19,13 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from hub.errors import BadUserInput, Conflict, NotFound
 from hub.sync import csv_cells
+from resolvers.analytics import figures as F
+from resolvers.analytics.figures import Thresholds, check_year, empty_row
 from resolvers.analytics.report import forecast as report_forecast
 from resolvers.analytics.report import plan as report_plan
 from resolvers.analytics.statistics import latest_refresh, snapshot
+from resolvers.analytics.types import SupplyDemandDimension as D
+from resolvers.analytics.watermark import for_reader
 
 if TYPE_CHECKING:
     from hub.db.pools import Department
@@ -51,17 +55,12 @@ def jsonable(value: Any) -> Any:
 
 
 def _by_quarter(rows: list[Any], year: int) -> list[Any]:
-    from resolvers.analytics.figures import empty_row
-
     found = {r.quarter: r for r in rows}
     return [found.get(q) or empty_row(year, q) for q in (1, 2, 3, 4)]
 
 
 async def build_figures(hub: "Department", settings: "Settings", year: int) -> dict[str, Any]:
     """Every figure of ``year``'s report, as the public sees it (JSON-ready)."""
-    from resolvers.analytics import figures as F
-    from resolvers.analytics.types import SupplyDemandDimension as D
-
     F.check_year(year)
     th = F.Thresholds.from_settings(settings)
     public = F.PUBLIC
@@ -119,8 +118,6 @@ class Report:
     def as_document(self) -> dict[str, Any]:
         """The .json form: the figures with what they are (version, watermark, thresholds). The report is the
         public view: its watermark is the one the public sees (no source's row counts)."""
-        from resolvers.analytics.watermark import for_reader
-
         return jsonable({"year": self.year, "status": self.status, "version": self.version,
                          "publishedAt": self.published_at, "publishedBy": self.published_by,
                          "watermark": for_reader(self.watermark), "thresholds": self.thresholds, "versions": self.versions,
@@ -129,8 +126,6 @@ class Report:
 
 async def draft_report(hub: "Department", settings: "Settings", year: int) -> Report:
     """The live figures of ``year`` with the watermark of the refresh they come from."""
-    from resolvers.analytics.figures import Thresholds
-
     async with snapshot(hub) as h:
         refresh = await latest_refresh(h)
         figures = await build_figures(h, settings, year)
@@ -166,8 +161,6 @@ WITHDRAWAL_REASON_MAX = 2000
 async def withdraw(hub: "Department", year: int, version: int, reason: str, withdrawn_by: str) -> Any:
     """Mark published ``version`` of ``year`` withdrawn (append-only; the version itself stays frozen and
     readable): it stops being the latest word. Returns the withdrawal row."""
-    from resolvers.analytics.figures import check_year
-
     check_year(year)
     reason = (reason or "").strip()
     if not reason or len(reason) > WITHDRAWAL_REASON_MAX:
@@ -186,8 +179,6 @@ async def withdraw(hub: "Department", year: int, version: int, reason: str, with
 
 async def publish(hub: "Department", settings: "Settings", year: int, published_by: str) -> Any:
     """Freeze ``year``'s figures as its next version; returns the new publication row."""
-    from resolvers.analytics.figures import Thresholds, check_year
-
     check_year(year)
     async with snapshot(hub) as h:  # the figures and the refresh they come from, in one snapshot
         refresh = await latest_refresh(h)

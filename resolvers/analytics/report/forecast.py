@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator
 
+from resolvers.analytics import figures as F
+from resolvers.analytics.forecasts import ForecastMeasure, forecast_accuracy_rows, likely_shortages
+from resolvers.analytics.guidance import enrollment_guidance
+
 if TYPE_CHECKING:
     from hub.db import Department
     from hub.settings import Settings
@@ -15,10 +19,6 @@ TOP_LIKELY = 20
 
 
 async def figures(hub: "Department", settings: "Settings", year: int) -> dict[str, Any]:
-    from resolvers.analytics import figures as F
-    from resolvers.analytics.forecasts import ForecastMeasure, forecast_accuracy_rows, likely_shortages
-    from resolvers.analytics.guidance import enrollment_guidance
-
     th = F.Thresholds.from_settings(settings)
     accuracy = {m.value.lower(): await forecast_accuracy_rows(hub, m) for m in ForecastMeasure}
     return {

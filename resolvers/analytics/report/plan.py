@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator
 
+from resolvers.analytics.figures import PUBLIC
+from resolvers.analytics.plan import INDICATORS, plan_indicators
+from resolvers.analytics.plan_types import PlanIndicatorKey
 from resolvers.analytics.report.svg import Chart, bar_chart
 
 if TYPE_CHECKING:
@@ -47,16 +50,10 @@ TREND_YEARS = 5  # the years shown in the table's trend column
 
 async def figures(hub: "Department", year: int) -> list[Any]:
     """The plan's indicators of ``year`` as the public sees them (teacher counts perturbed)."""
-    from resolvers.analytics.figures import PUBLIC
-    from resolvers.analytics.plan import plan_indicators
-
     return await plan_indicators(hub, PUBLIC, year)
 
 
 def name(indicator: dict[str, Any], lang: str) -> str:
-    from resolvers.analytics.plan import INDICATORS
-    from resolvers.analytics.plan_types import PlanIndicatorKey
-
     return indicator["name"] if lang == "zh" else INDICATORS[PlanIndicatorKey(indicator["indicator"])][1]
 
 

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 from rich.console import Console
@@ -70,8 +71,6 @@ class StatementStats:
         self.enabled = asyncio.run(self._setup())
 
     async def _connect(self):
-        import asyncpg
-
         return await asyncpg.connect(self.url)
 
     async def _setup(self) -> bool:
