@@ -192,6 +192,10 @@ def _fail(queued: _Queued, exc: BaseException) -> None:
 
 
 def _refused_by_data(exc: BaseException) -> bool:
-    """The database refused the statement's content (a constraint, a trigger), not the connection."""
+    """The database refused the statement's content (a constraint, a trigger), not the connection; or one entry's
+    content could not be built or sent (``batch_args``' TypeError for a float, asyncpg's DataError): in both cases
+    trying the entries one by one fails only the bad one, not its whole batch (the other workers' entries too,
+    behind ``hub.governance.audit_relay``)."""
     return not isinstance(exc, ServiceUnavailable) and (
-        isinstance(exc, asyncpg.PostgresError) or isinstance(exc.__cause__, asyncpg.PostgresError))
+        isinstance(exc, (asyncpg.PostgresError, TypeError, ValueError))
+        or isinstance(exc.__cause__, asyncpg.PostgresError))
