@@ -170,3 +170,14 @@ def test_an_entry_whose_content_cannot_be_built_fails_alone_in_its_batch(db_sett
                                                     before))
     assert names == ["W8Op0", "W8Op1", "W8Op2"]
     _verify_ok(url)
+
+
+def test_an_operation_name_with_a_nul_character_still_leaves_its_entry(client, settings) -> None:
+    """``operationName`` is the client's text, and PostgreSQL cannot store U+0000: the entry was refused and the
+    answer (400, unknown operation) went out without it — a request that left no trace."""
+    url = settings.database_url
+    before = _last_id(url)
+    response = client.post("/graphql", json={"query": "query Q { __typename }", "operationName": "a\x00b"})
+    assert response.status_code == 400 and response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    rows = sql(url, "select operation_name, error_codes from hub.audit_log where id > $1", before)
+    assert [(r["operation_name"], r["error_codes"]) for r in rows] == [("a\ufffdb", ["BAD_USER_INPUT"])]
