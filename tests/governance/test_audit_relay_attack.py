@@ -181,3 +181,34 @@ def test_an_operation_name_with_a_nul_character_still_leaves_its_entry(client, s
     assert response.status_code == 400 and response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     rows = sql(url, "select operation_name, error_codes from hub.audit_log where id > $1", before)
     assert [(r["operation_name"], r["error_codes"]) for r in rows] == [("a\ufffdb", ["BAD_USER_INPUT"])]
+
+
+@pytest.mark.parametrize("field,value", [
+    ("document_hash", "\u0663" * 64),  # ARABIC-INDIC DIGIT THREE: a digit, not 0-9
+    ("document_hash", "\uff10" * 64),  # FULLWIDTH DIGIT ZERO
+    ("document_hash", "A" * 64),  # upper case
+    ("document_hash", "0" * 63 + "\n"),  # '$' and a trailing newline
+    ("document_hash", "é" * 32),  # 64 bytes, 32 characters
+    ("trace_id", "0" * 31 + "g"),
+], ids=["arabic-digits", "fullwidth", "upper", "newline", "bytes-not-chars", "trace-g"])
+def test_the_rewritten_hex_checks_refuse_what_the_regexes_refused(db_settings, field: str, value: str) -> None:
+    """Held: migration 0026's checks (length and a negated class) refuse every such value, as '^[0-9a-f]{64}$'
+    did; the entry fails alone."""
+    settings, _ = db_settings
+    url = settings.database_url
+    before = _last_id(url)
+
+    async def go() -> Any:
+        db = await Databases(settings, url).open()
+        writer = audit_relay.AuditWriter(db.hub)
+        try:
+            odd = AuditEntry(operation_type="query", operation_name="Hex", **{field: value})
+            return await asyncio.gather(writer.write(odd), writer.write(_entry(9, 0)), return_exceptions=True)
+        finally:
+            await writer.close()
+            await db.close()
+
+    odd, good = asyncio.run(go())
+    assert good is None and isinstance(odd, Exception) and f"audit_log_{field}_check" in str(odd), odd
+    assert [r["operation_name"] for r in sql(url, "select operation_name from hub.audit_log where id > $1",
+                                             before)] == ["W9Op0"]
