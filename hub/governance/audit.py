@@ -116,6 +116,13 @@ async def append(db: Any, entry: AuditEntry) -> None:
         await record(primary.hub, entry)  # always the primary (hub.db.replicas)
 
 
+def storable(text: str | None) -> str | None:
+    """``text`` as an audit column can hold it: PostgreSQL's text (and jsonb) cannot hold U+0000, so an entry with
+    one was refused — a request naming its operation ``"a\\u0000b"`` was answered (an error) with no entry, and it
+    sent its batch's other entries one by one. NUL becomes U+FFFD (the replacement character)."""
+    return text.replace("\x00", "\ufffd") if text is not None and "\x00" in text else text
+
+
 def build_entry(operation_type: str, operation_name: str | None, document_hash: str | None, codes: Iterable[str],
                 consumer: Any = None, access: Any = None, trace_id: str | None = None, *,
                 datasets: Iterable[str] = (), grants: Iterable[int] = (), rows: dict[str, int] | None = None,
@@ -129,7 +136,7 @@ def build_entry(operation_type: str, operation_name: str | None, document_hash: 
         denied = getattr(access, "denied", ()) or ()
     codes, denied = list(codes), set(denied)
     return AuditEntry(
-        outcome=outcome_of(codes, denied), operation_type=operation_type, operation_name=operation_name,
+        outcome=outcome_of(codes, denied), operation_type=operation_type, operation_name=storable(operation_name),
         document_hash=document_hash, consumer_id=getattr(consumer, "id", None),
         department=getattr(consumer, "department", None), consumer_name=getattr(consumer, "name", None),
         datasets=list(datasets), grants=list(grants), rows=dict(rows or {}), masked_fields=list(masked),

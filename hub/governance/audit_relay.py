@@ -98,10 +98,33 @@ def span_context_of(carried: Any) -> trace.SpanContext | None:
     return context if context.is_valid else None
 
 
+def _texts(value: Any) -> bool:
+    return type(value) is list and all(type(v) is str for v in value)
+
+
+# The JSON type each field must have. The database stores the columns it parses from the hashed content
+# (migration 0026, jsonb_populate_record), casting each value to its column's type: a number where a text belongs
+# would be stored as its digits but hashed as a number, and ``hub audit verify`` would call the entry altered.
+_KINDS: dict[str, Any] = {
+    **{name: lambda v: type(v) is str for name in ("outcome", "operation_type")},
+    **{name: lambda v: v is None or type(v) is str
+       for name in ("operation_name", "document_hash", "department", "consumer_name", "trace_id")},
+    "consumer_id": lambda v: v is None or type(v) is int,
+    **{name: _texts for name in ("datasets", "masked_fields", "denied", "error_codes")},
+    "grants": lambda v: type(v) is list and all(type(g) is int for g in v),
+    "rows": lambda v: type(v) is dict and all(type(n) is int for n in v.values()),
+}
+assert set(_KINDS) == _FIELDS, "every field of AuditEntry has its JSON type here"
+
+
 def entry_of(fields: Any) -> AuditEntry:
-    """The ``AuditEntry`` a worker sent (its dataclass fields); ValueError for anything else."""
+    """The ``AuditEntry`` a worker sent (its dataclass fields, each of its JSON type); ValueError for anything
+    else (the worker's operation fails closed)."""
     if not isinstance(fields, dict) or not set(fields) <= _FIELDS:
         raise ValueError("not an audit entry")
+    wrong = sorted(name for name, value in fields.items() if not _KINDS[name](value))
+    if wrong:
+        raise ValueError(f"audit entry fields of the wrong type: {', '.join(wrong)}")
     return AuditEntry(**fields)
 
 
@@ -285,16 +308,28 @@ class RelayClient:
             self.fell_back += 1
             await self.fallback.write(entry)
             return
-        loop = asyncio.get_running_loop()
-        number, self._next = self._next, self._next + 1
-        done = self._pending[number] = loop.create_future()
+        number = self._next
         message: dict[str, Any] = {"n": number, "e": dataclasses.asdict(entry)}
         span = None
         if self.fallback.department.telemetry is not None and trace.get_current_span().is_recording():
             span = self.fallback.department.telemetry.tracer.start_span("audit", attributes={"hub.audit.relay": True})
             carried = span.get_span_context()
             message["t"] = [format(carried.trace_id, "032x"), format(carried.span_id, "016x"), int(carried.trace_flags)]
-        self._outbox.put(frame(message))
+        try:
+            data = frame(message)
+            if len(data) - _LENGTH.size > MAX_FRAME:
+                raise ValueError(f"a frame of {len(data)} bytes")
+        except (TypeError, ValueError):
+            # Not for the relay (orjson cannot encode it: an int over 64 bits; or over MAX_FRAME, which would make
+            # the relay drop the connection and fail every other operation waiting on it): this process's writer.
+            if span is not None:
+                span.end()
+            self.fell_back += 1
+            await self.fallback.write(entry)
+            return
+        self._next += 1
+        done = self._pending[number] = asyncio.get_running_loop().create_future()
+        self._outbox.put(data)
         try:
             error = await done
         except BaseException as exc:

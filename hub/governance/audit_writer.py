@@ -59,6 +59,12 @@ def batch_args(entries: list[AuditEntry], at: dt.datetime) -> tuple[str, list[st
     return when, rests
 
 
+class UnbuildableEntry(ValueError):
+    """``batch_args`` could not build an entry's content (a value of a type the content cannot hold); nothing
+    was sent to the database. Only this is retried entry by entry besides the database's refusals: an error after
+    the call was sent might follow a commit, and a retry would write the batch twice."""
+
+
 @dataclass(slots=True)
 class _Queued:
     entry: AuditEntry
@@ -170,7 +176,10 @@ class AuditWriter:
 
     async def _insert(self, batch: list[_Queued], carrier: Any) -> None:
         self.batches += 1
-        args = batch_args([q.entry for q in batch], dt.datetime.now(dt.timezone.utc))
+        try:
+            args = batch_args([q.entry for q in batch], dt.datetime.now(dt.timezone.utc))
+        except (TypeError, ValueError, KeyError) as exc:
+            raise UnbuildableEntry(f"an audit entry's content cannot be built: {exc}") from exc
         token = otel_context.attach(trace.set_span_in_context(carrier)) if carrier is not None else None
         try:
             await self.department.execute(APPEND_QUERY, *args, counted=False)
@@ -192,6 +201,9 @@ def _fail(queued: _Queued, exc: BaseException) -> None:
 
 
 def _refused_by_data(exc: BaseException) -> bool:
-    """The database refused the statement's content (a constraint, a trigger), not the connection."""
+    """The database refused the statement's content (a constraint, a trigger), not the connection; or one entry's
+    content could not be built (``UnbuildableEntry``, raised before anything is sent: a float): in both cases
+    trying the entries one by one fails only the bad one, not its whole batch (the other workers' entries too,
+    behind ``hub.governance.audit_relay``)."""
     return not isinstance(exc, ServiceUnavailable) and (
-        isinstance(exc, asyncpg.PostgresError) or isinstance(exc.__cause__, asyncpg.PostgresError))
+        isinstance(exc, (asyncpg.PostgresError, UnbuildableEntry)) or isinstance(exc.__cause__, asyncpg.PostgresError))
