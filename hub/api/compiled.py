@@ -10,53 +10,21 @@ they always do. ``HUB_TRUSTED_DOCUMENTS_ONLY`` still refuses unregistered docume
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 
 from hub.api.document_limits import DocumentAnalysis
 from hub.api.fastpath import CompiledOperation, Executor, coerce_variables
 from hub.api.plan_cache import PlanCache, Planned
+from hub.api.telemetry import operation_scope
 from hub.api.trusted import document_hash
 from hub.governance.audit import AuditEntry, append, build_entry
 from hub.telemetry.tracing import current_ids
 
 log = logging.getLogger("hub.compiled")
-
-
-@contextlib.contextmanager
-def _operation_span(ctx: Any, operation: CompiledOperation, digest: str) -> Iterator[Any]:
-    """The operation span of the general path (``hub.api.telemetry.OperationSpan``), for a plan: same
-    name and attributes, current while the plan's loader and SQL spans and the audit write run. When the
-    plan falls back, the general path opens its own operation span under the same HTTP span."""
-    telemetry = getattr(getattr(ctx, "db", None), "telemetry", None)
-    label = f"query {operation.name}" if operation.name else "query"
-    if telemetry is None or not trace.get_current_span().is_recording():
-        yield None
-    else:
-        consumer = ctx.consumer
-        attributes: dict[str, Any] = {"graphql.operation.type": "query", "hub.compiled": True,
-                                      "graphql.document.hash": digest}
-        if operation.name:
-            attributes["graphql.operation.name"] = operation.name
-        if consumer is not None:
-            attributes.update({"hub.consumer.id": consumer.id, "hub.consumer.department": consumer.department,
-                               "hub.consumer.name": consumer.name})
-        span = telemetry.tracer.start_span(label, attributes=attributes)
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
-            yield span
-        finally:
-            cost = getattr(ctx, "cost", None)
-            if cost is not None:
-                span.set_attribute("hub.cost", cost)
-            otel_context.detach(token)
-            span.end()
 
 
 COST_CACHE_SIZE = 4096
@@ -148,23 +116,14 @@ class CompiledQueries:
         """The response body for a compiled operation (``found`` = ``lookup(body)``), or None to let the
         general path answer."""
         operation = found.operation
-        primary = getattr(ctx.db, "primary", ctx.db)
-        consumer_id = getattr(ctx.consumer, "id", None)
-        ctx.db = primary.reader(consumer_id) if hasattr(primary, "reader") else primary  # replicas (hub.db.replicas)
-        try:
-            with _operation_span(ctx, operation, found.digest) as span:
-                data = await self._run(ctx, found)
-                if data is None and span is not None:  # the general path's operation span follows, named so
-                    span.set_attribute("hub.compiled.fallback", True)
-                    span.update_name("compiled plan (fell back)")
-        finally:
-            ctx.db = primary
+        # The operation span, metrics and access-log operation of the general path; reads routed to a replica.
+        with operation_scope(ctx, "query", operation.name, digest=found.digest,
+                             attributes={"hub.compiled": True}) as outcome:
+            data = await self._run(ctx, found)
+            if data is None:  # the general path answers, under its own operation span
+                outcome.hand_over("compiled plan (fell back)", {"hub.compiled.fallback": True})
         if data is None:
             return None
-        request = getattr(ctx, "request", None)
-        info = request.scope.get("hub.request") if request is not None else None
-        if info is not None:  # the access log's and request metrics' operation name
-            info.operations.append(f"query {operation.name}" if operation.name else "query")
         self.answered += 1
         response: dict[str, Any] = {"data": data}
         trace_id, _ = current_ids()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from hub.api.loaders import JoinLoader
 from hub.api.pagination import Page, page_args
 
 if TYPE_CHECKING:
+    from hub.api.specs import Join
     from hub.db.pools import Databases
     from hub.governance.access import Access
     from hub.governance.consumers import Consumer
@@ -35,6 +37,7 @@ class Context:
         self.token_hash: str | None = None  # the bearer token's SHA-256 (a socket re-checks it per operation)
         self.subscription_started = False  # set by hub.api.ws_auth once a subscription's stream exists (audit)
         self._loaders: dict[type, Any] = {}
+        self._join_loaders: dict[tuple, JoinLoader] = {}
 
     def for_operation(self, access: "Access") -> "Context":
         """A fresh context for one operation on this (websocket) connection: its own access decision, loaders
@@ -50,5 +53,22 @@ class Context:
             instance = self._loaders[cls] = cls(self)
         return instance
 
+    def join_loader(self, join: "Join", args: dict[str, Any]) -> JoinLoader:
+        """This request's batch of ``join`` for these arguments (``Join.one``; made on first use)."""
+        key = (join.type_name, join.field, _frozen(args))
+        instance = self._join_loaders.get(key)
+        if instance is None:
+            instance = self._join_loaders[key] = JoinLoader(self, join, args)
+        return instance
+
     def page(self, first: int | None, after: str | None) -> Page:
         return page_args(first, after, self.settings.default_page_size, self.settings.max_page_size)
+
+
+def _frozen(value: Any) -> Any:
+    """Argument values as a dict key (GraphQL lists and input objects arrive as lists and dicts)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value

@@ -8,6 +8,7 @@ children per parent" (``PageByKeyLoader``, keyset-paginated with LATERAL, one st
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Hashable, Sequence
 
@@ -17,6 +18,7 @@ from hub.telemetry.tracing import count_batch_rows
 
 if TYPE_CHECKING:
     from hub.api.context import Context
+    from hub.api.specs import Join
 
 
 class SqlLoader(DataLoader):
@@ -99,6 +101,23 @@ class PageByKeyLoader(SqlLoader):
             for parent in parents:
                 results[(parent, *params)] = per_parent.get(parent, [])
         return [results[k] for k in keys]
+
+
+class JoinLoader(DataLoader):
+    """The general path's batch of one join spec (``hub.api.specs.Join``) with one set of arguments: the parents
+    whose field is resolved in one tick (a nesting level) go to ONE ``join.batch`` call, the very call the
+    compiled path makes for that level, so the two paths fetch alike and a list of parents costs what one costs.
+    Keys are the parent objects themselves (no cache: each parent is loaded once per field)."""
+
+    def __init__(self, ctx: "Context", join: "Join", args: dict[str, Any]):
+        super().__init__(cache=False)
+        # A weak reference: the context keeps its loaders, and a cycle would wait for the garbage collector.
+        self._ctx = weakref.ref(ctx)
+        self.join = join
+        self.args = args
+
+    async def batch_load_fn(self, parents: Sequence[Any]) -> list[Any]:
+        return await self.join.batch(self._ctx(), parents, self.args)
 
 
 def row_converter(cls: type) -> Callable[[Any], Any]:

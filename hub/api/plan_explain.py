@@ -7,7 +7,6 @@ join specs, printed whole: ``hub.api.fused``) — or why the general path answer
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from hub.api import specs
@@ -15,11 +14,12 @@ from hub.api.compiled import query_names
 from hub.api.fastpath import FieldPlan, SelectionPlan
 from hub.api.plan_cache import PlanCache
 from hub.api.schema import build_schema
+from hub.api.trusted import document_hash
 
 
 def explain(text: str, settings: Any, with_sql: bool = True) -> str:
     cache = PlanCache(build_schema(settings), settings, 1)
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    digest = document_hash(text)
     names = [n for n in query_names(text) if n is not None] or [None]
     lines: list[str] = []
     for name in names:

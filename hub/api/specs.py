@@ -47,8 +47,12 @@ class Join:
         raise NotImplementedError
 
     async def one(self, ctx: "Context", parent: Any, args: dict[str, Any]) -> Any:
-        """The general path: the value for one parent (the request's DataLoader batches a level's parents)."""
-        raise NotImplementedError
+        """The general path: the value for one parent. The parents resolved together (a nesting level) go to ONE
+        ``batch`` call, the compiled path's, through the request's ``JoinLoader`` of this spec and arguments (the
+        field's arguments by python name, as the compiled path passes them: not a resolver's ``locals()``).
+        ``ByKey``, ``Many`` and ``Page`` load their keys through the shared loader of their class instead, so other
+        fields reading the same rows share its cache."""
+        return await ctx.join_loader(self, args).load(parent)
 
 
 async def join_value(info: Any, parent: Any) -> Any:
@@ -123,7 +127,8 @@ class Page(Join):
 
 @dataclass
 class Custom(Join):
-    """Anything else: ``fn(ctx, parents, args)`` returns the values aligned with the parents."""
+    """Anything else: ``fn(ctx, parents, args)`` returns the values aligned with the parents, on both paths (the
+    general path's resolver is ``join_value``: ``Join.one`` batches a level's parents into one ``fn`` call)."""
 
     fn: Callable[..., Any] = None  # type: ignore[assignment]
 

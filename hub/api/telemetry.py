@@ -12,7 +12,9 @@ It names the span ``query OperationName`` / ``mutation ...`` (``query`` for an a
 
 It also counts ``hub_errors_total{code}`` and tells the HTTP middleware (``hub.telemetry.observe``) the operation's
 name and codes for the access log and the request metrics. A path that answers an operation without
-strawberry's executor (a compiled trusted query) gets the same with ``operation_scope``. ``ResolverSpans``
+strawberry's executor (the compiled path, ``hub.api.compiled``) gets the same, through the same code, with
+``operation_scope``; when it gives the operation up to the general path (``OperationOutcome.hand_over``) its span
+is renamed and marked, and the general path's own operation span follows. ``ResolverSpans``
 (``HUB_TRACE_RESOLVERS``) adds one span per field with a resolver of its own — useful to debug, costly,
 off by default.
 """
@@ -30,6 +32,7 @@ from strawberry.extensions import SchemaExtension
 
 from hub.api.audit import error_codes, exception_code
 from hub.api.trusted import document_hash
+from hub.db.replicas import route_query
 from hub.telemetry.tracing import record_error
 
 
@@ -63,29 +66,36 @@ def _start(ctx: Any) -> tuple[Any, Any, Any]:
 
 def _finish(ctx: Any, telemetry: Any, span: Any, token: Any, operation_type: str | None,
             operation_name: str | None, query: Any, codes: list[str], each_code: list[str],
-            error: BaseException | None) -> None:
-    """Error metrics, the HTTP middleware's request info, then the span's name and attributes."""
+            error: BaseException | None, outcome: "OperationOutcome | None" = None) -> None:
+    """Error metrics, the HTTP middleware's request info, then the span's name and attributes (``outcome``: what
+    an ``operation_scope`` caller adds — the document's hash if known, attributes, a hand-over)."""
     try:
         label = (f"{operation_type} {operation_name}" if operation_name else operation_type) if operation_type \
             else "graphql"
-        metrics = getattr(telemetry, "metrics", None)
-        if metrics is not None:
-            for code in each_code:
-                metrics.error(code)
-        request = getattr(ctx, "request", None)
-        info = request.scope.get("hub.request") if request is not None else None
-        if info is not None:
-            info.operations.append(label)
-            info.codes.extend(codes)
+        handed_over = outcome is not None and outcome.handed_to is not None
+        if not handed_over:  # else the path it was handed to counts and names the operation
+            metrics = getattr(telemetry, "metrics", None)
+            if metrics is not None:
+                for code in each_code:
+                    metrics.error(code)
+            request = getattr(ctx, "request", None)
+            info = request.scope.get("hub.request") if request is not None else None
+            if info is not None:
+                info.operations.append(label)
+                info.codes.extend(codes)
         if span is None:
             return
-        span.update_name(label)
+        span.update_name(outcome.handed_to if handed_over else label)
         consumer = getattr(ctx, "consumer", None)
         attributes: dict[str, Any] = {"graphql.operation.type": operation_type or "unknown"}
         if operation_name:
             attributes["graphql.operation.name"] = operation_name
-        if isinstance(query, str):
+        if outcome is not None and outcome.digest is not None:
+            attributes["graphql.document.hash"] = outcome.digest
+        elif isinstance(query, str):
             attributes["graphql.document.hash"] = document_hash(query)
+        if outcome is not None:
+            attributes.update(outcome.attributes)
         if consumer is not None:
             attributes.update({"hub.consumer.id": consumer.id, "hub.consumer.department": consumer.department,
                                "hub.consumer.name": consumer.name})
@@ -129,26 +139,39 @@ class OperationSpan(SchemaExtension):
 
 
 class OperationOutcome:
-    """What a caller of ``operation_scope`` reports: the errors' codes (none: a success)."""
+    """What a caller of ``operation_scope`` reports: the errors' codes (none: a success), or that it handed the
+    operation over to another path (``hand_over``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, digest: str | None = None, attributes: dict[str, Any] | None = None) -> None:
         self.codes: list[str] = []
+        self.digest = digest  # the document's SHA-256 hex when the caller has it (else hashed from the text)
+        self.attributes: dict[str, Any] = dict(attributes or {})  # added to the span's
+        self.handed_to: str | None = None
+
+    def hand_over(self, span_name: str, attributes: dict[str, Any]) -> None:
+        """Another path answers the operation, with its own operation span, error metrics and access-log
+        operation: this span is renamed ``span_name`` and gets ``attributes``; nothing is counted here."""
+        self.handed_to = span_name
+        self.attributes.update(attributes)
 
 
 @contextlib.contextmanager
 def operation_scope(ctx: Any, operation_type: str = "query", operation_name: str | None = None,
-                    query: str | None = None, route_reads: bool = True) -> Iterator[OperationOutcome]:
+                    query: str | None = None, route_reads: bool = True, *, digest: str | None = None,
+                    attributes: dict[str, Any] | None = None) -> Iterator[OperationOutcome]:
     """The operation span, error metrics and access-log operation of a GraphQL operation answered without
-    strawberry's executor (e.g. a compiled trusted query). With ``route_reads``, a ``query`` reads where
-    ``hub.db.replicas.ReadRouting`` would send it (``ctx.db`` is restored to the primary afterwards).
+    strawberry's executor (the compiled path), as ``OperationSpan`` writes them. With ``route_reads``, a ``query``
+    reads where ``hub.db.replicas.ReadRouting`` would send it (``ctx.db`` is restored to the primary afterwards).
+    ``digest``: the document's hash when the caller has it (``query`` is hashed otherwise); ``attributes``: the
+    span's own (e.g. ``hub.compiled``).
 
     ``with operation_scope(ctx, "query", name, text) as outcome: ...`` (set ``outcome.codes`` on errors).
     """
     telemetry, span, token = _start(ctx)
     db = getattr(ctx, "db", None)
-    if route_reads and operation_type == "query" and db is not None and not getattr(ctx, "wrote", False):
-        ctx.db = db.primary.reader(getattr(getattr(ctx, "consumer", None), "id", None))
-    outcome = OperationOutcome()
+    if route_reads and operation_type == "query":
+        route_query(ctx)
+    outcome = OperationOutcome(digest, attributes)
     error: BaseException | None = None
     try:
         yield outcome
@@ -161,7 +184,7 @@ def operation_scope(ctx: Any, operation_type: str = "query", operation_name: str
         codes = [exception_code(error)] if isinstance(error, Exception) else (
             ["CANCELLED"] if error is not None else list(dict.fromkeys(outcome.codes)))
         each = codes if error is not None else outcome.codes
-        _finish(ctx, telemetry, span, token, operation_type, operation_name, query, codes, each, error)
+        _finish(ctx, telemetry, span, token, operation_type, operation_name, query, codes, each, error, outcome)
 
 
 _TRACED: dict[tuple[str, str], bool] = {}

@@ -63,7 +63,7 @@ class TrustedDocuments:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise SetupError(f"trusted document {path} is not UTF-8: {exc}") from exc
-                digest = hashlib.sha256(raw).hexdigest()
+                digest = document_hash(text)
                 documents.setdefault(digest, TrustedDocument(digest, text, path.relative_to(root).as_posix()))
         return cls(documents)
 

@@ -142,6 +142,14 @@ class ReplicaSet:
         self._writes = {k: at for k, at in self._writes.items() if now - at < self.window}
 
 
+def route_query(ctx: Any) -> None:
+    """Send a query's reads where the routing rule says (``ctx.db``: a replica view unless the consumer wrote
+    recently or this request already wrote); the caller restores ``ctx.db.primary`` when the operation ends."""
+    db = getattr(ctx, "db", None)
+    if db is not None and not getattr(ctx, "wrote", False):
+        ctx.db = db.primary.reader(getattr(getattr(ctx, "consumer", None), "id", None))
+
+
 class ReadRouting(SchemaExtension):
     """Routes a GraphQL operation: queries to ``Databases.reader`` (a replica unless the consumer wrote
     recently), mutations to the primary, noting the write. Installed only when replicas are configured.
@@ -152,15 +160,12 @@ class ReadRouting(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         ec = self.execution_context
-        ctx = ec.context
-        db = getattr(ctx, "db", None)
-        if db is not None and not getattr(ctx, "wrote", False):
-            try:
-                is_query = ec.operation_type is OperationType.QUERY
-            except RuntimeError:
-                is_query = False
-            if is_query:
-                ctx.db = db.primary.reader(getattr(getattr(ctx, "consumer", None), "id", None))
+        try:
+            is_query = ec.operation_type is OperationType.QUERY
+        except RuntimeError:
+            is_query = False
+        if is_query:
+            route_query(ec.context)
         yield
 
     def on_operation(self) -> Iterator[None]:

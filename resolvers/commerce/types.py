@@ -53,21 +53,7 @@ class Industry:
     @strawberry.field(description="Majors (education) mapped to this industry, to an industry below it or "
                                   "above it. A section covers the majors of its divisions.")
     async def majors(self, info: strawberry.Info) -> list[Annotated["Major", strawberry.lazy("resolvers.education.types")]] | None:
-        from resolvers.commerce.loaders import IndustriesByParentLoader
-        from resolvers.education.loaders import MajorsByIndustryLoader
-
-        loader = info.context.loader(MajorsByIndustryLoader)
-        if self.level > 1:
-            return await loader.load(self.code)
-        # A section letter is not a prefix of its divisions' codes: go through its divisions.
-        divisions = await info.context.loader(IndustriesByParentLoader).load(self.code)
-        seen, majors = set(), []
-        for group in await loader.load_many([d.code for d in divisions]):
-            for m in group:
-                if m.id not in seen:
-                    seen.add(m.id)
-                    majors.append(m)
-        return majors
+        return await join_value(info, self)
 
 
 @strawberry.type(description="An enterprise, identified by its unified social credit code (GB 32100).")

@@ -86,25 +86,13 @@ class Major:
     async def industries(
         self, info: strawberry.Info,
     ) -> list[Annotated["Industry", strawberry.lazy("resolvers.commerce.types")]] | None:
-        from resolvers.commerce.loaders import IndustryByCodeLoader
-        from resolvers.education.loaders import IndustryCodesByMajorLoader
-
-        ctx = info.context
-        codes = await ctx.loader(IndustryCodesByMajorLoader).load(self.code)
-        industries = await ctx.loader(IndustryByCodeLoader).load_many(codes)
-        return [i for i in industries if i is not None]
+        return await join_value(info, self)
 
     @strawberry.field(description="Occupations (labor) the catalog major is mapped to.")
     async def occupations(
         self, info: strawberry.Info,
     ) -> list[Annotated["Occupation", strawberry.lazy("resolvers.labor.types")]] | None:
-        from resolvers.education.loaders import OccupationCodesByMajorLoader
-        from resolvers.labor.loaders import OccupationByCodeLoader
-
-        ctx = info.context
-        codes = await ctx.loader(OccupationCodesByMajorLoader).load(self.code)
-        occupations = await ctx.loader(OccupationByCodeLoader).load_many(codes)
-        return [o for o in occupations if o is not None]
+        return await join_value(info, self)
 
     @strawberry.field(description="Yearly enrollment, graduates and employment, in year order.")
     async def outcomes(self, info: strawberry.Info) -> list[MajorOutcome] | None:

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import collections
 import gc
+from dataclasses import replace
+
+from starlette.testclient import TestClient
 
 from hub import ROOT
+from hub.app import create_app
+from tests.support.database import DEFAULT_CONSUMER
 
 BENCH = ROOT / "graphql" / "operations" / "bench"
 OURS = ("hub.", "resolvers.", "strawberry", "graphql", "starlette", "asyncpg", "aiodataloader")
@@ -52,3 +57,16 @@ def test_gc_pauses_are_a_metric(client) -> None:
     before = count()
     gc.collect()
     assert count() == before + 1
+
+
+def test_the_general_path_leaves_no_cyclic_garbage(settings, tokens) -> None:
+    """Every document is compiled on first sight, so the test above mostly runs plans: here an app without the
+    compiled path, on a document whose general path batches a custom join per level (``Industry.majors``
+    through a ``JoinLoader``, which holds its context weakly)."""
+    text = (BENCH / "deep_cross_department.graphql").read_text(encoding="utf-8")
+    with TestClient(create_app(replace(settings, compiled_queries=False))) as general:
+        general.headers["Authorization"] = f"Bearer {tokens[DEFAULT_CONSUMER]}"
+        assert general.app.router.routes[0].endpoint.compiled is None
+        found, n = _garbage_per_request(general, {"query": text})
+    ours = {k: v for k, v in found.items() if k.startswith(OURS) and "testclient" not in k}
+    assert not ours, f"general path: cyclic garbage per {n} requests: {ours}"

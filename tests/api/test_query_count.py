@@ -3,7 +3,15 @@ path, where a key lookup and its same-department key joins are one statement: hu
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Iterator
+
 import pytest
+from starlette.testclient import TestClient
+
+from hub.app import create_app
+from tests.support.clients import GraphQLClient
+from tests.support.database import DEFAULT_CONSUMER
 
 NESTED = """query($n: Int) { occupations(first: $n) { nodes { code
     postings(first: $n) { nodes { id enterprise { name industry { code name } } } } } } }"""
@@ -35,7 +43,16 @@ def test_four_levels_cost_three_statements(gql, page_size: int) -> None:
     }
 
 
-def test_deep_cross_department_query_is_one_statement_per_level(gql) -> None:
+@pytest.fixture(scope="module")
+def general_gql(settings, tokens) -> Iterator[GraphQLClient]:
+    """The default test consumer on an app without the compiled path (``gql`` answers by plans)."""
+    with TestClient(create_app(replace(settings, compiled_queries=False))) as client:
+        yield GraphQLClient(client, tokens[DEFAULT_CONSUMER])
+
+
+@pytest.mark.parametrize("path", ["compiled", "general"])
+def test_deep_cross_department_query_is_one_statement_per_level(request, path: str) -> None:
+    gql = request.getfixturevalue("gql" if path == "compiled" else "general_gql")
     query = """{ occupations(first: 20) { nodes { postings(first: 10) { nodes {
         enterprise { industry { majors { school { code } } } researchProjects(first: 3) { nodes { code } } } } } } } }"""
     data, ran = count_statements(gql, query, {})
