@@ -44,26 +44,6 @@ def test_the_rule_sees_a_private_import_even_inside_a_function() -> None:
 # --- in-function imports -------------------------------------------------------------------------------------------
 
 MARKER = re.compile(r"#\s*deferred import:\s*\S")
-# In-function imports in modules other work owned when this rule came (the compiled path, the join resolvers of
-# resolvers/*/types.py): exactly these may stay unmarked until those modules are next changed — then mark them.
-NOT_YET_MARKED = {
-    ("hub/api/compiled.py", "from graphql import OperationDefinitionNode, OperationType, parse"),
-    ("hub/api/fastpath.py", "import inspect"),
-    ("resolvers/commerce/types.py", "from resolvers.commerce.specs import INDUSTRY_ENTERPRISES"),
-    ("resolvers/commerce/types.py", "from resolvers.commerce.loaders import IndustriesByParentLoader"),
-    ("resolvers/commerce/types.py", "from resolvers.education.loaders import MajorsByIndustryLoader"),
-    ("resolvers/commerce/types.py", "from resolvers.commerce.specs import ENTERPRISE_POSTINGS"),
-    ("resolvers/commerce/types.py", "from resolvers.commerce.specs import ENTERPRISE_RESEARCH"),
-    ("resolvers/education/types.py", "from resolvers.education.specs import SCHOOL_RESEARCH"),
-    ("resolvers/education/types.py", "from resolvers.education.plan_specs import SCHOOL_TEACHERS"),
-    ("resolvers/education/types.py", "from resolvers.commerce.loaders import IndustryByCodeLoader"),
-    ("resolvers/education/types.py", "from resolvers.education.loaders import IndustryCodesByMajorLoader"),
-    ("resolvers/education/types.py", "from resolvers.education.loaders import OccupationCodesByMajorLoader"),
-    ("resolvers/education/types.py", "from resolvers.labor.loaders import OccupationByCodeLoader"),
-    ("resolvers/labor/types.py", "from resolvers.labor.specs import OCCUPATION_POSTINGS"),
-    ("resolvers/labor/types.py", "from resolvers.labor.specs import OCCUPATION_SEEKERS"),
-    ("resolvers/labor/types.py", "from resolvers.labor.specs import OCCUPATION_TRAINING"),
-}
 
 
 def unmarked_imports(text: str) -> list[tuple[int, str]]:
@@ -112,8 +92,7 @@ def unmarked_imports(text: str) -> list[tuple[int, str]]:
 def test_every_import_inside_a_function_says_why() -> None:
     found = {(str(p.relative_to(ROOT)), statement): line
              for p in _sources() for line, statement in unmarked_imports(p.read_text(encoding="utf-8"))}
-    assert {f"{path}:{line}: {statement}" for (path, statement), line in found.items()
-            if (path, statement) not in NOT_YET_MARKED} == set()
+    assert {f"{path}:{line}: {statement}" for (path, statement), line in found.items()} == set()
 
 
 def test_the_deferred_import_rule_on_a_small_text() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from graphql import OperationDefinitionNode, OperationType, parse
 
 from hub.api.document_limits import DocumentAnalysis
 from hub.api.fastpath import CompiledOperation, Executor, coerce_variables
@@ -42,8 +43,6 @@ class Found:
 def query_names(text: str) -> list[str | None]:
     """The names a request may give to select each query operation of a registered document (None too when it
     holds only one operation)."""
-    from graphql import OperationDefinitionNode, OperationType, parse
-
     try:
         operations = [d for d in parse(text).definitions if isinstance(d, OperationDefinitionNode)]
     except Exception:  # noqa: BLE001 - the general path reports the syntax error

@@ -22,6 +22,7 @@ errors. Compilation and execution are hand-written: no library compiles GraphQL 
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 from dataclasses import dataclass, field
@@ -248,8 +249,6 @@ def _fuse(fp: FieldPlan) -> Fused | None:
 
 def _plain_method(resolver: Any) -> bool:
     """A synchronous resolver that takes only ``self`` (e.g. Connection.edges)."""
-    import inspect
-
     if resolver.is_async:
         return False
     params = list(inspect.signature(resolver.wrapped_func).parameters)

@@ -46,7 +46,7 @@ class Industry:
     @strawberry.field(description="Enterprises classified in this industry or below it.")
     async def enterprises(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                           district: str | None = None) -> EnterpriseConnection | None:
-        from resolvers.commerce.specs import INDUSTRY_ENTERPRISES
+        from resolvers.commerce.specs import INDUSTRY_ENTERPRISES  # deferred import: cycle types<->specs (specs.py imports types.py)
 
         return await INDUSTRY_ENTERPRISES.one(info.context, self, locals())
 
@@ -78,7 +78,7 @@ class Enterprise:
     async def postings(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None,
     ) -> Annotated["JobPostingConnection", strawberry.lazy("resolvers.labor.types")] | None:
-        from resolvers.commerce.specs import ENTERPRISE_POSTINGS
+        from resolvers.commerce.specs import ENTERPRISE_POSTINGS  # deferred import: cycle types<->specs (specs.py imports types.py)
 
         return await ENTERPRISE_POSTINGS.one(info.context, self, locals())
 
@@ -86,7 +86,7 @@ class Enterprise:
     async def research_projects(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None,
     ) -> Annotated["ResearchProjectConnection", strawberry.lazy("resolvers.science.types")] | None:
-        from resolvers.commerce.specs import ENTERPRISE_RESEARCH
+        from resolvers.commerce.specs import ENTERPRISE_RESEARCH  # deferred import: cycle types<->specs (specs.py imports types.py)
 
         return await ENTERPRISE_RESEARCH.one(info.context, self, locals())
 

@@ -44,7 +44,7 @@ class School:
     async def research_projects(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None,
     ) -> Annotated["ResearchProjectConnection", strawberry.lazy("resolvers.science.types")] | None:
-        from resolvers.education.specs import SCHOOL_RESEARCH
+        from resolvers.education.specs import SCHOOL_RESEARCH  # deferred import: cycle types<->specs (specs.py imports types.py)
 
         return await SCHOOL_RESEARCH.one(info.context, self, locals())
 
@@ -54,7 +54,7 @@ class School:
         self, info: strawberry.Info, first: int | None = None, after: str | None = None,
         dual_qualified: bool | None = None,
     ) -> Annotated["SpecialtyTeacherConnection", strawberry.lazy("resolvers.education.plan_types")] | None:
-        from resolvers.education.plan_specs import SCHOOL_TEACHERS
+        from resolvers.education.plan_specs import SCHOOL_TEACHERS  # deferred import: cycle types<->specs (plan_specs.py imports the types)
 
         return await SCHOOL_TEACHERS.one(info.context, self, locals())
 

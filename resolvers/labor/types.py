@@ -45,7 +45,7 @@ class Occupation:
                        district: str | None = None, skill_level: int | None = None,
                        posted_from: datetime.date | None = None,
                        posted_to: datetime.date | None = None) -> JobPostingConnection | None:
-        from resolvers.labor.specs import OCCUPATION_POSTINGS
+        from resolvers.labor.specs import OCCUPATION_POSTINGS  # deferred import: cycle types<->specs (specs.py imports types.py)
 
         return await OCCUPATION_POSTINGS.one(info.context, self, locals())
 
@@ -56,14 +56,14 @@ class Occupation:
     @strawberry.field(description="Job seekers (supply) looking for this occupation.")
     async def seekers(self, info: strawberry.Info, first: int | None = None, after: str | None = None,
                       district: str | None = None) -> JobSeekerConnection | None:
-        from resolvers.labor.specs import OCCUPATION_SEEKERS
+        from resolvers.labor.specs import OCCUPATION_SEEKERS  # deferred import: cycle types<->specs (specs.py imports types.py)
 
         return await OCCUPATION_SEEKERS.one(info.context, self, locals())
 
     @strawberry.field(description="Skills-training programs for this occupation.")
     async def training_programs(self, info: strawberry.Info, first: int | None = None,
                                 after: str | None = None) -> TrainingProgramConnection | None:
-        from resolvers.labor.specs import OCCUPATION_TRAINING
+        from resolvers.labor.specs import OCCUPATION_TRAINING  # deferred import: cycle types<->specs (specs.py imports types.py)
 
         return await OCCUPATION_TRAINING.one(info.context, self, locals())
 
