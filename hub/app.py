@@ -23,7 +23,7 @@ from hub.db.migrate import pending
 from hub.db.pools import Databases
 from hub.errors import SetupError
 from hub.governance.access import PolicyStore
-from hub.governance.audit_relay import RelayClient
+from hub.governance.relay_client import RelayClient
 from hub.governance.audit_writer import AuditWriter
 from hub.governance.checkpoints import signer_from_settings
 from hub.http.auth import AuthenticationMiddleware, ConsumerCache

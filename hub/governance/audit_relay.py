@@ -28,6 +28,8 @@ worker and ``{"n"}`` or ``{"n", "error"}`` from the relay. Hand-written on async
 a few lines and every library for it (multiprocessing managers, an HTTP server) costs more per entry than
 what the relay saves.
 
+The worker's side is ``hub.governance.relay_client.RelayClient``.
+
 Tracing: the worker's ``audit`` span covers the wait for the relay's reply and travels with the entry
 (``"t"``: trace id and span id in hex, flags); the relay, which exports spans as the ``OTEL_*`` variables say like the
 workers do, puts its own ``audit`` span for the entry under it, and the batch's ``hub/audit_append`` call under
@@ -57,21 +59,21 @@ import orjson
 from opentelemetry import trace
 
 from hub.db.pools import Databases
-from hub.errors import ServiceUnavailable, SetupError
+from hub.errors import SetupError
 from hub.governance.audit import AuditEntry
 from hub.governance.audit_writer import AuditWriter
 from hub.settings import Settings
-from hub.telemetry.tracing import Telemetry, provider_from_env, record_error
+from hub.telemetry.tracing import Telemetry, provider_from_env
 
 log = logging.getLogger("hub.audit")
 
 SOCKET_ENV = "HUB_AUDIT_RELAY_SOCKET"
 SECRET_ENV = "HUB_AUDIT_RELAY_SECRET"
-RETRY_SECONDS = 1.0
 CONNECT_SECONDS = 2.0
 MAX_FRAME = 1 << 20  # an entry is a few hundred bytes; anything near this is not one
 UNAVAILABLE = "audit relay unavailable"
 _LENGTH = struct.Struct("!I")
+LENGTH_BYTES = _LENGTH.size
 _FIELDS = frozenset(f.name for f in dataclasses.fields(AuditEntry))
 
 
@@ -128,7 +130,7 @@ def entry_of(fields: Any) -> AuditEntry:
     return AuditEntry(**fields)
 
 
-class _Outbox:
+class Outbox:
     """Frames to one stream, written once per event-loop turn (one send for all the replies of a batch)."""
 
     def __init__(self, stream: asyncio.StreamWriter):
@@ -158,7 +160,7 @@ class RelayServer:
         self.refused = 0  # connections closed for a missing or wrong secret, or a malformed frame
 
     async def handle(self, reader: asyncio.StreamReader, stream: asyncio.StreamWriter) -> None:
-        outbox = _Outbox(stream)
+        outbox = Outbox(stream)
         try:
             hello = await asyncio.wait_for(read_frame(reader), CONNECT_SECONDS)
             given = hello.get("secret") if isinstance(hello, dict) else None
@@ -181,7 +183,7 @@ class RelayServer:
         finally:
             stream.close()
 
-    async def _write(self, number: int, fields: Any, parent: Any, outbox: _Outbox) -> None:
+    async def _write(self, number: int, fields: Any, parent: Any, outbox: Outbox) -> None:
         try:
             await self.writer.write(entry_of(fields), parent=span_context_of(parent))
             reply: dict[str, Any] = {"n": number}
@@ -268,141 +270,6 @@ def started(environ: dict[str, str] | Any = os.environ, timeout: float = 60.0) -
                 proc.kill()
                 proc.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-# --- the worker's side -----------------------------------------------------------------------------------
-
-class RelayClient:
-    """A worker's audit writer when ``hub serve`` started a relay: ``write`` and ``close`` as ``AuditWriter``'s."""
-
-    def __init__(self, path: str, secret: str, fallback: AuditWriter):
-        self.path = path
-        self.fallback = fallback  # this process's own writer, while the relay cannot be reached
-        self._secret = secret
-        self._stream: asyncio.StreamWriter | None = None
-        self._outbox: _Outbox | None = None
-        self._reader_task: asyncio.Task | None = None
-        self._pending: dict[int, asyncio.Future] = {}
-        self._next = 0
-        self._retry_at = 0.0
-        self._connecting: asyncio.Lock | None = None
-        self._closed = False
-        self.relayed = 0  # entries the relay confirmed
-        self.fell_back = 0  # entries written by the fallback writer
-
-    @classmethod
-    def from_env(cls, fallback: AuditWriter, environ: Any = os.environ) -> "RelayClient | None":
-        path, secret = environ.get(SOCKET_ENV), environ.get(SECRET_ENV)
-        return cls(path, secret, fallback) if path and secret else None
-
-    @property
-    def connected(self) -> bool:
-        return self._stream is not None
-
-    async def write(self, entry: AuditEntry) -> None:
-        """Hand ``entry`` to the relay and wait until it has committed (or write it with the fallback writer when
-        the relay cannot be reached); raises when it could not be written (callers fail closed)."""
-        if self._closed:
-            raise RuntimeError("the audit writer is closed")
-        if self._stream is None and not await self._connect():
-            self.fell_back += 1
-            await self.fallback.write(entry)
-            return
-        number = self._next
-        message: dict[str, Any] = {"n": number, "e": dataclasses.asdict(entry)}
-        span = None
-        if self.fallback.department.telemetry is not None and trace.get_current_span().is_recording():
-            span = self.fallback.department.telemetry.tracer.start_span("audit", attributes={"hub.audit.relay": True})
-            carried = span.get_span_context()
-            message["t"] = [format(carried.trace_id, "032x"), format(carried.span_id, "016x"), int(carried.trace_flags)]
-        try:
-            data = frame(message)
-            if len(data) - _LENGTH.size > MAX_FRAME:
-                raise ValueError(f"a frame of {len(data)} bytes")
-        except (TypeError, ValueError):
-            # Not for the relay (orjson cannot encode it: an int over 64 bits; or over MAX_FRAME, which would make
-            # the relay drop the connection and fail every other operation waiting on it): this process's writer.
-            if span is not None:
-                span.end()
-            self.fell_back += 1
-            await self.fallback.write(entry)
-            return
-        self._next += 1
-        done = self._pending[number] = asyncio.get_running_loop().create_future()
-        self._outbox.put(data)
-        try:
-            error = await done
-        except BaseException as exc:
-            if span is not None:
-                record_error(span, exc)
-            raise
-        finally:
-            if span is not None:
-                span.end()
-        if error is not None:
-            raise ServiceUnavailable(f"{UNAVAILABLE}: {error}" if error != UNAVAILABLE else UNAVAILABLE)
-        self.relayed += 1
-
-    async def _connect(self) -> bool:
-        if time.monotonic() < self._retry_at:
-            return False
-        if self._connecting is None:
-            self._connecting = asyncio.Lock()
-        async with self._connecting:
-            if self._stream is not None:
-                return True
-            if time.monotonic() < self._retry_at:
-                return False
-            try:
-                reader, stream = await asyncio.wait_for(asyncio.open_unix_connection(self.path), CONNECT_SECONDS)
-                stream.write(frame({"secret": self._secret}))
-                ready = await asyncio.wait_for(read_frame(reader), CONNECT_SECONDS)
-                if not (isinstance(ready, dict) and ready.get("ready") is True):
-                    raise ConnectionError("the relay did not accept the connection")
-            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, TimeoutError, ValueError) as exc:
-                self._retry_at = time.monotonic() + RETRY_SECONDS
-                log.warning("audit relay at %s unavailable (%s): this worker writes its own audit entries for "
-                            "the next %.0f s", self.path, exc, RETRY_SECONDS)
-                return False
-            self._stream, self._outbox = stream, _Outbox(stream)
-            self._reader_task = asyncio.ensure_future(self._read(reader, stream))
-            return True
-
-    async def _read(self, reader: asyncio.StreamReader, stream: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                reply = await read_frame(reader)
-                done = self._pending.pop(reply.get("n"), None) if isinstance(reply, dict) else None
-                if done is not None and not done.done():
-                    done.set_result(reply.get("error"))
-        except Exception as exc:  # noqa: BLE001 - EOF, a reset, a malformed reply: the connection is over
-            if not self._closed:
-                log.error("audit relay connection lost (%s): %d operation(s) waiting for their entries fail "
-                          "closed; this worker writes its own entries meanwhile", exc or type(exc).__name__,
-                          len(self._pending))
-        finally:
-            self._lost(stream)
-
-    def _lost(self, stream: asyncio.StreamWriter) -> None:
-        if self._stream is stream:
-            self._stream, self._outbox, self._reader_task = None, None, None
-            self._retry_at = time.monotonic() + RETRY_SECONDS
-        stream.close()
-        pending, self._pending = self._pending, {}
-        for done in pending.values():  # sent, not confirmed: whether they committed is unknown
-            if not done.done():
-                done.set_result(UNAVAILABLE)
-
-    async def close(self) -> None:
-        """Wait for the replies to every entry sent, then close the connection and the fallback writer."""
-        await asyncio.sleep(0)  # let cancelled operations' writes (scheduled just before) send theirs
-        if self._pending:
-            await asyncio.wait(set(self._pending.values()), timeout=60)
-        self._closed = True
-        if self._stream is not None:
-            self._outbox.flush()
-            self._lost(self._stream)
-        await self.fallback.close()
 
 
 if __name__ == "__main__":

@@ -28,9 +28,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from hub.db.pools import Databases
 from hub.errors import ServiceUnavailable
-from hub.governance import audit_relay
+from hub.governance import audit_relay, relay_client
 from hub.governance.audit import AuditEntry, verify
-from hub.governance.audit_relay import RelayClient, RelayServer, frame
+from hub.governance.audit_relay import RelayServer, frame
+from hub.governance.relay_client import RelayClient
 from hub.governance.audit_writer import AuditWriter
 from hub.settings import Settings
 from hub.telemetry.tracing import Telemetry
@@ -155,7 +156,7 @@ def test_a_lost_relay_fails_the_waiting_operations_closed_then_the_worker_writes
         db_settings, tmp_path: Path, monkeypatch) -> None:
     settings, _ = db_settings
     url = settings.database_url
-    monkeypatch.setattr(audit_relay, "RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(relay_client, "RETRY_SECONDS", 0.2)
     before = _last_id(url)
 
     async def body(relay: RelayServer, path: str, db: Databases) -> list[Any]:
