@@ -78,8 +78,10 @@ class Settings:
     # PostgreSQL would otherwise plan them afresh on every run. Other statements keep PostgreSQL's choice.
     generic_lookups: bool = True
     # `hub serve --workers N` (N > 1): one audit relay process writes the entries of all the workers
-    # (hub.governance.audit_relay), in common batches.
-    audit_relay: bool = True
+    # (hub.governance.audit_relay), in common batches: half the audit's database time per request, no worker
+    # waiting for another's chain lock, but ~0.2 ms more of the host's CPU per request (docs/performance.md):
+    # off by default; on where the database, not the hub's CPU, is what runs out.
+    audit_relay: bool = False
     # Reliability (hub.db.pools, hub.http.overload): fail fast while a database is down, queue a bounded number of requests.
     db_connect_timeout_ms: int = 5_000      # opening a connection (incl. reconnecting after an outage)
     pool_acquire_timeout_ms: int = 5_000    # waiting for a pool connection (then SERVICE_UNAVAILABLE)
@@ -173,7 +175,7 @@ class Settings:
             pool_max_size=_int(env, "HUB_POOL_MAX_SIZE", 10, minimum=1),
             statement_timeout_ms=_int(env, "HUB_STATEMENT_TIMEOUT_MS", 15_000),
             generic_lookups=_bool(env, "HUB_GENERIC_LOOKUPS", True),
-            audit_relay=_bool(env, "HUB_AUDIT_RELAY", True),
+            audit_relay=_bool(env, "HUB_AUDIT_RELAY", False),
             db_connect_timeout_ms=_int(env, "HUB_DB_CONNECT_TIMEOUT_MS", 5_000, minimum=1),
             pool_acquire_timeout_ms=_int(env, "HUB_POOL_ACQUIRE_TIMEOUT_MS", 5_000, minimum=1),
             max_in_flight=_int(env, "HUB_MAX_IN_FLIGHT", 32),

@@ -214,7 +214,7 @@ def test_hub_serve_with_two_workers_writes_through_one_relay(db_settings, tmp_pa
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env.update({"DATABASE_URL": url, "HUB_ENV": "test", "HUB_DATA_DIR": str(tmp_path / "data"),
-                "HUB_RATE_LIMIT_PER_SECOND": "0", "HUB_METRICS": "false", "HUB_LOG_FORMAT": "text",
+                "HUB_RATE_LIMIT_PER_SECOND": "0", "HUB_METRICS": "false", "HUB_LOG_FORMAT": "text", "HUB_AUDIT_RELAY": "true",
                 "OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "none"})
     log_path = tmp_path / "hub.log"
     before = _last_id(url)
@@ -317,3 +317,10 @@ def test_the_relay_stops_when_hub_serve_is_killed(db_settings, tmp_path: Path) -
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_the_relay_is_off_by_default() -> None:
+    """Measured on the bench (docs/performance.md, "The audit write"): the relay halves the audit's database time
+    per request but costs the host more CPU than it saves, so `hub serve --workers N` starts none unless asked."""
+    assert Settings.from_env({}).audit_relay is False
+    assert Settings.from_env({"HUB_AUDIT_RELAY": "true"}).audit_relay is True
