@@ -232,6 +232,7 @@ class Databases:
         self.pools: dict[str, asyncpg.Pool] = {}
         self.departments: dict[str, Department] = {}
         self.pool_gauges: dict[str, PoolGauge] = {}  # by pool name, for the pool metrics
+        self.lookup_gauges: list[PoolGauge] = []  # the key-lookup pools (HUB_GENERIC_LOOKUPS), also in pool_gauges
         self.primary: Databases = self  # a read view (hub.db.replicas) points at the primary it reads beside
         self.replicas: Any = None  # hub.db.replicas.ReplicaSet when DATABASE_REPLICA_URLS is set
         self.audit_writer: Any = None  # hub.governance.audit_writer.AuditWriter, set by the app's lifespan (group commit)
@@ -308,6 +309,7 @@ class Databases:
             server_settings={**server_settings, "plan_cache_mode": "force_generic_plan"},
             timeout=self.settings.db_connect_timeout_ms / 1000)
         gauge = self.pool_gauges[f"{name}-lookups"] = PoolGauge(f"{name}-lookups", pool)
+        self.lookup_gauges.append(gauge)
         return gauge
 
     def _lookups(self, dept: str, name: str, gauge: PoolGauge | None) -> Department | None:
@@ -320,8 +322,9 @@ class Databases:
         if self.replicas is not None:
             await self.replicas.close()
             self.replicas = None
-        for gauge in [g for g in self.pool_gauges.values() if g.name.endswith("-lookups")]:
+        for gauge in self.lookup_gauges:
             await gauge.pool.close()
+        self.lookup_gauges.clear()
         for pool in {id(p): p for p in self.pools.values()}.values():
             await pool.close()
         self.pools.clear()

@@ -29,3 +29,13 @@ def audited(server_url: str, tmp_path: Path) -> Settings:
 
     asyncio.run(prepare())
     return settings
+
+
+@pytest.fixture(scope="module")
+def relay_settings(server_url: str) -> tuple[Settings, dict[str, str]]:
+    """The audit relay tests' scratch database (migrated, the demo consumers, no data), rate limit off."""
+    from tests.support.audit_relay import RELAY_DB
+    from tests.support.database import empty_database
+
+    settings, tokens = empty_database(server_url, RELAY_DB)
+    return replace(settings, rate_limit_per_second=0.0), tokens

@@ -14,14 +14,12 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import httpx
 import psutil
-import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -29,86 +27,29 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from hub.db.pools import Databases
 from hub.errors import ServiceUnavailable
 from hub.governance import audit_relay, relay_client
-from hub.governance.audit import AuditEntry, verify
+from hub.governance.audit import AuditEntry
 from hub.governance.audit_relay import RelayServer, frame
-from hub.governance.relay_client import RelayClient
 from hub.governance.audit_writer import AuditWriter
 from hub.settings import Settings
 from hub.telemetry.tracing import Telemetry
-from tests.support.database import empty_database
+from tests.support.audit_chain import CHAIN_LOCK, last_audit_id, verify_chain_ok
+from tests.support.audit_relay import SECRET, relay_entry, relay_worker, with_relay
 from tests.support.helpers import sql, sql_value
 from tests.support.live import free_port, stop_served, worker_processes
 
-RELAY_DB = "hub_test_audit_relay"
-SECRET = "s3cret-of-this-run"
-CHAIN_LOCK = 7642001
-
-
-@pytest.fixture(scope="module")
-def db_settings(server_url: str) -> tuple[Settings, dict[str, str]]:
-    settings, tokens = empty_database(server_url, RELAY_DB)
-    return replace(settings, rate_limit_per_second=0.0), tokens
-
-
-def _entry(worker: int, i: int) -> AuditEntry:
-    return AuditEntry(operation_type="query", operation_name=f"W{worker}Op{i}", consumer_id=worker,
-                      department="labor", consumer_name=f"worker {worker} 系统", datasets=["labor.job_postings"],
-                      rows={"labor.job_postings": i}, document_hash=f"{i:064x}", trace_id=f"{worker:032x}")
-
-
-def _last_id(url: str) -> int:
-    return sql_value(url, "select coalesce(max(id), 0) from hub.audit_log")
-
-
-def _verify_ok(url: str) -> None:
-    async def go() -> Any:
-        conn = await asyncpg.connect(url)
-        try:
-            return await verify(conn)
-        finally:
-            await conn.close()
-
-    result = asyncio.run(go())
-    assert result.ok, result
-
-
-async def _with_relay(settings: Settings, tmp: Path,
-                      body: Callable[[RelayServer, str, Databases], Awaitable[Any]]) -> Any:
-    """A relay on ``tmp/relay.sock`` writing through its own pools, and a second ``Databases`` for the workers'
-    fallback writers."""
-    relay_db = await Databases(settings, settings.database_url).open()
-    worker_db = await Databases(settings, settings.database_url).open()
-    writer = AuditWriter(relay_db.hub)
-    relay = RelayServer(writer, SECRET)
-    path = str(tmp / "relay.sock")
-    server = await asyncio.start_unix_server(relay.handle, path=path)
-    try:
-        return await body(relay, path, worker_db)
-    finally:
-        server.close()
-        await relay.drain()
-        await writer.close()
-        await relay_db.close()
-        await worker_db.close()
-
-
-def _client(path: str, db: Databases, secret: str = SECRET) -> RelayClient:
-    return RelayClient(path, secret, AuditWriter(db.hub))
-
-
-def test_the_entries_of_two_workers_are_written_in_common_batches(db_settings, tmp_path: Path) -> None:
-    settings, _ = db_settings
+def test_the_entries_of_two_workers_are_written_in_common_batches(relay_settings, tmp_path: Path) -> None:
+    settings, _ = relay_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def body(relay: RelayServer, path: str, db: Databases) -> tuple[int, int]:
-        workers = [_client(path, db), _client(path, db)]
-        await asyncio.gather(*(w.write(_entry(n, i)) for i in range(100) for n, w in enumerate(workers, 1)))
+        workers = [relay_worker(path, db), relay_worker(path, db)]
+        await asyncio.gather(*(w.write(relay_entry(n, i)) for i in range(100) for n, w in enumerate(workers, 1)))
         for w in workers:
             await w.close()
         return sum(w.relayed for w in workers), sum(w.fell_back for w in workers)
 
-    relayed, fell_back = asyncio.run(_with_relay(settings, tmp_path, body))
+    relayed, fell_back = asyncio.run(with_relay(settings, tmp_path, body))
     assert (relayed, fell_back) == (200, 0)
     rows = sql(url, "select xmin::text as tx, consumer_id, operation_name from hub.audit_log where id > $1 "
                     "order by id", before)
@@ -119,13 +60,13 @@ def test_the_entries_of_two_workers_are_written_in_common_batches(db_settings, t
         batches.setdefault(r["tx"], set()).add(r["consumer_id"])
     assert len(batches) < 20  # 200 entries in a few calls, not one each
     assert any(consumers == {1, 2} for consumers in batches.values())  # both workers' entries in one batch
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
-def test_without_the_secret_nothing_is_written_and_the_worker_writes_its_own(db_settings, tmp_path: Path) -> None:
-    settings, _ = db_settings
+def test_without_the_secret_nothing_is_written_and_the_worker_writes_its_own(relay_settings, tmp_path: Path) -> None:
+    settings, _ = relay_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def body(relay: RelayServer, path: str, db: Databases) -> tuple[bytes, int, int, int]:
         # A stranger on the machine: a wrong secret, then an entry frame anyway.
@@ -140,12 +81,12 @@ def test_without_the_secret_nothing_is_written_and_the_worker_writes_its_own(db_
         await stream.drain()
         assert await asyncio.wait_for(reader.read(), 5) == b""
         stream.close()
-        worker = _client(path, db, secret="not the run's secret")
-        await worker.write(_entry(3, 1))  # the relay refuses the connection: the fallback writer writes it
+        worker = relay_worker(path, db, secret="not the run's secret")
+        await worker.write(relay_entry(3, 1))  # the relay refuses the connection: the fallback writer writes it
         await worker.close()
         return answer, relay.refused, worker.relayed, worker.fell_back
 
-    answer, refused, relayed, fell_back = asyncio.run(_with_relay(settings, tmp_path, body))
+    answer, refused, relayed, fell_back = asyncio.run(with_relay(settings, tmp_path, body))
     assert answer == b"" and refused == 3
     assert (relayed, fell_back) == (0, 1)
     names = [r["operation_name"] for r in sql(url, "select operation_name from hub.audit_log where id > $1", before)]
@@ -153,19 +94,19 @@ def test_without_the_secret_nothing_is_written_and_the_worker_writes_its_own(db_
 
 
 def test_a_lost_relay_fails_the_waiting_operations_closed_then_the_worker_writes_its_own(
-        db_settings, tmp_path: Path, monkeypatch) -> None:
-    settings, _ = db_settings
+        relay_settings, tmp_path: Path, monkeypatch) -> None:
+    settings, _ = relay_settings
     url = settings.database_url
     monkeypatch.setattr(relay_client, "RETRY_SECONDS", 0.2)
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def body(relay: RelayServer, path: str, db: Databases) -> list[Any]:
-        worker = _client(path, db)
-        await worker.write(_entry(4, 0))  # connected, relayed
+        worker = relay_worker(path, db)
+        await worker.write(relay_entry(4, 0))  # connected, relayed
         holder = await asyncpg.connect(url)
         try:
             await holder.execute("select pg_advisory_lock($1)", CHAIN_LOCK)  # the relay's batch waits
-            waiting = [asyncio.ensure_future(worker.write(_entry(4, i))) for i in (1, 2)]
+            waiting = [asyncio.ensure_future(worker.write(relay_entry(4, i))) for i in (1, 2)]
             deadline = time.monotonic() + 10
             while not await holder.fetchval("select count(*) from pg_locks where locktype = 'advisory' "
                                             "and not granted and objid = $1", CHAIN_LOCK):
@@ -176,40 +117,40 @@ def test_a_lost_relay_fails_the_waiting_operations_closed_then_the_worker_writes
             await holder.execute("select pg_advisory_unlock($1)", CHAIN_LOCK)
         finally:
             await holder.close()
-        await worker.write(_entry(4, 3))  # within the retry window: its own writer
+        await worker.write(relay_entry(4, 3))  # within the retry window: its own writer
         await asyncio.sleep(0.3)
-        await worker.write(_entry(4, 4))  # after it: the relay again
+        await worker.write(relay_entry(4, 4))  # after it: the relay again
         await relay.drain()
         await worker.close()
         return [results, worker.relayed, worker.fell_back]
 
-    results, relayed, fell_back = asyncio.run(_with_relay(settings, tmp_path, body))
+    results, relayed, fell_back = asyncio.run(with_relay(settings, tmp_path, body))
     # Sent but not confirmed: they fail closed (the relay may still have written them — it did here).
     assert all(isinstance(r, ServiceUnavailable) and "audit relay unavailable" in str(r) for r in results)
     assert (relayed, fell_back) == (2, 1)
     names = sorted(r["operation_name"] for r in sql(url, "select operation_name from hub.audit_log where id > $1",
                                                     before))
     assert names == ["W4Op0", "W4Op1", "W4Op2", "W4Op3", "W4Op4"]
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
-def test_a_refused_entry_fails_only_its_operation(db_settings, tmp_path: Path) -> None:
-    settings, _ = db_settings
+def test_a_refused_entry_fails_only_its_operation(relay_settings, tmp_path: Path) -> None:
+    settings, _ = relay_settings
 
     async def body(relay: RelayServer, path: str, db: Databases) -> list[Any]:
-        worker = _client(path, db)
+        worker = relay_worker(path, db)
         bad = AuditEntry(operation_type="query", outcome="MAYBE")  # the table's check refuses it
-        results = await asyncio.gather(worker.write(bad), worker.write(_entry(5, 1)), return_exceptions=True)
+        results = await asyncio.gather(worker.write(bad), worker.write(relay_entry(5, 1)), return_exceptions=True)
         await worker.close()
         return results
 
-    bad, good = asyncio.run(_with_relay(settings, tmp_path, body))
+    bad, good = asyncio.run(with_relay(settings, tmp_path, body))
     assert isinstance(bad, ServiceUnavailable) and "audit_log_outcome_check" in str(bad)
     assert good is None
 
 
-def test_hub_serve_with_two_workers_writes_through_one_relay(db_settings, tmp_path: Path) -> None:
-    settings, tokens = db_settings
+def test_hub_serve_with_two_workers_writes_through_one_relay(relay_settings, tmp_path: Path) -> None:
+    settings, tokens = relay_settings
     url = settings.database_url
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
@@ -217,7 +158,7 @@ def test_hub_serve_with_two_workers_writes_through_one_relay(db_settings, tmp_pa
                 "HUB_RATE_LIMIT_PER_SECOND": "0", "HUB_METRICS": "false", "HUB_LOG_FORMAT": "text", "HUB_AUDIT_RELAY": "true",
                 "OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "none"})
     log_path = tmp_path / "hub.log"
-    before = _last_id(url)
+    before = last_audit_id(url)
     with open(log_path, "w") as log:
         proc = subprocess.Popen([str(Path(sys.executable).parent / "hub"), "serve", "--host", "127.0.0.1",
                                  "--port", str(port), "--workers", "2"], env=env, stdout=log,
@@ -245,13 +186,13 @@ def test_hub_serve_with_two_workers_writes_through_one_relay(db_settings, tmp_pa
     assert proc.returncode == 0, log_path.read_text()
     assert not relays[0].is_running() and not socket_path.parent.exists()
     assert "audit relay" not in log_path.read_text()  # never unavailable, never lost
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
-def test_the_relay_s_spans_join_the_worker_s_trace(db_settings, tmp_path: Path) -> None:
+def test_the_relay_s_spans_join_the_worker_s_trace(relay_settings, tmp_path: Path) -> None:
     """The worker's ``audit`` span travels with the entry: the relay's ``audit`` span of that entry is its child
     (same trace), and the batch's ``hub/audit_append`` call is under the relay span of the batch's first entry."""
-    settings, _ = db_settings
+    settings, _ = relay_settings
     providers, exported = {}, {}
     for side in ("worker", "relay"):
         exported[side] = InMemorySpanExporter()
@@ -266,11 +207,11 @@ def test_the_relay_s_spans_join_the_worker_s_trace(db_settings, tmp_path: Path) 
         relay = RelayServer(writer, SECRET)
         path = str(tmp_path / "relay.sock")
         server = await asyncio.start_unix_server(relay.handle, path=path)
-        worker = _client(path, worker_db)
+        worker = relay_worker(path, worker_db)
         try:
             async def operation(i: int) -> None:
                 with worker_telemetry.tracer.start_as_current_span(f"query Op{i}"):
-                    await worker.write(_entry(6, i))
+                    await worker.write(relay_entry(6, i))
 
             await asyncio.gather(*(operation(i) for i in range(3)))
         finally:
@@ -295,9 +236,9 @@ def test_the_relay_s_spans_join_the_worker_s_trace(db_settings, tmp_path: Path) 
         assert insert.context.trace_id in {w.context.trace_id for w in worker_audits}
 
 
-def test_the_relay_stops_when_hub_serve_is_killed(db_settings, tmp_path: Path) -> None:
+def test_the_relay_stops_when_hub_serve_is_killed(relay_settings, tmp_path: Path) -> None:
     """SIGKILL of `hub serve` leaves no relay behind: it notices its parent is gone and stops (within seconds)."""
-    settings, _ = db_settings
+    settings, _ = relay_settings
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("HUB_")}, "DATABASE_URL": settings.database_url,
            "HUB_ENV": "test"}
     # A stand-in for hub serve: a process that starts the relay as hub serve does, then is killed.

@@ -2,7 +2,7 @@
 ``hub.governance.audit_writer``, migration 0026): each test is a way around "every operation leaves exactly one
 audit entry, committed before the answer, hash-chained" that worked on the code before its fix.
 
-Real PostgreSQL throughout (the relay tests' scratch database, ``test_audit_relay``'s helpers); the relay runs
+Real PostgreSQL throughout (the relay tests' scratch database, ``tests/support/audit_relay.py``); the relay runs
 in the test's event loop on a Unix socket in a temporary folder.
 """
 
@@ -17,16 +17,14 @@ import asyncpg
 import pytest
 
 from hub.db.pools import Databases
-from hub.errors import ServiceUnavailable
 from hub.governance import audit_relay
 from hub.governance.audit import AuditEntry
 from hub.governance.audit_relay import RelayServer, frame, read_frame
 from hub.governance.audit_writer import UnbuildableEntry
-from tests.governance.test_audit_relay import (CHAIN_LOCK, SECRET, _client, _entry, _last_id, _verify_ok,
-                                               _with_relay, db_settings)
+from tests.support.audit_chain import CHAIN_LOCK, last_audit_id, verify_chain_ok
+from tests.support.audit_relay import SECRET, relay_entry, relay_worker, with_relay
 from tests.support.helpers import sql, sql_value
 
-__all__ = ["db_settings"]  # the module-scoped fixture, shared with test_audit_relay
 
 
 async def _holding_the_chain(url: str, writes: list[Any]) -> list[Any]:
@@ -68,49 +66,49 @@ async def _raw_entry(path: str, fields: dict[str, Any]) -> Any:
     {"denied": True},
 ], ids=["name-int", "id-str", "type-list", "datasets-ints", "codes-str", "denied-bool"])
 def test_a_frame_with_wrongly_typed_fields_never_commits_an_entry_that_breaks_the_chain(
-        db_settings, tmp_path: Path, fields: dict[str, Any]) -> None:
+        relay_settings, tmp_path: Path, fields: dict[str, Any]) -> None:
     """jsonb_populate_record casts a JSON value to the column's type, so a field of the wrong type was stored
     differently from the content that was hashed: ``verify`` then reported the entry as altered (the log looked
     tampered with, for good). The relay must refuse such an entry (an error reply: the operation fails closed)."""
-    settings, _ = db_settings
+    settings, _ = relay_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def body(relay: RelayServer, path: str, db: Databases) -> Any:
         return await _raw_entry(path, {"operation_type": "query", "operation_name": "Typed", **fields})
 
-    reply = asyncio.run(_with_relay(settings, tmp_path, body))
+    reply = asyncio.run(with_relay(settings, tmp_path, body))
     assert reply["n"] == 7 and "error" in reply, reply
     assert sql_value(url, "select count(*) from hub.audit_log where id > $1", before) == 0
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
 def test_one_workers_unhashable_entry_does_not_fail_the_other_workers_entries_in_its_batch(
-        db_settings, tmp_path: Path) -> None:
+        relay_settings, tmp_path: Path) -> None:
     """An entry whose content cannot be rendered (a float among the datasets) made ``batch_args`` raise for the
     whole batch — not a database refusal, so no retry one by one: every other worker's operation in that batch
     failed closed."""
-    settings, _ = db_settings
+    settings, _ = relay_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def body(relay: RelayServer, path: str, db: Databases) -> list[Any]:
-        good = _client(path, db)
-        await good.write(_entry(6, 0))  # connected
+        good = relay_worker(path, db)
+        await good.write(relay_entry(6, 0))  # connected
         results = await _holding_the_chain(url, [
-            good.write(_entry(6, 1)),  # the batch waiting for the lock
+            good.write(relay_entry(6, 1)),  # the batch waiting for the lock
             _raw_entry(path, {"operation_type": "query", "operation_name": "Float", "datasets": [1.5]}),
-            good.write(_entry(6, 2)), good.write(_entry(6, 3))])  # the next batch, with the float
+            good.write(relay_entry(6, 2)), good.write(relay_entry(6, 3))])  # the next batch, with the float
         await good.close()
         return results
 
-    first, bad, *rest = asyncio.run(_with_relay(settings, tmp_path, body))
+    first, bad, *rest = asyncio.run(with_relay(settings, tmp_path, body))
     assert first is None and rest == [None, None], (first, rest)
     assert "error" in bad
     names = sorted(r["operation_name"] for r in sql(url, "select operation_name from hub.audit_log where id > $1",
                                                     before))
     assert names == ["W6Op0", "W6Op1", "W6Op2", "W6Op3"]
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
 @pytest.mark.parametrize("big", [
@@ -118,48 +116,48 @@ def test_one_workers_unhashable_entry_does_not_fail_the_other_workers_entries_in
     {"rows": {"labor.job_postings": 1 << 64}},  # orjson cannot encode it
 ], ids=["oversized", "int-over-64-bit"])
 def test_an_entry_the_relay_cannot_take_fails_nobody_else_and_is_still_written(
-        db_settings, tmp_path: Path, big: dict[str, Any]) -> None:
+        relay_settings, tmp_path: Path, big: dict[str, Any]) -> None:
     """A worker's entry whose frame is over ``MAX_FRAME`` made the relay drop the connection: every other
     operation of that worker waiting for its entry failed closed. An entry orjson cannot encode raised after its
     request was registered: the wait for it never ended, and ``close()`` hung for 60 s. Such an entry goes to the
     worker's own writer instead."""
-    settings, _ = db_settings
+    settings, _ = relay_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def body(relay: RelayServer, path: str, db: Databases) -> tuple[list[Any], float, int, int]:
-        worker = _client(path, db)
-        await worker.write(_entry(7, 0))
+        worker = relay_worker(path, db)
+        await worker.write(relay_entry(7, 0))
         odd = AuditEntry(operation_type="query", **{"operation_name": "Big", **big})
-        results = await _holding_the_chain(url, [worker.write(_entry(7, 1)), worker.write(odd),
-                                                 worker.write(_entry(7, 2))])
+        results = await _holding_the_chain(url, [worker.write(relay_entry(7, 1)), worker.write(odd),
+                                                 worker.write(relay_entry(7, 2))])
         started = time.monotonic()
         await asyncio.wait_for(worker.close(), 30)
         return results, time.monotonic() - started, worker.relayed, worker.fell_back
 
-    results, closing, relayed, fell_back = asyncio.run(_with_relay(settings, tmp_path, body))
+    results, closing, relayed, fell_back = asyncio.run(with_relay(settings, tmp_path, body))
     assert results == [None, None, None], results
     assert closing < 5 and (relayed, fell_back) == (3, 1)
     names = sorted(r["operation_name"][:4] for r in sql(url, "select operation_name from hub.audit_log "
                                                              "where id > $1", before))
     assert names == sorted(["W7Op", "W7Op", "W7Op", (big.get("operation_name") or "Big")[:4]])
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
-def test_an_entry_whose_content_cannot_be_built_fails_alone_in_its_batch(db_settings) -> None:
+def test_an_entry_whose_content_cannot_be_built_fails_alone_in_its_batch(relay_settings) -> None:
     """The writer's own guard, under the relay's type checks: an entry ``batch_args`` cannot render (a float)
     failed its whole batch, every other operation's entry with it."""
-    settings, _ = db_settings
+    settings, _ = relay_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def go() -> list[Any]:
         db = await Databases(settings, url).open()
         writer = audit_relay.AuditWriter(db.hub)
         try:
             odd = AuditEntry(operation_type="query", operation_name="Float", datasets=[1.5])  # type: ignore[list-item]
-            return await _holding_the_chain(url, [writer.write(_entry(8, 0)), writer.write(_entry(8, 1)),
-                                                  writer.write(odd), writer.write(_entry(8, 2))])
+            return await _holding_the_chain(url, [writer.write(relay_entry(8, 0)), writer.write(relay_entry(8, 1)),
+                                                  writer.write(odd), writer.write(relay_entry(8, 2))])
         finally:
             await writer.close()
             await db.close()
@@ -170,14 +168,14 @@ def test_an_entry_whose_content_cannot_be_built_fails_alone_in_its_batch(db_sett
     names = sorted(r["operation_name"] for r in sql(url, "select operation_name from hub.audit_log where id > $1",
                                                     before))
     assert names == ["W8Op0", "W8Op1", "W8Op2"]
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
 def test_an_operation_name_with_a_nul_character_still_leaves_its_entry(client, settings) -> None:
     """``operationName`` is the client's text, and PostgreSQL cannot store U+0000: the entry was refused and the
     answer (400, unknown operation) went out without it — a request that left no trace."""
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
     response = client.post("/graphql", json={"query": "query Q { __typename }", "operationName": "a\x00b"})
     assert response.status_code == 400 and response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     rows = sql(url, "select operation_name, error_codes from hub.audit_log where id > $1", before)
@@ -192,19 +190,19 @@ def test_an_operation_name_with_a_nul_character_still_leaves_its_entry(client, s
     ("document_hash", "é" * 32),  # 64 bytes, 32 characters
     ("trace_id", "0" * 31 + "g"),
 ], ids=["arabic-digits", "fullwidth", "upper", "newline", "bytes-not-chars", "trace-g"])
-def test_the_rewritten_hex_checks_refuse_what_the_regexes_refused(db_settings, field: str, value: str) -> None:
+def test_the_rewritten_hex_checks_refuse_what_the_regexes_refused(relay_settings, field: str, value: str) -> None:
     """Held: migration 0026's checks (length and a negated class) refuse every such value, as '^[0-9a-f]{64}$'
     did; the entry fails alone."""
-    settings, _ = db_settings
+    settings, _ = relay_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def go() -> Any:
         db = await Databases(settings, url).open()
         writer = audit_relay.AuditWriter(db.hub)
         try:
             odd = AuditEntry(operation_type="query", operation_name="Hex", **{field: value})
-            return await asyncio.gather(writer.write(odd), writer.write(_entry(9, 0)), return_exceptions=True)
+            return await asyncio.gather(writer.write(odd), writer.write(relay_entry(9, 0)), return_exceptions=True)
         finally:
             await writer.close()
             await db.close()

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from hub.governance.audit import AuditEntry, record, verify
+from hub.governance.audit import AuditEntry, record
 from hub.governance.audit_writer import AuditWriter, batch_args
 from hub.db.pools import Databases
 from hub.governance.audit_hash import chain_hash, content
@@ -30,10 +30,10 @@ from hub.telemetry.metrics import HubMetrics
 from hub.telemetry.tracing import Telemetry
 from tests.support.database import empty_database
 from tests.support.clients import client_with_token
-from tests.support.helpers import sql, sql_value
+from tests.support.audit_chain import CHAIN_LOCK, last_audit_id, verify_chain_ok, wait_for_chain_waiter
+from tests.support.helpers import sql
 
 WRITER_DB = "hub_test_audit_writer"
-CHAIN_LOCK = 7642001
 CONTENT = ("consumer_id, department, consumer_name, operation_name, operation_type, document_hash, datasets, "
            "grants, rows, masked_fields, denied, outcome, error_codes, trace_id")
 
@@ -71,10 +71,6 @@ async def _with_writer(settings: Settings, body: Callable[[Databases, AuditWrite
         await db.close()
 
 
-def _last_id(url: str) -> int:
-    return sql_value(url, "select coalesce(max(id), 0) from hub.audit_log")
-
-
 def _batches_after(url: str, after: int) -> list[int]:
     """Sizes of the transactions (= INSERT statements) that wrote the entries after ``after``, in id order."""
     rows = sql(url, "select xmin::text as tx, count(*) as n, min(id) as first from hub.audit_log where id > $1 "
@@ -82,34 +78,12 @@ def _batches_after(url: str, after: int) -> list[int]:
     return [r["n"] for r in rows]
 
 
-def _verify_ok(url: str) -> None:
-    async def go() -> Any:
-        conn = await asyncpg.connect(url)
-        try:
-            return await verify(conn)
-        finally:
-            await conn.close()
-
-    result = asyncio.run(go())
-    assert result.ok, result
-    assert result.checked == sql_value(url, "select count(*) from hub.audit_log")
-
-
-async def _wait_for_lock_waiter(conn: asyncpg.Connection, timeout: float = 10.0) -> None:
-    """Until a backend waits for the chain's advisory lock (a batch is in flight and blocked)."""
-    deadline = time.monotonic() + timeout
-    while not await conn.fetchval("select count(*) from pg_locks where locktype = 'advisory' and not granted "
-                                  "and objid = $1", CHAIN_LOCK):
-        assert time.monotonic() < deadline, "no batch waited for the chain lock"
-        await asyncio.sleep(0.01)
-
-
 # --- batching ----------------------------------------------------------------------------------------
 
 def test_200_concurrent_writes_are_grouped_in_order_and_chain(db_settings) -> None:
     settings, _ = db_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def body(db: Databases, writer: AuditWriter) -> None:
         # All 200 are queued before the idle writer's flush starts: batches of the cap, in call order.
@@ -121,10 +95,10 @@ def test_200_concurrent_writes_are_grouped_in_order_and_chain(db_settings) -> No
     names = [r["document_hash"] for r in sql(url, "select document_hash from hub.audit_log where id > $1 "
                                                   "order by id", before)]
     assert names == [f"{i:064x}" for i in range(200)]  # id order (= chain order) is the order of write()
-    _verify_ok(url)
+    verify_chain_ok(url)
 
     # The same entries through the single-row path (one INSERT each) have exactly the same content.
-    middle = _last_id(url)
+    middle = last_audit_id(url)
 
     async def single(db: Databases, writer: AuditWriter) -> None:
         for i in range(200):
@@ -136,13 +110,13 @@ def test_200_concurrent_writes_are_grouped_in_order_and_chain(db_settings) -> No
     assert len(batched) == len(singles) == 200
     assert [dict(r) for r in batched] == [dict(r) for r in singles]
     assert _batches_after(url, middle) == [1] * 200
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
 def test_a_lone_write_is_flushed_at_once_and_later_writes_form_the_next_batch(db_settings) -> None:
     settings, _ = db_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def body(db: Databases, writer: AuditWriter) -> None:
         started = time.perf_counter()
@@ -152,7 +126,7 @@ def test_a_lone_write_is_flushed_at_once_and_later_writes_form_the_next_batch(db
         try:
             await holder.execute("select pg_advisory_lock($1)", CHAIN_LOCK)
             first = asyncio.ensure_future(writer.write(_entry(2, "First")))
-            await _wait_for_lock_waiter(holder)  # "First" is in flight, blocked by the chain lock
+            await wait_for_chain_waiter(holder)  # "First" is in flight, blocked by the chain lock
             rest = [asyncio.ensure_future(writer.write(_entry(i, f"Next{i}"))) for i in range(3, 13)]
             await asyncio.sleep(0)
             assert writer.pending == 10 and writer.busy and not first.done()
@@ -164,7 +138,7 @@ def test_a_lone_write_is_flushed_at_once_and_later_writes_form_the_next_batch(db
 
     asyncio.run(_with_writer(settings, body))
     assert _batches_after(url, before) == [1, 1, 10]
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
 # --- several processes (workers) on one chain -----------------------------------------------------------
@@ -175,7 +149,7 @@ def test_two_workers_writers_interleave_into_one_chain(db_settings) -> None:
     lock two batches would chain from the same entry (a fork) and ``verify`` would fail."""
     settings, _ = db_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def go() -> None:
         db_a = await Databases(settings, settings.database_url).open()
@@ -198,7 +172,7 @@ def test_two_workers_writers_interleave_into_one_chain(db_settings) -> None:
     assert sum(x != y for x, y in zip(writers, writers[1:])) > 2  # the two writers' batches interleaved
     for n in "AB":  # each writer's entries in the order of its write() calls
         assert [r["operation_name"] for r in rows if r["operation_name"][0] == n] == [f"{n}{i}" for i in range(200)]
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
 # --- failure -----------------------------------------------------------------------------------------
@@ -212,14 +186,14 @@ def test_a_failing_batch_is_retried_one_by_one_only_the_refused_entry_fails(db_s
                 begin raise exception 'audit storage refuses %', new.operation_name; end $$""")
     sql(url, """create trigger test_refuse_poison before insert on hub.audit_log for each row
                 when (new.operation_name = 'Poison') execute function hub.test_refuse_poison()""")
-    before = _last_id(url)
+    before = last_audit_id(url)
     try:
         async def body(db: Databases, writer: AuditWriter) -> list[Any]:
             holder = await asyncpg.connect(settings.database_url)
             try:
                 await holder.execute("select pg_advisory_lock($1)", CHAIN_LOCK)
                 first = asyncio.ensure_future(writer.write(_entry(1, "Innocent1")))
-                await _wait_for_lock_waiter(holder)
+                await wait_for_chain_waiter(holder)
                 doomed = [asyncio.ensure_future(writer.write(_entry(i, name)))
                           for i, name in ((2, "Innocent2"), (3, "Poison"), (4, "Innocent3"))]
                 await asyncio.sleep(0)
@@ -245,7 +219,7 @@ def test_a_failing_batch_is_retried_one_by_one_only_the_refused_entry_fails(db_s
                                                    "order by id", before)]
     assert names == ["Innocent1", "Innocent2", "Innocent3", "After", "After6", "After7", "After8"]
     assert _batches_after(url, before) == [1, 1, 1, 1, 3]
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
 def test_a_closed_pool_fails_the_waiters_and_a_closed_writer_refuses(db_settings) -> None:
@@ -267,14 +241,14 @@ def test_a_closed_pool_fails_the_waiters_and_a_closed_writer_refuses(db_settings
 def test_a_cancelled_waiter_s_entry_is_still_written(db_settings) -> None:
     settings, _ = db_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def body(db: Databases, writer: AuditWriter) -> None:
         holder = await asyncpg.connect(settings.database_url)
         try:
             await holder.execute("select pg_advisory_lock($1)", CHAIN_LOCK)
             first = asyncio.ensure_future(writer.write(_entry(1, "Kept1")))
-            await _wait_for_lock_waiter(holder)
+            await wait_for_chain_waiter(holder)
             second = asyncio.ensure_future(writer.write(_entry(2, "Kept2")))
             third = asyncio.ensure_future(writer.write(_entry(3, "Kept3")))
             await asyncio.sleep(0)
@@ -297,7 +271,7 @@ def test_a_cancelled_waiter_s_entry_is_still_written(db_settings) -> None:
 def test_close_flushes_the_queued_entries(db_settings) -> None:
     settings, _ = db_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
 
     async def go() -> None:
         db = await Databases(settings, settings.database_url).open()
@@ -306,7 +280,7 @@ def test_close_flushes_the_queued_entries(db_settings) -> None:
         try:
             await holder.execute("select pg_advisory_lock($1)", CHAIN_LOCK)
             waiters = [asyncio.ensure_future(writer.write(_entry(0, "Shut0")))]
-            await _wait_for_lock_waiter(holder)
+            await wait_for_chain_waiter(holder)
             waiters += [asyncio.ensure_future(writer.write(_entry(i, f"Shut{i}"))) for i in range(1, 30)]
             closing = asyncio.ensure_future(writer.close())
             await asyncio.sleep(0.2)
@@ -321,7 +295,7 @@ def test_close_flushes_the_queued_entries(db_settings) -> None:
 
     asyncio.run(go())
     assert _batches_after(url, before) == [1, 29]
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
 class _LockHolder:
@@ -338,7 +312,7 @@ class _LockHolder:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
 
     def wait_for_waiter(self) -> None:
-        self.run(_wait_for_lock_waiter(self.conn))
+        self.run(wait_for_chain_waiter(self.conn))
 
     def release_later(self, seconds: float) -> threading.Timer:
         timer = threading.Timer(seconds, lambda: self.run(self.conn.execute("select pg_advisory_unlock($1)",
@@ -369,7 +343,7 @@ def lock_holder(db_settings) -> Iterator[Callable[[], _LockHolder]]:
 def test_the_app_s_shutdown_flushes_queued_entries_before_the_pools_close(db_settings, lock_holder) -> None:
     settings, tokens = db_settings
     url = settings.database_url
-    before = _last_id(url)
+    before = last_audit_id(url)
     with client_with_token(settings, tokens["labor"]) as client:
         writer: AuditWriter = client.app.state.audit
         assert client.app.state.db.audit_writer is writer
@@ -389,7 +363,7 @@ def test_the_app_s_shutdown_flushes_queued_entries_before_the_pools_close(db_set
                                                    "order by id", before)]
     assert names == [f"Stop{i}" for i in range(20)]
     assert _batches_after(url, before) == [1, 19]
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
 # --- through the app ---------------------------------------------------------------------------------
@@ -401,7 +375,7 @@ def test_concurrent_graphql_operations_share_batches_one_entry_each(db_settings,
     with client_with_token(settings, tokens["labor"]) as client:
         client.post("/graphql", json={"query": "{ __typename }"})  # warm up: pools, caches
         writer: AuditWriter = client.app.state.audit
-        before, batches = _last_id(url), writer.batches
+        before, batches = last_audit_id(url), writer.batches
         holder = lock_holder()
         responses: dict[int, Any] = {}
 
@@ -436,7 +410,7 @@ def test_concurrent_graphql_operations_share_batches_one_entry_each(db_settings,
         assert (e["operation_type"], e["outcome"], e["department"]) == ("query", "OK", "labor")
         assert e["trace_id"] == responses[i].json()["extensions"]["traceId"]
     assert _batches_after(url, before) == [1, 11]
-    _verify_ok(url)
+    verify_chain_ok(url)
 
 
 # --- tracing -----------------------------------------------------------------------------------------
@@ -486,7 +460,7 @@ def test_the_stored_columns_are_parsed_from_the_hashed_content(db_settings) -> N
     text that was hashed — awkward strings, nulls, empty and 64-bit arrays included."""
     settings, _ = db_settings
     url = settings.database_url
-    after = _last_id(url)
+    after = last_audit_id(url)
     entries = [_entry(i) for i in range(1, 13)]
     when, rests = batch_args(entries, dt.datetime(2026, 12, 5, 3, 4, 5, 678901, tzinfo=dt.timezone.utc))
     sql(url, "select hub.audit_append($1, $2::text[])", when, rests)
@@ -498,4 +472,4 @@ def test_the_stored_columns_are_parsed_from_the_hashed_content(db_settings) -> N
         assert row["hash"] == chain_hash(row["prev_hash"], hashed)
     assert [r["consumer_name"] for r in rows] == [e.consumer_name for e in entries]
     assert [list(r["grants"]) for r in rows] == [sorted(e.grants) for e in entries]
-    _verify_ok(url)
+    verify_chain_ok(url)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 import asyncio
+import time
 from typing import Any
 import asyncpg
-from hub.governance.audit import AuditEntry, record
+from hub.governance.audit import AuditEntry, record, verify
 from hub.governance.audit_keys import load_private_key
 from hub.governance.checkpoints import Signer
 from hub.settings import Settings
@@ -61,3 +62,33 @@ def rewrite_and_rehash(url: str, entry_id: int, change: str) -> None:
     for i in ids:
         tamper(url, ("update hub.audit_log a set prev_hash = $2, hash = hub.audit_hash($2, a) where id = $1", i, prev))
         prev = sql_value(url, "select hash from hub.audit_log where id = $1", i)
+
+
+CHAIN_LOCK = 7642001  # the audit chain's advisory lock (migration 0007); a test holds it to keep a batch in flight
+
+
+def last_audit_id(url: str) -> int:
+    return sql_value(url, "select coalesce(max(id), 0) from hub.audit_log")
+
+
+def verify_chain_ok(url: str) -> None:
+    """`hub audit verify`'s walk finds the whole chain intact."""
+    async def go() -> Any:
+        conn = await asyncpg.connect(url)
+        try:
+            return await verify(conn)
+        finally:
+            await conn.close()
+
+    result = asyncio.run(go())
+    assert result.ok, result
+    assert result.checked == sql_value(url, "select count(*) from hub.audit_log")
+
+
+async def wait_for_chain_waiter(conn: asyncpg.Connection, timeout: float = 10.0) -> None:
+    """Until a backend waits for the chain's advisory lock (a batch is in flight and blocked)."""
+    deadline = time.monotonic() + timeout
+    while not await conn.fetchval("select count(*) from pg_locks where locktype = 'advisory' and not granted "
+                                  "and objid = $1", CHAIN_LOCK):
+        assert time.monotonic() < deadline, "no batch waited for the chain lock"
+        await asyncio.sleep(0.01)
