@@ -132,3 +132,15 @@ class K:
 """
     assert unmarked_imports(text) == [(5, "import json"), (13, "import g"), (15, "import h"), (18, "import i"),
                                       (20, "import j"), (31, "import q")]
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    """Code shared by tests lives in tests/support/ (or a conftest), never in a test module another one imports."""
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            found += [f"{path.relative_to(ROOT)}:{node.lineno}: {m}" for m in modules
+                      if m.startswith("tests.") and m.rsplit(".", 1)[-1].startswith("test_")]
+    assert found == []
