@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +104,12 @@ class AuditWriter:
         Once queued the entry is written even if this waiter is cancelled. ``parent``: the span of the operation
         in another process (``hub.governance.audit_relay``) under which this entry's ``audit`` span goes.
         """
+        await self.submit(entry, parent)
+
+    def submit(self, entry: AuditEntry, parent: trace.SpanContext | None = None) -> asyncio.Future:
+        """Queue ``entry`` without waiting: the future is done when the batch holding it committed, or holds that
+        batch's error (its result is the writer's own business). ``write`` awaits it; the relay, which takes the
+        entries of every worker, adds a callback instead of running a task per entry."""
         if self._closed:
             raise RuntimeError("the audit writer is closed")
         loop = asyncio.get_running_loop()
@@ -120,20 +127,9 @@ class AuditWriter:
         if self._task is None:
             # A context of its own: the flusher outlives this operation and attaches each batch's context.
             self._task = loop.create_task(self._flush(), context=contextvars.Context())
-        if span is None:
-            await queued.done
-            return
-        try:
-            size, insert_parent = await queued.done
-        except BaseException as exc:
-            record_error(span, exc)
-            raise
-        else:
-            span.set_attribute("hub.audit.batch_size", size)
-            if insert_parent is not None and insert_parent != span.get_span_context():
-                span.add_link(insert_parent)  # the trace holding this entry's INSERT
-        finally:
-            span.end()
+        if span is not None:
+            queued.done.add_done_callback(functools.partial(_end_span, span))
+        return queued.done
 
     async def _flush(self) -> None:
         batch: list[_Queued] = []
@@ -193,6 +189,20 @@ class AuditWriter:
         while self._task is not None:
             await asyncio.wait({self._task})  # never cancels the flush, even if close() is cancelled
         self._closed = True
+
+
+def _end_span(span: Any, done: asyncio.Future) -> None:
+    """Close a waiter's ``audit`` span when its entry's batch committed or failed (or the waiter gave up)."""
+    if done.cancelled():
+        record_error(span, asyncio.CancelledError())
+    elif done.exception() is not None:
+        record_error(span, done.exception())
+    else:
+        size, insert_parent = done.result()
+        span.set_attribute("hub.audit.batch_size", size)
+        if insert_parent is not None and insert_parent != span.get_span_context():
+            span.add_link(insert_parent)  # the trace holding this entry's INSERT
+    span.end()
 
 
 def _fail(queued: _Queued, exc: BaseException) -> None:

@@ -5,7 +5,6 @@ waits for its reply (sent once the entry's batch has committed), and writes thro
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import time
@@ -16,7 +15,8 @@ from opentelemetry import trace
 from hub.errors import ServiceUnavailable
 from hub.governance.audit import AuditEntry
 from hub.governance.audit_relay import (
-    CONNECT_SECONDS, LENGTH_BYTES, MAX_FRAME, SECRET_ENV, SOCKET_ENV, UNAVAILABLE, Outbox, frame, read_frame,
+    CONNECT_SECONDS, LENGTH_BYTES, MAX_FRAME, SECRET_ENV, SOCKET_ENV, UNAVAILABLE, Outbox, frame, frames_of,
+    read_frame,
 )
 from hub.governance.audit_writer import AuditWriter
 from hub.telemetry.tracing import record_error
@@ -63,7 +63,7 @@ class RelayClient:
             await self.fallback.write(entry)
             return
         number = self._next
-        message: dict[str, Any] = {"n": number, "e": dataclasses.asdict(entry)}
+        message: dict[str, Any] = {"n": number, "e": entry}  # orjson writes the dataclass's fields itself
         span = None
         if self.fallback.department.telemetry is not None and trace.get_current_span().is_recording():
             span = self.fallback.department.telemetry.tracer.start_span("audit", attributes={"hub.audit.relay": True})
@@ -124,8 +124,7 @@ class RelayClient:
 
     async def _read(self, reader: asyncio.StreamReader, stream: asyncio.StreamWriter) -> None:
         try:
-            while True:
-                reply = await read_frame(reader)
+            async for reply in frames_of(reader):
                 done = self._pending.pop(reply.get("n"), None) if isinstance(reply, dict) else None
                 if done is not None and not done.done():
                     done.set_result(reply.get("error"))

@@ -265,3 +265,31 @@ def test_the_relay_is_off_by_default() -> None:
     per request but costs the host more CPU than it saves, so `hub serve --workers N` starts none unless asked."""
     assert Settings.from_env({}).audit_relay is False
     assert Settings.from_env({"HUB_AUDIT_RELAY": "true"}).audit_relay is True
+
+
+def test_frames_are_split_alike_however_the_stream_cuts_them() -> None:
+    """``Frames`` takes every complete frame of a read (under load one read holds many operations' entries):
+    cut at any byte, the messages are the same and in order; a frame arriving in pieces waits for its end."""
+    messages = [{"n": i, "e": {"operation_name": "名" * i}} for i in range(5)]
+    stream = b"".join(frame(m) for m in messages)
+    for cut in range(1, len(stream)):
+        frames = audit_relay.Frames()
+        got = [*frames.feed(stream[:cut]), *frames.feed(stream[cut:])]
+        assert got == messages, cut
+    frames = audit_relay.Frames()
+    assert [m for b in stream for m in frames.feed(bytes([b]))] == messages  # one byte per read
+
+
+def test_a_malformed_frame_ends_the_stream_after_the_frames_before_it() -> None:
+    good = frame({"n": 1}) + frame({"n": 2})
+    for bad in (audit_relay._LENGTH.pack(3) + b"{x}", audit_relay._LENGTH.pack(audit_relay.MAX_FRAME + 1)):
+        frames = audit_relay.Frames()
+        got = []
+        try:
+            for message in frames.feed(good + bad):
+                got.append(message)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("a malformed frame was taken")
+        assert got == [{"n": 1}, {"n": 2}]
