@@ -142,6 +142,9 @@ class CompiledOperation:
     operation: OperationDefinitionNode
     root: SelectionPlan
     datasets: set[str]
+    # The variables' values when a request sends none (their defaults, coerced once: a persisted or GET query
+    # usually sends none); ``coerce_variables`` fills it on first use. None: not computed yet.
+    defaults: tuple[Any] | None = None
 
 
 class _NoDirectives(Visitor):
@@ -362,9 +365,18 @@ class Executor:
         return plan.build(objects, nested_values)
 
 
-def coerce_variables(schema: Any, operation: CompiledOperation, raw: dict[str, Any] | None) -> dict[str, Any] | None:
-    """graphql-core's variable coercion; None when the variables are invalid (the general path reports it)."""
-    coerced = get_variable_values(schema, operation.operation.variable_definitions or [], raw or {})
+def coerce_variables(schema: Any, operation: CompiledOperation, raw: dict[str, Any] | None) -> Any:
+    """graphql-core's variable coercion (its variable values, read only); None when the variables are invalid (the
+    general path reports it). Without variables the result depends on the document alone: coerced once per plan."""
+    if not raw:
+        if operation.defaults is None:
+            operation.defaults = (_coerce(schema, operation, {}),)
+        return operation.defaults[0]
+    return _coerce(schema, operation, raw)
+
+
+def _coerce(schema: Any, operation: CompiledOperation, raw: dict[str, Any]) -> Any:
+    coerced = get_variable_values(schema, operation.operation.variable_definitions or [], raw)
     return None if isinstance(coerced, list) else coerced
 
 

@@ -42,7 +42,7 @@ import asyncpg
 
 from hub import SQL_DIR
 from hub.db.pools import Department, strip_header
-from hub.governance.audit_hash import ZERO_HASH, chain_hash
+from hub.governance.audit_hash import ZERO_HASH, chain_hash, entry_values
 from hub.governance.audit_hash import content as audit_content
 from hub.telemetry.tracing import current_ids
 
@@ -79,11 +79,11 @@ class AuditEntry:
     def args(self) -> tuple[Any, ...]:
         """The parameters of ``sql/queries/hub/audit_insert.sql``, in order (sets sorted for stable content);
         also each entry's values in ``audit_append.sql`` (``hub.governance.audit_writer.batch_args``)."""
+        v = entry_values(self, id=0, at=None)
         return (
-            self.consumer_id, self.department, self.consumer_name, self.operation_name, self.operation_type,
-            self.document_hash, sorted(self.datasets), sorted(int(g) for g in self.grants),
-            json.dumps({k: int(v) for k, v in sorted(self.rows.items())}, separators=(",", ":")),
-            sorted(self.masked_fields), sorted(self.denied), self.outcome, list(self.error_codes), self.trace_id,
+            v["consumer_id"], v["department"], v["consumer_name"], v["operation_name"], v["operation_type"],
+            v["document_hash"], v["datasets"], v["grants"], json.dumps(v["rows"], separators=(",", ":")),
+            v["masked_fields"], v["denied"], v["outcome"], v["error_codes"], v["trace_id"],
         )
 
 

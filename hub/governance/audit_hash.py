@@ -145,15 +145,15 @@ def entry_hash(prev_hash: str, values: Mapping[str, Any]) -> str:
     return chain_hash(prev_hash, content(values))
 
 
-def entry_values(entry: "AuditEntry", *, id: int, at: dt.datetime) -> dict[str, Any]:
-    """The column values an ``AuditEntry`` is stored with (``AuditEntry.args()``: sets sorted), given the
-    id and time it is stored under."""
-    (consumer_id, department, consumer_name, operation_name, operation_type, document_hash, datasets, grants,
-     rows, masked_fields, denied, outcome, error_codes, trace_id) = entry.args()
+def entry_values(entry: "AuditEntry", *, id: int, at: dt.datetime | None) -> dict[str, Any]:
+    """The column values an ``AuditEntry`` is stored with, given the id and time it is stored under: sets
+    sorted, ``rows`` a mapping of integers (``AuditEntry.args()`` writes the same values as its parameters)."""
     return {
-        "id": id, "at": at, "consumer_id": consumer_id, "department": department,
-        "consumer_name": consumer_name, "operation_name": operation_name, "operation_type": operation_type,
-        "document_hash": document_hash, "datasets": datasets, "grants": grants, "rows": rows,
-        "masked_fields": masked_fields, "denied": denied, "outcome": outcome, "error_codes": error_codes,
-        "trace_id": trace_id,
+        "id": id, "at": at, "consumer_id": entry.consumer_id, "department": entry.department,
+        "consumer_name": entry.consumer_name, "operation_name": entry.operation_name,
+        "operation_type": entry.operation_type, "document_hash": entry.document_hash,
+        "datasets": sorted(entry.datasets), "grants": sorted(int(g) for g in entry.grants),
+        "rows": {k: int(v) for k, v in sorted(entry.rows.items())}, "masked_fields": sorted(entry.masked_fields),
+        "denied": sorted(entry.denied), "outcome": entry.outcome, "error_codes": list(entry.error_codes),
+        "trace_id": entry.trace_id,
     }

@@ -7,6 +7,9 @@ import re
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from graphql import get_named_type
 from starlette.testclient import TestClient
 
@@ -134,3 +137,24 @@ def test_the_compiled_path_gives_the_same_error(settings: Settings, tokens) -> N
         ok = fast.post("/graphql", json={"query": doc.text, "variables": {"uscc": good}}, headers=headers).json()
         assert "errors" not in ok and compiled.answered == before + 1
 
+
+
+FORMATS = [v for v in vars(codes).values() if isinstance(v, codes.CodeFormat)]
+
+
+@given(st.sampled_from(FORMATS), st.one_of(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXYP-", max_size=40),
+                                           st.text(max_size=40)))
+@hypothesis_settings(max_examples=400, deadline=None)
+def test_the_remembered_check_answers_as_the_format_says(fmt: codes.CodeFormat, value: str) -> None:
+    """``CodeFormat.valid`` remembers its answers (a bounded cache): asked twice, it answers as the pattern and the
+    check character say, also for values longer than any code (never cached)."""
+    expected = re.fullmatch(fmt.pattern, value) is not None and (fmt.extra is None or fmt.extra(value))
+    assert fmt.valid(value) is expected and fmt.valid(value) is expected
+
+
+def test_a_valid_uscc_is_checked_once() -> None:
+    codes._valid.cache_clear()
+    for _ in range(3):
+        assert codes.USCC.valid("91110000600037341L") and not codes.USCC.valid("91110000600037341X")
+    info = codes._valid.cache_info()
+    assert (info.misses, info.hits) == (2, 4) and info.maxsize == 8192

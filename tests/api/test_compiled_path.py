@@ -129,3 +129,25 @@ def test_the_cost_limit_holds_for_each_variables_on_the_compiled_path(settings: 
             costly = client.post("/graphql", json={"query": text, "variables": {"first": 20, "postings": 20}})
             assert costly.json()["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED", costly.text
             assert compiled.answered == answered  # the plan did not answer it
+
+
+def test_a_plan_s_default_variables_do_not_mix_with_sent_ones(settings: Settings, tokens) -> None:
+    """A request without variables uses the plan's defaults, coerced once per plan (hub.api.fastpath
+    coerce_variables): sent variables answer with their own values, and later requests without variables get the
+    defaults again; a required variable without a default is reported by the general path every time."""
+    text = next(d.text for d in DOCUMENTS if d.path.endswith("bench/occupations_postings.graphql"))
+    required = "query Required($code: String!) { occupation(code: $code) { code } }"
+    with TestClient(create_app(replace(settings, compiled_queries=True))) as client:
+        client.headers["Authorization"] = f"Bearer {tokens['labor']}"
+        compiled = client.app.router.routes[0].endpoint.compiled
+        sizes = []
+        for variables in (None, {"first": 2, "postings": 3}, None, {"first": 1}):
+            before = compiled.answered
+            body = {"query": text, **({"variables": variables} if variables else {})}
+            data = client.post("/graphql", json=body).json()["data"]["occupations"]["nodes"]
+            assert compiled.answered == before + 1
+            sizes.append((len(data), max(len(o["postings"]["nodes"]) for o in data)))
+        assert sizes == [(20, 20), (2, 3), (20, 20), (1, 20)], sizes
+        for _ in range(2):
+            answer = client.post("/graphql", json={"query": required}).json()
+            assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", answer
