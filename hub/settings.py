@@ -82,6 +82,9 @@ class Settings:
     # waiting for another's chain lock, but ~0.2 ms more of the host's CPU per request (docs/performance.md):
     # off by default; on where the database, not the hub's CPU, is what runs out.
     audit_relay: bool = False
+    # `hub serve --workers N` (N > 1): the workers' audit batches take turns on the host (hub.governance.audit_turn)
+    # instead of waiting for the chain's lock inside the database; entries gather meanwhile into larger batches.
+    audit_turn: bool = True
     # Reliability (hub.db.pools, hub.http.overload): fail fast while a database is down, queue a bounded number of requests.
     db_connect_timeout_ms: int = 5_000      # opening a connection (incl. reconnecting after an outage)
     pool_acquire_timeout_ms: int = 5_000    # waiting for a pool connection (then SERVICE_UNAVAILABLE)
@@ -176,6 +179,7 @@ class Settings:
             statement_timeout_ms=_int(env, "HUB_STATEMENT_TIMEOUT_MS", 15_000),
             generic_lookups=_bool(env, "HUB_GENERIC_LOOKUPS", True),
             audit_relay=_bool(env, "HUB_AUDIT_RELAY", False),
+            audit_turn=_bool(env, "HUB_AUDIT_TURN", True),
             db_connect_timeout_ms=_int(env, "HUB_DB_CONNECT_TIMEOUT_MS", 5_000, minimum=1),
             pool_acquire_timeout_ms=_int(env, "HUB_POOL_ACQUIRE_TIMEOUT_MS", 5_000, minimum=1),
             max_in_flight=_int(env, "HUB_MAX_IN_FLIGHT", 32),

@@ -182,6 +182,13 @@ def serve(
                     # fresh for this run, found through the environment they inherit.
                     table = create_for_server(settings.data_dir, settings.port)
                     os.environ[ENV_VAR] = str(table)
+                turn = None
+                if settings.audit_turn:
+                    # deferred import: CLI start-up time
+                    from hub.governance.audit_turn import TURN_ENV, create_for_server as create_turn
+
+                    turn = create_turn(settings.data_dir, settings.port)  # hub.governance.audit_turn
+                    os.environ[TURN_ENV] = str(turn)
                 try:
                     with contextlib.ExitStack() as stack:
                         if settings.audit_relay:  # one audit writer for every worker (hub.governance.audit_relay)
@@ -192,6 +199,9 @@ def serve(
                                                       port=settings.port, workers=settings.workers, lifespan="on",
                                                       **logging_options))
                 finally:
+                    if turn is not None:
+                        for each in (turn, turn.with_name(turn.name + ".waiting")):
+                            each.unlink(missing_ok=True)
                     if table is not None:
                         table.unlink(missing_ok=True)
                     if metrics_dir is not None:

@@ -12,6 +12,11 @@ otherwise (callers fail closed as before). When a batch fails, its entries are t
 the entries the database refuses (or all, while it is down) fail. One batch is in flight at a time; entries
 arriving meanwhile form the next batch (at most ``max_batch``), so batches grow with the load. There is no
 timer: an idle writer starts a batch at once, so a lone operation waits no longer than with its own INSERT.
+Each entry's content is built when it is queued (``entry_rest``); an entry that cannot be built fails alone.
+
+With ``hub serve --workers N`` the workers' writers take turns (``hub.governance.audit_turn``): a batch is taken
+and sent when this worker has the turn, so batches wait for each other on the host, not on the chain's lock in
+the database, and grow meanwhile.
 
 The app owns one writer per process (``hub.app`` lifespan: ``Databases.audit_writer``, ``app.state.audit``)
 and ``close()``\\ s it before the pools close, flushing what was queued.
@@ -25,6 +30,7 @@ the batch's first traced entry, and the other entries' ``audit`` spans link to t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import datetime as dt
 import functools
@@ -38,6 +44,7 @@ from opentelemetry import trace
 from hub.db.pools import Department
 from hub.errors import ServiceUnavailable
 from hub.governance.audit import AuditEntry
+from hub.governance.audit_turn import HostTurn
 from hub.governance.audit_hash import content, entry_values, utc_text
 from hub.telemetry.tracing import record_error
 
@@ -45,30 +52,37 @@ APPEND_QUERY = "hub/audit_append"
 MAX_BATCH = 256
 
 
+_ANY_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+_PREFIX = f'{{"at": "{utc_text(_ANY_TIME)}", "id": 0'  # "at" and "id" sort first among the content's keys
+
+
+def entry_rest(entry: AuditEntry) -> str:
+    """An entry's canonical content after its time and id (``hub.audit_hash``), which the database completes with
+    the batch's time and the id it draws (``{"at": "<at>", "id": <id>`` + rest) and stores the columns from.
+    Built when the entry is queued: it does not depend on the batch, and a batch then only joins texts while the
+    workers' turn (``hub.governance.audit_turn``) is held. UnbuildableEntry for a value the content cannot hold."""
+    try:
+        text = content(entry_values(entry, id=0, at=_ANY_TIME))
+    except (TypeError, ValueError, KeyError) as exc:
+        raise UnbuildableEntry(f"an audit entry's content cannot be built: {exc}") from exc
+    if not text.startswith(_PREFIX):  # cannot happen while FIELDS holds "at" and "id"; never write a wrong hash
+        raise AssertionError(f"audit content does not start with at and id: {text[:80]}")
+    return text[len(_PREFIX):]
+
+
 def batch_args(entries: list[AuditEntry], at: dt.datetime) -> tuple[str, list[str]]:
-    """The parameters of ``audit_append.sql``: the batch's time (UTC text) and per entry its canonical content
-    after the id, which the database completes with the id it draws (``{"at": "<at>", "id": <id>`` + rest) and
-    stores the columns from."""
-    when = utc_text(at)
-    prefix = f'{{"at": "{when}", "id": 0'  # "at" and "id" sort first among the content's keys
-    rests = []
-    for e in entries:
-        text = content(entry_values(e, id=0, at=at))
-        if not text.startswith(prefix):  # cannot happen while FIELDS holds "at" and "id"; never write a wrong hash
-            raise AssertionError(f"audit content does not start with at and id: {text[:80]}")
-        rests.append(text[len(prefix):])
-    return when, rests
+    """The parameters of ``audit_append.sql``: the batch's time (UTC text) and each entry's ``entry_rest``."""
+    return utc_text(at), [entry_rest(e) for e in entries]
 
 
 class UnbuildableEntry(ValueError):
-    """``batch_args`` could not build an entry's content (a value of a type the content cannot hold); nothing
-    was sent to the database. Only this is retried entry by entry besides the database's refusals: an error after
-    the call was sent might follow a commit, and a retry would write the batch twice."""
+    """``entry_rest`` could not build an entry's content (a value of a type the content cannot hold): the entry is
+    refused when queued, alone; nothing is sent to the database."""
 
 
 @dataclass(slots=True)
 class _Queued:
-    entry: AuditEntry
+    rest: str  # entry_rest(entry)
     done: asyncio.Future  # (batch size, span context of the batch's INSERT parent or None)
     span: Any  # the waiter's ``audit`` span, or None when its trace does not record
 
@@ -76,11 +90,12 @@ class _Queued:
 class AuditWriter:
     """Batches the audit entries of one process (group commit); see the module docstring."""
 
-    def __init__(self, department: Department, max_batch: int = MAX_BATCH):
+    def __init__(self, department: Department, max_batch: int = MAX_BATCH, turn: HostTurn | None = None):
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self.department = department  # the hub department of the primary (hub.audit_log)
         self.max_batch = max_batch
+        self.turn = turn  # hub serve --workers N: the workers' batches take turns (hub.governance.audit_turn)
         self.batches = 0  # calls run (failed ones included)
         self.entries = 0  # entries committed
         self.failed_batches = 0  # calls that failed (retries included)
@@ -122,7 +137,14 @@ class AuditWriter:
                 span = None
         elif telemetry is not None and trace.get_current_span().is_recording():
             span = telemetry.tracer.start_span("audit")
-        queued = _Queued(entry, loop.create_future(), span)
+        try:
+            rest = entry_rest(entry)
+        except UnbuildableEntry as exc:
+            if span is not None:
+                record_error(span, exc)
+                span.end()
+            raise
+        queued = _Queued(rest, loop.create_future(), span)
         self._queue.append(queued)
         if self._task is None:
             # A context of its own: the flusher outlives this operation and attaches each batch's context.
@@ -132,53 +154,62 @@ class AuditWriter:
         return queued.done
 
     async def _flush(self) -> None:
-        batch: list[_Queued] = []
         try:
             while self._queue:
-                batch = self._queue[:self.max_batch]
-                del self._queue[:self.max_batch]
-                carrier = next((q.span for q in batch if q.span is not None), None)
-                parent = carrier.get_span_context() if carrier is not None else None
-                try:
-                    await self._insert(batch, carrier)
-                except Exception as exc:  # noqa: BLE001
-                    self.failed_batches += 1
-                    if len(batch) == 1 or not _refused_by_data(exc):
-                        for q in batch:  # e.g. the database is down: retrying entry by entry cannot help
-                            _fail(q, exc)
-                    else:  # one entry at a time: only the entries the database refuses fail (closed)
-                        for q in batch:
-                            try:
-                                await self._insert([q], q.span)
-                            except Exception as single:  # noqa: BLE001
-                                self.failed_batches += 1
-                                _fail(q, single)
-                            else:
-                                self.entries += 1
-                                if not q.done.done():
-                                    q.done.set_result((1, q.span.get_span_context() if q.span else None))
-                else:
-                    self.entries += len(batch)
-                    for q in batch:
-                        if not q.done.done():
-                            q.done.set_result((len(batch), parent))
-                batch = []
+                async with self.turn.held() if self.turn is not None else contextlib.nullcontext():
+                    await self._next_batch()
         finally:  # no await between the loop's last check and this: a write() that comes later starts a new task
             self._task = None
-            if batch or self._queue:  # cancelled (the loop is going away): nobody will write these
-                for q in [*batch, *self._queue]:
+            if self._queue:  # cancelled (the loop is going away): nobody will write these
+                for q in self._queue:
                     q.done.cancel()
                 self._queue.clear()
 
+    async def _next_batch(self) -> None:
+        """Write the queued entries (at most ``max_batch``). With a turn they are taken once the turn is ours, so
+        that the entries queued while another worker's batch committed join this one."""
+        batch = self._queue[:self.max_batch]
+        del self._queue[:self.max_batch]
+        carrier = next((q.span for q in batch if q.span is not None), None)
+        parent = carrier.get_span_context() if carrier is not None else None
+        try:
+            await self._insert(batch, carrier)
+        except asyncio.CancelledError:  # the loop is going away: nobody will write these
+            for q in batch:
+                q.done.cancel()
+            raise
+        except Exception as exc:  # noqa: BLE001
+            self.failed_batches += 1
+            if len(batch) == 1 or not _refused_by_data(exc):
+                for q in batch:  # e.g. the database is down: retrying entry by entry cannot help
+                    _fail(q, exc)
+                return
+            for i, q in enumerate(batch):  # one entry at a time: only the entries the database refuses fail (closed)
+                try:
+                    await self._insert([q], q.span)
+                except asyncio.CancelledError:
+                    for rest in batch[i:]:
+                        rest.done.cancel()
+                    raise
+                except Exception as single:  # noqa: BLE001
+                    self.failed_batches += 1
+                    _fail(q, single)
+                else:
+                    self.entries += 1
+                    if not q.done.done():
+                        q.done.set_result((1, q.span.get_span_context() if q.span else None))
+        else:
+            self.entries += len(batch)
+            for q in batch:
+                if not q.done.done():
+                    q.done.set_result((len(batch), parent))
+
     async def _insert(self, batch: list[_Queued], carrier: Any) -> None:
         self.batches += 1
-        try:
-            args = batch_args([q.entry for q in batch], dt.datetime.now(dt.timezone.utc))
-        except (TypeError, ValueError, KeyError) as exc:
-            raise UnbuildableEntry(f"an audit entry's content cannot be built: {exc}") from exc
         token = otel_context.attach(trace.set_span_in_context(carrier)) if carrier is not None else None
         try:
-            await self.department.execute(APPEND_QUERY, *args, counted=False)
+            await self.department.execute(APPEND_QUERY, utc_text(dt.datetime.now(dt.timezone.utc)),
+                                          [q.rest for q in batch], counted=False)
         finally:
             if token is not None:
                 otel_context.detach(token)
@@ -189,6 +220,8 @@ class AuditWriter:
         while self._task is not None:
             await asyncio.wait({self._task})  # never cancels the flush, even if close() is cancelled
         self._closed = True
+        if self.turn is not None:
+            self.turn.close()
 
 
 def _end_span(span: Any, done: asyncio.Future) -> None:
@@ -211,9 +244,8 @@ def _fail(queued: _Queued, exc: BaseException) -> None:
 
 
 def _refused_by_data(exc: BaseException) -> bool:
-    """The database refused the statement's content (a constraint, a trigger), not the connection; or one entry's
-    content could not be built (``UnbuildableEntry``, raised before anything is sent: a float): in both cases
-    trying the entries one by one fails only the bad one, not its whole batch (the other workers' entries too,
-    behind ``hub.governance.audit_relay``)."""
+    """The database refused the statement's content (a constraint, a trigger), not the connection: trying the
+    entries one by one fails only the bad one, not its whole batch (the other workers' entries too, behind
+    ``hub.governance.audit_relay``)."""
     return not isinstance(exc, ServiceUnavailable) and (
-        isinstance(exc, (asyncpg.PostgresError, UnbuildableEntry)) or isinstance(exc.__cause__, asyncpg.PostgresError))
+        isinstance(exc, asyncpg.PostgresError) or isinstance(exc.__cause__, asyncpg.PostgresError))

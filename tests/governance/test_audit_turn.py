@@ -1,0 +1,179 @@
+"""The workers' turn at the audit chain (``hub.governance.audit_turn``): one batch at a time on the host, handed on
+fairly, given back when its holder dies or gives up; the writers of two "workers" wait for each other there, not
+for the chain's lock in the database, and their entries gather into larger batches meanwhile.
+
+Real PostgreSQL for the writers (the relay tests' scratch database); the "workers" are separate ``Databases`` with
+their own writers in one event loop, or separate processes where a process's death matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from hub.db.pools import Databases
+from hub.governance.audit import AuditEntry
+from hub.governance.audit_turn import TURN_ENV, HostTurn, create_for_server
+from hub.governance.audit_writer import AuditWriter
+from hub.settings import Settings
+from tests.support.audit_chain import CHAIN_LOCK, last_audit_id, verify_chain_ok
+from tests.support.helpers import sql
+
+
+def _entry(worker: int, i: int) -> AuditEntry:
+    return AuditEntry(operation_type="query", operation_name=f"Turn{worker}Op{i}", consumer_id=worker,
+                      datasets=["labor.job_postings"], rows={"labor.job_postings": i}, document_hash=f"{i:064x}",
+                      trace_id=f"{worker:032x}")
+
+
+def test_the_turn_is_held_by_one_at_a_time_and_handed_on_fairly(tmp_path: Path) -> None:
+    """Two holders of one turn file: while one holds it the other waits; when the holder gives it back and at
+    once asks again (its next batch is ready), the one that was waiting gets it first."""
+    path = create_for_server(tmp_path, 8000)
+
+    async def go() -> list[str]:
+        a, b = HostTurn(path), HostTurn(path)
+        order: list[str] = []
+
+        async def worker(name: str, turn: HostTurn, times: int) -> None:
+            for _ in range(times):
+                async with turn.held():
+                    order.append(name)
+                    await asyncio.sleep(0.02)  # a batch commits
+
+        try:
+            await asyncio.gather(worker("a", a, 4), worker("b", b, 4))
+            assert a.waited + b.waited >= 6
+            return order
+        finally:
+            a.close()
+            b.close()
+
+    order = asyncio.run(go())
+    assert sorted(order) == ["a"] * 4 + ["b"] * 4
+    assert all(x != y for x, y in zip(order, order[1:])), order  # never the same holder twice while one waits
+
+
+def test_a_waiter_that_gives_up_does_not_keep_the_turn(tmp_path: Path) -> None:
+    """A waiter cancelled before its turn came (the loop is stopping): when the turn is granted to its thread
+    later, it is given back at once, and the next one gets it."""
+    path = create_for_server(tmp_path, 8001)
+
+    async def go() -> float:
+        a, b, c = HostTurn(path), HostTurn(path), HostTurn(path)
+        try:
+            async with a.held():
+                waiting = asyncio.ensure_future(_hold(b))
+                await asyncio.sleep(0.1)
+                waiting.cancel()
+                await asyncio.gather(waiting, return_exceptions=True)
+            await asyncio.sleep(0.2)  # b's thread is granted the turn now, for nobody
+            started = time.monotonic()
+            async with c.held():
+                return time.monotonic() - started
+        finally:
+            for turn in (a, b, c):
+                turn.close()
+
+    assert asyncio.run(asyncio.wait_for(go(), 10)) < 5
+
+
+async def _hold(turn: HostTurn) -> None:
+    async with turn.held():
+        await asyncio.sleep(3600)
+
+
+def _hold_forever(path: str, ready: Any) -> None:
+    async def go() -> None:
+        turn = HostTurn(path)
+        async with turn.held():
+            ready.set()
+            await asyncio.sleep(3600)
+    asyncio.run(go())
+
+
+def test_the_turn_of_a_killed_worker_comes_back(tmp_path: Path) -> None:
+    path = create_for_server(tmp_path, 8002)
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    holder = context.Process(target=_hold_forever, args=(str(path), ready))
+    holder.start()
+    try:
+        assert ready.wait(30)
+
+        async def go() -> float:
+            turn = HostTurn(path)
+            try:
+                started = time.monotonic()
+                waiting = asyncio.ensure_future(_take(turn))
+                await asyncio.sleep(0.2)
+                assert not waiting.done()  # the living holder keeps it
+                os.kill(holder.pid, signal.SIGKILL)
+                await asyncio.wait_for(waiting, 10)
+                return time.monotonic() - started
+            finally:
+                turn.close()
+
+        assert asyncio.run(go()) < 10
+    finally:
+        holder.join(10)
+
+
+async def _take(turn: HostTurn) -> None:
+    async with turn.held():
+        pass
+
+
+def test_two_workers_writers_wait_for_their_turn_on_the_host_not_for_the_chain_lock(relay_settings, tmp_path) -> None:
+    """While another worker holds the turn, a writer sends nothing: no batch waits for the chain's lock in the
+    database, and the entries queued meanwhile go out as one batch per worker once the turn is free."""
+    settings, _ = relay_settings
+    url = settings.database_url
+    path = create_for_server(tmp_path, 8003)
+    before = last_audit_id(url)
+
+    async def go() -> None:
+        dbs = [await Databases(settings, url).open() for _ in range(2)]
+        writers = [AuditWriter(db.hub, turn=HostTurn(path)) for db in dbs]
+        holder = HostTurn(path)
+        watcher = await asyncpg.connect(url)
+        try:
+            async with holder.held():
+                writes = [asyncio.ensure_future(w.write(_entry(n, i))) for i in range(10) for n, w in enumerate(writers)]
+                await asyncio.sleep(0.3)
+                assert not any(w.done() for w in writes)
+                waiting = await watcher.fetchval("select count(*) from pg_locks where locktype = 'advisory' "
+                                                 "and objid = $1", CHAIN_LOCK)
+                assert waiting == 0  # nobody holds or waits for the chain's lock: the writers wait here
+            await asyncio.wait_for(asyncio.gather(*writes), 30)
+            assert [w.batches for w in writers] == [1, 1] or sorted(w.batches for w in writers) == [1, 2]
+        finally:
+            await watcher.close()
+            holder.close()
+            for w, db in zip(writers, dbs):
+                await w.close()
+                await db.close()
+
+    asyncio.run(go())
+    rows = sql(url, "select xmin::text as tx, count(*) as n from hub.audit_log where id > $1 group by 1", before)
+    assert sum(r["n"] for r in rows) == 20 and len(rows) <= 3  # one batch per worker (its first may go alone)
+    verify_chain_ok(url)
+
+
+def test_hub_serve_s_workers_share_a_turn_by_default(tmp_path: Path) -> None:
+    assert Settings.from_env({}).audit_turn is True and Settings.from_env({"HUB_AUDIT_TURN": "false"}).audit_turn is False
+    assert HostTurn.from_env({}) is None
+    path = create_for_server(tmp_path, 8004)
+    turn = HostTurn.from_env({TURN_ENV: str(path)})
+    try:
+        assert turn is not None and turn.path == str(path)
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+    finally:
+        turn.close()
