@@ -177,3 +177,32 @@ def test_hub_serve_s_workers_share_a_turn_by_default(tmp_path: Path) -> None:
         assert oct(path.stat().st_mode & 0o777) == "0o600"
     finally:
         turn.close()
+
+
+def test_a_turn_held_elsewhere_for_too_long_is_not_waited_for(tmp_path: Path) -> None:
+    """Another process keeps the turn (stuck, or any process that can open the file): after ``wait_seconds`` the
+    block runs without the turn (the chain's lock in the database still orders the batches); the turn granted
+    later to the given-up waiter is given back, so the next batch gets it."""
+    path = create_for_server(tmp_path, 8005)
+
+    async def go() -> tuple[float, int, float]:
+        stuck, turn = HostTurn(path), HostTurn(path, wait_seconds=0.3)
+        try:
+            started = time.monotonic()
+            async with stuck.held():
+                async with turn.held():
+                    waited = time.monotonic() - started
+                for _ in range(3):  # meanwhile, no further wait: the batches go without the turn at once
+                    again = time.monotonic()
+                    async with turn.held():
+                        assert time.monotonic() - again < 0.1
+            await asyncio.sleep(0.2)  # the given-up wait is granted now, and given back
+            again = time.monotonic()
+            async with turn.held():
+                return waited, turn.given_up, time.monotonic() - again
+        finally:
+            stuck.close()
+            turn.close()
+
+    waited, given_up, second = asyncio.run(asyncio.wait_for(go(), 10))
+    assert 0.25 < waited < 3 and given_up == 1 and second < 0.25
