@@ -42,8 +42,12 @@ class HostTurn:
         self.path = str(path)
         self.wait_seconds = wait_seconds
         self._turn = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        # Waiters hold a shared lock on this second file while they wait for the turn.
-        self._waiting = os.open(self.path + ".waiting", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            # Waiters hold a shared lock on this second file while they wait for the turn.
+            self._waiting = os.open(self.path + ".waiting", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:
+            os.close(self._turn)
+            raise
         self._waiter = _WaiterThread()
         self._handover = threading.Lock()  # a wait's outcome: granted to its waiter, or abandoned (``_Wait``)
         self.waited = 0  # turns this process waited for (another worker held the turn, or was waiting for it)
@@ -52,8 +56,17 @@ class HostTurn:
 
     @classmethod
     def from_env(cls, environ: Any = os.environ) -> "HostTurn | None":
+        """The run's turn (``TURN_ENV``), or None: not set, or its files cannot be opened (a folder, a missing or
+        read-only folder): the writer goes without a turn, as the turn never is a reason to fail (here: to start)."""
         path = environ.get(TURN_ENV)
-        return cls(path) if path else None
+        if not path:
+            return None
+        try:
+            return cls(path)
+        except OSError as exc:
+            log.warning("the audit turn (%s) cannot be used (%s): this worker's batches wait for the chain's lock "
+                        "in the database instead", path, exc)
+            return None
 
     @contextlib.asynccontextmanager
     async def held(self) -> AsyncIterator[None]:

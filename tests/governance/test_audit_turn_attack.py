@@ -16,7 +16,13 @@ import sys
 import textwrap
 from pathlib import Path
 
-from hub.governance.audit_turn import create_for_server
+import pytest
+from starlette.testclient import TestClient
+
+from hub.app import create_app
+from hub.governance.audit_turn import TURN_ENV, create_for_server
+from tests.support.audit_chain import last_audit_id, verify_chain_ok
+from tests.support.helpers import sql
 
 _GIVE_UP_AND_EXIT = textwrap.dedent("""
     import asyncio, sys
@@ -54,3 +60,24 @@ def test_a_worker_whose_turn_wait_was_given_up_still_exits(tmp_path: Path) -> No
     finally:
         fcntl.flock(keeper, fcntl.LOCK_UN)
         os.close(keeper)
+
+
+@pytest.mark.parametrize("odd", ["a folder", "its waiting file a folder"])
+def test_a_turn_file_that_cannot_be_opened_does_not_keep_the_hub_from_serving(
+        settings, tokens, tmp_path: Path, monkeypatch, odd: str) -> None:
+    """HUB_AUDIT_TURN_FILE naming a folder (or a path whose ".waiting" file is one): the app's start-up failed with
+    IsADirectoryError, so no operation was answered. The turn only spares the database a wait: the hub serves
+    without it, and every operation still leaves its entry."""
+    path = tmp_path / "turn.lock"
+    (path if odd == "a folder" else Path(f"{path}.waiting")).mkdir()
+    monkeypatch.setenv(TURN_ENV, str(path))
+    url = settings.database_url
+    before = last_audit_id(url)
+    with TestClient(create_app(settings)) as client:
+        assert client.app.state.audit.turn is None
+        answer = client.post("/graphql", json={"query": "query TurnlessOp { __typename }"},
+                             headers={"Authorization": f"Bearer {tokens['labor']}"})
+        assert answer.status_code == 200 and answer.json()["data"] == {"__typename": "Query"}, answer.text
+    names = [r["operation_name"] for r in sql(url, "select operation_name from hub.audit_log where id > $1", before)]
+    assert names == ["TurnlessOp"]
+    verify_chain_ok(url)
