@@ -9,18 +9,20 @@ matters.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.governance.audit_turn import TURN_ENV, create_for_server
+from hub.governance.audit_turn import TURN_ENV, HostTurn, create_for_server
 from tests.support.audit_chain import last_audit_id, verify_chain_ok
 from tests.support.helpers import sql
 
@@ -81,3 +83,39 @@ def test_a_turn_file_that_cannot_be_opened_does_not_keep_the_hub_from_serving(
     names = [r["operation_name"] for r in sql(url, "select operation_name from hub.audit_log where id > $1", before)]
     assert names == ["TurnlessOp"]
     verify_chain_ok(url)
+
+
+def test_a_closed_turn_s_late_wait_does_not_give_back_another_turn_s_hold(tmp_path: Path) -> None:
+    """A turn closed while its given-up wait is still blocked in flock (the app stopped): its files were closed
+    under the wait, so a turn opened next in the process got the same descriptor numbers, and the late wait's
+    give-back unlocked that new turn while it was held: a third holder got the turn at the same time."""
+    path = create_for_server(tmp_path, 8101)
+    keeper = os.open(path, os.O_RDWR)
+    fcntl.flock(keeper, fcntl.LOCK_EX)
+
+    async def go() -> bool:
+        old = HostTurn(path, wait_seconds=0.1)
+        async with old.held():  # the keeper has it: given up, the wait goes on in the thread
+            pass
+        old.close()
+        new = HostTurn(path)
+        try:
+            fcntl.flock(keeper, fcntl.LOCK_UN)  # the late wait is granted now
+            time.sleep(0.3)  # (the event loop is busy meanwhile)
+            assert new._take_at_once()  # the new turn holds it (the late wait has given it back)
+            await asyncio.sleep(0.3)  # what the loop had to do for the late wait
+            third = os.open(path, os.O_RDWR)
+            try:
+                fcntl.flock(third, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            finally:
+                os.close(third)
+            return False
+        finally:
+            new.close()
+
+    try:
+        assert asyncio.run(asyncio.wait_for(go(), 10)), "a third holder took the turn the new turn held"
+    finally:
+        os.close(keeper)
