@@ -137,5 +137,7 @@ def row_converter(cls: type) -> Callable[[Any], Any]:
         namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
         exec(compile("\n".join(source), f"<{cls.__name__} from row>", "exec"), namespace)  # noqa: S102 - own source
         convert = namespace["convert"]
+        convert.plain_fields = tuple(names)  # type: ignore[attr-defined]  # for positional builders (hub.api.fused)
+        convert.built_class = cls  # type: ignore[attr-defined]
     convert.__name__ = f"{cls.__name__}_from_row"
     return convert

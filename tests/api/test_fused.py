@@ -118,3 +118,57 @@ def test_hub_plan_explain_prints_every_generated_statement(tmp_path) -> None:
     assert "Enterprise.industry" in result.output and "answered by its parent's statement" in result.output
     brief = CliRunner().invoke(app, ["plan", str(path)])
     assert brief.exit_code == 0 and "left join lateral" not in brief.output
+
+
+class _Row:
+    """A row as asyncpg returns it: by position and ``values()`` (names repeat across the fused parts)."""
+
+    def __init__(self, names: list[str], values: list[object]):
+        self._names, self._values = names, values
+
+    def __getitem__(self, i: int) -> object:
+        return self._values[i]
+
+    def keys(self) -> list[str]:
+        return self._names
+
+    def values(self) -> list[object]:
+        return self._values
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["positional", "by-name"])
+def test_split_rows_build_what_the_loaders_build(plain: bool) -> None:
+    """The generated splitter (``Fused._build_splitter``) builds the same objects as each loader's converter from
+    its part of the row — by position for plain types, through the converter for the others — and a fused join
+    that found nothing (its key null) is None; columns named alike in two parts are taken from their own part."""
+    from dataclasses import dataclass as plain_dataclass
+
+    from hub.api.fused import Fused, FusedChild
+    from hub.api.loaders import row_converter
+
+    @plain_dataclass
+    class Parent:
+        code: str
+        name: str
+
+    @plain_dataclass
+    class Child:
+        code: str
+        name: str
+
+        def __post_init__(self) -> None:  # not a plain type: built by its converter
+            self.name = self.name.upper()
+
+    kinds = (Parent, Child) if plain else (Child, Child)
+    loaders = [type(f"L{i}", (), {"key_column": "code", "convert": staticmethod(row_converter(k))})
+               for i, k in enumerate(kinds)]
+    fused = object.__new__(Fused)
+    fused.parent, fused.name, fused._splitter = loaders[0], "fused/test", None
+    fused.children = [FusedChild("child", "child_code", loaders[1], None)]
+    names = ["code", "name", "__fused_0", "code", "name"]
+    rows = [_Row(names, ["A", "alpha", None, "X", "ex"]), _Row(names, ["B", "beta", None, None, None])]
+    found, (children,) = fused._split(rows)
+    assert found == {"A": loaders[0].convert({"code": "A", "name": "alpha"}),
+                     "B": loaders[0].convert({"code": "B", "name": "beta"})}
+    assert children == {"A": loaders[1].convert({"code": "X", "name": "ex"}), "B": None}
+    assert type(found["A"]) is kinds[0] and (found["A"].name == "alpha") is plain
