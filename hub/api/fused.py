@@ -1,10 +1,12 @@
 """Fewer round trips: a field and the key joins of its objects in the same department, in ONE statement.
 
 A plan (``hub.api.fastpath``) answers each data field once per nesting level. When a field is fetched by key
-(``RootByKey`` / ``ByKey`` through a ``ByKeyLoader``: ``$1`` = the keys) and its objects have key joins
-(``ByKey``, no arguments) answered by a ``ByKeyLoader`` of the SAME department, the joins are answered by
-the same statement: the field's SQL file is the outer query and each join's SQL file is a LEFT JOIN LATERAL
-with its ``$1`` bound to the parent row's key, e.g. enterprise + its industry (both commerce)::
+(``RootByKey`` / ``ByKey`` through a ``ByKeyLoader``: ``$1`` = the keys) or is a root page (``RootPage``: its
+nodes, ``PageSource``, the page's own parameters, ordered by id) and its objects have key joins (``ByKey``, no
+arguments) answered by a ``ByKeyLoader`` (an object per key) or a ``ScalarByKeyLoader`` (a value per key, e.g.
+a posting count) of the SAME department, the joins are answered by the same statement: the field's SQL file is
+the outer query and each join's SQL file is a LEFT JOIN LATERAL with its ``$1`` bound to the parent row's key,
+e.g. enterprise + its industry (both commerce)::
 
     select p.*, null::int as "__fused_0", c0.*
     from (<commerce/enterprises_by_uscc>) p
@@ -26,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from hub.api.loaders import ByKeyLoader
+from hub.api.loaders import ByKeyLoader, ScalarByKeyLoader
 from hub.db.pools import SqlRegistry
 from hub.telemetry.tracing import count_batch_rows
 
@@ -46,8 +48,9 @@ def _ident(name: str) -> str:
 
 
 def fusable_loader(loader: Any) -> bool:
-    """A ByKeyLoader whose statement takes exactly one parameter, ``$1`` (the array of keys)."""
-    if not (isinstance(loader, type) and issubclass(loader, ByKeyLoader)):
+    """A ByKeyLoader (an object per key) or a ScalarByKeyLoader (a value per key) whose statement takes exactly
+    one parameter, ``$1`` (the array of keys)."""
+    if not (isinstance(loader, type) and issubclass(loader, (ByKeyLoader, ScalarByKeyLoader))):
         return False
     return {m for m in _PARAM.findall(_sql(loader.query))} == {"1"}
 
@@ -61,11 +64,37 @@ class FusedChild:
     plan: Any = field(default=None, compare=False, repr=False)  # the join's FieldPlan (hub.api.fastpath)
 
 
+@dataclass(frozen=True)
+class PageSource:
+    """A root page (``hub.api.specs.RootPage``) as the parent of a fused statement: its SQL file keeps its own
+    parameters (``$1`` after id, ``$2`` rows, then its filters), its rows are keyed and ordered by ``id``."""
+
+    page: Any  # the RootPage spec
+    key_column: str = "id"
+
+    @property
+    def query(self) -> str:
+        return self.page.query
+
+    @property
+    def dept(self) -> str:
+        return self.page.dept
+
+    @property
+    def convert(self) -> Any:
+        return self.page.convert
+
+    @property
+    def __name__(self) -> str:  # the batch's name in metrics and spans, as a loader's class name
+        return f"{self.page.field[:1].upper()}{self.page.field[1:]}Page"  # e.g. JobPostingsPage
+
+
 @dataclass
 class Fused:
-    """One generated statement: a key lookup (``parent``) and its same-department key joins (``children``)."""
+    """One generated statement: a key lookup or a root page (``parent``) and its same-department key joins
+    (``children``)."""
 
-    parent: type  # the field's ByKeyLoader
+    parent: Any  # the field's ByKeyLoader, or a PageSource
     children: list[FusedChild]
     name: str = ""
     sql: str = ""
@@ -79,6 +108,8 @@ class Fused:
             columns += [f'null::int as "__fused_{i}"', f"c{i}.*"]
             joins.append(f"left join lateral (\n{inner}\n) c{i} on true")
         self.sql = f"select {', '.join(columns)}\nfrom (\n{_sql(self.parent.query)}\n) p\n" + "\n".join(joins)
+        if isinstance(self.parent, PageSource):  # a page keeps its keyset order
+            self.sql += '\norder by p."id"'
         SqlRegistry.generated[self.name] = self.sql
 
     @property
@@ -98,6 +129,19 @@ class Fused:
         rows = await ctx.db.departments[self.parent.dept].fetch(self.name, list(keys))
         count_batch_rows(len(rows))
         return rows
+
+    async def fetch_page(self, ctx: Any, parameters: Sequence[Any]) -> tuple[dict[Any, Any], list[dict[Any, Any]]]:
+        """A page (``PageSource``: its SQL file's parameters) with its fused joins: the page's objects by id, in
+        the page's order, and for each child the child object by parent id."""
+        async def rows(_: Any) -> list[Any]:
+            found = await ctx.db.departments[self.parent.dept].fetch(self.name, *parameters)
+            count_batch_rows(len(found))
+            return found
+
+        telemetry = getattr(ctx.db, "telemetry", None)
+        if telemetry is None:
+            return self._split(await rows(None))
+        return self._split(await telemetry.loader_batch(self.loader_name, [parameters[0]], rows))  # one page
 
     def _split(self, rows: list[Any]) -> tuple[dict[Any, Any], list[dict[Any, Any]]]:
         found: dict[Any, Any] = {}
@@ -124,6 +168,11 @@ class Fused:
         for index, (loader, start, end) in enumerate(parts):
             columns = names[start:end]
             key = f"r[{start + columns.index(loader.key_column)}]"
+            if isinstance(loader, type) and issubclass(loader, ScalarByKeyLoader):  # a value, its default if no row
+                namespace[f"_d{index}"] = loader.default
+                value = f"r[{start + columns.index(loader.value_column)}]"
+                lines += [f"        ch{index - 1}[k] = _d{index} if {key} is None else {value}"]
+                continue
             convert = loader.convert
             fields = getattr(convert, "plain_fields", None)
             namespace[f"_c{index}"], namespace[f"_k{index}"] = convert, tuple(columns)
@@ -153,4 +202,4 @@ class Fused:
         return True
 
 
-__all__ = ["Fused", "FusedChild", "fusable_loader"]
+__all__ = ["Fused", "FusedChild", "PageSource", "fusable_loader"]

@@ -62,6 +62,21 @@ class ByKeyLoader(SqlLoader):
         return [found.get(k) for k in keys]
 
 
+class ScalarByKeyLoader(SqlLoader):
+    """One value per key, ``default`` for a key without a row; the query takes ``$1`` = array of keys and returns
+    ``key_column`` and ``value_column`` (e.g. a count per code). A fused statement (``hub.api.fused``) reads the
+    same columns with the same default."""
+
+    key_column: ClassVar[str]
+    value_column: ClassVar[str]
+    default: ClassVar[Any] = None
+
+    async def load_batch(self, keys: Sequence[Hashable]) -> list[Any]:
+        rows = await self.fetch(list(keys))
+        values = {r[self.key_column]: r[self.value_column] for r in rows}
+        return [values.get(k, self.default) for k in keys]
+
+
 class ManyByKeyLoader(SqlLoader):
     """A list of rows per key (all of them, for small one-to-many relations)."""
 
