@@ -38,7 +38,8 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import DirectiveNode, Visitor, visit
 
 from hub.api import codes, specs
-from hub.api.fused import Fused, FusedChild, fusable_loader
+from hub.api.pagination import build_connection
+from hub.api.fused import Fused, FusedChild, PageSource, fusable_loader
 from hub.assembly import contributions
 
 log = logging.getLogger("hub.fastpath")
@@ -239,15 +240,23 @@ class Compiler:
 
 
 def _fuse(fp: FieldPlan) -> Fused | None:
-    """A key lookup (root or join) whose objects have argument-less key joins answered by the same department:
-    one statement for all of them (``hub.api.fused``)."""
+    """A key lookup (root or join), or a root page, whose objects have argument-less key joins answered by the
+    same department: one statement for all of them (``hub.api.fused``)."""
     join = fp.join
-    if not (isinstance(join, specs.RootByKey) or type(join) is specs.ByKey) or not fusable_loader(join.loader):
+    if isinstance(join, specs.RootPage):  # a root page and its nodes' joins (``{ nodes { ... } }``)
+        nodes = next((c for c in fp.child.nested if c.kind == "attr" and c.attr == "nodes" and c.method is None
+                      and c.child is not None), None)
+        parent, objects, dept = (PageSource(join), nodes.child, join.dept) if nodes is not None else (None, None, "")
+    elif (isinstance(join, specs.RootByKey) or type(join) is specs.ByKey) and fusable_loader(join.loader):
+        parent, objects, dept = join.loader, fp.child, join.loader.dept
+    else:
         return None
-    children = [FusedChild(c.key, c.join.key, c.join.loader, c.dataset, c) for c in fp.child.nested
+    if parent is None:
+        return None
+    children = [FusedChild(c.key, c.join.key, c.join.loader, c.dataset, c) for c in objects.nested
                 if c.kind == "join" and type(c.join) is specs.ByKey and not c.field_def.args
-                and fusable_loader(c.join.loader) and c.join.loader.dept == join.loader.dept]
-    return Fused(join.loader, children) if children else None
+                and fusable_loader(c.join.loader) and c.join.loader.dept == dept]
+    return Fused(parent, children) if children else None
 
 
 def _plain_method(resolver: Any) -> bool:
@@ -310,6 +319,16 @@ class Executor:
             self.prefetched[id(child.plan)] = {id(found[k]): by_key.get(k) for k in found}
         return [found.get(k) if k is not None else None for k in keys]
 
+    async def fetch_fused_page(self, fp: FieldPlan, args: dict[str, Any]) -> Any:
+        """A root page and its nodes' fused joins in one statement: the page's connection, built as
+        ``RootPage.fetch`` builds it; the joins' values are kept for the nodes' level (``prefetched``)."""
+        spec = fp.join
+        page, values = spec.parameters(self.ctx, args)
+        found, children = await fp.fused.fetch_page(self.ctx, [page.after_id, page.fetch, *values])
+        for child, by_key in zip(fp.fused.children, children):
+            self.prefetched[id(child.plan)] = {id(node): by_key.get(key) for key, node in found.items()}
+        return build_connection(spec.connection, list(found.items()), page, _node_of, _key_of)
+
     async def render(self, objects: list[Any], plan: SelectionPlan, root: bool = False) -> list[dict[str, Any]]:
         nested_values: dict[str, list[Any]] = {}
         access = self.ctx.access
@@ -327,7 +346,10 @@ class Executor:
                 if prefetched is not None:
                     values = [prefetched.get(id(o)) for o in objects]
                 elif fp.fused is not None and fp.fused.allowed(access):
-                    values = await self.fetch_fused(fp, objects, args, root)
+                    if isinstance(fp.fused.parent, PageSource):
+                        values = [await self.fetch_fused_page(fp, args)]
+                    else:
+                        values = await self.fetch_fused(fp, objects, args, root)
                 elif root:
                     values = [await fp.join.fetch(self.ctx, args)]
                 else:
@@ -363,6 +385,14 @@ class Executor:
                     i += s
             nested_values[fp.key] = out
         return plan.build(objects, nested_values)
+
+
+def _node_of(item: tuple[Any, Any]) -> Any:
+    return item[1]
+
+
+def _key_of(item: tuple[Any, Any]) -> Any:
+    return item[0]
 
 
 def coerce_variables(schema: Any, operation: CompiledOperation, raw: dict[str, Any] | None) -> Any:

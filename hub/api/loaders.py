@@ -62,6 +62,21 @@ class ByKeyLoader(SqlLoader):
         return [found.get(k) for k in keys]
 
 
+class ScalarByKeyLoader(SqlLoader):
+    """One value per key, ``default`` for a key without a row; the query takes ``$1`` = array of keys and returns
+    ``key_column`` and ``value_column`` (e.g. a count per code). A fused statement (``hub.api.fused``) reads the
+    same columns with the same default."""
+
+    key_column: ClassVar[str]
+    value_column: ClassVar[str]
+    default: ClassVar[Any] = None
+
+    async def load_batch(self, keys: Sequence[Hashable]) -> list[Any]:
+        rows = await self.fetch(list(keys))
+        values = {r[self.key_column]: r[self.value_column] for r in rows}
+        return [values.get(k, self.default) for k in keys]
+
+
 class ManyByKeyLoader(SqlLoader):
     """A list of rows per key (all of them, for small one-to-many relations)."""
 
@@ -137,5 +152,7 @@ def row_converter(cls: type) -> Callable[[Any], Any]:
         namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
         exec(compile("\n".join(source), f"<{cls.__name__} from row>", "exec"), namespace)  # noqa: S102 - own source
         convert = namespace["convert"]
+        convert.plain_fields = tuple(names)  # type: ignore[attr-defined]  # for positional builders (hub.api.fused)
+        convert.built_class = cls  # type: ignore[attr-defined]
     convert.__name__ = f"{cls.__name__}_from_row"
     return convert

@@ -59,7 +59,8 @@ def _statement(fp: FieldPlan, fused_children: set[int]) -> str:
     join = fp.join
     loader = getattr(join, "loader", None)
     if isinstance(join, specs.RootPage):
-        return f"sql/queries/{join.query}.sql on {join.dept}'s pool, one statement"
+        fused = "; with its nodes' key joins, see below" if fp.fused is not None else ""
+        return f"sql/queries/{join.query}.sql on {join.dept}'s pool, one statement{fused}"
     if loader is not None and hasattr(loader, "query"):
         how = "one statement for the whole level" if not isinstance(join, specs.Root) else "one statement"
         fused = "; with its key joins, see below" if fp.fused is not None else ""

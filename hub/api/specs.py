@@ -163,10 +163,15 @@ class RootPage(Root):
     convert: Callable[[Any], Any] = None  # type: ignore[assignment]
 
     async def fetch(self, ctx, args):
-        page = ctx.page(args.get("first"), args.get("after"))
-        values = [(t(enum_value(args.get(n))) if t else enum_value(args.get(n))) for n, t in self.params]
+        page, values = self.parameters(ctx, args)
         rows = await ctx.db.departments[self.dept].fetch(self.query, page.after_id, page.fetch, *values)
         return build_connection(self.connection, rows, page, self.convert)
+
+    def parameters(self, ctx, args) -> tuple[Any, list[Any]]:
+        """The page (``$1`` after id, ``$2`` rows) and the values of ``$3``... (also for the compiled path's
+        statement that fuses this page with its nodes' key joins, ``hub.api.fused``)."""
+        page = ctx.page(args.get("first"), args.get("after"))
+        return page, [(t(enum_value(args.get(n))) if t else enum_value(args.get(n))) for n, t in self.params]
 
 
 @dataclass

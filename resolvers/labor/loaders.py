@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Hashable, Sequence
-
-from hub.api.loaders import ByKeyLoader, PageByKeyLoader, SqlLoader, row_converter
+from hub.api.loaders import ByKeyLoader, PageByKeyLoader, ScalarByKeyLoader, row_converter
 from resolvers.labor.types import JobPosting, JobSeeker, Occupation
 
 
@@ -23,13 +21,10 @@ class SeekerByIdLoader(ByKeyLoader):
     convert = staticmethod(row_converter(JobSeeker))
 
 
-class PostingCountByOccupationLoader(SqlLoader):
-    dept, query = "labor", "labor/posting_counts_by_occupation"
+class PostingCountByOccupationLoader(ScalarByKeyLoader):
+    """An occupation's number of postings: 0 without counter rows."""
 
-    async def load_batch(self, keys: Sequence[Hashable]) -> list[Any]:
-        rows = await self.fetch(list(keys))
-        counts = {r["occupation_code"]: r["n"] for r in rows}
-        return [counts.get(k, 0) for k in keys]
+    dept, query, key_column, value_column, default = "labor", "labor/posting_counts_by_occupation", "occupation_code", "n", 0
 
 
 class PostingsByOccupationLoader(PageByKeyLoader):

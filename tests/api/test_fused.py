@@ -90,6 +90,45 @@ def test_columns_of_the_same_name_in_parent_and_join(apps, tokens, settings) -> 
     assert a.content.split(b',"extensions"')[0] == b.content.split(b',"extensions"')[0]
 
 
+PAGE = """query($first: Int, $after: String, $district: String) {
+  jobPostings(first: $first, after: $after, district: $district) {
+    nodes { id title occupation { code name } }
+    edges { cursor node { id } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+PAGE_FUSED = "fused/labor/postings_page+occupation_code:labor/occupations_by_code"
+
+
+@pytest.mark.parametrize("who", ["labor", "commerce", "education", "admin"])
+def test_a_page_and_its_nodes_joins_are_one_statement(apps, tokens, settings, who: str) -> None:
+    """A root page whose nodes have same-department key joins (postings and their occupations, both labor) is
+    one statement, ordered as the page, answered and audited byte for byte like the general path: pages after a
+    cursor, the last page, a filter, an empty page."""
+    planned, general = apps
+    district = sql_value(settings.database_url, "select district_code from labor.job_postings group by 1 "
+                                                "order by count(*) desc limit 1")
+    headers = {"Authorization": f"Bearer {tokens[who]}"}
+    after = None
+    for variables in ({"first": 7}, {"first": 5, "district": district}, {"first": 3, "district": "110101"}):
+        for _ in range(2):
+            body = {"query": PAGE, "variables": {**variables, "after": after}}
+            a, ran = _ran(planned, lambda: planned.post("/graphql", json=body, headers=headers))
+            entry_a = sql(settings.database_url, "select datasets, rows, masked_fields, outcome from hub.audit_log "
+                                                 "order by id desc limit 1")[0]
+            b = general.post("/graphql", json=body, headers=headers)
+            entry_b = sql(settings.database_url, "select datasets, rows, masked_fields, outcome from hub.audit_log "
+                                                 "order by id desc limit 1")[0]
+            assert a.content.split(b',"extensions"')[0] == b.content.split(b',"extensions"')[0]
+            assert dict(entry_a) == dict(entry_b)
+            page = a.json()["data"]["jobPostings"]
+            assert ran == ({PAGE_FUSED: 1} if page is not None else {}), ran
+            after = page["pageInfo"]["endCursor"] if page else None
+            ids = [n["id"] for n in page["nodes"]] if page else []
+            assert ids == sorted(ids)
+        after = None
+
+
 def _dataset(name: str, department: str, sharing: str) -> Dataset:
     return Dataset(name, department, name.split(".")[1], name, sharing, "DAILY", "")
 
@@ -118,3 +157,74 @@ def test_hub_plan_explain_prints_every_generated_statement(tmp_path) -> None:
     assert "Enterprise.industry" in result.output and "answered by its parent's statement" in result.output
     brief = CliRunner().invoke(app, ["plan", str(path)])
     assert brief.exit_code == 0 and "left join lateral" not in brief.output
+
+
+class _Row:
+    """A row as asyncpg returns it: by position and ``values()`` (names repeat across the fused parts)."""
+
+    def __init__(self, names: list[str], values: list[object]):
+        self._names, self._values = names, values
+
+    def __getitem__(self, i: int) -> object:
+        return self._values[i]
+
+    def keys(self) -> list[str]:
+        return self._names
+
+    def values(self) -> list[object]:
+        return self._values
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["positional", "by-name"])
+def test_split_rows_build_what_the_loaders_build(plain: bool) -> None:
+    """The generated splitter (``Fused._build_splitter``) builds the same objects as each loader's converter from
+    its part of the row — by position for plain types, through the converter for the others — and a fused join
+    that found nothing (its key null) is None; columns named alike in two parts are taken from their own part."""
+    from dataclasses import dataclass as plain_dataclass
+
+    from hub.api.fused import Fused, FusedChild
+    from hub.api.loaders import row_converter
+
+    @plain_dataclass
+    class Parent:
+        code: str
+        name: str
+
+    @plain_dataclass
+    class Child:
+        code: str
+        name: str
+
+        def __post_init__(self) -> None:  # not a plain type: built by its converter
+            self.name = self.name.upper()
+
+    kinds = (Parent, Child) if plain else (Child, Child)
+    loaders = [type(f"L{i}", (), {"key_column": "code", "convert": staticmethod(row_converter(k))})
+               for i, k in enumerate(kinds)]
+    fused = object.__new__(Fused)
+    fused.parent, fused.name, fused._splitter = loaders[0], "fused/test", None
+    fused.children = [FusedChild("child", "child_code", loaders[1], None)]
+    names = ["code", "name", "__fused_0", "code", "name"]
+    rows = [_Row(names, ["A", "alpha", None, "X", "ex"]), _Row(names, ["B", "beta", None, None, None])]
+    found, (children,) = fused._split(rows)
+    assert found == {"A": loaders[0].convert({"code": "A", "name": "alpha"}),
+                     "B": loaders[0].convert({"code": "B", "name": "beta"})}
+    assert children == {"A": loaders[1].convert({"code": "X", "name": "ex"}), "B": None}
+    assert type(found["A"]) is kinds[0] and (found["A"].name == "alpha") is plain
+
+
+def test_split_rows_give_a_scalar_join_its_value_or_its_default() -> None:
+    """A fused ScalarByKeyLoader (a count per code): its value column, or the loader's default when the parent
+    has no row (as ``ScalarByKeyLoader.load_batch`` answers)."""
+    from hub.api.fused import Fused, FusedChild
+    from hub.api.loaders import ScalarByKeyLoader
+
+    parent = type("P", (), {"key_column": "code", "convert": staticmethod(lambda row: dict(row))})
+    counts = type("Counts", (ScalarByKeyLoader,), {"dept": "labor", "query": "q", "key_column": "occupation_code",
+                                                   "value_column": "n", "default": 0})
+    fused = object.__new__(Fused)
+    fused.parent, fused.name, fused._splitter = parent, "fused/test-scalar", None
+    fused.children = [FusedChild("postingCount", "code", counts, None)]
+    names = ["code", "__fused_0", "occupation_code", "n"]
+    found, (children,) = fused._split([_Row(names, ["A", None, "A", 7]), _Row(names, ["B", None, None, None])])
+    assert found == {"A": {"code": "A"}, "B": {"code": "B"}} and children == {"A": 7, "B": 0}
