@@ -24,6 +24,10 @@ from hub.telemetry.tracing import record_error
 log = logging.getLogger("hub.audit")
 
 RETRY_SECONDS = 1.0  # after a failed connection, the worker writes its own entries this long before trying again
+# Longest wait for the relay's reply to an entry: longer than a batch can take while the relay works (a pool
+# connection within HUB_POOL_ACQUIRE_TIMEOUT_MS, 5 s, and the statement within HUB_STATEMENT_TIMEOUT_MS, 15 s, by
+# default); past it the relay is stopped or stuck: the operation fails closed, the connection counts as lost.
+REPLY_SECONDS = 30.0
 
 
 class RelayClient:
@@ -41,6 +45,7 @@ class RelayClient:
         self._retry_at = 0.0
         self._connecting: asyncio.Lock | None = None
         self._closed = False
+        self.reply_seconds = REPLY_SECONDS
         self.relayed = 0  # entries the relay confirmed
         self.fell_back = 0  # entries written by the fallback writer
 
@@ -82,8 +87,10 @@ class RelayClient:
             await self.fallback.write(entry)
             return
         self._next += 1
-        done = self._pending[number] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        done = self._pending[number] = loop.create_future()
         self._outbox.put(data)
+        silence = loop.call_later(self.reply_seconds, self._no_reply, self._stream)
         try:
             error = await done
         except BaseException as exc:
@@ -91,6 +98,7 @@ class RelayClient:
                 record_error(span, exc)
             raise
         finally:
+            silence.cancel()
             if span is not None:
                 span.end()
         if error is not None:
@@ -134,6 +142,14 @@ class RelayClient:
                           "closed; this worker writes its own entries meanwhile", exc or type(exc).__name__,
                           len(self._pending))
         finally:
+            self._lost(stream)
+
+    def _no_reply(self, stream: asyncio.StreamWriter) -> None:
+        """An entry sent on ``stream`` had no reply within ``reply_seconds``: the relay is stopped or stuck."""
+        if self._stream is stream:
+            log.error("the audit relay at %s did not reply within %.0f s: %d operation(s) waiting for their entries "
+                      "fail closed; this worker writes its own entries meanwhile", self.path, self.reply_seconds,
+                      len(self._pending))
             self._lost(stream)
 
     def _lost(self, stream: asyncio.StreamWriter) -> None:
