@@ -22,6 +22,8 @@ from hub.governance import audit_relay
 from hub.governance.audit import AuditEntry
 from hub.governance.audit_relay import RelayServer, frame, read_frame
 from hub.governance.audit_writer import UnbuildableEntry
+from hub.governance.relay_client import reply_seconds
+from hub.settings import Settings
 from tests.support.audit_chain import CHAIN_LOCK, last_audit_id, verify_chain_ok
 from tests.support.audit_relay import SECRET, relay_entry, relay_worker, with_relay
 from tests.support.helpers import sql, sql_value
@@ -249,6 +251,8 @@ def test_a_relay_that_stops_answering_fails_the_operation_closed_instead_of_hang
 
     failed, waited = asyncio.run(go())
     assert isinstance(failed, ServiceUnavailable) and waited < 5, (failed, waited)
+    assert reply_seconds(Settings.from_env({})) == 40 and reply_seconds(
+        Settings.from_env({"HUB_STATEMENT_TIMEOUT_MS": "60000"})) == 130  # longer than a working relay's batches
     names = [r["operation_name"] for r in sql(url, "select operation_name from hub.audit_log where id > $1", before)]
     assert names == ["W9Op1"]
     verify_chain_ok(url)
