@@ -12,19 +12,22 @@ The turn is an exclusive ``flock`` on a file of the run (``TURN_ENV``; ``hub ser
 folder and its workers inherit the path): the kernel gives the turn back when a worker dies holding it. A free
 turn is taken without blocking; a taken one is waited for in a thread of the writer's own (``flock`` has no
 asynchronous form), and a turn granted after its waiter was cancelled or gave up is given back at once.
-A turn is never a reason to fail or stall an operation: see ``HostTurn.held``.
+A turn is never a reason to fail or stall an operation, nor a worker's exit: see ``HostTurn.held`` and
+``_WaiterThread``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import fcntl
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 TURN_ENV = "HUB_AUDIT_TURN_FILE"
 WAIT_SECONDS = 5.0  # longest wait for the turn; then a batch goes without it (``HostTurn.held``)
@@ -39,17 +42,31 @@ class HostTurn:
         self.path = str(path)
         self.wait_seconds = wait_seconds
         self._turn = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        # Waiters hold a shared lock on this second file while they wait for the turn.
-        self._waiting = os.open(self.path + ".waiting", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-audit-turn")
+        try:
+            # Waiters hold a shared lock on this second file while they wait for the turn.
+            self._waiting = os.open(self.path + ".waiting", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:
+            os.close(self._turn)
+            raise
+        self._waiter = _WaiterThread()
+        self._handover = threading.Lock()  # a wait's outcome: granted to its waiter, or abandoned (``_Wait``)
         self.waited = 0  # turns this process waited for (another worker held the turn, or was waiting for it)
         self.given_up = 0  # waits that ran out (the batch went without the turn)
-        self._given_up: asyncio.Future | None = None  # the last wait given up, while its thread still waits
+        self._given_up: asyncio.Future | None = None  # the last wait given up or cancelled, while its thread waits
 
     @classmethod
     def from_env(cls, environ: Any = os.environ) -> "HostTurn | None":
+        """The run's turn (``TURN_ENV``), or None: not set, or its files cannot be opened (a folder, a missing or
+        read-only folder): the writer goes without a turn, as the turn never is a reason to fail (here: to start)."""
         path = environ.get(TURN_ENV)
-        return cls(path) if path else None
+        if not path:
+            return None
+        try:
+            return cls(path)
+        except OSError as exc:
+            log.warning("the audit turn (%s) cannot be used (%s): this worker's batches wait for the chain's lock "
+                        "in the database instead", path, exc)
+            return None
 
     @contextlib.asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
@@ -90,38 +107,108 @@ class HostTurn:
         fcntl.flock(self._waiting, fcntl.LOCK_UN)
         return True
 
-    def _queue_for_turn(self) -> None:  # in the waiter thread
+    def _queue_for_turn(self, wait: "_Wait") -> bool:  # in the waiter thread
         fcntl.flock(self._waiting, fcntl.LOCK_SH)
         try:
             fcntl.flock(self._turn, fcntl.LOCK_EX)
         finally:
             fcntl.flock(self._waiting, fcntl.LOCK_UN)
+        with self._handover:
+            if wait.abandoned:  # its waiter gave up or was cancelled: nobody holds it, give it back
+                fcntl.flock(self._turn, fcntl.LOCK_UN)
+                return False
+            wait.granted = True
+            return True
 
     async def _wait(self) -> bool:
         self.waited += 1
-        granted = asyncio.get_running_loop().run_in_executor(self._waiter, self._queue_for_turn)
+        wait = _Wait()
+        granted = self._waiter.run(lambda: self._queue_for_turn(wait))
         try:
-            await asyncio.wait_for(asyncio.shield(granted), self.wait_seconds)
+            return await asyncio.wait_for(asyncio.shield(granted), self.wait_seconds)
         except asyncio.TimeoutError:
+            if not self._abandon(wait, granted):
+                return True  # granted as the wait ran out: the turn is ours
             self.given_up += 1
-            self._given_up = granted
-            granted.add_done_callback(self._give_back)  # granted later: nobody holds it, give it back
-            log.warning("the audit turn (%s) was not had within %.0f s: this batch waits for the chain's lock in "
+            log.warning("the audit turn (%s) was not had within %.1f s: this batch waits for the chain's lock in "
                         "the database instead", self.path, self.wait_seconds)
             return False
         except asyncio.CancelledError:
-            granted.add_done_callback(self._give_back)
+            if not self._abandon(wait, granted):
+                fcntl.flock(self._turn, fcntl.LOCK_UN)
             raise
+
+    def _abandon(self, wait: "_Wait", granted: asyncio.Future) -> bool:
+        """Give up ``wait``: the thread gives the turn back when it gets it. False when it already had it (this
+        process holds the turn now)."""
+        with self._handover:
+            if wait.granted:
+                return False
+            wait.abandoned = True
+        self._given_up = granted  # no other wait until this one's thread is free (see ``held``)
         return True
 
-    def _give_back(self, granted: asyncio.Future) -> None:
-        if not granted.cancelled() and granted.exception() is None:
-            fcntl.flock(self._turn, fcntl.LOCK_UN)
-
     def close(self) -> None:
-        self._waiter.shutdown(wait=False)
+        """Close the turn's files; while a given-up wait is still blocked in ``flock``, its thread closes them when
+        the wait ends (closed under it, the descriptors' numbers could be reused by other files that it would then
+        unlock)."""
+        self._waiter.stop(self._close_files)
+
+    def _close_files(self) -> None:
         os.close(self._turn)
         os.close(self._waiting)
+
+
+class _Wait:
+    """One wait for the turn, between the event loop and the waiter thread (under ``HostTurn._handover``)."""
+
+    __slots__ = ("granted", "abandoned")
+
+    def __init__(self) -> None:
+        self.granted = False  # the thread got the turn for a waiter still waiting: the waiter holds it
+        self.abandoned = False  # the waiter stopped waiting: the thread gives back the turn when it gets it
+
+
+class _WaiterThread:
+    """The turn's waits, one after another, in a daemon thread of their own.
+
+    Hand-written rather than concurrent.futures' ThreadPoolExecutor: the interpreter joins that pool's threads when
+    it exits, and a wait blocked in ``flock`` (another process keeping the turn) kept a worker from exiting after
+    its shutdown, until that process let go; nothing interrupts a blocked ``flock``. One thread, in order: two
+    waits on one open file at once would both be granted (a flock belongs to the open file, not to the thread)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def run(self, job: Callable[[], Any]) -> asyncio.Future:
+        """``job``'s result, as a future of the running loop."""
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        self._jobs.put((job, done))
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="hub-audit-turn", daemon=True)
+            self._thread.start()
+        return asyncio.wrap_future(done)
+
+    def stop(self, last: Callable[[], None]) -> None:
+        """Run ``last`` after the jobs queued so far (at once when there is no thread), then end the thread."""
+        if self._thread is None:
+            last()
+            return
+        self._jobs.put((last, concurrent.futures.Future()))
+        self._jobs.put(None)
+
+    def _serve(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            job, done = item
+            if not done.set_running_or_notify_cancel():
+                continue
+            try:
+                result = job()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiter
+                done.set_exception(exc)
+            else:
+                done.set_result(result)
 
 
 def create_for_server(data_dir: Path, port: int) -> Path:

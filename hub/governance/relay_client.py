@@ -24,12 +24,22 @@ from hub.telemetry.tracing import record_error
 log = logging.getLogger("hub.audit")
 
 RETRY_SECONDS = 1.0  # after a failed connection, the worker writes its own entries this long before trying again
+# Shortest limit of the wait for the relay's reply to an entry (``reply_seconds``): past it the relay is stopped or
+# stuck: the operation fails closed, the connection counts as lost.
+REPLY_SECONDS = 30.0
+
+
+def reply_seconds(settings: Any) -> float:
+    """The limit of the wait for a reply: longer than two batches of a working relay can take (the one being
+    written and the entry's own; each gets a pool connection within HUB_POOL_ACQUIRE_TIMEOUT_MS and runs within
+    HUB_STATEMENT_TIMEOUT_MS), at least ``REPLY_SECONDS``."""
+    return max(REPLY_SECONDS, 2 * (settings.pool_acquire_timeout_ms + settings.statement_timeout_ms) / 1000)
 
 
 class RelayClient:
     """A worker's audit writer when ``hub serve`` started a relay: ``write`` and ``close`` as ``AuditWriter``'s."""
 
-    def __init__(self, path: str, secret: str, fallback: AuditWriter):
+    def __init__(self, path: str, secret: str, fallback: AuditWriter, reply_seconds: float = REPLY_SECONDS):
         self.path = path
         self.fallback = fallback  # this process's own writer, while the relay cannot be reached
         self._secret = secret
@@ -41,13 +51,15 @@ class RelayClient:
         self._retry_at = 0.0
         self._connecting: asyncio.Lock | None = None
         self._closed = False
+        self.reply_seconds = reply_seconds  # longest wait for the relay's reply to an entry
         self.relayed = 0  # entries the relay confirmed
         self.fell_back = 0  # entries written by the fallback writer
 
     @classmethod
-    def from_env(cls, fallback: AuditWriter, environ: Any = os.environ) -> "RelayClient | None":
+    def from_env(cls, fallback: AuditWriter, environ: Any = os.environ,
+                 reply_seconds: float = REPLY_SECONDS) -> "RelayClient | None":
         path, secret = environ.get(SOCKET_ENV), environ.get(SECRET_ENV)
-        return cls(path, secret, fallback) if path and secret else None
+        return cls(path, secret, fallback, reply_seconds) if path and secret else None
 
     @property
     def connected(self) -> bool:
@@ -82,8 +94,10 @@ class RelayClient:
             await self.fallback.write(entry)
             return
         self._next += 1
-        done = self._pending[number] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        done = self._pending[number] = loop.create_future()
         self._outbox.put(data)
+        silence = loop.call_later(self.reply_seconds, self._no_reply, self._stream)
         try:
             error = await done
         except BaseException as exc:
@@ -91,6 +105,7 @@ class RelayClient:
                 record_error(span, exc)
             raise
         finally:
+            silence.cancel()
             if span is not None:
                 span.end()
         if error is not None:
@@ -134,6 +149,14 @@ class RelayClient:
                           "closed; this worker writes its own entries meanwhile", exc or type(exc).__name__,
                           len(self._pending))
         finally:
+            self._lost(stream)
+
+    def _no_reply(self, stream: asyncio.StreamWriter) -> None:
+        """An entry sent on ``stream`` had no reply within ``reply_seconds``: the relay is stopped or stuck."""
+        if self._stream is stream:
+            log.error("the audit relay at %s did not reply within %.0f s: %d operation(s) waiting for their entries "
+                      "fail closed; this worker writes its own entries meanwhile", self.path, self.reply_seconds,
+                      len(self._pending))
             self._lost(stream)
 
     def _lost(self, stream: asyncio.StreamWriter) -> None:

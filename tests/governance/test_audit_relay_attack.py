@@ -17,10 +17,13 @@ import asyncpg
 import pytest
 
 from hub.db.pools import Databases
+from hub.errors import ServiceUnavailable
 from hub.governance import audit_relay
 from hub.governance.audit import AuditEntry
 from hub.governance.audit_relay import RelayServer, frame, read_frame
 from hub.governance.audit_writer import UnbuildableEntry
+from hub.governance.relay_client import reply_seconds
+from hub.settings import Settings
 from tests.support.audit_chain import CHAIN_LOCK, last_audit_id, verify_chain_ok
 from tests.support.audit_relay import SECRET, relay_entry, relay_worker, with_relay
 from tests.support.helpers import sql, sql_value
@@ -211,3 +214,45 @@ def test_the_rewritten_hex_checks_refuse_what_the_regexes_refused(relay_settings
     assert good is None and isinstance(odd, Exception) and f"audit_log_{field}_check" in str(odd), odd
     assert [r["operation_name"] for r in sql(url, "select operation_name from hub.audit_log where id > $1",
                                              before)] == ["W9Op0"]
+
+
+def test_a_relay_that_stops_answering_fails_the_operation_closed_instead_of_hanging(relay_settings,
+                                                                                    tmp_path: Path) -> None:
+    """A relay that takes the connection and the entries but never replies (stopped, or stuck): the worker waited
+    for the reply for ever, and so did the operation, with no limit. It fails closed after ``reply_seconds``; the
+    relay counts as lost, so the worker's next entries are written by its own writer."""
+    settings, _ = relay_settings
+    url = settings.database_url
+    before = last_audit_id(url)
+    path = str(tmp_path / "mute.sock")
+
+    async def mute(reader: asyncio.StreamReader, stream: asyncio.StreamWriter) -> None:
+        await read_frame(reader)  # the secret
+        stream.write(frame({"ready": True}))
+        while await reader.read(1 << 16):  # takes every entry, answers none
+            pass
+
+    async def go() -> tuple[Any, float]:
+        server = await asyncio.start_unix_server(mute, path=path)
+        db = await Databases(settings, url).open()
+        worker = relay_worker(path, db)
+        worker.reply_seconds = 0.5
+        try:
+            started = time.monotonic()
+            failed = await asyncio.wait_for(asyncio.gather(worker.write(relay_entry(9, 0)), return_exceptions=True),
+                                            10)
+            waited = time.monotonic() - started
+            await asyncio.wait_for(worker.write(relay_entry(9, 1)), 10)  # the worker's own writer
+            return failed[0], waited
+        finally:
+            await worker.close()
+            server.close()
+            await db.close()
+
+    failed, waited = asyncio.run(go())
+    assert isinstance(failed, ServiceUnavailable) and waited < 5, (failed, waited)
+    assert reply_seconds(Settings.from_env({})) == 40 and reply_seconds(
+        Settings.from_env({"HUB_STATEMENT_TIMEOUT_MS": "60000"})) == 130  # longer than a working relay's batches
+    names = [r["operation_name"] for r in sql(url, "select operation_name from hub.audit_log where id > $1", before)]
+    assert names == ["W9Op1"]
+    verify_chain_ok(url)
