@@ -63,7 +63,7 @@ def entry_rest(entry: AuditEntry) -> str:
     workers' turn (``hub.governance.audit_turn``) is held. UnbuildableEntry for a value the content cannot hold."""
     try:
         text = content(entry_values(entry, id=0, at=_ANY_TIME))
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:  # OverflowError: int(inf) among the rows
         raise UnbuildableEntry(f"an audit entry's content cannot be built: {exc}") from exc
     if not text.startswith(_PREFIX):  # cannot happen while FIELDS holds "at" and "id"; never write a wrong hash
         raise AssertionError(f"audit content does not start with at and id: {text[:80]}")

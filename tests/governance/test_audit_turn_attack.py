@@ -22,7 +22,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from hub.app import create_app
+from hub.governance.audit import AuditEntry
 from hub.governance.audit_turn import TURN_ENV, HostTurn, create_for_server
+from hub.governance.audit_writer import UnbuildableEntry, entry_rest
 from tests.support.audit_chain import last_audit_id, verify_chain_ok
 from tests.support.helpers import sql
 
@@ -119,3 +121,10 @@ def test_a_closed_turn_s_late_wait_does_not_give_back_another_turn_s_hold(tmp_pa
         assert asyncio.run(asyncio.wait_for(go(), 10)), "a third holder took the turn the new turn held"
     finally:
         os.close(keeper)
+
+
+def test_an_entry_with_an_infinite_row_count_fails_alone_as_unbuildable() -> None:
+    """``int(inf)`` raises OverflowError, not ValueError: it escaped ``entry_rest`` (and left the waiter's span
+    open) instead of refusing the entry as UnbuildableEntry."""
+    with pytest.raises(UnbuildableEntry):
+        entry_rest(AuditEntry(operation_type="query", rows={"labor.job_postings": float("inf")}))  # type: ignore[dict-item]
