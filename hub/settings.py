@@ -78,9 +78,8 @@ class Settings:
     # PostgreSQL would otherwise plan them afresh on every run. Other statements keep PostgreSQL's choice.
     generic_lookups: bool = True
     # `hub serve --workers N` (N > 1): one audit relay process writes the entries of all the workers
-    # (hub.governance.audit_relay), in common batches: half the audit's database time per request, no worker
-    # waiting for another's chain lock, but ~0.2 ms more of the host's CPU per request (docs/performance.md):
-    # off by default; on where the database, not the hub's CPU, is what runs out.
+    # (hub.governance.audit_relay), in common batches: the database saves as much as with the audit turn below,
+    # the host pays a process and two hand-overs per entry (docs/performance.md): off by default.
     audit_relay: bool = False
     # `hub serve --workers N` (N > 1): the workers' audit batches take turns on the host (hub.governance.audit_turn)
     # instead of waiting for the chain's lock inside the database; entries gather meanwhile into larger batches.
