@@ -39,7 +39,7 @@ from graphql.language import DirectiveNode, Visitor, visit
 
 from hub.api import codes, specs
 from hub.api.pagination import build_connection
-from hub.api.fused import Fused, FusedChild, PageSource, fusable_loader
+from hub.api.fused import Fused, PageSource, fuse
 from hub.assembly import contributions
 
 log = logging.getLogger("hub.fastpath")
@@ -230,33 +230,13 @@ class Compiler:
                 sub = collect_subfields(self.schema, self._fragments, {}, self._operation, named, details)
                 fp.child = self._selection(named, sub.grouped_field_set)
                 if fp.kind == "join":
-                    fp.fused = _fuse(fp)
+                    fp.fused = fuse(fp)
             else:
                 fp.child_serialize = _serializer(field_def.type)
             plan.fields.append(fp)
             plan.nested.append(fp)
         plan.build = generate_builder(plan)
         return plan
-
-
-def _fuse(fp: FieldPlan) -> Fused | None:
-    """A key lookup (root or join), or a root page, whose objects have argument-less key joins answered by the
-    same department: one statement for all of them (``hub.api.fused``)."""
-    join = fp.join
-    if isinstance(join, specs.RootPage):  # a root page and its nodes' joins (``{ nodes { ... } }``)
-        nodes = next((c for c in fp.child.nested if c.kind == "attr" and c.attr == "nodes" and c.method is None
-                      and c.child is not None), None)
-        parent, objects, dept = (PageSource(join), nodes.child, join.dept) if nodes is not None else (None, None, "")
-    elif (isinstance(join, specs.RootByKey) or type(join) is specs.ByKey) and fusable_loader(join.loader):
-        parent, objects, dept = join.loader, fp.child, join.loader.dept
-    else:
-        return None
-    if parent is None:
-        return None
-    children = [FusedChild(c.key, c.join.key, c.join.loader, c.dataset, c) for c in objects.nested
-                if c.kind == "join" and type(c.join) is specs.ByKey and not c.field_def.args
-                and fusable_loader(c.join.loader) and c.join.loader.dept == dept]
-    return Fused(parent, children) if children else None
 
 
 def _plain_method(resolver: Any) -> bool:

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from hub.api import specs
 from hub.api.loaders import ByKeyLoader, ScalarByKeyLoader
 from hub.db.pools import SqlRegistry
 from hub.telemetry.tracing import count_batch_rows
@@ -202,4 +203,24 @@ class Fused:
         return True
 
 
-__all__ = ["Fused", "FusedChild", "PageSource", "fusable_loader"]
+def fuse(fp: Any) -> "Fused | None":
+    """The fused statement of a plan's field (``hub.api.fastpath.FieldPlan``), or None: a key lookup (root or join),
+    or a root page, whose objects have argument-less key joins answered by the same department."""
+    join = fp.join
+    if isinstance(join, specs.RootPage):  # a root page and its nodes' joins (``{ nodes { ... } }``)
+        nodes = next((c for c in fp.child.nested if c.kind == "attr" and c.attr == "nodes" and c.method is None
+                      and c.child is not None), None)
+        parent, objects, dept = (PageSource(join), nodes.child, join.dept) if nodes is not None else (None, None, "")
+    elif (isinstance(join, specs.RootByKey) or type(join) is specs.ByKey) and fusable_loader(join.loader):
+        parent, objects, dept = join.loader, fp.child, join.loader.dept
+    else:
+        return None
+    if parent is None:
+        return None
+    children = [FusedChild(c.key, c.join.key, c.join.loader, c.dataset, c) for c in objects.nested
+                if c.kind == "join" and type(c.join) is specs.ByKey and not c.field_def.args
+                and fusable_loader(c.join.loader) and c.join.loader.dept == dept]
+    return Fused(parent, children) if children else None
+
+
+__all__ = ["Fused", "FusedChild", "PageSource", "fusable_loader", "fuse"]
