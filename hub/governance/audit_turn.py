@@ -41,6 +41,7 @@ class HostTurn:
     def __init__(self, path: str | Path, wait_seconds: float = WAIT_SECONDS):
         self.path = str(path)
         self.wait_seconds = wait_seconds
+        self._closed = False
         self._turn = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             # Waiters hold a shared lock on this second file while they wait for the turn.
@@ -151,7 +152,10 @@ class HostTurn:
     def close(self) -> None:
         """Close the turn's files; while a given-up wait is still blocked in ``flock``, its thread closes them when
         the wait ends (closed under it, the descriptors' numbers could be reused by other files that it would then
-        unlock)."""
+        unlock). A second call does nothing (the descriptors' numbers may belong to other files by then)."""
+        if self._closed:
+            return
+        self._closed = True
         self._waiter.stop(self._close_files)
 
     def _close_files(self) -> None:

@@ -128,3 +128,16 @@ def test_an_entry_with_an_infinite_row_count_fails_alone_as_unbuildable() -> Non
     open) instead of refusing the entry as UnbuildableEntry."""
     with pytest.raises(UnbuildableEntry):
         entry_rest(AuditEntry(operation_type="query", rows={"labor.job_postings": float("inf")}))  # type: ignore[dict-item]
+
+
+def test_closing_a_turn_twice_closes_its_files_once(tmp_path: Path) -> None:
+    """A second ``close()`` closed the turn's descriptors again: by then their numbers can belong to other files
+    of the process (here: a file opened in between), which it closed."""
+    turn = HostTurn(create_for_server(tmp_path, 8010))
+    turn.close()
+    other = os.open(tmp_path / "other", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        turn.close()
+        os.fstat(other)  # still open
+    finally:
+        os.close(other)
