@@ -29,6 +29,8 @@ import threading
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
+from hub.errors import SetupError
+
 TURN_ENV = "HUB_AUDIT_TURN_FILE"
 WAIT_SECONDS = 5.0  # longest wait for the turn; then a batch goes without it (``HostTurn.held``)
 
@@ -216,9 +218,14 @@ class _WaiterThread:
 
 
 def create_for_server(data_dir: Path, port: int) -> Path:
-    """The turn file of a ``hub serve`` run (in the data folder, like the shared rate table)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """The turn file of a ``hub serve`` run (in the data folder, like the shared rate table); SetupError (said,
+    not a traceback) when the folder cannot hold it."""
     path = data_dir / f"audit-turn-{port}.lock"
-    for each in (path, Path(f"{path}.waiting")):
-        each.touch(mode=0o600)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for each in (path, Path(f"{path}.waiting")):
+            each.touch(mode=0o600)
+    except OSError as exc:
+        raise SetupError(f"cannot create the audit turn file {path}: {exc} (HUB_DATA_DIR; or HUB_AUDIT_TURN=false)") \
+            from None
     return path

@@ -22,6 +22,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hub.app import create_app
+from hub.errors import SetupError
 from hub.governance.audit import AuditEntry
 from hub.governance.audit_turn import TURN_ENV, HostTurn, create_for_server
 from hub.governance.audit_writer import UnbuildableEntry, entry_rest
@@ -141,3 +142,12 @@ def test_closing_a_turn_twice_closes_its_files_once(tmp_path: Path) -> None:
         os.fstat(other)  # still open
     finally:
         os.close(other)
+
+
+def test_a_data_folder_that_cannot_hold_the_turn_file_is_a_setup_error(tmp_path: Path) -> None:
+    """``hub serve --workers N`` creates the turn file in the data folder before the workers: a folder that is a file
+    (or cannot be written) raised a bare OSError (a traceback); it is a SetupError, said in one line."""
+    not_a_folder = tmp_path / "data"
+    not_a_folder.write_text("a file")
+    with pytest.raises(SetupError, match="cannot create the audit turn file"):
+        create_for_server(not_a_folder, 8011)
