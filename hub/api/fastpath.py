@@ -25,6 +25,7 @@ from __future__ import annotations
 import inspect
 import logging
 import math
+from operator import itemgetter
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable
@@ -307,7 +308,7 @@ class Executor:
         found, children = await fp.fused.fetch_page(self.ctx, [page.after_id, page.fetch, *values])
         for child, by_key in zip(fp.fused.children, children):
             self.prefetched[id(child.plan)] = {id(node): by_key.get(key) for key, node in found.items()}
-        return build_connection(spec.connection, list(found.items()), page, _node_of, _key_of)
+        return build_connection(spec.connection, list(found.items()), page, itemgetter(1), itemgetter(0))  # (id, node)
 
     async def render(self, objects: list[Any], plan: SelectionPlan, root: bool = False) -> list[dict[str, Any]]:
         nested_values: dict[str, list[Any]] = {}
@@ -365,14 +366,6 @@ class Executor:
                     i += s
             nested_values[fp.key] = out
         return plan.build(objects, nested_values)
-
-
-def _node_of(item: tuple[Any, Any]) -> Any:
-    return item[1]
-
-
-def _key_of(item: tuple[Any, Any]) -> Any:
-    return item[0]
 
 
 def coerce_variables(schema: Any, operation: CompiledOperation, raw: dict[str, Any] | None) -> Any:

@@ -119,21 +119,19 @@ class Fused:
         return "+".join(loader.__name__ for loader in (self.parent, *(c.loader for c in self.children)))
 
     async def fetch(self, ctx: Any, keys: Sequence[Any]) -> tuple[dict[Any, Any], list[dict[Any, Any]]]:
-        """Parents by key, and for each child the child object by parent key (None when not found). One batch
-        as the loaders' are: its metric and span (``Telemetry.loader_batch``), the statement's span under it."""
-        telemetry = getattr(ctx.db, "telemetry", None)
-        if telemetry is None:
-            return self._split(await self._rows(ctx, keys))
-        return self._split(await telemetry.loader_batch(self.loader_name, list(keys), lambda k: self._rows(ctx, k)))
-
-    async def _rows(self, ctx: Any, keys: Sequence[Any]) -> list[Any]:
-        rows = await ctx.db.departments[self.parent.dept].fetch(self.name, list(keys))
-        count_batch_rows(len(rows))
-        return rows
+        """Parents by key, and for each child the child object by parent key (None when not found)."""
+        keys = list(keys)
+        return await self._fetch(ctx, keys, [keys])
 
     async def fetch_page(self, ctx: Any, parameters: Sequence[Any]) -> tuple[dict[Any, Any], list[dict[Any, Any]]]:
         """A page (``PageSource``: its SQL file's parameters) with its fused joins: the page's objects by id, in
         the page's order, and for each child the child object by parent id."""
+        return await self._fetch(ctx, [parameters[0]], parameters)  # one page: one key of its batch
+
+    async def _fetch(self, ctx: Any, batch: list[Any],
+                     parameters: Sequence[Any]) -> tuple[dict[Any, Any], list[dict[Any, Any]]]:
+        """The statement with ``parameters``, split. One batch as the loaders' are (``batch``: its keys): its
+        metric and span (``Telemetry.loader_batch``), the statement's span under it."""
         async def rows(_: Any) -> list[Any]:
             found = await ctx.db.departments[self.parent.dept].fetch(self.name, *parameters)
             count_batch_rows(len(found))
@@ -141,8 +139,8 @@ class Fused:
 
         telemetry = getattr(ctx.db, "telemetry", None)
         if telemetry is None:
-            return self._split(await rows(None))
-        return self._split(await telemetry.loader_batch(self.loader_name, [parameters[0]], rows))  # one page
+            return self._split(await rows(batch))
+        return self._split(await telemetry.loader_batch(self.loader_name, batch, rows))
 
     def _split(self, rows: list[Any]) -> tuple[dict[Any, Any], list[dict[Any, Any]]]:
         found: dict[Any, Any] = {}
