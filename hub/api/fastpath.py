@@ -147,6 +147,10 @@ class CompiledOperation:
     # The variables' values when a request sends none (their defaults, coerced once: a persisted or GET query
     # usually sends none); ``coerce_variables`` fills it on first use. None: not computed yet.
     defaults: tuple[Any] | None = None
+    # With those defaults, every field's argument values are known too (``Executor.graphql_arguments``): by
+    # id(field plan), filled on first use; and whether their code formats passed (``Executor.check_codes``).
+    default_arguments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    default_codes_valid: bool = False
 
 
 class _NoDirectives(Visitor):
@@ -256,17 +260,27 @@ class Executor:
         self.operation = operation
         self.schema = schema
         self.variables = variables
+        # argument values by id(field plan): the plan's own when the request sent no variables (they depend on
+        # the document alone), else this request's (``check_codes`` and ``render`` both read them)
+        self.defaults = operation.defaults is not None and variables is operation.defaults[0]
+        self.arguments: dict[int, dict[str, Any]] = operation.default_arguments if self.defaults else {}
         # values of fused joins fetched with their parents (hub.api.fused): id(field plan) -> {id(parent): value}
         self.prefetched: dict[int, dict[int, Any]] = {}
 
     def graphql_arguments(self, fp: FieldPlan) -> dict[str, Any]:
-        """A join field's argument values by GraphQL name (graphql-core's coercion, defaults included)."""
-        if not fp.node.arguments and not fp.field_def.args:
-            return {}
-        return get_argument_values(fp.field_def, fp.node, self.variables)
+        """A join field's argument values by GraphQL name (graphql-core's coercion, defaults included), computed
+        once per request, or once per plan when the request sends no variables. Callers do not change them."""
+        found = self.arguments.get(id(fp))
+        if found is None:
+            found = get_argument_values(fp.field_def, fp.node, self.variables) \
+                if fp.node.arguments or fp.field_def.args else {}
+            self.arguments[id(fp)] = found
+        return found
 
     async def run(self) -> dict[str, Any]:
-        self.check_codes(self.operation.root)  # BAD_USER_INPUT -> the general path answers (hub.api.codes)
+        if not (self.defaults and self.operation.default_codes_valid):
+            self.check_codes(self.operation.root)  # BAD_USER_INPUT -> the general path answers (hub.api.codes)
+            self.operation.default_codes_valid = self.defaults  # the same arguments pass every time
         [data] = await self.render([None], self.operation.root, root=True)
         return data
 
@@ -274,7 +288,7 @@ class Executor:
         """The code formats of filter arguments (``hub.api.codes``), for every field of the plan at every level."""
         for fp in plan.nested:
             if fp.node is not None and fp.where in codes.ARGUMENTS:
-                codes.check_arguments(fp.where, get_argument_values(fp.field_def, fp.node, self.variables))
+                codes.check_arguments(fp.where, self.graphql_arguments(fp))
             if fp.child is not None:
                 self.check_codes(fp.child)
 
@@ -321,6 +335,7 @@ class Executor:
                     values = [fp.method(o) for o in objects]
                 else:
                     values = [getattr(o, fp.attr) for o in objects]
+                dataset = None  # its objects were masked and counted with the field that read them
             else:
                 args = {fp.arg_names.get(k, k): v for k, v in graphql_args.items()}
                 prefetched = self.prefetched.pop(id(fp), None)
@@ -335,36 +350,43 @@ class Executor:
                     values = [await fp.join.fetch(self.ctx, args)]
                 else:
                     values = await fp.join.batch(self.ctx, objects, args)
-                if dataset is not None and fp.child is not None:
-                    access.after_resolve_many(dataset, values)
             if fp.child is None:
                 ser = fp.child_serialize
                 nested_values[fp.key] = [ser(v) for v in values] if ser else values
                 continue
-            flat: list[Any] = []
-            shape: list[int | None] = []
-            for v in values:
-                if v is None:
-                    shape.append(None)
-                elif isinstance(v, list):
-                    shape.append(len(v))
-                    flat.extend(v)
-                else:
-                    shape.append(-1)
-                    flat.append(v)
-            rendered = await self.render(flat, fp.child) if flat else []
-            out: list[Any] = []
-            i = 0
-            for s in shape:
-                if s is None:
-                    out.append(None)
-                elif s == -1:
-                    out.append(rendered[i])
-                    i += 1
-                else:
-                    out.append(rendered[i:i + s])
-                    i += s
-            nested_values[fp.key] = out
+            nested_values[fp.key] = await self.render_values(values, fp.child, dataset)
+        return plan.build(objects, nested_values)
+
+    async def render_values(self, values: list[Any], plan: SelectionPlan, dataset: Any) -> list[Any]:
+        """One field's values for every parent (an object, a list of objects or None each: a field is either a list
+        or not), rendered by ``plan`` in one call for all parents. ``dataset``: the guarded dataset the field read,
+        whose objects (a connection's nodes) are masked and counted first (``Access.mask_and_count``)."""
+        first = next((v for v in values if v is not None), None)
+        if first is None:
+            return values  # every value is None
+        if isinstance(first, list):
+            flat = [o for v in values if v is not None for o in v]
+        else:
+            flat = values if len(values) == 1 else [v for v in values if v is not None]
+        if dataset is not None:
+            nodes = [n for c in flat for n in c.nodes] if hasattr(first, "nodes") else flat
+            if nodes:
+                self.ctx.access.mask_and_count(dataset, nodes)
+        rendered = await self.render(flat, plan) if flat else []
+        if not isinstance(first, list):
+            if len(rendered) == len(values):
+                return rendered
+            produced = iter(rendered)
+            return [None if v is None else next(produced) for v in values]
+        out: list[Any] = []
+        i = 0
+        for v in values:
+            if v is None:
+                out.append(None)
+            else:
+                out.append(rendered[i:i + len(v)])
+                i += len(v)
+        return out
         return plan.build(objects, nested_values)
 
 

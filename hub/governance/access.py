@@ -228,25 +228,11 @@ class Access:
             return value
         nodes = value.nodes if hasattr(value, "nodes") else value if isinstance(value, list) else [value]
         if nodes:
-            self._mask_and_count(dataset, nodes)
+            self.mask_and_count(dataset, nodes)
         return value
 
-    def after_resolve_many(self, dataset: Dataset, values: list[Any]) -> None:
-        """``after_resolve`` of one field's values for many parents at once (the compiled path)."""
-        nodes: list[Any] = []
-        for value in values:
-            if value is None:
-                continue
-            if isinstance(value, list):
-                nodes.extend(value)
-            elif hasattr(value, "nodes"):
-                nodes.extend(value.nodes)
-            else:
-                nodes.append(value)
-        if nodes:
-            self._mask_and_count(dataset, nodes)
-
-    def _mask_and_count(self, dataset: Dataset, nodes: list[Any]) -> None:
+    def mask_and_count(self, dataset: Dataset, nodes: list[Any]) -> None:
+        """Mask and count the objects a guarded field returned (for many parents at once on the compiled path)."""
         self.rows[dataset.name] = self.rows.get(dataset.name, 0) + len(nodes)
         maskers = self.maskers(dataset)
         if maskers:

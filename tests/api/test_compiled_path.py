@@ -151,3 +151,12 @@ def test_a_plan_s_default_variables_do_not_mix_with_sent_ones(settings: Settings
         for _ in range(2):
             answer = client.post("/graphql", json={"query": required}).json()
             assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", answer
+        # the code formats of the arguments are checked once per plan for its defaults (hub.api.codes): a malformed
+        # default is refused every time, a well-formed default does not let a malformed sent code through
+        codes = "query Codes($d: String = %s) { jobPostings(first: 1, district: $d) { nodes { id } } }"
+        for default, sent, code in (('"44010X"', None, "BAD_USER_INPUT"), ('"44010X"', None, "BAD_USER_INPUT"),
+                                    ('"440106"', None, None), ('"440106"', "9", "BAD_USER_INPUT"),
+                                    ('"440106"', None, None)):
+            body = {"query": codes % default, **({"variables": {"d": sent}} if sent else {})}
+            answer = client.post("/graphql", json=body).json()
+            assert (answer["errors"][0]["extensions"]["code"] if "errors" in answer else None) == code, answer
