@@ -73,9 +73,10 @@ class Settings:
     pool_min_size: int = 1
     pool_max_size: int = 10
     statement_timeout_ms: int = 15_000
-    # Key lookups (statements whose only parameter is the array of keys, hub.db.pools.is_key_lookup) run on a
-    # second pool whose connections plan each prepared statement once (plan_cache_mode force_generic_plan);
-    # PostgreSQL would otherwise plan them afresh on every run. Other statements keep PostgreSQL's choice.
+    # Key lookups (statements whose only parameter is the array of keys, hub.db.pools.is_key_lookup) and pages run
+    # with every optional filter null (hub.db.pools.optional_filters) run on a second pool whose connections plan
+    # each prepared statement once (plan_cache_mode force_generic_plan); PostgreSQL would otherwise plan them afresh
+    # on every run. Other runs keep PostgreSQL's choice.
     generic_lookups: bool = True
     # `hub serve --workers N` (N > 1): one audit relay process writes the entries of all the workers
     # (hub.governance.audit_relay), in common batches: the database saves as much as with the audit turn below,

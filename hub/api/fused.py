@@ -107,7 +107,9 @@ class Fused:
         for i, child in enumerate(self.children):
             inner = _PARAM.sub(lambda m: f"array[p.{_ident(child.attr)}]", _sql(child.loader.query))
             columns += [f'null::int as "__fused_{i}"', f"c{i}.*"]
-            joins.append(f"left join lateral (\n{inner}\n) c{i} on true")
+            # ``offset 0`` keeps the join's statement a subquery run per parent row, through its own index, also in a
+            # generic plan (hub.db.pools.optional_filters): flattened, PostgreSQL may scan the joined table instead
+            joins.append(f"left join lateral (select * from (\n{inner}\n) f offset 0) c{i} on true")
         self.sql = f"select {', '.join(columns)}\nfrom (\n{_sql(self.parent.query)}\n) p\n" + "\n".join(joins)
         if isinstance(self.parent, PageSource):  # a page keeps its keyset order
             self.sql += '\norder by p."id"'

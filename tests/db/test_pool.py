@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from hub import SQL_DIR
-from hub.db.pools import Databases, SqlRegistry, is_key_lookup
+from hub.db.pools import Databases, SqlRegistry, is_key_lookup, optional_filters
 from hub.settings import Settings, SettingsError
 
 
@@ -76,20 +76,28 @@ LOOKUP = "labor/occupations_by_code"
 SEARCH = "labor/occupations_page"
 
 
-def _search_args(settings) -> list[tuple]:
+def _search_args(settings, name: str | None = None) -> list[tuple]:
+    """Runs of the page: ``name`` given (the name search, ``$4``), else every optional filter null."""
     count = max(int(n) for n in re.findall(r"\$(\d+)", (SQL_DIR / "queries" / f"{SEARCH}.sql").read_text()))
-    return [tuple([0, 20] + [None] * (count - 2))]
+    args = [0, 20] + [None] * (count - 2)
+    if name is not None:
+        args[3] = name
+    return [tuple(args)]
 
 
 def test_key_lookups_are_planned_once_per_connection_other_statements_per_run(settings) -> None:
-    """HUB_GENERIC_LOOKUPS (default): a batch lookup (only parameter: the array of keys) runs on the lookup pool,
-    whose connections plan it once (generic); a page with optional filters and a name search keeps PostgreSQL's
-    choice (a custom plan per run, which can use an index for the values given)."""
+    """HUB_GENERIC_LOOKUPS (default): a batch lookup (only parameter: the array of keys) and a page run with every
+    optional filter null run on the lookup pool, whose connections plan them once (generic); a page given a filter,
+    e.g. a name search, keeps PostgreSQL's choice (a custom plan per run, which can use an index for the values
+    given)."""
     keys = [(["2-02-10-02"],), (["4-01-02-01", "2-02-10-02"],), (["x"],)]
     plans = _plans(settings, [LOOKUP, SEARCH], [keys, _search_args(settings)])
     assert plans[LOOKUP] and all(custom == 0 for _, custom in plans[LOOKUP]), plans
     assert sum(generic for generic, _ in plans[LOOKUP]) == 9
-    assert plans[SEARCH] and all(generic == 0 for generic, _ in plans[SEARCH]), plans
+    assert plans[SEARCH] and all(custom == 0 for _, custom in plans[SEARCH]), plans
+    assert sum(generic for generic, _ in plans[SEARCH]) == 3
+    searched = _plans(settings, [SEARCH], [_search_args(settings, "%技术%")])
+    assert searched[SEARCH] and all(generic == 0 for generic, _ in searched[SEARCH]), searched
 
 
 def test_without_generic_lookups_postgresql_re_plans_the_lookups(settings) -> None:
@@ -109,6 +117,25 @@ def test_which_statements_are_key_lookups() -> None:
     lookups = {n for n in registry.names() if registry.key_lookup(n)}
     assert {"commerce/enterprises_by_uscc", "labor/occupations_by_code", "education/majors_by_school"} <= lookups
     assert not {"labor/occupations_page", "labor/seekers_page", "labor/postings_by_occupation"} & lookups
+
+
+def test_which_statements_are_pages_with_optional_filters() -> None:
+    page = "select * from t where id > $1 and ({}) order by id limit $2"
+    assert optional_filters(page.format("$3::text is null or name ilike $3")) == (3,)
+    assert optional_filters(page.format("$3::text is null or a = $3 or b = $3) and ($4::date is null or d >= $4")) \
+        == (3, 4)
+    assert optional_filters("select * from t where id > $1 order by id limit $2") == ()
+    assert optional_filters(page.format("$3::text is null or lower(name) = $3")) is None  # not the plain form
+    assert optional_filters(page.format("name = $3")) is None  # a required filter
+    assert optional_filters("select * from t where code = any($1::text[])") is None  # no limit $2
+    assert optional_filters("delete from t where id > $1 limit $2") is None
+    registry = SqlRegistry()
+    pages = {n for n in registry.names() if optional_filters(registry[n]) is not None}
+    assert {"labor/postings_page", "labor/occupations_page", "commerce/enterprises_page"} <= pages
+    assert not {"labor/postings_by_occupation", "commerce/enterprises_by_uscc"} & pages
+    # a run is generic only with every optional filter null
+    assert registry.generic_plan("labor/occupations_page", (0, 20, None, None, None))
+    assert not registry.generic_plan("labor/occupations_page", (0, 20, None, "%a%", None))
 
 
 def test_generic_lookups_setting() -> None:
