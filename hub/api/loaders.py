@@ -12,6 +12,7 @@ import weakref
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Hashable, Sequence
 
+import asyncpg
 from aiodataloader import DataLoader
 
 from hub.telemetry.tracing import count_batch_rows
@@ -57,8 +58,8 @@ class ByKeyLoader(SqlLoader):
 
     async def load_batch(self, keys: Sequence[Hashable]) -> list[Any]:
         rows = await self.fetch(list(keys))
-        convert = type(self).convert
-        found = {r[self.key_column]: convert(r) for r in rows}
+        key = self.key_column
+        found = dict(zip([r[key] for r in rows], convert_rows(type(self).convert, rows)))
         return [found.get(k) for k in keys]
 
 
@@ -135,6 +136,39 @@ class JoinLoader(DataLoader):
         return await self.join.batch(self._ctx(), parents, self.args)
 
 
+def convert_rows(convert: Callable[[Any], Any], rows: Sequence[Any]) -> list[Any]:
+    """``[convert(r) for r in rows]``; by the rows' column positions when ``convert`` is a plain generated
+    converter (``row_converter``): reading a record by position is a quarter cheaper than by name."""
+    many = getattr(convert, "many", None)
+    if many is None or not rows or type(rows[0]) is not asyncpg.Record:  # e.g. dicts: by name
+        return [convert(r) for r in rows]
+    return many(rows)
+
+
+def _positional_builders(cls: type, names: list[str],
+                         convert: Callable[[Any], Any]) -> Callable[[Sequence[Any]], list[Any]]:
+    """``rows -> [cls]`` for a list of records, generated once per column order (the statements that build ``cls``
+    select its columns in their own order) from the first record's column names; ``convert``: the by-name
+    converter, for rows that lack a field (its KeyError)."""
+    by_columns: dict[tuple[str, ...], Callable[[Sequence[Any]], list[Any]]] = {}
+
+    def many(rows: Sequence[Any]) -> list[Any]:
+        columns = tuple(rows[0].keys())
+        build = by_columns.get(columns)
+        if build is None:
+            if not all(n in columns for n in names):  # a row without some field: by name, to fail as convert does
+                return [convert(r) for r in rows]
+            source = ["def build(rows):", "    out = []", "    append = out.append", "    for r in rows:",
+                      "        o = _new(_cls)", "        d = o.__dict__",
+                      *(f"        d[{n!r}] = r[{columns.index(n)}]" for n in names), "        append(o)", "    return out"]
+            namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+            exec(compile("\n".join(source), f"<{cls.__name__} from rows>", "exec"), namespace)  # noqa: S102 - own source
+            build = by_columns[columns] = namespace["build"]
+        return build(rows)
+
+    return many
+
+
 def row_converter(cls: type) -> Callable[[Any], Any]:
     """A function building ``cls`` (a strawberry type) from a row holding its data fields."""
     names = [f.name for f in dataclasses.fields(cls) if f.init and not getattr(f, "base_resolver", None)]
@@ -154,5 +188,6 @@ def row_converter(cls: type) -> Callable[[Any], Any]:
         convert = namespace["convert"]
         convert.plain_fields = tuple(names)  # type: ignore[attr-defined]  # for positional builders (hub.api.fused)
         convert.built_class = cls  # type: ignore[attr-defined]
+        convert.many = _positional_builders(cls, names, convert)  # type: ignore[attr-defined]  # for convert_rows
     convert.__name__ = f"{cls.__name__}_from_row"
     return convert

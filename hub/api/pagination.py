@@ -14,6 +14,7 @@ from typing import Any, Callable, Generic, Sequence, TypeVar
 
 import strawberry
 
+from hub.api.loaders import convert_rows
 from hub.errors import BadUserInput
 
 T = TypeVar("T")
@@ -115,7 +116,7 @@ def build_connection(cls: type[Connection[T]], rows: Sequence[R], page: Page, co
     """Turn ``page.fetch`` rows (at most) into a connection of ``page.first`` nodes."""
     has_next = len(rows) > page.first
     rows = rows[: page.first]
-    nodes = [convert(r) for r in rows]
+    nodes = convert_rows(convert, rows)
     ids = [row_id(r) for r in rows]
     return cls(
         nodes=nodes,

@@ -228,3 +228,39 @@ def test_split_rows_give_a_scalar_join_its_value_or_its_default() -> None:
     names = ["code", "__fused_0", "occupation_code", "n"]
     found, (children,) = fused._split([_Row(names, ["A", None, "A", 7]), _Row(names, ["B", None, None, None])])
     assert found == {"A": {"code": "A"}, "B": {"code": "B"}} and children == {"A": 7, "B": 0}
+
+
+def test_rows_are_converted_by_position_as_by_name(settings) -> None:
+    """``convert_rows`` builds from records by their column positions (generated once per column order) the same
+    objects as the by-name converter; dicts go by name, and a record lacking a field fails as by name."""
+    import asyncio
+    from dataclasses import dataclass as plain_dataclass
+
+    import asyncpg
+
+    from hub.api.loaders import convert_rows, row_converter
+
+    @plain_dataclass
+    class Thing:
+        code: str
+        name: str
+        size: int
+
+    convert = row_converter(Thing)
+
+    async def fetch() -> list[list]:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return [await conn.fetch(f"select {columns} from (values ('A', 'alpha', 1), ('B', 'beta', 2)) "
+                                     "v(code, name, size)") for columns in ("code, name, size", "size, name, code",
+                                                                           "name, code")]
+        finally:
+            await conn.close()
+
+    in_order, reordered, lacking = asyncio.run(fetch())
+    expected = [Thing("A", "alpha", 1), Thing("B", "beta", 2)]
+    assert convert_rows(convert, in_order) == expected and convert_rows(convert, reordered) == expected
+    assert convert_rows(convert, reordered) == expected  # the builder generated for this column order, again
+    assert convert_rows(convert, [dict(r) for r in reordered]) == expected
+    with pytest.raises(KeyError):
+        convert_rows(convert, lacking)
