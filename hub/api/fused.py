@@ -8,15 +8,21 @@ a posting count) of the SAME department, the joins are answered by the same stat
 the outer query and each join's SQL file is a LEFT JOIN LATERAL with its ``$1`` bound to the parent row's key,
 e.g. enterprise + its industry (both commerce)::
 
-    select p.*, null::int as "__fused_0", c0.*
+    select p.uscc, p.name, p.industry_code, null::int as "__fused_0", c0.code, c0.name
     from (<commerce/enterprises_by_uscc>) p
-    left join lateral (<commerce/industries_by_code, $1 := array[p.industry_code]>) c0 on true
+    left join lateral (select * from (<commerce/industries_by_code, $1 := array[p.industry_code]>) f offset 0) c0
+      on true
+
+Each part reads only the columns its plan reads (``selected_columns``: the selected fields, the join keys and the
+key column) when its objects are of a plain type and no computed field or custom join reads them: 50 postings
+send 4 of their 12 columns. Such a statement is named after its parts and its columns (``name#digest``) and
+counted under its parts' name (``SqlRegistry.label``).
 
 The statement is generated from the join specs (``hub.api.specs``: which loader, which key attribute — still
 the one definition of each join) and the SQL files they name; nothing is joined across departments (a code
 that points into another department is still looked up through that department's pool, one statement per
 level). Rows are split at the marker columns and built by the loaders' own converters, so objects are the
-same as the unfused batches build. Governance is unchanged: the parent field is checked by its guard
+same as the unfused batches build, less the columns not read. Governance is unchanged: the parent field is checked by its guard
 before the statement; each fused join is fused only when the consumer may read its dataset
 (``Access.allows``, nothing recorded), and is then checked, recorded, masked and counted at its own level
 exactly as unfused (``Executor.render``). ``hub plan --explain FILE.graphql`` prints every statement.
@@ -24,6 +30,7 @@ exactly as unfused (``Executor.render``). ``hub plan --explain FILE.graphql`` pr
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -46,6 +53,10 @@ def _sql(name: str) -> str:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _select(alias: str, columns: tuple[str, ...] | None) -> str:
+    return f"{alias}.*" if columns is None else ", ".join(f"{alias}.{_ident(c)}" for c in columns)
 
 
 def fusable_loader(loader: Any) -> bool:
@@ -90,6 +101,28 @@ class PageSource:
         return f"{self.page.field[:1].upper()}{self.page.field[1:]}Page"  # e.g. JobPostingsPage
 
 
+def selected_columns(plan: Any, convert: Any, key_column: str) -> tuple[str, ...] | None:
+    """The columns the objects of ``plan`` (a ``hub.api.fastpath.SelectionPlan``) are read through: their selected
+    scalar fields, the keys of their joins and ``key_column``, in the converter's field order. None (every column)
+    unless the objects are of a plain type (``hub.api.loaders.row_converter``) and the plan reads them only so: a
+    computed field or a custom join may read any attribute. An object lacks the attributes of the columns left out:
+    reading one would fail the plan, and the general path would answer."""
+    fields = getattr(convert, "plain_fields", None)
+    if fields is None:
+        return None
+    needed = {key_column}
+    for fp in plan.fields:
+        if fp.kind == "scalar" or (fp.kind == "attr" and fp.method is None):
+            needed.add(fp.attr)
+        elif fp.kind == "join" and type(fp.join) in (specs.ByKey, specs.Many, specs.Page):
+            needed.add(fp.join.key)
+        elif fp.kind != "typename":
+            return None
+    if not needed <= set(fields):
+        return None
+    return tuple(f for f in fields if f in needed)
+
+
 @dataclass
 class Fused:
     """One generated statement: a key lookup or a root page (``parent``) and its same-department key joins
@@ -97,22 +130,28 @@ class Fused:
 
     parent: Any  # the field's ByKeyLoader, or a PageSource
     children: list[FusedChild]
+    # the columns read of the parent and of each child (``selected_columns``; None: all of them)
+    columns: list[tuple[str, ...] | None] = field(default_factory=list)
     name: str = ""
     sql: str = ""
     _splitter: Any = field(default=None, repr=False)  # built from the first rows' columns (``_build_splitter``)
 
     def __post_init__(self) -> None:
-        self.name = "fused/" + "+".join([self.parent.query, *(f"{c.attr}:{c.loader.query}" for c in self.children)])
-        columns, joins = ["p.*"], []
+        label = "fused/" + "+".join([self.parent.query, *(f"{c.attr}:{c.loader.query}" for c in self.children)])
+        read = self.columns or [None] * (1 + len(self.children))
+        columns, joins = [_select("p", read[0])], []
         for i, child in enumerate(self.children):
             inner = _PARAM.sub(lambda m: f"array[p.{_ident(child.attr)}]", _sql(child.loader.query))
-            columns += [f'null::int as "__fused_{i}"', f"c{i}.*"]
+            columns += [f'null::int as "__fused_{i}"', _select(f"c{i}", read[i + 1])]
             # ``offset 0`` keeps the join's statement a subquery run per parent row, through its own index, also in a
             # generic plan (hub.db.pools.optional_filters): flattened, PostgreSQL may scan the joined table instead
             joins.append(f"left join lateral (select * from (\n{inner}\n) f offset 0) c{i} on true")
         self.sql = f"select {', '.join(columns)}\nfrom (\n{_sql(self.parent.query)}\n) p\n" + "\n".join(joins)
         if isinstance(self.parent, PageSource):  # a page keeps its keyset order
             self.sql += '\norder by p."id"'
+        # Statements of other selections differ in their columns: each its own name, under one label in metrics
+        # and spans (``SqlRegistry.label``).
+        self.name = label if not any(read) else f"{label}#{hashlib.sha256(self.sql.encode()).hexdigest()[:12]}"
         SqlRegistry.generated[self.name] = self.sql
 
     @property
@@ -176,6 +215,9 @@ class Fused:
                 continue
             convert = loader.convert
             fields = getattr(convert, "plain_fields", None)
+            read = self.columns[index] if self.columns else None
+            if fields is not None and read is not None:  # the columns read (``selected_columns``)
+                fields = [f for f in fields if f in read]
             namespace[f"_c{index}"], namespace[f"_k{index}"] = convert, tuple(columns)
             if fields is not None and all(f in columns for f in fields):
                 namespace[f"_t{index}"] = convert.built_class
@@ -220,7 +262,16 @@ def fuse(fp: Any) -> "Fused | None":
     children = [FusedChild(c.key, c.join.key, c.join.loader, c.dataset, c) for c in objects.nested
                 if c.kind == "join" and type(c.join) is specs.ByKey and not c.field_def.args
                 and fusable_loader(c.join.loader) and c.join.loader.dept == dept]
-    return Fused(parent, children) if children else None
+    if not children:
+        return None
+    columns = [selected_columns(objects, parent.convert, parent.key_column)]
+    for child in children:
+        loader = child.loader
+        if issubclass(loader, ScalarByKeyLoader):
+            columns.append((loader.key_column, loader.value_column))
+        else:
+            columns.append(selected_columns(child.plan.child, loader.convert, loader.key_column))
+    return Fused(parent, children, columns)
 
 
 __all__ = ["Fused", "FusedChild", "PageSource", "fusable_loader", "fuse"]

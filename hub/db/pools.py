@@ -117,6 +117,12 @@ class SqlRegistry:
             known = self._key_lookups[name] = is_key_lookup(self[name])
         return known
 
+    @staticmethod
+    def label(name: str) -> str:
+        """A statement's name in metrics, spans and ``Stats``: the variants of a generated statement that read other
+        columns (``name#digest``, ``hub.api.fused``) share their label, so labels stay as few as the statements."""
+        return name.partition("#")[0]
+
     def generic_plan(self, name: str, args: tuple[Any, ...]) -> bool:
         """Does one generic plan serve this run of the named statement? A key lookup (``is_key_lookup``), or a page
         run with all its optional filters null (``optional_filters``)."""
@@ -199,10 +205,11 @@ class Department:
         if self.lookups is not None and self.sql.generic_plan(query, args):
             return await self.lookups._run(method, query, args, counted)
         sql = self.sql[query]
+        label = self.sql.label(query)
         if counted:
-            self.stats.count(query, self.pool_name)
+            self.stats.count(label, self.pool_name)
         telemetry = self.telemetry
-        span = telemetry.statement_span(query, sql, self.name, self.pool_name) if telemetry is not None else None
+        span = telemetry.statement_span(label, sql, self.name, self.pool_name) if telemetry is not None else None
         started = time.perf_counter()
         try:
             gauge = self.gauge
@@ -223,7 +230,7 @@ class Department:
                     await self.pool.release(conn)
         except Exception as exc:  # mapped to the domain tree in one place
             if telemetry is not None:
-                telemetry.statement_done(query, span, time.perf_counter() - started, None, exc)
+                telemetry.statement_done(label, span, time.perf_counter() - started, None, exc)
             mapped = from_db_error(exc)
             if mapped is None:
                 raise
@@ -233,7 +240,7 @@ class Department:
                 return await self.fallback._run(method, query, args, counted)
             raise mapped from exc
         if telemetry is not None:
-            telemetry.statement_done(query, span, time.perf_counter() - started,
+            telemetry.statement_done(label, span, time.perf_counter() - started,
                                      len(result) if method == "fetch" else None)
         return result
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from hub.api.trusted import OPERATIONS_DIR
 from hub.app import create_app
 from hub.cli.main import app
+from hub.db.pools import SqlRegistry
 from hub.governance.access import Access
 from hub.governance.catalog import Catalog, Dataset
 from hub.governance.consumers import Consumer
@@ -139,7 +140,7 @@ def test_a_join_the_consumer_may_not_read_is_not_fused(apps) -> None:
 
     plans = compiled.cache.get(hashlib.sha256(LOOKUP.encode()).hexdigest(), LOOKUP).plans
     fused = plans["BenchEnterpriseByUscc"].root.nested[0].fused
-    assert fused is not None and fused.name == FUSED
+    assert fused is not None and SqlRegistry.label(fused.name) == FUSED
     catalog = Catalog({"commerce.enterprises": _dataset("commerce.enterprises", "commerce", "UNCONDITIONAL"),
                        "commerce.industries": _dataset("commerce.industries", "commerce", "NOT_SHARED")})
     reader = Access(Consumer(1, "labor", "labor system", "consumer"), catalog, {})
@@ -202,7 +203,7 @@ def test_split_rows_build_what_the_loaders_build(plain: bool) -> None:
     loaders = [type(f"L{i}", (), {"key_column": "code", "convert": staticmethod(row_converter(k))})
                for i, k in enumerate(kinds)]
     fused = object.__new__(Fused)
-    fused.parent, fused.name, fused._splitter = loaders[0], "fused/test", None
+    fused.parent, fused.name, fused._splitter, fused.columns = loaders[0], "fused/test", None, []
     fused.children = [FusedChild("child", "child_code", loaders[1], None)]
     names = ["code", "name", "__fused_0", "code", "name"]
     rows = [_Row(names, ["A", "alpha", None, "X", "ex"]), _Row(names, ["B", "beta", None, None, None])]
@@ -223,7 +224,7 @@ def test_split_rows_give_a_scalar_join_its_value_or_its_default() -> None:
     counts = type("Counts", (ScalarByKeyLoader,), {"dept": "labor", "query": "q", "key_column": "occupation_code",
                                                    "value_column": "n", "default": 0})
     fused = object.__new__(Fused)
-    fused.parent, fused.name, fused._splitter = parent, "fused/test-scalar", None
+    fused.parent, fused.name, fused._splitter, fused.columns = parent, "fused/test-scalar", None, []
     fused.children = [FusedChild("postingCount", "code", counts, None)]
     names = ["code", "__fused_0", "occupation_code", "n"]
     found, (children,) = fused._split([_Row(names, ["A", None, "A", 7]), _Row(names, ["B", None, None, None])])
@@ -264,3 +265,27 @@ def test_rows_are_converted_by_position_as_by_name(settings) -> None:
     assert convert_rows(convert, [dict(r) for r in reordered]) == expected
     with pytest.raises(KeyError):
         convert_rows(convert, lacking)
+
+
+def test_a_fused_statement_reads_only_the_columns_its_plan_reads(apps, tokens) -> None:
+    """The parent's and each join's columns are the selected fields, the join keys and the key column
+    (``selected_columns``); a join whose objects have a custom join (Industry.majors, read from any attribute)
+    reads every column. Each selection is its own statement, under one label."""
+    planned, general = apps
+    compiled = planned.app.router.routes[0].endpoint.compiled
+    fused = compiled.cache.get(hashlib.sha256(LOOKUP.encode()).hexdigest(), LOOKUP).plans[
+        "BenchEnterpriseByUscc"].root.nested[0].fused
+    assert fused.columns == [("uscc", "name", "industry_code", "district_code", "size", "founded_on"),
+                             ("code", "name")]
+    assert "p.*" not in fused.sql and "c0.*" not in fused.sql and 'p."integration"' not in fused.sql
+    wider = LOOKUP.replace("industry { code name }", "industry { code name majors { code } }")
+    other = compiled.cache.get(hashlib.sha256(wider.encode()).hexdigest(), wider).plans[
+        "BenchEnterpriseByUscc"].root.nested[0].fused
+    assert other.columns[1] is None and "c0.*" in other.sql
+    assert other.name != fused.name and SqlRegistry.label(other.name) == SqlRegistry.label(fused.name) == FUSED
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    for text in (LOOKUP, wider):  # both answered by their plan, as the general path answers
+        before = compiled.answered
+        a = planned.post("/graphql", json={"query": text}, headers=headers)
+        b = general.post("/graphql", json={"query": text}, headers=headers)
+        assert compiled.answered == before + 1 and a.json()["data"] == b.json()["data"] and a.json()["data"]["enterprise"]

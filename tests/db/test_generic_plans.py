@@ -60,7 +60,7 @@ def _blocks_read(url: str, pages: dict[str, str], mode: str) -> dict[str, tuple[
 def test_unfiltered_pages_read_no_more_with_their_generic_plan(settings) -> None:
     pages = _pages(settings)
     assert "labor/postings_page" in pages and "fused/labor/postings_page+occupation_code:labor/occupations_by_code" \
-        in pages
+        in {SqlRegistry.label(name) for name in pages}
     generic = _blocks_read(settings.database_url, pages, "force_generic_plan")
     custom = _blocks_read(settings.database_url, pages, "force_custom_plan")
     # At most what the custom plan reads, or a few blocks per row of the page: a key join probes its index once per
