@@ -13,7 +13,8 @@ e.g. enterprise + its industry (both commerce)::
     left join lateral (select * from (<commerce/industries_by_code, $1 := array[p.industry_code]>) f offset 0) c0
       on true
 
-Each part reads only the columns its plan reads (``selected_columns``: the selected fields, the join keys and the
+A key lookup or a root page without such joins is narrowed alone (``Fused`` without children, named and counted as
+its SQL file) when it can read fewer columns. Each part reads only the columns its plan reads (``selected_columns``: the selected fields, the join keys and the
 key column) when its objects are of a plain type and no computed field or custom join reads them: 50 postings
 send 4 of their 12 columns. Such a statement is named after its parts and its columns (``name#digest``) and
 counted under its parts' name (``SqlRegistry.label``).
@@ -118,8 +119,8 @@ def selected_columns(plan: Any, convert: Any, key_column: str) -> tuple[str, ...
             needed.add(fp.join.key)
         elif fp.kind != "typename":
             return None
-    if not needed <= set(fields):
-        return None
+    if not needed <= set(fields) or len(needed) == len(fields):
+        return None  # a column the type does not hold (read by name: its error), or every column
     return tuple(f for f in fields if f in needed)
 
 
@@ -137,7 +138,8 @@ class Fused:
     _splitter: Any = field(default=None, repr=False)  # built from the first rows' columns (``_build_splitter``)
 
     def __post_init__(self) -> None:
-        label = "fused/" + "+".join([self.parent.query, *(f"{c.attr}:{c.loader.query}" for c in self.children)])
+        label = "fused/" + "+".join([self.parent.query, *(f"{c.attr}:{c.loader.query}" for c in self.children)]) \
+            if self.children else self.parent.query  # without joins: the field's own statement, narrowed
         read = self.columns or [None] * (1 + len(self.children))
         columns, joins = [_select("p", read[0])], []
         for i, child in enumerate(self.children):
@@ -262,9 +264,9 @@ def fuse(fp: Any) -> "Fused | None":
     children = [FusedChild(c.key, c.join.key, c.join.loader, c.dataset, c) for c in objects.nested
                 if c.kind == "join" and type(c.join) is specs.ByKey and not c.field_def.args
                 and fusable_loader(c.join.loader) and c.join.loader.dept == dept]
-    if not children:
-        return None
     columns = [selected_columns(objects, parent.convert, parent.key_column)]
+    if not children:  # no join to fuse: the field's statement alone, if it can read fewer columns
+        return Fused(parent, [], columns) if columns[0] is not None else None
     for child in children:
         loader = child.loader
         if issubclass(loader, ScalarByKeyLoader):

@@ -289,3 +289,22 @@ def test_a_fused_statement_reads_only_the_columns_its_plan_reads(apps, tokens) -
         a = planned.post("/graphql", json={"query": text}, headers=headers)
         b = general.post("/graphql", json={"query": text}, headers=headers)
         assert compiled.answered == before + 1 and a.json()["data"] == b.json()["data"] and a.json()["data"]["enterprise"]
+
+
+def test_a_field_without_joins_to_fuse_is_narrowed_alone(apps, tokens, settings) -> None:
+    """A root page whose nodes have no same-department join (500 postings flat) is still one statement of its SQL
+    file, counted under its name, reading only the selected columns and the key; the answer is the general path's."""
+    planned, general = apps
+    compiled = planned.app.router.routes[0].endpoint.compiled
+    text = (OPERATIONS_DIR / "bench" / "postings_flat.graphql").read_text(encoding="utf-8") + "\n# ad hoc\n"
+    fused = compiled.cache.get(hashlib.sha256(text.encode()).hexdigest(), text).plans[
+        "BenchPostingsFlat"].root.nested[0].fused
+    assert fused.children == [] and SqlRegistry.label(fused.name) == "labor/postings_page"
+    assert "id" in fused.columns[0] and "closes_on" not in fused.columns[0] and "p.*" not in fused.sql
+    headers = {"Authorization": f"Bearer {tokens['commerce']}"}
+    body = {"query": text, "variables": {"first": 20}}
+    before = compiled.answered
+    (a, statements), b = _ran(planned, lambda: planned.post("/graphql", json=body, headers=headers)), \
+        general.post("/graphql", json=body, headers=headers)
+    assert compiled.answered == before + 1 and statements == {"labor/postings_page": 1}
+    assert a.json()["data"] == b.json()["data"] and len(a.json()["data"]["jobPostings"]["nodes"]) == 20
