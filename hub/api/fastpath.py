@@ -40,7 +40,7 @@ from graphql.language import DirectiveNode, Visitor, visit
 
 from hub.api import codes, specs
 from hub.api.pagination import build_connection
-from hub.api.fused import Fused, PageSource, fuse
+from hub.api.fused import Fused, PageSource, fuse, narrowed_page
 from hub.assembly import contributions
 
 log = logging.getLogger("hub.fastpath")
@@ -92,6 +92,7 @@ class FieldPlan:
     child: "SelectionPlan | None" = None  # object results; None for scalar results
     child_serialize: Callable[[Any], Any] | None = None  # scalar results of a join (e.g. postingCount)
     fused: Fused | None = None  # this key lookup and its objects' same-department key joins in one statement
+    narrowed: tuple[type, Any] | None = None  # a page per parent reading fewer columns (hub.api.fused.narrowed_page)
     scalar_name: str = ""
 
 
@@ -235,7 +236,7 @@ class Compiler:
                 sub = collect_subfields(self.schema, self._fragments, {}, self._operation, named, details)
                 fp.child = self._selection(named, sub.grouped_field_set)
                 if fp.kind == "join":
-                    fp.fused = fuse(fp)
+                    fp.fused, fp.narrowed = fuse(fp), narrowed_page(fp)
             else:
                 fp.child_serialize = _serializer(field_def.type)
             plan.fields.append(fp)
@@ -348,6 +349,8 @@ class Executor:
                         values = await self.fetch_fused(fp, objects, args, root)
                 elif root:
                     values = [await fp.join.fetch(self.ctx, args)]
+                elif fp.narrowed is not None:
+                    values = await fp.join.batch(self.ctx, objects, args, fp.narrowed)
                 else:
                     values = await fp.join.batch(self.ctx, objects, args)
             if fp.child is None:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from hub.api import specs
-from hub.api.loaders import ByKeyLoader, ScalarByKeyLoader
+from hub.api.loaders import ByKeyLoader, ScalarByKeyLoader, narrowed_converter
 from hub.db.pools import SqlRegistry
 from hub.telemetry.tracing import count_batch_rows
 
@@ -102,16 +102,16 @@ class PageSource:
         return f"{self.page.field[:1].upper()}{self.page.field[1:]}Page"  # e.g. JobPostingsPage
 
 
-def selected_columns(plan: Any, convert: Any, key_column: str) -> tuple[str, ...] | None:
+def selected_columns(plan: Any, convert: Any, *keys: str) -> tuple[str, ...] | None:
     """The columns the objects of ``plan`` (a ``hub.api.fastpath.SelectionPlan``) are read through: their selected
-    scalar fields, the keys of their joins and ``key_column``, in the converter's field order. None (every column)
+    scalar fields, the keys of their joins and ``keys``, in the converter's field order. None (every column)
     unless the objects are of a plain type (``hub.api.loaders.row_converter``) and the plan reads them only so: a
     computed field or a custom join may read any attribute. An object lacks the attributes of the columns left out:
     reading one would fail the plan, and the general path would answer."""
     fields = getattr(convert, "plain_fields", None)
     if fields is None:
         return None
-    needed = {key_column}
+    needed = set(keys)
     for fp in plan.fields:
         if fp.kind == "scalar" or (fp.kind == "attr" and fp.method is None):
             needed.add(fp.attr)
@@ -247,13 +247,40 @@ class Fused:
         return True
 
 
+def page_nodes(connection: Any) -> tuple[Any, bool]:
+    """The field plan of a connection plan's ``nodes``, and whether its nodes are read only through it (and
+    ``pageInfo``): ``edges`` reads them too, with a selection of its own."""
+    nodes = next((c for c in connection.nested if c.kind == "attr" and c.attr == "nodes" and c.method is None
+                  and c.child is not None), None)
+    alone = all(c is nodes or (c.kind == "attr" and c.attr == "page_info") for c in connection.nested)
+    return nodes, alone
+
+
+def narrowed_page(fp: Any) -> tuple[type, Any] | None:
+    """A page per parent (``specs.Page``, a ``PageByKeyLoader``) reading only the columns its nodes' plan reads: its
+    loader's subclass that runs the narrowed statement (``<query>#digest``, counted as the SQL file), and the
+    converter of such rows. None when every column is read or the nodes are read otherwise."""
+    join = fp.join
+    if type(join) is not specs.Page or fp.child is None:
+        return None
+    nodes, alone = page_nodes(fp.child)
+    loader = join.loader
+    columns = selected_columns(nodes.child, join.convert, "id", loader.key_column) if nodes and alone else None
+    if columns is None:
+        return None
+    sql = f"select {_select('p', columns)}\nfrom (\n{_sql(loader.query)}\n) p"
+    name = f"{loader.query}#{hashlib.sha256(sql.encode()).hexdigest()[:12]}"
+    SqlRegistry.generated[name] = sql
+    return type(loader.__name__, (loader,), {"query": name}), narrowed_converter(join.convert, columns)
+
+
 def fuse(fp: Any) -> "Fused | None":
     """The fused statement of a plan's field (``hub.api.fastpath.FieldPlan``), or None: a key lookup (root or join),
     or a root page, whose objects have argument-less key joins answered by the same department."""
     join = fp.join
+    narrow = True
     if isinstance(join, specs.RootPage):  # a root page and its nodes' joins (``{ nodes { ... } }``)
-        nodes = next((c for c in fp.child.nested if c.kind == "attr" and c.attr == "nodes" and c.method is None
-                      and c.child is not None), None)
+        nodes, narrow = page_nodes(fp.child)
         parent, objects, dept = (PageSource(join), nodes.child, join.dept) if nodes is not None else (None, None, "")
     elif (isinstance(join, specs.RootByKey) or type(join) is specs.ByKey) and fusable_loader(join.loader):
         parent, objects, dept = join.loader, fp.child, join.loader.dept
@@ -264,7 +291,7 @@ def fuse(fp: Any) -> "Fused | None":
     children = [FusedChild(c.key, c.join.key, c.join.loader, c.dataset, c) for c in objects.nested
                 if c.kind == "join" and type(c.join) is specs.ByKey and not c.field_def.args
                 and fusable_loader(c.join.loader) and c.join.loader.dept == dept]
-    columns = [selected_columns(objects, parent.convert, parent.key_column)]
+    columns = [selected_columns(objects, parent.convert, parent.key_column) if narrow else None]
     if not children:  # no join to fuse: the field's statement alone, if it can read fewer columns
         return Fused(parent, [], columns) if columns[0] is not None else None
     for child in children:
@@ -276,4 +303,4 @@ def fuse(fp: Any) -> "Fused | None":
     return Fused(parent, children, columns)
 
 
-__all__ = ["Fused", "FusedChild", "PageSource", "fusable_loader", "fuse"]
+__all__ = ["Fused", "FusedChild", "PageSource", "fusable_loader", "fuse", "narrowed_page", "page_nodes"]

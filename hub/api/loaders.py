@@ -169,6 +169,27 @@ def _positional_builders(cls: type, names: list[str],
     return many
 
 
+def _by_name(cls: type, names: Sequence[str]) -> Callable[[Any], Any]:
+    """Generated ``row -> cls`` filling the instance's ``__dict__`` with ``names`` read by name, and its ``many``
+    (``convert_rows``)."""
+    source = ["def convert(row):", "    o = _new(_cls)", "    d = o.__dict__"]
+    source += [f"    d[{n!r}] = row[{n!r}]" for n in names]
+    source.append("    return o")
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    exec(compile("\n".join(source), f"<{cls.__name__} from row>", "exec"), namespace)  # noqa: S102 - own source
+    convert = namespace["convert"]
+    convert.many = _positional_builders(cls, list(names), convert)
+    return convert
+
+
+def narrowed_converter(convert: Callable[[Any], Any], fields: Sequence[str]) -> Callable[[Any], Any]:
+    """A plain generated converter (``row_converter``) for rows holding only ``fields`` (a statement that reads fewer
+    columns, ``hub.api.fused``): its objects lack the other attributes."""
+    narrowed = _by_name(convert.built_class, fields)  # type: ignore[attr-defined]
+    narrowed.__name__ = f"{convert.__name__}_narrowed"
+    return narrowed
+
+
 def row_converter(cls: type) -> Callable[[Any], Any]:
     """A function building ``cls`` (a strawberry type) from a row holding its data fields."""
     names = [f.name for f in dataclasses.fields(cls) if f.init and not getattr(f, "base_resolver", None)]
@@ -180,14 +201,8 @@ def row_converter(cls: type) -> Callable[[Any], Any]:
     else:
         # The dataclass __init__ only assigns these attributes: fill the instance's __dict__ directly from
         # generated code (half the cost per row; this runs for every row of every list).
-        source = ["def convert(row):", "    o = _new(_cls)", "    d = o.__dict__"]
-        source += [f"    d[{n!r}] = row[{n!r}]" for n in names]
-        source.append("    return o")
-        namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-        exec(compile("\n".join(source), f"<{cls.__name__} from row>", "exec"), namespace)  # noqa: S102 - own source
-        convert = namespace["convert"]
+        convert = _by_name(cls, names)
         convert.plain_fields = tuple(names)  # type: ignore[attr-defined]  # for positional builders (hub.api.fused)
         convert.built_class = cls  # type: ignore[attr-defined]
-        convert.many = _positional_builders(cls, names, convert)  # type: ignore[attr-defined]  # for convert_rows
     convert.__name__ = f"{cls.__name__}_from_row"
     return convert

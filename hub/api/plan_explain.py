@@ -15,6 +15,7 @@ from hub.api.fastpath import FieldPlan, SelectionPlan
 from hub.api.plan_cache import PlanCache
 from hub.api.schema import build_schema
 from hub.api.trusted import document_hash
+from hub.db.pools import SqlRegistry
 
 
 def explain(text: str, settings: Any, with_sql: bool = True) -> str:
@@ -43,10 +44,15 @@ def _walk(plan: SelectionPlan, indent: str, lines: list[str], fused_children: se
             lines.append(f"{label}: {_statement(fp, fused_children)}")
             if fp.fused is not None:
                 fused_children.update(id(c.plan) for c in fp.fused.children)
-                lines.append(f"{indent}  one statement on {fp.fused.parent.dept}'s pool, generated from the join "
-                             f"specs ({fp.fused.name}):")
+                how = "generated from the join specs" if fp.fused.children else "reading only the columns the plan reads"
+                lines.append(f"{indent}  one statement on {fp.fused.parent.dept}'s pool, {how} ({fp.fused.name}):")
                 if with_sql:
                     lines.extend(f"{indent}    {line}" for line in fp.fused.sql.splitlines())
+            if fp.narrowed is not None:
+                query = fp.narrowed[0].query
+                lines.append(f"{indent}  reading only the columns the plan reads ({query}):")
+                if with_sql:
+                    lines.extend(f"{indent}    {line}" for line in SqlRegistry.generated[query].splitlines())
         else:
             lines.append(label)
         if fp.child is not None:
@@ -59,11 +65,11 @@ def _statement(fp: FieldPlan, fused_children: set[int]) -> str:
     join = fp.join
     loader = getattr(join, "loader", None)
     if isinstance(join, specs.RootPage):
-        fused = "; with its nodes' key joins, see below" if fp.fused is not None else ""
+        fused = "; see below" if fp.fused is not None else ""
         return f"sql/queries/{join.query}.sql on {join.dept}'s pool, one statement{fused}"
     if loader is not None and hasattr(loader, "query"):
         how = "one statement for the whole level" if not isinstance(join, specs.Root) else "one statement"
-        fused = "; with its key joins, see below" if fp.fused is not None else ""
+        fused = "; see below" if fp.fused is not None else ""
         return f"sql/queries/{loader.query}.sql on {loader.dept}'s pool, {how}{fused}"
     fn = getattr(join, "fn", None) or getattr(join, "resolve", None)
     name = getattr(fn, "__qualname__", type(join).__name__)

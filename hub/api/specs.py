@@ -117,12 +117,14 @@ class Page(Join):
         rows = await ctx.loader(self.loader).load(key)
         return build_connection(self.connection, rows, page, self.convert)
 
-    async def batch(self, ctx, parents, args):
+    async def batch(self, ctx, parents, args, narrowed=None):
+        """``narrowed``: (the loader's subclass reading fewer columns, its converter), ``hub.api.fused.narrowed_page``."""
+        loader, convert = narrowed or (self.loader, self.convert)
         page, _ = self.load_key(ctx, None, args)
         keys = [self.load_key(ctx, getattr(p, self.key), args)[1] for p in parents]
         unique = list(dict.fromkeys(keys))
-        found = dict(zip(unique, await ctx.loader(self.loader).batch_load_fn(unique))) if unique else {}
-        return [build_connection(self.connection, found[k], page, self.convert) for k in keys]
+        found = dict(zip(unique, await ctx.loader(loader).batch_load_fn(unique))) if unique else {}
+        return [build_connection(self.connection, found[k], page, convert) for k in keys]
 
 
 @dataclass

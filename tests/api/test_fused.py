@@ -308,3 +308,31 @@ def test_a_field_without_joins_to_fuse_is_narrowed_alone(apps, tokens, settings)
         general.post("/graphql", json=body, headers=headers)
     assert compiled.answered == before + 1 and statements == {"labor/postings_page": 1}
     assert a.json()["data"] == b.json()["data"] and len(a.json()["data"]["jobPostings"]["nodes"]) == 20
+
+
+def test_a_page_per_parent_reads_only_the_columns_its_nodes_read(apps, tokens) -> None:
+    """Occupation.postings(first:) runs its SQL file narrowed to the selected columns, the key and the parent key
+    (``narrowed_page``), counted under the file's name; selecting ``edges`` too (its nodes read by another
+    selection) reads every column. Both are answered by their plan, as the general path answers."""
+    planned, general = apps
+    compiled = planned.app.router.routes[0].endpoint.compiled
+    text = (OPERATIONS_DIR / "bench" / "occupations_postings.graphql").read_text(encoding="utf-8") + "\n# ad hoc\n"
+    with_edges = text.replace("nodes {\n          id", "edges { node { headcount } }\n        nodes {\n          id")
+    assert with_edges != text
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    body = {"variables": {"first": 3, "postings": 4}}
+    for document, narrowed in ((text, True), (with_edges, False)):
+        plan = compiled.cache.get(hashlib.sha256(document.encode()).hexdigest(), document).plans[
+            "BenchOccupationsPostings"]
+        postings = next(fp for fp in plan.root.nested[0].child.nested[0].child.nested if fp.where[1] == "postings")
+        assert (postings.narrowed is not None) is narrowed
+        if narrowed:
+            loader, _ = postings.narrowed
+            assert SqlRegistry.label(loader.query) == "labor/postings_by_occupation"
+            assert 'p."headcount"' not in SqlRegistry.generated[loader.query]
+        before = compiled.answered
+        (a, statements), b = _ran(planned, lambda: planned.post("/graphql", json={"query": document, **body},
+                                                                headers=headers)), \
+            general.post("/graphql", json={"query": document, **body}, headers=headers)
+        assert compiled.answered == before + 1 and statements["labor/postings_by_occupation"] == 1
+        assert a.json()["data"] == b.json()["data"] and a.json()["data"]["occupations"]["nodes"]
