@@ -176,6 +176,7 @@ class Fused:
         """The statement with ``parameters``, split. One batch as the loaders' are (``batch``: its keys): its
         metric and span (``Telemetry.loader_batch``), the statement's span under it."""
         async def rows(_: Any) -> list[Any]:
+            SqlRegistry.generated[self.name] = self.sql  # again: others may have pushed it out (GeneratedStatements)
             found = await ctx.db.departments[self.parent.dept].fetch(self.name, *parameters)
             count_batch_rows(len(found))
             return found
@@ -271,7 +272,16 @@ def narrowed_page(fp: Any) -> tuple[type, Any] | None:
     sql = f"select {_select('p', columns)}\nfrom (\n{_sql(loader.query)}\n) p"
     name = f"{loader.query}#{hashlib.sha256(sql.encode()).hexdigest()[:12]}"
     SqlRegistry.generated[name] = sql
-    return type(loader.__name__, (loader,), {"query": name}), narrowed_converter(join.convert, columns)
+
+    class Narrowed(loader):  # type: ignore[misc, valid-type]
+        query = name
+
+        async def fetch(self, *args: Any) -> list[Any]:
+            SqlRegistry.generated[name] = sql  # again: others may have pushed it out (GeneratedStatements)
+            return await super().fetch(*args)
+
+    Narrowed.__name__ = Narrowed.__qualname__ = loader.__name__  # the batch's name in metrics and spans
+    return Narrowed, narrowed_converter(join.convert, columns)
 
 
 def fuse(fp: Any) -> "Fused | None":
