@@ -326,7 +326,6 @@ class Executor:
                 out.append(rendered[i:i + len(v)])
                 i += len(v)
         return out
-        return plan.build(objects, nested_values)
 
 
 def coerce_variables(schema: Any, operation: CompiledOperation, raw: dict[str, Any] | None) -> Any:
