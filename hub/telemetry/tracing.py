@@ -262,7 +262,8 @@ class Telemetry:
         parent = current_span()
         if not parent.is_recording():
             return None
-        key = (name, pool)
+        # by the text, not the name: the variants of a generated statement share their name (``SqlRegistry.label``)
+        key = (sql, pool)
         attributes = self._sql_attributes.get(key)
         if attributes is None:
             # Few attributes on purpose: each one costs on every span (creation and OTLP encoding). The
