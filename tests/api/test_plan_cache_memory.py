@@ -8,6 +8,7 @@ import tracemalloc
 
 from hub.api.plan_cache import MAX_DOCUMENT_CHARS, PlanCache
 from hub.api.schema import build_schema
+from hub.db.pools import SqlRegistry
 from hub.settings import Settings
 
 
@@ -39,3 +40,30 @@ def test_a_planned_document_costs_the_cache_memory_of_the_order_of_its_text() ->
     finally:
         tracemalloc.stop()
     assert per_document < 20 * MAX_DOCUMENT_CHARS, per_document  # 400 KB: twenty times the largest text
+
+
+def test_the_statements_plans_generate_are_bounded_too(monkeypatch) -> None:
+    """A selection of columns is a statement of its own (hub.api.fused), kept in the process-wide registry
+    (``SqlRegistry.generated``) after its plan has left the bounded cache: documents sent to vary the selected columns
+    (``{ jobPostings { nodes { id title } } }``, ``{ ... { id headcount } }`` ...) would grow the process without
+    bound. Past ``MAX_GENERATED`` statements a new selection reads every column of its SQL file (nothing new is
+    kept); a selection already generated keeps its statement."""
+    from itertools import combinations
+
+    from hub.api import fused
+
+    cache = PlanCache(build_schema(), Settings(), 2)
+    first = "{ jobPostings(first: 1) { nodes { id title } } }"
+    kept = cache.get(hashlib.sha256(first.encode()).hexdigest(), first).plans[None].root.nested[0].fused
+    assert kept is not None and kept.name in SqlRegistry.generated
+    room = 10
+    monkeypatch.setattr(fused, "MAX_GENERATED", len(SqlRegistry.generated) + room)
+    fields = ["headcount", "wageMin", "wageMax", "education", "skillLevel", "districtCode", "postedOn", "closesOn"]
+    narrowed = 0
+    for selection in list(combinations(fields, 2))[:3 * room]:
+        text = "{ jobPostings(first: 1) { nodes { id %s } } }" % " ".join(selection)
+        plan = cache.get(hashlib.sha256(text.encode()).hexdigest(), text).plans[None]
+        narrowed += plan.root.nested[0].fused is not None
+    assert narrowed == room and len(SqlRegistry.generated) == fused.MAX_GENERATED
+    again = first + "  # the same selection, another document"
+    assert cache.get(hashlib.sha256(again.encode()).hexdigest(), again).plans[None].root.nested[0].fused.name == kept.name
