@@ -110,8 +110,13 @@ MAX_GENERATED = 4096
 
 
 def _register(name: str, sql: str, narrowed: bool = True) -> bool:
-    """Keep a generated statement under its name; a narrowed one only while the registry has room (``MAX_GENERATED``)."""
-    if narrowed and name not in SqlRegistry.generated and len(SqlRegistry.generated) >= MAX_GENERATED:
+    """Keep a generated statement under its name; a narrowed one only while the registry has room (``MAX_GENERATED``).
+    A name is never given another text: a digest that collides (48 bits) would make the plans that use the name run
+    another selection's statement."""
+    known = SqlRegistry.generated.get(name)
+    if known is not None:
+        return known == sql
+    if narrowed and len(SqlRegistry.generated) >= MAX_GENERATED:
         return False
     SqlRegistry.generated[name] = sql
     return True
