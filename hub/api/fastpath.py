@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 from operator import itemgetter
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Callable
 
 from graphql import (
@@ -41,38 +39,10 @@ from graphql.language import DirectiveNode, Visitor, visit
 from hub.api import codes, specs
 from hub.api.pagination import build_connection
 from hub.api.fused import Fused, PageSource, fuse, narrowed_page
+from hub.api.plan_builders import NotCompilable, generate_builder, serializer
 from hub.assembly import contributions
 
 log = logging.getLogger("hub.fastpath")
-
-
-class NotCompilable(Exception):
-    """The document uses something the compiled path does not answer; the general path will."""
-
-
-def _finite(value: Any) -> float:
-    """A Float's JSON value; NaN and infinities (numeric columns hold them) are refused as graphql-core's Float
-    refuses them, so the general path answers with its error (orjson would write them as null)."""
-    number = float(value)
-    if not math.isfinite(number):
-        raise NotCompilable(f"Float cannot represent {value!r}")
-    return number
-
-
-def _serializer(gql_type: Any) -> Callable[[Any], Any] | None:
-    named = get_named_type(gql_type)
-    if isinstance(named, GraphQLEnumType):
-        return lambda v: None if v is None else (v.name if isinstance(v, Enum) else v)
-    name = named.name
-    if name == "Float":
-        return lambda v: None if v is None else _finite(v)
-    if name in ("Date", "DateTime", "Time"):
-        return lambda v: None if v is None else v.isoformat()
-    if name == "ID":
-        return lambda v: None if v is None else str(v)
-    if name in ("String", "Int", "Boolean", "JSON"):
-        return None  # the attribute's value is already its JSON value
-    raise NotCompilable(f"scalar {name} has no compiled serializer")
 
 
 @dataclass
@@ -102,40 +72,6 @@ class SelectionPlan:
     fields: list[FieldPlan]
     nested: list[FieldPlan] = field(default_factory=list)  # attr and join fields, resolved per level
     build: Callable[[list[Any], dict[str, list[Any]]], list[dict[str, Any]]] | None = None
-
-
-_INLINE = {
-    "Float": "(_finite(v) if (v := o.{a}) is not None else None)",
-    "Date": "(v.isoformat() if (v := o.{a}) is not None else None)",
-    "DateTime": "(v.isoformat() if (v := o.{a}) is not None else None)",
-    "ID": "(str(v) if (v := o.{a}) is not None else None)",
-}
-
-
-def generate_builder(plan: SelectionPlan) -> Callable[[list[Any], dict[str, list[Any]]], list[dict[str, Any]]]:
-    """Python source for "objects -> response dicts" of one selection, compiled once: a dict display per
-    object instead of a generic loop over field plans (the hot loop of wide lists)."""
-    namespace: dict[str, Any] = {"_finite": _finite}
-    lines = ["def build(objects, nested):"]
-    items = []
-    for index, fp in enumerate(plan.fields):
-        if fp.kind == "typename":
-            items.append(f"{fp.key!r}: {fp.typename!r}")
-        elif fp.kind == "scalar":
-            scalar = getattr(fp, "scalar_name", "")
-            if scalar in _INLINE:
-                items.append(f"{fp.key!r}: " + _INLINE[scalar].format(a=fp.attr))
-            elif fp.serialize is not None:
-                namespace[f"_s{index}"] = fp.serialize
-                items.append(f"{fp.key!r}: _s{index}(o.{fp.attr})")
-            else:
-                items.append(f"{fp.key!r}: o.{fp.attr}")
-        else:
-            lines.append(f"    n{index} = nested[{fp.key!r}]")
-            items.append(f"{fp.key!r}: n{index}[i]")
-    lines.append("    return [{" + ", ".join(items) + "} for i, o in enumerate(objects)]")
-    exec(compile("\n".join(lines), f"<plan {plan.type_name}>", "exec"), namespace)  # noqa: S102 - our own source
-    return namespace["build"]
 
 
 @dataclass
@@ -221,7 +157,7 @@ class Compiler:
                     if method is not None:
                         raise NotCompilable(f"{parent.name}.{name} is a computed scalar")
                     plan.fields.append(FieldPlan(key, "scalar", attr=strawberry_field.python_name,
-                                                 serialize=_serializer(field_def.type), scalar_name=named.name))
+                                                 serialize=serializer(field_def.type), scalar_name=named.name))
                     continue
                 fp = FieldPlan(key, "attr", attr=strawberry_field.python_name, dataset=dataset, method=method,
                                where=(parent.name, name))
@@ -238,7 +174,7 @@ class Compiler:
                 if fp.kind == "join":
                     fp.fused, fp.narrowed = fuse(fp), narrowed_page(fp)
             else:
-                fp.child_serialize = _serializer(field_def.type)
+                fp.child_serialize = serializer(field_def.type)
             plan.fields.append(fp)
             plan.nested.append(fp)
         plan.build = generate_builder(plan)

@@ -17,8 +17,7 @@ A key lookup or a root page without such joins is narrowed alone (``Fused`` with
 its SQL file) when it can read fewer columns. Each part reads only the columns its plan reads (``selected_columns``: the selected fields, the join keys and the
 key column) when its objects are of a plain type and no computed field or custom join reads them: 50 postings
 send 4 of their 12 columns. Such a statement is named after its parts and its columns (``name#digest``) and
-counted under its parts' name (``SqlRegistry.label``); past ``MAX_GENERATED`` statements kept in the process, a new
-selection reads every column (plans leave their bounded cache, their statements stay).
+counted under its parts' name (``SqlRegistry.label``).
 
 The statement is generated from the join specs (``hub.api.specs``: which loader, which key attribute — still
 the one definition of each join) and the SQL files they name; nothing is joined across departments (a code
@@ -103,25 +102,6 @@ class PageSource:
         return f"{self.page.field[:1].upper()}{self.page.field[1:]}Page"  # e.g. JobPostingsPage
 
 
-# Generated statements stay in ``SqlRegistry.generated`` for the process's life, while plans leave their bounded cache
-# (``hub.api.plan_cache``): past this many, a selection of columns not generated yet reads every column (a statement per
-# join shape, or the SQL file itself), so that documents sent to vary their columns cannot grow the process.
-MAX_GENERATED = 4096
-
-
-def _register(name: str, sql: str, narrowed: bool = True) -> bool:
-    """Keep a generated statement under its name; a narrowed one only while the registry has room (``MAX_GENERATED``).
-    A name is never given another text: a digest that collides (48 bits) would make the plans that use the name run
-    another selection's statement."""
-    known = SqlRegistry.generated.get(name)
-    if known is not None:
-        return known == sql
-    if narrowed and len(SqlRegistry.generated) >= MAX_GENERATED:
-        return False
-    SqlRegistry.generated[name] = sql
-    return True
-
-
 def selected_columns(plan: Any, convert: Any, *keys: str) -> tuple[str, ...] | None:
     """The columns the objects of ``plan`` (a ``hub.api.fastpath.SelectionPlan``) are read through: their selected
     scalar fields, the keys of their joins and ``keys``, in the converter's field order. None (every column)
@@ -174,6 +154,7 @@ class Fused:
         # Statements of other selections differ in their columns: each its own name, under one label in metrics
         # and spans (``SqlRegistry.label``).
         self.name = label if not any(read) else f"{label}#{hashlib.sha256(self.sql.encode()).hexdigest()[:12]}"
+        SqlRegistry.generated[self.name] = self.sql
 
     @property
     def loader_name(self) -> str:
@@ -195,6 +176,7 @@ class Fused:
         """The statement with ``parameters``, split. One batch as the loaders' are (``batch``: its keys): its
         metric and span (``Telemetry.loader_batch``), the statement's span under it."""
         async def rows(_: Any) -> list[Any]:
+            SqlRegistry.generated[self.name] = self.sql  # again: others may have pushed it out (GeneratedStatements)
             found = await ctx.db.departments[self.parent.dept].fetch(self.name, *parameters)
             count_batch_rows(len(found))
             return found
@@ -289,9 +271,17 @@ def narrowed_page(fp: Any) -> tuple[type, Any] | None:
         return None
     sql = f"select {_select('p', columns)}\nfrom (\n{_sql(loader.query)}\n) p"
     name = f"{loader.query}#{hashlib.sha256(sql.encode()).hexdigest()[:12]}"
-    if not _register(name, sql):
-        return None
-    return type(loader.__name__, (loader,), {"query": name}), narrowed_converter(join.convert, columns)
+    SqlRegistry.generated[name] = sql
+
+    class Narrowed(loader):  # type: ignore[misc, valid-type]
+        query = name
+
+        async def fetch(self, *args: Any) -> list[Any]:
+            SqlRegistry.generated[name] = sql  # again: others may have pushed it out (GeneratedStatements)
+            return await super().fetch(*args)
+
+    Narrowed.__name__ = Narrowed.__qualname__ = loader.__name__  # the batch's name in metrics and spans
+    return Narrowed, narrowed_converter(join.convert, columns)
 
 
 def fuse(fp: Any) -> "Fused | None":
@@ -313,19 +303,14 @@ def fuse(fp: Any) -> "Fused | None":
                 and fusable_loader(c.join.loader) and c.join.loader.dept == dept]
     columns = [selected_columns(objects, parent.convert, parent.key_column) if narrow else None]
     if not children:  # no join to fuse: the field's statement alone, if it can read fewer columns
-        alone = Fused(parent, [], columns) if columns[0] is not None else None
-        return alone if alone is not None and _register(alone.name, alone.sql) else None
+        return Fused(parent, [], columns) if columns[0] is not None else None
     for child in children:
         loader = child.loader
         if issubclass(loader, ScalarByKeyLoader):
             columns.append((loader.key_column, loader.value_column))
         else:
             columns.append(selected_columns(child.plan.child, loader.convert, loader.key_column))
-    fused = Fused(parent, children, columns)
-    if not _register(fused.name, fused.sql, narrowed=any(columns)):
-        fused = Fused(parent, children)  # every column: named after its parts alone
-        _register(fused.name, fused.sql, narrowed=False)
-    return fused
+    return Fused(parent, children, columns)
 
 
 __all__ = ["Fused", "FusedChild", "PageSource", "fusable_loader", "fuse", "narrowed_page", "page_nodes"]

@@ -42,7 +42,7 @@ def _walk(plan: SelectionPlan, indent: str, lines: list[str], fused_children: se
             label += f"  [dataset {fp.dataset}]"
         if fp.kind == "join":
             lines.append(f"{label}: {_statement(fp, fused_children)}")
-            if fp.fused is not None:
+            if fp.fused is not None and id(fp) not in fused_children:
                 fused_children.update(id(c.plan) for c in fp.fused.children)
                 how = "generated from the join specs" if fp.fused.children else "reading only the columns the plan reads"
                 lines.append(f"{indent}  one statement on {fp.fused.parent.dept}'s pool, {how} ({fp.fused.name}):")

@@ -11,8 +11,10 @@ replicas (``Databases.reader``, ``hub.db.replicas``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, ClassVar
@@ -48,6 +50,7 @@ _PARAMETER = re.compile(r"\$(\d+)")
 _KEY_ARRAY = re.compile(r"\$1::\w+\[\]")
 
 
+@functools.lru_cache(maxsize=8192)  # by statement text: decided once per statement (generated ones are bounded too)
 def is_key_lookup(sql: str) -> bool:
     """A SELECT whose only parameter is ``$1``, an array (the keys of a batch lookup): its best plan does not depend
     on parameter values (no optional filters, ranges or searches), so one generic plan serves every run.
@@ -66,6 +69,7 @@ _OPTIONAL_FILTER = re.compile(r"\(\$(\d+)::\w+ is null or [^()]*\)")
 _LIMIT_2 = re.compile(r"\blimit \$2\b")
 
 
+@functools.lru_cache(maxsize=8192)  # by statement text, as is_key_lookup
 def optional_filters(sql: str) -> tuple[int, ...] | None:
     """A keyset page (``$1`` after id, ``limit $2``) whose every other parameter is an optional filter written
     ``($n::type is null or ...)``: the positions of those parameters. None for any other statement.
@@ -84,17 +88,30 @@ def optional_filters(sql: str) -> tuple[int, ...] | None:
     return optional
 
 
+class GeneratedStatements(OrderedDict):
+    """The statements the compiled path generates (``hub.api.fused``), by name: the ``MAX`` most recently
+    registered. Every selection of an ad hoc document may generate its own (the columns it reads), so the
+    registry is bounded like the plan cache; a plan registers its statement again before each run, so one pushed
+    out comes back."""
+
+    MAX = 4096
+
+    def __setitem__(self, name: str, sql: str) -> None:
+        super().__setitem__(name, sql)
+        self.move_to_end(name)
+        while len(self) > self.MAX:
+            self.popitem(last=False)
+
+
 class SqlRegistry:
     """All named SQL statements under ``sql/queries``, loaded once, and the statements the compiled path
     generates from join specs (``generated``, by name: ``hub.api.fused``)."""
 
-    generated: ClassVar[dict[str, str]] = {}
+    generated: ClassVar[GeneratedStatements] = GeneratedStatements()
 
     def __init__(self, root: Path = SQL_DIR / "queries"):
         self.root = root
         self._sql: dict[str, str] = {}
-        self._key_lookups: dict[str, bool] = {}
-        self._optional: dict[str, tuple[int, ...] | None] = {}  # optional_filters of each statement, by name
         for path in sorted(root.rglob("*.sql")):
             name = path.relative_to(root).with_suffix("").as_posix()
             self._sql[name] = strip_header(path.read_text(encoding="utf-8"))
@@ -111,11 +128,8 @@ class SqlRegistry:
         return name in self._sql
 
     def key_lookup(self, name: str) -> bool:
-        """``is_key_lookup`` of the named statement (a file or a generated statement), decided once per name."""
-        known = self._key_lookups.get(name)
-        if known is None:
-            known = self._key_lookups[name] = is_key_lookup(self[name])
-        return known
+        """``is_key_lookup`` of the named statement (a file or a generated statement), decided once per text."""
+        return is_key_lookup(self[name])
 
     @staticmethod
     def label(name: str) -> str:
@@ -126,11 +140,10 @@ class SqlRegistry:
     def generic_plan(self, name: str, args: tuple[Any, ...]) -> bool:
         """Does one generic plan serve this run of the named statement? A key lookup (``is_key_lookup``), or a page
         run with all its optional filters null (``optional_filters``)."""
-        if self.key_lookup(name):
+        sql = self[name]
+        if is_key_lookup(sql):
             return True
-        if name not in self._optional:
-            self._optional[name] = optional_filters(self[name])
-        optional = self._optional[name]
+        optional = optional_filters(sql)
         return optional is not None and all(args[n - 1] is None for n in optional)
 
     def names(self) -> list[str]:

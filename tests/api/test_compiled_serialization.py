@@ -1,4 +1,4 @@
-"""Scalars the compiled path serializes itself (hub.fastpath._serializer, _INLINE) must answer like graphql-core's
+"""Scalars the compiled path serializes itself (hub.api.plan_builders.serializer, _INLINE) must answer like graphql-core's
 serializers on the general path, for every value the database can hold — not only the demo data's."""
 
 from __future__ import annotations

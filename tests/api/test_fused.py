@@ -336,3 +336,28 @@ def test_a_page_per_parent_reads_only_the_columns_its_nodes_read(apps, tokens) -
             general.post("/graphql", json={"query": document, **body}, headers=headers)
         assert compiled.answered == before + 1 and statements["labor/postings_by_occupation"] == 1
         assert a.json()["data"] == b.json()["data"] and a.json()["data"]["occupations"]["nodes"]
+
+
+def test_generated_statements_are_bounded_and_come_back_when_used(apps, tokens, monkeypatch) -> None:
+    """Every selection of an ad hoc document may generate its own statement (the columns it reads): the registry keeps
+    the most recent ``MAX`` (memory bounded like the plan cache), and a plan whose statement was pushed out
+    registers it again when it runs, still answered by its plan."""
+    from hub.db.pools import GeneratedStatements
+
+    monkeypatch.setattr(GeneratedStatements, "MAX", 8)
+    planned, general = apps
+    compiled = planned.app.router.routes[0].endpoint.compiled
+    text = LOOKUP + "# bounded\n"
+    fused = compiled.cache.get(hashlib.sha256(text.encode()).hexdigest(), text).plans[
+        "BenchEnterpriseByUscc"].root.nested[0].fused
+    for i in range(20):
+        SqlRegistry.generated[f"other#{i}"] = "select 1"
+    assert len(SqlRegistry.generated) == 8 and fused.name not in SqlRegistry.generated
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    before = compiled.answered
+    a = planned.post("/graphql", json={"query": text}, headers=headers)
+    assert compiled.answered == before + 1 and a.json()["data"] == general.post(
+        "/graphql", json={"query": text}, headers=headers).json()["data"]
+    assert fused.name in SqlRegistry.generated
+    for i in range(20):
+        SqlRegistry.generated.pop(f"other#{i}", None)
