@@ -233,7 +233,8 @@ def test_split_rows_give_a_scalar_join_its_value_or_its_default() -> None:
 
 def test_rows_are_converted_by_position_as_by_name(settings) -> None:
     """``convert_rows`` builds from records by their column positions (generated once per column order) the same
-    objects as the by-name converter; dicts go by name, and a record lacking a field fails as by name."""
+    objects as the by-name converter; dicts go by name, a record lacking a field fails as by name, and a record
+    naming a column twice (a record by name reads the last) is read by name."""
     import asyncio
     from dataclasses import dataclass as plain_dataclass
 
@@ -254,17 +255,18 @@ def test_rows_are_converted_by_position_as_by_name(settings) -> None:
         try:
             return [await conn.fetch(f"select {columns} from (values ('A', 'alpha', 1), ('B', 'beta', 2)) "
                                      "v(code, name, size)") for columns in ("code, name, size", "size, name, code",
-                                                                           "name, code")]
+                                                                           "name, code", "code, name, size, 'Z' as code")]
         finally:
             await conn.close()
 
-    in_order, reordered, lacking = asyncio.run(fetch())
+    in_order, reordered, lacking, twice = asyncio.run(fetch())
     expected = [Thing("A", "alpha", 1), Thing("B", "beta", 2)]
     assert convert_rows(convert, in_order) == expected and convert_rows(convert, reordered) == expected
     assert convert_rows(convert, reordered) == expected  # the builder generated for this column order, again
     assert convert_rows(convert, [dict(r) for r in reordered]) == expected
     with pytest.raises(KeyError):
         convert_rows(convert, lacking)
+    assert convert_rows(convert, twice) == [convert(r) for r in twice] == [Thing("Z", "alpha", 1), Thing("Z", "beta", 2)]
 
 
 def test_a_fused_statement_reads_only_the_columns_its_plan_reads(apps, tokens) -> None:
