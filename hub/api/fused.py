@@ -138,8 +138,9 @@ class Fused:
     _splitter: Any = field(default=None, repr=False)  # built from the first rows' columns (``_build_splitter``)
 
     def __post_init__(self) -> None:
-        label = "fused/" + "+".join([self.parent.query, *(f"{c.attr}:{c.loader.query}" for c in self.children)]) \
-            if self.children else self.parent.query  # without joins: the field's own statement, narrowed
+        # each join once (aliases of a join are fused once each): labels stay as few as the join shapes
+        parts = [self.parent.query, *(f"{c.attr}:{c.loader.query}" for c in self.children)]
+        label = "fused/" + "+".join(dict.fromkeys(parts)) if self.children else self.parent.query  # alone: narrowed
         read = self.columns or [None] * (1 + len(self.children))
         columns, joins = [_select("p", read[0])], []
         for i, child in enumerate(self.children):
@@ -153,13 +154,14 @@ class Fused:
             self.sql += '\norder by p."id"'
         # Statements of other selections differ in their columns: each its own name, under one label in metrics
         # and spans (``SqlRegistry.label``).
-        self.name = label if not any(read) else f"{label}#{hashlib.sha256(self.sql.encode()).hexdigest()[:12]}"
+        alone = not any(read) and len(set(parts)) == len(parts)  # the only statement of its label
+        self.name = label if alone else f"{label}#{hashlib.sha256(self.sql.encode()).hexdigest()[:12]}"
         SqlRegistry.generated[self.name] = self.sql
 
     @property
     def loader_name(self) -> str:
         """The batch's name in metrics and spans: its loaders', e.g. EnterpriseByUsccLoader+IndustryByCodeLoader."""
-        return "+".join(loader.__name__ for loader in (self.parent, *(c.loader for c in self.children)))
+        return "+".join(dict.fromkeys(loader.__name__ for loader in (self.parent, *(c.loader for c in self.children))))
 
     async def fetch(self, ctx: Any, keys: Sequence[Any]) -> tuple[dict[Any, Any], list[dict[Any, Any]]]:
         """Parents by key, and for each child the child object by parent key (None when not found)."""

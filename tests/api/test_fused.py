@@ -363,3 +363,26 @@ def test_generated_statements_are_bounded_and_come_back_when_used(apps, tokens, 
     assert fused.name in SqlRegistry.generated
     for i in range(20):
         SqlRegistry.generated.pop(f"other#{i}", None)
+
+
+def test_aliases_of_a_join_do_not_multiply_the_statement_labels(apps, tokens) -> None:
+    """A join selected under several aliases is fused once per alias, but the statement's label (its metric's and
+    span's name, ``SqlRegistry.label``) and its batch's name name each join once: a consumer varying the aliases
+    must not mint a metric series per document (a type with two fusable joins, InvestmentProject's enterprise and
+    park, would give one per sequence of up to HUB_MAX_ALIASES aliases). Each document is still answered by its plan
+    as the general path answers it."""
+    planned, general = apps
+    compiled = planned.app.router.routes[0].endpoint.compiled
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    labels, loaders = set(), set()
+    for n in range(1, 5):
+        joins = " ".join(f"o{i}: occupation {{ code }}" for i in range(n))
+        text = "{ jobPostings(first: 2) { nodes { id %s } } }" % joins
+        before = compiled.answered
+        (a, ran), b = _ran(planned, lambda: planned.post("/graphql", json={"query": text}, headers=headers)), \
+            general.post("/graphql", json={"query": text}, headers=headers)
+        assert compiled.answered == before + 1 and a.json()["data"] == b.json()["data"]
+        labels |= set(ran)
+        fused = compiled.cache.get(hashlib.sha256(text.encode()).hexdigest(), text).plans[None].root.nested[0].fused
+        loaders.add(fused.loader_name)
+    assert labels == {PAGE_FUSED} and loaders == {"JobPostingsPage+OccupationByCodeLoader"}, (labels, loaders)
