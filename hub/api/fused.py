@@ -133,6 +133,7 @@ class Fused:
     children: list[FusedChild]
     # the columns read of the parent and of each child (``selected_columns``; None: all of them)
     columns: list[tuple[str, ...] | None] = field(default_factory=list)
+    dataset: str | None = None  # the dataset of the parent's objects (its PERSONAL fields: ``allowed``)
     name: str = ""
     sql: str = ""
     _splitter: Any = field(default=None, repr=False)  # built from the first rows' columns (``_build_splitter``)
@@ -239,10 +240,14 @@ class Fused:
         return namespace["split"]
 
     def allowed(self, access: Any) -> bool:
-        """May this consumer read every fused join's dataset? (Else the joins are fetched level by level and
-        their guards refuse them as on the general path.)"""
+        """May this consumer read every fused join's dataset, by a key it sees in clear? (Else the joins are fetched
+        level by level: their guards refuse them, or they look up the masked key, as on the general path.)"""
         datasets = access.catalog.datasets
+        parent = datasets.get(self.dataset) if self.dataset is not None else None
+        masked = access.maskers(parent) if parent is not None else {}
         for child in self.children:
+            if child.attr in masked:  # a PERSONAL key: the general path joins by its masked value
+                return False
             if child.dataset is not None:
                 dataset = datasets.get(child.dataset)
                 if dataset is None or not access.allows(dataset):
@@ -312,7 +317,7 @@ def fuse(fp: Any) -> "Fused | None":
             columns.append((loader.key_column, loader.value_column))
         else:
             columns.append(selected_columns(child.plan.child, loader.convert, loader.key_column))
-    return Fused(parent, children, columns)
+    return Fused(parent, children, columns, fp.dataset)
 
 
 __all__ = ["Fused", "FusedChild", "PageSource", "fusable_loader", "fuse", "narrowed_page", "page_nodes"]
