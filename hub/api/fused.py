@@ -25,7 +25,7 @@ that points into another department is still looked up through that department's
 level). Rows are split at the marker columns and built by the loaders' own converters, so objects are the
 same as the unfused batches build, less the columns not read. Governance is unchanged: the parent field is checked by its guard
 before the statement; each fused join is fused only when the consumer may read its dataset
-(``Access.allows``, nothing recorded), and is then checked, recorded, masked and counted at its own level
+(``Access.allows``, nothing recorded) by a key it sees in clear, and is then checked, recorded, masked and counted at its own level
 exactly as unfused (``Executor.render``). ``hub plan --explain FILE.graphql`` prints every statement.
 """
 
