@@ -23,10 +23,10 @@ The statement is generated from the join specs (``hub.api.specs``: which loader,
 the one definition of each join) and the SQL files they name; nothing is joined across departments (a code
 that points into another department is still looked up through that department's pool, one statement per
 level). Rows are split at the marker columns and built by the loaders' own converters, so objects are the
-same as the unfused batches build, less the columns not read. Governance is unchanged: the parent field is checked by its guard
-before the statement; each fused join is fused only when the consumer may read its dataset
-(``Access.allows``, nothing recorded) by a key it sees in clear, and is then checked, recorded, masked and counted at its own level
-exactly as unfused (``Executor.render``). ``hub plan --explain FILE.graphql`` prints every statement.
+same as the unfused batches build, less the columns not read. Governance is unchanged: the parent field is
+checked by its guard before the statement; each fused join is fused only when the consumer may read its dataset
+(``Access.allows``, nothing recorded) by a key it sees in clear, and is then checked, recorded, masked and counted
+at its own level exactly as unfused (``Executor.render``). ``hub plan --explain FILE.graphql`` prints every statement.
 """
 
 from __future__ import annotations

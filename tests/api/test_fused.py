@@ -255,7 +255,8 @@ def test_rows_are_converted_by_position_as_by_name(settings) -> None:
         try:
             return [await conn.fetch(f"select {columns} from (values ('A', 'alpha', 1), ('B', 'beta', 2)) "
                                      "v(code, name, size)") for columns in ("code, name, size", "size, name, code",
-                                                                           "name, code", "code, name, size, 'Z' as code")]
+                                                                           "name, code",
+                                                                           "code, name, size, 'Z' as code")]
         finally:
             await conn.close()
 
@@ -266,7 +267,8 @@ def test_rows_are_converted_by_position_as_by_name(settings) -> None:
     assert convert_rows(convert, [dict(r) for r in reordered]) == expected
     with pytest.raises(KeyError):
         convert_rows(convert, lacking)
-    assert convert_rows(convert, twice) == [convert(r) for r in twice] == [Thing("Z", "alpha", 1), Thing("Z", "beta", 2)]
+    assert convert_rows(convert, twice) == [convert(r) for r in twice] == [Thing("Z", "alpha", 1),
+                                                                           Thing("Z", "beta", 2)]
 
 
 def test_a_fused_statement_reads_only_the_columns_its_plan_reads(apps, tokens) -> None:
