@@ -23,10 +23,10 @@ The statement is generated from the join specs (``hub.api.specs``: which loader,
 the one definition of each join) and the SQL files they name; nothing is joined across departments (a code
 that points into another department is still looked up through that department's pool, one statement per
 level). Rows are split at the marker columns and built by the loaders' own converters, so objects are the
-same as the unfused batches build, less the columns not read. Governance is unchanged: the parent field is checked by its guard
-before the statement; each fused join is fused only when the consumer may read its dataset
-(``Access.allows``, nothing recorded), and is then checked, recorded, masked and counted at its own level
-exactly as unfused (``Executor.render``). ``hub plan --explain FILE.graphql`` prints every statement.
+same as the unfused batches build, less the columns not read. Governance is unchanged: the parent field is
+checked by its guard before the statement; each fused join is fused only when the consumer may read its dataset
+(``Access.allows``, nothing recorded) by a key it sees in clear, and is then checked, recorded, masked and counted
+at its own level exactly as unfused (``Executor.render``). ``hub plan --explain FILE.graphql`` prints every statement.
 """
 
 from __future__ import annotations
@@ -133,13 +133,15 @@ class Fused:
     children: list[FusedChild]
     # the columns read of the parent and of each child (``selected_columns``; None: all of them)
     columns: list[tuple[str, ...] | None] = field(default_factory=list)
+    dataset: str | None = None  # the dataset of the parent's objects (its PERSONAL fields: ``allowed``)
     name: str = ""
     sql: str = ""
     _splitter: Any = field(default=None, repr=False)  # built from the first rows' columns (``_build_splitter``)
 
     def __post_init__(self) -> None:
-        label = "fused/" + "+".join([self.parent.query, *(f"{c.attr}:{c.loader.query}" for c in self.children)]) \
-            if self.children else self.parent.query  # without joins: the field's own statement, narrowed
+        # each join once (aliases of a join are fused once each): labels stay as few as the join shapes
+        parts = [self.parent.query, *(f"{c.attr}:{c.loader.query}" for c in self.children)]
+        label = "fused/" + "+".join(dict.fromkeys(parts)) if self.children else self.parent.query  # alone: narrowed
         read = self.columns or [None] * (1 + len(self.children))
         columns, joins = [_select("p", read[0])], []
         for i, child in enumerate(self.children):
@@ -153,13 +155,14 @@ class Fused:
             self.sql += '\norder by p."id"'
         # Statements of other selections differ in their columns: each its own name, under one label in metrics
         # and spans (``SqlRegistry.label``).
-        self.name = label if not any(read) else f"{label}#{hashlib.sha256(self.sql.encode()).hexdigest()[:12]}"
+        alone = not any(read) and len(set(parts)) == len(parts)  # the only statement of its label
+        self.name = label if alone else f"{label}#{hashlib.sha256(self.sql.encode()).hexdigest()[:12]}"
         SqlRegistry.generated[self.name] = self.sql
 
     @property
     def loader_name(self) -> str:
         """The batch's name in metrics and spans: its loaders', e.g. EnterpriseByUsccLoader+IndustryByCodeLoader."""
-        return "+".join(loader.__name__ for loader in (self.parent, *(c.loader for c in self.children)))
+        return "+".join(dict.fromkeys(loader.__name__ for loader in (self.parent, *(c.loader for c in self.children))))
 
     async def fetch(self, ctx: Any, keys: Sequence[Any]) -> tuple[dict[Any, Any], list[dict[Any, Any]]]:
         """Parents by key, and for each child the child object by parent key (None when not found)."""
@@ -237,10 +240,14 @@ class Fused:
         return namespace["split"]
 
     def allowed(self, access: Any) -> bool:
-        """May this consumer read every fused join's dataset? (Else the joins are fetched level by level and
-        their guards refuse them as on the general path.)"""
+        """May this consumer read every fused join's dataset, by a key it sees in clear? (Else the joins are fetched
+        level by level: their guards refuse them, or they look up the masked key, as on the general path.)"""
         datasets = access.catalog.datasets
+        parent = datasets.get(self.dataset) if self.dataset is not None else None
+        masked = access.maskers(parent) if parent is not None else {}
         for child in self.children:
+            if child.attr in masked:  # a PERSONAL key: the general path joins by its masked value
+                return False
             if child.dataset is not None:
                 dataset = datasets.get(child.dataset)
                 if dataset is None or not access.allows(dataset):
@@ -310,7 +317,7 @@ def fuse(fp: Any) -> "Fused | None":
             columns.append((loader.key_column, loader.value_column))
         else:
             columns.append(selected_columns(child.plan.child, loader.convert, loader.key_column))
-    return Fused(parent, children, columns)
+    return Fused(parent, children, columns, fp.dataset)
 
 
 __all__ = ["Fused", "FusedChild", "PageSource", "fusable_loader", "fuse", "narrowed_page", "page_nodes"]

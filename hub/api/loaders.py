@@ -156,7 +156,9 @@ def _positional_builders(cls: type, names: list[str],
         columns = tuple(rows[0].keys())
         build = by_columns.get(columns)
         if build is None:
-            if not all(n in columns for n in names):  # a row without some field: by name, to fail as convert does
+            # a row without some field: by name, to fail as convert does; a column named twice: by name, which
+            # reads the last of them
+            if not all(n in columns for n in names) or len(set(columns)) < len(columns):
                 return [convert(r) for r in rows]
             source = ["def build(rows):", "    out = []", "    append = out.append", "    for r in rows:",
                       "        o = _new(_cls)", "        d = o.__dict__",

@@ -218,7 +218,7 @@ class Department:
         if self.lookups is not None and self.sql.generic_plan(query, args):
             return await self.lookups._run(method, query, args, counted)
         sql = self.sql[query]
-        label = self.sql.label(query)
+        label = SqlRegistry.label(query)  # also when the registry is a plain dict (tests)
         if counted:
             self.stats.count(label, self.pool_name)
         telemetry = self.telemetry

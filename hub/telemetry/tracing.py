@@ -264,7 +264,8 @@ class Telemetry:
             return None
         key = (name, pool)
         attributes = self._sql_attributes.get(key)
-        if attributes is None:
+        # the variants of a generated statement share their name (``SqlRegistry.label``): each span names its own text
+        if attributes is None or attributes["db.statement"] != sql:
             # Few attributes on purpose: each one costs on every span (creation and OTLP encoding). The
             # department is the name's prefix, the operation the statement's first word; the pool is named
             # only when it is not the primary.

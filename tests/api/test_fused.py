@@ -233,7 +233,8 @@ def test_split_rows_give_a_scalar_join_its_value_or_its_default() -> None:
 
 def test_rows_are_converted_by_position_as_by_name(settings) -> None:
     """``convert_rows`` builds from records by their column positions (generated once per column order) the same
-    objects as the by-name converter; dicts go by name, and a record lacking a field fails as by name."""
+    objects as the by-name converter; dicts go by name, a record lacking a field fails as by name, and a record
+    naming a column twice (a record by name reads the last) is read by name."""
     import asyncio
     from dataclasses import dataclass as plain_dataclass
 
@@ -254,17 +255,20 @@ def test_rows_are_converted_by_position_as_by_name(settings) -> None:
         try:
             return [await conn.fetch(f"select {columns} from (values ('A', 'alpha', 1), ('B', 'beta', 2)) "
                                      "v(code, name, size)") for columns in ("code, name, size", "size, name, code",
-                                                                           "name, code")]
+                                                                           "name, code",
+                                                                           "code, name, size, 'Z' as code")]
         finally:
             await conn.close()
 
-    in_order, reordered, lacking = asyncio.run(fetch())
+    in_order, reordered, lacking, twice = asyncio.run(fetch())
     expected = [Thing("A", "alpha", 1), Thing("B", "beta", 2)]
     assert convert_rows(convert, in_order) == expected and convert_rows(convert, reordered) == expected
     assert convert_rows(convert, reordered) == expected  # the builder generated for this column order, again
     assert convert_rows(convert, [dict(r) for r in reordered]) == expected
     with pytest.raises(KeyError):
         convert_rows(convert, lacking)
+    assert convert_rows(convert, twice) == [convert(r) for r in twice] == [Thing("Z", "alpha", 1),
+                                                                           Thing("Z", "beta", 2)]
 
 
 def test_a_fused_statement_reads_only_the_columns_its_plan_reads(apps, tokens) -> None:
@@ -361,3 +365,26 @@ def test_generated_statements_are_bounded_and_come_back_when_used(apps, tokens, 
     assert fused.name in SqlRegistry.generated
     for i in range(20):
         SqlRegistry.generated.pop(f"other#{i}", None)
+
+
+def test_aliases_of_a_join_do_not_multiply_the_statement_labels(apps, tokens) -> None:
+    """A join selected under several aliases is fused once per alias, but the statement's label (its metric's and
+    span's name, ``SqlRegistry.label``) and its batch's name name each join once: a consumer varying the aliases
+    must not mint a metric series per document (a type with two fusable joins, InvestmentProject's enterprise and
+    park, would give one per sequence of up to HUB_MAX_ALIASES aliases). Each document is still answered by its plan
+    as the general path answers it."""
+    planned, general = apps
+    compiled = planned.app.router.routes[0].endpoint.compiled
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    labels, loaders = set(), set()
+    for n in range(1, 5):
+        joins = " ".join(f"o{i}: occupation {{ code }}" for i in range(n))
+        text = "{ jobPostings(first: 2) { nodes { id %s } } }" % joins
+        before = compiled.answered
+        (a, ran), b = _ran(planned, lambda: planned.post("/graphql", json={"query": text}, headers=headers)), \
+            general.post("/graphql", json={"query": text}, headers=headers)
+        assert compiled.answered == before + 1 and a.json()["data"] == b.json()["data"]
+        labels |= set(ran)
+        fused = compiled.cache.get(hashlib.sha256(text.encode()).hexdigest(), text).plans[None].root.nested[0].fused
+        loaders.add(fused.loader_name)
+    assert labels == {PAGE_FUSED} and loaders == {"JobPostingsPage+OccupationByCodeLoader"}, (labels, loaders)

@@ -261,3 +261,24 @@ def test_the_sampler_fast_path_agrees_with_the_configured_sampler() -> None:
                 if "OTEL_TRACES_SAMPLER" in env and env["OTEL_TRACES_SAMPLER"] == "traceidratio":
                     assert s.is_recording() == (expected is Decision.RECORD_AND_SAMPLE)
                 child.end()
+
+
+def test_a_statement_span_shows_the_text_that_ran_under_a_shared_label(settings, tokens, receiver) -> None:
+    """A narrowed statement (``name#digest``, hub.api.fused) is traced under its SQL file's name (SqlRegistry.label),
+    but each span's ``db.statement`` is the text that ran: the narrowed one, then the file's own text when the
+    general path runs the file (the span attributes are cached per statement, not per label)."""
+    client, provider = _traced_client(settings, receiver, tokens["labor"])
+    narrowed = "{ jobPostings(first: 2) { nodes { id title } } }"
+    general = "{ jobPostings(first: 2) { nodes { id @include(if: true) title } } }"  # a directive: the general path
+    statements = {}
+    with client:
+        for text in (narrowed, general):
+            trace_id = secrets.token_hex(16)
+            response = client.post("/graphql", json={"query": text},
+                                   headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"})
+            assert response.status_code == 200 and "errors" not in response.json()
+            [span] = [s for s in _trace(receiver, provider, trace_id)
+                      if s["kind"] == "CLIENT" and s["name"] == "labor/postings_page"]
+            statements[text] = span["attributes"]["db.statement"]
+    assert 'p."title"' in statements[narrowed] and 'p."closes_on"' not in statements[narrowed]
+    assert statements[general] == SqlRegistry()["labor/postings_page"]
