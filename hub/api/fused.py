@@ -60,6 +60,14 @@ def _select(alias: str, columns: tuple[str, ...] | None) -> str:
     return f"{alias}.*" if columns is None else ", ".join(f"{alias}.{_ident(c)}" for c in columns)
 
 
+def _register(label: str, sql: str, alone: bool) -> str:
+    """Register a generated statement and return its name: ``label`` when it is the only statement of its label,
+    else ``label#<digest of the text>`` (counted and traced as ``label``: ``SqlRegistry.label``)."""
+    name = label if alone else f"{label}#{hashlib.sha256(sql.encode()).hexdigest()[:12]}"
+    SqlRegistry.generated[name] = sql
+    return name
+
+
 def fusable_loader(loader: Any) -> bool:
     """A ByKeyLoader (an object per key) or a ScalarByKeyLoader (a value per key) whose statement takes exactly
     one parameter, ``$1`` (the array of keys)."""
@@ -156,8 +164,7 @@ class Fused:
         # Statements of other selections differ in their columns: each its own name, under one label in metrics
         # and spans (``SqlRegistry.label``).
         alone = not any(read) and len(set(parts)) == len(parts)  # the only statement of its label
-        self.name = label if alone else f"{label}#{hashlib.sha256(self.sql.encode()).hexdigest()[:12]}"
-        SqlRegistry.generated[self.name] = self.sql
+        self.name = _register(label, self.sql, alone)
 
     @property
     def loader_name(self) -> str:
@@ -277,8 +284,7 @@ def narrowed_page(fp: Any) -> tuple[type, Any] | None:
     if columns is None:
         return None
     sql = f"select {_select('p', columns)}\nfrom (\n{_sql(loader.query)}\n) p"
-    name = f"{loader.query}#{hashlib.sha256(sql.encode()).hexdigest()[:12]}"
-    SqlRegistry.generated[name] = sql
+    name = _register(loader.query, sql, alone=False)
 
     class Narrowed(loader):  # type: ignore[misc, valid-type]
         query = name

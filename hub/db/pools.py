@@ -88,6 +88,15 @@ def optional_filters(sql: str) -> tuple[int, ...] | None:
     return optional
 
 
+def generic_plan(sql: str, args: tuple[Any, ...]) -> bool:
+    """Does one generic plan serve this run of the statement? A key lookup (``is_key_lookup``), or a page run with
+    all its optional filters null (``optional_filters``)."""
+    if is_key_lookup(sql):
+        return True
+    optional = optional_filters(sql)
+    return optional is not None and all(args[n - 1] is None for n in optional)
+
+
 class GeneratedStatements(OrderedDict):
     """The statements the compiled path generates (``hub.api.fused``), by name: the ``MAX`` most recently
     registered. Every selection of an ad hoc document may generate its own (the columns it reads), so the
@@ -138,13 +147,8 @@ class SqlRegistry:
         return name.partition("#")[0]
 
     def generic_plan(self, name: str, args: tuple[Any, ...]) -> bool:
-        """Does one generic plan serve this run of the named statement? A key lookup (``is_key_lookup``), or a page
-        run with all its optional filters null (``optional_filters``)."""
-        sql = self[name]
-        if is_key_lookup(sql):
-            return True
-        optional = optional_filters(sql)
-        return optional is not None and all(args[n - 1] is None for n in optional)
+        """``generic_plan`` of the named statement."""
+        return generic_plan(self[name], args)
 
     def names(self) -> list[str]:
         return sorted(self._sql)
@@ -215,9 +219,9 @@ class Department:
             raise_mapped(exc)
 
     async def _run(self, method: str, query: str, args: tuple[Any, ...], counted: bool = True) -> Any:
-        if self.lookups is not None and self.sql.generic_plan(query, args):
-            return await self.lookups._run(method, query, args, counted)
         sql = self.sql[query]
+        if self.lookups is not None and generic_plan(sql, args):
+            return await self.lookups._run(method, query, args, counted)
         label = SqlRegistry.label(query)  # also when the registry is a plain dict (tests)
         if counted:
             self.stats.count(label, self.pool_name)
