@@ -132,3 +132,22 @@ def test_closing_gives_kept_connections_back_even_while_statements_run(settings)
         return gauge.kept
 
     assert asyncio.run(go()) == []
+
+
+def test_idle_kept_connections_go_back_to_the_pools_other_users(settings) -> None:
+    async def body(db, gauge):
+        await asyncio.gather(*[db.labor.fetch(SLEEP, 0.2) for _ in range(4)])
+        kept = len(gauge.kept)
+        # Two long users of the pool (sync snapshots, say) hold the rest of it; no statement runs from now on.
+        held = [await gauge.pool.acquire(timeout=1) for _ in range(2)]
+        try:
+            async with db.labor.transaction() as tx:  # waits at most pool_acquire_timeout_ms for a connection
+                value = await tx.fetch(PID, 7)
+            ready = await asyncio.wait_for(gauge.pool.fetchval("select 1"), 2)  # /readyz's way: pool.acquire
+        finally:
+            for conn in held:
+                await gauge.pool.release(conn)
+        return kept, value[0]["n"], ready
+
+    # kept: 2 idle connections that only statements could use, while a transaction found the pool full
+    assert _run(settings, body, pool_min_size=1, pool_max_size=4, pool_acquire_timeout_ms=1500) == (2, 7, 1)
