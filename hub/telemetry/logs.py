@@ -144,8 +144,13 @@ def _exclusive_handler() -> HubHandler | None:
     """The hub's JSON handler when it alone would write a ``hub.access`` INFO record, else None."""
     root = logging.root
     handlers = root.handlers
-    if len(handlers) != 1 or _access.handlers or root.filters or _access.filters or not _access.propagate:
+    if len(handlers) != 1 or root.filters or _access.filters:
         return None
+    logger = _access
+    while logger is not root:  # hub.access, then hub: no handler of their own, and their records reach the root
+        if logger.handlers or not logger.propagate:
+            return None
+        logger = logger.parent
     handler = handlers[0]
     if (type(handler) is not HubHandler or not handler.json or handler.filters or handler.level > logging.INFO
             or not _access.isEnabledFor(logging.INFO)):

@@ -146,3 +146,28 @@ def test_a_timer_left_on_a_closed_loop_does_not_hold_later_lines(stream) -> None
         asyncio.run(one("on a loop that ends", 0))  # its timer never fires
         asyncio.run(one("on the next loop", logs.FLUSH_SECONDS * 3))
     assert [e["message"] for e in _lines(stream)] == ["on a loop that ends", "on the next loop"]
+
+
+def test_a_handler_or_a_stop_on_the_hub_logger_gets_an_ordinary_record(stream) -> None:
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    hub = logging.getLogger("hub")
+    extra = Keep()
+    with alone():
+        hub.addHandler(extra)  # a deployment's handler for the hub's loggers (a file, OpenTelemetry's)
+        try:
+            access_line("to both", dict(FIELDS))
+        finally:
+            hub.removeHandler(extra)
+        hub.propagate = False  # the hub's records stop at its logger: the root's handler gets none
+        try:
+            access_line("to none", dict(FIELDS))
+            logging.getLogger().handlers[0].flush()
+        finally:
+            hub.propagate = True
+    assert [r.getMessage() for r in seen] == ["to both"]
+    assert [e["message"] for e in _lines(stream)] == ["to both"]
