@@ -136,8 +136,12 @@ def access_line(message: str, fields: dict[str, Any]) -> None:
     if handler is None:
         _access.info(message, extra={"fields": fields})
         return
-    handler.add(orjson.dumps(json_entry(time.time(), "info", "hub.access", message, fields),
-                             default=str).decode("utf-8"))
+    try:
+        line = orjson.dumps(json_entry(time.time(), "info", "hub.access", message, fields), default=str)
+    except TypeError:  # what orjson cannot encode: the logging module reports it (handleError), never the caller
+        _access.info(message, extra={"fields": fields})
+        return
+    handler.add(line.decode("utf-8"))
 
 
 def _exclusive_handler() -> HubHandler | None:

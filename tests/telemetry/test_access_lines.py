@@ -171,3 +171,13 @@ def test_a_handler_or_a_stop_on_the_hub_logger_gets_an_ordinary_record(stream) -
             hub.propagate = True
     assert [r.getMessage() for r in seen] == ["to both"]
     assert [e["message"] for e in _lines(stream)] == ["to both"]
+
+
+def test_a_line_json_cannot_encode_never_fails_the_request(stream, capsys) -> None:
+    async def go():
+        # A lone surrogate (no field of the hub carries one today: orjson and the servers' URL decoding reject them)
+        access_line("GET /x other 404 0.1ms", {**FIELDS, "path": "/\ud800"})
+
+    with alone():
+        asyncio.run(go())  # as any log write: reported by logging.Handler.handleError, never raised
+    assert "Logging error" in capsys.readouterr().err
