@@ -44,8 +44,8 @@ class PoolGauge:
 
     @property
     def idle(self) -> int:
-        """Connections not running a statement: the pool's idle ones and the kept ones."""
-        return self.pool.get_idle_size() + len(self.kept)
+        """Connections not running a statement: the pool's idle ones and the kept ones still open."""
+        return self.pool.get_idle_size() + sum(1 for conn in self.kept if _open(conn))
 
     async def run(self, method: str, sql: str, args: tuple[Any, ...], acquire_timeout: float | None) -> Any:
         """``conn.<method>(sql, *args)`` on a kept connection, or on one acquired from the pool (waiting at most
@@ -54,11 +54,7 @@ class PoolGauge:
         kept = self.kept
         while kept:
             candidate = kept.pop()
-            try:
-                closed = candidate.is_closed()
-            except asyncpg.InterfaceError:  # closed, and asyncpg has already given it back to the pool
-                continue
-            if not closed:
+            if _open(candidate):
                 conn = candidate
                 break
             await self.pool.release(candidate)  # closed (the server went away): its holder reconnects when reused
@@ -106,3 +102,12 @@ class PoolGauge:
     async def close(self) -> None:
         await self.give_back(final=True)
         await self.pool.close()
+
+
+def _open(conn: Any) -> bool:
+    """Is a kept connection still open? Not when it is closed, nor when asyncpg has already given it back to the
+    pool (a connection the server closed: its proxy is detached, and releasing it again does nothing)."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:
+        return False

@@ -151,3 +151,24 @@ def test_idle_kept_connections_go_back_to_the_pools_other_users(settings) -> Non
 
     # kept: 2 idle connections that only statements could use, while a transaction found the pool full
     assert _run(settings, body, pool_min_size=1, pool_max_size=4, pool_acquire_timeout_ms=1500) == (2, 7, 1)
+
+
+def test_a_kept_connection_the_server_closed_is_not_counted_idle(settings) -> None:
+    async def body(db, gauge):
+        pid = await _pid(db)
+        killer = await asyncpg.connect(settings.database_url)
+        try:
+            assert await killer.fetchval("select pg_terminate_backend($1)", pid)
+        finally:
+            await killer.close()
+        for _ in range(40):  # until asyncpg has seen the socket close (and given the holder back)
+            try:
+                gauge.kept[0].is_closed()
+            except asyncpg.InterfaceError:
+                break
+            await asyncio.sleep(0.005)
+        return gauge.pool.get_size(), gauge.idle, len(gauge.kept)
+
+    size, idle, kept = _run(settings, body, pool_min_size=0, pool_max_size=4)
+    assert kept == 1  # still in the list (until the next statement or the periodic give-back)
+    assert idle <= size  # the metrics' in_use (size - idle) never below 0
