@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import select
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 from opentelemetry import trace
@@ -109,13 +110,33 @@ class HubHandler(logging.StreamHandler):
             if self.buffered and self.stream is not None:
                 lines, self.buffered = self.buffered, []
                 try:
-                    self.stream.write("\n".join(lines) + self.terminator)
+                    for piece in _pieces(lines, self.terminator):
+                        self.stream.write(piece)
+                        self.stream.flush()  # a write each: PIPE_BUF bytes at most
                 except Exception:  # noqa: BLE001 - as StreamHandler.emit: a log write never fails the caller
                     self.handleError(logging.makeLogRecord({"msg": "access lines", "name": "hub.access"}))
         super().flush()
 
 
+def _pieces(lines: list[str], terminator: str) -> Iterator[str]:
+    """``lines`` joined into writes of at most ``PIPE_BUF`` bytes (a longer line alone): a write that size reaches a
+    pipe whole, whatever else other processes write to it (the workers of ``hub serve --workers N`` share stderr);
+    a longer one may be cut by their lines."""
+    piece: list[str] = []
+    size = 0
+    for line in lines:
+        n = (len(line) if line.isascii() else len(line.encode("utf-8"))) + len(terminator)
+        if piece and size + n > PIPE_BUF:
+            yield terminator.join(piece) + terminator
+            piece, size = [], 0
+        piece.append(line)
+        size += n
+    if piece:
+        yield terminator.join(piece) + terminator
+
+
 _NO_LOCK = threading.Lock()
+PIPE_BUF = getattr(select, "PIPE_BUF", 512)  # 512: the least POSIX allows
 # Buffered access lines are written every FLUSH_SECONDS or per FLUSH_LINES, whichever comes first.
 FLUSH_SECONDS = 0.1
 FLUSH_LINES = 256

@@ -9,6 +9,8 @@ import contextlib
 import io
 import json
 import logging
+import os
+import threading
 import time
 
 import pytest
@@ -181,3 +183,34 @@ def test_a_line_json_cannot_encode_never_fails_the_request(stream, capsys) -> No
     with alone():
         asyncio.run(go())  # as any log write: reported by logging.Handler.handleError, never raised
     assert "Logging error" in capsys.readouterr().err
+
+
+def test_batches_of_two_writers_on_one_pipe_keep_their_lines_whole() -> None:
+    # The workers of `hub serve --workers N` share the stderr pipe: a write of at most PIPE_BUF bytes reaches it
+    # whole, a longer one may be cut by the other workers' writes (as when the reader is slower than the writers).
+    read_end, write_end = os.pipe()
+    line = json.dumps({"logger": "hub.access", "message": "x" * 300})
+
+    def writer() -> None:
+        handler = logs.HubHandler(open(os.dup(write_end), "w"), json=True)
+
+        async def batches() -> None:
+            for _ in range(4 * logs.FLUSH_LINES):  # every FLUSH_LINES lines: one batch, written at once
+                handler.add(line)
+
+        asyncio.run(batches())
+        handler.stream.close()
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    os.close(write_end)
+    received = b""
+    with open(read_end, "rb", buffering=0) as reader:
+        while chunk := reader.read(1024):
+            received += chunk
+            time.sleep(0.0005)  # a reader slower than the writers: the pipe fills up
+    for thread in threads:
+        thread.join()
+    lines = received.decode().splitlines()
+    assert len(lines) == 8 * logs.FLUSH_LINES and set(lines) == {line}
