@@ -73,9 +73,8 @@ class HubHandler(logging.StreamHandler):
     """The hub's handler (``configure_logging``): a ``StreamHandler`` that also writes the access lines
     ``access_line`` buffered (in the order they came, before any record it emits later)."""
 
-    def __init__(self, stream: Any, json: bool):
+    def __init__(self, stream: Any):
         super().__init__(stream)
-        self.json = json
         self.buffered: list[str] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
@@ -177,8 +176,8 @@ def _exclusive_handler() -> HubHandler | None:
             return None
         logger = logger.parent
     handler = handlers[0]
-    if (type(handler) is not HubHandler or not handler.json or handler.filters or handler.level > logging.INFO
-            or not _access.isEnabledFor(logging.INFO)):
+    if (type(handler) is not HubHandler or type(handler.formatter) is not JsonFormatter or handler.filters
+            or handler.level > logging.INFO or not _access.isEnabledFor(logging.INFO)):
         return None
     return handler
 
@@ -189,7 +188,7 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: Any = None
 
     ``uvicorn_access``: keep uvicorn's own access line (only when the hub's, ``HUB_ACCESS_LOG``, is off).
     """
-    handler = HubHandler(stream or sys.stderr, json=fmt == "json")
+    handler = HubHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):

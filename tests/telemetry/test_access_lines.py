@@ -191,8 +191,8 @@ def test_batches_of_two_writers_on_one_pipe_keep_their_lines_whole() -> None:
     read_end, write_end = os.pipe()
     line = json.dumps({"logger": "hub.access", "message": "x" * 300})
 
-    def writer() -> None:
-        handler = logs.HubHandler(open(os.dup(write_end), "w"), json=True)
+    def writer(fd: int) -> None:
+        handler = logs.HubHandler(open(fd, "w"))
 
         async def batches() -> None:
             for _ in range(4 * logs.FLUSH_LINES):  # every FLUSH_LINES lines: one batch, written at once
@@ -201,7 +201,7 @@ def test_batches_of_two_writers_on_one_pipe_keep_their_lines_whole() -> None:
         asyncio.run(batches())
         handler.stream.close()
 
-    threads = [threading.Thread(target=writer) for _ in range(2)]
+    threads = [threading.Thread(target=writer, args=(os.dup(write_end),)) for _ in range(2)]
     for thread in threads:
         thread.start()
     os.close(write_end)
@@ -214,3 +214,16 @@ def test_batches_of_two_writers_on_one_pipe_keep_their_lines_whole() -> None:
         thread.join()
     lines = received.decode().splitlines()
     assert len(lines) == 8 * logs.FLUSH_LINES and set(lines) == {line}
+
+
+def test_a_formatter_set_on_the_hub_handler_formats_the_access_lines_too(stream) -> None:
+    class Tagged(JsonFormatter):  # a deployment's own fields on every line
+        def format(self, record: logging.LogRecord) -> str:
+            return json.dumps({**json.loads(super().format(record)), "service": "hub-east"})
+
+    with alone():
+        handler = logging.getLogger().handlers[0]
+        handler.setFormatter(Tagged())
+        access_line("tagged", dict(FIELDS))
+        handler.flush()
+    assert [(e["message"], e.get("service")) for e in _lines(stream)] == [("tagged", "hub-east")]
