@@ -179,4 +179,4 @@ def test_a_kept_connection_the_server_closed_is_not_counted_idle(settings, keep_
 
     size, idle, kept = _run(settings, body, pool_min_size=0, pool_max_size=4)
     assert kept == 1  # still in the list (until the next statement or the periodic give-back)
-    assert idle <= size  # the metrics' in_use (size - idle) never below 0
+    assert idle <= size  # else the metrics' in_use (size - idle, clamped at 0) misses running statements
