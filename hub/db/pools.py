@@ -23,6 +23,7 @@ import asyncpg
 
 from hub import SQL_DIR
 from hub import departments as department_registry
+from hub.db.pool_use import PoolGauge
 from hub.errors import ServiceUnavailable, from_db_error, raise_mapped
 from hub.settings import Settings
 
@@ -168,17 +169,6 @@ class Stats:
         self.by_pool[pool] = self.by_pool.get(pool, 0) + 1
 
 
-class PoolGauge:
-    """A pool as the metrics see it: its name, the pool, and the statements waiting for a connection."""
-
-    __slots__ = ("name", "pool", "waiting")
-
-    def __init__(self, name: str, pool: asyncpg.Pool):
-        self.name = name
-        self.pool = pool
-        self.waiting = 0
-
-
 class Department:
     """One department's access point: its pool (or one connection, in a transaction) plus the named
     statements.
@@ -233,18 +223,7 @@ class Department:
             if gauge is None:  # one connection (a transaction), or a Department built without metrics
                 result = await getattr(self.pool, method)(sql, *args)
             else:
-                gauge.waiting += 1
-                try:
-                    # An idle connection is handed over at once: skip the timeout scope (an asyncio timer
-                    # per statement). The pool's connect timeout still bounds a reconnect.
-                    conn = await self.pool.acquire(
-                        timeout=None if self.pool.get_idle_size() else self.acquire_timeout)
-                finally:
-                    gauge.waiting -= 1
-                try:
-                    result = await getattr(conn, method)(sql, *args)
-                finally:
-                    await self.pool.release(conn)
+                result = await gauge.run(method, sql, args, self.acquire_timeout)
         except Exception as exc:  # mapped to the domain tree in one place
             if telemetry is not None:
                 telemetry.statement_done(label, span, time.perf_counter() - started, None, exc)
@@ -379,6 +358,8 @@ class Databases:
         if self.replicas is not None:
             await self.replicas.close()
             self.replicas = None
+        for gauge in self.pool_gauges.values():
+            await gauge.give_back(final=True)  # the kept connections (hub.db.pool_use), before the pools close
         for gauge in self.lookup_gauges:
             await gauge.pool.close()
         self.lookup_gauges.clear()

@@ -105,7 +105,7 @@ class ReplicaSet:
 
     async def close(self) -> None:
         for gauge in self.gauges:
-            await gauge.pool.close()
+            await gauge.close()
             self.primary.pool_gauges.pop(gauge.name, None)
 
     def note_write(self, consumer_id: Any) -> None:

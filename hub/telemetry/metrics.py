@@ -153,7 +153,7 @@ class PoolCollector:
         for gauge in (getattr(db, "pool_gauges", None) or {}).values():
             pool = gauge.pool
             try:
-                total, idle, limit = pool.get_size(), pool.get_idle_size(), pool.get_max_size()
+                total, idle, limit = pool.get_size(), gauge.idle, pool.get_max_size()
             except Exception:  # noqa: BLE001 - a closed pool has nothing to report
                 continue
             size.add_metric([gauge.name], total)
@@ -213,7 +213,7 @@ class PoolGauges:
         for pool_gauge in (getattr(db, "pool_gauges", None) or {}).values():
             pool = pool_gauge.pool
             try:
-                total, idle, limit = pool.get_size(), pool.get_idle_size(), pool.get_max_size()
+                total, idle, limit = pool.get_size(), pool_gauge.idle, pool.get_max_size()
             except Exception:  # noqa: BLE001 - a closed pool has nothing to report
                 total = idle = limit = 0
             name = pool_gauge.name

@@ -22,6 +22,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.telemetry.logs import access_line
 from hub.telemetry.tracing import Telemetry, record_error, traceresponse
 
 access_log = logging.getLogger("hub.access")
@@ -173,5 +174,4 @@ class TelemetryMiddleware:
             }
             if codes:
                 fields["error_codes"] = codes
-            access_log.info("%s %s %s %d %.1fms", method, path, operation, status, seconds * 1000,
-                            extra={"fields": fields})
+            access_line(f"{method} {path} {operation} {status} {seconds * 1000:.1f}ms", fields)

@@ -57,6 +57,8 @@ def _plans(settings, names: list[str], runs: list[tuple]) -> dict[str, list[tupl
                     for a in args:
                         await db.labor.fetch(name, *a)
             found: dict[str, list[tuple[int, int]]] = {n: [] for n in names}
+            for gauge in db.pool_gauges.values():
+                await gauge.give_back()  # the kept connections (hub.db.pool_use): every connection is visited below
             pools = {id(g.pool): g.pool for g in db.pool_gauges.values()}.values()
             for pool in pools:
                 for _ in range(pool.get_size()):

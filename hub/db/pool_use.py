@@ -1,0 +1,92 @@
+"""How the hub uses one asyncpg pool (``PoolGauge``): its name, the statements waiting for a connection, and the
+connections kept between statements.
+
+Kept connections: asyncpg's ``Pool.acquire``/``Pool.release`` cost, for every statement, a connection proxy, a
+future, an inactivity timer armed and cancelled, and a shielded task for the release (measured in process: about a
+tenth of a single lookup's CPU). A statement that ends normally leaves its connection in ``kept`` for the next
+statement on the same pool instead (a list pop and append). asyncpg's release still handles everything else: a
+statement that failed or was cancelled (the release waits out the cancellation, rolls an open transaction back or
+drops a broken connection), a connection found closed, and every connection beyond ``keep``. At most half of the
+pool is kept, so that the pool's other users (transactions, the sync feed, ingest, readiness) still find connections
+when the hub is idle; ``give_back`` returns them all (``close`` does it before closing the pool).
+
+What asyncpg would do on its own and is not done while a connection is kept: closing a connection idle for
+``max_inactive_connection_lifetime`` (kept connections are in use as far as the pool knows) and closing a connection
+after ``max_queries`` queries. Hand-written: asyncpg has no cheaper way to run one statement on a pool connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+
+class PoolGauge:
+    """One pool as the hub uses it (``hub.db.pools.Department`` runs every statement through ``run``; the metrics
+    read ``waiting`` and ``idle``)."""
+
+    __slots__ = ("name", "pool", "waiting", "kept", "keep")
+
+    def __init__(self, name: str, pool: asyncpg.Pool, keep: int | None = None):
+        self.name = name
+        self.pool = pool
+        self.waiting = 0  # statements waiting for a connection of the pool
+        self.kept: list[Any] = []  # connections kept between statements (acquired from the pool, idle)
+        self.keep = pool.get_max_size() // 2 if keep is None else keep
+
+    @property
+    def idle(self) -> int:
+        """Connections not running a statement: the pool's idle ones and the kept ones."""
+        return self.pool.get_idle_size() + len(self.kept)
+
+    async def run(self, method: str, sql: str, args: tuple[Any, ...], acquire_timeout: float | None) -> Any:
+        """``conn.<method>(sql, *args)`` on a kept connection, or on one acquired from the pool (waiting at most
+        ``acquire_timeout`` seconds for it)."""
+        conn = None
+        kept = self.kept
+        while kept:
+            candidate = kept.pop()
+            try:
+                closed = candidate.is_closed()
+            except asyncpg.InterfaceError:  # closed, and asyncpg has already given it back to the pool
+                continue
+            if not closed:
+                conn = candidate
+                break
+            await self.pool.release(candidate)  # closed (the server went away): its holder reconnects when reused
+        if conn is None:
+            self.waiting += 1
+            try:
+                # An idle connection is handed over at once: skip the timeout scope (an asyncio timer per
+                # statement). The pool's connect timeout still bounds a reconnect.
+                conn = await self.pool.acquire(timeout=None if self.pool.get_idle_size() else acquire_timeout)
+            finally:
+                self.waiting -= 1
+        try:
+            result = await getattr(conn, method)(sql, *args)
+        except BaseException:
+            await self.pool.release(conn)
+            raise
+        if len(kept) < self.keep and not conn.is_in_transaction():
+            kept.append(conn)
+        else:
+            await self.pool.release(conn)
+        return result
+
+    async def give_back(self, final: bool = False) -> None:
+        """Return every kept connection to the pool; ``final``: and keep none from now on (the pool is closing, and
+        ``Pool.close`` waits for every connection to come back)."""
+        if final:
+            self.keep = 0
+        kept = list(self.kept)
+        self.kept.clear()  # in place: a statement running now appends to this list
+        for conn in kept:
+            try:
+                await self.pool.release(conn)
+            except asyncpg.InterfaceError:  # closed, and asyncpg has already given it back
+                pass
+
+    async def close(self) -> None:
+        await self.give_back(final=True)
+        await self.pool.close()

@@ -1,0 +1,148 @@
+"""The access line written by the hub's own JSON handler (hub.telemetry.logs.access_line): the same JSON object
+as through the logging module, in order with the other records, written within FLUSH_SECONDS, at shutdown, and at
+once without an event loop; an ordinary log record whenever another handler or filter is in the way."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import time
+
+import pytest
+
+from hub.telemetry import logs
+from hub.telemetry.logs import JsonFormatter, access_line, configure_logging
+
+FIELDS = {"method": "POST", "path": "/graphql", "status": 200, "duration_ms": 1.5, "operation": "query Q",
+          "outcome": "ok", "consumer": "c", "consumer_id": 3, "department": "labor", "trace_id": None,
+          "span_id": None}
+
+
+@pytest.fixture
+def stream():
+    root, access = logging.getLogger(), logging.getLogger("hub.access")
+    saved = (list(root.handlers), root.level, access.level)
+    out = io.StringIO()
+    handler = configure_logging("info", "json", stream=out)
+    try:
+        yield out
+    finally:  # give pytest its handlers back
+        handler.flush()
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        access.setLevel(saved[2])
+
+
+@contextlib.contextmanager
+def alone():
+    """The hub's handler alone on the root logger (pytest adds its capture handlers for each test's call)."""
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    root.handlers[:] = [h for h in saved if isinstance(h, logs.HubHandler)]
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved
+
+
+def _lines(out: io.StringIO) -> list[dict]:
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_the_buffered_line_is_the_json_object_of_the_logging_path(stream) -> None:
+    async def go():
+        access_line("POST /graphql query Q 200 1.5ms", dict(FIELDS))
+        assert stream.getvalue() == ""  # buffered
+        await asyncio.sleep(logs.FLUSH_SECONDS * 3)
+
+    with alone():
+        asyncio.run(go())
+    [written] = _lines(stream)
+    record = logging.makeLogRecord({"name": "hub.access", "levelno": logging.INFO, "levelname": "INFO",
+                                    "msg": "POST /graphql query Q 200 1.5ms", "fields": dict(FIELDS),
+                                    "created": time.time()})
+    expected = json.loads(JsonFormatter().format(record))
+    assert written.keys() == expected.keys()
+    assert {k: v for k, v in written.items() if k != "ts"} == {k: v for k, v in expected.items() if k != "ts"}
+    assert written["ts"].endswith("Z") and written["logger"] == "hub.access" and written["level"] == "info"
+
+
+def test_lines_keep_their_order_with_other_records(stream) -> None:
+    async def go():
+        access_line("first", dict(FIELDS))
+        logging.getLogger("hub.test").warning("second")
+        access_line("third", dict(FIELDS))
+        await asyncio.sleep(logs.FLUSH_SECONDS * 3)
+
+    with alone():
+        asyncio.run(go())
+    assert [e["message"] for e in _lines(stream)] == ["first", "second", "third"]
+
+
+def test_lines_are_written_at_shutdown_without_a_loop_and_when_many_wait(stream) -> None:
+    async def buffered():
+        access_line("pending", dict(FIELDS))
+
+    with alone():
+        asyncio.run(buffered())  # its loop ends before the timer fires
+        assert stream.getvalue() == ""
+        logging.getLogger().handlers[0].flush()  # what logging.shutdown does at exit
+        assert [e["message"] for e in _lines(stream)] == ["pending"]
+
+        access_line("no loop", dict(FIELDS))  # outside an event loop: written at once
+        assert _lines(stream)[-1]["message"] == "no loop"
+
+    async def many():
+        for i in range(logs.FLUSH_LINES):
+            access_line(f"line {i}", dict(FIELDS))
+        return len(_lines(stream))
+
+    with alone():
+        assert asyncio.run(many()) == 2 + logs.FLUSH_LINES
+
+
+def test_another_handler_gets_an_ordinary_record(stream) -> None:
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    extra = Keep()
+    with alone():
+        logging.getLogger().addHandler(extra)
+        access_line("captured", dict(FIELDS))
+    assert [r.getMessage() for r in seen] == ["captured"] and seen[0].fields["operation"] == "query Q"
+    assert _lines(stream)[-1]["message"] == "captured"  # written at once, through the logging module
+
+
+def test_text_format_and_a_disabled_logger_use_the_logging_module() -> None:
+    root, access = logging.getLogger(), logging.getLogger("hub.access")
+    saved = (list(root.handlers), root.level, access.level)
+    out = io.StringIO()
+    try:
+        configure_logging("info", "text", stream=out)
+        logging.getLogger().handlers[:] = [h for h in logging.getLogger().handlers if isinstance(h, logs.HubHandler)]
+        access_line("as text", dict(FIELDS))
+        assert "INFO hub.access: as text" in out.getvalue()
+        access.setLevel(logging.WARNING)
+        access_line("not written", dict(FIELDS))
+        assert "not written" not in out.getvalue()
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        access.setLevel(saved[2])
+
+
+def test_a_timer_left_on_a_closed_loop_does_not_hold_later_lines(stream) -> None:
+    async def one(message: str, wait: float) -> None:
+        access_line(message, dict(FIELDS))
+        await asyncio.sleep(wait)
+
+    with alone():
+        asyncio.run(one("on a loop that ends", 0))  # its timer never fires
+        asyncio.run(one("on the next loop", logs.FLUSH_SECONDS * 3))
+    assert [e["message"] for e in _lines(stream)] == ["on a loop that ends", "on the next loop"]
