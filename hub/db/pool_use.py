@@ -7,26 +7,31 @@ tenth of a single lookup's CPU). A statement that ends normally leaves its conne
 statement on the same pool instead (a list pop and append). asyncpg's release still handles everything else: a
 statement that failed or was cancelled (the release waits out the cancellation, rolls an open transaction back or
 drops a broken connection), a connection found closed, and every connection beyond ``keep``. At most half of the
-pool is kept, so that the pool's other users (transactions, the sync feed, ingest, readiness) still find connections
-when the hub is idle; ``give_back`` returns them all (``close`` does it before closing the pool).
+pool is kept, and only for a moment: every ``KEEP_SECONDS`` the kept connections go back to the pool
+(``give_back``), so that the pool's other users (transactions, the sync feed, ingest, readiness: they acquire from
+asyncpg's pool and cannot take a kept connection) wait at most that long for one, and asyncpg's release rules (its
+``max_queries``, ``expire_connections``, the inactivity timer) apply again. ``close`` gives them back for good before
+closing the pool.
 
-What asyncpg would do on its own and is not done while a connection is kept: closing a connection idle for
-``max_inactive_connection_lifetime`` (kept connections are in use as far as the pool knows) and closing a connection
-after ``max_queries`` queries. Hand-written: asyncpg has no cheaper way to run one statement on a pool connection.
+Hand-written: asyncpg has no cheaper way to run one statement on a pool connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
+
+# Kept connections go back to the pool this long after the first was kept (one timer per period, not per statement).
+KEEP_SECONDS = 0.25
 
 
 class PoolGauge:
     """One pool as the hub uses it (``hub.db.pools.Department`` runs every statement through ``run``; the metrics
     read ``waiting`` and ``idle``)."""
 
-    __slots__ = ("name", "pool", "waiting", "kept", "keep")
+    __slots__ = ("name", "pool", "waiting", "kept", "keep", "_timer", "_giving_back")
 
     def __init__(self, name: str, pool: asyncpg.Pool, keep: int | None = None):
         self.name = name
@@ -34,11 +39,13 @@ class PoolGauge:
         self.waiting = 0  # statements waiting for a connection of the pool
         self.kept: list[Any] = []  # connections kept between statements (acquired from the pool, idle)
         self.keep = pool.get_max_size() // 2 if keep is None else keep
+        self._timer: asyncio.TimerHandle | None = None  # gives the kept connections back (KEEP_SECONDS)
+        self._giving_back: asyncio.Task | None = None
 
     @property
     def idle(self) -> int:
-        """Connections not running a statement: the pool's idle ones and the kept ones."""
-        return self.pool.get_idle_size() + len(self.kept)
+        """Connections not running a statement: the pool's idle ones and the kept ones still open."""
+        return self.pool.get_idle_size() + sum(1 for conn in self.kept if _open(conn))
 
     async def run(self, method: str, sql: str, args: tuple[Any, ...], acquire_timeout: float | None) -> Any:
         """``conn.<method>(sql, *args)`` on a kept connection, or on one acquired from the pool (waiting at most
@@ -47,11 +54,7 @@ class PoolGauge:
         kept = self.kept
         while kept:
             candidate = kept.pop()
-            try:
-                closed = candidate.is_closed()
-            except asyncpg.InterfaceError:  # closed, and asyncpg has already given it back to the pool
-                continue
-            if not closed:
+            if _open(candidate):
                 conn = candidate
                 break
             await self.pool.release(candidate)  # closed (the server went away): its holder reconnects when reused
@@ -70,15 +73,24 @@ class PoolGauge:
             raise
         if len(kept) < self.keep and not conn.is_in_transaction():
             kept.append(conn)
+            if self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(KEEP_SECONDS, self._period_ended)
         else:
             await self.pool.release(conn)
         return result
+
+    def _period_ended(self) -> None:
+        self._timer = None
+        self._giving_back = asyncio.ensure_future(self.give_back())
 
     async def give_back(self, final: bool = False) -> None:
         """Return every kept connection to the pool; ``final``: and keep none from now on (the pool is closing, and
         ``Pool.close`` waits for every connection to come back)."""
         if final:
             self.keep = 0
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
         kept = list(self.kept)
         self.kept.clear()  # in place: a statement running now appends to this list
         for conn in kept:
@@ -90,3 +102,12 @@ class PoolGauge:
     async def close(self) -> None:
         await self.give_back(final=True)
         await self.pool.close()
+
+
+def _open(conn: Any) -> bool:
+    """Is a kept connection still open? Not when it is closed, nor when asyncpg has already given it back to the
+    pool (a connection the server closed: its proxy is detached, and releasing it again does nothing)."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:
+        return False

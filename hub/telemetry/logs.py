@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import select
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 from opentelemetry import trace
@@ -72,9 +73,8 @@ class HubHandler(logging.StreamHandler):
     """The hub's handler (``configure_logging``): a ``StreamHandler`` that also writes the access lines
     ``access_line`` buffered (in the order they came, before any record it emits later)."""
 
-    def __init__(self, stream: Any, json: bool):
+    def __init__(self, stream: Any):
         super().__init__(stream)
-        self.json = json
         self.buffered: list[str] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
@@ -109,13 +109,33 @@ class HubHandler(logging.StreamHandler):
             if self.buffered and self.stream is not None:
                 lines, self.buffered = self.buffered, []
                 try:
-                    self.stream.write("\n".join(lines) + self.terminator)
+                    for piece in _pieces(lines, self.terminator):
+                        self.stream.write(piece)
+                        self.stream.flush()  # a write each: PIPE_BUF bytes at most
                 except Exception:  # noqa: BLE001 - as StreamHandler.emit: a log write never fails the caller
                     self.handleError(logging.makeLogRecord({"msg": "access lines", "name": "hub.access"}))
         super().flush()
 
 
+def _pieces(lines: list[str], terminator: str) -> Iterator[str]:
+    """``lines`` joined into writes of at most ``PIPE_BUF`` bytes (a longer line alone): a write that size reaches a
+    pipe whole, whatever else other processes write to it (the workers of ``hub serve --workers N`` share stderr);
+    a longer one may be cut by their lines."""
+    piece: list[str] = []
+    size = 0
+    for line in lines:
+        n = (len(line) if line.isascii() else len(line.encode("utf-8"))) + len(terminator)
+        if piece and size + n > PIPE_BUF:
+            yield terminator.join(piece) + terminator
+            piece, size = [], 0
+        piece.append(line)
+        size += n
+    if piece:
+        yield terminator.join(piece) + terminator
+
+
 _NO_LOCK = threading.Lock()
+PIPE_BUF = getattr(select, "PIPE_BUF", 512)  # 512: the least POSIX allows
 # Buffered access lines are written every FLUSH_SECONDS or per FLUSH_LINES, whichever comes first.
 FLUSH_SECONDS = 0.1
 FLUSH_LINES = 256
@@ -136,19 +156,28 @@ def access_line(message: str, fields: dict[str, Any]) -> None:
     if handler is None:
         _access.info(message, extra={"fields": fields})
         return
-    handler.add(orjson.dumps(json_entry(time.time(), "info", "hub.access", message, fields),
-                             default=str).decode("utf-8"))
+    try:
+        line = orjson.dumps(json_entry(time.time(), "info", "hub.access", message, fields), default=str)
+    except TypeError:  # what orjson cannot encode: the logging module reports it (handleError), never the caller
+        _access.info(message, extra={"fields": fields})
+        return
+    handler.add(line.decode("utf-8"))
 
 
 def _exclusive_handler() -> HubHandler | None:
     """The hub's JSON handler when it alone would write a ``hub.access`` INFO record, else None."""
     root = logging.root
     handlers = root.handlers
-    if len(handlers) != 1 or _access.handlers or root.filters or _access.filters or not _access.propagate:
+    if len(handlers) != 1 or root.filters or _access.filters:
         return None
+    logger = _access
+    while logger is not root:  # hub.access, then hub: no handler of their own, and their records reach the root
+        if logger.handlers or not logger.propagate:
+            return None
+        logger = logger.parent
     handler = handlers[0]
-    if (type(handler) is not HubHandler or not handler.json or handler.filters or handler.level > logging.INFO
-            or not _access.isEnabledFor(logging.INFO)):
+    if (type(handler) is not HubHandler or type(handler.formatter) is not JsonFormatter or handler.filters
+            or handler.level > logging.INFO or not _access.isEnabledFor(logging.INFO)):
         return None
     return handler
 
@@ -159,7 +188,7 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: Any = None
 
     ``uvicorn_access``: keep uvicorn's own access line (only when the hub's, ``HUB_ACCESS_LOG``, is off).
     """
-    handler = HubHandler(stream or sys.stderr, json=fmt == "json")
+    handler = HubHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -10,6 +10,7 @@ from dataclasses import replace
 import asyncpg
 import pytest
 
+from hub.db import pool_use
 from hub.db.pools import Databases, SqlRegistry
 from hub.errors import HubError
 
@@ -30,6 +31,12 @@ def statements():
     yield
     for name in (PID, SLEEP, BEGIN, FAIL):
         SqlRegistry.generated.pop(name, None)
+
+
+@pytest.fixture
+def keep_long(monkeypatch):
+    """Kept connections stay kept during the test (not given back every KEEP_SECONDS), however slow the machine."""
+    monkeypatch.setattr(pool_use, "KEEP_SECONDS", 60.0)
 
 
 def _run(settings, body, **changes):
@@ -85,7 +92,7 @@ def test_failed_cancelled_and_transaction_statements_give_their_connection_back(
     assert out == {"after error": 0, "after cancel": 0, "after begin": 0, "in transaction": False, "works": 1}
 
 
-def test_a_kept_connection_the_server_closed_is_replaced(settings) -> None:
+def test_a_kept_connection_the_server_closed_is_replaced(settings, keep_long) -> None:
     async def body(db, gauge):
         pid = await _pid(db)
         assert len(gauge.kept) == 1
@@ -107,7 +114,7 @@ def test_a_kept_connection_the_server_closed_is_replaced(settings) -> None:
     assert after != before  # answered on a new connection, not failed on the closed one
 
 
-def test_at_most_half_of_the_pool_is_kept_and_the_rest_serves_others(settings) -> None:
+def test_at_most_half_of_the_pool_is_kept_and_the_rest_serves_others(settings, keep_long) -> None:
     async def body(db, gauge):
         await asyncio.gather(*[db.labor.fetch(SLEEP, 0.2) for _ in range(4)])
         kept = len(gauge.kept)
@@ -132,3 +139,44 @@ def test_closing_gives_kept_connections_back_even_while_statements_run(settings)
         return gauge.kept
 
     assert asyncio.run(go()) == []
+
+
+def test_idle_kept_connections_go_back_to_the_pools_other_users(settings) -> None:
+    async def body(db, gauge):
+        await asyncio.gather(*[db.labor.fetch(SLEEP, 0.2) for _ in range(4)])
+        kept = len(gauge.kept)
+        # Two long users of the pool (sync snapshots, say) hold the rest of it; no statement runs from now on.
+        held = [await gauge.pool.acquire(timeout=1) for _ in range(2)]
+        try:
+            async with db.labor.transaction() as tx:  # waits at most pool_acquire_timeout_ms for a connection
+                value = await tx.fetch(PID, 7)
+            ready = await asyncio.wait_for(gauge.pool.fetchval("select 1"), 2)  # /readyz's way: pool.acquire
+        finally:
+            for conn in held:
+                await gauge.pool.release(conn)
+        return kept, value[0]["n"], ready
+
+    # kept: 2 idle connections that only statements could use, while a transaction found the pool full (the pool's
+    # 4 connections open from the start: the 4 statements end together, well within KEEP_SECONDS)
+    assert _run(settings, body, pool_min_size=4, pool_max_size=4, pool_acquire_timeout_ms=1500) == (2, 7, 1)
+
+
+def test_a_kept_connection_the_server_closed_is_not_counted_idle(settings, keep_long) -> None:
+    async def body(db, gauge):
+        pid = await _pid(db)
+        killer = await asyncpg.connect(settings.database_url)
+        try:
+            assert await killer.fetchval("select pg_terminate_backend($1)", pid)
+        finally:
+            await killer.close()
+        for _ in range(40):  # until asyncpg has seen the socket close (and given the holder back)
+            try:
+                gauge.kept[0].is_closed()
+            except asyncpg.InterfaceError:
+                break
+            await asyncio.sleep(0.005)
+        return gauge.pool.get_size(), gauge.idle, len(gauge.kept)
+
+    size, idle, kept = _run(settings, body, pool_min_size=0, pool_max_size=4)
+    assert kept == 1  # still in the list (until the next statement or the periodic give-back)
+    assert idle <= size  # else the metrics' in_use (size - idle, clamped at 0) misses running statements

@@ -9,6 +9,8 @@ import contextlib
 import io
 import json
 import logging
+import os
+import threading
 import time
 
 import pytest
@@ -146,3 +148,82 @@ def test_a_timer_left_on_a_closed_loop_does_not_hold_later_lines(stream) -> None
         asyncio.run(one("on a loop that ends", 0))  # its timer never fires
         asyncio.run(one("on the next loop", logs.FLUSH_SECONDS * 3))
     assert [e["message"] for e in _lines(stream)] == ["on a loop that ends", "on the next loop"]
+
+
+def test_a_handler_or_a_stop_on_the_hub_logger_gets_an_ordinary_record(stream) -> None:
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    hub = logging.getLogger("hub")
+    extra = Keep()
+    with alone():
+        hub.addHandler(extra)  # a deployment's handler for the hub's loggers (a file, OpenTelemetry's)
+        try:
+            access_line("to both", dict(FIELDS))
+        finally:
+            hub.removeHandler(extra)
+        hub.propagate = False  # the hub's records stop at its logger: the root's handler gets none
+        try:
+            access_line("to none", dict(FIELDS))
+            logging.getLogger().handlers[0].flush()
+        finally:
+            hub.propagate = True
+    assert [r.getMessage() for r in seen] == ["to both"]
+    assert [e["message"] for e in _lines(stream)] == ["to both"]
+
+
+def test_a_line_json_cannot_encode_never_fails_the_request(stream, capsys) -> None:
+    async def go():
+        # A lone surrogate (no field of the hub carries one today: orjson and the servers' URL decoding reject them)
+        access_line("GET /x other 404 0.1ms", {**FIELDS, "path": "/\ud800"})
+
+    with alone():
+        asyncio.run(go())  # as any log write: reported by logging.Handler.handleError, never raised
+    assert "Logging error" in capsys.readouterr().err
+
+
+def test_batches_of_two_writers_on_one_pipe_keep_their_lines_whole() -> None:
+    # The workers of `hub serve --workers N` share the stderr pipe: a write of at most PIPE_BUF bytes reaches it
+    # whole, a longer one may be cut by the other workers' writes (as when the reader is slower than the writers).
+    read_end, write_end = os.pipe()
+    line = json.dumps({"logger": "hub.access", "message": "x" * 300})
+
+    def writer(fd: int) -> None:
+        handler = logs.HubHandler(open(fd, "w"))
+
+        async def batches() -> None:
+            for _ in range(4 * logs.FLUSH_LINES):  # every FLUSH_LINES lines: one batch, written at once
+                handler.add(line)
+
+        asyncio.run(batches())
+        handler.stream.close()
+
+    threads = [threading.Thread(target=writer, args=(os.dup(write_end),)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    os.close(write_end)
+    received = b""
+    with open(read_end, "rb", buffering=0) as reader:
+        while chunk := reader.read(1024):
+            received += chunk
+            time.sleep(0.0005)  # a reader slower than the writers: the pipe fills up
+    for thread in threads:
+        thread.join()
+    lines = received.decode().splitlines()
+    assert len(lines) == 8 * logs.FLUSH_LINES and set(lines) == {line}
+
+
+def test_a_formatter_set_on_the_hub_handler_formats_the_access_lines_too(stream) -> None:
+    class Tagged(JsonFormatter):  # a deployment's own fields on every line
+        def format(self, record: logging.LogRecord) -> str:
+            return json.dumps({**json.loads(super().format(record)), "service": "hub-east"})
+
+    with alone():
+        handler = logging.getLogger().handlers[0]
+        handler.setFormatter(Tagged())
+        access_line("tagged", dict(FIELDS))
+        handler.flush()
+    assert [(e["message"], e.get("service")) for e in _lines(stream)] == [("tagged", "hub-east")]
