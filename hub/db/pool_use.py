@@ -19,9 +19,12 @@ Hand-written: asyncpg has no cheaper way to run one statement on a pool connecti
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import asyncpg
+
+log = logging.getLogger("hub.pools")
 
 # Kept connections go back to the pool this long after the first was kept (one timer per period, not per statement).
 KEEP_SECONDS = 0.25
@@ -98,6 +101,12 @@ class PoolGauge:
                 await self.pool.release(conn)
             except asyncpg.InterfaceError:  # closed, and asyncpg has already given it back
                 pass
+            except Exception as exc:  # noqa: BLE001 - e.g. the close of a connection at max_queries failed
+                # Closed at once instead: asyncpg then frees its place in the pool. Without this the rest of the
+                # batch stayed checked out for good (the periodic give-back runs as a task nobody awaits) and
+                # Pool.close waited for them forever.
+                log.warning("a kept connection of pool %s could not go back to the pool (%r): closed", self.name, exc)
+                conn.terminate()
 
     async def close(self) -> None:
         await self.give_back(final=True)

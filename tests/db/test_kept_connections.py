@@ -180,3 +180,29 @@ def test_a_kept_connection_the_server_closed_is_not_counted_idle(settings, keep_
     size, idle, kept = _run(settings, body, pool_min_size=0, pool_max_size=4)
     assert kept == 1  # still in the list (until the next statement or the periodic give-back)
     assert idle <= size  # else the metrics' in_use (size - idle, clamped at 0) misses running statements
+
+
+def test_a_kept_connection_that_cannot_go_back_is_closed_and_the_rest_still_go_back(settings, keep_long,
+                                                                                     monkeypatch) -> None:
+    """A release that fails (e.g. the close of a connection at asyncpg's max_queries, on a broken network): that
+    connection is closed, the others still go back, and the pool can still be closed and used."""
+    release, calls = asyncpg.Pool.release, []
+
+    async def failing_first(pool, conn, *args, **kwargs):
+        calls.append(conn)
+        if len(calls) == 1:
+            raise OSError("the network went away while closing")
+        return await release(pool, conn, *args, **kwargs)
+
+    async def body(db, gauge):
+        await asyncio.gather(*[db.labor.fetch(SLEEP, 0.2) for _ in range(4)])
+        assert len(gauge.kept) == 2
+        with monkeypatch.context() as patched:
+            patched.setattr(asyncpg.Pool, "release", failing_first)
+            await gauge.give_back()
+        in_use = gauge.pool.get_size() - gauge.pool.get_idle_size()
+        works = len(await db.labor.fetch(LOOKUP, ["2-02-10-02"]))
+        return len(calls), in_use, works
+
+    calls_made, in_use, works = _run(settings, body, pool_min_size=4, pool_max_size=4)
+    assert calls_made == 2 and in_use == 0 and works == 1  # nothing left checked out; close (in _run) does not hang
