@@ -43,7 +43,7 @@ class PoolGauge:
         self.kept: list[Any] = []  # connections kept between statements (acquired from the pool, idle)
         self.keep = pool.get_max_size() // 2 if keep is None else keep
         self._timer: asyncio.TimerHandle | None = None  # gives the kept connections back (KEEP_SECONDS)
-        self._giving_back: asyncio.Task | None = None
+        self._giving_back: asyncio.Task | None = None  # the periodic give-back (held: the loop keeps tasks weakly)
 
     @property
     def idle(self) -> int:

@@ -137,19 +137,11 @@ class SqlRegistry:
     def __contains__(self, name: str) -> bool:
         return name in self._sql
 
-    def key_lookup(self, name: str) -> bool:
-        """``is_key_lookup`` of the named statement (a file or a generated statement), decided once per text."""
-        return is_key_lookup(self[name])
-
     @staticmethod
     def label(name: str) -> str:
         """A statement's name in metrics, spans and ``Stats``: the variants of a generated statement that read other
         columns (``name#digest``, ``hub.api.fused``) share their label, so labels stay as few as the statements."""
         return name.partition("#")[0]
-
-    def generic_plan(self, name: str, args: tuple[Any, ...]) -> bool:
-        """``generic_plan`` of the named statement."""
-        return generic_plan(self[name], args)
 
     def names(self) -> list[str]:
         return sorted(self._sql)
@@ -337,7 +329,7 @@ class Databases:
         return self
 
     async def _lookup_pool(self, url: str, name: str, server_settings: dict[str, str]) -> PoolGauge:
-        """The generic-plan pool of one database (``SqlRegistry.generic_plan``, HUB_GENERIC_LOOKUPS): connections
+        """The generic-plan pool of one database (``generic_plan``, HUB_GENERIC_LOOKUPS): connections
         that plan each prepared statement once (``plan_cache_mode = force_generic_plan``), opened on demand; its
         gauge (and metrics label) is ``<pool>-lookups``."""
         pool = await asyncpg.create_pool(
@@ -358,13 +350,9 @@ class Databases:
         if self.replicas is not None:
             await self.replicas.close()
             self.replicas = None
-        for gauge in self.pool_gauges.values():
-            await gauge.give_back(final=True)  # the kept connections (hub.db.pool_use), before the pools close
-        for gauge in self.lookup_gauges:
-            await gauge.pool.close()
+        for gauge in self.pool_gauges.values():  # every pool (one per database, and its lookup pool) has its gauge
+            await gauge.close()  # its kept connections go back first (hub.db.pool_use)
         self.lookup_gauges.clear()
-        for pool in {id(p): p for p in self.pools.values()}.values():
-            await pool.close()
         self.pools.clear()
         self.departments.clear()
         self.pool_gauges.clear()

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from hub import SQL_DIR
-from hub.db.pools import Databases, SqlRegistry, is_key_lookup, optional_filters
+from hub.db.pools import Databases, SqlRegistry, generic_plan, is_key_lookup, optional_filters
 from hub.settings import Settings, SettingsError
 
 
@@ -116,7 +116,7 @@ def test_which_statements_are_key_lookups() -> None:
     assert not is_key_lookup("select * from t where id > $1 and ($3::text is null or name ilike $3) limit $2")
     assert not is_key_lookup("insert into t select * from unnest($1::text[])")
     registry = SqlRegistry()
-    lookups = {n for n in registry.names() if registry.key_lookup(n)}
+    lookups = {n for n in registry.names() if is_key_lookup(registry[n])}
     assert {"commerce/enterprises_by_uscc", "labor/occupations_by_code", "education/majors_by_school"} <= lookups
     assert not {"labor/occupations_page", "labor/seekers_page", "labor/postings_by_occupation"} & lookups
 
@@ -136,8 +136,8 @@ def test_which_statements_are_pages_with_optional_filters() -> None:
     assert {"labor/postings_page", "labor/occupations_page", "commerce/enterprises_page"} <= pages
     assert not {"labor/postings_by_occupation", "commerce/enterprises_by_uscc"} & pages
     # a run is generic only with every optional filter null
-    assert registry.generic_plan("labor/occupations_page", (0, 20, None, None, None))
-    assert not registry.generic_plan("labor/occupations_page", (0, 20, None, "%a%", None))
+    assert generic_plan(registry["labor/occupations_page"], (0, 20, None, None, None))
+    assert not generic_plan(registry["labor/occupations_page"], (0, 20, None, "%a%", None))
 
 
 def test_generic_lookups_setting() -> None:
