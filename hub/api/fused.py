@@ -14,8 +14,8 @@ e.g. enterprise + its industry (both commerce)::
       on true
 
 A key lookup or a root page without such joins is narrowed alone (``Fused`` without children, named and counted as
-its SQL file) when it can read fewer columns. Each part reads only the columns its plan reads (``selected_columns``: the selected fields, the join keys and the
-key column) when its objects are of a plain type and no computed field or custom join reads them: 50 postings
+its SQL file) when it can read fewer columns. Each part reads only the columns its plan reads
+(``selected_columns``: the selected fields, the join keys and the key column) when its objects are of a plain type and no computed field or custom join reads them: 50 postings
 send 4 of their 12 columns. Such a statement is named after its parts and its columns (``name#digest``) and
 counted under its parts' name (``SqlRegistry.label``).
 

@@ -84,17 +84,20 @@ class HubHandler(logging.StreamHandler):
         loop (at once without a running loop, or when ``FLUSH_LINES`` are waiting)."""
         with self.lock if self.lock is not None else _NO_LOCK:
             self.buffered.append(line)
-            if len(self.buffered) < FLUSH_LINES:
-                try:
-                    loop = asyncio.get_running_loop()
-                except RuntimeError:
-                    loop = None
-                if loop is not None:
-                    if self._timer is None or self._timer_loop is not loop:  # none yet, or one of another loop
-                        self._timer = loop.call_later(FLUSH_SECONDS, self.flush)
-                        self._timer_loop = loop
-                    return
+            if len(self.buffered) < FLUSH_LINES and self._timer_set():
+                return
         self.flush()
+
+    def _timer_set(self) -> bool:
+        """Is a flush timer set on the running loop (set now if not)? False without a running loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        if self._timer is None or self._timer_loop is not loop:  # none yet, or one of a loop that may be gone
+            self._timer = loop.call_later(FLUSH_SECONDS, self.flush)
+            self._timer_loop = loop
+        return True
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.buffered:
