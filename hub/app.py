@@ -35,7 +35,7 @@ from hub.http.pages import landing
 from hub.settings import Settings
 from hub.sync.http import routes as sync_routes
 from hub.sync.runtime import SyncRuntime
-from hub.telemetry.logs import configure_logging
+from hub.telemetry.logs import configure_logging, flush_access_lines
 from hub.telemetry.metrics import HubMetrics, metrics_endpoint
 from hub.telemetry.observe import TelemetryMiddleware
 from hub.telemetry.tracing import Telemetry, TracerProvider, provider_from_env
@@ -130,6 +130,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             await db.close()
             telemetry.metrics.end_worker()
             telemetry.flush()
+            flush_access_lines()
 
     graphql_app = HubGraphQL(schema, settings)
     routes = [

@@ -167,6 +167,15 @@ def access_line(message: str, fields: dict[str, Any]) -> None:
     handler.add(line.decode("utf-8"))
 
 
+def flush_access_lines() -> None:
+    """Write the access lines still waiting (the last step of the app's lifespan). A worker of ``hub serve
+    --workers N`` stopped by SIGTERM ends by the signal's default action once uvicorn has shut down (uvicorn raises
+    the signal again), so nothing at exit would write them."""
+    for handler in logging.root.handlers:
+        if isinstance(handler, HubHandler):
+            handler.flush()
+
+
 def _exclusive_handler() -> HubHandler | None:
     """The hub's JSON handler when it alone would write a ``hub.access`` INFO record, else None."""
     root = logging.root

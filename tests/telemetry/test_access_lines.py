@@ -227,3 +227,20 @@ def test_a_formatter_set_on_the_hub_handler_formats_the_access_lines_too(stream)
         access_line("tagged", dict(FIELDS))
         handler.flush()
     assert [(e["message"], e.get("service")) for e in _lines(stream)] == [("tagged", "hub-east")]
+
+
+def test_the_end_of_the_lifespan_writes_the_waiting_lines(settings, stream, monkeypatch) -> None:
+    """A worker of ``hub serve --workers N`` stopped by SIGTERM ends by the signal's default action once uvicorn
+    has shut down (uvicorn raises the signal again), so nothing at exit writes what waits: the app's lifespan does,
+    as its last step, whether or not the timer has fired (here it never would)."""
+    from starlette.testclient import TestClient
+
+    from hub.app import create_app
+
+    monkeypatch.setattr(logs, "FLUSH_SECONDS", 3600.0)
+    with alone():
+        with TestClient(create_app(settings)) as client:
+            assert client.get("/healthz").status_code == 200
+            assert not any(e.get("path") == "/healthz" for e in _lines(stream))  # still waiting
+        paths = [e.get("path") for e in _lines(stream)]
+    assert "/healthz" in paths
