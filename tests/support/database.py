@@ -24,10 +24,7 @@ from resolvers.analytics.statistics import refresh_statistics
 
 TEST_DB = "hub_test"
 DEMO_SEED = 42
-# The cell-key secret of the demo test databases. The migration draws a random one per installation; with it the
-# published (perturbed) figures, and everything computed from them (the supply backtest of forecastAccuracy), would
-# differ from run to run. Fixed here so that a test run is reproducible.
-DEMO_CELL_KEY_SECRET = "hub-test-demo-42"
+DEMO_CELL_KEY_SECRET = "hub-test-demo-42"  # see fix_cell_key_secret
 # Test databases ("hub_test*") get a per-run suffix so that two test runs sharing one server (two
 # checkouts, or a developer's run beside CI) never drop each other's databases. Dropped at the end.
 RUN_ID = os.environ.get("HUB_TEST_RUN_ID") or str(os.getpid())
@@ -56,6 +53,13 @@ def audit_checkpoints_on(settings: Settings, name: str) -> Settings:
         if not key.exists():
             generate(key)
     return replace(settings, audit_signing_key=key, audit_checkpoint_export=_audit_key_dir() / f"{db_name(name)}.jsonl")
+
+
+async def fix_cell_key_secret(conn: asyncpg.Connection, secret: str) -> None:
+    """Replace the installation's random cell-key secret (migration 0015) with ``secret``. With the random one the
+    published (perturbed) figures, and everything computed from them (the supply backtest of forecastAccuracy),
+    would differ from one test run to the next."""
+    await conn.execute("update hub.stat_cell_key_secret set secret = $1", secret)
 
 
 def with_database(url: str, name: str) -> str:
@@ -107,7 +111,7 @@ async def prepare(settings: Settings, admin_url: str, name: str, test_grants: bo
     try:
         if scale is not None:
             async with db.hub.pool.acquire() as conn:
-                await conn.execute("update hub.stat_cell_key_secret set secret = $1", DEMO_CELL_KEY_SECRET)
+                await fix_cell_key_secret(conn, DEMO_CELL_KEY_SECRET)
             await load_demo(pools_of(db), scale=scale, seed=DEMO_SEED)
             if statistics:
                 await refresh_statistics(db)  # the published statistics' summary tables

@@ -21,6 +21,7 @@ import asyncpg
 
 from hub.settings import Settings
 from tests.support import stats_dataset
+from tests.support.database import fix_cell_key_secret
 from tests.support.stats_dataset import CELL_KEY_SECRET, uscc
 
 D = dt.date
@@ -75,7 +76,7 @@ async def load(url: str) -> None:
         async with conn.transaction():
             await conn.executemany("insert into hub.districts (code, name, parent_code) values ($1, $2, $3) "
                                    "on conflict (code) do nothing", DISTRICTS)
-            await conn.execute("update hub.stat_cell_key_secret set secret = $1", CELL_KEY_SECRET)
+            await fix_cell_key_secret(conn, CELL_KEY_SECRET)
             await conn.executemany("insert into labor.occupations (code, name, major_group) values ($1, $2, $3)",
                                    [(c, n, int(c[0])) for c, n in OCCUPATIONS])
             await conn.executemany(

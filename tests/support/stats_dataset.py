@@ -29,6 +29,7 @@ from hub.governance.consumers import create_demo_consumers
 from hub.sync.check_chars import uscc_check_char
 from hub.settings import Settings
 from resolvers.analytics.statistics import refresh_statistics
+from tests.support.database import fix_cell_key_secret
 
 D = dt.date
 CELL_KEY_SECRET = "stats-dataset-254"
@@ -192,8 +193,7 @@ async def load_education(conn: asyncpg.Connection) -> None:
 async def load_districts(conn: asyncpg.Connection) -> None:
     await conn.executemany("insert into hub.districts (code, name, parent_code) values ($1, $2, $3) "
                            "on conflict (code) do nothing", DISTRICTS)
-    # a fixed secret: the record keys, so the perturbed figures, are the same in every run of the tests
-    await conn.execute("update hub.stat_cell_key_secret set secret = $1", CELL_KEY_SECRET)
+    await fix_cell_key_secret(conn, CELL_KEY_SECRET)
 
 
 async def load(urls: dict[str, str]) -> None:
