@@ -71,11 +71,11 @@ BENCH_HUB_WORKERS ?= 2
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 
-# The hub (BENCH_HUB_WORKERS workers, 2 by default; production settings, tracing off) side by side with
-# PostGraphile 4 and 5 (npm, installed into tests/bench/peer/v4|v5/node_modules; PostGraphile 5 where node >= 22 runs; without node the hub alone) over
-# the same bench database: checks that both return the same data, then hub registered, hub ad hoc and each
-# PostGraphile alternately for BENCH_ROUNDS rounds of BENCH_DURATION s (wrk -c16 -t2); prints every round, the
-# ratios to the better PostGraphile and the p99s; JSON in .hub/bench/peer-<timestamp>.json
+# The hub (BENCH_HUB_WORKERS workers, 2 by default; production settings, tracing off) side by side with PostGraphile
+# 4 and 5 (npm, installed into tests/bench/peer/v4|v5/node_modules; PostGraphile 5 where node >= 22 runs; without
+# node the hub alone) over the same bench database: checks that both return the same data, then hub registered, hub
+# ad hoc and each PostGraphile alternately for BENCH_ROUNDS rounds of BENCH_DURATION s (wrk -c16 -t2); prints every
+# round, the ratios to the better PostGraphile and the p99s; JSON in .hub/bench/peer-<timestamp>.json
 bench: $(STAMP) wrk
 	$(BIN)/python -m tests.bench peer --duration $(BENCH_DURATION) --rounds $(BENCH_ROUNDS) --rate-limit $(BENCH_RATE_LIMIT) \
 	  --workers $(BENCH_HUB_WORKERS)

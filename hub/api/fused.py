@@ -14,10 +14,10 @@ e.g. enterprise + its industry (both commerce)::
       on true
 
 A key lookup or a root page without such joins is narrowed alone (``Fused`` without children, named and counted as
-its SQL file) when it can read fewer columns. Each part reads only the columns its plan reads
-(``selected_columns``: the selected fields, the join keys and the key column) when its objects are of a plain type and no computed field or custom join reads them: 50 postings
-send 4 of their 12 columns. Such a statement is named after its parts and its columns (``name#digest``) and
-counted under its parts' name (``SqlRegistry.label``).
+its SQL file) when it can read fewer columns. Each part reads only the columns its plan reads (``selected_columns``:
+the selected fields, the join keys and the key column) when its objects are of a plain type and no computed field or
+custom join reads them: 50 postings send 4 of their 12 columns. Such a statement is named after its parts and its
+columns (``name#digest``) and counted under its parts' name (``SqlRegistry.label``).
 
 The statement is generated from the join specs (``hub.api.specs``: which loader, which key attribute — still
 the one definition of each join) and the SQL files they name; nothing is joined across departments (a code

@@ -15,7 +15,6 @@ import datetime
 import logging
 import select
 import sys
-import threading
 import time
 from typing import Any, Iterator
 
@@ -82,7 +81,7 @@ class HubHandler(logging.StreamHandler):
     def add(self, line: str) -> None:
         """Buffer one formatted line, written at the latest ``FLUSH_SECONDS`` later by a timer of the running
         loop (at once without a running loop, or when ``FLUSH_LINES`` are waiting)."""
-        with self.lock if self.lock is not None else _NO_LOCK:
+        with self.lock:  # type: ignore[union-attr] - created by Handler.__init__
             self.buffered.append(line)
             if len(self.buffered) < FLUSH_LINES and self._timer_set():
                 return
@@ -105,7 +104,7 @@ class HubHandler(logging.StreamHandler):
         super().emit(record)
 
     def flush(self) -> None:
-        with self.lock if self.lock is not None else _NO_LOCK:
+        with self.lock:  # type: ignore[union-attr] - created by Handler.__init__
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = self._timer_loop = None
@@ -137,7 +136,6 @@ def _pieces(lines: list[str], terminator: str) -> Iterator[str]:
         yield terminator.join(piece) + terminator
 
 
-_NO_LOCK = threading.Lock()
 PIPE_BUF = getattr(select, "PIPE_BUF", 512)  # 512: the least POSIX allows
 # Buffered access lines are written every FLUSH_SECONDS or per FLUSH_LINES, whichever comes first.
 FLUSH_SECONDS = 0.1
