@@ -46,7 +46,7 @@ class HostTurn:
         self._closed = False
         self._turn = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            # Waiters hold a shared lock on this second file while they wait for the turn.
+            # The waiter next in line holds this second file (exclusive) while it waits for the turn (``held``).
             self._waiting = os.open(self.path + ".waiting", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError:
             os.close(self._turn)
@@ -77,8 +77,12 @@ class HostTurn:
 
         ``flock`` wakes its waiters when the turn is given back but does not hand it over: the worker that gave it
         back, still running, would take it again at once (its next batch is ready under load) and starve the
-        others (measured: p99 87-164 ms). So the turn is taken at once only when it is free and nobody waits for
-        it; otherwise this worker queues as a waiter too, and the one already woken gets the turn first.
+        others (measured: p99 87-164 ms). So waiters stand in line: the one next in line holds the ``.waiting``
+        file (exclusive) while it waits for the turn, and lets go of it once it has the turn. The turn is taken at
+        once only when it is free and nobody is in line; otherwise this worker waits for its place in line, then
+        for the turn. A worker that gives the turn back and asks again at once therefore comes after the one in
+        line, however late the kernel schedules that one's thread (``flock`` alone would let whichever thread
+        runs first take the turn).
 
         The turn only spares the database the wait: the chain's lock still orders the batches. So a turn not had
         within ``wait_seconds`` (a holder stuck, another process holding the file) is not waited for any longer:
@@ -111,7 +115,7 @@ class HostTurn:
         return True
 
     def _queue_for_turn(self, wait: "_Wait") -> bool:  # in the waiter thread
-        fcntl.flock(self._waiting, fcntl.LOCK_SH)
+        fcntl.flock(self._waiting, fcntl.LOCK_EX)  # next in line (at once when ``_wait`` took the place already)
         try:
             fcntl.flock(self._turn, fcntl.LOCK_EX)
         finally:
@@ -126,6 +130,12 @@ class HostTurn:
     async def _wait(self) -> bool:
         self.waited += 1
         wait = _Wait()
+        # In line from now on when the place is free, not from when the thread gets to run: a holder that gives the
+        # turn back and asks again at once must find this waiter in line even when a loaded host has not scheduled
+        # the thread yet. (The thread takes it again, a no-op then, and lets go of it; when someone else is in line,
+        # or looking whether anyone is, the thread waits for the place.)
+        with contextlib.suppress(BlockingIOError):
+            fcntl.flock(self._waiting, fcntl.LOCK_EX | fcntl.LOCK_NB)
         granted = self._waiter.run(lambda: self._queue_for_turn(wait))
         try:
             return await asyncio.wait_for(asyncio.shield(granted), self.wait_seconds)

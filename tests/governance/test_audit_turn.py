@@ -9,10 +9,12 @@ their own writers in one event loop, or separate processes where a process's dea
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import multiprocessing
 import os
 import signal
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import asyncpg
 
 from hub.db.pools import Databases
 from hub.governance.audit import AuditEntry
+from hub.governance import audit_turn
 from hub.governance.audit_turn import TURN_ENV, HostTurn, create_for_server
 from hub.governance.audit_writer import AuditWriter
 from hub.settings import Settings
@@ -59,6 +62,80 @@ def test_the_turn_is_held_by_one_at_a_time_and_handed_on_fairly(tmp_path: Path) 
     order = asyncio.run(go())
     assert sorted(order) == ["a"] * 4 + ["b"] * 4
     assert all(x != y for x, y in zip(order, order[1:])), order  # never the same holder twice while one waits
+
+
+def test_a_waiter_whose_thread_runs_late_still_gets_the_turn_next(tmp_path: Path, monkeypatch) -> None:
+    """A waiter is in line from the moment it asks, not from when its thread runs: with its thread starting to wait
+    late (a loaded host), the holder that gives the turn back and asks again at once comes after it."""
+    path = create_for_server(tmp_path, 8009)
+    queue_for_turn = HostTurn._queue_for_turn
+
+    def late(self: HostTurn, wait: Any) -> bool:
+        time.sleep(0.15)  # the thread scheduled late
+        return queue_for_turn(self, wait)
+
+    monkeypatch.setattr(HostTurn, "_queue_for_turn", late)
+
+    async def go() -> list[str]:
+        a, b = HostTurn(path), HostTurn(path)
+        order: list[str] = []
+
+        async def worker(name: str, turn: HostTurn, times: int) -> None:
+            for _ in range(times):
+                async with turn.held():
+                    order.append(name)
+                    await asyncio.sleep(0.05)  # a batch commits
+
+        try:
+            # a takes the free turn; b asks while a holds it; a gives it back and asks again before b's thread runs
+            await asyncio.gather(worker("a", a, 2), worker("b", b, 1))
+            return order
+        finally:
+            a.close()
+            b.close()
+
+    assert asyncio.run(go()) == ["a", "b", "a"]
+
+
+def test_the_waiter_in_line_gets_the_turn_before_a_holder_that_asks_again(tmp_path: Path, monkeypatch) -> None:
+    """``flock`` does not hand the turn over: a waiter's thread, woken when the turn is given back, must run to take
+    it, and a holder that asks again at once may get there first. The waiter in line has the turn next all the
+    same: here its wake-ups come 0.1 s apart (a loaded host), and the holder that gave the turn back and asked again
+    still comes after it."""
+    path = create_for_server(tmp_path, 8010)
+    slow: list[int] = []  # the turn file descriptor whose waits wake up late
+
+    def flock(fd: int, operation: int) -> None:
+        if fd in slow and operation == fcntl.LOCK_EX:  # a blocking wait for the turn, woken late
+            while True:
+                try:
+                    return fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    time.sleep(0.1)
+        return fcntl.flock(fd, operation)
+
+    monkeypatch.setattr(audit_turn, "fcntl", types.SimpleNamespace(
+        flock=flock, **{name: getattr(fcntl, name) for name in dir(fcntl) if name.startswith("LOCK_")}))
+
+    async def go() -> list[str]:
+        a, b = HostTurn(path), HostTurn(path)
+        slow.append(b._turn)
+        order: list[str] = []
+
+        async def worker(name: str, turn: HostTurn, times: int) -> None:
+            for _ in range(times):
+                async with turn.held():
+                    order.append(name)
+                    await asyncio.sleep(0.05)  # a batch commits
+
+        try:
+            await asyncio.gather(worker("a", a, 2), worker("b", b, 1))
+            return order
+        finally:
+            a.close()
+            b.close()
+
+    assert asyncio.run(go()) == ["a", "b", "a"]
 
 
 def test_a_waiter_that_gives_up_does_not_keep_the_turn(tmp_path: Path) -> None:
