@@ -86,11 +86,17 @@ class HostTurn:
 
         The turn only spares the database the wait: the chain's lock still orders the batches. So a turn not had
         within ``wait_seconds`` (a holder stuck, another process holding the file) is not waited for any longer:
-        the block runs without it, and the batch waits for the chain's lock as without a turn."""
+        the block runs without it, and the batch waits for the chain's lock as without a turn; so does a block whose
+        ``flock`` fails (ENOLCK on a network file system), its place in line let go of."""
         if self._given_up is not None and not self._given_up.done():
             held = False  # a wait given up has not ended yet: no turn until it does (no 5 s per batch meanwhile)
         else:
-            held = self._take_at_once() or await self._wait()
+            try:
+                held = self._take_at_once() or await self._wait()
+            except OSError as exc:  # flock refused (e.g. ENOLCK on a network file system): nothing is held
+                log.warning("the audit turn (%s) cannot be taken (%s): this batch waits for the chain's lock in the "
+                            "database instead", self.path, exc)
+                held = False
         try:
             yield
         finally:
@@ -115,8 +121,8 @@ class HostTurn:
         return True
 
     def _queue_for_turn(self, wait: "_Wait") -> bool:  # in the waiter thread
-        fcntl.flock(self._waiting, fcntl.LOCK_EX)  # next in line (at once when ``_wait`` took the place already)
-        try:
+        try:  # the place is let go of however this ends (``_wait`` may hold it already)
+            fcntl.flock(self._waiting, fcntl.LOCK_EX)  # next in line (at once when ``_wait`` took the place already)
             fcntl.flock(self._turn, fcntl.LOCK_EX)
         finally:
             fcntl.flock(self._waiting, fcntl.LOCK_UN)

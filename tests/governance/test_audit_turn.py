@@ -9,6 +9,7 @@ their own writers in one event loop, or separate processes where a process's dea
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import multiprocessing
 import os
@@ -136,6 +137,48 @@ def test_the_waiter_in_line_gets_the_turn_before_a_holder_that_asks_again(tmp_pa
             b.close()
 
     assert asyncio.run(go()) == ["a", "b", "a"]
+
+
+def test_a_turn_flock_refuses_runs_the_batch_without_it_and_leaves_no_place_in_line_held(tmp_path: Path,
+                                                                                         monkeypatch) -> None:
+    """``flock`` may fail (ENOLCK: no locks available, e.g. on a network file system): the batch runs without the
+    turn, as when the turn is not had in time, rather than failing the operations; and the place in line that the
+    waiter took when it asked is let go of, or every other worker would wait for it in vain from then on."""
+    path = create_for_server(tmp_path, 8011)
+    refusing: list[int] = []  # the place-in-line descriptor whose blocking flock fails (in the waiter thread)
+
+    def flock(fd: int, operation: int) -> None:
+        if fd in refusing and operation == fcntl.LOCK_EX:
+            raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+        return fcntl.flock(fd, operation)
+
+    monkeypatch.setattr(audit_turn, "fcntl", types.SimpleNamespace(
+        flock=flock, **{name: getattr(fcntl, name) for name in dir(fcntl) if name.startswith("LOCK_")}))
+
+    def free(suffix: str) -> bool:
+        probe = os.open(f"{path}{suffix}", os.O_RDWR)
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(probe)
+
+    async def go() -> tuple[list[str], bool, bool]:
+        a, b = HostTurn(path), HostTurn(path)
+        refusing.append(b._waiting)
+        ran: list[str] = []
+        try:
+            async with a.held():
+                async with b.held():  # a holds the turn: b asks for a place in line, and its thread's flock fails
+                    ran.append("b")
+            return ran, free(".waiting"), free("")  # both still open: nothing of theirs is held any more
+        finally:
+            a.close()
+            b.close()
+
+    assert asyncio.run(asyncio.wait_for(go(), 10)) == (["b"], True, True)
 
 
 def test_a_waiter_that_gives_up_does_not_keep_the_turn(tmp_path: Path) -> None:
