@@ -26,6 +26,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
@@ -33,6 +34,7 @@ from hub.errors import SetupError
 
 TURN_ENV = "HUB_AUDIT_TURN_FILE"
 WAIT_SECONDS = 5.0  # longest wait for the turn; then a batch goes without it (``HostTurn.held``)
+YIELD_SECONDS = 0.001  # a worker letting the turn go to another tries again this often (``HostTurn._must_yield``)
 
 log = logging.getLogger("hub.audit")
 
@@ -46,7 +48,7 @@ class HostTurn:
         self._closed = False
         self._turn = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            # The waiter next in line holds this second file (exclusive) while it waits for the turn (``held``).
+            # Waiters hold a shared lock on this second file while they wait for the turn (``held``).
             self._waiting = os.open(self.path + ".waiting", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError:
             os.close(self._turn)
@@ -56,6 +58,8 @@ class HostTurn:
         self.waited = 0  # turns this process waited for (another worker held the turn, or was waiting for it)
         self.given_up = 0  # waits that ran out (the batch went without the turn)
         self._given_up: asyncio.Future | None = None  # the last wait given up or cancelled, while its thread waits
+        self._generation: int | None = None  # the turn's count when this process last took it (the turn file's)
+        self._yielded: int | None = None  # that count, when this process gave the turn back while others waited
 
     @classmethod
     def from_env(cls, environ: Any = os.environ) -> "HostTurn | None":
@@ -77,17 +81,17 @@ class HostTurn:
 
         ``flock`` wakes its waiters when the turn is given back but does not hand it over: the worker that gave it
         back, still running, would take it again at once (its next batch is ready under load) and starve the
-        others (measured: p99 87-164 ms). So waiters stand in line: the one next in line holds the ``.waiting``
-        file (exclusive) while it waits for the turn, and lets go of it once it has the turn. The turn is taken at
-        once only when it is free and nobody is in line; otherwise this worker waits for its place in line, then
-        for the turn. A worker that gives the turn back and asks again at once therefore comes after the one in
-        line, however late the kernel schedules that one's thread (``flock`` alone would let whichever thread
-        runs first take the turn).
+        others (measured: p99 87-164 ms). So waiters hold the ``.waiting`` file (shared) while they wait, from the
+        moment they ask; the turn is taken at once only when it is free and nobody waits. A worker that gives the
+        turn back while others wait lets it go to one of them: the turn file counts the turns, and until the count
+        has moved on (another has had it) this worker, should its thread get the turn first (the woken waiter's
+        thread not run yet, on a loaded host), gives it back again and tries a moment later (``_must_yield``).
+        Among several waiters the turn goes to whichever the kernel lets take it: not first come, first served.
 
         The turn only spares the database the wait: the chain's lock still orders the batches. So a turn not had
         within ``wait_seconds`` (a holder stuck, another process holding the file) is not waited for any longer:
         the block runs without it, and the batch waits for the chain's lock as without a turn; so does a block whose
-        ``flock`` fails (ENOLCK on a network file system), its place in line let go of."""
+        ``flock`` fails (ENOLCK on a network file system), its wait on ``.waiting`` let go of."""
         if self._given_up is not None and not self._given_up.done():
             held = False  # a wait given up has not ended yet: no turn until it does (no 5 s per batch meanwhile)
         else:
@@ -101,6 +105,10 @@ class HostTurn:
             yield
         finally:
             if held:
+                try:
+                    self._yielded = None if self._nobody_waits() else self._generation
+                except OSError:
+                    self._yielded = None
                 fcntl.flock(self._turn, fcntl.LOCK_UN)
 
     def _take_at_once(self) -> bool:
@@ -110,7 +118,40 @@ class HostTurn:
             fcntl.flock(self._turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
+        self._taken()
         return True
+
+    def _taken(self) -> None:
+        """This process has the turn: count it in the turn file (read and written only by the turn's holder)."""
+        self._yielded = None
+        try:
+            self._generation = (_count(self._turn) + 1) % 2**63
+            os.pwrite(self._turn, self._generation.to_bytes(8, "little"), 0)
+        except OSError:  # not counted: nobody yields to this turn (``_must_yield``); the turn itself is held
+            self._generation = None
+
+    def _must_yield(self, wait: "_Wait") -> bool:
+        """(In the waiter thread, holding the turn.) Did this process give the turn back while others waited, and has
+        nobody had it since, while someone still waits? Then it is theirs first."""
+        if self._yielded is None or wait.abandoned:
+            return False
+        try:
+            return _count(self._turn) == self._yielded and self._others_wait()
+        except OSError:
+            return False
+
+    def _others_wait(self) -> bool:
+        """(In the waiter thread, which holds ``.waiting`` shared.) Does another process hold it too? Exclusive is
+        had only when nobody else holds it; either way this thread holds it shared again afterwards (a conversion
+        that fails may have let go of it: ``flock`` converts by unlocking first)."""
+        try:
+            fcntl.flock(self._waiting, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            others = True
+        else:
+            others = False
+        fcntl.flock(self._waiting, fcntl.LOCK_SH)
+        return others
 
     def _nobody_waits(self) -> bool:
         try:
@@ -121,27 +162,31 @@ class HostTurn:
         return True
 
     def _queue_for_turn(self, wait: "_Wait") -> bool:  # in the waiter thread
-        try:  # the place is let go of however this ends (``_wait`` may hold it already)
-            fcntl.flock(self._waiting, fcntl.LOCK_EX)  # next in line (at once when ``_wait`` took the place already)
+        try:  # ``.waiting`` is let go of however this ends (``_wait`` may hold it already)
+            fcntl.flock(self._waiting, fcntl.LOCK_SH)  # waiting (held already when ``_wait`` could take it)
             fcntl.flock(self._turn, fcntl.LOCK_EX)
+            while self._must_yield(wait):  # had it first again: give it back, for a waiter to take
+                fcntl.flock(self._turn, fcntl.LOCK_UN)
+                time.sleep(YIELD_SECONDS)
+                fcntl.flock(self._turn, fcntl.LOCK_EX)
         finally:
             fcntl.flock(self._waiting, fcntl.LOCK_UN)
         with self._handover:
             if wait.abandoned:  # its waiter gave up or was cancelled: nobody holds it, give it back
                 fcntl.flock(self._turn, fcntl.LOCK_UN)
                 return False
+            self._taken()
             wait.granted = True
             return True
 
     async def _wait(self) -> bool:
         self.waited += 1
         wait = _Wait()
-        # In line from now on when the place is free, not from when the thread gets to run: a holder that gives the
-        # turn back and asks again at once must find this waiter in line even when a loaded host has not scheduled
-        # the thread yet. (The thread takes it again, a no-op then, and lets go of it; when someone else is in line,
-        # or looking whether anyone is, the thread waits for the place.)
+        # Waiting from now on, not from when the thread gets to run: a holder that gives the turn back must see this
+        # waiter even when a loaded host has not scheduled the thread yet. (The thread takes it again, a no-op then,
+        # and lets go of it; when another is looking whether anyone waits this very moment, the thread takes it.)
         with contextlib.suppress(BlockingIOError):
-            fcntl.flock(self._waiting, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._waiting, fcntl.LOCK_SH | fcntl.LOCK_NB)
         granted = self._waiter.run(lambda: self._queue_for_turn(wait))
         try:
             return await asyncio.wait_for(asyncio.shield(granted), self.wait_seconds)
@@ -231,6 +276,11 @@ class _WaiterThread:
                 done.set_exception(exc)
             else:
                 done.set_result(result)
+
+
+def _count(fd: int) -> int:
+    """The turn file's count of turns (8 bytes; 0 in a new, empty file)."""
+    return int.from_bytes(os.pread(fd, 8, 0).ljust(8, b"\0"), "little")
 
 
 def create_for_server(data_dir: Path, port: int) -> Path:

@@ -65,9 +65,38 @@ def test_the_turn_is_held_by_one_at_a_time_and_handed_on_fairly(tmp_path: Path) 
     assert all(x != y for x, y in zip(order, order[1:])), order  # never the same holder twice while one waits
 
 
+def test_with_three_workers_none_takes_the_turn_twice_while_another_waits(tmp_path: Path) -> None:
+    """Three holders of one turn file, each asking again as soon as it gives the turn back: nobody has it twice in a
+    row while another still has batches to write (the order among the waiters is the kernel's)."""
+    path = create_for_server(tmp_path, 8012)
+
+    async def go() -> list[str]:
+        turns = {name: HostTurn(path) for name in "abc"}
+        order: list[str] = []
+
+        async def worker(name: str, times: int) -> None:
+            for _ in range(times):
+                async with turns[name].held():
+                    order.append(name)
+                    await asyncio.sleep(0.02)  # a batch commits
+
+        try:
+            await asyncio.gather(*(worker(name, 4) for name in turns))
+            return order
+        finally:
+            for turn in turns.values():
+                turn.close()
+
+    order = asyncio.run(go())
+    assert sorted(order) == ["a"] * 4 + ["b"] * 4 + ["c"] * 4
+    for i in range(len(order) - 1):
+        if order[i] == order[i + 1]:  # only once the others are done
+            assert not set(order[i + 1:]) - {order[i]}, order
+
+
 def test_a_waiter_whose_thread_runs_late_still_gets_the_turn_next(tmp_path: Path, monkeypatch) -> None:
-    """A waiter is in line from the moment it asks, not from when its thread runs: with its thread starting to wait
-    late (a loaded host), the holder that gives the turn back and asks again at once comes after it."""
+    """A waiter waits from the moment it asks, not from when its thread runs: with its thread starting to wait late
+    (a loaded host), the holder that gives the turn back and asks again at once comes after it."""
     path = create_for_server(tmp_path, 8009)
     queue_for_turn = HostTurn._queue_for_turn
 
@@ -98,9 +127,9 @@ def test_a_waiter_whose_thread_runs_late_still_gets_the_turn_next(tmp_path: Path
     assert asyncio.run(go()) == ["a", "b", "a"]
 
 
-def test_the_waiter_in_line_gets_the_turn_before_a_holder_that_asks_again(tmp_path: Path, monkeypatch) -> None:
+def test_the_waiter_gets_the_turn_before_a_holder_that_asks_again(tmp_path: Path, monkeypatch) -> None:
     """``flock`` does not hand the turn over: a waiter's thread, woken when the turn is given back, must run to take
-    it, and a holder that asks again at once may get there first. The waiter in line has the turn next all the
+    it, and a holder that asks again at once may get there first. The waiter has the turn next all the
     same: here its wake-ups come 0.1 s apart (a loaded host), and the holder that gave the turn back and asked again
     still comes after it."""
     path = create_for_server(tmp_path, 8010)
@@ -139,16 +168,16 @@ def test_the_waiter_in_line_gets_the_turn_before_a_holder_that_asks_again(tmp_pa
     assert asyncio.run(go()) == ["a", "b", "a"]
 
 
-def test_a_turn_flock_refuses_runs_the_batch_without_it_and_leaves_no_place_in_line_held(tmp_path: Path,
-                                                                                         monkeypatch) -> None:
+def test_a_turn_flock_refuses_runs_the_batch_without_it_and_leaves_no_wait_held(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
     """``flock`` may fail (ENOLCK: no locks available, e.g. on a network file system): the batch runs without the
-    turn, as when the turn is not had in time, rather than failing the operations; and the place in line that the
-    waiter took when it asked is let go of, or every other worker would wait for it in vain from then on."""
+    turn, as when the turn is not had in time, rather than failing the operations; and the lock on ``.waiting`` that
+    the waiter took when it asked is let go of, or every other worker would see a waiter for good from then on."""
     path = create_for_server(tmp_path, 8011)
-    refusing: list[int] = []  # the place-in-line descriptor whose blocking flock fails (in the waiter thread)
+    refusing: list[int] = []  # the .waiting descriptor whose blocking flock fails (in the waiter thread)
 
     def flock(fd: int, operation: int) -> None:
-        if fd in refusing and operation == fcntl.LOCK_EX:
+        if fd in refusing and operation == fcntl.LOCK_SH:
             raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
         return fcntl.flock(fd, operation)
 
@@ -171,7 +200,7 @@ def test_a_turn_flock_refuses_runs_the_batch_without_it_and_leaves_no_place_in_l
         ran: list[str] = []
         try:
             async with a.held():
-                async with b.held():  # a holds the turn: b asks for a place in line, and its thread's flock fails
+                async with b.held():  # a holds the turn: b waits, and its thread's flock fails
                     ran.append("b")
             return ran, free(".waiting"), free("")  # both still open: nothing of theirs is held any more
         finally:
