@@ -86,7 +86,8 @@ class HostTurn:
         moment they ask; the turn is taken at once only when it is free and nobody waits. A worker that gives the
         turn back while others wait lets it go to one of them: the turn file counts the turns, and until the count
         has moved on (another has had it) this worker, should its thread get the turn first (the woken waiter's
-        thread not run yet, on a loaded host), gives it back again and tries a moment later (``_must_yield``).
+        thread not run yet, on a loaded host), gives it back again and tries a moment later (``_must_yield``), for
+        ``YIELD_LIMIT_SECONDS`` at most.
         Among several waiters the turn goes to whichever the kernel lets take it: not first come, first served.
 
         The turn only spares the database the wait: the chain's lock still orders the batches. So a turn not had
@@ -167,7 +168,8 @@ class HostTurn:
             fcntl.flock(self._waiting, fcntl.LOCK_SH)  # waiting (held already when ``_wait`` could take it)
             fcntl.flock(self._turn, fcntl.LOCK_EX)
             # A waiter that does not take the turn within YIELD_LIMIT_SECONDS is not coming (a stopped process holding
-            # .waiting): yielding longer would make each of this worker's batches wait ``wait_seconds``, then go without.
+            # .waiting): yielding longer would make each of this worker's batches wait ``wait_seconds``, then go
+            # without the turn.
             until = time.monotonic() + YIELD_LIMIT_SECONDS
             while time.monotonic() < until and self._must_yield(wait):  # had it first again: let a waiter take it
                 fcntl.flock(self._turn, fcntl.LOCK_UN)

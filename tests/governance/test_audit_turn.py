@@ -184,16 +184,6 @@ def test_a_turn_flock_refuses_runs_the_batch_without_it_and_leaves_no_wait_held(
     monkeypatch.setattr(audit_turn, "fcntl", types.SimpleNamespace(
         flock=flock, **{name: getattr(fcntl, name) for name in dir(fcntl) if name.startswith("LOCK_")}))
 
-    def free(suffix: str) -> bool:
-        probe = os.open(f"{path}{suffix}", os.O_RDWR)
-        try:
-            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
-        finally:
-            os.close(probe)
-
     async def go() -> tuple[list[str], bool, bool]:
         a, b = HostTurn(path), HostTurn(path)
         refusing.append(b._waiting)
@@ -202,7 +192,7 @@ def test_a_turn_flock_refuses_runs_the_batch_without_it_and_leaves_no_wait_held(
             async with a.held():
                 async with b.held():  # a holds the turn: b waits, and its thread's flock fails
                     ran.append("b")
-            return ran, free(".waiting"), free("")  # both still open: nothing of theirs is held any more
+            return ran, _free(f"{path}.waiting"), _free(path)  # both still open: nothing of theirs is held any more
         finally:
             a.close()
             b.close()
@@ -410,7 +400,8 @@ def _stopped(pid: int) -> bool:
                for task in Path(f"/proc/{pid}/task").iterdir())
 
 
-def _free(path: Path) -> bool:
+def _free(path: str | Path) -> bool:
+    """Nobody holds a flock on ``path``."""
     probe = os.open(path, os.O_RDWR)
     try:
         fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
