@@ -35,6 +35,7 @@ from hub.errors import SetupError
 TURN_ENV = "HUB_AUDIT_TURN_FILE"
 WAIT_SECONDS = 5.0  # longest wait for the turn; then a batch goes without it (``HostTurn.held``)
 YIELD_SECONDS = 0.001  # a worker letting the turn go to another tries again this often (``HostTurn._must_yield``)
+YIELD_LIMIT_SECONDS = 0.1  # and for this long at most: a woken waiter's thread takes the turn well within it
 
 log = logging.getLogger("hub.audit")
 
@@ -85,7 +86,8 @@ class HostTurn:
         moment they ask; the turn is taken at once only when it is free and nobody waits. A worker that gives the
         turn back while others wait lets it go to one of them: the turn file counts the turns, and until the count
         has moved on (another has had it) this worker, should its thread get the turn first (the woken waiter's
-        thread not run yet, on a loaded host), gives it back again and tries a moment later (``_must_yield``).
+        thread not run yet, on a loaded host), gives it back again and tries a moment later (``_must_yield``), for
+        ``YIELD_LIMIT_SECONDS`` at most.
         Among several waiters the turn goes to whichever the kernel lets take it: not first come, first served.
 
         The turn only spares the database the wait: the chain's lock still orders the batches. So a turn not had
@@ -165,7 +167,11 @@ class HostTurn:
         try:  # ``.waiting`` is let go of however this ends (``_wait`` may hold it already)
             fcntl.flock(self._waiting, fcntl.LOCK_SH)  # waiting (held already when ``_wait`` could take it)
             fcntl.flock(self._turn, fcntl.LOCK_EX)
-            while self._must_yield(wait):  # had it first again: give it back, for a waiter to take
+            # A waiter that does not take the turn within YIELD_LIMIT_SECONDS is not coming (a stopped process holding
+            # .waiting): yielding longer would make each of this worker's batches wait ``wait_seconds``, then go
+            # without the turn.
+            until = time.monotonic() + YIELD_LIMIT_SECONDS
+            while time.monotonic() < until and self._must_yield(wait):  # had it first again: let a waiter take it
                 fcntl.flock(self._turn, fcntl.LOCK_UN)
                 time.sleep(YIELD_SECONDS)
                 fcntl.flock(self._turn, fcntl.LOCK_EX)

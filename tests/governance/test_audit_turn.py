@@ -184,16 +184,6 @@ def test_a_turn_flock_refuses_runs_the_batch_without_it_and_leaves_no_wait_held(
     monkeypatch.setattr(audit_turn, "fcntl", types.SimpleNamespace(
         flock=flock, **{name: getattr(fcntl, name) for name in dir(fcntl) if name.startswith("LOCK_")}))
 
-    def free(suffix: str) -> bool:
-        probe = os.open(f"{path}{suffix}", os.O_RDWR)
-        try:
-            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
-        finally:
-            os.close(probe)
-
     async def go() -> tuple[list[str], bool, bool]:
         a, b = HostTurn(path), HostTurn(path)
         refusing.append(b._waiting)
@@ -202,7 +192,7 @@ def test_a_turn_flock_refuses_runs_the_batch_without_it_and_leaves_no_wait_held(
             async with a.held():
                 async with b.held():  # a holds the turn: b waits, and its thread's flock fails
                     ran.append("b")
-            return ran, free(".waiting"), free("")  # both still open: nothing of theirs is held any more
+            return ran, _free(f"{path}.waiting"), _free(path)  # both still open: nothing of theirs is held any more
         finally:
             a.close()
             b.close()
@@ -355,3 +345,68 @@ def test_a_turn_held_elsewhere_for_too_long_is_not_waited_for(tmp_path: Path) ->
 
     waited, given_up, second = asyncio.run(asyncio.wait_for(go(), 10))
     assert 0.25 < waited < 3 and given_up == 1 and second < 0.25
+
+
+def _wait_for_turn(path: str, asking: Any) -> None:
+    async def go() -> None:
+        turn = HostTurn(path, wait_seconds=3600)
+        asking.set()
+        async with turn.held():
+            pass
+    asyncio.run(go())
+
+
+def test_a_waiter_that_never_takes_the_turn_does_not_stall_the_one_that_gave_it_back(tmp_path: Path) -> None:
+    """A worker that gave the turn back while another waited lets it go to that one (``_must_yield``), but a waiter
+    that never takes it (a stopped process, still holding ``.waiting``) is not waited for until the wait runs out:
+    the worker has the turn again soon, for every batch, not after ``wait_seconds`` each time."""
+    path = create_for_server(tmp_path, 8013)
+    context = multiprocessing.get_context("spawn")
+    asking = context.Event()
+    waiter = context.Process(target=_wait_for_turn, args=(str(path), asking))
+
+    async def go() -> tuple[int, list[float]]:
+        turn = HostTurn(path, wait_seconds=2)
+        took: list[float] = []
+        try:
+            async with turn.held():
+                waiter.start()
+                assert asking.wait(30)
+                await asyncio.sleep(0.5)  # the waiter is blocked in flock for the turn, holding .waiting
+                os.kill(waiter.pid, signal.SIGSTOP)
+                while not _stopped(waiter.pid):  # all its threads, before the turn is free
+                    await asyncio.sleep(0.01)
+            for _ in range(2):  # each batch: the turn was given back while the stopped one waited
+                started = time.monotonic()
+                async with turn.held():
+                    took.append(time.monotonic() - started)
+                    assert not _free(path)  # held
+                await asyncio.sleep(0.2)  # (a wait given up would have ended by now)
+            return turn.given_up, took
+        finally:
+            turn.close()
+
+    try:
+        given_up, took = asyncio.run(asyncio.wait_for(go(), 30))
+    finally:
+        if waiter.pid is not None:
+            os.kill(waiter.pid, signal.SIGKILL)
+            waiter.join(10)
+    assert given_up == 0, took  # without a bound on yielding: each batch waits the full 2 s, then goes without it
+
+
+def _stopped(pid: int) -> bool:
+    return all((task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+               for task in Path(f"/proc/{pid}/task").iterdir())
+
+
+def _free(path: str | Path) -> bool:
+    """Nobody holds a flock on ``path``."""
+    probe = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(probe)
