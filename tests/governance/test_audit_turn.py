@@ -17,7 +17,7 @@ import signal
 import time
 import types
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import asyncpg
 
@@ -37,30 +37,46 @@ def _entry(worker: int, i: int) -> AuditEntry:
                       trace_id=f"{worker:032x}")
 
 
+def _take_turns(path: Path, holds: dict[str, int], seconds: float,
+                opened: Callable[[dict[str, HostTurn]], None] | None = None) -> tuple[list[str], dict[str, HostTurn]]:
+    """Holders of one turn file in one event loop, each taking the turn ``holds[name]`` times and holding it
+    ``seconds`` (a batch commits), asking again as soon as it gave it back: the order they had it in, and the turns
+    (closed by then). ``opened`` sees the turns before anyone asks."""
+    turns: dict[str, HostTurn] = {}
+
+    async def go() -> list[str]:
+        turns.update((name, HostTurn(path)) for name in holds)
+        if opened is not None:
+            opened(turns)
+        order: list[str] = []
+
+        async def worker(name: str) -> None:
+            for _ in range(holds[name]):
+                async with turns[name].held():
+                    order.append(name)
+                    await asyncio.sleep(seconds)
+
+        try:
+            await asyncio.gather(*(worker(name) for name in holds))
+            return order
+        finally:
+            for turn in turns.values():
+                turn.close()
+
+    return asyncio.run(go()), turns
+
+
+def _patch_flock(monkeypatch: Any, flock: Callable[[int, int], None]) -> None:
+    """``hub.governance.audit_turn`` calls ``flock`` instead of the real one (the LOCK_ constants are the real ones)."""
+    monkeypatch.setattr(audit_turn, "fcntl", types.SimpleNamespace(
+        flock=flock, **{name: getattr(fcntl, name) for name in dir(fcntl) if name.startswith("LOCK_")}))
+
+
 def test_the_turn_is_held_by_one_at_a_time_and_handed_on_fairly(tmp_path: Path) -> None:
     """Two holders of one turn file: while one holds it the other waits; when the holder gives it back and at
     once asks again (its next batch is ready), the one that was waiting gets it first."""
-    path = create_for_server(tmp_path, 8000)
-
-    async def go() -> list[str]:
-        a, b = HostTurn(path), HostTurn(path)
-        order: list[str] = []
-
-        async def worker(name: str, turn: HostTurn, times: int) -> None:
-            for _ in range(times):
-                async with turn.held():
-                    order.append(name)
-                    await asyncio.sleep(0.02)  # a batch commits
-
-        try:
-            await asyncio.gather(worker("a", a, 4), worker("b", b, 4))
-            assert a.waited + b.waited >= 6
-            return order
-        finally:
-            a.close()
-            b.close()
-
-    order = asyncio.run(go())
+    order, turns = _take_turns(create_for_server(tmp_path, 8000), {"a": 4, "b": 4}, 0.02)
+    assert turns["a"].waited + turns["b"].waited >= 6
     assert sorted(order) == ["a"] * 4 + ["b"] * 4
     assert all(x != y for x, y in zip(order, order[1:])), order  # never the same holder twice while one waits
 
@@ -68,26 +84,7 @@ def test_the_turn_is_held_by_one_at_a_time_and_handed_on_fairly(tmp_path: Path) 
 def test_with_three_workers_none_takes_the_turn_twice_while_another_waits(tmp_path: Path) -> None:
     """Three holders of one turn file, each asking again as soon as it gives the turn back: nobody has it twice in a
     row while another still has batches to write (the order among the waiters is the kernel's)."""
-    path = create_for_server(tmp_path, 8012)
-
-    async def go() -> list[str]:
-        turns = {name: HostTurn(path) for name in "abc"}
-        order: list[str] = []
-
-        async def worker(name: str, times: int) -> None:
-            for _ in range(times):
-                async with turns[name].held():
-                    order.append(name)
-                    await asyncio.sleep(0.02)  # a batch commits
-
-        try:
-            await asyncio.gather(*(worker(name, 4) for name in turns))
-            return order
-        finally:
-            for turn in turns.values():
-                turn.close()
-
-    order = asyncio.run(go())
+    order, _ = _take_turns(create_for_server(tmp_path, 8012), {"a": 4, "b": 4, "c": 4}, 0.02)
     assert sorted(order) == ["a"] * 4 + ["b"] * 4 + ["c"] * 4
     for i in range(len(order) - 1):
         if order[i] == order[i + 1]:  # only once the others are done
@@ -97,7 +94,6 @@ def test_with_three_workers_none_takes_the_turn_twice_while_another_waits(tmp_pa
 def test_a_waiter_whose_thread_runs_late_still_gets_the_turn_next(tmp_path: Path, monkeypatch) -> None:
     """A waiter waits from the moment it asks, not from when its thread runs: with its thread starting to wait late
     (a loaded host), the holder that gives the turn back and asks again at once comes after it."""
-    path = create_for_server(tmp_path, 8009)
     queue_for_turn = HostTurn._queue_for_turn
 
     def late(self: HostTurn, wait: Any) -> bool:
@@ -105,26 +101,9 @@ def test_a_waiter_whose_thread_runs_late_still_gets_the_turn_next(tmp_path: Path
         return queue_for_turn(self, wait)
 
     monkeypatch.setattr(HostTurn, "_queue_for_turn", late)
-
-    async def go() -> list[str]:
-        a, b = HostTurn(path), HostTurn(path)
-        order: list[str] = []
-
-        async def worker(name: str, turn: HostTurn, times: int) -> None:
-            for _ in range(times):
-                async with turn.held():
-                    order.append(name)
-                    await asyncio.sleep(0.05)  # a batch commits
-
-        try:
-            # a takes the free turn; b asks while a holds it; a gives it back and asks again before b's thread runs
-            await asyncio.gather(worker("a", a, 2), worker("b", b, 1))
-            return order
-        finally:
-            a.close()
-            b.close()
-
-    assert asyncio.run(go()) == ["a", "b", "a"]
+    # a takes the free turn; b asks while a holds it; a gives it back and asks again before b's thread runs
+    order, _ = _take_turns(create_for_server(tmp_path, 8009), {"a": 2, "b": 1}, 0.05)
+    assert order == ["a", "b", "a"]
 
 
 def test_the_waiter_gets_the_turn_before_a_holder_that_asks_again(tmp_path: Path, monkeypatch) -> None:
@@ -132,7 +111,6 @@ def test_the_waiter_gets_the_turn_before_a_holder_that_asks_again(tmp_path: Path
     it, and a holder that asks again at once may get there first. The waiter has the turn next all the
     same: here its wake-ups come 0.1 s apart (a loaded host), and the holder that gave the turn back and asked again
     still comes after it."""
-    path = create_for_server(tmp_path, 8010)
     slow: list[int] = []  # the turn file descriptor whose waits wake up late
 
     def flock(fd: int, operation: int) -> None:
@@ -144,28 +122,10 @@ def test_the_waiter_gets_the_turn_before_a_holder_that_asks_again(tmp_path: Path
                     time.sleep(0.1)
         return fcntl.flock(fd, operation)
 
-    monkeypatch.setattr(audit_turn, "fcntl", types.SimpleNamespace(
-        flock=flock, **{name: getattr(fcntl, name) for name in dir(fcntl) if name.startswith("LOCK_")}))
-
-    async def go() -> list[str]:
-        a, b = HostTurn(path), HostTurn(path)
-        slow.append(b._turn)
-        order: list[str] = []
-
-        async def worker(name: str, turn: HostTurn, times: int) -> None:
-            for _ in range(times):
-                async with turn.held():
-                    order.append(name)
-                    await asyncio.sleep(0.05)  # a batch commits
-
-        try:
-            await asyncio.gather(worker("a", a, 2), worker("b", b, 1))
-            return order
-        finally:
-            a.close()
-            b.close()
-
-    assert asyncio.run(go()) == ["a", "b", "a"]
+    _patch_flock(monkeypatch, flock)
+    order, _ = _take_turns(create_for_server(tmp_path, 8010), {"a": 2, "b": 1}, 0.05,
+                           opened=lambda turns: slow.append(turns["b"]._turn))
+    assert order == ["a", "b", "a"]
 
 
 def test_a_turn_flock_refuses_runs_the_batch_without_it_and_leaves_no_wait_held(tmp_path: Path,
@@ -181,8 +141,7 @@ def test_a_turn_flock_refuses_runs_the_batch_without_it_and_leaves_no_wait_held(
             raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
         return fcntl.flock(fd, operation)
 
-    monkeypatch.setattr(audit_turn, "fcntl", types.SimpleNamespace(
-        flock=flock, **{name: getattr(fcntl, name) for name in dir(fcntl) if name.startswith("LOCK_")}))
+    _patch_flock(monkeypatch, flock)
 
     async def go() -> tuple[list[str], bool, bool]:
         a, b = HostTurn(path), HostTurn(path)
