@@ -9,6 +9,8 @@ would not finish.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -27,6 +29,7 @@ from hub.api.schema import build_schema
 from hub.db.pools import Databases, Department, Stats
 from hub.settings import Settings
 from tests.support.clients import client_with_token, empty_database_fixtures
+from tests.support.live import serve_in_thread
 
 SCRATCH_DB = "hub_test_limits"
 scratch, http = empty_database_fixtures(SCRATCH_DB)
@@ -358,6 +361,75 @@ def test_streamed_body_is_not_read_past_the_limit() -> None:
     asyncio.run(BodySizeLimitMiddleware(app, max_bytes=10_000)(scope, receive, send))
     assert reads == 11
     assert sent[0]["status"] == 413
+
+
+def _endless_body_refused(headers: list[tuple[bytes, bytes]]) -> tuple[int, int]:
+    """An app that reads every body message behind the limit of 10,000 bytes, given an endless body with
+    ``headers``: how many messages it was given, and the status sent."""
+    reads = 0
+
+    async def receive():
+        nonlocal reads
+        reads += 1
+        if reads > 100:  # not refused: an uncounted body goes on (the wait below ends the test)
+            await asyncio.sleep(3600)
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+
+    async def app(scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/graphql", "headers": headers}
+    with contextlib.suppress(asyncio.TimeoutError):
+        asyncio.run(asyncio.wait_for(BodySizeLimitMiddleware(app, max_bytes=10_000)(scope, receive, send), 1))
+    return reads, sent[0]["status"] if sent else None
+
+
+def test_a_content_length_is_trusted_only_when_it_alone_frames_the_body() -> None:
+    """A body declared within the limit by one Content-Length is not counted (the server reads no more than that,
+    next test); with a Transfer-Encoding too (which takes precedence), or two lengths, it is counted as a body
+    without a length is."""
+    assert _endless_body_refused([(b"content-length", b"10"), (b"transfer-encoding", b"chunked")]) == (11, 413)
+    assert _endless_body_refused([(b"transfer-encoding", b"chunked"), (b"content-length", b"10")]) == (11, 413)
+    assert _endless_body_refused([(b"content-length", b"10"), (b"content-length", b"10")]) == (11, 413)
+    assert _endless_body_refused([(b"content-length", b"x")]) == (11, 413)
+
+
+def test_the_server_delivers_no_more_body_than_the_content_length_declares() -> None:
+    """What ``BodySizeLimitMiddleware`` relies on to skip counting a body declared within the limit: uvicorn frames
+    a request body by its Content-Length, and the bytes after it are not given to the app as body (they are read
+    as the next request). Fails if a server upgrade ever hands the app more."""
+    seen: list[int] = []
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        size, more = 0, True
+        while more:
+            message = await receive()
+            size += len(message.get("body", b""))
+            more = message.get("more_body", False)
+        seen.append(size)
+        body = str(size).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    with serve_in_thread(BodySizeLimitMiddleware(app, max_bytes=100)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n" + b"y" * 5000)
+            reply = b""
+            with contextlib.suppress(socket.timeout):
+                while chunk := sock.recv(65536):  # the rest is a malformed next request: 400, connection closed
+                    reply += chunk
+    assert seen == [10]
+    assert b"HTTP/1.1 400" in reply
 
 
 # -- statement timeout -------------------------------------------------------------------------------
