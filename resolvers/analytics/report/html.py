@@ -34,10 +34,12 @@ from resolvers.analytics.report.svg import Chart, bar_chart, line_chart
 
 if TYPE_CHECKING:
     from resolvers.analytics.report.build import Report
+    from resolvers.analytics.report.withdrawn import Notice
 
 LANGUAGES = ("zh", "en")
 MISSING, WITHHELD = "—", "*"
 PAGE = "report/page.html.j2"
+NOTICE = "report/withdrawn.html.j2"
 
 
 class CompactLines(Extension):
@@ -179,6 +181,20 @@ def render(report: "Report", lang: str = "zh", links: Links | None = None) -> st
         report=report, lang=lang, L=LABELS[lang], quarter_names=QUARTERS[lang],
         links=links or served_links(report, lang), covered=covered_quarter(report),
         level_name=lambda level: levels.get(level, str(level)), **_charts(report, lang), **_plan(report, lang))
+
+
+def render_notice(notice: "Notice", lang: str = "zh") -> str:
+    """The page of a withdrawn version for those who may not read its figures (``resolvers.analytics.report.withdrawn``):
+    what was withdrawn, when and why, a link to its replacement (else to the year's report) and the year's versions.
+    Rendered from the notice alone, so no figure can reach it."""
+    path = f"/reports/{notice.year}"
+    shown = lang if lang != "zh" else None
+    other = other_language(lang)
+    links = Links(other_language=link(path, lang=other if other != "zh" else None, version=notice.version),
+                  csv=None, json=None,
+                  versions={v["version"]: link(path, version=v["version"], lang=shown) for v in notice.versions},
+                  latest=link(path, version=notice.replaced_by, lang=shown))
+    return ENVIRONMENT.get_template(NOTICE).render(notice=notice, lang=lang, L=LABELS[lang], links=links)
 
 
 def _plan(report: "Report", lang: str) -> dict[str, Any]:
