@@ -36,9 +36,10 @@ async def _published(request: Request) -> list[Any] | None:
 
 
 async def landing(request: Request) -> HTMLResponse:
-    """``GET /``: links to GraphiQL, the latest published report, the health checks and the docs."""
+    """``GET /``: links to GraphiQL, the latest published report (not withdrawn), the health checks and the docs."""
     rows = await _published(request)
-    latest = rows[-1] if rows else None
+    live = [r for r in rows or () if r["withdrawn_at"] is None]  # a withdrawn version is no report to point to
+    latest = live[-1] if live else None
     return HTMLResponse(render("landing.html.j2", latest_year=latest["year"] if latest else None,
                                latest_version=latest["version"] if latest else None,
                                reports_unavailable=rows is None, metrics=request.app.state.settings.metrics))

@@ -249,6 +249,8 @@ AUDITED = {
                                     {"content-type": "application/x-ndjson"}, "ingest labor.occupations"),
     # Report drafts are not public. Published versions of the same routes are (the plan publishes them): they are
     # served without a token and leave no audit entry, with a token or without (resolvers.analytics.report.routes).
+    # A withdrawn version's figures are not public any more: only admins read them, audited the same way
+    # (report.withdrawn YEAR vN (FMT); tests/statistics/test_report_withdrawn.py).
     ("/reports/{year:int}.csv", "GET"): ("education", "GET", "/reports/2024.csv?draft=1", None, {},
                                          "report.draft 2024 (csv)"),
     ("/reports/{year:int}.json", "GET"): ("education", "GET", "/reports/2024.json?draft=1", None, {},

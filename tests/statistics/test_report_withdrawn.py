@@ -184,7 +184,7 @@ def test_the_versions_list_keeps_the_withdrawal_without_the_figures(api, version
                      page)
 
 
-def test_with_no_version_left_the_notice_points_at_the_years_report(api) -> None:
+def test_with_no_version_left_the_notice_points_at_the_years_report(api, versions) -> None:
     v = api("admin", PUBLISH, {"y": 2024})["publishReport"]["version"]
     api("admin", WITHDRAW, {"y": 2024, "v": v, "r": "wrong refresh"})
     for fmt, suffix in SUFFIX.items():
@@ -199,6 +199,10 @@ def test_with_no_version_left_the_notice_points_at_the_years_report(api) -> None
     assert api.client.get("/reports/2024.json").status_code == 401  # the year's report is its draft again
     [listed] = api("labor", REPORTS, {"y": 2024})["publishedReports"]
     assert listed["withdrawal"]["replacedBy"] is None and listed["withdrawal"]["replacementUrl"] == "/reports/2024"
+    # the landing page links the latest report that is published and not withdrawn: 2023's version 2
+    landing = api.client.get("/", headers={"accept": "text/html"}).text
+    assert '<a href="/reports/2023" id="link-report">The 2023 annual report</a>' in landing
+    assert f"v{versions['v2']};" in landing and "/reports/2024" not in landing
 
 
 def test_the_command_line_writes_a_withdrawn_version_for_the_operator_audited(api, versions, tmp_path: Path) -> None:

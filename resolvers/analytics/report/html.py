@@ -10,9 +10,11 @@ Where the page's links go is a ``Links``: ``served_links`` for the page as the h
 hub), ``file_links`` for a page written to a file (``resolvers.analytics.report.files``: the CSV, JSON and other-language page
 written next to it, other versions on the hub only when its URL is known). The page says when the year is not
 complete (``covered_quarter``), and its stylesheet has a print part for an A4 document ("Save as PDF").
+``render_notice`` is the page of a withdrawn version for those who may not read its figures (``withdrawn.html.j2``,
+from the notice alone).
 
 The markup is Jinja2 templates shipped with the package (``resolvers/analytics/templates/report/``: ``page.html.j2``, the
-charts in ``charts.html.j2``, ``report.css``) rendered with autoescape on: every name from the data, every
+charts in ``charts.html.j2``, the parts it shares with ``withdrawn.html.j2`` in ``common.html.j2``, ``report.css``) rendered with autoescape on: every name from the data, every
 label and every chart text is escaped by the template engine. This module only supplies the values and the
 number formatting; it never builds markup itself.
 """
