@@ -27,19 +27,20 @@ def wants_html(request: Request) -> bool:
 
 
 async def _published(request: Request) -> list[Any] | None:
-    """Every published report version, oldest first; None when the database cannot be read."""
+    """Every published report version not withdrawn (a withdrawn one is no report to point to: its figures are not
+    public), oldest first; None when the database cannot be read."""
     try:
-        return list(await request.app.state.db.hub.fetch("hub/stats_publications_list", None))
+        rows = await request.app.state.db.hub.fetch("hub/stats_publications_list", None)
     except Exception:  # noqa: BLE001 - the page still links everything else
         log.warning("landing page: cannot list the published reports", exc_info=True)
         return None
+    return [r for r in rows if r["withdrawn_at"] is None]
 
 
 async def landing(request: Request) -> HTMLResponse:
-    """``GET /``: links to GraphiQL, the latest published report (not withdrawn), the health checks and the docs."""
+    """``GET /``: links to GraphiQL, the latest published report, the health checks and the docs."""
     rows = await _published(request)
-    live = [r for r in rows or () if r["withdrawn_at"] is None]  # a withdrawn version is no report to point to
-    latest = live[-1] if live else None
+    latest = rows[-1] if rows else None
     return HTMLResponse(render("landing.html.j2", latest_year=latest["year"] if latest else None,
                                latest_version=latest["version"] if latest else None,
                                reports_unavailable=rows is None, metrics=request.app.state.settings.metrics))

@@ -203,6 +203,10 @@ def test_with_no_version_left_the_notice_points_at_the_years_report(api, version
     landing = api.client.get("/", headers={"accept": "text/html"}).text
     assert '<a href="/reports/2023" id="link-report">The 2023 annual report</a>' in landing
     assert f"v{versions['v2']};" in landing and "/reports/2024" not in landing
+    # and a browser without a token is pointed at the published years whose report is public, not back at 2024
+    page = api.client.get("/reports/2024", headers={"accept": "text/html"})
+    assert page.status_code == 401 and '<a href="/reports/2023">2023</a>' in page.text
+    assert '<a href="/reports/2024">' not in page.text
 
 
 def test_the_command_line_writes_a_withdrawn_version_for_the_operator_audited(api, versions, tmp_path: Path) -> None:
