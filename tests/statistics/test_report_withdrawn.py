@@ -79,7 +79,9 @@ def test_the_page_of_a_withdrawn_version_is_a_notice_for_everyone_but_admins(api
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "default-src 'none'" in page
     assert "2023年度技能人才供求信息报告" in page and f"第{v1}版（发布于" in page and "已撤回" in page
     assert escape(REASON) in page and REASON not in page  # the reason is text, escaped
-    assert f'<a href="/reports/2023?version={v2}">请以第{v2}版为准</a>' in page
+    assert re.search(rf'<div class="banner draft" id="withdrawn">第{v1}版（发布于 [\d :-]+ UTC）已于 [\d :-]+ UTC '
+                     rf'撤回：{re.escape(escape(REASON))}。 <a href="/reports/2023\?version={v2}">请以第{v2}版为准</a>'
+                     rf'</div>', page), page
     assert f'<p id="withdrawn-figures">已撤回版本的数字不再公布。</p>' in page
     # the year's versions stay listed, the withdrawn one marked
     assert re.search(rf'第{v1}版</a> \(\d{{4}}-\d\d-\d\d, 已撤回\)', page)
