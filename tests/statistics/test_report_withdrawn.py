@@ -209,6 +209,10 @@ def test_with_no_version_left_the_notice_points_at_the_years_report(api, version
     page = api.client.get("/reports/2024", headers={"accept": "text/html"})
     assert page.status_code == 401 and '<a href="/reports/2023">2023</a>' in page.text
     assert '<a href="/reports/2024">' not in page.text
+    # ... and told that 2024 was published and withdrawn, with a link to the withdrawal
+    text = " ".join(page.text.split())
+    assert f"Version {v} of the 2024 report was published and withdrawn: its figures are no longer public" in text
+    assert f'<a href="/reports/2024?version={v}">the withdrawal</a>' in text
 
 
 def test_the_command_line_writes_a_withdrawn_version_for_the_operator_audited(api, versions, tmp_path: Path) -> None:
