@@ -6,7 +6,8 @@ revoked token gets HTTP 401 with ``extensions.code`` UNAUTHENTICATED; so does a 
 header (the token without the ``Bearer`` scheme, another scheme), with a message saying what is wrong. The GraphiQL page itself
 (``GET /graphql`` from a browser, without a query) is served without a token: it holds no data, and the
 user pastes the token into its header editor. Published annual reports (``GET /reports/{year}``) are public
-too; their drafts need a token (``resolvers.analytics.report.routes``); a token that is sent must be valid. Lookups are
+too; their drafts need a token, and a withdrawn version's figures an admin's (``resolvers.analytics.report.routes``);
+a token that is sent must be valid. Lookups are
 cached per process for ``policy_cache_seconds``, so a revocation made elsewhere takes effect within that time.
 """
 

@@ -27,7 +27,7 @@ def wants_html(request: Request) -> bool:
 
 
 async def _published(request: Request) -> list[Any] | None:
-    """Every published report version, oldest first; None when the database cannot be read."""
+    """Every published report version, oldest first, with its withdrawal; None when the database cannot be read."""
     try:
         return list(await request.app.state.db.hub.fetch("hub/stats_publications_list", None))
     except Exception:  # noqa: BLE001 - the page still links everything else
@@ -35,22 +35,31 @@ async def _published(request: Request) -> list[Any] | None:
         return None
 
 
+def _public(rows: list[Any]) -> list[Any]:
+    """The versions not withdrawn: a withdrawn one is no report to point to (its figures are not public)."""
+    return [r for r in rows if r["withdrawn_at"] is None]
+
+
 async def landing(request: Request) -> HTMLResponse:
     """``GET /``: links to GraphiQL, the latest published report, the health checks and the docs."""
     rows = await _published(request)
-    latest = rows[-1] if rows else None
+    live = _public(rows or [])
+    latest = live[-1] if live else None
     return HTMLResponse(render("landing.html.j2", latest_year=latest["year"] if latest else None,
                                latest_version=latest["version"] if latest else None,
                                reports_unavailable=rows is None, metrics=request.app.state.settings.metrics))
 
 
 async def draft_needs_token(request: Request, year: int, headers: dict[str, str]) -> HTMLResponse:
-    """401 for a browser opening an unpublished year's report without a token: how to see the draft."""
+    """401 for a browser opening an unpublished year's report without a token: how to see the draft (and which of
+    the year's versions were withdrawn, when all were)."""
     rows = await _published(request) or []
     # Never the request's Host (unchecked: a proxy or cache passing a forged one would make this page tell the
     # reader to send a token elsewhere): the hub's configured public address (HUB_URL, as `hub report --hub-url`),
     # else a placeholder.
     base_url = os.environ.get("HUB_URL", "").strip().rstrip("/") or None
     return HTMLResponse(render("draft_needs_token.html.j2", year=year, base_url=base_url,
-                               published_years=sorted({r["year"] for r in rows})),
+                               published_years=sorted({r["year"] for r in _public(rows)}),
+                               withdrawn_versions=[r["version"] for r in rows
+                                                   if r["year"] == year and r["withdrawn_at"] is not None]),
                         status_code=401, headers={**headers, "Cache-Control": "no-store"})

@@ -86,7 +86,9 @@ def report_render(
                             "NAME.csv and NAME.json beside it, linked by file name (default: the page to standard "
                             "output)."),
     lang: str = typer.Option("zh", help="zh (as published) or en (English labels)."),
-    version: Optional[int] = typer.Option(None, help="A published version (default: the latest)."),
+    version: Optional[int] = typer.Option(None, help="A published version (default: the latest not withdrawn; a "
+                                                     "withdrawn one is written for the operator, audited, with a "
+                                                     "warning: its figures are no longer public)."),
     draft: bool = typer.Option(False, "--draft", help="The live draft, even when a version is published."),
     hub_url: Optional[str] = typer.Option(
         None, "--hub-url", envvar="HUB_URL", help="The hub's public URL: links to what is not written (other "
@@ -101,6 +103,7 @@ def report_render(
     from resolvers.analytics.report.build import draft_report, published_report
     from resolvers.analytics.report.files import ReportFiles, write
     from resolvers.analytics.report.html import LANGUAGES, Links, render, served_links
+    from resolvers.analytics.report import withdrawn
 
     if lang not in LANGUAGES:
         _err.print(f"[red]error:[/red] --lang must be one of {', '.join(LANGUAGES)}")
@@ -114,19 +117,26 @@ def report_render(
         _err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
 
+    formats = "html" if files is None else "html, csv, json"
+
     async def go(db: Any, settings: Settings) -> Any:
         check_year(year)
         report = None if draft else await published_report(db.hub, year, version)
         if report is None and version is not None:
             raise SetupError(f"{year} has no published version {version}")
-        if report is not None:
-            return report  # published: public, not audited
-        report = await draft_report(db.hub, settings, year)
-        await _audit_draft(db, year, "html" if files is None else "html, csv, json")
-        return report
+        if report is None:
+            report = await draft_report(db.hub, settings, year)
+            await _audit(db, f"report.draft {year} ({formats})", "the draft")
+        elif report.withdrawal is not None:  # the operator reads it (database access), audited like an admin's read
+            await _audit(db, withdrawn.operation(year, report.version, formats), "the withdrawn version")
+        return report  # a published version not withdrawn: public, not audited
 
     report = _run(go)
     what = "draft" if report.draft else f"version {report.version}"
+    if report.withdrawal is not None:
+        _err.print(f"[yellow]warning:[/yellow] {year} version {report.version} was withdrawn on "
+                   f"{report.withdrawal['withdrawnAt'][:10]} ({report.withdrawal['reason']}): its figures are no "
+                   "longer public (the hub answers 410 Gone to everyone but admins); do not publish these files")
     if files is None:
         links = (served_links(report, lang, hub_url.rstrip("/")) if hub_url else
                  Links(None, None, None, {v["version"]: None for v in report.versions}))
@@ -136,24 +146,25 @@ def report_render(
         _err.print(f"wrote {path} ({year}, {what}, {size:,} bytes)")
 
 
-async def _audit_draft(db: Any, year: int, formats: str) -> None:
-    """A draft is not public: reading it from the command line is audited like over HTTP (``report.draft YEAR
+async def _audit(db: Any, operation: str, what: str) -> None:
+    """A draft or a withdrawn version is not public: reading it from the command line (which has database access:
+    the operator) is audited like over HTTP (``report.draft YEAR (FORMATS)``, ``report.withdrawn YEAR vN
     (FORMATS)``, by ``cli: <user>``); without the entry nothing is written (fail closed)."""
     from hub.governance.audit import AuditEntry, append  # deferred import: CLI start-up time
 
-    entry = AuditEntry(operation_type="query", operation_name=f"report.draft {year} ({formats})",
-                       consumer_name=f"cli: {getpass.getuser()}")
+    entry = AuditEntry(operation_type="query", operation_name=operation, consumer_name=f"cli: {getpass.getuser()}")
     try:
         await append(db, entry)
-    except Exception as exc:  # noqa: BLE001 - any failure: the draft is withheld
-        raise SetupError(f"audit log unavailable ({type(exc).__name__}): the draft was not written") from exc
+    except Exception as exc:  # noqa: BLE001 - any failure: the report is withheld
+        raise SetupError(f"audit log unavailable ({type(exc).__name__}): {what} was not written") from exc
 
 
 @report_app.command("withdraw")
 def report_withdraw(year: int = typer.Argument(..., help="The report year, e.g. 2025."),
                     version: int = typer.Argument(..., help="The published version to withdraw."),
                     reason: str = typer.Option(..., "--reason", help="Why (shown on the version's page).")) -> None:
-    """Mark a published version withdrawn (append-only; it stays readable, its page links the latest version)."""
+    """Mark a published version withdrawn (append-only): its figures are no longer public (the hub answers 410 Gone
+    with the withdrawal and a link to the latest version to everyone but admins)."""
     from resolvers.analytics.report.build import withdraw  # deferred import: CLI start-up time
 
     by = f"cli: {getpass.getuser()}"

@@ -1,4 +1,5 @@
-"""analytics mutations: publishing and withdrawing the annual report (the big-data bureau's admins only)."""
+"""analytics mutations: publishing and withdrawing the annual report (the big-data bureau's admins only; who may
+still read a withdrawn version's figures is ``resolvers.analytics.report.withdrawn.may_read_figures``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import strawberry
 from hub.errors import Forbidden, Unauthenticated
 from resolvers.analytics.queries import published_report
 from resolvers.analytics.report.build import publish, withdraw
-from resolvers.analytics.types import PublishedReport, ReportWithdrawal
+from resolvers.analytics.types import PublishedReport
 
 
 def _admin(info: strawberry.Info, action: str):
@@ -34,17 +35,18 @@ class AnalyticsMutation:
         return published_report(row, consumer=consumer)
 
     @strawberry.mutation(description="Admins only: mark a published version withdrawn, with its reason (e.g. it "
-                                     "was published before a disclosure-control fix). The version stays frozen and "
-                                     "readable, its page says it is withdrawn and links the latest version not "
-                                     "withdrawn; /reports/{year} no longer shows it. A withdrawal is never undone.")
+                                     "was published before a disclosure-control fix). The version stays frozen, "
+                                     "but its figures are no longer public: its URLs answer 410 Gone with the "
+                                     "withdrawal and a link to the latest version not withdrawn to everyone but an "
+                                     "admin (whose reads are audited); /reports/{year} no longer shows it. A "
+                                     "withdrawal is never undone.")
     async def withdraw_report(self, info: strawberry.Info, year: int, version: int, reason: str) -> PublishedReport:
         consumer = _admin(info, "withdraw")
         db = getattr(info.context.db, "primary", info.context.db)
-        w = await withdraw(db.hub, year, version, reason, withdrawn_by=f"{consumer.department}: {consumer.name}")
+        await withdraw(db.hub, year, version, reason, withdrawn_by=f"{consumer.department}: {consumer.name}")
         note_write = getattr(db, "note_write", None)
         if note_write is not None:
             note_write(consumer.id)
         rows = await db.hub.fetch("hub/stats_publications_list", year)
         (row,) = [r for r in rows if r["version"] == version]
-        return published_report(row, ReportWithdrawal(reason=w["reason"], withdrawn_at=w["withdrawn_at"],
-                                                      withdrawn_by=w["withdrawn_by"]), consumer=info.context.consumer)
+        return published_report(row, consumer=consumer)

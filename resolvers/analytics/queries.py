@@ -11,6 +11,7 @@ import strawberry
 from hub.api.pagination import build_connection
 from hub.errors import Unauthenticated
 from resolvers.analytics import figures as F
+from resolvers.analytics.report import withdrawn
 from resolvers.analytics.statistics import latest_refresh
 from resolvers.analytics.watermark import for_reader
 from resolvers.analytics.types import (
@@ -79,11 +80,15 @@ async def major_warnings(ctx: Any, year: int) -> list[MajorWarning]:
     return await F.major_warnings(ctx.db.hub, thresholds_of(ctx), reader_of(ctx), year)
 
 
-def published_report(row, withdrawal: ReportWithdrawal | None = None, consumer: Any = None) -> PublishedReport:
-    """A published version as ``consumer`` sees it (its watermark through ``resolvers.analytics.watermark``)."""
-    if withdrawal is None and "withdrawn_at" in row.keys() and row["withdrawn_at"] is not None:
+def published_report(row, consumer: Any = None) -> PublishedReport:
+    """A published version (a row of ``hub/stats_publications_list``, or of a publication just made) as
+    ``consumer`` sees it (its watermark through ``resolvers.analytics.watermark``). Its figures are not part of it:
+    they are served by ``/reports/{year}`` (``url``), and a withdrawn version's only to admins."""
+    withdrawal = None
+    if "withdrawn_at" in row.keys() and row["withdrawn_at"] is not None:
         withdrawal = ReportWithdrawal(reason=row["withdrawal_reason"], withdrawn_at=row["withdrawn_at"],
-                                      withdrawn_by=row["withdrawn_by"])
+                                      withdrawn_by=row["withdrawn_by"], replaced_by=row["replaced_by"],
+                                      replacement_url=withdrawn.url(row["year"], "html", row["replaced_by"]))
     return PublishedReport(year=row["year"], version=row["version"], published_at=row["published_at"],
                            published_by=row["published_by"], refresh_id=row["refresh_id"],
                            watermark=for_reader(json.loads(row["watermark"]), getattr(consumer, "department", None),

@@ -225,11 +225,18 @@ class StatisticsRefresh:
     watermark: JSON = strawberry.field(description=WATERMARK)
 
 
-@strawberry.type(description="The withdrawal of a published report version (append-only, never undone).")
+@strawberry.type(description="The withdrawal of a published report version (append-only, never undone). The "
+                               "record is public; the version's figures are not any more (its URLs answer 410 Gone "
+                               "with this notice to everyone but an admin).")
 class ReportWithdrawal:
     reason: str
     withdrawn_at: datetime.datetime
     withdrawn_by: str
+    replaced_by: int | None = strawberry.field(
+        description="The version that replaces it: the year's latest version not withdrawn (null: none is left, the "
+                    "year's report is its draft).")
+    replacement_url: str = strawberry.field(
+        description="Path of the replacement's HTML page (the year's report when no version is left).")
 
 
 @strawberry.type(description="A published (frozen) version of a year's report.")
@@ -243,5 +250,6 @@ class PublishedReport:
                                                    + WATERMARK)
     url: str = strawberry.field(description="Path of this version's HTML page (.csv and .json beside it).")
     withdrawal: ReportWithdrawal | None = strawberry.field(
-        default=None, description="Set when the version was withdrawn: it stays readable but is no longer the "
-                                  "latest word (the report page shows the latest version not withdrawn).")
+        default=None, description="Set when the version was withdrawn: its figures are no longer public (its URLs "
+                                  "answer 410 Gone with the withdrawal to everyone but an admin, whose reads are "
+                                  "audited) and the year's report shows the latest version not withdrawn.")

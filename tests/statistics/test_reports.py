@@ -395,9 +395,10 @@ WITHDRAW = """mutation($y: Int!, $v: Int!, $r: String!) { withdrawReport(year: $
   version url withdrawal { reason withdrawnBy withdrawnAt } } }"""
 
 
-def test_a_published_version_can_be_withdrawn_and_stays_readable(env) -> None:
+def test_a_published_version_can_be_withdrawn(env) -> None:
     """Issue 13: versions published before the disclosure-control fix leak small cells; they cannot be altered,
-    but an admin withdraws them (append-only, with a reason) so that they stop being the latest word."""
+    but an admin withdraws them (append-only, with a reason) so that they stop being the latest word and their
+    figures stop being public (the paths and readers: tests/statistics/test_report_withdrawn.py)."""
     settings, tokens, client = env
     v1 = gql(client, tokens["admin"], PUBLISH, {"y": 2022})["data"]["publishReport"]["version"]
     v2 = gql(client, tokens["admin"], PUBLISH, {"y": 2022})["data"]["publishReport"]["version"]
@@ -413,13 +414,16 @@ def test_a_published_version_can_be_withdrawn_and_stays_readable(env) -> None:
     assert done["withdrawal"]["withdrawnBy"].startswith("bigdata")
     again = gql(client, tokens["admin"], WITHDRAW, {"y": 2022, "v": v2, "r": reason})
     assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
-    # the latest word is v1 now; v2 stays readable, says it is withdrawn and links v1
+    # the latest word is v1 now; v2's figures are gone for the public, its notice says why and links v1
     latest = client.get("/reports/2022.json").json()
     assert (latest["version"], latest["withdrawal"]) == (v1, None)
     assert [(v["version"], v["withdrawn"]) for v in latest["versions"]] == [(v1, False), (v2, True)]
-    old = client.get(f"/reports/2022.json?version={v2}").json()
-    assert old["withdrawal"]["reason"] == reason and old["withdrawal"]["replacedBy"] == v1
-    assert old["figures"] == client.get(f"/reports/2022.json?version={v1}").json()["figures"]
+    old = client.get(f"/reports/2022.json?version={v2}")
+    assert old.status_code == 410 and "figures" not in old.text
+    assert old.json()["errors"][0]["extensions"]["replacedBy"] == v1
+    admin = client.get(f"/reports/2022.json?version={v2}", headers=auth(tokens, "admin")).json()
+    assert admin["withdrawal"]["reason"] == reason and admin["withdrawal"]["replacedBy"] == v1
+    assert admin["figures"] == client.get(f"/reports/2022.json?version={v1}").json()["figures"]
     page = client.get(f"/reports/2022?version={v2}&lang=en").text
     assert 'id="withdrawn"' in page and reason in page and f"/reports/2022?version={v1}&amp;lang=en" in page
     assert 'id="withdrawn"' not in client.get("/reports/2022").text
@@ -435,7 +439,8 @@ def test_a_published_version_can_be_withdrawn_and_stays_readable(env) -> None:
                                 env={"DATABASE_URL": settings.database_url})
     assert result.exit_code == 0 and f"withdrew 2022 version {v1}" in result.output, result.output
     assert client.get("/reports/2022").status_code == 401
-    assert client.get(f"/reports/2022.json?version={v1}").json()["withdrawal"]["replacedBy"] is None
+    gone = client.get(f"/reports/2022.json?version={v1}")
+    assert gone.status_code == 410 and gone.json()["errors"][0]["extensions"]["replacedBy"] is None
     assert 'href="/reports/2022"' in client.get(f"/reports/2022?version={v1}").text
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 import asyncpg
 
@@ -49,3 +50,18 @@ def body_of(response: Any) -> dict[str, Any]:
     if "extensions" in body and not extensions:
         del body["extensions"]
     return body
+
+
+@contextlib.contextmanager
+def audit_refused(url: str, operation_like: str) -> Iterator[None]:
+    """While inside, the audit log refuses (with an error) every entry whose operation name is LIKE
+    ``operation_like``: a trigger on ``hub.audit_log``, dropped on the way out."""
+    sql(url, """create or replace function hub.test_refuse_audit() returns trigger language plpgsql as $$
+                begin raise exception 'audit storage is broken'; end $$""")
+    sql(url, f"""create trigger test_refuse_audit before insert on hub.audit_log for each row
+                 when (new.operation_name like '{operation_like}') execute function hub.test_refuse_audit()""")
+    try:
+        yield
+    finally:
+        sql(url, "drop trigger test_refuse_audit on hub.audit_log")
+        sql(url, "drop function hub.test_refuse_audit()")

@@ -4,7 +4,8 @@
 reader that owns none of the data) from ``resolvers.analytics.figures``; a draft reads them inside one
 REPEATABLE READ snapshot of the hub's schema, so they match the refresh watermark shown beside them.
 ``publish`` freezes them in ``hub.stat_publications`` as the year's next version, with the refresh and its data
-watermark; that table is append-only (triggers), so later refreshes never alter a published version.
+watermark; that table is append-only (triggers), so later refreshes never alter a published version; ``withdraw``
+records a version's withdrawal (its figures then stop being public, ``resolvers.analytics.report.withdrawn``).
 The HTML page is ``resolvers.analytics.report.html``; ``as_csv`` and ``as_document`` give the same figures as CSV and JSON.
 """
 
@@ -108,7 +109,7 @@ class Report:
     published_at: dt.datetime | None = None
     published_by: str | None = None
     # A withdrawn version: reason, withdrawnAt, withdrawnBy and replacedBy (the latest version not withdrawn, or
-    # None: the draft). Withdrawn versions stay readable; they are no longer the latest word.
+    # None: the draft). Its figures are no longer public: resolvers.analytics.report.withdrawn says who reads them.
     withdrawal: dict[str, Any] | None = None
 
     @property
@@ -159,8 +160,9 @@ WITHDRAWAL_REASON_MAX = 2000
 
 
 async def withdraw(hub: "Department", year: int, version: int, reason: str, withdrawn_by: str) -> Any:
-    """Mark published ``version`` of ``year`` withdrawn (append-only; the version itself stays frozen and
-    readable): it stops being the latest word. Returns the withdrawal row."""
+    """Mark published ``version`` of ``year`` withdrawn (append-only; the version itself stays frozen): it stops
+    being the latest word and its figures stop being public (``resolvers.analytics.report.withdrawn``). Returns the
+    withdrawal row."""
     check_year(year)
     reason = (reason or "").strip()
     if not reason or len(reason) > WITHDRAWAL_REASON_MAX:

@@ -10,9 +10,11 @@ Where the page's links go is a ``Links``: ``served_links`` for the page as the h
 hub), ``file_links`` for a page written to a file (``resolvers.analytics.report.files``: the CSV, JSON and other-language page
 written next to it, other versions on the hub only when its URL is known). The page says when the year is not
 complete (``covered_quarter``), and its stylesheet has a print part for an A4 document ("Save as PDF").
+``render_notice`` is the page of a withdrawn version for those who may not read its figures (``withdrawn.html.j2``,
+from the notice alone).
 
 The markup is Jinja2 templates shipped with the package (``resolvers/analytics/templates/report/``: ``page.html.j2``, the
-charts in ``charts.html.j2``, ``report.css``) rendered with autoescape on: every name from the data, every
+charts in ``charts.html.j2``, the parts it shares with ``withdrawn.html.j2`` in ``common.html.j2``, ``report.css``) rendered with autoescape on: every name from the data, every
 label and every chart text is escaped by the template engine. This module only supplies the values and the
 number formatting; it never builds markup itself.
 """
@@ -34,10 +36,12 @@ from resolvers.analytics.report.svg import Chart, bar_chart, line_chart
 
 if TYPE_CHECKING:
     from resolvers.analytics.report.build import Report
+    from resolvers.analytics.report.withdrawn import Notice
 
 LANGUAGES = ("zh", "en")
 MISSING, WITHHELD = "—", "*"
 PAGE = "report/page.html.j2"
+NOTICE = "report/withdrawn.html.j2"
 
 
 class CompactLines(Extension):
@@ -179,6 +183,20 @@ def render(report: "Report", lang: str = "zh", links: Links | None = None) -> st
         report=report, lang=lang, L=LABELS[lang], quarter_names=QUARTERS[lang],
         links=links or served_links(report, lang), covered=covered_quarter(report),
         level_name=lambda level: levels.get(level, str(level)), **_charts(report, lang), **_plan(report, lang))
+
+
+def render_notice(notice: "Notice", lang: str = "zh") -> str:
+    """The page of a withdrawn version for those who may not read its figures (``resolvers.analytics.report.withdrawn``):
+    what was withdrawn, when and why, a link to its replacement (else to the year's report) and the year's versions.
+    Rendered from the notice alone, so no figure can reach it."""
+    path = f"/reports/{notice.year}"
+    shown = lang if lang != "zh" else None
+    other = other_language(lang)
+    links = Links(other_language=link(path, lang=other if other != "zh" else None, version=notice.version),
+                  csv=None, json=None,
+                  versions={v["version"]: link(path, version=v["version"], lang=shown) for v in notice.versions},
+                  latest=link(path, version=notice.replaced_by, lang=shown))
+    return ENVIRONMENT.get_template(NOTICE).render(notice=notice, lang=lang, L=LABELS[lang], links=links)
 
 
 def _plan(report: "Report", lang: str) -> dict[str, Any]:
