@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from hub.api.graphiql import STATIC_DIR
 from hub.api.schema import build_schema
 from hub.api.view import HubGraphQL
+from hub.api.ws_limits import SocketSlots
 from hub.assembly import contributions
 from hub.db.migrate import pending
 from hub.db.pools import Databases
@@ -168,6 +169,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
     app.state.schema = schema
     app.state.admission = admission
     app.state.rate_limiter = rate_limiter
+    # The authenticated websockets each consumer holds open in this process (hub.api.ws_limits).
+    app.state.sockets = SocketSlots(settings.ws_max_sockets_per_consumer, telemetry.metrics)
     app.state.telemetry = telemetry
     app.state.metrics = telemetry.metrics
     app.state.checkpoints = signer
