@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from hub.api.ws_limits import SocketSlots, TooManySockets
+from hub.api.ws_limits import MAX_OPERATIONS_PER_SOCKET, SocketSlots, TooManySockets
 from hub.app import create_app
 from hub.settings import Settings, SettingsError
 from tests.support.helpers import sql
@@ -206,6 +206,27 @@ def test_the_cap_counts_per_consumer_and_zero_means_none() -> None:
     assert len([unlimited.take("a") for _ in range(1000)]) == unlimited.held("a") == 1000
 
 
+def test_a_socket_runs_at_most_100_operations_at_once(live) -> None:
+    """The other factor of what a consumer holds: MAX_OPERATIONS_PER_SOCKET subscriptions per socket, the next
+    one refused with an error message while the socket stays open."""
+    query = 'subscription { datasetChanged(dataset: "labor.job_postings") { cursor } }'
+
+    async def session() -> tuple[dict, list]:
+        async with open_socket(live.url, live.tokens["labor"]) as sock:
+            for _ in range(MAX_OPERATIONS_PER_SOCKET):
+                await sock.send(query)
+            over = await sock.send(query)
+            message = await sock.recv()
+            while message.get("id") != over:
+                message = await sock.recv()
+            await sock.ws.send(json.dumps({"id": "1", "type": "complete"}))  # one subscription ends: room for one
+            return message, await sock.op("{ __typename }")
+
+    message, after = asyncio.run(session())
+    assert message["type"] == "error" and message["payload"][0]["message"] == "Subscription limit reached", message
+    assert data(after) == {"__typename": "Query"}
+
+
 # --- sockets that never authenticate -------------------------------------------------------------
 
 @pytest.mark.parametrize("in_header", [False, True], ids=["no-token", "token-in-header"])
@@ -226,6 +247,8 @@ def test_a_socket_that_sends_no_connection_init_is_closed_after_the_timeout(live
             except ConnectionClosed as exc:
                 assert exc.rcvd is not None
                 return exc.rcvd.code, exc.rcvd.reason, time.monotonic() - started
+            except asyncio.TimeoutError:
+                return 0, "still open", time.monotonic() - started
 
     code, reason, took = asyncio.run(session())
     assert (code, reason) == (4408, "Connection initialisation timeout")
