@@ -184,17 +184,17 @@ def _find(window: tuple, fp: int, now: float) -> int:
     return free if free >= 0 else fullest
 
 
-def table_path(data_dir: Path, port: int) -> Path:
-    """Where the server on ``port`` keeps its table: ``<data dir>/run/``, else the temporary directory
-    (a container whose data directory is read-only)."""
+def table_path(data_dir: Path, port: int, name: str = "rate-limit") -> Path:
+    """Where the server on ``port`` keeps its table ``name`` (also ``hub.http.socket_table``'s):
+    ``<data dir>/run/``, else the temporary directory (a container whose data directory is read-only)."""
     run = Path(data_dir) / "run"
     try:
         run.mkdir(parents=True, exist_ok=True)
         if os.access(run, os.W_OK):
-            return run / f"rate-limit-{port}.table"
+            return run / f"{name}-{port}.table"
     except OSError:
         pass
-    return Path(tempfile.gettempdir()) / f"hub-rate-limit-{port}.table"
+    return Path(tempfile.gettempdir()) / f"hub-{name}-{port}.table"
 
 
 def create_for_server(data_dir: Path, port: int) -> Path:
