@@ -94,18 +94,8 @@ class RateTable:
     def create(cls, path: Path, slots: int = DEFAULT_SLOTS) -> "RateTable":
         """Write a fresh table file at ``path`` (atomically replacing any earlier one) and open it."""
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)
-        try:
-            header = _HEADER.pack(MAGIC, slots).ljust(HEADER_BYTES, b"\0")
-            os.write(fd, header)
-            os.ftruncate(fd, HEADER_BYTES + slots * SLOT_BYTES)  # the slots read as zeros: empty
-            os.replace(tmp, path)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        os.close(fd)
+        # the slots read as zeros: empty
+        write_fresh(path, _HEADER.pack(MAGIC, slots).ljust(HEADER_BYTES, b"\0"), HEADER_BYTES + slots * SLOT_BYTES)
         return cls.open(path)
 
     @classmethod
@@ -167,6 +157,22 @@ class RateTable:
         """Slots holding a key (full buckets included)."""
         return sum(1 for i in range(self.slots)
                    if _SLOT.unpack_from(self._map, HEADER_BYTES + i * SLOT_BYTES)[0])
+
+
+def write_fresh(path: Path, header: bytes, size: int) -> None:
+    """A table file of ``size`` bytes at ``path``: ``header``, then zeros; written beside it and renamed over any
+    earlier one, so that a mapping still held by a previous run's processes is never touched."""
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)
+    try:
+        os.write(fd, header)
+        os.ftruncate(fd, size)
+        os.replace(tmp, path)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    os.close(fd)
 
 
 def _find(window: tuple, fp: int, now: float) -> int:

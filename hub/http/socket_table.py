@@ -15,9 +15,10 @@ table) before uvicorn starts its workers and hands its path to them in ``ENV_VAR
   bucket), so liveness is what keeps a dead worker's sockets from being counted for ever: a region counts only
   while its owner byte is locked (another process's non-blocking attempt on it fails). A worker that uvicorn
   replaces claims a free region (the dead one's, or another) and starts from zero, as its sockets did.
-* **Counting**: under an exclusive record lock on the header (held for the check and the update, microseconds),
-  the consumer's count in every other live region is found with ``mmap.find`` on its fingerprint (C speed, one
-  search per region), so two workers cannot both admit the cap's last socket.
+* **Counting**: under an exclusive record lock on the header (held for the check and the update, microseconds;
+  waited for 50 ms at most, ``_RecordLock``), the consumer's count in every other live region is found with
+  ``mmap.find`` on its fingerprint (C speed, one search per region), so two workers cannot both admit the cap's
+  last socket.
 * **Limits**: a worker whose region has no free slot (more than ``slots`` consumers with sockets open in it at
   once) keeps counting that consumer locally only, and says so once; the other workers then undercount it. No free
   region (more live workers than regions): the worker counts locally (``SocketSlots`` without a table) and says so.
@@ -28,18 +29,17 @@ that the processes of a host map, and this one must also forget a process that d
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import logging
 import mmap
 import os
 import struct
-import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from hub.errors import SetupError
-from hub.http.rate_table import fingerprint, table_path
+from hub.http.rate_table import fingerprint, table_path, write_fresh
 
 MAGIC = b"HUBSOCK1"
 _HEADER = struct.Struct("<8sII")
@@ -49,6 +49,7 @@ SLOT_BYTES = _SLOT.size
 _COUNT = struct.Struct("<Q")
 DEFAULT_SLOTS = 4096  # per region: 64 KiB
 ENV_VAR = "HUB_WS_SOCKET_TABLE"
+LOCK_WAIT_SECONDS = 0.05  # longest wait for the table's lock (``_RecordLock``)
 
 log = logging.getLogger("hub.auth")
 
@@ -77,17 +78,9 @@ class SocketTable:
     def create(cls, path: Path, regions: int, slots: int = DEFAULT_SLOTS) -> Path:
         """Write a fresh table file at ``path`` (atomically replacing any earlier one); its path."""
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)
-        try:
-            os.write(fd, _HEADER.pack(MAGIC, regions, slots).ljust(HEADER_BYTES, b"\0"))
-            os.ftruncate(fd, HEADER_BYTES + regions * slots * SLOT_BYTES)  # zeros: every slot empty
-            os.replace(tmp, path)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        os.close(fd)
+        # zeros: every slot empty
+        write_fresh(path, _HEADER.pack(MAGIC, regions, slots).ljust(HEADER_BYTES, b"\0"),
+                    HEADER_BYTES + regions * slots * SLOT_BYTES)
         return path
 
     @classmethod
@@ -209,16 +202,34 @@ class SocketTable:
 
 
 class _RecordLock:
-    """An exclusive record lock on the table's header (blocking), the host-wide lock of ``SocketTable.locked``."""
+    """An exclusive record lock on the table's header, the host-wide lock of ``SocketTable.locked``: held for
+    microseconds, so it is waited for in the event loop, for at most ``LOCK_WAIT_SECONDS``. A worker stopped while
+    holding it (SIGSTOP, a debugger) must not stall the others: past the wait they count without it (a cap may
+    then be passed by the sockets admitted at that moment), and say so."""
 
     def __init__(self, fd: int):
         self.fd = fd
+        self.held = False
 
     def __enter__(self) -> None:
-        fcntl.lockf(self.fd, fcntl.LOCK_EX, 1, 0)
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 0)
+            except OSError:
+                if time.monotonic() > deadline:
+                    log.warning("the websocket table's lock was not had within %g s: counted without it",
+                                LOCK_WAIT_SECONDS)
+                    return
+                time.sleep(0.0001)
+                continue
+            self.held = True
+            return
 
     def __exit__(self, *exc: Any) -> None:
-        fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, 0)
+        if self.held:
+            self.held = False
+            fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, 0)
 
 
 def create_for_server(data_dir: Path, port: int, workers: int) -> Path:

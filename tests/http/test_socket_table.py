@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import multiprocessing
+import select
+import signal
 import subprocess
 import sys
 import time
@@ -21,7 +24,7 @@ from websockets.exceptions import ConnectionClosed
 
 from hub.api.ws_limits import SocketSlots, TooManySockets
 from hub.errors import SetupError
-from hub.http.socket_table import SocketTable, create_for_server
+from hub.http.socket_table import LOCK_WAIT_SECONDS, SocketTable, create_for_server
 from tests.support.database import empty_database
 from tests.support.live import serve_workers, stop_served, worker_processes
 
@@ -31,18 +34,37 @@ CAP = 3
 _HOLDER = """
 import sys
 from hub.api.ws_limits import SocketSlots
+from hub.http import socket_table
 from hub.http.socket_table import SocketTable
+socket_table.LOCK_WAIT_SECONDS = float(sys.argv[4])
 slots = SocketSlots(int(sys.argv[2]), table=SocketTable.open(sys.argv[1]))
+print("opened", flush=True)
+sys.stdin.readline()
 held = [slots.take(7) for _ in range(int(sys.argv[3]))]
 print("ready", flush=True)
 sys.stdin.read()  # until killed
 """
 
 
-def _holder(path: Path, cap: int, sockets: int) -> subprocess.Popen:
-    """Another worker: a process holding ``sockets`` sockets of consumer 7 in the table."""
-    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path), str(cap), str(sockets)],
+def _opened(path: Path, cap: int, sockets: int, lock_wait: float = LOCK_WAIT_SECONDS) -> subprocess.Popen:
+    """Another worker, its table open: on a line on its stdin, it takes ``sockets`` sockets of consumer 7, then
+    prints ``ready`` and holds them until killed."""
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path), str(cap), str(sockets), str(lock_wait)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "opened"
+    return proc
+
+
+def _go(proc: subprocess.Popen) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+
+
+def _holder(path: Path, cap: int, sockets: int) -> subprocess.Popen:
+    """Another worker holding ``sockets`` sockets of consumer 7 in the table."""
+    proc = _opened(path, cap, sockets)
+    _go(proc)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
 
@@ -118,13 +140,76 @@ def test_workers_admitting_at_once_admit_the_cap_in_all(tmp_path: Path) -> None:
     assert sum(admitted) == 10, admitted  # per-process counts would admit 4 x 10
 
 
-def test_a_file_that_is_not_a_table_is_a_setup_error(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.table"
-    bad.write_bytes(b"x" * 4096)
-    with pytest.raises(SetupError, match="not a websocket table"):
-        SocketTable.open(bad)
-    with pytest.raises(SetupError, match="cannot open"):
-        SocketTable.open(tmp_path / "missing.table")
+def test_a_worker_counts_and_takes_under_the_host_wide_lock(tmp_path: Path) -> None:
+    """Two workers cannot both admit the cap's last socket: a take waits while another worker holds the lock."""
+    path = SocketTable.create(tmp_path / "sockets.table", regions=2)
+    table = SocketTable.open(path)
+    other = _opened(path, CAP, 1, lock_wait=60.0)  # it waits for the lock as long as the test holds it
+    try:
+        with table.locked():
+            _go(other)
+            assert other.stdout is not None
+            waiting, _, _ = select.select([other.stdout], [], [], 1.0)
+            assert waiting == []  # its take waits for the lock
+        assert other.stdout.readline().strip() == "ready"
+        assert table.elsewhere(7) == 1
+    finally:
+        other.kill()
+        table.close()
+
+
+def test_a_worker_stopped_holding_the_lock_does_not_stall_the_others(tmp_path: Path, caplog) -> None:
+    path = SocketTable.create(tmp_path / "sockets.table", regions=2)
+    code = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX, 1, 0); "
+            "print('locked', flush=True); sys.stdin.read()")
+    stuck = subprocess.Popen([sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    table = SocketTable.open(path)  # claimed before the lock is taken away
+    try:
+        assert stuck.stdout is not None and stuck.stdout.readline().strip() == "locked"
+        stuck.send_signal(signal.SIGSTOP)
+        slots = SocketSlots(CAP, table=table)
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="hub.auth"):
+            slots.take(7)
+        assert time.monotonic() - started < 1.0
+        assert "lock was not had" in caplog.text
+        assert slots.held(7) == 1
+    finally:
+        stuck.kill()
+        table.close()
+
+
+def test_a_full_region_counts_the_consumers_beyond_locally_and_says_so(tmp_path: Path, caplog) -> None:
+    path = SocketTable.create(tmp_path / "sockets.table", regions=2, slots=1)
+    table, onlooker = SocketTable.open(path), SocketTable.open(path)  # two workers' views (regions 0 and 1)
+    try:
+        slots = SocketSlots(1, table=table)
+        with caplog.at_level(logging.WARNING, logger="hub.auth"):
+            first, second = slots.take(1), slots.take(2)  # consumer 2 finds no free slot in the region
+        assert "region of this worker is full" in caplog.text
+        assert (onlooker.elsewhere(1), onlooker.elsewhere(2)) == (1, 0)  # the other workers undercount consumer 2
+        with pytest.raises(TooManySockets):
+            slots.take(2)  # still capped by this worker's own count
+        first.release()
+        assert onlooker.elsewhere(1) == 0
+        second.release()
+        slots.take(3)  # the slot consumer 1 gave back serves the next consumer
+        assert onlooker.elsewhere(3) == 1
+    finally:
+        onlooker.close()
+        table.close()
+
+
+@pytest.mark.parametrize(("content", "error"), [(b"x" * 4096, "not a websocket table"), (None, "cannot open")])
+def test_a_file_that_is_not_a_table_is_a_setup_error(tmp_path: Path, content: bytes | None, error: str) -> None:
+    if content is not None:
+        (tmp_path / "bad.table").write_bytes(content)
+    with pytest.raises(SetupError, match=error):
+        SocketTable.open(tmp_path / "bad.table")
+
+
+def test_hub_serve_makes_a_region_per_worker_and_as_many_spare(tmp_path: Path) -> None:
     assert create_for_server(tmp_path, 8125, workers=3) == tmp_path / "run" / "websockets-8125.table"
     table = SocketTable.open(tmp_path / "run" / "websockets-8125.table")
     try:
