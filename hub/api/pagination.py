@@ -89,6 +89,25 @@ class PageInfo:
     end_cursor: str | None
 
 
+class _KeysetPageInfo(PageInfo):
+    """A keyset page's PageInfo whose cursors are encoded only when read: most documents read a connection's
+    ``nodes`` alone, and a page of 20 enterprises with their first 5 postings each encoded 42 cursors nobody
+    asked for (~3 % of that request's instructions). Both execution paths read the fields by attribute."""
+
+    def __init__(self, has_next_page: bool, has_previous_page: bool, ids: list[int]):
+        self.has_next_page = has_next_page
+        self.has_previous_page = has_previous_page
+        self._ends = (ids[0], ids[-1]) if ids else None
+
+    @property  # type: ignore[override]
+    def start_cursor(self) -> str | None:
+        return None if self._ends is None else encode_cursor(self._ends[0])
+
+    @property  # type: ignore[override]
+    def end_cursor(self) -> str | None:
+        return None if self._ends is None else encode_cursor(self._ends[1])
+
+
 @strawberry.type
 class Edge(Generic[T]):
     cursor: str
@@ -121,10 +140,5 @@ def build_connection(cls: type[Connection[T]], rows: Sequence[R], page: Page, co
     return cls(
         nodes=nodes,
         ids=ids,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=page.after_id > 0,
-            start_cursor=encode_cursor(ids[0]) if ids else None,
-            end_cursor=encode_cursor(ids[-1]) if ids else None,
-        ),
+        page_info=_KeysetPageInfo(has_next, page.after_id > 0, ids),
     )

@@ -109,7 +109,11 @@ class Page(Join):
 
     def load_key(self, ctx, parent_key, args):
         page = ctx.page(args.get("first"), args.get("after"))
-        return page, (parent_key, page.fetch, page.after_id, *(enum_value(args.get(f)) for f in self.filters))
+        return page, (parent_key, *self._rest(page, args))
+
+    def _rest(self, page, args) -> tuple[Any, ...]:
+        """A loader key without its parent's key: the same for every parent of one field."""
+        return (page.fetch, page.after_id, *(enum_value(args.get(f)) for f in self.filters))
 
     async def one(self, ctx, parent, args):
         """The general path: one parent through the request's DataLoader."""
@@ -120,8 +124,9 @@ class Page(Join):
     async def batch(self, ctx, parents, args, narrowed=None):
         """``narrowed``: (the loader's subclass reading fewer columns, its converter), ``hub.api.fused.narrowed_page``."""
         loader, convert = narrowed or (self.loader, self.convert)
-        page, _ = self.load_key(ctx, None, args)
-        keys = [self.load_key(ctx, getattr(p, self.key), args)[1] for p in parents]
+        page = ctx.page(args.get("first"), args.get("after"))
+        rest = self._rest(page, args)
+        keys = [(getattr(p, self.key), *rest) for p in parents]
         unique = list(dict.fromkeys(keys))
         found = dict(zip(unique, await ctx.loader(loader).batch_load_fn(unique))) if unique else {}
         return [build_connection(self.connection, found[k], page, convert) for k in keys]

@@ -93,13 +93,15 @@ class HostTurn:
         The turn only spares the database the wait: the chain's lock still orders the batches. So a turn not had
         within ``wait_seconds`` (a holder stuck, another process holding the file) is not waited for any longer:
         the block runs without it, and the batch waits for the chain's lock as without a turn; so does a block whose
-        ``flock`` fails (ENOLCK on a network file system), its wait on ``.waiting`` let go of."""
+        ``flock`` fails (ENOLCK on a network file system) or whose wait finds no thread to run in, its wait on
+        ``.waiting`` let go of."""
         if self._given_up is not None and not self._given_up.done():
             held = False  # a wait given up has not ended yet: no turn until it does (no 5 s per batch meanwhile)
         else:
             try:
                 held = self._take_at_once() or await self._wait()
-            except OSError as exc:  # flock refused (e.g. ENOLCK on a network file system): nothing is held
+            except (OSError, RuntimeError) as exc:  # flock refused (e.g. ENOLCK on a network file system), or no
+                # thread could be started to wait in: nothing is held
                 log.warning("the audit turn (%s) cannot be taken (%s): this batch waits for the chain's lock in the "
                             "database instead", self.path, exc)
                 held = False
@@ -193,7 +195,11 @@ class HostTurn:
         # and lets go of it; when another is looking whether anyone waits this very moment, the thread takes it.)
         with contextlib.suppress(BlockingIOError):
             fcntl.flock(self._waiting, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        granted = self._waiter.run(lambda: self._queue_for_turn(wait))
+        try:
+            granted = self._waiter.run(lambda: self._queue_for_turn(wait))
+        except RuntimeError:  # no thread to wait in (the host's thread limit): stop waiting, let go of ``.waiting``
+            fcntl.flock(self._waiting, fcntl.LOCK_UN)
+            raise
         try:
             return await asyncio.wait_for(asyncio.shield(granted), self.wait_seconds)
         except asyncio.TimeoutError:
@@ -257,10 +263,11 @@ class _WaiterThread:
     def run(self, job: Callable[[], Any]) -> asyncio.Future:
         """``job``'s result, as a future of the running loop."""
         done: concurrent.futures.Future = concurrent.futures.Future()
+        if self._thread is None:  # started before the job is queued: a thread that cannot start leaves no job behind
+            thread = threading.Thread(target=self._serve, name="hub-audit-turn", daemon=True)
+            thread.start()  # RuntimeError when the host allows no more threads
+            self._thread = thread
         self._jobs.put((job, done))
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._serve, name="hub-audit-turn", daemon=True)
-            self._thread.start()
         return asyncio.wrap_future(done)
 
     def stop(self, last: Callable[[], None]) -> None:

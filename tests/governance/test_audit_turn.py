@@ -159,6 +159,54 @@ def test_a_turn_flock_refuses_runs_the_batch_without_it_and_leaves_no_wait_held(
     assert asyncio.run(asyncio.wait_for(go(), 10)) == (["b"], True, True)
 
 
+def test_a_wait_without_a_thread_runs_the_batch_without_the_turn_and_leaves_no_wait_held(tmp_path: Path,
+                                                                                         monkeypatch) -> None:
+    """A wait runs in a thread of its own, started on the first wait; when the host allows no more threads
+    (``RuntimeError: can't start new thread``) the batch runs without the turn rather than failing the operations,
+    and the lock on ``.waiting`` taken when the waiter asked is let go of (held, every other worker would yield to
+    a waiter that never comes). The next wait, once a thread can start, has the turn as usual."""
+    path = create_for_server(tmp_path, 8012)
+    start = audit_turn.threading.Thread.start
+    refused: list[str] = []
+
+    def no_thread(thread: Any) -> None:
+        if thread.name == "hub-audit-turn" and not refused:
+            refused.append(thread.name)
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(audit_turn.threading.Thread, "start", no_thread)
+
+    async def go() -> tuple[list[str], bool, bool]:
+        a, b = HostTurn(path), HostTurn(path)
+        ran: list[str] = []
+        try:
+            async with a.held():
+                async with b.held():  # a holds the turn: b must wait, and its thread cannot start
+                    ran.append("b without the turn")
+                waiting_free = _free(f"{path}.waiting")
+
+            async def a_holds_a_moment() -> None:
+                async with a.held():
+                    await asyncio.sleep(0.1)
+
+            holding = asyncio.create_task(a_holds_a_moment())
+            await asyncio.sleep(0.02)
+            async with b.held():  # a holds the turn again: b waits, in a thread that starts now, and gets it
+                ran.append("b with the turn")
+                turn_held = not _free(path) and holding.done()
+            await holding
+            return ran, waiting_free, turn_held
+        finally:
+            a.close()
+            b.close()
+
+    ran, waiting_free, turn_held = asyncio.run(asyncio.wait_for(go(), 10))
+    assert refused == ["hub-audit-turn"]
+    assert ran == ["b without the turn", "b with the turn"]
+    assert waiting_free and turn_held
+
+
 def test_a_waiter_that_gives_up_does_not_keep_the_turn(tmp_path: Path) -> None:
     """A waiter cancelled before its turn came (the loop is stopping): when the turn is granted to its thread
     later, it is given back at once, and the next one gets it."""
