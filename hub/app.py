@@ -24,7 +24,6 @@ from hub.db.migrate import pending
 from hub.db.pools import Databases
 from hub.errors import SetupError
 from hub.governance.access import PolicyStore
-from hub.governance.relay_client import RelayClient, reply_seconds
 from hub.governance.audit_turn import HostTurn
 from hub.governance.audit_writer import AuditWriter
 from hub.governance.checkpoints import signer_from_settings
@@ -102,11 +101,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         await db.open()
         app.state.db = db
         # The process's audit group commit (hub.governance.audit_writer); hub.governance.audit.append finds it on the primary.
-        # With `hub serve --workers N`, one relay process writes the entries of every worker
-        # (hub.governance.audit_relay); this process's writer stands in while the relay cannot be reached.
         # The workers of `hub serve --workers N` take turns at the chain (hub.governance.audit_turn).
-        local = AuditWriter(db.hub, turn=HostTurn.from_env())
-        app.state.audit = db.audit_writer = RelayClient.from_env(local, reply_seconds=reply_seconds(settings)) or local
+        app.state.audit = db.audit_writer = AuditWriter(db.hub, turn=HostTurn.from_env())
         app.state.policy = PolicyStore(db, settings.policy_cache_seconds)
         app.state.consumers = ConsumerCache(settings.policy_cache_seconds)
         app.state.sync = await SyncRuntime.start(db, settings)  # change notifier + change-log retention

@@ -48,15 +48,34 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
-    if raw.lower() in ("1", "true", "yes", "on"):
+    if raw.lower() in _TRUE:
         return True
-    if raw.lower() in ("0", "false", "no", "off"):
+    if raw.lower() in _FALSE:
         return False
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+# Switches the hub no longer has, and what took their place. Off (unset, empty or false) they are accepted; any
+# other value stops the hub: an operator who turned one on expects something the hub no longer does.
+_REMOVED_SWITCHES = {
+    "HUB_AUDIT_RELAY": "the audit relay was removed; the workers of `hub serve --workers N` take turns at the audit "
+                       "chain instead (the audit turn, HUB_AUDIT_TURN, on by default) — unset HUB_AUDIT_RELAY",
+}
+
+
+def _refuse_removed_switches(env: Mapping[str, str]) -> None:
+    for name, instead in _REMOVED_SWITCHES.items():
+        raw = env.get(name)
+        if raw and raw.lower() not in _FALSE:
+            raise SettingsError(f"{name}={raw}: {instead}")
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -85,10 +104,6 @@ class Settings:
     # each prepared statement once (plan_cache_mode force_generic_plan); PostgreSQL would otherwise plan them afresh
     # on every run. Other runs keep PostgreSQL's choice.
     generic_lookups: bool = True
-    # `hub serve --workers N` (N > 1): one audit relay process writes the entries of all the workers
-    # (hub.governance.audit_relay), in common batches: the database saves as much as with the audit turn below,
-    # the host pays a process and two hand-overs per entry (docs/performance.md): off by default.
-    audit_relay: bool = False
     # `hub serve --workers N` (N > 1): the workers' audit batches take turns on the host (hub.governance.audit_turn)
     # instead of waiting for the chain's lock inside the database; entries gather meanwhile into larger batches.
     audit_turn: bool = True
@@ -171,6 +186,7 @@ class Settings:
         hub_env = env.get("HUB_ENV", "development")
         if hub_env not in ("development", "production", "test"):
             raise SettingsError(f"HUB_ENV must be development, production or test, got {hub_env!r}")
+        _refuse_removed_switches(env)
         production = hub_env == "production"
         urls = {}
         for dept in DEPARTMENTS:
@@ -191,7 +207,6 @@ class Settings:
             pool_max_size=_int(env, "HUB_POOL_MAX_SIZE", 10, minimum=1),
             statement_timeout_ms=_int(env, "HUB_STATEMENT_TIMEOUT_MS", 15_000),
             generic_lookups=_bool(env, "HUB_GENERIC_LOOKUPS", True),
-            audit_relay=_bool(env, "HUB_AUDIT_RELAY", False),
             audit_turn=_bool(env, "HUB_AUDIT_TURN", True),
             db_connect_timeout_ms=_int(env, "HUB_DB_CONNECT_TIMEOUT_MS", 5_000, minimum=1),
             pool_acquire_timeout_ms=_int(env, "HUB_POOL_ACQUIRE_TIMEOUT_MS", 5_000, minimum=1),

@@ -198,14 +198,9 @@ def serve(
                     turn = create_turn(settings.data_dir, settings.port)  # hub.governance.audit_turn
                     os.environ[TURN_ENV] = str(turn)
                 try:
-                    with contextlib.ExitStack() as stack:
-                        if settings.audit_relay:  # one audit writer for every worker (hub.governance.audit_relay)
-                            from hub.governance import audit_relay  # deferred import: CLI start-up time
-
-                            stack.enter_context(audit_relay.started(os.environ))
-                        _serve_workers(uvicorn.Config("hub.app:app_from_env", factory=True, host=settings.host,
-                                                      port=settings.port, workers=settings.workers, lifespan="on",
-                                                      **logging_options))
+                    _serve_workers(uvicorn.Config("hub.app:app_from_env", factory=True, host=settings.host,
+                                                  port=settings.port, workers=settings.workers, lifespan="on",
+                                                  **logging_options))
                 finally:
                     if turn is not None:
                         for each in (turn, turn.with_name(turn.name + ".waiting")):

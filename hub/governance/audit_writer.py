@@ -113,29 +113,17 @@ class AuditWriter:
         """A batch is being written (or about to be)."""
         return self._task is not None
 
-    async def write(self, entry: AuditEntry, parent: trace.SpanContext | None = None) -> None:
+    async def write(self, entry: AuditEntry) -> None:
         """Queue ``entry`` and wait until the batch holding it committed (raises that batch's error).
 
-        Once queued the entry is written even if this waiter is cancelled. ``parent``: the span of the operation
-        in another process (``hub.governance.audit_relay``) under which this entry's ``audit`` span goes.
+        Once queued the entry is written even if this waiter is cancelled.
         """
-        await self.submit(entry, parent)
-
-    def submit(self, entry: AuditEntry, parent: trace.SpanContext | None = None) -> asyncio.Future:
-        """Queue ``entry`` without waiting: the future is done when the batch holding it committed, or holds that
-        batch's error (its result is the writer's own business). ``write`` awaits it; the relay, which takes the
-        entries of every worker, adds a callback instead of running a task per entry."""
         if self._closed:
             raise RuntimeError("the audit writer is closed")
         loop = asyncio.get_running_loop()
         telemetry = self.department.telemetry
         span = None
-        if telemetry is not None and parent is not None:
-            span = telemetry.tracer.start_span("audit", context=trace.set_span_in_context(trace.NonRecordingSpan(parent)),
-                                               attributes={"hub.audit.relay": True})
-            if not span.is_recording():
-                span = None
-        elif telemetry is not None and trace.get_current_span().is_recording():
+        if telemetry is not None and trace.get_current_span().is_recording():
             span = telemetry.tracer.start_span("audit")
         try:
             rest = entry_rest(entry)
@@ -151,7 +139,7 @@ class AuditWriter:
             self._task = loop.create_task(self._flush(), context=contextvars.Context())
         if span is not None:
             queued.done.add_done_callback(functools.partial(_end_span, span))
-        return queued.done
+        await queued.done
 
     async def _flush(self) -> None:
         try:
@@ -245,7 +233,6 @@ def _fail(queued: _Queued, exc: BaseException) -> None:
 
 def _refused_by_data(exc: BaseException) -> bool:
     """The database refused the statement's content (a constraint, a trigger), not the connection: trying the
-    entries one by one fails only the bad one, not its whole batch (the other workers' entries too, behind
-    ``hub.governance.audit_relay``)."""
+    entries one by one fails only the bad one, not its whole batch."""
     return not isinstance(exc, ServiceUnavailable) and (
         isinstance(exc, asyncpg.PostgresError) or isinstance(exc.__cause__, asyncpg.PostgresError))

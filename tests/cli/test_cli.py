@@ -196,6 +196,16 @@ def test_serve_on_a_busy_port_says_so_before_starting_anything(tmp_path: Path) -
     assert not (tmp_path / "pgdata").exists(), "nothing is started on a busy port"
 
 
+def test_serve_with_the_removed_audit_relay_turned_on_says_so_before_starting_anything(tmp_path: Path) -> None:
+    # An unreachable database: a hub that ignored the setting would fail on it instead (fast, starting nothing).
+    result = _run("serve", "--workers", "2", HUB_AUDIT_RELAY="true", DATABASE_URL=BAD_DATABASES[0][0],
+                  HUB_DATA_DIR=str(tmp_path), HUB_PORT=str(_free_port()))
+    line = _one_line(result)
+    assert result.returncode == 2, line
+    assert line.startswith("configuration error: HUB_AUDIT_RELAY=true: the audit relay was removed"), line
+    assert "audit turn" in line and "HUB_AUDIT_TURN" in line, line
+
+
 def test_client_commands_default_their_url_and_name_it_when_unreachable(tmp_path: Path) -> None:
     """HUB_URL, else HUB_HOST/HUB_PORT; the error names the URL tried (both run at once: each retries)."""
     port = _free_port()

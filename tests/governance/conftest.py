@@ -12,6 +12,7 @@ from tests.support.database import recreate_database, with_database
 
 
 AUDITED_DB = "hub_test_audit_checkpoints"
+AUDIT_SCRATCH_DB = "hub_test_audit_scratch"
 
 
 @pytest.fixture()
@@ -32,10 +33,10 @@ def audited(server_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def relay_settings(server_url: str) -> tuple[Settings, dict[str, str]]:
-    """The audit relay tests' scratch database (migrated, the demo consumers, no data), rate limit off."""
-    from tests.support.audit_relay import RELAY_DB
+def audit_scratch(server_url: str) -> tuple[Settings, dict[str, str]]:
+    """A scratch database for the tests of the audit writers and their turn (migrated, the demo consumers, no data),
+    rate limit off."""
     from tests.support.database import empty_database
 
-    settings, tokens = empty_database(server_url, RELAY_DB)
+    settings, tokens = empty_database(server_url, AUDIT_SCRATCH_DB)
     return replace(settings, rate_limit_per_second=0.0), tokens

@@ -2,8 +2,9 @@
 fairly, given back when its holder dies or gives up; the writers of two "workers" wait for each other there, not
 for the chain's lock in the database, and their entries gather into larger batches meanwhile.
 
-Real PostgreSQL for the writers (the relay tests' scratch database); the "workers" are separate ``Databases`` with
-their own writers in one event loop, or separate processes where a process's death matters.
+Real PostgreSQL for the writers (the governance tests' scratch database, ``audit_scratch``); the "workers" are
+separate ``Databases`` with their own writers in one event loop, or separate processes where a process's death
+matters.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import asyncpg
+import pytest
 
 from hub.db.pools import Databases
 from hub.governance.audit import AuditEntry
 from hub.governance import audit_turn
 from hub.governance.audit_turn import TURN_ENV, HostTurn, create_for_server
 from hub.governance.audit_writer import AuditWriter
-from hub.settings import Settings
+from hub.settings import Settings, SettingsError
 from tests.support.audit_chain import CHAIN_LOCK, last_audit_id, verify_chain_ok
 from tests.support.helpers import sql
 
@@ -277,10 +279,10 @@ async def _take(turn: HostTurn) -> None:
         pass
 
 
-def test_two_workers_writers_wait_for_their_turn_on_the_host_not_for_the_chain_lock(relay_settings, tmp_path) -> None:
+def test_two_workers_writers_wait_for_their_turn_on_the_host_not_for_the_chain_lock(audit_scratch, tmp_path) -> None:
     """While another worker holds the turn, a writer sends nothing: no batch waits for the chain's lock in the
     database, and the entries queued meanwhile go out as one batch per worker once the turn is free."""
-    settings, _ = relay_settings
+    settings, _ = audit_scratch
     url = settings.database_url
     path = create_for_server(tmp_path, 8003)
     before = last_audit_id(url)
@@ -323,6 +325,22 @@ def test_hub_serve_s_workers_share_a_turn_by_default(tmp_path: Path) -> None:
         assert oct(path.stat().st_mode & 0o777) == "0o600"
     finally:
         turn.close()
+
+
+@pytest.mark.parametrize("value", ["true", "1", "YES", "on", "sometimes"])
+def test_the_removed_audit_relay_turned_on_stops_the_hub_naming_the_turn(value: str) -> None:
+    """HUB_AUDIT_RELAY is gone (the turn replaced it): an operator who turns it on is told so, not ignored."""
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"HUB_AUDIT_RELAY": value})
+    said = str(refused.value)
+    assert said.startswith(f"HUB_AUDIT_RELAY={value}: the audit relay was removed") and "HUB_AUDIT_TURN" in said, said
+
+
+@pytest.mark.parametrize("value", [None, "", "false", "0", "No", "off"])
+def test_the_removed_audit_relay_left_off_is_accepted(value: str | None) -> None:
+    env = {} if value is None else {"HUB_AUDIT_RELAY": value}
+    assert Settings.from_env(env).audit_turn is True
+    assert Settings.from_env({**env, "HUB_AUDIT_TURN": "false"}).audit_turn is False
 
 
 def test_a_turn_held_elsewhere_for_too_long_is_not_waited_for(tmp_path: Path) -> None:

@@ -85,14 +85,12 @@ def scratch_hub_database(name: str, scale: str | None = None,
 
 
 def worker_processes(proc: subprocess.Popen) -> list[psutil.Process]:
-    """The worker processes of a `hub serve` started as ``proc`` (not multiprocessing's resource tracker, not the
-    audit relay)."""
+    """The worker processes of a `hub serve` started as ``proc`` (not multiprocessing's resource tracker)."""
     try:
         children = psutil.Process(proc.pid).children()
     except psutil.NoSuchProcess:
         return []
-    return [c for c in children if not any(helper in " ".join(c.cmdline())
-                                           for helper in ("resource_tracker", "audit_relay"))]
+    return [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
 
 
 def serve_workers(database_url: str, data_dir: Path, log_path: Path, workers: int,

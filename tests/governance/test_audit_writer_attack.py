@@ -1,0 +1,126 @@
+"""An attacker's review of the batch append (``hub.governance.audit_writer``, migration 0026): each test is a way
+around "every operation leaves exactly one audit entry, committed before the answer, hash-chained" that worked on
+the code before its fix, or an entry of a kind the review tried that the writer must still take.
+
+Real PostgreSQL throughout (the governance tests' scratch database, ``audit_scratch``); a batch is held in flight
+by taking the chain's lock on a connection of the test's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+
+from hub.db.pools import Databases
+from hub.governance.audit import AuditEntry
+from hub.governance.audit_writer import AuditWriter, UnbuildableEntry
+from hub.settings import Settings
+from tests.support.audit_chain import CHAIN_LOCK, last_audit_id, verify_chain_ok, wait_for_chain_waiter
+from tests.support.helpers import sql
+
+
+def _entry(worker: int, i: int) -> AuditEntry:
+    return AuditEntry(operation_type="query", operation_name=f"W{worker}Op{i}", consumer_id=worker,
+                      department="labor", consumer_name=f"worker {worker} 系统", datasets=["labor.job_postings"],
+                      rows={"labor.job_postings": i}, document_hash=f"{i:064x}", trace_id=f"{worker:032x}")
+
+
+def _names_after(url: str, before: int) -> list[str]:
+    return sorted(r["operation_name"] for r in sql(url, "select operation_name from hub.audit_log where id > $1",
+                                                   before))
+
+
+def _written_while_the_chain_is_held(settings: Settings, entries: list[AuditEntry]) -> list[Any]:
+    """Each entry's outcome (None or its error) when the writer's first batch waits for the chain's lock: the
+    others are queued meanwhile and go out together as the next batch."""
+    async def go() -> list[Any]:
+        db = await Databases(settings, settings.database_url).open()
+        writer = AuditWriter(db.hub)
+        holder = await asyncpg.connect(settings.database_url)
+        try:
+            await holder.execute("select pg_advisory_lock($1)", CHAIN_LOCK)
+            first = asyncio.ensure_future(writer.write(entries[0]))
+            await wait_for_chain_waiter(holder)
+            rest = [asyncio.ensure_future(writer.write(e)) for e in entries[1:]]
+            await asyncio.sleep(0)
+            await holder.execute("select pg_advisory_unlock($1)", CHAIN_LOCK)
+            return await asyncio.gather(first, *rest, return_exceptions=True)
+        finally:
+            await holder.close()
+            await writer.close()
+            await db.close()
+
+    return asyncio.run(go())
+
+
+def test_an_entry_whose_content_cannot_be_built_fails_alone_in_its_batch(audit_scratch) -> None:
+    """An entry ``batch_args`` cannot render (a float) failed its whole batch, every other operation's entry with
+    it."""
+    settings, _ = audit_scratch
+    url = settings.database_url
+    before = last_audit_id(url)
+    odd = AuditEntry(operation_type="query", operation_name="Float", datasets=[1.5])  # type: ignore[list-item]
+    first, second, odd, third = _written_while_the_chain_is_held(
+        settings, [_entry(8, 0), _entry(8, 1), odd, _entry(8, 2)])
+    assert (first, second, third) == (None, None, None)
+    assert isinstance(odd, UnbuildableEntry) and "cannot hash a float" in str(odd)
+    assert _names_after(url, before) == ["W8Op0", "W8Op1", "W8Op2"]
+    verify_chain_ok(url)
+
+
+def test_an_entry_over_a_megabyte_or_with_a_count_over_64_bits_is_written_and_chains(audit_scratch) -> None:
+    """Held: an operation name over 1 MB (HUB_MAX_BODY_BYTES can allow such a document) and a row count beyond a
+    64-bit integer are written in a batch with other entries, and ``hub audit verify`` agrees with their hashes."""
+    settings, _ = audit_scratch
+    url = settings.database_url
+    before = last_audit_id(url)
+    big = AuditEntry(operation_type="query", operation_name="Big" + "x" * (1 << 20))
+    huge = AuditEntry(operation_type="query", operation_name="Huge", rows={"labor.job_postings": 1 << 64})
+    results = _written_while_the_chain_is_held(settings, [_entry(7, 0), _entry(7, 1), big, huge, _entry(7, 2)])
+    assert results == [None] * 5, results
+    assert [name[:4] for name in _names_after(url, before)] == ["Bigx", "Huge", "W7Op", "W7Op", "W7Op"]
+    verify_chain_ok(url)
+
+
+def test_an_operation_name_with_a_nul_character_still_leaves_its_entry(client, settings) -> None:
+    """``operationName`` is the client's text, and PostgreSQL cannot store U+0000: the entry was refused and the
+    answer (400, unknown operation) went out without it — a request that left no trace."""
+    url = settings.database_url
+    before = last_audit_id(url)
+    response = client.post("/graphql", json={"query": "query Q { __typename }", "operationName": "a\x00b"})
+    assert response.status_code == 400 and response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    rows = sql(url, "select operation_name, error_codes from hub.audit_log where id > $1", before)
+    assert [(r["operation_name"], r["error_codes"]) for r in rows] == [("a\ufffdb", ["BAD_USER_INPUT"])]
+
+
+@pytest.mark.parametrize("field,value", [
+    ("document_hash", "\u0663" * 64),  # ARABIC-INDIC DIGIT THREE: a digit, not 0-9
+    ("document_hash", "\uff10" * 64),  # FULLWIDTH DIGIT ZERO
+    ("document_hash", "A" * 64),  # upper case
+    ("document_hash", "0" * 63 + "\n"),  # '$' and a trailing newline
+    ("document_hash", "é" * 32),  # 64 bytes, 32 characters
+    ("trace_id", "0" * 31 + "g"),
+], ids=["arabic-digits", "fullwidth", "upper", "newline", "bytes-not-chars", "trace-g"])
+def test_the_rewritten_hex_checks_refuse_what_the_regexes_refused(audit_scratch, field: str, value: str) -> None:
+    """Held: migration 0026's checks (length and a negated class) refuse every such value, as '^[0-9a-f]{64}$'
+    did; the entry fails alone."""
+    settings, _ = audit_scratch
+    url = settings.database_url
+    before = last_audit_id(url)
+
+    async def go() -> Any:
+        db = await Databases(settings, url).open()
+        writer = AuditWriter(db.hub)
+        try:
+            odd = AuditEntry(operation_type="query", operation_name="Hex", **{field: value})
+            return await asyncio.gather(writer.write(odd), writer.write(_entry(9, 0)), return_exceptions=True)
+        finally:
+            await writer.close()
+            await db.close()
+
+    odd, good = asyncio.run(go())
+    assert good is None and isinstance(odd, Exception) and f"audit_log_{field}_check" in str(odd), odd
+    assert _names_after(url, before) == ["W9Op0"]
