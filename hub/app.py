@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from hub.api.graphiql import STATIC_DIR
 from hub.api.schema import build_schema
 from hub.api.view import HubGraphQL
+from hub.api.ws_limits import SocketSlots
 from hub.assembly import contributions
 from hub.db.migrate import pending
 from hub.db.pools import Databases
@@ -31,6 +32,7 @@ from hub.http.errors import exception_handlers
 from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
 from hub.http.overload import Admission, OverloadMiddleware
 from hub.http.pages import landing
+from hub.http.socket_table import SocketTable
 from hub.settings import Settings
 from hub.sync.http import routes as sync_routes
 from hub.sync.runtime import SyncRuntime
@@ -164,6 +166,10 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
     app.state.schema = schema
     app.state.admission = admission
     app.state.rate_limiter = rate_limiter
+    # The authenticated websockets each consumer holds open (hub.api.ws_limits), counted with the other workers of
+    # `hub serve` (hub.http.socket_table).
+    app.state.sockets = SocketSlots(settings.ws_max_sockets_per_consumer, telemetry.metrics,
+                                    SocketTable.for_settings(settings))
     app.state.telemetry = telemetry
     app.state.metrics = telemetry.metrics
     app.state.checkpoints = signer

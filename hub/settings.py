@@ -41,6 +41,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value <= 0:
+        raise SettingsError(f"{name} must be > 0, got {env.get(name)!r}")
+    return value
+
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -121,6 +128,12 @@ class Settings:
     # HUB_RATE_LIMIT_TABLE: set by `hub serve --workers N` for its workers (hub.http.rate_table), not by operators.
     rate_limit_table: Path | None = None
     max_body_bytes: int = 1_000_000
+    # GraphQL websockets (hub.api.ws_limits): authenticated sockets one consumer holds open on the host (0: no cap),
+    # and how long a socket may stay open without sending connection_init (then closed, 4408).
+    ws_max_sockets_per_consumer: int = 32
+    ws_init_timeout_seconds: float = 10.0
+    # HUB_WS_SOCKET_TABLE: set by `hub serve --workers N` for its workers (hub.http.socket_table), not by operators.
+    ws_socket_table: Path | None = None
     trusted_documents_only: bool = False
     compiled_queries: bool = True
     plan_cache_size: int = 1000  # query documents whose plans (or "general path") are kept, least recently used out
@@ -213,6 +226,9 @@ class Settings:
             rate_limit_burst=_int(env, "HUB_RATE_LIMIT_BURST", 100, minimum=1),
             rate_limit_table=Path(env["HUB_RATE_LIMIT_TABLE"]) if env.get("HUB_RATE_LIMIT_TABLE") else None,
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 1_000_000, minimum=1024),
+            ws_max_sockets_per_consumer=_int(env, "HUB_WS_MAX_SOCKETS_PER_CONSUMER", 32),
+            ws_init_timeout_seconds=_positive(env, "HUB_WS_INIT_TIMEOUT_SECONDS", 10.0),
+            ws_socket_table=_path(env, "HUB_WS_SOCKET_TABLE"),
             trusted_documents_only=_bool(env, "HUB_TRUSTED_DOCUMENTS_ONLY", False),
             compiled_queries=_bool(env, "HUB_COMPILED_QUERIES", True),
             plan_cache_size=_int(env, "HUB_PLAN_CACHE_SIZE", 1000, minimum=1),

@@ -36,6 +36,7 @@ class Context:
         self.connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init payload
         self.token_hash: str | None = None  # the bearer token's SHA-256 (a socket re-checks it per operation)
         self.subscription_started = False  # set by hub.api.ws_auth once a subscription's stream exists (audit)
+        self.socket_slot: Any = None  # a connection's place under its consumer's socket cap (hub.api.ws_limits)
         self._loaders: dict[type, Any] = {}
         self._join_loaders: dict[tuple, JoinLoader] = {}
 

@@ -11,6 +11,7 @@ that cannot be reached while the request context is built gets 503 SERVICE_UNAVA
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -42,6 +43,7 @@ from hub.api.over_http import (
 from hub.api.trusted import TrustedDocuments
 from hub.api.ws_auth import authenticate_ws
 from hub.api.ws_handler import HubTransportWSHandler
+from hub.api.ws_limits import MAX_OPERATIONS_PER_SOCKET
 from hub.errors import HubError
 from hub.governance.access import Access
 from hub.settings import Settings
@@ -57,8 +59,12 @@ class HubGraphQL(GraphQL):
     graphql_transport_ws_handler_class = HubTransportWSHandler
 
     def __init__(self, schema: Any, settings: Settings):
+        # A socket that sends no connection_init within HUB_WS_INIT_TIMEOUT_SECONDS is closed (4408, by strawberry's
+        # handler); one socket runs at most MAX_OPERATIONS_PER_SOCKET operations at once (hub.api.ws_limits).
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True,
-                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
+                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+                         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+                         max_subscriptions_per_connection=MAX_OPERATIONS_PER_SOCKET)
         self.settings = settings
         self.trusted = TrustedDocuments.load()  # graphql/operations/**/*.graphql, by sha256
         # Resolver spans (HUB_TRACE_RESOLVERS, for debugging) need the resolvers: the general path answers then.
@@ -138,9 +144,11 @@ class HubGraphQL(GraphQL):
     async def on_ws_connect(self, context: Context) -> Any:
         """graphql-transport-ws ``connection_init``: a websocket opened without an Authorization header (browsers
         cannot send one) authenticates with ``{"Authorization": "Bearer <token>"}`` in the payload. Each operation
-        is then authorised again (``hub.api.ws_handler``)."""
+        is then authorised again (``hub.api.ws_handler``). The socket then takes one of its consumer's slots
+        (``hub.api.ws_limits``): ``TooManySockets`` over the cap, which the handler turns into a close."""
         if context.consumer is None and not await authenticate_ws(context):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.socket_slot = context.request.app.state.sockets.take(context.consumer.id)
         return UNSET
 
     async def render_graphql_ide(self, request: Request) -> Response:

@@ -13,6 +13,12 @@ caches and window as HTTP) and one token of its rate limit. So each operation wr
 A socket that sends nothing is re-checked too: a task per connection looks the token up every
 ``hub.api.ws_auth.recheck_seconds`` and closes the socket (4403) once it is revoked. Running subscriptions are
 re-checked by their own stream (``hub.api.ws_auth.watch_subscriptions``).
+
+What a socket may hold (``hub.api.ws_limits``): at ``connection_init`` it takes one of its consumer's slots and is
+closed with ``CLOSE_CODE`` (4429) when the consumer holds ``HUB_WS_MAX_SOCKETS_PER_CONSUMER`` already; ``shutdown``
+(run however the socket ends) gives the slot back. A socket that sends no ``connection_init`` within
+``HUB_WS_INIT_TIMEOUT_SECONDS`` is closed by strawberry (4408). Both refusals are logged and counted
+(``hub_websockets_refused_total``).
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ from hub.api.ws_auth import (
     operation_access,
     recheck_seconds,
 )
+from hub.api.ws_limits import CLOSE_CODE as TOO_MANY_CLOSE_CODE, TooManySockets
 from hub.errors import HubError, Unauthenticated
+from hub.telemetry.metrics import metrics_of
 
 log = logging.getLogger("hub.auth")
 
@@ -56,17 +64,38 @@ class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
     _watchdog: asyncio.Task | None = None
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        await super().handle_connection_init(message)
+        try:
+            await super().handle_connection_init(message)  # HubGraphQL.on_ws_connect: the token, then a slot
+        except TooManySockets as refused:
+            log.warning("websocket refused: consumer %s holds %d open sockets (HUB_WS_MAX_SOCKETS_PER_CONSUMER)",
+                        refused.consumer_id, refused.cap,
+                        extra={"fields": {"code": TOO_MANY_CLOSE_CODE, "consumer_id": refused.consumer_id}})
+            with suppress(Exception):  # already closed by the client
+                await self.websocket.close(code=TOO_MANY_CLOSE_CODE, reason=refused.reason)
+            return
         if self.connection_acknowledged and self._watchdog is None:
             self._watchdog = asyncio.create_task(self._watch_token())
             self._watchdog.add_done_callback(self._task_done)
 
+    async def handle_connection_init_timeout(self) -> None:
+        await super().handle_connection_init_timeout()
+        if self.connection_timed_out:
+            log.info("websocket closed: no connection_init within %g s (HUB_WS_INIT_TIMEOUT_SECONDS)",
+                     self.connection_init_wait_timeout.total_seconds())
+            metrics_of(self.context.request.app).websocket_refused("init_timeout")
+
     async def shutdown(self) -> None:
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._watchdog
-        await super().shutdown()
+        """However the socket ends: its re-check task stops, its operations are cancelled, its slot is freed."""
+        try:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                with suppress(asyncio.CancelledError):
+                    await self._watchdog
+            await super().shutdown()
+        finally:
+            slot = getattr(self.context, "socket_slot", None)
+            if slot is not None:
+                slot.release()
 
     async def _watch_token(self) -> None:
         """Close the socket (4403) once its token is revoked, even if it sends nothing."""

@@ -182,6 +182,14 @@ def serve(
                     # fresh for this run, found through the environment they inherit.
                     table = create_for_server(settings.data_dir, settings.port)
                     os.environ[ENV_VAR] = str(table)
+                sockets = None
+                if settings.ws_max_sockets_per_consumer > 0:
+                    # A consumer's open websockets are capped for the host: the workers share one table
+                    # (hub.http.socket_table), fresh for this run, found through the environment they inherit.
+                    from hub.http import socket_table  # deferred import: CLI start-up time
+
+                    sockets = socket_table.create_for_server(settings.data_dir, settings.port, settings.workers)
+                    os.environ[socket_table.ENV_VAR] = str(sockets)
                 turn = None
                 if settings.audit_turn:
                     # deferred import: CLI start-up time
@@ -197,8 +205,9 @@ def serve(
                     if turn is not None:
                         for each in (turn, turn.with_name(turn.name + ".waiting")):
                             each.unlink(missing_ok=True)
-                    if table is not None:
-                        table.unlink(missing_ok=True)
+                    for each in (table, sockets):
+                        if each is not None:
+                            each.unlink(missing_ok=True)
                     if metrics_dir is not None:
                         shutil.rmtree(metrics_dir, ignore_errors=True)
             else:

@@ -94,18 +94,8 @@ class RateTable:
     def create(cls, path: Path, slots: int = DEFAULT_SLOTS) -> "RateTable":
         """Write a fresh table file at ``path`` (atomically replacing any earlier one) and open it."""
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)
-        try:
-            header = _HEADER.pack(MAGIC, slots).ljust(HEADER_BYTES, b"\0")
-            os.write(fd, header)
-            os.ftruncate(fd, HEADER_BYTES + slots * SLOT_BYTES)  # the slots read as zeros: empty
-            os.replace(tmp, path)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        os.close(fd)
+        # the slots read as zeros: empty
+        write_fresh(path, _HEADER.pack(MAGIC, slots).ljust(HEADER_BYTES, b"\0"), HEADER_BYTES + slots * SLOT_BYTES)
         return cls.open(path)
 
     @classmethod
@@ -169,6 +159,22 @@ class RateTable:
                    if _SLOT.unpack_from(self._map, HEADER_BYTES + i * SLOT_BYTES)[0])
 
 
+def write_fresh(path: Path, header: bytes, size: int) -> None:
+    """A table file of ``size`` bytes at ``path``: ``header``, then zeros; written beside it and renamed over any
+    earlier one, so that a mapping still held by a previous run's processes is never touched."""
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)
+    try:
+        os.write(fd, header)
+        os.ftruncate(fd, size)
+        os.replace(tmp, path)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    os.close(fd)
+
+
 def _find(window: tuple, fp: int, now: float) -> int:
     """The slot of the window for ``fp``: its own, else a free one (empty or a full bucket), else the fullest."""
     free = -1
@@ -184,17 +190,17 @@ def _find(window: tuple, fp: int, now: float) -> int:
     return free if free >= 0 else fullest
 
 
-def table_path(data_dir: Path, port: int) -> Path:
-    """Where the server on ``port`` keeps its table: ``<data dir>/run/``, else the temporary directory
-    (a container whose data directory is read-only)."""
+def table_path(data_dir: Path, port: int, name: str = "rate-limit") -> Path:
+    """Where the server on ``port`` keeps its table ``name`` (also ``hub.http.socket_table``'s):
+    ``<data dir>/run/``, else the temporary directory (a container whose data directory is read-only)."""
     run = Path(data_dir) / "run"
     try:
         run.mkdir(parents=True, exist_ok=True)
         if os.access(run, os.W_OK):
-            return run / f"rate-limit-{port}.table"
+            return run / f"{name}-{port}.table"
     except OSError:
         pass
-    return Path(tempfile.gettempdir()) / f"hub-rate-limit-{port}.table"
+    return Path(tempfile.gettempdir()) / f"hub-{name}-{port}.table"
 
 
 def create_for_server(data_dir: Path, port: int) -> Path:

@@ -15,6 +15,9 @@ Metrics (all prefixed ``hub_``; see docs/observability.md for what each one tell
   latency spike of every request in flight; see ``hub.app.tune_gc``).
 * ``hub_ingested_rows_total{dataset}``, ``hub_ingest_rejected_rows_total{dataset}``,
   ``hub_sync_feed_lag_seconds{feed}``: for ``/ingest`` and ``/sync`` (``record_ingest``, ``set_feed_lag``).
+* ``hub_websockets_open``: authenticated GraphQL websockets open now; ``hub_websockets_refused_total{reason}``:
+  sockets closed before any operation, ``too_many_sockets`` (``HUB_WS_MAX_SOCKETS_PER_CONSUMER``) or
+  ``init_timeout`` (no ``connection_init`` in time) (``hub.api.ws_limits``, ``hub.api.ws_handler``).
 
 Operation names come from clients: at most ``HUB_METRICS_MAX_OPERATIONS`` distinct ones become labels,
 later ones count as ``other``, so a client cannot blow up the number of series.
@@ -247,6 +250,10 @@ class HubMetrics:
                                      ["dataset"], registry=registry)
         self.feed_lag_seconds = Gauge(FEED_LAG_SECONDS, "Age of the oldest change not yet handed out by the "
                                       "change feed.", ["feed"], registry=registry, multiprocess_mode="mostrecent")
+        self.websockets_open = Gauge("hub_websockets_open", "Authenticated GraphQL websockets open.",
+                                     registry=registry, multiprocess_mode="livesum")
+        self.websockets_refused = Counter("hub_websockets_refused", "GraphQL websockets closed before any "
+                                          "operation, by reason.", ["reason"], registry=registry)
         self.gc_pause_seconds = Histogram("hub_gc_pause_seconds", "Pauses of the cyclic garbage collector.",
                                           ["generation"], buckets=GC_BUCKETS, registry=registry)
         Gauge("hub_build_info", "The hub's version.", ["version"], registry=registry,
@@ -330,6 +337,17 @@ class HubMetrics:
     def set_feed_lag(self, feed: str, seconds: float) -> None:
         """The change feed ``feed`` (a dataset, or ``all``) is ``seconds`` behind."""
         self.feed_lag_seconds.labels(feed).set(max(0.0, seconds))
+
+    # -- GraphQL websockets (hub.api.ws_limits, hub.api.ws_handler) ----------------------------------------
+
+    def websocket_opened(self) -> None:
+        self.websockets_open.inc()
+
+    def websocket_closed(self) -> None:
+        self.websockets_open.dec()
+
+    def websocket_refused(self, reason: str) -> None:
+        self.websockets_refused.labels(reason).inc()
 
     def exposition(self) -> bytes:
         if self.shared_dir is None:

@@ -14,17 +14,14 @@ from dataclasses import replace
 from typing import Any, Iterator
 
 import pytest
-from typer.testing import CliRunner
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from hub.app import create_app
-from hub.cli.main import app as cli_app
-from hub.governance.consumers import hash_token, new_token
 from tests.support.helpers import approved_grant, sql, sql_value
 from tests.support.live import serve_in_thread
 from tests.support.sync import scratch
-from tests.support.websockets import codes, open_socket
+from tests.support.websockets import codes, data, new_consumer, open_socket, revoke_with_cli
 
 WINDOW = 1.0  # HUB_POLICY_CACHE_SECONDS of the hub under test
 SETTLE = WINDOW * 1.25 + 1.5  # the window, the idle re-check (a quarter window) and slack for a loaded machine
@@ -49,23 +46,6 @@ def long_window(live) -> Iterator[tuple[Any, str]]:
     app = create_app(s)
     with serve_in_thread(app) as url:
         yield app, url.replace("http://", "ws://") + "/graphql"
-
-
-def data(messages: list[dict[str, Any]]) -> Any:
-    assert messages[0]["type"] == "next" and not messages[0]["payload"].get("errors"), messages
-    return messages[0]["payload"]["data"]
-
-
-def new_consumer(url: str, department: str, name: str) -> tuple[int, str]:
-    token = new_token()
-    consumer_id = sql_value(url, "insert into hub.consumers (department, name, role, token_hash) "
-                                 "values ($1, $2, 'consumer', $3) returning id", department, name, hash_token(token))
-    return consumer_id, token
-
-
-def revoke_with_cli(database_url: str, consumer_id: int) -> None:
-    result = CliRunner().invoke(cli_app, ["consumer", "revoke", str(consumer_id)], env={"DATABASE_URL": database_url})
-    assert result.exit_code == 0, result.output
 
 
 # --- a revoked token -----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from hub.errors import SetupError
 from hub.http.limits import TokenBuckets
 from hub.http.rate_table import PROBE, RateTable, create_for_server, fingerprint
 from tests.support.database import empty_database
-from tests.support.live import free_port, stop_served, worker_processes
+from tests.support.live import serve_workers, stop_served, worker_processes
 
 SCRATCH_DB = "hub_test_rate_workers"
 BURST = 10
@@ -119,27 +119,8 @@ def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
 
 
 def _serve(settings, data_dir: Path, log_path: Path, workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update({"DATABASE_URL": settings.database_url, "HUB_ENV": "test", "HUB_DATA_DIR": str(data_dir),
-                "HUB_RATE_LIMIT_PER_SECOND": str(RATE), "HUB_RATE_LIMIT_BURST": str(BURST),
-                "HUB_LOG_LEVEL": "info", "HUB_LOG_FORMAT": "text", "HUB_METRICS": "false",
-                "OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"})
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "hub"), "serve", "--host", "127.0.0.1",
-                                 "--port", str(port), "--workers", str(workers)], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    # Every worker has run its start-up (pools open) and accepts connections before the burst is sent.
-    deadline = time.monotonic() + 120
-    while log_path.read_text().count("Application startup complete") < workers:
-        assert proc.poll() is None, log_path.read_text()
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"the hub did not start: {log_path.read_text()}")
-        time.sleep(0.2)
-    assert httpx.get(base + "/readyz", timeout=10).status_code == 200
-    return proc, base
+    return serve_workers(settings.database_url, data_dir, log_path, workers, HUB_RATE_LIMIT_PER_SECOND=str(RATE),
+                         HUB_RATE_LIMIT_BURST=str(BURST))
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -9,11 +9,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+import httpx
 import psutil
 import uvicorn
 
@@ -88,6 +91,33 @@ def worker_processes(proc: subprocess.Popen) -> list[psutil.Process]:
     except psutil.NoSuchProcess:
         return []
     return [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
+
+
+def serve_workers(database_url: str, data_dir: Path, log_path: Path, workers: int,
+                  **env: str) -> tuple[subprocess.Popen, str]:
+    """`hub serve --workers N` on a free port with the test environment and ``env`` (HUB_* settings), its output
+    in ``log_path``; returns once every worker has started and /readyz answers 200: the process and its base URL."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    environ.update({"DATABASE_URL": database_url, "HUB_ENV": "test", "HUB_DATA_DIR": str(data_dir),
+                    "HUB_LOG_LEVEL": "info", "HUB_LOG_FORMAT": "text", "HUB_METRICS": "false",
+                    "OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none",
+                    **env})
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "hub"), "serve", "--host", "127.0.0.1",
+                                 "--port", str(port), "--workers", str(workers)], env=environ, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    # Every worker has run its start-up (pools open) and accepts connections.
+    deadline = time.monotonic() + 120
+    while log_path.read_text().count("Application startup complete") < workers:
+        assert proc.poll() is None, log_path.read_text()
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"the hub did not start: {log_path.read_text()}")
+        time.sleep(0.2)
+    assert httpx.get(base + "/readyz", timeout=10).status_code == 200
+    return proc, base
 
 
 def stop_served(proc: subprocess.Popen) -> None:

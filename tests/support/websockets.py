@@ -4,9 +4,13 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from typer.testing import CliRunner
 from websockets.asyncio.client import connect
-from typing import Any
 from websockets.exceptions import ConnectionClosed
+
+from hub.cli.main import app as cli_app
+from hub.governance.consumers import hash_token, new_token
+from tests.support.helpers import sql_value
 
 
 class open_socket:
@@ -77,3 +81,20 @@ class Socket:
                 await self.recv(timeout)
         except ConnectionClosed as exc:
             return exc.rcvd.code if exc.rcvd is not None else -1
+
+
+def data(messages: list[dict[str, Any]]) -> Any:
+    assert messages[0]["type"] == "next" and not messages[0]["payload"].get("errors"), messages
+    return messages[0]["payload"]["data"]
+
+
+def new_consumer(url: str, department: str, name: str) -> tuple[int, str]:
+    token = new_token()
+    consumer_id = sql_value(url, "insert into hub.consumers (department, name, role, token_hash) "
+                                 "values ($1, $2, 'consumer', $3) returning id", department, name, hash_token(token))
+    return consumer_id, token
+
+
+def revoke_with_cli(database_url: str, consumer_id: int) -> None:
+    result = CliRunner().invoke(cli_app, ["consumer", "revoke", str(consumer_id)], env={"DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
