@@ -51,10 +51,12 @@ class ConsumerCache:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Consumer | None]] = {}
 
-    async def lookup(self, db: Any, token_hash: str) -> Consumer | None:
+    async def lookup(self, db: Any, token_hash: str, *, fresh: bool = False) -> Consumer | None:
+        """The consumer holding the token (None: unknown or revoked), from the cache unless ``fresh``: a read that
+        must not outlive a revocation by the cache's time (a withdrawn report version's figures) asks the database."""
         now = time.monotonic()
         hit = self._entries.get(token_hash)
-        if hit is not None and now - hit[0] < self.ttl:
+        if not fresh and hit is not None and now - hit[0] < self.ttl:
             return hit[1]
         row = await db.hub.fetchrow("hub/consumer_by_token_hash", token_hash)
         consumer = Consumer(row["id"], row["department"], row["name"], row["role"]) if row else None

@@ -56,7 +56,7 @@ def _status(code: str) -> int:
 def _version(raw: str | None) -> int | None:
     if raw is None:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1_000_000:  # not "١" (Arabic-Indic 1)
         raise ValueError(raw)
     return int(raw)
 
@@ -64,6 +64,9 @@ def _version(raw: str | None) -> int | None:
 async def _respond(request: Request, fmt: str) -> Response:
     year = request.path_params["year"]
     params = request.query_params
+    repeated = [name for name in ("version", "draft", "lang") if len(params.getlist(name)) > 1]
+    if repeated:  # ?version=1&version=2: which one? (a proxy may take the first, starlette takes the last)
+        return _error(400, "BAD_USER_INPUT", f"{repeated[0]} is given more than once")
     lang = params.get("lang", "zh")
     if lang not in LANGUAGES:
         return _error(400, "BAD_USER_INPUT", f"lang must be one of {', '.join(LANGUAGES)}")
@@ -91,6 +94,11 @@ async def _respond(request: Request, fmt: str) -> Response:
         return await _audited(request, consumer, f"report.draft {year} ({fmt})", fmt, lang,
                               lambda: draft_report(db.hub, request.app.state.settings, year))
     if report.withdrawal is not None:
+        if may_read_figures(consumer):  # the token as it stands now, not as cached (a revoked admin reads nothing)
+            consumer = await request.app.state.consumers.lookup(db, request.scope["hub.token_hash"], fresh=True)
+            if consumer is None:
+                return _error(401, "UNAUTHENTICATED", "unknown or revoked token",
+                              {"WWW-Authenticate": 'Bearer realm="talent-data-hub"'})
         if not may_read_figures(consumer):
             return _withdrawn(Notice.of(report), fmt, lang)
         return await _audited(request, consumer, operation(year, report.version, fmt), fmt, lang,
