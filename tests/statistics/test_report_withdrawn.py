@@ -148,8 +148,13 @@ def test_an_admin_reads_a_withdrawn_versions_figures_and_each_read_is_audited(ap
         document = response.json()
         assert (document["version"], document["withdrawal"]["replacedBy"]) == (v1, v2)
         assert document["figures"] == versions["before"]["json"].json()["figures"]
-    elif fmt == "csv":
-        assert response.text == versions["before"]["csv"].text
+    elif fmt == "csv":  # the version's CSV as it was, plus rows saying it was withdrawn (a file travels alone)
+        rows = list(csv.reader(io.StringIO(response.text)))
+        said = {r[3]: r[4] for r in rows if r[0] == "report"}
+        assert (said["withdrawal_reason"], said["replaced_by"]) == (REASON, str(v2))
+        assert dt.datetime.fromisoformat(said["withdrawn_at"]) <= dt.datetime.now(dt.timezone.utc)
+        kept = [r for r in rows if r[3] not in ("withdrawn_at", "withdrawal_reason", "replaced_by")]
+        assert kept == list(csv.reader(io.StringIO(versions["before"]["csv"].text)))
     else:
         assert 'id="withdrawn"' in response.text and '<table id="totals">' in response.text
         assert FIGURE_NAME in response.text
