@@ -108,6 +108,9 @@ def report_render(
     if lang not in LANGUAGES:
         _err.print(f"[red]error:[/red] --lang must be one of {', '.join(LANGUAGES)}")
         raise typer.Exit(2)
+    if draft and version is not None:
+        _err.print("[red]error:[/red] ask for --version or for --draft, not both")
+        raise typer.Exit(2)
     if hub_url is not None and not hub_url.startswith(("http://", "https://")):
         _err.print(f"[red]error:[/red] --hub-url (or HUB_URL) must be an http:// or https:// URL, not {hub_url!r}")
         raise typer.Exit(2)

@@ -273,6 +273,8 @@ def test_the_command_line_writes_a_withdrawn_version_for_the_operator_audited(ap
     [entry] = _audit_after(url, before)
     assert entry["operation_name"] == f"report.withdrawn 2023 v{v1} (html, csv, json)"
     assert entry["consumer_name"].startswith("cli: ") and entry["consumer_id"] is None
+    both = CliRunner().invoke(cli, ["report", "2023", "--version", str(v1), "--draft"], env={"DATABASE_URL": url})
+    assert both.exit_code == 2 and "--version or for --draft, not both" in both.output
     refused = tmp_path / "refused.html"
     with audit_refused(url, "report.withdrawn%"):
         result = CliRunner().invoke(cli, ["report", "2023", "--version", str(v1), "--out", str(refused)],
