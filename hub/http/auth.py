@@ -8,7 +8,8 @@ header (the token without the ``Bearer`` scheme, another scheme), with a message
 user pastes the token into its header editor. Published annual reports (``GET /reports/{year}``) are public
 too; their drafts need a token, and a withdrawn version's figures an admin's (``resolvers.analytics.report.routes``);
 a token that is sent must be valid. Lookups are
-cached per process for ``policy_cache_seconds``, so a revocation made elsewhere takes effect within that time.
+cached per process for ``policy_cache_seconds``, so a revocation made elsewhere takes effect within that time
+(``lookup(..., fresh=True)`` asks the database: an admin's read of a withdrawn report version).
 """
 
 from __future__ import annotations
