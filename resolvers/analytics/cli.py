@@ -16,6 +16,7 @@ from hub.cli.support import progress_bars, settings_or_exit
 from hub.db.pools import Databases
 from hub.errors import HubError, SetupError
 from hub.settings import Settings
+from resolvers.analytics.report.withdrawn import MAX_VERSION
 
 _err = Console(stderr=True, soft_wrap=True)
 
@@ -86,7 +87,7 @@ def report_render(
                             "NAME.csv and NAME.json beside it, linked by file name (default: the page to standard "
                             "output)."),
     lang: str = typer.Option("zh", help="zh (as published) or en (English labels)."),
-    version: Optional[int] = typer.Option(None, help="A published version (default: the latest not withdrawn; a "
+    version: Optional[int] = typer.Option(None, min=1, max=MAX_VERSION, help="A published version (default: the latest not withdrawn; a "
                                                      "withdrawn one is written for the operator, audited, with a "
                                                      "warning: its figures are no longer public)."),
     draft: bool = typer.Option(False, "--draft", help="The live draft, even when a version is published."),
@@ -164,7 +165,8 @@ async def _audit(db: Any, operation: str, what: str) -> None:
 
 @report_app.command("withdraw")
 def report_withdraw(year: int = typer.Argument(..., help="The report year, e.g. 2025."),
-                    version: int = typer.Argument(..., help="The published version to withdraw."),
+                    version: int = typer.Argument(..., min=1, max=MAX_VERSION,
+                                                  help="The published version to withdraw."),
                     reason: str = typer.Option(..., "--reason", help="Why (shown on the version's page).")) -> None:
     """Mark a published version withdrawn (append-only): its figures are no longer public (the hub answers 410 Gone
     with the withdrawal and a link to the latest version to everyone but admins)."""

@@ -275,6 +275,10 @@ def test_the_command_line_writes_a_withdrawn_version_for_the_operator_audited(ap
     assert entry["consumer_name"].startswith("cli: ") and entry["consumer_id"] is None
     both = CliRunner().invoke(cli, ["report", "2023", "--version", str(v1), "--draft"], env={"DATABASE_URL": url})
     assert both.exit_code == 2 and "--version or for --draft, not both" in both.output
+    for args in (["report", "2023", "--version", "0"], ["report", "2023", "--version", "99999999999"],
+                 ["report", "withdraw", "2023", "99999999999", "--reason", "r"]):  # not a database error: a usage one
+        result = CliRunner().invoke(cli, args, env={"DATABASE_URL": url})
+        assert result.exit_code == 2 and "Invalid value" in result.output and "int32" not in result.output, args
     refused = tmp_path / "refused.html"
     with audit_refused(url, "report.withdrawn%"):
         result = CliRunner().invoke(cli, ["report", "2023", "--version", str(v1), "--out", str(refused)],

@@ -40,7 +40,7 @@ from hub.http.pages import draft_needs_token, wants_html
 from resolvers.analytics.figures import YEARS
 from resolvers.analytics.report.build import Report, as_csv, draft_report, published_report
 from resolvers.analytics.report.html import LANGUAGES, render, render_notice
-from resolvers.analytics.report.withdrawn import Notice, may_read_figures, operation
+from resolvers.analytics.report.withdrawn import MAX_VERSION, Notice, may_read_figures, operation
 
 log = logging.getLogger("hub.report")
 
@@ -57,7 +57,7 @@ def _status(code: str) -> int:
 def _version(raw: str | None) -> int | None:
     if raw is None:
         return None
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1_000_000:  # not "١" (Arabic-Indic 1)
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_VERSION:  # not "١" (Arabic-Indic 1)
         raise ValueError(raw)
     return int(raw)
 
