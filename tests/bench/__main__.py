@@ -1,4 +1,4 @@
-"""Benchmarks of the hub (issue 7): ``python -m tests.bench {run,compare,memory,profile}``.
+"""Benchmarks of the hub (issue 7): ``python -m tests.bench {peer,run,compare,memory,profile,instructions}``.
 
 peer     the hub (registered and ad hoc) and PostGraphile 4 / 5 side by side, alternating, on every bench
          operation with a PostGraphile query; same-data checks first; JSON in .hub/bench/peer-<stamp>.json
@@ -7,6 +7,7 @@ run      the hub (production settings, 1 and 2 workers) and the hand-written-SQL
 compare  per-operation deltas of two result files
 memory   hub worker RSS after 10,000 and 100,000 requests of a mix of the bench operations
 profile  py-spy profile of the hub serving one operation, summarised by where the time goes
+instructions  instructions per request of each operation (callgrind, in process), of this checkout and others
 """
 
 from __future__ import annotations
@@ -89,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="send the registered document text, an ad-hoc (unregistered) copy, or both (default)")
     p.add_argument("--from", dest="from_dir", help="only summarise the raw samples of an earlier profile directory")
 
+    p = sub.add_parser("instructions", help="instructions per request (callgrind), this checkout and others")
+    p.add_argument("--op", action="append", help="only this operation (name or file stem); repeatable")
+    p.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", 400)),
+                   help="timed requests per operation and tree (default 400, env BENCH_REQUESTS)")
+    p.add_argument("--tree", action="append",
+                   help="another checkout of the hub (e.g. a git worktree of another commit) to count too; repeatable")
+
     args = parser.parse_args(argv)
     # SIGTERM (make interrupted, a timeout) unwinds like Ctrl-C, so the servers this bench started are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -138,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         from tests.bench.memory import memory
 
         return memory(args)
+    if args.command == "instructions":
+        from tests.bench.instructions import instructions
+
+        return instructions(args)
     from tests.bench.profile import profile
 
     return profile(args)
