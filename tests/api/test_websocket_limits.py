@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import time
+from dataclasses import replace
 from typing import Any, Iterator
 
 import httpx
@@ -260,10 +261,22 @@ def test_a_socket_that_sends_no_connection_init_is_closed_after_the_timeout(live
 @pytest.mark.parametrize(("name", "value"), [("HUB_WS_MAX_SOCKETS_PER_CONSUMER", "-1"),
                                              ("HUB_WS_MAX_SOCKETS_PER_CONSUMER", "many"),
                                              ("HUB_WS_INIT_TIMEOUT_SECONDS", "0"),
-                                             ("HUB_WS_INIT_TIMEOUT_SECONDS", "-2")])
+                                             ("HUB_WS_INIT_TIMEOUT_SECONDS", "-2"),
+                                             # no timedelta holds them (an OverflowError at start-up), and an
+                                             # anonymous socket would be held open for ever
+                                             ("HUB_WS_INIT_TIMEOUT_SECONDS", "inf"),
+                                             ("HUB_WS_INIT_TIMEOUT_SECONDS", "1e20"),
+                                             ("HUB_WS_INIT_TIMEOUT_SECONDS", "301")])
 def test_bad_websocket_limits_are_refused_at_start(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_the_longest_init_timeout_is_accepted_and_builds_an_app(scratch_db) -> None:
+    s, _tokens = scratch_db
+    longest = Settings.from_env({"HUB_WS_INIT_TIMEOUT_SECONDS": "300"}).ws_init_timeout_seconds
+    app = create_app(replace(s, ws_init_timeout_seconds=longest))  # no OverflowError building the view
+    assert longest == 300 and app.state.sockets.cap == CAP
 
 
 def test_the_websocket_limits_default_to_32_sockets_and_10_seconds() -> None:
