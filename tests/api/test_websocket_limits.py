@@ -26,7 +26,7 @@ from hub.api.ws_limits import MAX_OPERATIONS_PER_SOCKET, SocketSlots, TooManySoc
 from hub.app import create_app
 from hub.settings import Settings, SettingsError
 from tests.support.helpers import sql
-from tests.support.live import serve_in_thread
+from tests.support.live import serve_in_thread, serve_workers, stop_served
 from tests.support.sync import scratch
 from tests.support.websockets import data, new_consumer, open_socket, revoke_with_cli
 
@@ -256,6 +256,34 @@ def test_a_socket_that_sends_no_connection_init_is_closed_after_the_timeout(live
     assert (code, reason) == (4408, "Connection initialisation timeout")
     assert INIT_TIMEOUT * 0.9 <= took <= INIT_TIMEOUT + 3, took
     assert live.metric("hub_websockets_refused_total", reason="init_timeout") == timed_out_before + 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_hub_serve_refuses_a_frame_over_the_body_limit_from_its_header(scratch_db, tmp_path, workers: int) -> None:
+    """Anyone may open sockets (no token needed before connection_init): a frame declaring more than
+    HUB_MAX_BODY_BYTES is refused by the server from its header (1009), not buffered up to uvicorn's default
+    16 MiB per socket before the hub's own check sees the whole message."""
+    s, _tokens = scratch_db
+    proc, base = serve_workers(s.database_url, tmp_path / "data", tmp_path / "hub.log", workers,
+                               HUB_MAX_BODY_BYTES="100000", HUB_WS_INIT_TIMEOUT_SECONDS="3")
+    url = base.replace("http://", "ws://") + "/graphql"
+
+    async def session() -> tuple[int, str]:
+        async with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=30) as ws:
+            # a masked text frame declaring 2 MB, of which only the first kilobyte is sent
+            header = bytes([0x81, 0x80 | 127]) + (2_000_000).to_bytes(8, "big") + b"\0\0\0\0"
+            ws.transport.write(header + b"x" * 1024)
+            try:
+                await asyncio.wait_for(ws.recv(), 30)
+            except ConnectionClosed as exc:
+                return (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd is not None else (-1, "")
+            return 0, "still open"
+
+    try:
+        code, _reason = asyncio.run(session())
+    finally:
+        stop_served(proc)
+    assert code == 1009, (code, _reason)  # not 4408: the server did not wait for the 2 MB to arrive
 
 
 @pytest.mark.parametrize(("name", "value"), [("HUB_WS_MAX_SOCKETS_PER_CONSUMER", "-1"),
