@@ -169,6 +169,45 @@ def test_a_client_that_vanishes_frees_its_slot(live) -> None:
     assert after == (0, "")
 
 
+_ENDINGS = {
+    # however the hub or strawberry closes an acknowledged socket, its slot is given back once
+    "invalid-json": ("not json", 4400),
+    "binary-message": (b"\x00", 4400),
+    "unknown-type": (json.dumps({"type": "hello"}), 4400),
+    "second-connection-init": (json.dumps({"type": "connection_init", "payload": {}}), 4429),
+    "bad-init-payload": (json.dumps({"type": "connection_init", "payload": []}), 4400),
+    "duplicate-id": (json.dumps({"id": "9", "type": "subscribe", "payload": {
+        "query": 'subscription { datasetChanged(dataset: "labor.job_postings") { cursor } }'}}), 4409),
+    "message-over-the-body-limit": (json.dumps({"type": "ping", "payload": {"x": "y" * 1_000_001}}), 1009),
+}
+
+
+@pytest.mark.parametrize("ending", list(_ENDINGS))
+def test_a_socket_closed_by_the_hub_for_a_protocol_fault_gives_its_slot_back_once(live, ending: str) -> None:
+    consumer_id, token = new_consumer(live.settings.database_url, "commerce", f"ws cap {ending}")
+    message, expected = _ENDINGS[ending]
+
+    async def session() -> tuple[list[int], int, list[tuple[int, str]]]:
+        codes = []
+        for _ in range(CAP + 1):  # once more than the cap: a slot kept would refuse the last one
+            async with open_socket(live.url, token) as sock:
+                if ending == "duplicate-id":
+                    await sock.ws.send(message)
+                await sock.ws.send(message)
+                codes.append(await sock.closed(10))
+            await until(lambda: live.app.state.sockets.held(consumer_id) == 0)
+        left = live.app.state.sockets.held(consumer_id)
+        async with contextlib.AsyncExitStack() as stack:  # every slot is there: the cap, not one more
+            for _ in range(CAP):
+                await stack.enter_async_context(open_socket(live.url, token))
+            return codes, left, [await refusal(live.url, token)]
+
+    codes, left, over = asyncio.run(session())
+    assert codes == [expected] * (CAP + 1)
+    assert left == 0  # not below zero either: a slot given back twice would let one more in
+    assert over[0][0] == 4429
+
+
 def test_stopping_the_server_frees_every_slot(scratch_db) -> None:
     s, tokens = scratch_db
     app = create_app(s)
