@@ -8,7 +8,8 @@ header (the token without the ``Bearer`` scheme, another scheme), with a message
 user pastes the token into its header editor. Published annual reports (``GET /reports/{year}``) are public
 too; their drafts need a token, and a withdrawn version's figures an admin's (``resolvers.analytics.report.routes``);
 a token that is sent must be valid. Lookups are
-cached per process for ``policy_cache_seconds``, so a revocation made elsewhere takes effect within that time.
+cached per process for ``policy_cache_seconds``, so a revocation made elsewhere takes effect within that time
+(``lookup(..., fresh=True)`` asks the database: an admin's read of a withdrawn report version).
 """
 
 from __future__ import annotations
@@ -51,10 +52,12 @@ class ConsumerCache:
         self.ttl = ttl
         self._entries: dict[str, tuple[float, Consumer | None]] = {}
 
-    async def lookup(self, db: Any, token_hash: str) -> Consumer | None:
+    async def lookup(self, db: Any, token_hash: str, *, fresh: bool = False) -> Consumer | None:
+        """The consumer holding the token (None: unknown or revoked), from the cache unless ``fresh``: a read that
+        must not outlive a revocation by the cache's time (a withdrawn report version's figures) asks the database."""
         now = time.monotonic()
         hit = self._entries.get(token_hash)
-        if hit is not None and now - hit[0] < self.ttl:
+        if not fresh and hit is not None and now - hit[0] < self.ttl:
             return hit[1]
         row = await db.hub.fetchrow("hub/consumer_by_token_hash", token_hash)
         consumer = Consumer(row["id"], row["department"], row["name"], row["role"]) if row else None

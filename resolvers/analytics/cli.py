@@ -16,6 +16,7 @@ from hub.cli.support import progress_bars, settings_or_exit
 from hub.db.pools import Databases
 from hub.errors import HubError, SetupError
 from hub.settings import Settings
+from resolvers.analytics.report.withdrawn import MAX_VERSION
 
 _err = Console(stderr=True, soft_wrap=True)
 
@@ -86,7 +87,7 @@ def report_render(
                             "NAME.csv and NAME.json beside it, linked by file name (default: the page to standard "
                             "output)."),
     lang: str = typer.Option("zh", help="zh (as published) or en (English labels)."),
-    version: Optional[int] = typer.Option(None, help="A published version (default: the latest not withdrawn; a "
+    version: Optional[int] = typer.Option(None, min=1, max=MAX_VERSION, help="A published version (default: the latest not withdrawn; a "
                                                      "withdrawn one is written for the operator, audited, with a "
                                                      "warning: its figures are no longer public)."),
     draft: bool = typer.Option(False, "--draft", help="The live draft, even when a version is published."),
@@ -107,6 +108,9 @@ def report_render(
 
     if lang not in LANGUAGES:
         _err.print(f"[red]error:[/red] --lang must be one of {', '.join(LANGUAGES)}")
+        raise typer.Exit(2)
+    if draft and version is not None:
+        _err.print("[red]error:[/red] ask for --version or for --draft, not both")
         raise typer.Exit(2)
     if hub_url is not None and not hub_url.startswith(("http://", "https://")):
         _err.print(f"[red]error:[/red] --hub-url (or HUB_URL) must be an http:// or https:// URL, not {hub_url!r}")
@@ -161,7 +165,8 @@ async def _audit(db: Any, operation: str, what: str) -> None:
 
 @report_app.command("withdraw")
 def report_withdraw(year: int = typer.Argument(..., help="The report year, e.g. 2025."),
-                    version: int = typer.Argument(..., help="The published version to withdraw."),
+                    version: int = typer.Argument(..., min=1, max=MAX_VERSION,
+                                                  help="The published version to withdraw."),
                     reason: str = typer.Option(..., "--reason", help="Why (shown on the version's page).")) -> None:
     """Mark a published version withdrawn (append-only): its figures are no longer public (the hub answers 410 Gone
     with the withdrawal and a link to the latest version to everyone but admins)."""

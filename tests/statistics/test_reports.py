@@ -126,6 +126,22 @@ def test_the_public_report_shows_perturbed_person_counts(env) -> None:
         == body["data"]["supplyDemand"]["nodes"]
 
 
+def test_the_draft_is_the_public_view_for_every_reader(env) -> None:
+    """The live draft is computed like a published version (the cell-key method's perturbed counts), whoever reads
+    it: the owners of the seekers (labor) and of the graduates (education) and admins get the figures commerce gets,
+    not their exact counts."""
+    settings, tokens, client = env
+    query = "{ supplyDemand(year: 2024, groupBy: [SKILL_LEVEL]) { nodes { skillLevel supply } } }"
+    exact = gql(client, tokens["labor"], query)["data"]["supplyDemand"]["nodes"]
+    public = gql(client, tokens["commerce"], query)["data"]["supplyDemand"]["nodes"]
+    assert exact != public  # the dataset has cells the method perturbs
+    for year in (2023, 2024):
+        drafts = {who: client.get(f"/reports/{year}.json?draft=1", headers=auth(tokens, who)).json()["figures"]
+                  for who in ("commerce", "labor", "education", "admin")}
+        assert all(figures == drafts["commerce"] for figures in drafts.values()), year
+    assert [{"skillLevel": r["skillLevel"], "supply": r["supply"]} for r in drafts["labor"]["bySkillLevel"]] == public
+
+
 def test_csv_and_json_give_the_same_figures(env) -> None:
     settings, tokens, client = env
     document = client.get("/reports/2024.json", headers=auth(tokens, "education")).json()

@@ -209,6 +209,10 @@ def _csv_rows(report: Report) -> Iterator[tuple[Any, ...]]:
     yield ("report", str(report.year), "", "version", report.version, "")
     yield ("report", str(report.year), "", "published_at", report.published_at.isoformat()
            if report.published_at else None, "")
+    if report.withdrawal:  # a withdrawn version's file says so (an admin's download, `hub report --version N`)
+        for metric, key in (("withdrawn_at", "withdrawnAt"), ("withdrawal_reason", "reason"),
+                            ("replaced_by", "replacedBy")):
+            yield ("report", str(report.year), "", metric, report.withdrawal[key], "")
     if report.watermark:
         yield ("report", str(report.year), "", "refresh_id", report.watermark.get("refreshId"), "")
         yield ("report", str(report.year), "", "refreshed_at", report.watermark.get("refreshedAt"), "")

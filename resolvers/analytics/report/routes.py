@@ -12,7 +12,8 @@ saying how to see the draft, ``hub.http.pages``), and every read of it writes on
 ``hub.governance.audit.request_entry``) before it is answered — no entry, no draft (503). A withdrawn version's
 figures are no longer public (``resolvers.analytics.report.withdrawn``): everyone but an admin gets its notice with
 HTTP 410 Gone (a page, or a JSON error ``WITHDRAWN`` for .csv/.json, naming the replacement's URL); an admin's read
-(with a token) is audited like a draft's (``report.withdrawn YEAR vN (FMT)``, fail-closed). Figures shown are the
+(with a token, looked up in the database, not in the token cache: a revoked one gets 401 at once) is audited
+like a draft's (``report.withdrawn YEAR vN (FMT)``, fail-closed). A parameter given twice is refused (400). Figures shown are the
 public view (person counts perturbed, resolvers.analytics.disclosure), whoever reads them.
 
 Caching: a published version's answer is ``public, no-cache`` (its figures never change, but it may be withdrawn:
@@ -39,7 +40,7 @@ from hub.http.pages import draft_needs_token, wants_html
 from resolvers.analytics.figures import YEARS
 from resolvers.analytics.report.build import Report, as_csv, draft_report, published_report
 from resolvers.analytics.report.html import LANGUAGES, render, render_notice
-from resolvers.analytics.report.withdrawn import Notice, may_read_figures, operation
+from resolvers.analytics.report.withdrawn import MAX_VERSION, Notice, may_read_figures, operation
 
 log = logging.getLogger("hub.report")
 
@@ -56,7 +57,7 @@ def _status(code: str) -> int:
 def _version(raw: str | None) -> int | None:
     if raw is None:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_VERSION:  # not "١" (Arabic-Indic 1)
         raise ValueError(raw)
     return int(raw)
 
@@ -64,6 +65,9 @@ def _version(raw: str | None) -> int | None:
 async def _respond(request: Request, fmt: str) -> Response:
     year = request.path_params["year"]
     params = request.query_params
+    repeated = [name for name in ("version", "draft", "lang") if len(params.getlist(name)) > 1]
+    if repeated:  # ?version=1&version=2: which one? (a proxy may take the first, starlette takes the last)
+        return _error(400, "BAD_USER_INPUT", f"{repeated[0]} is given more than once")
     lang = params.get("lang", "zh")
     if lang not in LANGUAGES:
         return _error(400, "BAD_USER_INPUT", f"lang must be one of {', '.join(LANGUAGES)}")
@@ -91,6 +95,11 @@ async def _respond(request: Request, fmt: str) -> Response:
         return await _audited(request, consumer, f"report.draft {year} ({fmt})", fmt, lang,
                               lambda: draft_report(db.hub, request.app.state.settings, year))
     if report.withdrawal is not None:
+        if may_read_figures(consumer):  # the token as it stands now, not as cached (a revoked admin reads nothing)
+            consumer = await request.app.state.consumers.lookup(db, request.scope["hub.token_hash"], fresh=True)
+            if consumer is None:
+                return _error(401, "UNAUTHENTICATED", "unknown or revoked token",
+                              {"WWW-Authenticate": 'Bearer realm="talent-data-hub"'})
         if not may_read_figures(consumer):
             return _withdrawn(Notice.of(report), fmt, lang)
         return await _audited(request, consumer, operation(year, report.version, fmt), fmt, lang,

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from resolvers.analytics.report.build import Report
 
 CODE = "WITHDRAWN"
+MAX_VERSION = 1_000_000  # the largest version number a request may name (HTTP ?version=N, hub report --version N)
 SUFFIXES = {"html": "", "csv": ".csv", "json": ".json"}  # the report's URL per format
 
 
