@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,11 @@ from hub.departments import NAMES as DEPARTMENTS
 
 class SettingsError(ValueError):
     """An environment variable holds a value the hub cannot use."""
+
+
+# HUB_WS_INIT_TIMEOUT_SECONDS: how long a socket may stay open without connection_init (anonymous sockets are held
+# that long; a longer time is no use to a client, and no timedelta holds an infinite one).
+WS_INIT_TIMEOUT_MAX_SECONDS = 300.0
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -41,10 +47,11 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+def _positive(env: Mapping[str, str], name: str, default: float, maximum: float = math.inf) -> float:
     value = _float(env, name, default)
-    if value <= 0:
-        raise SettingsError(f"{name} must be > 0, got {env.get(name)!r}")
+    if value <= 0 or value > maximum:
+        bound = "" if maximum == math.inf else f" and at most {maximum:g}"
+        raise SettingsError(f"{name} must be > 0{bound}, got {env.get(name)!r}")
     return value
 
 
@@ -131,7 +138,7 @@ class Settings:
     # GraphQL websockets (hub.api.ws_limits): authenticated sockets one consumer holds open on the host (0: no cap),
     # and how long a socket may stay open without sending connection_init (then closed, 4408).
     ws_max_sockets_per_consumer: int = 32
-    ws_init_timeout_seconds: float = 10.0
+    ws_init_timeout_seconds: float = 10.0  # at most WS_INIT_TIMEOUT_MAX_SECONDS
     # HUB_WS_SOCKET_TABLE: set by `hub serve --workers N` for its workers (hub.http.socket_table), not by operators.
     ws_socket_table: Path | None = None
     trusted_documents_only: bool = False
@@ -227,7 +234,8 @@ class Settings:
             rate_limit_table=Path(env["HUB_RATE_LIMIT_TABLE"]) if env.get("HUB_RATE_LIMIT_TABLE") else None,
             max_body_bytes=_int(env, "HUB_MAX_BODY_BYTES", 1_000_000, minimum=1024),
             ws_max_sockets_per_consumer=_int(env, "HUB_WS_MAX_SOCKETS_PER_CONSUMER", 32),
-            ws_init_timeout_seconds=_positive(env, "HUB_WS_INIT_TIMEOUT_SECONDS", 10.0),
+            ws_init_timeout_seconds=_positive(env, "HUB_WS_INIT_TIMEOUT_SECONDS", 10.0,
+                                              maximum=WS_INIT_TIMEOUT_MAX_SECONDS),
             ws_socket_table=_path(env, "HUB_WS_SOCKET_TABLE"),
             trusted_documents_only=_bool(env, "HUB_TRUSTED_DOCUMENTS_ONLY", False),
             compiled_queries=_bool(env, "HUB_COMPILED_QUERIES", True),

@@ -181,7 +181,14 @@ class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
                 operation_name=operation.operation_name,
             )
             async with aclosing(result_source):
-                await self._send_result_stream(operation, result_source)
+                try:
+                    await self._send_result_stream(operation, result_source)
+                except GraphQLError as refused:
+                    # A document refused while it is parsed (a syntax error, over HUB_MAX_TOKENS or HUB_MAX_DEPTH):
+                    # hub.api.limit_rules parses in an extension, whose error leaves strawberry's stream as an
+                    # exception (HTTP turns it into a 400). The client is told why, as on HTTP; nothing to log.
+                    await operation.send_initial_errors([shape_error(refused)])
+                    return
             await operation.send_operation_message(CompleteMessage(id=operation.id, type="complete"))
         except _OperationStreamClosed:
             return

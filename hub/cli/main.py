@@ -164,7 +164,11 @@ def serve(
             log_level = settings.log_level.lower()
             configure_logging(log_level, settings.log_format, uvicorn_access=not settings.access_log)
             # The hub writes its own JSON access line (hub.telemetry.observe); uvicorn's is on only without it.
-            logging_options = {"log_level": log_level, "log_config": None, "access_log": not settings.access_log}
+            # A websocket message is a request body too (hub.http.limits): uvicorn refuses a frame declaring more than
+            # HUB_MAX_BODY_BYTES from its header (1009) instead of buffering up to its default 16 MiB per socket,
+            # which anyone may open without a token, before the hub's own check sees the whole message.
+            server_options = {"log_level": log_level, "log_config": None, "access_log": not settings.access_log,
+                              "ws_max_size": settings.max_body_bytes}
             if settings.workers > 1:
                 metrics_dir = None
                 if settings.metrics:
@@ -200,7 +204,7 @@ def serve(
                 try:
                     _serve_workers(uvicorn.Config("hub.app:app_from_env", factory=True, host=settings.host,
                                                   port=settings.port, workers=settings.workers, lifespan="on",
-                                                  **logging_options))
+                                                  **server_options))
                 finally:
                     if turn is not None:
                         for each in (turn, turn.with_name(turn.name + ".waiting")):
@@ -214,7 +218,7 @@ def serve(
                 from hub.app import create_app  # deferred import: CLI start-up time (the whole application)
 
                 uvicorn.run(create_app(settings), host=settings.host, port=settings.port, lifespan="on",
-                            **logging_options)
+                            **server_options)
     except SetupError as exc:
         _fail(exc)
 

@@ -125,7 +125,7 @@ class AuthenticationMiddleware:
             mapped = exc if isinstance(exc, HubError) else from_db_error(exc)
             if mapped is None:
                 raise
-            await _send_json(send, 503, {"errors": [{"message": mapped.message,
+            await _send_json(scope, send, 503, {"errors": [{"message": mapped.message,
                                                       "extensions": {"code": mapped.code, **mapped.extensions}}]},
                              [(b"retry-after", b"1")])
             return
@@ -145,7 +145,11 @@ class AuthenticationMiddleware:
         await send({"type": "http.response.body", "body": unauthenticated_body(message)})
 
 
-async def _send_json(send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status,
+async def _send_json(scope: Scope, send: Send, status: int, body: Any,
+                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    # A websocket's upgrade request is answered through the ASGI denial response (uvicorn offers it): the same
+    # status and body as an HTTP request, where an http.response message would be a server error.
+    prefix = "websocket." if scope["type"] == "websocket" else ""
+    await send({"type": prefix + "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), *(headers or [])]})
-    await send({"type": "http.response.body", "body": orjson.dumps(body)})
+    await send({"type": prefix + "http.response.body", "body": orjson.dumps(body)})

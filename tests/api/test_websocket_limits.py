@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import time
+from dataclasses import replace
 from typing import Any, Iterator
 
 import httpx
@@ -25,7 +26,7 @@ from hub.api.ws_limits import MAX_OPERATIONS_PER_SOCKET, SocketSlots, TooManySoc
 from hub.app import create_app
 from hub.settings import Settings, SettingsError
 from tests.support.helpers import sql
-from tests.support.live import serve_in_thread
+from tests.support.live import serve_in_thread, serve_workers, stop_served
 from tests.support.sync import scratch
 from tests.support.websockets import data, new_consumer, open_socket, revoke_with_cli
 
@@ -168,6 +169,45 @@ def test_a_client_that_vanishes_frees_its_slot(live) -> None:
     assert after == (0, "")
 
 
+_ENDINGS = {
+    # however the hub or strawberry closes an acknowledged socket, its slot is given back once
+    "invalid-json": ("not json", 4400),
+    "binary-message": (b"\x00", 4400),
+    "unknown-type": (json.dumps({"type": "hello"}), 4400),
+    "second-connection-init": (json.dumps({"type": "connection_init", "payload": {}}), 4429),
+    "bad-init-payload": (json.dumps({"type": "connection_init", "payload": []}), 4400),
+    "duplicate-id": (json.dumps({"id": "9", "type": "subscribe", "payload": {
+        "query": 'subscription { datasetChanged(dataset: "labor.job_postings") { cursor } }'}}), 4409),
+    "message-over-the-body-limit": (json.dumps({"type": "ping", "payload": {"x": "y" * 1_000_001}}), 1009),
+}
+
+
+@pytest.mark.parametrize("ending", list(_ENDINGS))
+def test_a_socket_closed_by_the_hub_for_a_protocol_fault_gives_its_slot_back_once(live, ending: str) -> None:
+    consumer_id, token = new_consumer(live.settings.database_url, "commerce", f"ws cap {ending}")
+    message, expected = _ENDINGS[ending]
+
+    async def session() -> tuple[list[int], int, list[tuple[int, str]]]:
+        codes = []
+        for _ in range(CAP + 1):  # once more than the cap: a slot kept would refuse the last one
+            async with open_socket(live.url, token) as sock:
+                if ending == "duplicate-id":
+                    await sock.ws.send(message)
+                await sock.ws.send(message)
+                codes.append(await sock.closed(10))
+            await until(lambda: live.app.state.sockets.held(consumer_id) == 0)
+        left = live.app.state.sockets.held(consumer_id)
+        async with contextlib.AsyncExitStack() as stack:  # every slot is there: the cap, not one more
+            for _ in range(CAP):
+                await stack.enter_async_context(open_socket(live.url, token))
+            return codes, left, [await refusal(live.url, token)]
+
+    codes, left, over = asyncio.run(session())
+    assert codes == [expected] * (CAP + 1)
+    assert left == 0  # not below zero either: a slot given back twice would let one more in
+    assert over[0][0] == 4429
+
+
 def test_stopping_the_server_frees_every_slot(scratch_db) -> None:
     s, tokens = scratch_db
     app = create_app(s)
@@ -257,13 +297,53 @@ def test_a_socket_that_sends_no_connection_init_is_closed_after_the_timeout(live
     assert live.metric("hub_websockets_refused_total", reason="init_timeout") == timed_out_before + 1
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_hub_serve_refuses_a_frame_over_the_body_limit_from_its_header(scratch_db, tmp_path, workers: int) -> None:
+    """Anyone may open sockets (no token needed before connection_init): a frame declaring more than
+    HUB_MAX_BODY_BYTES is refused by the server from its header (1009), not buffered up to uvicorn's default
+    16 MiB per socket before the hub's own check sees the whole message."""
+    s, _tokens = scratch_db
+    proc, base = serve_workers(s.database_url, tmp_path / "data", tmp_path / "hub.log", workers,
+                               HUB_MAX_BODY_BYTES="100000", HUB_WS_INIT_TIMEOUT_SECONDS="3")
+    url = base.replace("http://", "ws://") + "/graphql"
+
+    async def session() -> tuple[int, str]:
+        async with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=30) as ws:
+            # a masked text frame declaring 2 MB, of which only the first kilobyte is sent
+            header = bytes([0x81, 0x80 | 127]) + (2_000_000).to_bytes(8, "big") + b"\0\0\0\0"
+            ws.transport.write(header + b"x" * 1024)
+            try:
+                await asyncio.wait_for(ws.recv(), 30)
+            except ConnectionClosed as exc:
+                return (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd is not None else (-1, "")
+            return 0, "still open"
+
+    try:
+        code, _reason = asyncio.run(session())
+    finally:
+        stop_served(proc)
+    assert code == 1009, (code, _reason)  # not 4408: the server did not wait for the 2 MB to arrive
+
+
 @pytest.mark.parametrize(("name", "value"), [("HUB_WS_MAX_SOCKETS_PER_CONSUMER", "-1"),
                                              ("HUB_WS_MAX_SOCKETS_PER_CONSUMER", "many"),
                                              ("HUB_WS_INIT_TIMEOUT_SECONDS", "0"),
-                                             ("HUB_WS_INIT_TIMEOUT_SECONDS", "-2")])
+                                             ("HUB_WS_INIT_TIMEOUT_SECONDS", "-2"),
+                                             # no timedelta holds them (an OverflowError at start-up), and an
+                                             # anonymous socket would be held open for ever
+                                             ("HUB_WS_INIT_TIMEOUT_SECONDS", "inf"),
+                                             ("HUB_WS_INIT_TIMEOUT_SECONDS", "1e20"),
+                                             ("HUB_WS_INIT_TIMEOUT_SECONDS", "301")])
 def test_bad_websocket_limits_are_refused_at_start(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_the_longest_init_timeout_is_accepted_and_builds_an_app(scratch_db) -> None:
+    s, _tokens = scratch_db
+    longest = Settings.from_env({"HUB_WS_INIT_TIMEOUT_SECONDS": "300"}).ws_init_timeout_seconds
+    app = create_app(replace(s, ws_init_timeout_seconds=longest))  # no OverflowError building the view
+    assert longest == 300 and app.state.sockets.cap == CAP
 
 
 def test_the_websocket_limits_default_to_32_sockets_and_10_seconds() -> None:

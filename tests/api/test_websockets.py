@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import replace
 from typing import Any, Iterator
@@ -243,6 +244,28 @@ def test_the_rate_limit_applies_to_socket_operations(live) -> None:
     extensions = refused[0]["payload"][0]["extensions"]
     assert extensions["code"] == "LIMIT_EXCEEDED" and extensions["limit"] == "rateLimit" and extensions["value"] == RATE
     assert data(later) == {"__typename": "Query"}  # refused operations do not close the socket
+
+
+@pytest.mark.parametrize(("query", "code"), [("subscription {", "GRAPHQL_PARSE_FAILED"),
+                                           ("{ " + "__typename " * 6000 + "}", "LIMIT_EXCEEDED")],
+                         ids=["syntax-error", "over-max-tokens"])
+def test_a_document_refused_while_parsing_gets_an_error_message_and_the_socket_stays_open(
+        live, caplog, query: str, code: str) -> None:
+    """As on HTTP (400 with the code): the client is told why, and the hub logs no error or traceback for it
+    (they were an ERROR with a traceback per message, and the client got a bare ``complete``)."""
+    s, _tokens, url = live
+    _consumer_id, token = new_consumer(s.database_url, "labor", f"ws parse {code}")
+
+    async def session() -> tuple[list, list]:
+        async with open_socket(url, token) as sock:
+            return await sock.op(query), await sock.op("{ __typename }")
+
+    with caplog.at_level(logging.ERROR):
+        refused, after = asyncio.run(session())
+    assert [m["type"] for m in refused] == ["error"], refused
+    assert codes(refused) == [code], refused
+    assert data(after) == {"__typename": "Query"}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 # --- audit ----------------------------------------------------------------------------------------
