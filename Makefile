@@ -15,6 +15,7 @@ help:
 	@echo "make bench-compare A B - per-operation deltas of two bench results (default: the two latest)"
 	@echo "make bench-memory - hub worker RSS after 10,000 and 100,000 requests (fails above +10 %)"
 	@echo "make bench-profile - py-spy profile of the 500-postings and 50-postings shapes, by category"
+	@echo "make bench-instructions - instructions per request of each bench operation (callgrind; BENCH_TREES=other checkouts)"
 	@echo "make bench-stats - latency of each published-statistics query on the large demo data"
 	@echo "make bench-tracing - throughput with tracing off and on (OTLP export), and their ratio"
 	@echo "make bench-ingest - bulk ingest of 100,000 postings vs a raw COPY of the same file (rows/s)"
@@ -61,15 +62,18 @@ clean-db:
 	rm -rf .hub/pgdata
 
 # --- benchmarks (issue 7; tests/bench, results in .hub/bench/) ---------------------------------------
-.PHONY: bench bench-floor bench-compare bench-memory bench-profile wrk
+.PHONY: bench bench-floor bench-compare bench-memory bench-profile bench-instructions wrk valgrind
 BENCH_DURATION ?= 8
 BENCH_ROUNDS   ?= 2
 BENCH_WORKERS  ?= 1,2
 BENCH_RATE_LIMIT ?= off
 BENCH_HUB_WORKERS ?= 2
+BENCH_TREES ?=
 
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+valgrind:
+	@command -v valgrind >/dev/null || (apt-get update -qq && apt-get install -y -qq valgrind)
 
 # The hub (BENCH_HUB_WORKERS workers, 2 by default; production settings, tracing off) side by side with PostGraphile
 # 4 and 5 (npm, installed into tests/bench/peer/v4|v5/node_modules; PostGraphile 5 where node >= 22 runs; without
@@ -100,6 +104,11 @@ bench-memory: $(STAMP) wrk
 # py-spy profile of the widest (500 postings flat) and the 50-postings nested shapes
 bench-profile: $(STAMP) wrk
 	$(BIN)/python -m tests.bench profile
+
+# instructions per request of each bench operation, counted by callgrind in process: the same within ~1 % on a
+# loaded machine; BENCH_TREES: other checkouts of the hub to count too (e.g. a git worktree of another commit)
+bench-instructions: $(STAMP) valgrind
+	$(BIN)/python -m tests.bench instructions $(foreach t,$(BENCH_TREES),--tree $(t))
 
 # --- published statistics (issue 5) -------------------------------------------------------------------
 # loads `large` into the hub_bench_stats database once, refreshes, prints each query's median/p95 latency
