@@ -24,7 +24,10 @@ worker, and in-process (tests, ``TestClient``), the table lives in the process's
   is read and its slot written (``take`` costs about 2.5 microseconds in all, measured; 1.5 without the
   file lock), plus a thread lock for threads of one process (record locks belong to a process). The
   kernel drops a record lock when its process dies, so a worker killed mid-update cannot leave the table
-  locked.
+  locked. A worker stopped while holding one (SIGSTOP, a debugger) must not stall the others' event loops for
+  as long as it is stopped: the lock is waited for ``LOCK_WAIT_SECONDS`` at most (``bounded_lock``), then the
+  request is counted without it (a concurrent update of that window may then be lost: one request more
+  allowed) and a warning says so.
 * **Life cycle**: ``create_for_server`` writes a fresh (zeroed) file and renames it over the path of the
   server's port, so the state of a previous run is never reused and a mapping still held by a dead run's
   processes is not touched. A worker that uvicorn restarts maps the same file again and keeps the counts.
@@ -42,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import mmap
 import os
 import struct
@@ -53,6 +57,9 @@ from typing import Any, Callable
 
 from hub.errors import SetupError
 
+log = logging.getLogger("hub.limits")
+
+LOCK_WAIT_SECONDS = 0.05  # longest wait for a record lock of a table the workers share (``bounded_lock``)
 MAGIC = b"HUBRATE1"
 _HEADER = struct.Struct("<8sI")
 HEADER_BYTES = 64
@@ -137,8 +144,10 @@ class RateTable:
         span = burst * interval
         offset = HEADER_BYTES + (fp % self._starts) * SLOT_BYTES
         with self._thread_lock:
-            if self._fd is not None:
-                fcntl.lockf(self._fd, fcntl.LOCK_EX, _WINDOW.size, offset)
+            locked = self._fd is not None and bounded_lock(self._fd, _WINDOW.size, offset, LOCK_WAIT_SECONDS)
+            if self._fd is not None and not locked:
+                log.warning("the rate table's lock was not had within %g s: this request is counted without it",
+                            LOCK_WAIT_SECONDS)
             try:
                 now = clock()
                 window = _WINDOW.unpack_from(self._map, offset)
@@ -150,13 +159,31 @@ class RateTable:
                 _SLOT.pack_into(self._map, offset + index * SLOT_BYTES, fp, tat)
                 return 0.0
             finally:
-                if self._fd is not None:
+                if locked:
                     fcntl.lockf(self._fd, fcntl.LOCK_UN, _WINDOW.size, offset)
 
     def used(self) -> int:
         """Slots holding a key (full buckets included)."""
         return sum(1 for i in range(self.slots)
                    if _SLOT.unpack_from(self._map, HEADER_BYTES + i * SLOT_BYTES)[0])
+
+
+def bounded_lock(fd: int, length: int, offset: int, seconds: float) -> bool:
+    """An exclusive record lock on ``length`` bytes of ``fd`` at ``offset``, waited for at most ``seconds``; False
+    when not had by then. Such a lock is held for microseconds, so it is polled from the caller's thread (the event
+    loop) rather than waited for in the kernel, where a holder stopped by SIGSTOP or a debugger would stall the
+    caller for as long as it stays stopped."""
+    deadline = None
+    while True:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, length, offset)
+            return True
+        except OSError:
+            now = time.monotonic()
+            deadline = now + seconds if deadline is None else deadline
+            if now > deadline:
+                return False
+            time.sleep(0.0001)
 
 
 def write_fresh(path: Path, header: bytes, size: int) -> None:

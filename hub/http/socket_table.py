@@ -34,12 +34,11 @@ import logging
 import mmap
 import os
 import struct
-import time
 from pathlib import Path
 from typing import Any
 
 from hub.errors import SetupError
-from hub.http.rate_table import fingerprint, table_path, write_fresh
+from hub.http.rate_table import bounded_lock, fingerprint, table_path, write_fresh
 
 MAGIC = b"HUBSOCK1"
 _HEADER = struct.Struct("<8sII")
@@ -212,19 +211,9 @@ class _RecordLock:
         self.held = False
 
     def __enter__(self) -> None:
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:
-            try:
-                fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 0)
-            except OSError:
-                if time.monotonic() > deadline:
-                    log.warning("the websocket table's lock was not had within %g s: counted without it",
-                                LOCK_WAIT_SECONDS)
-                    return
-                time.sleep(0.0001)
-                continue
-            self.held = True
-            return
+        self.held = bounded_lock(self.fd, 1, 0, LOCK_WAIT_SECONDS)
+        if not self.held:
+            log.warning("the websocket table's lock was not had within %g s: counted without it", LOCK_WAIT_SECONDS)
 
     def __exit__(self, *exc: Any) -> None:
         if self.held:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,33 @@ def test_the_table_counts_the_requests_of_every_process(tmp_path: Path) -> None:
     assert [other.take(8) for _ in range(BURST)] == [0.0] * BURST
     # A process that maps the table again (a restarted worker) sees the counts.
     assert other.take(7) > 0
+
+
+def test_a_worker_stopped_holding_the_tables_lock_does_not_stall_the_others(tmp_path: Path) -> None:
+    """A worker stopped (SIGSTOP, a debugger) while it holds a window's lock must not stall every other worker's event
+    loop for as long as it stays stopped: another worker's request waits ``LOCK_WAIT_SECONDS`` at most, is counted
+    without the lock and allowed, and a warning says so. (The other worker runs in a process of its own, so that
+    a take blocked for good, as before, fails the test instead of hanging it.)"""
+    path = tmp_path / "rate.table"
+    RateTable.create(path).close()
+    hold = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX, 0, 0); "
+            "print('locked', flush=True); sys.stdin.read()")
+    stuck = subprocess.Popen([sys.executable, "-c", hold, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    take = ("import logging, sys, time; logging.basicConfig(level=logging.WARNING, stream=sys.stdout); "
+            "from pathlib import Path; from hub.http.rate_table import RateTable; "
+            "table = RateTable.open(Path(sys.argv[1])); started = time.monotonic(); "
+            "wait = table.take(7, 0.001, 10); print('took', wait, round(time.monotonic() - started, 3), flush=True)")
+    try:
+        assert stuck.stdout is not None and stuck.stdout.readline().strip() == "locked"  # the whole file, to its end
+        stuck.send_signal(signal.SIGSTOP)
+        other = subprocess.run([sys.executable, "-c", take, str(path)], capture_output=True, text=True, timeout=20)
+        assert "lock was not had within 0.05 s" in other.stdout, other.stdout + other.stderr
+        took = [line.split() for line in other.stdout.splitlines() if line.startswith("took")]
+        assert took and float(took[0][1]) == 0.0 and float(took[0][2]) < 1.0, other.stdout
+    finally:
+        stuck.kill()
+        stuck.wait(timeout=10)
 
 
 def test_a_fresh_table_forgets_the_previous_run(tmp_path: Path) -> None:
