@@ -87,9 +87,10 @@ def report_render(
                             "NAME.csv and NAME.json beside it, linked by file name (default: the page to standard "
                             "output)."),
     lang: str = typer.Option("zh", help="zh (as published) or en (English labels)."),
-    version: Optional[int] = typer.Option(None, min=1, max=MAX_VERSION, help="A published version (default: the latest not withdrawn; a "
-                                                     "withdrawn one is written for the operator, audited, with a "
-                                                     "warning: its figures are no longer public)."),
+    version: Optional[int] = typer.Option(None, min=1, max=MAX_VERSION,
+                                          help="A published version (default: the latest not withdrawn; a withdrawn "
+                                               "one is written for the operator, audited, with a warning: its "
+                                               "figures are no longer public)."),
     draft: bool = typer.Option(False, "--draft", help="The live draft, even when a version is published."),
     hub_url: Optional[str] = typer.Option(
         None, "--hub-url", envvar="HUB_URL", help="The hub's public URL: links to what is not written (other "

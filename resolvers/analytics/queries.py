@@ -93,7 +93,7 @@ def published_report(row, consumer: Any = None) -> PublishedReport:
                            published_by=row["published_by"], refresh_id=row["refresh_id"],
                            watermark=for_reader(json.loads(row["watermark"]), getattr(consumer, "department", None),
                                                 bool(consumer is not None and consumer.is_admin)),
-                           url=f"/reports/{row['year']}?version={row['version']}", withdrawal=withdrawal)
+                           url=withdrawn.url(row["year"], "html", row["version"]), withdrawal=withdrawal)
 
 
 @strawberry.type

@@ -13,8 +13,9 @@ complete (``covered_quarter``), and its stylesheet has a print part for an A4 do
 ``render_notice`` is the page of a withdrawn version for those who may not read its figures (``withdrawn.html.j2``,
 from the notice alone).
 
-The markup is Jinja2 templates shipped with the package (``resolvers/analytics/templates/report/``: ``page.html.j2``, the
-charts in ``charts.html.j2``, the parts it shares with ``withdrawn.html.j2`` in ``common.html.j2``, ``report.css``) rendered with autoescape on: every name from the data, every
+The markup is Jinja2 templates shipped with the package (``resolvers/analytics/templates/report/``:
+``page.html.j2``, the charts in ``charts.html.j2``, the parts it shares with ``withdrawn.html.j2`` in
+``common.html.j2``, ``report.css``) rendered with autoescape on: every name from the data, every
 label and every chart text is escaped by the template engine. This module only supplies the values and the
 number formatting; it never builds markup itself.
 """
@@ -186,9 +187,9 @@ def render(report: "Report", lang: str = "zh", links: Links | None = None) -> st
 
 
 def render_notice(notice: "Notice", lang: str = "zh") -> str:
-    """The page of a withdrawn version for those who may not read its figures (``resolvers.analytics.report.withdrawn``):
-    what was withdrawn, when and why, a link to its replacement (else to the year's report) and the year's versions.
-    Rendered from the notice alone, so no figure can reach it."""
+    """The page of a withdrawn version for those who may not read its figures
+    (``resolvers.analytics.report.withdrawn``): what was withdrawn, when and why, a link to its replacement (else to
+    the year's report) and the year's versions. Rendered from the notice alone, so no figure can reach it."""
     path = f"/reports/{notice.year}"
     shown = lang if lang != "zh" else None
     other = other_language(lang)

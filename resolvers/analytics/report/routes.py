@@ -13,8 +13,8 @@ saying how to see the draft, ``hub.http.pages``), and every read of it writes on
 figures are no longer public (``resolvers.analytics.report.withdrawn``): everyone but an admin gets its notice with
 HTTP 410 Gone (a page, or a JSON error ``WITHDRAWN`` for .csv/.json, naming the replacement's URL); an admin's read
 (with a token, looked up in the database, not in the token cache: a revoked one gets 401 at once) is audited
-like a draft's (``report.withdrawn YEAR vN (FMT)``, fail-closed). A parameter given twice is refused (400). Figures shown are the
-public view (person counts perturbed, resolvers.analytics.disclosure), whoever reads them.
+like a draft's (``report.withdrawn YEAR vN (FMT)``, fail-closed). A parameter given twice is refused (400).
+Figures shown are the public view (person counts perturbed, resolvers.analytics.disclosure), whoever reads them.
 
 Caching: a published version's answer is ``public, no-cache`` (its figures never change, but it may be withdrawn:
 a cache must ask again before every reuse, and no validator (ETag, Last-Modified) is sent, so a conditional
