@@ -57,3 +57,39 @@ def test_every_grant_a_read_relies_on_is_named_in_its_audit_entry(scratch, paths
     assert compiled.answered == answered + (path == "compiled")
     assert sorted(entry["grants"]) == sorted([plain, names]), entry
     assert list(entry["masked_fields"]) == ["labor.job_seekers.idNumber", "labor.job_seekers.phone"]
+
+
+SUBSCRIPTION = 'subscription Watch { datasetChanged(dataset: "labor.job_seekers") { dataset cursor } }'
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_a_subscription_over_http_is_refused_with_a_code_and_audited(scratch, paths, method, caplog) -> None:
+    """HOLE (error handling): a subscription sent over HTTP (POST or GET) ran through the query executor and failed
+    with INTERNAL_SERVER_ERROR, logged as an unexpected error with a traceback for every such request. It is refused
+    as a mutation over GET is (OPERATION_NOT_ALLOWED: subscriptions run over the websocket), before anything
+    resolves, and its audit entry says so."""
+    settings, tokens = scratch
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    client = paths["compiled"]
+    if method == "POST":
+        response = client.post("/graphql", json={"query": SUBSCRIPTION}, headers=headers)
+    else:
+        response = client.get("/graphql", params={"query": SUBSCRIPTION}, headers=headers)
+    entry = dict(sql(settings.database_url, LAST_ENTRY)[0])
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert "subscriptions" in error["message"] and "websocket" in error["message"], error
+    assert (entry["operation_type"], entry["outcome"], list(entry["error_codes"])) == \
+        ("subscription", "ERROR", ["OPERATION_NOT_ALLOWED"])
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_mutation_over_get_answers_the_code_its_audit_entry_records(scratch, paths) -> None:
+    """The body of the refusal carries OPERATION_NOT_ALLOWED (docs/api.md), as the audit entry does; it said
+    BAD_USER_INPUT."""
+    settings, tokens = scratch
+    response = paths["general"].get("/graphql", params={"query": "mutation { revokeGrant(id: 1) { id } }"},
+                                    headers={"Authorization": f"Bearer {tokens['labor']}"})
+    entry = dict(sql(settings.database_url, LAST_ENTRY)[0])
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "OPERATION_NOT_ALLOWED" == entry["error_codes"][0]
