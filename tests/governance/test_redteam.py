@@ -299,3 +299,25 @@ def test_an_ingest_report_does_not_confirm_personal_values_the_writer_sees_maske
         sql(url, "delete from labor.job_seekers where source_id = 'redteam-oracle-1'")
     assert counts["labor"] == {"inserted": 0, "updated": 0, "unchanged": 1, "rejected": 0}
     assert counts["admin"] == {"inserted": 0, "updated": 1, "unchanged": 0, "rejected": 0}
+
+
+def test_a_refused_review_or_revocation_does_not_tell_a_third_department_whose_it_is(scratch, paths) -> None:
+    """HOLE (small): ``accessRequests`` and ``grants`` show each side its own, but reviewing or revoking another pair's
+    request or grant by id answered FORBIDDEN naming its dataset and owner, so a third department enumerating ids
+    learned which datasets were requested and granted. It is still FORBIDDEN, without naming them; the sides (and
+    admins, who list everything) are still told."""
+    settings, tokens = scratch
+    url = settings.database_url
+    grant = approved_grant(url, "commerce", "labor.job_seekers")
+    request = sql(url, "select request_id from hub.grants where id = $1", grant)[0][0]
+    review = f"mutation {{ reviewAccessRequest(id: {request}, decision: REFUSE, reason: \"probe\") {{ id }} }}"
+    revoke = f"mutation {{ revokeGrant(id: {grant}) {{ id }} }}"
+    try:
+        answers = {(who, what): _post(paths["general"], tokens[who], document).json()["errors"][0]
+                   for who in ("science", "commerce") for what, document in (("review", review), ("revoke", revoke))}
+    finally:
+        _revoke(url, grant)
+    for (who, what), error in answers.items():
+        assert error["extensions"]["code"] == "FORBIDDEN", (who, what, error)
+        told = "labor" in error["message"] or "dataset" in error["extensions"]
+        assert told == (who == "commerce"), (who, what, error)  # the requester knows its own request and grant
