@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import queries
 from starlette.testclient import TestClient
 
+from hub.api.trusted import OPERATIONS_DIR, document_hash
 from hub.app import create_app
 from tests.fuzz.documents import known_values, tamed
 from tests.fuzz.strategies import SCALARS
@@ -321,3 +322,34 @@ def test_a_refused_review_or_revocation_does_not_tell_a_third_department_whose_i
         assert error["extensions"]["code"] == "FORBIDDEN", (who, what, error)
         told = "labor" in error["message"] or "dataset" in error["extensions"]
         assert told == (who == "commerce"), (who, what, error)  # the requester knows its own request and grant
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_a_registered_documents_name_search_is_refused_by_its_hash_alone(scratch, paths, method) -> None:
+    """No hole: the registered ``SeekerSearch`` sent by its hash alone (a persisted query, which the compiled path
+    answers from its warmed cache) with a name in its variables is refused to a reader who sees names masked, on
+    both paths, as its text is."""
+    settings, tokens = scratch
+    url = settings.database_url
+    text = (OPERATIONS_DIR / "examples" / "seeker_search.graphql").read_text(encoding="utf-8")
+    name = sql(url, "select name from labor.job_seekers order by id limit 1")[0][0]
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(text)}}
+    grant = approved_grant(url, "commerce", "labor.job_seekers")
+    headers = {"Authorization": f"Bearer {tokens['commerce']}"}
+    try:
+        for path in ("compiled", "general"):
+            client = paths[path]
+            if method == "POST":
+                response = client.post("/graphql", json={"extensions": persisted, "variables": {"search": name}},
+                                       headers=headers)
+            else:
+                response = client.get("/graphql", params={"extensions": orjson.dumps(persisted).decode(),
+                                                          "variables": orjson.dumps({"search": name}).decode()},
+                                      headers=headers)
+            body = response.json()
+            entry = dict(sql(url, AUDITED)[0])
+            assert body["data"]["jobSeekers"] is None, body
+            assert [e["extensions"]["argument"] for e in body["errors"]] == ["search"], body
+            assert entry["outcome"] == "DENIED" and list(entry["denied"]) == ["labor.job_seekers"], entry
+    finally:
+        _revoke(url, grant)
