@@ -14,7 +14,7 @@ The rate-limit table (``hub.http.rate_table``), the websocket table (``hub.http.
 An existing ``<data dir>/run`` that this user can write is checked the same way, except that others may read it
 (a folder made by an earlier version, mode 0755): a real folder, this user's, writable by nobody else; and the data
 directory itself must not let another user replace ``run`` (owned by this user or root, not writable by group or
-others unless sticky). The files themselves are created with mode 0600, and a worker opens the file whose path the
+others unless sticky), nor the temporary directory ``hub-<uid>``. The files themselves are created with mode 0600, and a worker opens the file whose path the
 parent passed it through ``open_run_file``: never through a symlink (``O_NOFOLLOW``), and only a regular file of
 this user that nobody else may read or write.
 
@@ -53,14 +53,16 @@ def run_dir(data_dir: Path) -> Path:
     if stat.S_ISDIR(found.st_mode) and not os.access(run, os.W_OK | os.X_OK):
         return private_temp_dir()  # one this user cannot write: not used, so nobody else's to worry about
     _refuse(run, _folder_problem(found, others_may_read=True))
-    _refuse(data_dir, _parent_problem(os.stat(data_dir)))
+    _refuse(data_dir, _parent_problem(os.stat(data_dir), "run"))
     return run
 
 
 def private_temp_dir() -> Path:
     """``<temporary directory>/hub-<uid>``: created with mode 0700 if missing; an existing one must be this user's
     real folder with no permission for anyone else, else ``SetupError``."""
-    path = Path(tempfile.gettempdir()) / f"hub-{os.geteuid()}"
+    temp = Path(tempfile.gettempdir())
+    path = temp / f"hub-{os.geteuid()}"
+    _refuse(temp, _parent_problem(os.stat(temp), path.name))
     try:
         path.mkdir(mode=0o700)
     except FileExistsError:
@@ -97,11 +99,14 @@ def _folder_problem(found: os.stat_result, others_may_read: bool) -> str | None:
     return _owner_problem(found) or _mode_problem(found, 0o022 if others_may_read else 0o077)
 
 
-def _parent_problem(found: os.stat_result) -> str | None:
+def _parent_problem(found: os.stat_result, child: str) -> str | None:
+    """What lets another user replace the folder ``child`` in the folder ``found``, if anything: owning it, or
+    writing it without the sticky bit (which lets only a name's owner rename or remove it, as in /tmp)."""
     if found.st_uid not in (os.geteuid(), 0):
-        return f"is owned by another user (uid {found.st_uid}), who could replace its run folder"
+        return f"is owned by another user (uid {found.st_uid}), who could replace the folder {child} in it"
     if found.st_mode & 0o022 and not found.st_mode & stat.S_ISVTX:
-        return f"can be written by other users (mode {found.st_mode & 0o7777:04o}), who could replace its run folder"
+        return (f"can be written by other users (mode {found.st_mode & 0o7777:04o}), who could replace the folder "
+                f"{child} in it")
     return None
 
 

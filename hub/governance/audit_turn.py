@@ -66,7 +66,8 @@ class HostTurn:
     @classmethod
     def from_env(cls, environ: Any = os.environ) -> "HostTurn | None":
         """The run's turn (``TURN_ENV``), or None: not set, or its files cannot be opened (a folder, a missing or
-        read-only folder): the writer goes without a turn, as the turn never is a reason to fail (here: to start)."""
+        read-only folder, a symlink or a file that is not this user's own: ``hub.run_dir.open_run_file``): the writer
+        goes without a turn, as the turn never is a reason to fail (here: to start)."""
         path = environ.get(TURN_ENV)
         if not path:
             return None

@@ -108,7 +108,8 @@ class RateTable:
 
     @classmethod
     def open(cls, path: Path) -> "RateTable":
-        """Map the table file that ``create`` wrote (in a worker process)."""
+        """Map the table file that ``create`` wrote (in a worker process); only this user's own file, never through a
+        symlink (``hub.run_dir.open_run_file``)."""
         path = Path(path)
         fd = open_run_file(path, os.O_RDWR, "the shared rate-limit table")
         try:

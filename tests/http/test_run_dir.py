@@ -128,6 +128,17 @@ def test_a_private_folder_made_first_by_someone_else_is_refused(temp: Path, no_d
         assert list(planted.iterdir()) == []
 
 
+def test_a_temporary_directory_in_which_others_could_replace_the_private_folder_is_refused(
+        temp: Path, no_data_dir: Path) -> None:
+    """A TMPDIR anyone may write without the sticky bit: another user could rename this user's folder away and put
+    theirs in its place once it has been checked."""
+    temp.chmod(0o777)
+    with pytest.raises(SetupError) as refused:
+        rate_table.create_for_server(no_data_dir, 8207)
+    assert str(refused.value).startswith(f"{temp} can be written by other users (mode 0777)"), str(refused.value)
+    assert not (temp / f"hub-{os.geteuid()}").exists()
+
+
 @pytest.mark.parametrize("kind, said", [
     ("run owned by another user", f"run is owned by another user (uid {OTHER}"),
     ("run writable by its group", "run has mode 0775"),
