@@ -33,7 +33,9 @@ from pathlib import Path
 
 from hub.errors import SetupError
 
-FIX = "fix or remove it, or set HUB_DATA_DIR to a folder of this user that nobody else can write"
+ELSEWHERE = "or set HUB_DATA_DIR to a folder of this user that nobody else can write"
+FIX = f"remove it, or make it this user's with mode 0700 (0600 for a file); {ELSEWHERE}"
+FIX_PARENT = f"make it this user's (or root's) and not writable by others (chmod go-w, or the sticky bit); {ELSEWHERE}"
 
 
 def run_dir(data_dir: Path) -> Path:
@@ -53,7 +55,7 @@ def run_dir(data_dir: Path) -> Path:
     if stat.S_ISDIR(found.st_mode) and not os.access(run, os.W_OK | os.X_OK):
         return private_temp_dir()  # one this user cannot write: not used, so nobody else's to worry about
     _refuse(run, _folder_problem(found, others_may_read=True))
-    _refuse(data_dir, _parent_problem(os.stat(data_dir), "run"))
+    _refuse(data_dir, _parent_problem(os.stat(data_dir), "run"), FIX_PARENT)
     return run
 
 
@@ -62,8 +64,8 @@ def private_temp_dir() -> Path:
     real folder with no permission for anyone else, else ``SetupError``."""
     temp = Path(tempfile.gettempdir())
     path = temp / f"hub-{os.geteuid()}"
-    _refuse(temp, _parent_problem(os.stat(temp), path.name))
     try:
+        _refuse(temp, _parent_problem(os.stat(temp), path.name), FIX_PARENT)
         path.mkdir(mode=0o700)
     except FileExistsError:
         pass  # checked below, like one just made
@@ -123,6 +125,6 @@ def _mode_problem(found: os.stat_result, forbidden: int) -> str | None:
     return None
 
 
-def _refuse(path: Path, problem: str | None) -> None:
+def _refuse(path: Path, problem: str | None, fix: str = FIX) -> None:
     if problem:
-        raise SetupError(f"{path} {problem}: another user could read or change the hub's run-time files there; {FIX}")
+        raise SetupError(f"{path} {problem}: another user could read or change the hub's run-time files there; {fix}")
