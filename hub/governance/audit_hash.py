@@ -97,6 +97,33 @@ def canonical_json(value: Any) -> str:
     return "".join(out)
 
 
+_STR, _INT = {str}, {int}
+
+
+def column_text(value: Any) -> str:
+    """``canonical_json(value)`` of one column's value, without the general walk for the values every entry's
+    columns hold: a string, null, an integer, a list of strings or of integers, a mapping of strings to integers
+    (``rows``). Anything else (null elements, subclasses, nested values) takes the general walk."""
+    kind = type(value)
+    if kind is str:
+        return _encode_string(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return str(value)
+    if kind is list:
+        if not value:
+            return "[]"
+        types = set(map(type, value))
+        if types == _STR:
+            return "[" + ", ".join(map(_encode_string, value)) + "]"
+        if types == _INT:
+            return "[" + ", ".join(map(str, value)) + "]"
+    elif kind is dict and set(map(type, value)) <= _STR and set(map(type, value.values())) <= _INT:
+        return "{" + ", ".join([f"{_encode_string(k)}: {value[k]}" for k in sorted(value, key=_key)]) + "}"
+    return canonical_json(value)
+
+
 def utc_text(at: dt.datetime) -> str:
     """A timestamptz as ``content`` writes it (and as a checkpoint's ``signed_at`` is written)."""
     if at.tzinfo is None:
@@ -113,26 +140,35 @@ def _rows(value: Any) -> Any:
 
 
 _FIELD_ORDER = tuple(sorted(FIELDS, key=_key))  # content's key order, fixed: sorted once
+if _FIELD_ORDER[:2] != ("at", "id"):  # content = the time and the id, then the rest (``rest``)
+    raise AssertionError(f"the audit content no longer starts with at and id: {_FIELD_ORDER}")
+
+
+def _rest_function() -> Any:
+    """``rest(values)``: the content after its time and id, generated once from ``FIELDS`` as one expression (the
+    names need no escaping): a loop over the fields with a test per field cost half of an entry's content, which
+    is built on every request."""
+    parts = []
+    for name in _FIELD_ORDER[2:]:
+        value = f"values[{name!r}]"
+        parts += [repr(f', "{name}": '), f"_text(_rows({value}))" if name == "rows" else f"_text({value})"]
+    source = f"def rest(values):\n    return ''.join(({', '.join(parts)}, '}}'))"
+    namespace: dict[str, Any] = {"_text": column_text, "_rows": _rows}
+    exec(compile(source, "<audit content rest>", "exec"), namespace)  # noqa: S102 - our own source, from FIELDS
+    return namespace["rest"]
+
+
+rest = _rest_function()
 
 
 def content(values: Mapping[str, Any]) -> str:
     """The canonical content of an entry: ``values`` maps every name of ``FIELDS`` to the column's value
     (``at`` a timezone-aware datetime; ``rows`` a mapping, or jsonb text as asyncpg returns it).
-    ``canonical_json`` of those values, written field by field (``hub audit verify`` runs it per entry)."""
+    ``canonical_json`` of those values, field by field (``hub audit verify`` runs it per entry)."""
     missing = [f for f in FIELDS if f not in values]
     if missing:
         raise KeyError(f"audit entry values lack {', '.join(missing)}")
-    out = ["{"]
-    for i, name in enumerate(_FIELD_ORDER):
-        value = values[name]
-        if name == "at":
-            value = utc_text(value)
-        elif name == "rows":
-            value = _rows(value)
-        out.append(f'"{name}": ' if not i else f', "{name}": ')  # the names need no escaping
-        _render(value, out)
-    out.append("}")
-    return "".join(out)
+    return f'{{"at": {_encode_string(utc_text(values["at"]))}, "id": {column_text(values["id"])}{rest(values)}'
 
 
 def chain_hash(prev_hash: str, entry_content: str) -> str:
@@ -157,3 +193,50 @@ def entry_values(entry: "AuditEntry", *, id: int, at: dt.datetime | None) -> dic
         "denied": sorted(entry.denied), "outcome": entry.outcome, "error_codes": list(entry.error_codes),
         "trace_id": entry.trace_id,
     }
+
+
+# entry_rest's texts by the entry's values except its trace id: (the text before the trace id, the text after it)
+_RESTS: dict[tuple[Any, ...], tuple[str, str]] = {}
+_RESTS_MAX = 1024
+_TRACE_LEAD = ', "trace_id": '
+
+
+def entry_rest(entry: "AuditEntry") -> str:
+    """``rest(entry_values(entry, ...))``: the content after the time and the id of the entry a writer stores
+    (``hub.governance.audit_writer``), on every request. The entries of one operation of one consumer differ in
+    their trace id and little else, so the text around the trace id is kept by the other values (at most
+    ``_RESTS_MAX``, then cleared): building it each time was a sixth of the instructions of a single lookup.
+
+    A text is kept only when every text value is a ``str`` (or null where the column allows it) and the consumer
+    id an ``int`` or null: values equal to those render alike (a subclass of ``str`` as its base, and grants and
+    row counts through ``int`` in ``entry_values``), and the consumer id's type is part of the key (``True == 1``).
+    Anything else (a trace id that is not text), and every first sight, is built by ``entry_values`` and ``rest``."""
+    trace = entry.trace_id
+    middle = "null" if trace is None else _encode_string(trace) if type(trace) is str else None
+    try:
+        key: tuple[Any, ...] | None = (
+            entry.outcome, entry.operation_type, entry.operation_name, entry.document_hash, entry.consumer_id,
+            type(entry.consumer_id), entry.department, entry.consumer_name, tuple(entry.datasets),
+            tuple(entry.grants), tuple(entry.rows.items()), tuple(entry.masked_fields), tuple(entry.denied),
+            tuple(entry.error_codes))
+        kept = _RESTS.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable value: built every time
+        key, kept = None, None
+    if kept is not None and middle is not None:
+        return kept[0] + middle + kept[1]
+    text = rest(entry_values(entry, id=0, at=None))
+    if key is not None and middle is not None and _plain(entry):
+        start = text.index(_TRACE_LEAD) + len(_TRACE_LEAD)
+        if len(_RESTS) >= _RESTS_MAX:
+            _RESTS.clear()
+        _RESTS[key] = (text[:start], text[start + len(middle):])
+    return text
+
+
+def _plain(entry: "AuditEntry") -> bool:
+    """Are the entry's texts all ``str`` (or null where the column allows it), its consumer id an int or null?"""
+    nullable = (entry.operation_name, entry.document_hash, entry.department, entry.consumer_name)
+    texts = [entry.outcome, entry.operation_type, *entry.datasets, *entry.rows, *entry.masked_fields,
+             *entry.denied, *entry.error_codes]
+    return (type(entry.consumer_id) in (int, type(None)) and all(type(t) is str for t in texts)
+            and all(t is None or type(t) is str for t in nullable))
