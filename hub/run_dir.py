@@ -14,9 +14,9 @@ The rate-limit table (``hub.http.rate_table``), the websocket table (``hub.http.
 An existing ``<data dir>/run`` that this user can write is checked the same way, except that others may read it
 (a folder made by an earlier version, mode 0755): a real folder, this user's, writable by nobody else; and the data
 directory itself must not let another user replace ``run`` (owned by this user or root, not writable by group or
-others unless sticky), nor the temporary directory ``hub-<uid>``. The files themselves are created with mode 0600, and a worker opens the file whose path the
-parent passed it through ``open_run_file``: never through a symlink (``O_NOFOLLOW``), and only a regular file of
-this user that nobody else may read or write.
+others unless sticky), nor the temporary directory ``hub-<uid>``. The files themselves are created with mode 0600,
+and a worker opens the file whose path the parent passed it through ``open_run_file``: never through a symlink
+(``O_NOFOLLOW``), and only a regular file of this user that nobody else may read or write.
 
 Hand-written: ``tempfile.mkdtemp`` makes a private folder, but under a random name, and the workers (spawned
 processes) and a restarted ``hub serve`` must find the same folder by name; nothing in the standard library or a

@@ -183,7 +183,8 @@ def test_the_data_dir_the_embedded_postgresql_makes_is_one_the_run_folder_may_be
     environ = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "data")], capture_output=True, text=True,
                           timeout=300, env=environ)
-    assert done.returncode == 0 and done.stdout.split()[-1:] == [str(tmp_path / "data" / "run")], done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.split()[-1:] == [str(tmp_path / "data" / "run")], done.stdout + done.stderr
 
 
 def test_a_run_folder_others_may_only_read_and_a_sticky_data_dir_are_used(tmp_path: Path) -> None:
