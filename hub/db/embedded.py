@@ -45,6 +45,8 @@ class EmbeddedPostgres:
         self._server = None
 
     def start(self) -> "EmbeddedPostgres":
+        # A data directory made here is this user's only (hub.run_dir refuses one that others may write).
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir / "run"))
         Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
         with warnings.catch_warnings():

@@ -8,7 +8,7 @@ writer takes the turn, then takes every entry queued by then as its batch, and g
 batch has committed. While one worker's batch commits, the others' entries gather into their next batch; no
 batch waits for the lock in the database (the lock stays, for writers outside this host's workers).
 
-The turn is an exclusive ``flock`` on a file of the run (``TURN_ENV``; ``hub serve`` creates it in the data
+The turn is an exclusive ``flock`` on a file of the run (``TURN_ENV``; ``hub serve`` creates it in the run
 folder and its workers inherit the path): the kernel gives the turn back when a worker dies holding it. A free
 turn is taken without blocking; a taken one is waited for in a thread of the writer's own (``flock`` has no
 asynchronous form), and a turn granted after its waiter was cancelled or gave up is given back at once.
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 from hub.errors import SetupError
+from hub.run_dir import open_run_file, run_dir
 
 TURN_ENV = "HUB_AUDIT_TURN_FILE"
 WAIT_SECONDS = 5.0  # longest wait for the turn; then a batch goes without it (``HostTurn.held``)
@@ -47,11 +48,11 @@ class HostTurn:
         self.path = str(path)
         self.wait_seconds = wait_seconds
         self._closed = False
-        self._turn = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._turn = open_run_file(self.path, os.O_RDWR | os.O_CREAT, "the audit turn file")
         try:
             # Waiters hold a shared lock on this second file while they wait for the turn (``held``).
-            self._waiting = os.open(self.path + ".waiting", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError:
+            self._waiting = open_run_file(self.path + ".waiting", os.O_RDWR | os.O_CREAT, "the audit turn file")
+        except SetupError:
             os.close(self._turn)
             raise
         self._waiter = _WaiterThread()
@@ -65,13 +66,14 @@ class HostTurn:
     @classmethod
     def from_env(cls, environ: Any = os.environ) -> "HostTurn | None":
         """The run's turn (``TURN_ENV``), or None: not set, or its files cannot be opened (a folder, a missing or
-        read-only folder): the writer goes without a turn, as the turn never is a reason to fail (here: to start)."""
+        read-only folder, a symlink or a file that is not this user's own: ``hub.run_dir.open_run_file``): the writer
+        goes without a turn, as the turn never is a reason to fail (here: to start)."""
         path = environ.get(TURN_ENV)
         if not path:
             return None
         try:
             return cls(path)
-        except OSError as exc:
+        except SetupError as exc:
             log.warning("the audit turn (%s) cannot be used (%s): this worker's batches wait for the chain's lock "
                         "in the database instead", path, exc)
             return None
@@ -297,14 +299,12 @@ def _count(fd: int) -> int:
 
 
 def create_for_server(data_dir: Path, port: int) -> Path:
-    """The turn file of a ``hub serve`` run (in the data folder, like the shared rate table); SetupError (said,
-    not a traceback) when the folder cannot hold it."""
-    path = data_dir / f"audit-turn-{port}.lock"
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        for each in (path, Path(f"{path}.waiting")):
-            each.touch(mode=0o600)
-    except OSError as exc:
-        raise SetupError(f"cannot create the audit turn file {path}: {exc} (HUB_DATA_DIR; or HUB_AUDIT_TURN=false)") \
-            from None
+    """The turn file of a ``hub serve`` run (in the run folder, ``hub.run_dir``, like the shared rate table); SetupError
+    (said, not a traceback) when it cannot be made there."""
+    path = run_dir(data_dir) / f"audit-turn-{port}.lock"
+    for each in (path, Path(f"{path}.waiting")):
+        try:
+            os.close(open_run_file(each, os.O_RDWR | os.O_CREAT, "the audit turn file"))
+        except SetupError as exc:
+            raise SetupError(f"{exc} (or HUB_AUDIT_TURN=false)") from None
     return path

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hub.errors import SetupError
+from hub.run_dir import open_run_file, run_dir
 
 log = logging.getLogger("hub.limits")
 
@@ -107,12 +108,10 @@ class RateTable:
 
     @classmethod
     def open(cls, path: Path) -> "RateTable":
-        """Map the table file that ``create`` wrote (in a worker process)."""
+        """Map the table file that ``create`` wrote (in a worker process); only this user's own file, never through a
+        symlink (``hub.run_dir.open_run_file``)."""
         path = Path(path)
-        try:
-            fd = os.open(path, os.O_RDWR)
-        except OSError as exc:
-            raise SetupError(f"cannot open the shared rate-limit table {path}: {exc.strerror}") from None
+        fd = open_run_file(path, os.O_RDWR, "the shared rate-limit table")
         try:
             size = os.fstat(fd).st_size
             magic, slots = _HEADER.unpack(os.pread(fd, _HEADER.size, 0)) if size >= HEADER_BYTES else (b"", 0)
@@ -218,16 +217,9 @@ def _find(window: tuple, fp: int, now: float) -> int:
 
 
 def table_path(data_dir: Path, port: int, name: str = "rate-limit") -> Path:
-    """Where the server on ``port`` keeps its table ``name`` (also ``hub.http.socket_table``'s):
-    ``<data dir>/run/``, else the temporary directory (a container whose data directory is read-only)."""
-    run = Path(data_dir) / "run"
-    try:
-        run.mkdir(parents=True, exist_ok=True)
-        if os.access(run, os.W_OK):
-            return run / f"{name}-{port}.table"
-    except OSError:
-        pass
-    return Path(tempfile.gettempdir()) / f"hub-{name}-{port}.table"
+    """Where the server on ``port`` keeps its table ``name`` (also ``hub.http.socket_table``'s): in the run's folder
+    (``hub.run_dir``: ``<data dir>/run/``, else this user's private folder in the temporary directory)."""
+    return run_dir(data_dir) / f"{name}-{port}.table"
 
 
 def create_for_server(data_dir: Path, port: int) -> Path:

@@ -39,6 +39,7 @@ from typing import Any
 
 from hub.errors import SetupError
 from hub.http.rate_table import bounded_lock, fingerprint, table_path, write_fresh
+from hub.run_dir import open_run_file
 
 MAGIC = b"HUBSOCK1"
 _HEADER = struct.Struct("<8sII")
@@ -87,10 +88,7 @@ class SocketTable:
         """Map the table and claim a free region for this process; ``SetupError`` when the file is not a table or
         every region has a live owner."""
         path = Path(path)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-        except OSError as exc:
-            raise SetupError(f"cannot open the shared websocket table {path}: {exc.strerror}") from None
+        fd = open_run_file(path, os.O_RDWR, "the shared websocket table")
         try:
             size = os.fstat(fd).st_size
             magic, regions, slots = _HEADER.unpack(os.pread(fd, _HEADER.size, 0)) if size >= HEADER_BYTES \

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import math
 import select
 import sys
 import time
@@ -21,20 +22,36 @@ from typing import Any, Iterator
 import orjson
 from opentelemetry import trace
 
-_RESERVED = ("ts", "level", "logger", "message")
+_RESERVED = frozenset(("ts", "level", "logger", "message"))
+_SECOND: list[Any] = [None, ""]  # the last whole second ``utc_millis`` wrote, and its text
+
+
+def utc_millis(created: float) -> str:
+    """``created`` (a POSIX time) in UTC with milliseconds, ``YYYY-MM-DDTHH:MM:SS.mmmZ``, as
+    ``datetime.isoformat(timespec="milliseconds")`` writes it (microseconds rounded half to even, then cut to
+    milliseconds). The date and time of the second are built once per second: on every access line, ``datetime``
+    and ``isoformat`` were a tenth of its cost."""
+    fraction, whole = math.modf(created)  # as datetime splits a timestamp (Lib/datetime.py, _fromtimestamp)
+    micros, seconds = round(fraction * 1e6), int(whole)
+    if micros >= 1_000_000:
+        seconds, micros = seconds + 1, micros - 1_000_000
+    elif micros < 0:
+        seconds, micros = seconds - 1, micros + 1_000_000
+    cached = _SECOND
+    if cached[0] != seconds:
+        text = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        cached[0], cached[1] = seconds, text
+    return f"{cached[1]}.{micros // 1000:03d}Z"
 
 
 def json_entry(created: float, level: str, logger: str, message: str, fields: Any) -> dict[str, Any]:
     """A log line's JSON object: ``ts`` (UTC, milliseconds), ``level``, ``logger``, ``message``, then ``fields``."""
-    entry: dict[str, Any] = {
-        "ts": datetime.datetime.fromtimestamp(created, datetime.timezone.utc)
-        .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "level": level,
-        "logger": logger,
-        "message": message,
-    }
+    entry: dict[str, Any] = {"ts": utc_millis(created), "level": level, "logger": logger, "message": message}
     if isinstance(fields, dict):
-        entry.update({k: v for k, v in fields.items() if k not in _RESERVED})
+        if _RESERVED.isdisjoint(fields):
+            entry.update(fields)
+        else:
+            entry.update({k: v for k, v in fields.items() if k not in _RESERVED})
     return entry
 
 

@@ -23,7 +23,7 @@ Operation names come from clients: at most ``HUB_METRICS_MAX_OPERATIONS`` distin
 later ones count as ``other``, so a client cannot blow up the number of series.
 
 Several worker processes (``hub serve --workers N``): ``hub serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at a
-fresh folder (``prepare_multiprocess_dir``, under the data directory) before the workers start, and
+fresh folder (``prepare_multiprocess_dir``, in the run folder, ``hub.run_dir``) before the workers start, and
 prometheus-client's multiprocess mode keeps every worker's counters and histograms in files there; any worker
 answering ``/metrics`` merges all of them (``MultiProcessCollector``), so every scrape shows the whole
 process tree, and a worker that exited or was replaced still counts. Gauges: the pool gauges are summed over
@@ -41,7 +41,6 @@ import collections
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -63,6 +62,7 @@ from starlette.responses import Response
 
 from hub import __version__
 from hub.errors import SetupError
+from hub.run_dir import run_dir
 
 GC_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -186,17 +186,16 @@ def multiprocess_dir() -> Path | None:
 
 
 def prepare_multiprocess_dir(data_dir: Path, port: int) -> Path:
-    """A fresh, empty folder for the metrics of the workers of the server on ``port`` (``hub serve``)."""
-    for parent in (data_dir / "run", Path(tempfile.gettempdir()) / f"hub-{os.getuid()}"):
-        path = parent / f"metrics-{port}"
-        try:
-            shutil.rmtree(path, ignore_errors=True)  # a previous run's counters must not count in this one
-            path.mkdir(parents=True, exist_ok=False)
-            return path
-        except OSError:
-            continue
-    raise SetupError(f"cannot create a folder for the workers' metrics under {data_dir / 'run'} or the "
-                     "temporary directory")
+    """A fresh, empty folder (mode 0700) for the metrics of the workers of the server on ``port`` (``hub serve``), in
+    the run's folder (``hub.run_dir``). prometheus-client creates its files there with the process's umask (0644,
+    say): the folder's mode is what keeps other users from reading or planting them."""
+    path = run_dir(data_dir) / f"metrics-{port}"
+    try:
+        shutil.rmtree(path, ignore_errors=True)  # a previous run's counters must not count in this one
+        path.mkdir(mode=0o700)
+    except OSError as exc:
+        raise SetupError(f"cannot create a folder for the workers' metrics at {path}: {exc.strerror}") from None
+    return path
 
 
 class PoolGauges:

@@ -8,10 +8,11 @@ counted. Repeated runs agree within about 1 % on a loaded machine, so two versio
 there: ``--tree DIR`` (e.g. a ``git worktree`` of another commit) runs that checkout's ``hub`` against the same
 database, one after the other, and the table gives each tree's count over the first's.
 
-What it counts is work, not time: cache misses, system calls, the HTTP server and the database are not in it, so
-it complements ``make bench`` (side by side with PostGraphile) and never replaces it. Under callgrind the app runs
-~50 times slower, which would let time-based caches expire inside the timed requests (a refresh of the sharing
-policy would then be counted as if every few hundred requests paid it); the child sets
+The child's logging is configured as a ``hub serve`` worker's (to the null device), so each request's access line
+is counted. What it counts is work, not time: cache misses, system calls, the HTTP server and the database are not
+in it, so it complements ``make bench`` (side by side with PostGraphile) and never replaces it. Under callgrind the
+app runs ~50 times slower, which would let time-based caches expire inside the timed requests (a refresh of the
+sharing policy would then be counted as if every few hundred requests paid it); the child sets
 ``HUB_POLICY_CACHE_SECONDS=3600`` so that none does. Hand-written: no library drives an ASGI app under callgrind.
 """
 
@@ -97,8 +98,13 @@ async def _drive(job: dict) -> None:
     """The child: ``requests`` POSTs of ``body`` to the app of the checkout on PYTHONPATH, counted alone."""
     from hub.app import create_app
     from hub.settings import Settings
+    from hub.telemetry.logs import configure_logging
 
-    app = create_app(Settings.from_env(os.environ))
+    settings = Settings.from_env(os.environ)
+    # as each worker of ``hub serve`` does (hub.app.app_from_env): the access line is part of a request's work
+    configure_logging(settings.log_level, settings.log_format, stream=open(os.devnull, "w"),  # noqa: SIM115
+                      uvicorn_access=not settings.access_log)
+    app = create_app(settings)
     body = job["body"].encode()
     headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
                (b"authorization", f"Bearer {job['token']}".encode()), (b"content-length", str(len(body)).encode())]

@@ -14,6 +14,7 @@ import fcntl
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -144,10 +145,13 @@ def test_closing_a_turn_twice_closes_its_files_once(tmp_path: Path) -> None:
         os.close(other)
 
 
-def test_a_data_folder_that_cannot_hold_the_turn_file_is_a_setup_error(tmp_path: Path) -> None:
-    """``hub serve --workers N`` creates the turn file in the data folder before the workers: a folder that is a file
-    (or cannot be written) raised a bare OSError (a traceback); it is a SetupError, said in one line."""
+def test_a_data_folder_that_cannot_hold_the_turn_file_is_a_setup_error(tmp_path: Path, monkeypatch) -> None:
+    """``hub serve --workers N`` creates the turn file in the run folder before the workers: a data folder that is a
+    file (or cannot be written) sends it to this user's folder in the temporary directory (``hub.run_dir``); when
+    that cannot be made either, a bare OSError (a traceback) would stop the hub: it is a SetupError, said in one
+    line."""
     not_a_folder = tmp_path / "data"
     not_a_folder.write_text("a file")
-    with pytest.raises(SetupError, match="cannot create the audit turn file"):
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))  # no folder can be made in it either
+    with pytest.raises(SetupError, match="cannot create the private folder .* set HUB_DATA_DIR"):
         create_for_server(not_a_folder, 8011)

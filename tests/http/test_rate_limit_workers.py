@@ -103,13 +103,15 @@ def test_without_a_writable_data_dir_the_table_goes_to_the_temporary_directory(t
     not_a_dir = tmp_path / "data"
     not_a_dir.write_text("a file where the data directory should be")
     path = create_for_server(not_a_dir, 8124)
-    assert path == tmp_path / "tmp" / "hub-rate-limit-8124.table"
+    assert path == tmp_path / "tmp" / f"hub-{os.geteuid()}" / "rate-limit-8124.table"  # this user's own folder
+    assert (path.parent.stat().st_mode & 0o777, path.stat().st_mode & 0o777) == (0o700, 0o600)
     assert TokenBuckets(RATE, 1, table=RateTable.open(path)).take(1) == 0.0
 
 
 def test_a_file_that_is_not_a_table_is_a_setup_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.table"
     bad.write_bytes(b"x" * 4096)
+    bad.chmod(0o600)  # a run file's mode (hub.run_dir): the content is what is wrong
     with pytest.raises(SetupError, match="not a rate-limit table"):
         RateTable.open(bad)
     with pytest.raises(SetupError, match="cannot open"):

@@ -205,6 +205,7 @@ def test_a_full_region_counts_the_consumers_beyond_locally_and_says_so(tmp_path:
 def test_a_file_that_is_not_a_table_is_a_setup_error(tmp_path: Path, content: bytes | None, error: str) -> None:
     if content is not None:
         (tmp_path / "bad.table").write_bytes(content)
+        (tmp_path / "bad.table").chmod(0o600)  # a run file's mode (hub.run_dir): the content is what is wrong
     with pytest.raises(SetupError, match=error):
         SocketTable.open(tmp_path / "bad.table")
 

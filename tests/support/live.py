@@ -93,20 +93,31 @@ def worker_processes(proc: subprocess.Popen) -> list[psutil.Process]:
     return [c for c in children if "resource_tracker" not in " ".join(c.cmdline())]
 
 
-def serve_workers(database_url: str, data_dir: Path, log_path: Path, workers: int,
-                  **env: str) -> tuple[subprocess.Popen, str]:
-    """`hub serve --workers N` on a free port with the test environment and ``env`` (HUB_* settings), its output
-    in ``log_path``; returns once every worker has started and /readyz answers 200: the process and its base URL."""
-    port = free_port()
+def serve_command(port: int, workers: int) -> list[str]:
+    """The command line of `hub serve --workers N` on 127.0.0.1:``port``."""
+    return [str(Path(sys.executable).parent / "hub"), "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers)]
+
+
+def serve_environment(database_url: str, data_dir: Path, **env: str) -> dict[str, str]:
+    """The environment of a `hub serve` of the tests: this one's without its HUB_* settings, the test settings, and
+    ``env`` (HUB_* settings and other variables)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     environ.update({"DATABASE_URL": database_url, "HUB_ENV": "test", "HUB_DATA_DIR": str(data_dir),
                     "HUB_LOG_LEVEL": "info", "HUB_LOG_FORMAT": "text", "HUB_METRICS": "false",
                     "OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none",
                     **env})
+    return environ
+
+
+def serve_workers(database_url: str, data_dir: Path, log_path: Path, workers: int,
+                  **env: str) -> tuple[subprocess.Popen, str]:
+    """`hub serve --workers N` on a free port with the test environment and ``env`` (HUB_* settings), its output
+    in ``log_path``; returns once every worker has started and /readyz answers 200: the process and its base URL."""
+    port = free_port()
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "hub"), "serve", "--host", "127.0.0.1",
-                                 "--port", str(port), "--workers", str(workers)], env=environ, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(serve_command(port, workers), env=serve_environment(database_url, data_dir, **env),
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     # Every worker has run its start-up (pools open) and accepts connections.
     deadline = time.monotonic() + 120

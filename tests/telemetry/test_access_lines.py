@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import io
 import json
 import logging
@@ -14,9 +15,10 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from hub.telemetry import logs
-from hub.telemetry.logs import JsonFormatter, access_line, configure_logging
+from hub.telemetry.logs import JsonFormatter, access_line, configure_logging, utc_millis
 
 FIELDS = {"method": "POST", "path": "/graphql", "status": 200, "duration_ms": 1.5, "operation": "query Q",
           "outcome": "ok", "consumer": "c", "consumer_id": 3, "department": "labor", "trace_id": None,
@@ -244,3 +246,12 @@ def test_the_end_of_the_lifespan_writes_the_waiting_lines(settings, stream, monk
             assert not any(e.get("path") == "/healthz" for e in _lines(stream))  # still waiting
         paths = [e.get("path") for e in _lines(stream)]
     assert "/healthz" in paths
+
+
+@hypothesis_settings(max_examples=2000, deadline=None)
+@given(created=st.floats(min_value=0, max_value=4_102_444_800) | st.integers(0, 4_102_444_800).map(
+    lambda s: s + 0.9995) | st.integers(0, 4_102_444_800).map(lambda s: s + 0.9999996))
+def test_a_lines_time_is_isoformats(created: float) -> None:
+    """``utc_millis`` (the second's text kept) writes what ``datetime.isoformat`` wrote, rounding included."""
+    expected = dt.datetime.fromtimestamp(created, dt.timezone.utc).isoformat(timespec="milliseconds")
+    assert utc_millis(created) == expected.replace("+00:00", "Z")
