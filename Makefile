@@ -147,12 +147,14 @@ conformance: $(STAMP)
 
 # schemathesis against a live hub for FUZZ_SECONDS (half as admin, half as labor); fails on any finding;
 # then the planner's differential test (tests/api/test_plan_differential.py) on PLAN_FUZZ_EXAMPLES generated
-# documents with random seeds (make test runs 60, derandomized)
+# documents with random seeds (make test runs 60, derandomized), and the masked reader's (tests/governance/test_redteam.py)
 PLAN_FUZZ_EXAMPLES ?= 1000
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS)
 	HUB_PLAN_FUZZ_EXAMPLES=$(PLAN_FUZZ_EXAMPLES) HUB_PLAN_FUZZ_RANDOM=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
 		tests/api/test_plan_differential.py
+	HUB_REDTEAM_FUZZ_EXAMPLES=$(PLAN_FUZZ_EXAMPLES) HUB_PLAN_FUZZ_RANDOM=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/governance/test_redteam.py -k never_gets_one_in_clear
 
 # a mix of operations at concurrency SOAK_CONCURRENCY for SOAK_SECONDS; prints the figures and the hub's
 # RSS; fails on any unexpected answer or growing memory

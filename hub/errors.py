@@ -70,6 +70,13 @@ class ServiceUnavailable(HubError):
     code = "SERVICE_UNAVAILABLE"
 
 
+class OperationNotAllowed(HubError):
+    """An operation type the request's transport does not carry: a mutation over GET, a subscription over HTTP
+    (subscriptions run over the websocket)."""
+
+    code = "OPERATION_NOT_ALLOWED"
+
+
 class SetupError(Exception):
     """The hub cannot start: bad configuration, unreachable database, broken migrations."""
 

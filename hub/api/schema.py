@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, Iterable
 
 import strawberry
 from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from graphql import GraphQLError, GraphQLResolveInfoHelpers
 from hub import GRAPHQL_DIR
@@ -49,6 +51,17 @@ class HubSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Errors are shaped and unexpected ones logged once, with a reference id, by ErrorCodes.
         return None
+
+    async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
+                      context_value: Any | None = None, root_value: Any | None = None,
+                      operation_name: str | None = None, allowed_operation_types: Iterable[OperationType] | None = None,
+                      operation_extensions: dict[str, Any] | None = None) -> ExecutionResult:
+        """strawberry's, except that it never runs a subscription: only ``subscribe`` (the websocket) can. strawberry
+        lets HTTP POST and GET execute one (for its multipart transport, which the hub does not offer): it failed as an
+        unexpected error. Refused instead like a mutation over GET (OPERATION_NOT_ALLOWED, audited, hub.api.view)."""
+        allowed = DEFAULT_ALLOWED_OPERATION_TYPES if allowed_operation_types is None else allowed_operation_types
+        return await super().execute(query, variable_values, context_value, root_value, operation_name,
+                                     {t for t in allowed if t is not OperationType.SUBSCRIPTION}, operation_extensions)
 
 
 def _merged(name: str, part: str) -> type:

@@ -24,8 +24,10 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from hub.api.compiled import CompiledQueries
@@ -44,7 +46,7 @@ from hub.api.trusted import TrustedDocuments
 from hub.api.ws_auth import authenticate_ws
 from hub.api.ws_handler import HubTransportWSHandler
 from hub.api.ws_limits import MAX_OPERATIONS_PER_SOCKET
-from hub.errors import HubError
+from hub.errors import HubError, OperationNotAllowed
 from hub.governance.access import Access
 from hub.settings import Settings
 from hub.telemetry.tracing import current_ids
@@ -210,9 +212,17 @@ class HubGraphQL(GraphQL):
         if error is not None:
             return ExecutionResult(data=None, errors=[
                 GraphQLError(error.message, extensions={"code": error.code, **error.extensions})])
-        return await super().execute_single(request=request, request_adapter=request_adapter,
-                                            sub_response=sub_response, context=context, root_value=root_value,
-                                            request_data=request_data)
+        try:
+            return await super().execute_single(request=request, request_adapter=request_adapter,
+                                                sub_response=sub_response, context=context, root_value=root_value,
+                                                request_data=request_data)
+        except HTTPException as exc:  # strawberry's 400 for an operation type the method does not carry
+            refused = exc.__cause__
+            if not isinstance(refused, InvalidOperationTypeError):
+                raise
+            where = "over HTTP: subscribe over the websocket at /graphql (graphql-transport-ws)" \
+                if refused.operation_type is OperationType.SUBSCRIPTION else None
+            raise OperationNotAllowed(f"subscriptions are not allowed {where}" if where else exc.reason) from refused
 
 
 @dataclass

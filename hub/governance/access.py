@@ -32,12 +32,14 @@ if TYPE_CHECKING:
 def _grants_by_dataset(rows: list[tuple[int, str, frozenset[str], float]], now: float
                        ) -> tuple[list[tuple[int, str, frozenset[str], float]], float, dict[str, Grant]]:
     """The grant rows still in force at ``now`` (epoch seconds), the earliest expiry among them, and the grants by
-    dataset: several grants on one dataset add up their personal fields."""
+    dataset: several grants on one dataset add up their personal fields, and a read under them uses every one (the
+    audit entry names them all, not just one: which one unmasked a field would be lost)."""
     live = [r for r in rows if r[3] > now]
     grants: dict[str, Grant] = {}
     for grant_id, dataset, fields, _expires in live:
         prev = grants.get(dataset)
-        grants[dataset] = Grant(prev.id if prev else grant_id, dataset, fields | (prev.fields if prev else frozenset()))
+        grants[dataset] = Grant((prev.ids if prev else frozenset()) | {grant_id}, dataset,
+                                fields | (prev.fields if prev else frozenset()))
     return live, min((r[3] for r in live), default=float("inf")), grants
 
 
@@ -126,7 +128,7 @@ class Access:
             self.check_arguments(dataset, where, arguments)
         grant = self.grants.get(dataset.name)
         if grant is not None and (dataset.sharing_class == "CONDITIONAL" or dataset.personal):  # it may unmask
-            self.grants_used.add(grant.id)
+            self.grants_used |= grant.ids
         self.datasets_read.add(dataset.name)
 
     def allows(self, dataset: Dataset) -> bool:

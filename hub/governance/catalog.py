@@ -47,7 +47,10 @@ class DatasetArgument:
 
 @dataclass(frozen=True)
 class Grant:
-    id: int
+    """A department's grants in force on one dataset, taken together: their ids (all of them are used by a read, and
+    named in its audit entry) and the union of the PERSONAL fields they unmask."""
+
+    ids: frozenset[int]
     dataset: str
     fields: frozenset[str]
 

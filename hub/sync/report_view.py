@@ -16,6 +16,12 @@ reliable:
 
 A reader that masks no field of the dataset sees every ``raw`` as sent. The reasons never repeat a personal
 value: the validators of personal kinds (identity number, phone) do not echo the input (``hub.sync.validate``).
+
+The counts do not confirm stored values either: a row upserted by its natural key is ``unchanged`` when every value
+sent equals the stored one, so for a writer who may not read the dataset in clear (an admin seeing its PERSONAL fields
+masked, or without the grant that lets it read the dataset at all) an ``unchanged`` row would confirm a guessed name,
+identity number and phone, as a search by name would (refused, ``Access.check_arguments``). Such a writer sees its
+unchanged rows counted as updated.
 """
 
 from __future__ import annotations
@@ -33,9 +39,11 @@ if TYPE_CHECKING:
 
 
 def report_for(access: "Access", dataset: "Dataset", spec: "Spec", report: dict[str, Any]) -> dict[str, Any]:
-    """``report`` as this reader may see it (a copy when anything is masked; the stored report is unchanged).
-    Records the masked fields on ``access`` for the audit entry."""
+    """``report`` as this reader may see it (a copy when anything is masked or unchanged rows are counted as updated;
+    the stored report is unchanged). Records the masked fields on ``access`` for the audit entry."""
     maskers = access.maskers(dataset)
+    if report.get("unchanged") and (maskers or not access.allows(dataset)):  # no confirmation of stored values
+        report = {**report, "updated": report["updated"] + report["unchanged"], "unchanged": 0}
     rows = report.get("rejectedRows") or []
     if not maskers or not rows:
         return report

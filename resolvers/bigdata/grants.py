@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 
@@ -94,6 +95,13 @@ def _consumer(info: strawberry.Info):
     return consumer
 
 
+def _a_side(consumer: Any, requester: str) -> bool:
+    """May ``consumer`` know which dataset a request or grant of ``requester``'s is for? The requesting department and
+    admins list it (``accessRequests``, ``grants``); the owner is checked by the caller. A refusal to anyone else names
+    neither the dataset nor its owner: enumerating ids would tell which datasets were requested and granted."""
+    return consumer.department == requester or consumer.is_admin
+
+
 @strawberry.type
 class GrantQuery:
     @strawberry.field(description="Access requests your department made or must review (admins: all).")
@@ -163,6 +171,8 @@ class GrantMutation:
         if request is None:
             raise NotFound(f"no access request {id}")
         if request["owner"] != consumer.department:
+            if not _a_side(consumer, request["department"]):  # requests show each side its own: name nothing
+                raise Forbidden(f"access request {id} is not yours to review: only the dataset's owner may")
             raise Forbidden(f"only {request['owner']}, the owner of {request['dataset']}, may review this request",
                             dataset=request["dataset"])
         if request["status"] != "PENDING":
@@ -196,6 +206,8 @@ class GrantMutation:
         if grant is None:
             raise NotFound(f"no grant {id}")
         if grant["owner"] != consumer.department and not consumer.is_admin:
+            if not _a_side(consumer, grant["department"]):  # grants show each side its own: name nothing
+                raise Forbidden(f"grant {id} is not yours to revoke: only the dataset's owner or an admin may")
             raise Forbidden(f"only {grant['owner']} or an admin may revoke this grant", dataset=grant["dataset"])
         if grant["revoked_at"] is not None:
             raise Conflict(f"grant {id} was already revoked")

@@ -181,14 +181,14 @@ def test_an_argument_missing_from_the_catalog_counts_as_touching_every_personal_
     catalog = Catalog({seekers.name: seekers}, {where: {"district": DatasetArgument(
         *where, "district", seekers.name, ("districtCode",), "")}})
     reader = Consumer(1, "commerce", "commerce system", "consumer")
-    access = Access(reader, catalog, {seekers.name: Grant(7, seekers.name, frozenset({"name"}))})
+    access = Access(reader, catalog, {seekers.name: Grant(frozenset({7}), seekers.name, frozenset({"name"}))})
     access.check(seekers, where, {"district": "440106", "first": None})  # classified, public: allowed
     with pytest.raises(Forbidden) as refused:
         access.check(seekers, where, {"nickname": "x"})
     assert refused.value.extensions == {"dataset": "labor.job_seekers", "field": "phone", "argument": "nickname"}
     assert "not in the catalog" in str(refused.value)
     assert access.denied == {"labor.job_seekers"}
-    clear = Access(reader, catalog, {seekers.name: Grant(7, seekers.name, frozenset({"name", "phone"}))})
+    clear = Access(reader, catalog, {seekers.name: Grant(frozenset({7}), seekers.name, frozenset({"name", "phone"}))})
     clear.check(seekers, where, {"nickname": "x"})
     owner = Access(Consumer(2, "labor", "labor system", "consumer"), catalog, {})
     owner.check(seekers, where, {"nickname": "x"})
