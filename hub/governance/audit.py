@@ -263,6 +263,8 @@ def _covered(checkpoints: list["SignedHead"]) -> int | None:
 
 def outcome_of(codes: list[str], denied: Iterable[str]) -> str:
     """DENIED when an error refused access (or the access layer denied a dataset), ERROR on any other error."""
+    if not codes and not denied:  # every answered query: no generator built
+        return "OK"
     if any(c in DENIAL_CODES for c in codes) or any(True for _ in denied):
         return "DENIED"
     return "ERROR" if codes else "OK"

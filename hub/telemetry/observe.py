@@ -63,6 +63,8 @@ _CONTEXT_HEADERS = frozenset({b"traceparent", b"tracestate", b"baggage", b"b3", 
 def outcome_of(status: int, codes: list[str]) -> str:
     """``denied`` (a denial code), ``error`` (another code, or a 5xx), ``limited`` (only LIMIT_EXCEEDED),
     else ``ok``."""
+    if not codes:  # most requests: no generator built
+        return "error" if status >= 500 else "ok"
     if any(c in DENIAL for c in codes):
         return "denied"
     if any(c != "LIMIT_EXCEEDED" for c in codes) or status >= 500:
@@ -92,9 +94,12 @@ class TelemetryMiddleware:
         route = path if path in self.routes else None
         if self.server_span:
             headers = scope["headers"]
-            # Most requests carry no trace context: skip the propagators' parsing then.
-            parent = propagate.extract(headers, getter=_GETTER) if any(
-                k in _CONTEXT_HEADERS for k, _ in headers) else None
+            # Most requests carry no trace context: skip the propagators' parsing then (a plain loop: no generator).
+            parent = None
+            for name, _ in headers:
+                if name in _CONTEXT_HEADERS:
+                    parent = propagate.extract(headers, getter=_GETTER)
+                    break
             span = self.tracer.start_span(f"{method} {route}" if route else method, context=parent,
                                           kind=SpanKind.SERVER, attributes=self._request_attributes(scope, route))
             token = otel_context.attach(trace.set_span_in_context(span, parent))
