@@ -32,6 +32,7 @@ from hub.http.errors import exception_handlers
 from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
 from hub.http.overload import Admission, OverloadMiddleware
 from hub.http.pages import landing
+from hub.http.shortcut import GRAPHQL_PATH, ShortcutMiddleware
 from hub.http.socket_table import SocketTable
 from hub.settings import Settings
 from hub.sync.http import routes as sync_routes
@@ -132,8 +133,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
 
     graphql_app = HubGraphQL(schema, settings)
     routes = [
-        Route("/graphql", graphql_app, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql_app),  # subscriptions (graphql-transport-ws), e.g. datasetChanged
+        Route(GRAPHQL_PATH, graphql_app, methods=["GET", "POST"]),  # GET/POST also reached by ShortcutMiddleware
+        WebSocketRoute(GRAPHQL_PATH, graphql_app),  # subscriptions (graphql-transport-ws), e.g. datasetChanged
         Route("/", landing, methods=["GET"]),  # links for people with a browser (hub.http.pages)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
@@ -160,6 +161,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         Middleware(AuthenticationMiddleware),
         Middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst,
                    limiter=rate_limiter),
+        # Innermost: GET and POST /graphql go to the GraphQL view without starlette's router (hub.http.shortcut).
+        Middleware(ShortcutMiddleware, endpoint=graphql_app),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=exception_handlers())
     app.state.settings = settings
