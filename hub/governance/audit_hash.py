@@ -84,8 +84,11 @@ def _render(value: Any, out: list[str]) -> None:
             out.append(": ")
             _render(value[name], out)
         out.append("}")
-    elif isinstance(value, (str, int, list, tuple)):  # subclasses: as their base type
-        _render((str if isinstance(value, str) else int if isinstance(value, int) else list)(value), out)
+    elif isinstance(value, (str, int, list, tuple)):  # subclasses: as their base type, whatever they override
+        # (str(value) would call a subclass's __str__: a (str, Enum) member is "Outcome.OK" in Python 3.11 while it
+        # equals "OK", and entry_rest's kept text, found by equality, would then differ from a text built afresh)
+        _render(str.__str__(value) if isinstance(value, str) else int.__int__(value) if isinstance(value, int)
+                else list(list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value)), out)
     else:  # a float would be written differently by Python and by PostgreSQL: refuse rather than guess
         raise TypeError(f"cannot hash a {type(value).__name__} in an audit entry: {value!r}")
 
@@ -181,6 +184,13 @@ def entry_hash(prev_hash: str, values: Mapping[str, Any]) -> str:
     return chain_hash(prev_hash, content(values))
 
 
+def _integer(value: Any) -> int:
+    """A grant or a row count as an integer: an int (or a subclass) as the integer it holds, whatever its ``__int__``
+    says (``entry_rest`` finds a kept text by equality, and ``int.__eq__`` compares what it holds); anything else
+    through ``int()`` (a float ``2.0``; equal numbers truncate alike)."""
+    return int.__int__(value) if isinstance(value, int) else int(value)
+
+
 def entry_values(entry: "AuditEntry", *, id: int, at: dt.datetime | None) -> dict[str, Any]:
     """The column values an ``AuditEntry`` is stored with, given the id and time it is stored under: sets
     sorted, ``rows`` a mapping of integers (``AuditEntry.args()`` writes the same values as its parameters)."""
@@ -188,8 +198,8 @@ def entry_values(entry: "AuditEntry", *, id: int, at: dt.datetime | None) -> dic
         "id": id, "at": at, "consumer_id": entry.consumer_id, "department": entry.department,
         "consumer_name": entry.consumer_name, "operation_name": entry.operation_name,
         "operation_type": entry.operation_type, "document_hash": entry.document_hash,
-        "datasets": sorted(entry.datasets), "grants": sorted(int(g) for g in entry.grants),
-        "rows": {k: int(v) for k, v in sorted(entry.rows.items())}, "masked_fields": sorted(entry.masked_fields),
+        "datasets": sorted(entry.datasets), "grants": sorted(map(_integer, entry.grants)),
+        "rows": {k: _integer(v) for k, v in sorted(entry.rows.items())}, "masked_fields": sorted(entry.masked_fields),
         "denied": sorted(entry.denied), "outcome": entry.outcome, "error_codes": list(entry.error_codes),
         "trace_id": entry.trace_id,
     }
