@@ -32,7 +32,7 @@ from hub.http.errors import exception_handlers
 from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
 from hub.http.overload import Admission, OverloadMiddleware
 from hub.http.pages import landing
-from hub.http.shortcut import GRAPHQL_PATH, ShortcutMiddleware
+from hub.http.shortcut import GRAPHQL_METHODS, GRAPHQL_PATH, ShortcutMiddleware
 from hub.http.socket_table import SocketTable
 from hub.settings import Settings
 from hub.sync.http import routes as sync_routes
@@ -133,7 +133,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
 
     graphql_app = HubGraphQL(schema, settings)
     routes = [
-        Route(GRAPHQL_PATH, graphql_app, methods=["GET", "POST"]),  # GET/POST also reached by ShortcutMiddleware
+        Route(GRAPHQL_PATH, graphql_app, methods=list(GRAPHQL_METHODS)),  # also reached by ShortcutMiddleware
         WebSocketRoute(GRAPHQL_PATH, graphql_app),  # subscriptions (graphql-transport-ws), e.g. datasetChanged
         Route("/", landing, methods=["GET"]),  # links for people with a browser (hub.http.pages)
         Route("/healthz", healthz, methods=["GET"]),

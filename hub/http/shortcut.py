@@ -16,6 +16,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 GRAPHQL_PATH = "/graphql"  # the GraphQL endpoint's route (hub.app) and this shortcut's path
+GRAPHQL_METHODS = ("GET", "POST")  # the route's methods (starlette adds HEAD to a GET route: that one is routed)
 
 
 class ShortcutMiddleware:
@@ -25,7 +26,7 @@ class ShortcutMiddleware:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["path"] == self.path and scope["method"] in ("POST", "GET")
+        if (scope["type"] == "http" and scope["path"] == self.path and scope["method"] in GRAPHQL_METHODS
                 and not scope.get("root_path")):
             await self.endpoint(scope, receive, send)
             return
