@@ -191,17 +191,39 @@ def _integer(value: Any) -> int:
     return int.__int__(value) if isinstance(value, int) else int(value)
 
 
+def _text(value: Any) -> str | None:
+    """The value of a text column or of a text[] column's element: a ``str`` (a subclass as the text it holds) or
+    null. Anything else is refused: the database would store its JSON as text (``1``, ``true``, ``["a"]``) while the
+    hash covers the JSON value, and ``hub audit verify`` would then name the entry as altered."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"an audit entry's text cannot be a {type(value).__name__}: {value!r}")
+
+
+def _texts(values: Any) -> list[str | None]:
+    return [_text(v) for v in values]
+
+
+def _consumer_id(value: Any) -> int | None:
+    """The consumer id: an integer or null (a text such as ``"5"`` would be stored as the number 5 under a hash of the
+    text; a bool is refused by the database's bigint column, alone)."""
+    if value is None or isinstance(value, int):
+        return value
+    raise TypeError(f"an audit entry's consumer id cannot be a {type(value).__name__}: {value!r}")
+
+
 def entry_values(entry: "AuditEntry", *, id: int, at: dt.datetime | None) -> dict[str, Any]:
     """The column values an ``AuditEntry`` is stored with, given the id and time it is stored under: sets
-    sorted, ``rows`` a mapping of integers (``AuditEntry.args()`` writes the same values as its parameters)."""
+    sorted, ``rows`` a mapping of integers (``AuditEntry.args()`` writes the same values as its parameters).
+    TypeError for a value its column cannot hold as the content writes it (``_text``, ``_consumer_id``)."""
     return {
-        "id": id, "at": at, "consumer_id": entry.consumer_id, "department": entry.department,
-        "consumer_name": entry.consumer_name, "operation_name": entry.operation_name,
-        "operation_type": entry.operation_type, "document_hash": entry.document_hash,
-        "datasets": sorted(entry.datasets), "grants": sorted(map(_integer, entry.grants)),
-        "rows": {k: _integer(v) for k, v in sorted(entry.rows.items())}, "masked_fields": sorted(entry.masked_fields),
-        "denied": sorted(entry.denied), "outcome": entry.outcome, "error_codes": list(entry.error_codes),
-        "trace_id": entry.trace_id,
+        "id": id, "at": at, "consumer_id": _consumer_id(entry.consumer_id), "department": _text(entry.department),
+        "consumer_name": _text(entry.consumer_name), "operation_name": _text(entry.operation_name),
+        "operation_type": _text(entry.operation_type), "document_hash": _text(entry.document_hash),
+        "datasets": sorted(_texts(entry.datasets)), "grants": sorted(map(_integer, entry.grants)),
+        "rows": {_text(k): _integer(v) for k, v in sorted(entry.rows.items())},
+        "masked_fields": sorted(_texts(entry.masked_fields)), "denied": sorted(_texts(entry.denied)),
+        "outcome": _text(entry.outcome), "error_codes": _texts(entry.error_codes), "trace_id": _text(entry.trace_id),
     }
 
 

@@ -15,9 +15,11 @@ import pytest
 from hub.db.pools import Databases
 from hub.governance import audit_hash
 from hub.governance.audit import AuditEntry
-from hub.governance.audit_writer import AuditWriter
+from hub.governance.audit_writer import AuditWriter, UnbuildableEntry
 from hub.settings import Settings
 from tests.support.audit_chain import last_audit_id, verify_chain_ok
+from tests.governance.test_audit_writer_attack import _entry as _writer_entry
+from tests.governance.test_audit_writer_attack import _written_while_the_chain_is_held
 from tests.support.helpers import sql
 
 
@@ -106,4 +108,28 @@ def test_crafted_entries_are_stored_as_rendered_and_verify(audit_scratch, monkey
     assert nfc != nfd
     assert rows[5]["grants"] == [1, 2] and rows[5]["rows"] == '{"b": 0, "labor.x": 1}'
     assert rows[5]["datasets"] == ["a", "b"]
+    verify_chain_ok(url)
+
+
+@pytest.mark.parametrize("odd", [
+    {"datasets": [["labor.job_postings"]]}, {"datasets": [{"a": 1}]}, {"masked_fields": [1]}, {"denied": [True]},
+    {"error_codes": [1]}, {"outcome": 1}, {"department": True}, {"consumer_name": ["a"]}, {"consumer_id": "5"},
+    {"rows": {1: 2}},
+], ids=["nested-list", "object", "int-in-texts", "bool-in-texts", "int-code", "int-text", "bool-text",
+        "list-text", "text-consumer-id", "int-row-key"])
+def test_a_value_its_column_would_store_otherwise_is_refused_alone(audit_scratch, odd: dict[str, Any]) -> None:
+    """Was: ``jsonb_to_record`` stored such a value as its JSON text (``datasets`` ``{'["labor.job_postings"]'}``,
+    ``outcome`` ``'1'``) or converted it (consumer id ``"5"`` as 5), under a hash of the JSON value: the entry was
+    written with the batch, and ``hub audit verify`` named it as altered from then on (an integer row key raised
+    AttributeError instead). Now the entry fails alone when queued, and the chain verifies."""
+    settings, _ = audit_scratch
+    url = settings.database_url
+    before = last_audit_id(url)
+    odd_entry = AuditEntry(**{"operation_type": "query", "operation_name": "Odd", **odd})
+    first, second, refused, third = _written_while_the_chain_is_held(
+        settings, [_writer_entry(7, 0), _writer_entry(7, 1), odd_entry, _writer_entry(7, 2)])
+    assert (first, second, third) == (None, None, None)
+    assert isinstance(refused, UnbuildableEntry) and "cannot be a" in str(refused)
+    names = sql(url, "select operation_name from hub.audit_log where id > $1 order by id", before)
+    assert [r["operation_name"] for r in names] == ["W7Op0", "W7Op1", "W7Op2"]
     verify_chain_ok(url)
