@@ -17,9 +17,7 @@ from hub.governance import audit_hash
 from hub.governance.audit import AuditEntry
 from hub.governance.audit_writer import AuditWriter, UnbuildableEntry
 from hub.settings import Settings
-from tests.support.audit_chain import last_audit_id, verify_chain_ok
-from tests.governance.test_audit_writer_attack import _entry as _writer_entry
-from tests.governance.test_audit_writer_attack import _written_while_the_chain_is_held
+from tests.support.audit_chain import last_audit_id, verify_chain_ok, writer_entry, written_while_the_chain_is_held
 from tests.support.helpers import sql
 
 
@@ -126,8 +124,8 @@ def test_a_value_its_column_would_store_otherwise_is_refused_alone(audit_scratch
     url = settings.database_url
     before = last_audit_id(url)
     odd_entry = AuditEntry(**{"operation_type": "query", "operation_name": "Odd", **odd})
-    first, second, refused, third = _written_while_the_chain_is_held(
-        settings, [_writer_entry(7, 0), _writer_entry(7, 1), odd_entry, _writer_entry(7, 2)])
+    first, second, refused, third = written_while_the_chain_is_held(
+        settings, [writer_entry(7, 0), writer_entry(7, 1), odd_entry, writer_entry(7, 2)])
     assert (first, second, third) == (None, None, None)
     assert isinstance(refused, UnbuildableEntry) and "cannot be a" in str(refused)
     names = sql(url, "select operation_name from hub.audit_log where id > $1 order by id", before)
