@@ -84,8 +84,11 @@ def _render(value: Any, out: list[str]) -> None:
             out.append(": ")
             _render(value[name], out)
         out.append("}")
-    elif isinstance(value, (str, int, list, tuple)):  # subclasses: as their base type
-        _render((str if isinstance(value, str) else int if isinstance(value, int) else list)(value), out)
+    elif isinstance(value, (str, int, list, tuple)):  # subclasses: as their base type, whatever they override
+        # (str(value) would call a subclass's __str__: a (str, Enum) member is "Outcome.OK" in Python 3.11 while it
+        # equals "OK", and entry_rest's kept text, found by equality, would then differ from a text built afresh)
+        _render(str.__str__(value) if isinstance(value, str) else int.__int__(value) if isinstance(value, int)
+                else list(list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value)), out)
     else:  # a float would be written differently by Python and by PostgreSQL: refuse rather than guess
         raise TypeError(f"cannot hash a {type(value).__name__} in an audit entry: {value!r}")
 
@@ -181,17 +184,46 @@ def entry_hash(prev_hash: str, values: Mapping[str, Any]) -> str:
     return chain_hash(prev_hash, content(values))
 
 
+def _integer(value: Any) -> int:
+    """A grant or a row count as an integer: an int (or a subclass) as the integer it holds, whatever its ``__int__``
+    says (``entry_rest`` finds a kept text by equality, and ``int.__eq__`` compares what it holds); anything else
+    through ``int()`` (a float ``2.0``; equal numbers truncate alike)."""
+    return int.__int__(value) if isinstance(value, int) else int(value)
+
+
+def _text(value: Any) -> str | None:
+    """The value of a text column or of a text[] column's element: a ``str`` (a subclass as the text it holds) or
+    null. Anything else is refused: the database would store its JSON as text (``1``, ``true``, ``["a"]``) while the
+    hash covers the JSON value, and ``hub audit verify`` would then name the entry as altered."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"an audit entry's text cannot be a {type(value).__name__}: {value!r}")
+
+
+def _texts(values: Any) -> list[str | None]:
+    return [_text(v) for v in values]
+
+
+def _consumer_id(value: Any) -> int | None:
+    """The consumer id: an integer or null (a text such as ``"5"`` would be stored as the number 5 under a hash of the
+    text; a bool is refused by the database's bigint column, alone)."""
+    if value is None or isinstance(value, int):
+        return value
+    raise TypeError(f"an audit entry's consumer id cannot be a {type(value).__name__}: {value!r}")
+
+
 def entry_values(entry: "AuditEntry", *, id: int, at: dt.datetime | None) -> dict[str, Any]:
     """The column values an ``AuditEntry`` is stored with, given the id and time it is stored under: sets
-    sorted, ``rows`` a mapping of integers (``AuditEntry.args()`` writes the same values as its parameters)."""
+    sorted, ``rows`` a mapping of integers (``AuditEntry.args()`` writes the same values as its parameters).
+    TypeError for a value its column cannot hold as the content writes it (``_text``, ``_consumer_id``)."""
     return {
-        "id": id, "at": at, "consumer_id": entry.consumer_id, "department": entry.department,
-        "consumer_name": entry.consumer_name, "operation_name": entry.operation_name,
-        "operation_type": entry.operation_type, "document_hash": entry.document_hash,
-        "datasets": sorted(entry.datasets), "grants": sorted(int(g) for g in entry.grants),
-        "rows": {k: int(v) for k, v in sorted(entry.rows.items())}, "masked_fields": sorted(entry.masked_fields),
-        "denied": sorted(entry.denied), "outcome": entry.outcome, "error_codes": list(entry.error_codes),
-        "trace_id": entry.trace_id,
+        "id": id, "at": at, "consumer_id": _consumer_id(entry.consumer_id), "department": _text(entry.department),
+        "consumer_name": _text(entry.consumer_name), "operation_name": _text(entry.operation_name),
+        "operation_type": _text(entry.operation_type), "document_hash": _text(entry.document_hash),
+        "datasets": sorted(_texts(entry.datasets)), "grants": sorted(map(_integer, entry.grants)),
+        "rows": {_text(k): _integer(v) for k, v in sorted(entry.rows.items())},
+        "masked_fields": sorted(_texts(entry.masked_fields)), "denied": sorted(_texts(entry.denied)),
+        "outcome": _text(entry.outcome), "error_codes": _texts(entry.error_codes), "trace_id": _text(entry.trace_id),
     }
 
 

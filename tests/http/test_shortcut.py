@@ -4,6 +4,7 @@ request takes the router as before, and an unexpected error in the view is still
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -95,3 +96,57 @@ def test_an_unexpected_error_in_the_view_is_still_the_coded_500(settings: Settin
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR" and len(error["extensions"]["reference"]) == 12
     assert "secret" not in response.text
+
+
+# Odd requests of exactly GET or POST /graphql (and one that the server decodes to it), as another department's client
+# might send them: the shortcut must answer each as the router does.
+_ODD_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", GRAPHQL_PATH, {"json": {"query": "{ occupations(first: 2) { nodes { code name postingCount } } }"}}),
+    ("GET", GRAPHQL_PATH, {"params": {"query": "{ occupations(first: 1) { nodes { code } } }"}}),
+    ("POST", GRAPHQL_PATH, {"content": b"\xff\xfe", "headers": {"content-type": "application/json"}}),
+    ("POST", GRAPHQL_PATH, {"content": b"--x\r\n", "headers": {"content-type": "multipart/form-data; boundary=x"}}),
+    ("POST", GRAPHQL_PATH, {"content": b"a=b", "headers": {"content-type": "application/x-www-form-urlencoded"}}),
+    ("POST", GRAPHQL_PATH, {"content": b"x" * 1_000_001, "headers": {"content-type": "application/json"}}),
+    ("POST", GRAPHQL_PATH, {"json": [{"query": "{ __typename }"}]}),
+    ("POST", GRAPHQL_PATH, {"json": {"query": "subscription { datasetChanged(dataset: \"x\") { dataset } }"},
+                            "headers": {"accept": "multipart/mixed;subscriptionSpec=1.0, application/json"}}),
+    ("GET", GRAPHQL_PATH, {"headers": {"accept": "text/html"}}),
+    ("GET", GRAPHQL_PATH, {"params": {"query": "mutation { __typename }"}}),
+    ("GET", GRAPHQL_PATH, {"params": {"query": "{", "variables": "[1"}}),
+    ("POST", "/%67raphql", {"json": {"query": "{ __typename }", "operationName": "a\u0000b"}}),
+]
+
+
+def _answers(settings: Settings, token: str) -> list[tuple[Any, ...]]:
+    """Each odd request's status, headers, body (trace ids blanked) and server span (name and route)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    answers = []
+    with TestClient(create_app(settings, tracer_provider=provider), raise_server_exceptions=False) as client:
+        for method, path, options in _ODD_REQUESTS:
+            exported.clear()
+            response = client.request(method, path, headers={"Authorization": f"Bearer {token}",
+                                                             **options.get("headers", {})},
+                                      **{k: v for k, v in options.items() if k != "headers"})
+            server = [s for s in exported.get_finished_spans() if s.kind.name == "SERVER"]
+            headers = {k: v for k, v in response.headers.items() if k not in ("traceresponse", "date")}
+            answers.append((method, path, response.status_code, headers,
+                            re.sub(r"[0-9a-f]{32}", "<trace>", response.text),
+                            [(s.name, s.attributes.get("http.route")) for s in server]))
+    return answers
+
+
+def test_odd_requests_get_the_routers_answers_and_spans(settings: Settings, tokens: dict[str, str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    token = tokens["labor"]
+    shortcut = _answers(settings, token)
+    monkeypatch.setattr(ShortcutMiddleware, "__call__", lambda self, scope, receive, send: self.app(scope, receive,
+                                                                                                      send))
+    routed = _answers(settings, token)
+    assert shortcut == routed
+    assert {a[2] for a in shortcut} >= {200, 400, 413, 415}  # the requests reached the view and the limits

@@ -5,7 +5,9 @@ import asyncio
 import time
 from typing import Any
 import asyncpg
+from hub.db.pools import Databases
 from hub.governance.audit import AuditEntry, record, verify
+from hub.governance.audit_writer import AuditWriter
 from hub.governance.audit_keys import load_private_key
 from hub.governance.checkpoints import Signer
 from hub.settings import Settings
@@ -92,3 +94,34 @@ async def wait_for_chain_waiter(conn: asyncpg.Connection, timeout: float = 10.0)
                                   "and objid = $1", CHAIN_LOCK):
         assert time.monotonic() < deadline, "no batch waited for the chain lock"
         await asyncio.sleep(0.01)
+
+
+# Moved from governance/test_audit_writer_attack.py (also used by governance/test_audit_rest_attack.py).
+
+def writer_entry(worker: int, i: int) -> AuditEntry:
+    return AuditEntry(operation_type="query", operation_name=f"W{worker}Op{i}", consumer_id=worker,
+                      department="labor", consumer_name=f"worker {worker} 系统", datasets=["labor.job_postings"],
+                      rows={"labor.job_postings": i}, document_hash=f"{i:064x}", trace_id=f"{worker:032x}")
+
+
+def written_while_the_chain_is_held(settings: Settings, entries: list[AuditEntry]) -> list[Any]:
+    """Each entry's outcome (None or its error) when the writer's first batch waits for the chain's lock: the
+    others are queued meanwhile and go out together as the next batch."""
+    async def go() -> list[Any]:
+        db = await Databases(settings, settings.database_url).open()
+        writer = AuditWriter(db.hub)
+        holder = await asyncpg.connect(settings.database_url)
+        try:
+            await holder.execute("select pg_advisory_lock($1)", CHAIN_LOCK)
+            first = asyncio.ensure_future(writer.write(entries[0]))
+            await wait_for_chain_waiter(holder)
+            rest = [asyncio.ensure_future(writer.write(e)) for e in entries[1:]]
+            await asyncio.sleep(0)
+            await holder.execute("select pg_advisory_unlock($1)", CHAIN_LOCK)
+            return await asyncio.gather(first, *rest, return_exceptions=True)
+        finally:
+            await holder.close()
+            await writer.close()
+            await db.close()
+
+    return asyncio.run(go())
