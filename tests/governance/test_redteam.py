@@ -276,14 +276,15 @@ def test_a_filter_on_a_masked_name_is_refused_whatever_the_shape(scratch, paths,
 
 
 INGEST = ("mutation($rows: [JSON!]!) { ingest(dataset: \"labor.job_seekers\", rows: $rows) "
-          "{ inserted updated unchanged rejected } }")
+          "{ applied inserted updated unchanged rejected } }")
 
 
 def test_an_ingest_report_does_not_confirm_personal_values_the_writer_sees_masked(scratch, paths) -> None:
     """HOLE (confirmation oracle): an admin may ingest into any dataset, but reads job seekers only masked (or not at
     all without a grant). Upserting a row by its natural key with guessed name, ID number and phone answered
     ``unchanged: 1`` exactly when every guess equalled the stored value — the confirmation a name search is refused
-    for. Such a writer now sees those rows counted as updated; the owner still sees ``unchanged``."""
+    for. Such a writer now sees ``applied`` only (test_rest_edges: nor ``inserted`` against ``updated``); the owner
+    still sees ``unchanged``."""
     settings, tokens = scratch
     url = settings.database_url
     stored = dict(sql(url, "select name, id_number, phone, gender, birth_year, education, occupation_code, skill_level, "
@@ -298,8 +299,8 @@ def test_an_ingest_report_does_not_confirm_personal_values_the_writer_sees_maske
                   for who in ("labor", "admin")}
     finally:
         sql(url, "delete from labor.job_seekers where source_id = 'redteam-oracle-1'")
-    assert counts["labor"] == {"inserted": 0, "updated": 0, "unchanged": 1, "rejected": 0}
-    assert counts["admin"] == {"inserted": 0, "updated": 1, "unchanged": 0, "rejected": 0}
+    assert counts["labor"] == {"applied": 1, "inserted": 0, "updated": 0, "unchanged": 1, "rejected": 0}
+    assert counts["admin"] == {"applied": 1, "inserted": None, "updated": None, "unchanged": None, "rejected": 0}
 
 
 def test_a_refused_review_or_revocation_does_not_tell_a_third_department_whose_it_is(scratch, paths) -> None:

@@ -72,3 +72,75 @@ def test_a_third_department_cannot_tell_another_pairs_grant_or_request_from_a_mi
         assert existing == missing, (what, existing, missing)
         assert existing[1] == "NOT_FOUND", existing
     assert sides["commerce"]["extensions"]["code"] == "FORBIDDEN" and "labor" in sides["commerce"]["message"]
+
+
+# --- what an ingest report tells its writer ----------------------------------------------------------------------
+
+INGEST = ("mutation($rows: [JSON!]!) { ingest(dataset: \"labor.job_seekers\", rows: $rows) "
+          "{ received applied inserted updated unchanged rejected warnings } }")
+AUDIT_ROWS = "select rows from hub.audit_log where consumer_id = $1 order by id desc limit 1"
+
+
+def _seeker(url: str, source_id: str, **changes: Any) -> dict[str, Any]:
+    """A valid job seeker row (the values of a stored one) with its own source id."""
+    text = sql_value(url, "select (to_jsonb(t) - 'id' - 'source_id')::text from labor.job_seekers t order by id limit 1")
+    return {**orjson.loads(text), "source_id": source_id, **changes}
+
+
+def _ingest(client: TestClient, token: str, rows: list[dict[str, Any]], transport: str) -> dict[str, Any]:
+    if transport == "graphql":
+        return _graphql(client, token, INGEST, rows=rows)["data"]["ingest"]
+    response = client.post(f"/ingest/{SEEKERS}", content=b"".join(orjson.dumps(r) + b"\n" for r in rows),
+                           headers={"Authorization": f"Bearer {token}", "content-type": "application/x-ndjson"})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    return {k: report[k] for k in ("received", "applied", "inserted", "updated", "unchanged", "rejected", "warnings")}
+
+
+@pytest.mark.parametrize("transport", ["http", "graphql"])
+@pytest.mark.parametrize("grant", [None, ()], ids=["no-grant", "grant-masked"])
+def test_an_ingest_report_does_not_say_whether_a_guessed_key_existed(scratch, hub, transport, grant) -> None:
+    """HOLE (existence): an admin may ingest into labor's job seekers, which it reads masked (a grant naming no
+    personal field) or not at all (no grant). Upserting one row by a guessed natural key answered ``inserted: 1`` when
+    no record had that key and ``updated: 1`` when one had — a job seeker's source id may be the person's identity
+    number, so this told whether a person is registered as seeking work. Such a writer is now told ``applied`` only,
+    the same for both keys, and its audit entry (which its department reads) counts the same rows for both; the owner
+    is told the split."""
+    settings, tokens = scratch
+    url = settings.database_url
+    admin = sql_value(url, "select id from hub.consumers where role = 'admin' order by id limit 1")
+    known, fresh = f"RE-{transport}-{grant is None}-known", f"RE-{transport}-{grant is None}-fresh"
+    granted = approved_grant(url, "bigdata", SEEKERS, grant) if grant is not None else None
+    try:
+        owner = _ingest(hub, tokens["labor"], [_seeker(url, known)], transport)
+        answers, audited = {}, {}
+        for key in (known, fresh):
+            answers[key] = _ingest(hub, tokens["admin"], [_seeker(url, key, name="王小明")], transport)
+            audited[key] = sql_value(url, AUDIT_ROWS, admin)
+        again = _ingest(hub, tokens["labor"], [_seeker(url, known, name="王小明")], transport)
+    finally:
+        if granted is not None:
+            _revoke(url, granted)
+        sql(url, "delete from labor.job_seekers where source_id = any($1)", [known, fresh])
+    assert owner["inserted"] == 1 and again["unchanged"] == 1, (owner, again)  # the owner is told the split
+    assert answers[known] == answers[fresh], answers
+    assert answers[known] == {"received": 1, "applied": 1, "inserted": None, "updated": None, "unchanged": None,
+                              "rejected": 0, "warnings": 0}, answers
+    assert audited[known] == audited[fresh], audited
+
+
+def test_a_writer_reading_the_dataset_in_clear_is_told_the_split(scratch, hub) -> None:
+    """No hole, the rule's other side: an admin granted every personal field of job seekers reads them in clear, so
+    its report says which rows were new."""
+    settings, tokens = scratch
+    url = settings.database_url
+    personal = [r[0] for r in sql(url, "select field from hub.dataset_fields where dataset = $1 and "
+                                       "sensitivity = 'PERSONAL'", SEEKERS)]
+    granted = approved_grant(url, "bigdata", SEEKERS, personal)
+    try:
+        first = _ingest(hub, tokens["admin"], [_seeker(url, "RE-clear")], "http")
+        second = _ingest(hub, tokens["admin"], [_seeker(url, "RE-clear", name="王小明")], "http")
+    finally:
+        _revoke(url, granted)
+        sql(url, "delete from labor.job_seekers where source_id = 'RE-clear'")
+    assert (first["inserted"], second["updated"], second["applied"]) == (1, 1, 1), (first, second)
