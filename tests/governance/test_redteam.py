@@ -65,7 +65,8 @@ def test_every_grant_a_read_relies_on_is_named_in_its_audit_entry(scratch, paths
     assert nodes and all("*" not in n["name"] and "*" in n["phone"] for n in nodes), body  # name in clear, phone not
     assert compiled.answered == answered + (path == "compiled")
     assert sorted(entry["grants"]) == sorted([plain, names]), entry
-    assert list(entry["masked_fields"]) == ["labor.job_seekers.idNumber", "labor.job_seekers.phone"]
+    assert list(entry["masked_fields"]) == ["labor.job_seekers.idNumber", "labor.job_seekers.phone",
+                                            "labor.job_seekers.sourceId"]
 
 
 SUBSCRIPTION = 'subscription Watch { datasetChanged(dataset: "labor.job_seekers") { dataset cursor } }'

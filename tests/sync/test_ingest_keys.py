@@ -12,7 +12,7 @@ import io
 import orjson
 import pytest
 
-from hub.governance.masking import mask_id_number, mask_person_name, mask_phone
+from hub.governance.masking import mask_id_number, mask_person_name, mask_phone, mask_source_id
 from hub.sync.check_chars import id_number_check_char
 from tests.support.helpers import sql, sql_value
 from tests.support.sync import hub_client, scratch
@@ -202,7 +202,7 @@ def _rejected_rows(template: dict, base: int) -> tuple[list, list[dict]]:
 def _masked(row: dict) -> dict:
     phone = row["phone"] if isinstance(row["phone"], str) else str(row["phone"])
     return {**row, "name": mask_person_name(row["name"]), "id_number": mask_id_number(row["id_number"]),
-            "phone": mask_phone(phone)}
+            "phone": mask_phone(phone), "source_id": mask_source_id(row["source_id"])}
 
 
 def _check_masked_report(report: dict, data: list) -> None:
