@@ -30,6 +30,7 @@ from hub.governance.checkpoints import signer_from_settings
 from hub.http.auth import AuthenticationMiddleware, ConsumerCache
 from hub.http.errors import exception_handlers
 from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
+from hub.http.metrics_access import metrics_token, protected
 from hub.http.overload import Admission, OverloadMiddleware
 from hub.http.pages import landing
 from hub.http.shortcut import GRAPHQL_METHODS, GRAPHQL_PATH, ShortcutMiddleware
@@ -143,8 +144,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         # the resolvers packages' routes: analytics' /reports/{year}, /reports/{year}.csv, /reports/{year}.json
         *(route for c in contributions() if c.routes is not None for route in c.routes()),
     ]
-    if settings.metrics:
-        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
+    if settings.metrics:  # open, or for the scraper holding HUB_METRICS_TOKEN_FILE's token (hub.http.metrics_access)
+        routes.append(Route("/metrics", protected(metrics_endpoint, metrics_token(settings)), methods=["GET"]))
     admission = Admission(settings.max_in_flight, settings.max_queued, settings.queue_timeout_ms / 1000)
     # One per-consumer limiter per app, shared with the other workers of `hub serve` (hub.http.rate_table).
     rate_limiter = TokenBuckets.for_settings(settings)
