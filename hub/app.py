@@ -33,6 +33,7 @@ from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenB
 from hub.http.metrics_access import metrics_token, protected
 from hub.http.overload import Admission, OverloadMiddleware
 from hub.http.pages import landing
+from hub.http.paths import ControlCharacterPathMiddleware
 from hub.http.shortcut import GRAPHQL_METHODS, GRAPHQL_PATH, ShortcutMiddleware
 from hub.http.socket_table import SocketTable
 from hub.settings import Settings
@@ -155,6 +156,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         # then the per-consumer rate limit (it needs scope["hub.consumer"]).
         Middleware(TelemetryMiddleware, telemetry=telemetry, access_log=settings.access_log,
                    routes=[r.path for r in routes if isinstance(r, Route)]),
+        # A path with a control character (/metrics%0A) is no route's, whatever starlette's patterns say (hub.http.paths).
+        Middleware(ControlCharacterPathMiddleware),
         # Bounded admission (hub.http.overload): beyond max_in_flight + max_queued, a fast 503 + Retry-After.
         Middleware(OverloadMiddleware, admission=admission),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
