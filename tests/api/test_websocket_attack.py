@@ -333,6 +333,32 @@ def test_an_operation_whose_entry_cannot_be_written_sends_no_data_over_the_socke
     assert data(after)["jobSeekers"]["nodes"] and _entry(live.url, f"AuditedWs_{who}")["outcome"] == "OK"
 
 
+def test_a_subscription_whose_start_cannot_be_audited_delivers_no_event(live) -> None:
+    """A subscription starts only once its start entry is written: refused (SERVICE_UNAVAILABLE) otherwise, and no
+    change of the dataset reaches the client."""
+    query = 'subscription UnauditedWatch { datasetChanged(dataset: "labor.job_seekers") { cursor } }'
+
+    async def session() -> list:
+        async with open_socket(live.ws, live.tokens["commerce"]) as sock:
+            op_id = await sock.send(query)
+            messages = [await sock.recv(10)]
+            while messages[-1]["type"] not in ("complete", "error"):
+                messages.append(await sock.recv(10))
+            await asyncio.to_thread(sql, live.url, "update labor.job_seekers set birth_year = birth_year where id = "
+                                                   "(select min(id) from labor.job_seekers)")
+            try:
+                messages.append(await sock.recv(1.5))  # an event would come now
+            except asyncio.TimeoutError:
+                pass
+            assert all(m["id"] == op_id for m in messages)
+            return messages
+
+    with audit_refused(live.url, "Unaudited%"):
+        messages = asyncio.run(session())
+    assert [m["type"] for m in messages] == ["next", "complete"], messages
+    assert messages[0]["payload"]["data"] is None and codes(messages) == ["SERVICE_UNAVAILABLE"]
+
+
 # --- malformed protocol messages ----------------------------------------------------------------------------
 
 async def _after_init(url: str, frames: list[Any], token: str) -> tuple[list[dict], tuple[int, str] | None]:
