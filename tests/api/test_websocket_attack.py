@@ -249,6 +249,24 @@ def test_a_subscription_a_document_runs_without_naming_it_does_not_hold_an_admis
                                                 "'WsUnnamedFirst' order by id")][:1] == ["OK"]
 
 
+def test_introspection_turned_off_is_off_on_the_socket_too(live) -> None:
+    """HUB_INTROSPECTION=false (production's default): the socket refuses the schema's shape as HTTP does."""
+    app = create_app(replace(live.settings, introspection=False))
+    query = "{ __schema { queryType { name } } }"
+    with serve_in_thread(app) as base:
+        over_http = httpx.post(base + "/graphql", json={"query": query}, timeout=30,
+                               headers={"Authorization": f"Bearer {live.tokens['commerce']}"}).json()
+
+        async def session() -> list:
+            async with open_socket(base.replace("http://", "ws://") + "/graphql", live.tokens["commerce"]) as sock:
+                return await sock.op(query)
+
+        over_socket = asyncio.run(session())
+    over_http.pop("extensions", None)
+    assert "__schema" not in json.dumps(over_http.get("data")) and over_http["errors"]
+    assert _as_http(over_socket) == over_http
+
+
 # --- grants and tokens that end while the socket is open ----------------------------------------------
 
 def test_a_grant_narrowed_between_two_operations_masks_the_next_one(live) -> None:
