@@ -22,6 +22,7 @@ Hand-written: prometheus-client has no batched multiprocess value; this subclass
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -35,9 +36,12 @@ class Buffer:
     def __init__(self) -> None:
         self.lock = threading.Lock()  # inc may run on another thread (a library's); flush swaps under it
         self.pending: list[Any] = []
+        self.pid = os.getpid()
 
     def flush(self) -> None:
-        """Write every value's increments counted since the last flush to its file."""
+        """Write every value's increments counted since the last flush to its file. In a process forked since the
+        last flush they are the parent's, which writes them itself: the child drops them (prometheus-client gives it
+        files of its own at its first write)."""
         with self.lock:
             if not self.pending:
                 return
@@ -46,6 +50,9 @@ class Buffer:
                 taken.append((value, value._pending))
                 value._pending, value._queued = 0.0, False
             self.pending = []
+            forked, self.pid = os.getpid() != self.pid, os.getpid()
+        if forked:
+            return
         for value, amount in taken:
             if amount:
                 value.write(amount)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -140,3 +141,21 @@ def test_one_process_mode_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
     assert metrics.buffer is None
     metrics.request("query Probe", "ok", 0.003)
     assert _scraped(metrics.exposition().decode(), "hub_requests_total", operation="query Probe") == 1
+
+
+def test_a_forked_child_does_not_write_its_parents_pending_counts(shared_dir: Path) -> None:
+    metrics = HubMetrics()
+    metrics.request("query Probe", "ok", 0.003)  # pending in the parent when it forks
+    pid = os.fork()
+    if pid == 0:  # the child: its flush must not write the parent's count into a file of its own
+        try:
+            metrics.request("query Child", "ok", 0.003)  # counted before its first flush: dropped with the parent's
+            metrics.buffer.flush()
+            metrics.request("query Child", "ok", 0.003)
+            metrics.buffer.flush()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    metrics.buffer.flush()
+    assert _in_files(shared_dir, "hub_requests_total", operation="query Probe") == 1
+    assert _in_files(shared_dir, "hub_requests_total", operation="query Child") == 1
