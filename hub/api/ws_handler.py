@@ -3,7 +3,10 @@
 strawberry's handler builds one context per connection and runs every operation with it.
 ``HubTransportWSHandler`` instead gives each operation a context of its own (``Context.for_operation``) built
 from ``hub.api.ws_auth.operation_access``: the consumer looked up again by its token hash, its current grants (same
-caches and window as HTTP) and one token of its rate limit. So each operation writes its own audit entry holding only what it read. Refusals:
+caches and window as HTTP) and one token of its rate limit. So each operation writes its own audit entry holding only what it read.
+A query or mutation runs as over HTTP (``schema.execute``) and its result is sent once its audit entry is written
+(withheld, as on HTTP, when it cannot be); a subscription streams, audited when it starts and when it ends.
+A message that does not follow the protocol closes the socket with 4400 (``hub.api.ws_messages``). Refusals:
 
 * the token was revoked (or is unknown): the operation gets an ``error`` message (UNAUTHENTICATED) and the socket
   is closed with 4403;
@@ -28,15 +31,24 @@ import logging
 from contextlib import suppress
 from typing import Any
 
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
     _OperationStreamClosed,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage, ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    CompleteMessage,
+    ConnectionInitMessage,
+    Message,
+)
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.types.graphql import OperationType
 from strawberry.utils.aio import aclosing
+from strawberry.utils.operation import get_operation_type
 
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, parse
 from hub.api.errors import shape_error
 from hub.api.ws_auth import (
     REVOKED_CLOSE_CODE,
@@ -46,22 +58,38 @@ from hub.api.ws_auth import (
     recheck_seconds,
 )
 from hub.api.ws_limits import CLOSE_CODE as TOO_MANY_CLOSE_CODE, TooManySockets
-from hub.errors import HubError, Unauthenticated
+from hub.api.ws_messages import problem
+from hub.errors import BadUserInput, HubError, Unauthenticated
 from hub.telemetry.metrics import metrics_of
 
 log = logging.getLogger("hub.auth")
 
 
+def _coded(error: HubError) -> GraphQLError:
+    return GraphQLError(error.message, extensions={"code": error.code, **error.extensions})
+
+
 def _is_subscription(operation: Operation) -> bool:
+    """Whether strawberry will run ``operation`` as a subscription: its own choice of the operation (without a
+    name, the document's first), so that a query never reaches ``schema.stream`` nor a subscription ``execute``."""
     try:
-        found = get_operation_ast(parse(operation.query), operation.operation_name)
+        return get_operation_type(parse(operation.query), operation.operation_name) is OperationType.SUBSCRIPTION
     except GraphQLError:  # not a valid document: strawberry answers with the syntax error
         return False
-    return found is not None and found.operation == OperationType.SUBSCRIPTION
+    except RuntimeError:  # no such operation: strawberry says so (CannotGetOperationTypeError)
+        return False
 
 
 class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
     _watchdog: asyncio.Task | None = None
+
+    async def handle_message(self, message: Message) -> None:
+        """A message that does not follow the protocol closes the socket with 4400 (``hub.api.ws_messages``)."""
+        invalid = problem(message)
+        if invalid is not None:
+            await self.handle_invalid_message(invalid)
+            return
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
@@ -124,8 +152,7 @@ class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
         try:
             view.trusted.resolve(operation.query, None, view.settings.trusted_documents_only)
         except HubError as refused:
-            await operation.send_initial_errors([GraphQLError(
-                refused.message, extensions={"code": refused.code, **refused.extensions})])
+            await operation.send_initial_errors([_coded(refused)])
             return
         admission = self.context.request.app.state.admission
         if admission.max_in_flight > 0:
@@ -157,21 +184,52 @@ class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
             consumer_id = getattr(self.context.consumer, "id", None)
             log.info("websocket operation %s refused: %s %s", operation.id, refused.code, refused.message,
                      extra={"fields": {"code": refused.code, "consumer_id": consumer_id}})
-            await operation.send_initial_errors([GraphQLError(
-                refused.message, extensions={"code": refused.code, **refused.extensions})])
+            await operation.send_initial_errors([_coded(refused)])
             if isinstance(refused, Unauthenticated):
                 await self._close_revoked()
             return
         except Exception as exc:  # noqa: BLE001 - unexpected: logged with a reference the client is given
             await operation.send_initial_errors([shape_error(GraphQLError(str(exc), original_error=exc))])
             return
+        context = self.context.for_operation(access)
         if _is_subscription(operation):
             release()
-        await self._run(operation, self.context.for_operation(access))
+            await self._subscribe(operation, context)
+        else:
+            await self._answer(operation, context)
 
-    async def _run(self, operation: Operation, context: Any) -> None:
+    async def _answer(self, operation: Operation, context: Any) -> None:
+        """A query or mutation runs as over HTTP (``schema.execute``), and its result is sent once the operation has
+        ended: after its audit entry was written, or with its data withheld when it could not be
+        (``hub.api.audit.AuditExtension``). strawberry's stream (its handler's way) sent the result while the
+        operation's extensions were still running, before the entry was written: a read whose entry failed was
+        delivered all the same."""
+        try:
+            result = await self.schema.execute(operation.query, variable_values=operation.variables,
+                                               context_value=context, root_value=self.root_value,
+                                               operation_name=operation.operation_name)
+        except MissingQueryError:  # an empty document: HTTP's 400
+            await operation.send_initial_errors([_coded(BadUserInput("No GraphQL query found in the request"))])
+            return
+        except CannotGetOperationTypeError as unknown:  # as strawberry's handler: the protocol's invalid message
+            self.operations.pop(operation.id, None)
+            await self.handle_invalid_message(unknown.as_http_error_reason())
+            return
+        except Exception as exc:  # noqa: BLE001 - unexpected: logged with a reference the client is given
+            await operation.send_initial_errors([shape_error(GraphQLError(str(exc), original_error=exc))])
+            return
+        errors = [shape_error(e) for e in result.errors or ()]  # parse errors bypass the extensions (idempotent)
+        if isinstance(result, PreExecutionError):  # not executed (parse, validation, a limit): an error message
+            await operation.send_initial_errors(errors)
+            return
+        result.errors = errors or None
+        await operation.send_next(result)
+        await operation.send_operation_message(CompleteMessage(id=operation.id, type="complete"))
+
+    async def _subscribe(self, operation: Operation, context: Any) -> None:
         """strawberry's ``run_operation`` (0.341.2) with the operation's own ``context`` instead of the
-        connection's (strawberry has no hook for a per-operation context)."""
+        connection's (strawberry has no hook for a per-operation context). A subscription is audited when its
+        stream starts, before any event is sent (``hub.api.audit.AuditExtension.on_execute``), and when it ends."""
         try:
             result_source = await self.schema.stream(
                 operation.query,
@@ -182,9 +240,9 @@ class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
             )
             async with aclosing(result_source):
                 try:
-                    await self._send_result_stream(operation, result_source)
+                    await self._send_events(operation, result_source)
                 except GraphQLError as refused:
-                    # A document refused while it is parsed (a syntax error, over HUB_MAX_TOKENS or HUB_MAX_DEPTH):
+                    # A document refused while it is parsed (over HUB_MAX_TOKENS or HUB_MAX_DEPTH):
                     # hub.api.limit_rules parses in an extension, whose error leaves strawberry's stream as an
                     # exception (HTTP turns it into a 400). The client is told why, as on HTTP; nothing to log.
                     await operation.send_initial_errors([shape_error(refused)])
@@ -198,3 +256,19 @@ class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
             raise
+
+    async def _send_events(self, operation: Operation, result_source: Any) -> None:
+        """strawberry's ``_send_result_stream``, except that a subscription refused before it executes (validation,
+        variables, a limit) is told so once its stream has ended: strawberry sent the refusal and closed the stream
+        where it stood, so the operation's audit entry said CANCELLED instead of the refusal's codes."""
+        refused: PreExecutionError | None = None
+        async for result in result_source:
+            if isinstance(result, PreExecutionError):
+                refused = result  # the stream's only result: it ends now, and its entry is written
+                continue
+            if not isinstance(result, ExecutionResult):
+                await self._reject_incremental_delivery(operation)
+                return
+            await operation.send_next(result)
+        if refused is not None:
+            await self._handle_pre_execution_error(operation, refused)
