@@ -3,8 +3,8 @@
 strawberry's handler builds one context per connection and runs every operation with it.
 ``HubTransportWSHandler`` instead gives each operation a context of its own (``Context.for_operation``) built
 from ``hub.api.ws_auth.operation_access``: the consumer looked up again by its token hash, its current grants (same
-caches and window as HTTP) and one token of its rate limit. So each operation writes its own audit entry holding only what it read.
-A query or mutation runs as over HTTP (``schema.execute``) and its result is sent once its audit entry is written
+caches and window as HTTP) and one token of its rate limit. So each operation writes its own audit entry holding
+only what it read. A query or mutation runs as over HTTP (``schema.execute``) and its result is sent once its audit entry is written
 (withheld, as on HTTP, when it cannot be); a subscription streams, audited when it starts and when it ends.
 A message that does not follow the protocol closes the socket with 4400 (``hub.api.ws_messages``). Refusals:
 

@@ -121,8 +121,9 @@ PARITY = {
                                 '} }', None, True),
     "statistic": ("commerce", "query {name} { supplyDemand(year: 2025, groupBy: [QUARTER]) { nodes { quarter demand "
                               "supply ratio gap perturbed } } }", None, False),
-    "ingest report": ("admin", 'mutation {name}($rows: [JSON!]!) { ingest(dataset: "labor.job_seekers", rows: $rows) '
-                               "{ inserted rejected rejectedRows { line field raw } } }", {"rows": [INGEST_ROW]}, False),
+    "ingest report": ("admin", 'mutation {name}($rows: [JSON!]!) { ingest(dataset: "labor.job_seekers", '
+                               "rows: $rows) { inserted rejected rejectedRows { line field raw } } }",
+                      {"rows": [INGEST_ROW]}, False),
     "ingest refused": ("commerce", 'mutation {name}($rows: [JSON!]!) { ingest(dataset: "labor.job_seekers", '
                                    "rows: $rows) { inserted } }", {"rows": [INGEST_ROW]}, False),
     "no grant": ("commerce", "query {name} { techTransfers(first: 1) { nodes { code } } }", None, False),
