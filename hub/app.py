@@ -156,7 +156,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         # then the per-consumer rate limit (it needs scope["hub.consumer"]).
         Middleware(TelemetryMiddleware, telemetry=telemetry, access_log=settings.access_log,
                    routes=[r.path for r in routes if isinstance(r, Route)]),
-        # A path with a control character (/metrics%0A) is no route's, whatever starlette's patterns say (hub.http.paths).
+        # A path with a control character (/metrics%0A) is no route's, whatever starlette's patterns say
+        # (hub.http.paths).
         Middleware(ControlCharacterPathMiddleware),
         # Bounded admission (hub.http.overload): beyond max_in_flight + max_queued, a fast 503 + Retry-After.
         Middleware(OverloadMiddleware, admission=admission),

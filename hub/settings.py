@@ -155,7 +155,8 @@ class Settings:
     log_format: str = "json"  # json | text
     metrics: bool = True  # serve GET /metrics (Prometheus text format)
     metrics_max_operations: int = 200  # distinct operation names used as metric labels; then "other"
-    # HUB_METRICS_TOKEN_FILE: GET /metrics answers only Authorization: Bearer <the file's token> (hub.http.metrics_access)
+    # HUB_METRICS_TOKEN_FILE: GET /metrics answers only Authorization: Bearer <the file's token>
+    # (hub.http.metrics_access)
     metrics_token_file: Path | None = None
     # Sync for the big-data bureau (hub.sync): change-log retention, feed pages, ingest.
     sync_retention_hours: float = 168.0  # changes older than this are pruned; older cursors: CURSOR_EXPIRED

@@ -49,7 +49,8 @@ def metrics_token(settings: Settings) -> str | None:
 
 
 def protected(endpoint: Endpoint, token: str | None) -> Endpoint:
-    """``endpoint`` as is without a token; else answering only a request that sends ``Authorization: Bearer <token>``."""
+    """``endpoint`` as is without a token; else answering only a request that sends
+    ``Authorization: Bearer <token>``."""
     if token is None:
         return endpoint
     expected = token.encode("ascii")

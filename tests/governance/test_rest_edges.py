@@ -66,7 +66,8 @@ def test_a_third_department_cannot_tell_another_pairs_grant_or_request_from_a_mi
 
     def shape(errors: list[dict[str, Any]], ident: int) -> tuple:
         (error,) = errors
-        return error["message"].replace(str(ident), "<id>"), error["extensions"].get("code"), sorted(error["extensions"])
+        message = error["message"].replace(str(ident), "<id>")
+        return message, error["extensions"].get("code"), sorted(error["extensions"])
 
     for what, ids in (("review", (request, missing_request)), ("revoke", (grant, missing_grant))):
         existing, missing = shape(answers[what, "existing"], ids[0]), shape(answers[what, "missing"], ids[1])
@@ -84,7 +85,8 @@ AUDIT_ROWS = "select rows from hub.audit_log where consumer_id = $1 order by id 
 
 def _seeker(url: str, source_id: str, **changes: Any) -> dict[str, Any]:
     """A valid job seeker row (the values of a stored one) with its own source id."""
-    text = sql_value(url, "select (to_jsonb(t) - 'id' - 'source_id')::text from labor.job_seekers t order by id limit 1")
+    text = sql_value(url, "select (to_jsonb(t) - 'id' - 'source_id')::text from labor.job_seekers t "
+                          "order by id limit 1")
     return {**orjson.loads(text), "source_id": source_id, **changes}
 
 

@@ -38,7 +38,8 @@ def _variants(year: int, suffix: str) -> list[str]:
     encoded_year = "".join(f"%{ord(c):02X}" for c in str(year))
     encoded_suffix = suffix.replace(".", "%2E")
     return [path, path + "/", path + "%0A", path + "%0D%0A", path + "%00", path + "%20", path + ";x", path + "/.",
-            path + "/..", f"/reports/{encoded_year}{suffix}", f"/reports/{year}{encoded_suffix}", f"/reports/0{year}{suffix}",
+            path + "/..", f"/reports/{encoded_year}{suffix}", f"/reports/{year}{encoded_suffix}",
+            f"/reports/0{year}{suffix}",
             f"/reports//{year}{suffix}", f"//reports/{year}{suffix}", f"/Reports/{year}{suffix}",
             f"/reports/{year}{suffix.upper()}", f"/reports/{year}{suffix}.json", f"/reports/{year}{suffix}.csv",
             f"/reports/{year}.html", f"/reports/./{year}{suffix}", f"/reports/x/../{year}{suffix}",

@@ -40,8 +40,9 @@ def test_with_a_token_file_only_its_token_reads_metrics(settings: Settings, toke
     path = tmp_path / "metrics-token"
     path.write_text(TOKEN + "\n", encoding="utf-8")
     with TestClient(create_app(replace(settings, metrics_token_file=path))) as client:
-        refused = [_scrape(client), _scrape(client, Authorization=TOKEN), _scrape(client, Authorization=f"Basic {TOKEN}"),
-                   _scrape(client, Authorization=f"Bearer {TOKEN}x"), _scrape(client, Authorization=f"Bearer {TOKEN[:-1]}"),
+        refused = [_scrape(client), _scrape(client, Authorization=TOKEN),
+                   _scrape(client, Authorization=f"Basic {TOKEN}"), _scrape(client, Authorization=f"Bearer {TOKEN}x"),
+                   _scrape(client, Authorization=f"Bearer {TOKEN[:-1]}"),
                    _scrape(client, Authorization=f"Bearer {tokens['admin']}"),
                    _scrape(client, Authorization=b"Bearer \xe9\xe9\xe9")]
         read = _scrape(client, Authorization=f"Bearer {TOKEN}")
