@@ -30,8 +30,10 @@ from hub.governance.checkpoints import signer_from_settings
 from hub.http.auth import AuthenticationMiddleware, ConsumerCache
 from hub.http.errors import exception_handlers
 from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
+from hub.http.metrics_access import metrics_token, protected
 from hub.http.overload import Admission, OverloadMiddleware
 from hub.http.pages import landing
+from hub.http.paths import ControlCharacterPathMiddleware
 from hub.http.shortcut import GRAPHQL_METHODS, GRAPHQL_PATH, ShortcutMiddleware
 from hub.http.socket_table import SocketTable
 from hub.settings import Settings
@@ -143,8 +145,8 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         # the resolvers packages' routes: analytics' /reports/{year}, /reports/{year}.csv, /reports/{year}.json
         *(route for c in contributions() if c.routes is not None for route in c.routes()),
     ]
-    if settings.metrics:
-        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
+    if settings.metrics:  # open, or for the scraper holding HUB_METRICS_TOKEN_FILE's token (hub.http.metrics_access)
+        routes.append(Route("/metrics", protected(metrics_endpoint, metrics_token(settings)), methods=["GET"]))
     admission = Admission(settings.max_in_flight, settings.max_queued, settings.queue_timeout_ms / 1000)
     # One per-consumer limiter per app, shared with the other workers of `hub serve` (hub.http.rate_table).
     rate_limiter = TokenBuckets.for_settings(settings)
@@ -154,6 +156,9 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         # then the per-consumer rate limit (it needs scope["hub.consumer"]).
         Middleware(TelemetryMiddleware, telemetry=telemetry, access_log=settings.access_log,
                    routes=[r.path for r in routes if isinstance(r, Route)]),
+        # A path with a control character (/metrics%0A) is no route's, whatever starlette's patterns say
+        # (hub.http.paths).
+        Middleware(ControlCharacterPathMiddleware),
         # Bounded admission (hub.http.overload): beyond max_in_flight + max_queued, a fast 503 + Retry-After.
         Middleware(OverloadMiddleware, admission=admission),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,

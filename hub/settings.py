@@ -155,6 +155,9 @@ class Settings:
     log_format: str = "json"  # json | text
     metrics: bool = True  # serve GET /metrics (Prometheus text format)
     metrics_max_operations: int = 200  # distinct operation names used as metric labels; then "other"
+    # HUB_METRICS_TOKEN_FILE: GET /metrics answers only Authorization: Bearer <the file's token>
+    # (hub.http.metrics_access)
+    metrics_token_file: Path | None = None
     # Sync for the big-data bureau (hub.sync): change-log retention, feed pages, ingest.
     sync_retention_hours: float = 168.0  # changes older than this are pruned; older cursors: CURSOR_EXPIRED
     sync_prune_interval_seconds: float = 300.0  # how often the retention task runs
@@ -249,6 +252,7 @@ class Settings:
             log_format=_choice(env, "HUB_LOG_FORMAT", "json", ("json", "text")),
             metrics=_bool(env, "HUB_METRICS", True),
             metrics_max_operations=_int(env, "HUB_METRICS_MAX_OPERATIONS", 200, minimum=1),
+            metrics_token_file=_path(env, "HUB_METRICS_TOKEN_FILE"),
             **_stats_settings(env),
             **_sync_settings(env),
             **_audit_settings(env),

@@ -171,10 +171,13 @@ def _print_report(report: dict) -> None:
     if report.get("replayed"):
         title += " — already applied under this idempotency key: nothing was applied now"
     table = Table(title=title)
-    for name in ("received", "inserted", "updated", "unchanged", "rejected", "warnings"):
+    # applied = inserted + updated + unchanged; the three are null for a writer who does not read the dataset in
+    # clear (hub.sync.report_view): it is told how many rows were applied, not which keys were stored before.
+    columns = [n for n in ("received", "applied", "inserted", "updated", "unchanged", "rejected", "warnings")
+             if n in report and report[n] is not None]
+    for name in columns:
         table.add_column(name, justify="right")
-    table.add_row(*(f"{report[n]:,}" for n in ("received", "inserted", "updated", "unchanged", "rejected",
-                                               "warnings")))
+    table.add_row(*(f"{report[n]:,}" for n in columns))
     console.print(table)
     for label, rows in (("rejected", report["rejectedRows"]), ("warning", report["warningRows"])):
         for r in rows:

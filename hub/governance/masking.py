@@ -40,7 +40,16 @@ def mask_phone(value: str) -> str:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
+SOURCE_ID_MASK = "*" * 8
+
+
+def mask_source_id(value: str) -> str:
+    """Hide the whole value, and its length: a source system's identifier of a person's record may be, or contain,
+    the person's identity number or phone (an 18-character id would tell itself by its length)."""
+    return SOURCE_ID_MASK
+
+
 COMPOUND_SURNAMES = frozenset({"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "公孙", "尉迟", "长孙", "夏侯"})
 MASKS: dict[str, Callable[[str], str]] = {
-    "PERSON_NAME": mask_person_name, "ID_NUMBER": mask_id_number, "PHONE": mask_phone,
+    "PERSON_NAME": mask_person_name, "ID_NUMBER": mask_id_number, "PHONE": mask_phone, "SOURCE_ID": mask_source_id,
 }

@@ -75,7 +75,8 @@ class Change:
             out["row"] = mask_row(orjson.loads(self.data), maskers) if maskers else orjson.loads(self.data)
         elif self.op == "delete":
             out["id"] = self.row_id
-            out["key"] = orjson.loads(self.data)
+            # the natural key may be a masked column too (a job seeker's source_id): a tombstone is masked as a row is
+            out["key"] = mask_row(orjson.loads(self.data), maskers) if maskers else orjson.loads(self.data)
         return out
 
 

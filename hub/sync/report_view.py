@@ -17,11 +17,17 @@ reliable:
 A reader that masks no field of the dataset sees every ``raw`` as sent. The reasons never repeat a personal
 value: the validators of personal kinds (identity number, phone) do not echo the input (``hub.sync.validate``).
 
-The counts do not confirm stored values either: a row upserted by its natural key is ``unchanged`` when every value
-sent equals the stored one, so for a writer who may not read the dataset in clear (an admin seeing its PERSONAL fields
-masked, or without the grant that lets it read the dataset at all) an ``unchanged`` row would confirm a guessed name,
-identity number and phone, as a search by name would (refused, ``Access.check_arguments``). Such a writer sees its
-unchanged rows counted as updated.
+The counts do not tell a writer what was stored before its write either. Every report says ``applied``: the valid
+rows of the batch, each now stored as sent (``inserted`` + ``updated`` + ``unchanged``). A writer who does not read the
+dataset in clear — it sees a PERSONAL field masked (``Access.maskers``: an admin with no grant naming it), or may not
+read the dataset at all (an admin without a grant on a CONDITIONAL dataset, or ingesting into another department's
+NOT_SHARED one) — gets ``applied`` only: ``inserted``, ``updated`` and ``unchanged`` are withheld (null). Otherwise
+``inserted`` against ``updated`` would say whether a record with a guessed natural key existed (a job seeker's source
+id may be the person's identity number, ``sourceId`` in the catalog), and ``unchanged`` would confirm a guessed name,
+identity number and phone, as a search by name would (refused, ``Access.check_arguments``). What the writer needs to
+know of its own write stays: received, applied, rejected (with reasons and masked input), warnings. Its audit entry
+counts the applied rows too (``audited_rows``): its department reads its entries (``auditLog``), so the entry must not
+carry the split either. The stored report keeps the split (the owner and readers in clear see it, replays included).
 """
 
 from __future__ import annotations
@@ -38,12 +44,17 @@ if TYPE_CHECKING:
     from hub.sync.specs import Spec
 
 
+SPLIT = ("inserted", "updated", "unchanged")
+
+
 def report_for(access: "Access", dataset: "Dataset", spec: "Spec", report: dict[str, Any]) -> dict[str, Any]:
-    """``report`` as this reader may see it (a copy when anything is masked or unchanged rows are counted as updated;
-    the stored report is unchanged). Records the masked fields on ``access`` for the audit entry."""
+    """``report`` as this reader may see it (a copy with ``applied``; the split withheld and rejected rows' input masked
+    for a writer who does not read the dataset in clear; the stored report is unchanged). Records the masked fields on
+    ``access`` for the audit entry."""
     maskers = access.maskers(dataset)
-    if report.get("unchanged") and (maskers or not access.allows(dataset)):  # no confirmation of stored values
-        report = {**report, "updated": report["updated"] + report["unchanged"], "unchanged": 0}
+    report = {**report, "applied": sum(report[name] for name in SPLIT)}
+    if maskers or not access.allows(dataset):  # no word on what was stored before
+        report.update(dict.fromkeys(SPLIT))
     rows = report.get("rejectedRows") or []
     if not maskers or not rows:
         return report
@@ -51,6 +62,12 @@ def report_for(access: "Access", dataset: "Dataset", spec: "Spec", report: dict[
     shown = [{**row, "raw": masked_raw(row.get("raw"), columns, maskers)} for row in rows]
     access.note_masked(dataset, maskers)
     return {**report, "rejectedRows": shown}
+
+
+def audited_rows(view: dict[str, Any]) -> int:
+    """The rows an ingest's audit entry counts, from the report its writer saw (``report_for``): the rows written
+    (inserted + updated), or every applied row where the writer is not told which were written."""
+    return view["applied"] if view["inserted"] is None else view["inserted"] + view["updated"]
 
 
 def masked_raw(raw: str | None, columns: frozenset[str], maskers: dict[str, Callable[[str], str]]) -> str | None:

@@ -75,7 +75,8 @@ check_industry = pattern(r"^([A-T]|[0-9]{2}|[0-9]{3}|[0-9]{4})$", "a GB/T 4754 i
 check_school = pattern(r"^[0-9]{10}$", "a 10-digit school code")
 check_major = pattern(r"^[0-9]{6}$", "a 6-digit major code")
 check_phone = pattern(r"^1[3-9][0-9]{9}$", "a mobile phone number", echo=False)
-check_source_id = pattern(r"^[!-~]{1,100}$", "a source id (1-100 printable ASCII characters, no spaces)")
+# Not echoed: a job seeker's source id may be the person's identity number (PERSONAL, masked: migration 0028).
+check_source_id = pattern(r"^[!-~]{1,100}$", "a source id (1-100 printable ASCII characters, no spaces)", echo=False)
 
 
 # --- kinds -------------------------------------------------------------------------------------------

@@ -96,10 +96,22 @@ def _consumer(info: strawberry.Info):
 
 
 def _a_side(consumer: Any, requester: str) -> bool:
-    """May ``consumer`` know which dataset a request or grant of ``requester``'s is for? The requesting department and
-    admins list it (``accessRequests``, ``grants``); the owner is checked by the caller. A refusal to anyone else names
-    neither the dataset nor its owner: enumerating ids would tell which datasets were requested and granted."""
+    """May ``consumer`` know that a request or grant of ``requester``'s exists, and for which dataset? The requesting
+    department and admins list it (``accessRequests``, ``grants``); the owner is checked by the caller. Anyone else
+    is answered as for an id that does not exist (``_no_request``, ``_no_grant``): a refusal differing
+    from that answer would tell a department enumerating ids which ids are requests and grants of others, and naming
+    the dataset which datasets were requested and granted."""
     return consumer.department == requester or consumer.is_admin
+
+
+def _no_request(id: int) -> NotFound:
+    """The one answer for a request id that does not exist and for another pair's request (``_a_side``)."""
+    return NotFound(f"no access request {id}")
+
+
+def _no_grant(id: int) -> NotFound:
+    """The one answer for a grant id that does not exist and for another pair's grant (``_a_side``)."""
+    return NotFound(f"no grant {id}")
 
 
 @strawberry.type
@@ -168,11 +180,10 @@ class GrantMutation:
         consumer = _consumer(info)
         ctx = info.context
         request = await ctx.db.hub.fetchrow("hub/access_request_by_id", id)
-        if request is None:
-            raise NotFound(f"no access request {id}")
+        if request is None or (request["owner"] != consumer.department
+                               and not _a_side(consumer, request["department"])):
+            raise _no_request(id)  # another pair's request is answered as a missing one
         if request["owner"] != consumer.department:
-            if not _a_side(consumer, request["department"]):  # requests show each side its own: name nothing
-                raise Forbidden(f"access request {id} is not yours to review: only the dataset's owner may")
             raise Forbidden(f"only {request['owner']}, the owner of {request['dataset']}, may review this request",
                             dataset=request["dataset"])
         if request["status"] != "PENDING":
@@ -203,11 +214,9 @@ class GrantMutation:
         consumer = _consumer(info)
         ctx = info.context
         grant = await ctx.db.hub.fetchrow("hub/grant_by_id", id)
-        if grant is None:
-            raise NotFound(f"no grant {id}")
+        if grant is None or (grant["owner"] != consumer.department and not _a_side(consumer, grant["department"])):
+            raise _no_grant(id)  # another pair's grant is answered as a missing one
         if grant["owner"] != consumer.department and not consumer.is_admin:
-            if not _a_side(consumer, grant["department"]):  # grants show each side its own: name nothing
-                raise Forbidden(f"grant {id} is not yours to revoke: only the dataset's owner or an admin may")
             raise Forbidden(f"only {grant['owner']} or an admin may revoke this grant", dataset=grant["dataset"])
         if grant["revoked_at"] is not None:
             raise Conflict(f"grant {id} was already revoked")

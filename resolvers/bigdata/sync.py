@@ -20,7 +20,7 @@ from hub.sync.guard import authorize, note_rows
 from hub.sync.ingest import ingest as run_ingest
 from hub.sync.ingest import record_ingest_metrics, refresh_statistics_later
 from hub.sync.parse import objects_records
-from hub.sync.report_view import report_for
+from hub.sync.report_view import audited_rows, report_for
 from hub.sync.specs import ingest_specs
 
 GRAPHQL_INGEST_MAX_ROWS = 1000  # larger batches: POST /ingest/{dataset}
@@ -82,9 +82,14 @@ class IngestReport:
     idempotency_key: str | None
     replayed: bool
     received: int
-    inserted: int
-    updated: int
-    unchanged: int
+    applied: int = strawberry.field(description="Valid rows of the batch, each now stored as sent (inserted + updated "
+                                                "+ unchanged).")
+    inserted: int | None = strawberry.field(description="New rows. Null (as updated and unchanged) for a writer who "
+                                                        "does not read the dataset in clear: it is not told which keys "
+                                                        "were stored before.")
+    updated: int | None = strawberry.field(description="Stored rows that changed (null: see inserted).")
+    unchanged: int | None = strawberry.field(description="Stored rows sent with the values they had (null: see "
+                                                         "inserted).")
     rejected: int
     warnings: int
     rejected_rows: list[IngestIssue] = strawberry.field(description="The first rejected rows, with reasons.")
@@ -103,8 +108,9 @@ def _report(data: dict, replayed: bool) -> IngestReport:
         return [IngestIssue(line=r["line"], field=r.get("field"), reason=r["reason"], raw=r.get("raw")) for r in rows]
 
     return IngestReport(batch_id=data["batchId"], dataset=data["dataset"], idempotency_key=data.get("idempotencyKey"),
-                        replayed=replayed, received=data["received"], inserted=data["inserted"],
-                        updated=data["updated"], unchanged=data["unchanged"], rejected=data["rejected"],
+                        replayed=replayed, received=data["received"], applied=data["applied"],
+                        inserted=data["inserted"], updated=data["updated"], unchanged=data["unchanged"],
+                        rejected=data["rejected"],
                         warnings=data["warnings"], rejected_rows=issues(data["rejectedRows"]),
                         warning_rows=issues(data["warningRows"]))
 
@@ -163,14 +169,14 @@ class SyncMutation:
         result = await run_ingest(db, ingest_specs()[found.name], records(), consumer=consumer, idempotency_key=idempotency_key,
                                   fmt="graphql", report_limit=ctx.settings.ingest_report_rejects,
                                   timeout_ms=ctx.settings.ingest_timeout_ms)
-        applied = result.report["inserted"] + result.report["updated"]
-        ctx.access.rows[found.name] = applied
+        view = report_for(ctx.access, found, ingest_specs()[found.name], result.report)
+        ctx.access.rows[found.name] = audited_rows(view)
         if not result.replayed:
             record_ingest_metrics(ctx.request.app, result.report)
-        if applied and not result.replayed:
+        if result.report["inserted"] + result.report["updated"] and not result.replayed:
             db.note_write(consumer.id)
             refresh_statistics_later(db)
-        return _report(report_for(ctx.access, found, ingest_specs()[found.name], result.report), result.replayed)
+        return _report(view, result.replayed)
 
 
 @strawberry.type

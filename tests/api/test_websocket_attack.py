@@ -291,7 +291,8 @@ def test_a_grant_narrowed_between_two_operations_masks_the_next_one(live) -> Non
     assert all(v.endswith("*" * 12) for v in _personal_values(data(after))), after
     entry = _entry(live.url, "WsNarrowBefore")
     assert sorted(entry["grants"]) == sorted([masked, unmasking])
-    assert entry["masked_fields"] == ["labor.job_seekers.name", "labor.job_seekers.phone"]
+    assert entry["masked_fields"] == ["labor.job_seekers.name", "labor.job_seekers.phone",
+                                      "labor.job_seekers.sourceId"]  # sourceId: PERSONAL since migration 0028
     entry = _entry(live.url, "WsNarrowAfter")
     assert entry["grants"] == [masked] and "labor.job_seekers.idNumber" in entry["masked_fields"]
 

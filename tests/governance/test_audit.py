@@ -178,7 +178,7 @@ def test_the_entry_records_datasets_grants_rows_and_masked_fields(api) -> None:
     assert list(e["grants"]) == [grant_id]
     assert _json(e["rows"]) == {"labor.job_seekers": 1, "labor.occupations": 1}
     assert list(e["masked_fields"]) == ["labor.job_seekers.idNumber", "labor.job_seekers.name",
-                                        "labor.job_seekers.phone"]
+                                        "labor.job_seekers.phone", "labor.job_seekers.sourceId"]
     # The owner reads the same fields unmasked, without a grant.
     before = _last_id(url)
     body = _post(client, tokens["labor"], query).json()

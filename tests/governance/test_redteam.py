@@ -65,7 +65,8 @@ def test_every_grant_a_read_relies_on_is_named_in_its_audit_entry(scratch, paths
     assert nodes and all("*" not in n["name"] and "*" in n["phone"] for n in nodes), body  # name in clear, phone not
     assert compiled.answered == answered + (path == "compiled")
     assert sorted(entry["grants"]) == sorted([plain, names]), entry
-    assert list(entry["masked_fields"]) == ["labor.job_seekers.idNumber", "labor.job_seekers.phone"]
+    assert list(entry["masked_fields"]) == ["labor.job_seekers.idNumber", "labor.job_seekers.phone",
+                                            "labor.job_seekers.sourceId"]
 
 
 SUBSCRIPTION = 'subscription Watch { datasetChanged(dataset: "labor.job_seekers") { dataset cursor } }'
@@ -276,14 +277,15 @@ def test_a_filter_on_a_masked_name_is_refused_whatever_the_shape(scratch, paths,
 
 
 INGEST = ("mutation($rows: [JSON!]!) { ingest(dataset: \"labor.job_seekers\", rows: $rows) "
-          "{ inserted updated unchanged rejected } }")
+          "{ applied inserted updated unchanged rejected } }")
 
 
 def test_an_ingest_report_does_not_confirm_personal_values_the_writer_sees_masked(scratch, paths) -> None:
     """HOLE (confirmation oracle): an admin may ingest into any dataset, but reads job seekers only masked (or not at
     all without a grant). Upserting a row by its natural key with guessed name, ID number and phone answered
     ``unchanged: 1`` exactly when every guess equalled the stored value — the confirmation a name search is refused
-    for. Such a writer now sees those rows counted as updated; the owner still sees ``unchanged``."""
+    for. Such a writer now sees ``applied`` only (test_rest_edges: nor ``inserted`` against ``updated``); the owner
+    still sees ``unchanged``."""
     settings, tokens = scratch
     url = settings.database_url
     stored = dict(sql(url, "select name, id_number, phone, gender, birth_year, education, occupation_code, skill_level, "
@@ -298,15 +300,15 @@ def test_an_ingest_report_does_not_confirm_personal_values_the_writer_sees_maske
                   for who in ("labor", "admin")}
     finally:
         sql(url, "delete from labor.job_seekers where source_id = 'redteam-oracle-1'")
-    assert counts["labor"] == {"inserted": 0, "updated": 0, "unchanged": 1, "rejected": 0}
-    assert counts["admin"] == {"inserted": 0, "updated": 1, "unchanged": 0, "rejected": 0}
+    assert counts["labor"] == {"applied": 1, "inserted": 0, "updated": 0, "unchanged": 1, "rejected": 0}
+    assert counts["admin"] == {"applied": 1, "inserted": None, "updated": None, "unchanged": None, "rejected": 0}
 
 
 def test_a_refused_review_or_revocation_does_not_tell_a_third_department_whose_it_is(scratch, paths) -> None:
     """HOLE (small): ``accessRequests`` and ``grants`` show each side its own, but reviewing or revoking another pair's
     request or grant by id answered FORBIDDEN naming its dataset and owner, so a third department enumerating ids
-    learned which datasets were requested and granted. It is still FORBIDDEN, without naming them; the sides (and
-    admins, who list everything) are still told."""
+    learned which datasets were requested and granted. The sides (and admins, who list everything) are still told;
+    what a third department is told is in test_rest_edges (the same answer as for an id that does not exist)."""
     settings, tokens = scratch
     url = settings.database_url
     grant = approved_grant(url, "commerce", "labor.job_seekers")
@@ -319,7 +321,7 @@ def test_a_refused_review_or_revocation_does_not_tell_a_third_department_whose_i
     finally:
         _revoke(url, grant)
     for (who, what), error in answers.items():
-        assert error["extensions"]["code"] == "FORBIDDEN", (who, what, error)
+        assert error["extensions"]["code"] == ("FORBIDDEN" if who == "commerce" else "NOT_FOUND"), (who, what, error)
         told = "labor" in error["message"] or "dataset" in error["extensions"]
         assert told == (who == "commerce"), (who, what, error)  # the requester knows its own request and grant
 

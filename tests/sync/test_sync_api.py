@@ -183,7 +183,8 @@ def test_personal_columns_are_masked_as_in_graphql(access_db) -> None:
 
     masked = sql_value(s.database_url, "select masked_fields from hub.audit_log where department = 'commerce' and "
                                        "operation_name like 'sync.snapshot labor.job_seekers%' order by id limit 1")
-    assert set(masked) == {"labor.job_seekers.name", "labor.job_seekers.idNumber", "labor.job_seekers.phone"}
+    assert set(masked) == {"labor.job_seekers.name", "labor.job_seekers.idNumber", "labor.job_seekers.phone",
+                           "labor.job_seekers.sourceId"}
 
 
 def test_teachers_are_captured_ingested_and_masked_like_every_personal_field(access_db) -> None:
