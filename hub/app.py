@@ -156,9 +156,6 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         # then the per-consumer rate limit (it needs scope["hub.consumer"]).
         Middleware(TelemetryMiddleware, telemetry=telemetry, access_log=settings.access_log,
                    routes=[r.path for r in routes if isinstance(r, Route)]),
-        # A path with a control character (/metrics%0A) is no route's, whatever starlette's patterns say
-        # (hub.http.paths).
-        Middleware(ControlCharacterPathMiddleware),
         # Bounded admission (hub.http.overload): beyond max_in_flight + max_queued, a fast 503 + Retry-After.
         Middleware(OverloadMiddleware, admission=admission),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
@@ -166,8 +163,11 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         Middleware(AuthenticationMiddleware),
         Middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst,
                    limiter=rate_limiter),
-        # Innermost: GET and POST /graphql go to the GraphQL view without starlette's router (hub.http.shortcut).
+        # GET and POST /graphql go to the GraphQL view without starlette's router (hub.http.shortcut).
         Middleware(ShortcutMiddleware, endpoint=graphql_app),
+        # Innermost, so that the requests the shortcut answers do not pay for it: a path with a control character
+        # (/metrics%0A) is no route's, whatever starlette's patterns say (hub.http.paths).
+        Middleware(ControlCharacterPathMiddleware),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=exception_handlers())
     app.state.settings = settings
