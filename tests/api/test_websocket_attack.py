@@ -382,14 +382,14 @@ def test_a_subscription_whose_start_cannot_be_audited_delivers_no_event(live) ->
 # --- malformed protocol messages ----------------------------------------------------------------------------
 
 async def _after_init(url: str, frames: list[Any], token: str) -> tuple[list[dict], tuple[int, str] | None]:
-    """Authenticate, send ``frames`` (JSON-encoded unless already text), then read until the socket closes (or is
+    """Authenticate, send ``frames`` (JSON-encoded unless already text or bytes), then read until the socket closes (or is
     idle 3 s): the messages and the close code and reason (None: still open)."""
     received: list[dict] = []
     async with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
         for frame in frames:
-            await ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+            await ws.send(frame if isinstance(frame, (str, bytes)) else json.dumps(frame))
         try:
             while True:
                 received.append(json.loads(await asyncio.wait_for(ws.recv(), 3)))
@@ -548,3 +548,32 @@ def test_an_anonymous_socket_runs_nothing_and_pings_do_not_keep_it_open(live) ->
     assert sql_value(live.url, "select count(*) from hub.audit_log where operation_name = 'WsAnonymous'") == 0
     code, took = asyncio.run(only_pings())
     assert code == 4408 and took < INIT_TIMEOUT + 5, (code, took)
+
+
+# --- more frames (attack4): each answered by the protocol, no traceback, no operation left running ---------
+
+SLOW = {"query": 'subscription { datasetChanged(dataset: "labor.job_postings") { op } }'}
+
+
+# case: (frames, the close code expected; None: the socket stays open, with these message types received)
+FRAMES: dict[str, tuple[list[Any], int | None, list[str]]] = {
+    "text that is not JSON": (["{"], 4400, []),
+    "a binary frame": ([b'{"type": "ping"}'], 4400, []),
+    "an unknown type": ([{"type": "start", "id": "1", "payload": {"query": "{ __typename }"}}], 4400, []),
+    "a subscribe id already running": ([{"type": "subscribe", "id": "s", "payload": SLOW},
+                                        {"type": "subscribe", "id": "s", "payload": SLOW}], 4409, []),
+    "a second connection_init": ([{"type": "connection_init"}], 4429, []),
+    "a ping with a list payload": ([{"type": "ping", "payload": [1]}], None, ["pong"]),
+    "a complete of an unknown id": ([{"type": "complete", "id": "nothing"}], None, []),
+    "a pong with a string payload": ([{"type": "pong", "payload": "x"}], None, []),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FRAMES))
+def test_a_frame_is_answered_by_the_protocol_without_a_traceback(live, caplog, case: str) -> None:
+    frames, code, types = FRAMES[case]
+    with caplog.at_level(logging.WARNING):
+        received, closed = asyncio.run(_after_init(live.ws, frames, live.tokens["labor"]))
+    assert [m["type"] for m in received] == types, received
+    assert (closed[0] if closed else None) == code, closed
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
