@@ -42,6 +42,16 @@ def authorize(access: Access, dataset: str, write: bool) -> Dataset:
             access.denied.add(found.name)
             raise Forbidden(f"only {found.department}, the owner of {found.name}, or an admin may ingest into it",
                             dataset=found.name)
+        if access.allows(found) and access.maskers(found):
+            # A writer who reads the dataset with PERSONAL fields masked would learn, from what it reads after its write
+            # (the change feed's insert or update, a count), whether a record with the key it sent existed — a job
+            # seeker's source id may be the person's identity number — and would overwrite a record it may not see.
+            # A writer that reads it in clear (the owner, a grant naming those fields) or not at all may ingest.
+            access.denied.add(found.name)
+            raise Forbidden(f"{consumer.department} reads {found.name} with PERSONAL fields masked, so it may not "
+                            "ingest into it: what it reads afterwards would tell whether a record with the key it sent "
+                            "existed. Ingest with a grant naming those fields, or as a consumer without read access",
+                            dataset=found.name)
         access.datasets_read.add(found.name)
     else:
         access.check(found)

@@ -19,9 +19,10 @@ value: the validators of personal kinds (identity number, phone) do not echo the
 
 The counts do not tell a writer what was stored before its write either. Every report says ``applied``: the valid
 rows of the batch, each now stored as sent (``inserted`` + ``updated`` + ``unchanged``). A writer who does not read the
-dataset in clear — it sees a PERSONAL field masked (``Access.maskers``: an admin with no grant naming it), or may not
-read the dataset at all (an admin without a grant on a CONDITIONAL dataset, or ingesting into another department's
-NOT_SHARED one) — gets ``applied`` only: ``inserted``, ``updated`` and ``unchanged`` are withheld (null). Otherwise
+dataset in clear — it may not read the dataset at all (an admin without a grant on a CONDITIONAL dataset, or ingesting
+into another department's NOT_SHARED one), or sees a PERSONAL field masked (``Access.maskers``; such a writer is refused
+before it writes, ``hub.sync.guard.authorize``, and this stays as a second line) — gets ``applied`` only:
+``inserted``, ``updated`` and ``unchanged`` are withheld (null). Otherwise
 ``inserted`` against ``updated`` would say whether a record with a guessed natural key existed (a job seeker's source
 id may be the person's identity number, ``sourceId`` in the catalog), and ``unchanged`` would confirm a guessed name,
 identity number and phone, as a search by name would (refused, ``Access.check_arguments``). What the writer needs to
