@@ -36,9 +36,9 @@ from hub.sync.charsets import CSV_CHARSETS, csv_codec
 from hub.sync.cursor import Cursor
 from hub.sync.feed import Snapshot, read_changes
 from hub.sync.guard import access_for, audit, authorize, note_rows
-from hub.sync.ingest import ingest, record_ingest_metrics, refresh_statistics_later
+from hub.sync.ingest import after_write, ingest, record_ingest_metrics
 from hub.sync.parse import csv_records, ndjson_records
-from hub.sync.report_view import audited_rows, report_for
+from hub.sync.report_view import writer_view
 from hub.sync.specs import ingest_specs
 from hub.sync.xlsx import xlsx_records
 
@@ -272,20 +272,16 @@ async def ingest_endpoint(request: Request) -> Response:
         return Response(status_code=400)
     except Exception as exc:  # noqa: BLE001
         return await _failed(request, consumer, access, operation, "mutation", exc)
-    report = {**report_for(access, dataset, spec, result.report), "replayed": result.replayed}
-    written = result.report["inserted"] + result.report["updated"]
+    report = {**writer_view(access, dataset, spec, result.report), "replayed": result.replayed}
     if not result.replayed:
         record_ingest_metrics(request.app, result.report)
-    access.rows[dataset.name] = audited_rows(report)
     try:
         await audit(request, consumer, access, operation, "mutation", [])
     except Exception:  # noqa: BLE001 - applied but not audited: say so; a retry with the key gets the report
         log.error("AUDIT LOG UNAVAILABLE: %s was applied but not audited", operation, exc_info=True)
         return error_response(ServiceUnavailable("audit log unavailable (the batch was applied; retry with the same "
                                                  "Idempotency-Key for its report)"))
-    if written and not result.replayed:
-        request.app.state.db.note_write(consumer.id)  # its next reads stay on the primary (hub.db.replicas)
-        refresh_statistics_later(request.app.state.db)
+    after_write(request.app.state.db, consumer.id, result)
     return JSONResponse(report, headers={"idempotent-replayed": "true" if result.replayed else "false"})
 
 

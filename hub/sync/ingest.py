@@ -261,6 +261,15 @@ def record_ingest_metrics(app: Any, report: dict[str, Any]) -> None:
                               report["rejected"])
 
 
+def after_write(db: "Databases", consumer_id: int, result: "IngestResult") -> None:
+    """After an ingest that stored or changed rows (not a replay): the writer's next reads stay on the primary
+    (``hub.db.replicas``) and the published statistics are refreshed in the background. One rule for POST
+    /ingest and the GraphQL mutation."""
+    if not result.replayed and result.report["inserted"] + result.report["updated"]:
+        db.note_write(consumer_id)
+        refresh_statistics_later(db)
+
+
 _REFRESH: dict[int, dict[str, Any]] = {}  # per Databases: the running refresh task, and whether to run again
 
 

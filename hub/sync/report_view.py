@@ -65,6 +65,14 @@ def report_for(access: "Access", dataset: "Dataset", spec: "Spec", report: dict[
     return {**report, "rejectedRows": shown}
 
 
+def writer_view(access: "Access", dataset: "Dataset", spec: "Spec", report: dict[str, Any]) -> dict[str, Any]:
+    """The report its writer sees (``report_for``), with the rows its audit entry counts (``audited_rows``) set on
+    ``access``. One rule for POST /ingest and the GraphQL mutation."""
+    view = report_for(access, dataset, spec, report)
+    access.rows[dataset.name] = audited_rows(view)
+    return view
+
+
 def audited_rows(view: dict[str, Any]) -> int:
     """The rows an ingest's audit entry counts, from the report its writer saw (``report_for``): the rows written
     (inserted + updated), or every applied row where the writer is not told which were written."""

@@ -18,9 +18,9 @@ from hub.sync.cursor import Cursor
 from hub.sync.feed import read_changes
 from hub.sync.guard import authorize, note_rows
 from hub.sync.ingest import ingest as run_ingest
-from hub.sync.ingest import record_ingest_metrics, refresh_statistics_later
+from hub.sync.ingest import after_write, record_ingest_metrics
 from hub.sync.parse import objects_records
-from hub.sync.report_view import audited_rows, report_for
+from hub.sync.report_view import writer_view
 from hub.sync.specs import ingest_specs
 
 GRAPHQL_INGEST_MAX_ROWS = 1000  # larger batches: POST /ingest/{dataset}
@@ -169,13 +169,10 @@ class SyncMutation:
         result = await run_ingest(db, ingest_specs()[found.name], records(), consumer=consumer, idempotency_key=idempotency_key,
                                   fmt="graphql", report_limit=ctx.settings.ingest_report_rejects,
                                   timeout_ms=ctx.settings.ingest_timeout_ms)
-        view = report_for(ctx.access, found, ingest_specs()[found.name], result.report)
-        ctx.access.rows[found.name] = audited_rows(view)
+        view = writer_view(ctx.access, found, ingest_specs()[found.name], result.report)
         if not result.replayed:
             record_ingest_metrics(ctx.request.app, result.report)
-        if result.report["inserted"] + result.report["updated"] and not result.replayed:
-            db.note_write(consumer.id)
-            refresh_statistics_later(db)
+        after_write(db, consumer.id, result)
         return _report(view, result.replayed)
 
 
