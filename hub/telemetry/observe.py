@@ -23,7 +23,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.telemetry.logs import access_line
-from hub.telemetry.tracing import Telemetry, record_error, traceresponse
+from hub.telemetry.tracing import Telemetry, current_span, record_error, traceresponse
 
 access_log = logging.getLogger("hub.access")
 
@@ -84,6 +84,9 @@ class TelemetryMiddleware:
         self.access_log = access_log
         self.routes = frozenset(routes)
         self.server_span = server_span  # False: an outer instrumentation (e.g. the bench's) opened it
+        # OTEL_SDK_DISABLED=true: the SDK hands out the API's NoOpTracer, whose span for a request without a caller's
+        # trace context is the current one, INVALID_SPAN (no ids): nothing to start, attach or describe then.
+        self.no_spans = type(self.tracer) is trace.NoOpTracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,9 +103,12 @@ class TelemetryMiddleware:
                 if name in _CONTEXT_HEADERS:
                     parent = propagate.extract(headers, getter=_GETTER)
                     break
-            span = self.tracer.start_span(f"{method} {route}" if route else method, context=parent,
-                                          kind=SpanKind.SERVER, attributes=self._request_attributes(scope, route))
-            token = otel_context.attach(trace.set_span_in_context(span, parent))
+            if parent is None and self.no_spans and current_span() is trace.INVALID_SPAN:
+                span, token = trace.INVALID_SPAN, None  # what NoOpTracer.start_span returns here, already current
+            else:
+                span = self.tracer.start_span(f"{method} {route}" if route else method, context=parent,
+                                              kind=SpanKind.SERVER, attributes=self._request_attributes(scope, route))
+                token = otel_context.attach(trace.set_span_in_context(span, parent))
         else:
             span, token = trace.get_current_span(), None
             if span.is_recording():

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Decision
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+from opentelemetry.trace import NonRecordingSpan, NoOpTracer, SpanContext, TraceFlags, set_span_in_context
 from starlette.testclient import TestClient
 
 from hub.api.telemetry import operation_scope
@@ -193,6 +193,29 @@ def test_unconfigured_tracing_exports_nothing_and_prints_nothing(settings, token
     assert int(response.headers["traceresponse"].split("-")[3], 16) & 1 == 0  # not sampled
     out, err = capfd.readouterr()
     assert out == "" and "span" not in err.lower()
+
+
+def test_a_disabled_sdk_hands_out_no_ids_but_continues_a_callers(settings, tokens, monkeypatch) -> None:
+    """OTEL_SDK_DISABLED=true: the SDK's tracer is the API's NoOpTracer. A request without a trace context gets no
+    ids (no header, no traceId, none in the audit entry); one with a caller's keeps the caller's, as the NoOpTracer
+    continues it (the middleware starts no span for the first kind: hub.telemetry.observe)."""
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")  # read by the SDK's TracerProvider
+    provider = provider_from_env({"OTEL_SDK_DISABLED": "true"})
+    assert type(Telemetry(provider).tracer) is NoOpTracer
+    caller_trace, caller_span = secrets.token_hex(16), secrets.token_hex(8)
+    with TestClient(create_app(settings, tracer_provider=provider)) as client:
+        client.headers["Authorization"] = f"Bearer {tokens['labor']}"
+        query = "query %s { occupations(first: 1) { nodes { code } } }"
+        plain = client.post("/graphql", json={"query": query % "NoTrace"})
+        traced = client.post("/graphql", json={"query": query % "CallerTrace"},
+                             headers={"traceparent": f"00-{caller_trace}-{caller_span}-01"})
+    assert plain.status_code == traced.status_code == 200
+    assert "traceresponse" not in plain.headers and "extensions" not in plain.json()
+    assert traced.headers["traceresponse"] == f"00-{caller_trace}-{caller_span}-01"
+    assert traced.json()["extensions"] == {"traceId": caller_trace}
+    stored = {name: sql_value(settings.database_url, "select trace_id from hub.audit_log where operation_name = "
+                              f"'{name}' order by id desc limit 1") for name in ("NoTrace", "CallerTrace")}
+    assert stored == {"NoTrace": None, "CallerTrace": caller_trace}
 
 
 def test_operation_scope_traces_an_operation_answered_without_strawberry(settings) -> None:
