@@ -86,3 +86,29 @@ def test_hub_tracer_exports_what_the_sdk_tracer_exports() -> None:
 def test_unsampled_spans_do_not_record_with_either_tracer() -> None:
     for use_hub in (True, False):
         assert _export(LocalParentFastPath(TraceIdRatioBased(0.0)), use_hub) == []
+
+
+def test_current_span_is_the_apis_current_span_in_every_context() -> None:
+    """hub.telemetry.span_path.current_span reads the API's ContextVar itself: it must answer what
+    trace.get_current_span() answers, with no span in the context too (then INVALID_SPAN, without an isinstance)."""
+    from opentelemetry import context as otel_context
+    from opentelemetry.trace.propagation import _SPAN_KEY
+
+    from hub.telemetry.tracing import current_span
+
+    sdk_tracer = TracerProvider(resource=Resource.create({})).get_tracer("t")
+    hub = HubTracer(sdk_tracer)
+    remote = trace.NonRecordingSpan(trace.SpanContext(0x1F, 0x2F, is_remote=True))
+    assert current_span() is trace.get_current_span() is trace.INVALID_SPAN  # nothing attached
+    for span in (sdk_tracer.start_span("sdk"), hub.start_span("hub"), remote, trace.INVALID_SPAN):
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            assert current_span() is trace.get_current_span() is span
+        finally:
+            otel_context.detach(token)
+    token = otel_context.attach(otel_context.set_value(_SPAN_KEY, "not a span"))  # the API's key, a stray value
+    try:
+        assert current_span() is trace.get_current_span() is trace.INVALID_SPAN
+    finally:
+        otel_context.detach(token)
+    assert current_span() is trace.INVALID_SPAN
