@@ -24,6 +24,7 @@ from opentelemetry import trace
 
 _RESERVED = frozenset(("ts", "level", "logger", "message"))
 _SECOND: list[Any] = [None, ""]  # the last whole second ``utc_millis`` wrote, and its text
+_MILLIS = tuple(f".{n:03d}Z" for n in range(1000))  # a time's end by its milliseconds (a format spec: half the time)
 
 
 def utc_millis(created: float) -> str:
@@ -41,7 +42,7 @@ def utc_millis(created: float) -> str:
     if cached[0] != seconds:
         text = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
         cached[0], cached[1] = seconds, text
-    return f"{cached[1]}.{micros // 1000:03d}Z"
+    return cached[1] + _MILLIS[micros // 1000]
 
 
 def json_entry(created: float, level: str, logger: str, message: str, fields: Any) -> dict[str, Any]:
