@@ -35,6 +35,7 @@ from hub.api.context import Context
 from hub.api.errors import shape_error
 from hub.api.graphiql import graphiql_html
 from hub.api.over_http import (
+    CONTENT_TYPES,
     JSON,
     RETRY_AFTER_SECONDS,
     content_type,
@@ -86,13 +87,13 @@ class HubGraphQL(GraphQL):
                 body = await _read_body(receive)
                 answer = await self._compiled_answer(scope, _json_body(scope, body))
                 if answer is not None:
-                    await Response(answer, media_type=content_type(media_type))(scope, receive, send)
+                    await _send_answer(send, answer, media_type)
                     return
                 receive = _replay(body, receive)
             elif self.compiled is not None and scope["method"] == "GET" and scope.get("query_string"):
                 answer = await self._compiled_answer(scope, _query_params(scope))
                 if answer is not None:
-                    await Response(answer, media_type=content_type(media_type))(scope, receive, send)
+                    await _send_answer(send, answer, media_type)
                     return
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as exc:
@@ -230,6 +231,19 @@ class _RefusedRequest(GraphQLRequestData):
     """A request refused while parsing (unknown or untrusted document): answered with ``error``, not run."""
 
     error: HubError | None = None
+
+
+# The Content-Type header of each response media type, as starlette's Response writes it (its charset rule included).
+_CONTENT_TYPE_HEADERS = {media: Response(b"", media_type=value).raw_headers[-1]
+                         for media, value in CONTENT_TYPES.items()}
+
+
+async def _send_answer(send: Any, body: bytes, media_type: str) -> None:
+    """A compiled answer: what ``Response(body, media_type=content_type(media_type))`` sends (200, its Content-Length
+    and Content-Type headers in its order, the body), without building a Response per request."""
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", str(len(body)).encode("latin-1")), _CONTENT_TYPE_HEADERS[media_type]]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _json_body(scope: Any, body: bytes) -> Any:
