@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install schema clean-db help chromium bench-stats
+.PHONY: run test install schema clean-db help chromium nginx bench-stats
 
 help:
 	@echo "make run    - install, start the embedded PostgreSQL, migrate, load demo data, serve on :8000"
@@ -43,7 +43,7 @@ run: $(STAMP)
 	$(BIN)/hub audit keygen --if-missing
 	$(BIN)/hub serve --migrate --demo small
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium nginx
 	$(BIN)/hub audit keygen --if-missing
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
@@ -54,6 +54,12 @@ chromium:
 	@(command -v chromium && fc-list :lang=zh | grep -q .) >/dev/null 2>&1 \
 		|| (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei) >/dev/null 2>&1 \
 		|| echo "chromium could not be installed: the report page's browser test will be skipped"
+
+# nginx for the deploy proxy's tests (deploy/nginx.conf run in front of a live hub; skipped, saying why, without it)
+nginx:
+	@(command -v nginx || test -x /usr/sbin/nginx) >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq nginx) >/dev/null 2>&1 \
+		|| echo "nginx could not be installed: the deploy proxy's tests will be skipped"
 
 schema: $(STAMP)
 	$(BIN)/hub schema export
