@@ -132,3 +132,13 @@ def test_a_bulk_ingest_larger_than_a_graphql_body_reaches_the_hub(proxied, token
     report = response.json()
     assert response.status_code == 200, report
     assert report["applied"] == 0 and report["rejected"] == body.count(b"\n"), report
+
+
+def test_an_anonymous_bulk_ingest_is_refused_by_the_hub_before_its_body(proxied) -> None:
+    """The /ingest/ location lets bodies of 2 GiB through: one without a token is still the hub's 401 (its
+    authentication answers before the endpoint reads the body), and the proxy hands that answer back."""
+    body = b'{"x": 1}\n' * (3 * 1024 * 1024 // 9)
+    response = httpx.post(proxied + "/ingest/labor.job_postings", content=body, timeout=120,
+                          headers={"Content-Type": "application/x-ndjson"})
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
