@@ -6,7 +6,8 @@ from ``hub.api.ws_auth.operation_access``: the consumer looked up again by its t
 caches and window as HTTP) and one token of its rate limit. So each operation writes its own audit entry holding
 only what it read. A query or mutation runs as over HTTP (``schema.execute``) and its result is sent once its audit entry is written
 (withheld, as on HTTP, when it cannot be); a subscription streams, audited when it starts and when it ends.
-A message that does not follow the protocol closes the socket with 4400 (``hub.api.ws_messages``). Refusals:
+A message that does not follow the protocol closes the socket with 4400 (``hub.api.ws_messages``). Each operation is
+traced as a request is (a SERVER span ``WS /graphql``, ``hub.telemetry.observe.start_server_span``). Refusals:
 
 * the token was revoked (or is unknown): the operation gets an ``error`` message (UNAUTHENTICATED) and the socket
   is closed with 4403;
@@ -31,6 +32,7 @@ import logging
 from contextlib import suppress
 from typing import Any
 
+from opentelemetry import context as otel_context
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -61,12 +63,32 @@ from hub.api.ws_limits import CLOSE_CODE as TOO_MANY_CLOSE_CODE, TooManySockets
 from hub.api.ws_messages import problem
 from hub.errors import BadUserInput, HubError, Unauthenticated
 from hub.telemetry.metrics import metrics_of
+from hub.telemetry.observe import start_server_span
+from hub.telemetry.tracing import current_ids, record_error
 
 log = logging.getLogger("hub.auth")
 
 
 def _coded(error: HubError) -> GraphQLError:
     return GraphQLError(error.message, extensions={"code": error.code, **error.extensions})
+
+
+def _socket_attributes(scope: Any, operation: Operation) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"url.path": scope["path"], "network.protocol.name": "websocket",
+                                  "hub.websocket.operation_id": operation.id}
+    client = scope.get("client")
+    if client:
+        attributes["client.address"] = client[0]
+    return attributes
+
+
+def _traced(result: ExecutionResult) -> ExecutionResult:
+    """``result`` with ``extensions.traceId`` when the operation is traced, as an HTTP answer has it
+    (``hub.api.view``)."""
+    trace_id, _ = current_ids()
+    if trace_id is not None:
+        result.extensions = {**(result.extensions or {}), "traceId": trace_id}
+    return result
 
 
 def _is_subscription(operation: Operation) -> bool:
@@ -144,6 +166,24 @@ class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
             await self.websocket.close(code=REVOKED_CLOSE_CODE, reason=REVOKED_CLOSE_REASON)
 
     async def run_operation(self, operation: Operation) -> None:
+        """Each operation is a trace of its own, as an HTTP request is: a SERVER span ``WS /graphql`` (continuing a
+        trace context the upgrade request carried) is current while it runs, so its operation span, statements and
+        audit entry are traced and its ``next`` messages carry ``extensions.traceId`` as HTTP answers do."""
+        request = self.context.request
+        scope = request.scope
+        span, token = start_server_span(request.app.state.telemetry.tracer, scope, f"WS {scope['path']}",
+                                        lambda: _socket_attributes(scope, operation))
+        try:
+            await self._run_operation(operation)
+        except BaseException as exc:
+            record_error(span, exc)
+            raise
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+                span.end()
+
+    async def _run_operation(self, operation: Operation) -> None:
         """Refusals first, as for an HTTP request: an untrusted document where only trusted ones may run
         (PERSISTED_QUERY_NOT_ALLOWED), admission (HUB_MAX_IN_FLIGHT / HUB_MAX_QUEUED: SERVICE_UNAVAILABLE), then
         the consumer, its grants and its rate limit. A query or mutation holds its admission slot until it has
@@ -223,7 +263,7 @@ class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
             await operation.send_initial_errors(errors)
             return
         result.errors = errors or None
-        await operation.send_next(result)
+        await operation.send_next(_traced(result))
         await operation.send_operation_message(CompleteMessage(id=operation.id, type="complete"))
 
     async def _subscribe(self, operation: Operation, context: Any) -> None:
@@ -269,6 +309,6 @@ class HubTransportWSHandler(BaseGraphQLTransportWSHandler):
             if not isinstance(result, ExecutionResult):
                 await self._reject_incremental_delivery(operation)
                 return
-            await operation.send_next(result)
+            await operation.send_next(_traced(result))
         if refused is not None:
             await self._handle_pre_execution_error(operation, refused)

@@ -72,6 +72,26 @@ def outcome_of(status: int, codes: list[str]) -> str:
     return "limited" if codes else "ok"
 
 
+def start_server_span(tracer: Any, scope: Scope, name: str, attributes: Any) -> tuple[Any, Any]:
+    """The SERVER span of a request (``TelemetryMiddleware``) or of one operation on a websocket
+    (``hub.api.ws_handler``), made current: (span, context token; None when nothing was attached). It continues the
+    caller's W3C trace context from ``scope``'s headers (a websocket's: its upgrade request's). ``attributes``: a
+    callable giving the span's attributes, called only when a span is started."""
+    headers = scope["headers"]
+    # Most requests carry no trace context: skip the propagators' parsing then (a plain loop: no generator).
+    parent = None
+    for header, _ in headers:
+        if header in _CONTEXT_HEADERS:
+            parent = propagate.extract(headers, getter=_GETTER)
+            break
+    if parent is None and type(tracer) is trace.NoOpTracer and current_span() is trace.INVALID_SPAN:
+        # OTEL_SDK_DISABLED=true: the SDK hands out the API's NoOpTracer, whose span here is the current one,
+        # INVALID_SPAN (no ids), already current: nothing to start, attach or describe
+        return trace.INVALID_SPAN, None
+    span = tracer.start_span(name, context=parent, kind=SpanKind.SERVER, attributes=attributes())
+    return span, otel_context.attach(trace.set_span_in_context(span, parent))
+
+
 class TelemetryMiddleware:
     """Server span + ``traceresponse`` + request metrics + access line, for every HTTP request."""
 
@@ -84,9 +104,6 @@ class TelemetryMiddleware:
         self.access_log = access_log
         self.routes = frozenset(routes)
         self.server_span = server_span  # False: an outer instrumentation (e.g. the bench's) opened it
-        # OTEL_SDK_DISABLED=true: the SDK hands out the API's NoOpTracer, whose span for a request without a caller's
-        # trace context is the current one, INVALID_SPAN (no ids): nothing to start, attach or describe then.
-        self.no_spans = type(self.tracer) is trace.NoOpTracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,19 +113,8 @@ class TelemetryMiddleware:
         method, path = scope["method"], scope["path"]
         route = path if path in self.routes else None
         if self.server_span:
-            headers = scope["headers"]
-            # Most requests carry no trace context: skip the propagators' parsing then (a plain loop: no generator).
-            parent = None
-            for name, _ in headers:
-                if name in _CONTEXT_HEADERS:
-                    parent = propagate.extract(headers, getter=_GETTER)
-                    break
-            if parent is None and self.no_spans and current_span() is trace.INVALID_SPAN:
-                span, token = trace.INVALID_SPAN, None  # what NoOpTracer.start_span returns here, already current
-            else:
-                span = self.tracer.start_span(f"{method} {route}" if route else method, context=parent,
-                                              kind=SpanKind.SERVER, attributes=self._request_attributes(scope, route))
-                token = otel_context.attach(trace.set_span_in_context(span, parent))
+            span, token = start_server_span(self.tracer, scope, f"{method} {route}" if route else method,
+                                            lambda: self._request_attributes(scope, route))
         else:
             span, token = trace.get_current_span(), None
             if span.is_recording():

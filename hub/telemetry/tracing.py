@@ -1,6 +1,7 @@
 """Tracing: the tracer provider (from the standard ``OTEL_*`` variables) and the hub's span helpers.
 
-One trace per request, with this tree (no span per field unless ``HUB_TRACE_RESOLVERS`` is on)::
+One trace per request (and per operation on a websocket: ``WS /graphql``, ``hub.api.ws_handler``), with this tree
+(no span per field unless ``HUB_TRACE_RESOLVERS`` is on)::
 
     POST /graphql                    SERVER    hub.telemetry.observe.TelemetryMiddleware (outermost middleware)
     ├── hub/consumer_by_token_hash   CLIENT    SQL of authentication / policy, before the operation

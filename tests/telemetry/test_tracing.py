@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import secrets
 from dataclasses import replace
 from typing import Any, Iterator
@@ -140,6 +141,34 @@ def test_without_traceparent_the_hub_starts_the_trace(settings, tokens, receiver
     version, traced, span_id, flags = response.headers["traceresponse"].split("-")
     assert (version, traced, span_id) == ("00", trace_id, server["span_id"]) and int(flags, 16) & 1  # sampled
     assert {s["name"] for s in spans if s["parent_span_id"] == server["span_id"]} >= {"query"}
+
+
+def test_each_websocket_operation_is_a_trace(settings, tokens, receiver) -> None:
+    """An operation on a graphql-transport-ws socket is traced as an HTTP request is: a SERVER span ``WS /graphql``
+    continuing the upgrade request's trace context, the operation span and its statements under it, the trace id in
+    the ``next`` message and in the audit entry. Before, nothing on a socket was traced (no span was current, so
+    none was started) and its audit entries had no trace id."""
+    client, provider = _traced_client(settings, receiver, tokens["labor"])
+    caller_trace, caller_span = secrets.token_hex(16), secrets.token_hex(8)
+    query = "query OverSocket { occupations(first: 1) { nodes { code } } }"
+    with client, client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
+                                          headers={"traceparent": f"00-{caller_trace}-{caller_span}-01"}) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['labor']}"}})
+        received = lambda: json.loads(ws.receive()["bytes"])  # noqa: E731 - the hub sends JSON as bytes frames
+        assert received()["type"] == "connection_ack"
+        ws.send_json({"id": "7", "type": "subscribe", "payload": {"query": query}})
+        answer, done = received(), received()
+    assert answer["type"] == "next" and done == {"id": "7", "type": "complete"}
+    assert answer["payload"]["extensions"] == {"traceId": caller_trace}
+    spans = _trace(receiver, provider, caller_trace)
+    [server] = [s for s in spans if s["kind"] == "SERVER"]
+    assert server["name"] == "WS /graphql" and server["parent_span_id"] == caller_span
+    assert server["attributes"]["hub.websocket.operation_id"] == "7"
+    [operation] = [s for s in spans if s["name"] == "query OverSocket"]
+    assert operation["parent_span_id"] == server["span_id"]
+    assert any(s["parent_span_id"] == operation["span_id"] and s["kind"] == "CLIENT" for s in spans)  # its statement
+    assert sql_value(settings.database_url, "select trace_id from hub.audit_log where operation_name = 'OverSocket' "
+                     "order by id desc limit 1") == caller_trace
 
 
 def test_errors_and_refusals_are_on_the_spans(settings, tokens, receiver) -> None:
