@@ -142,3 +142,15 @@ def test_an_anonymous_bulk_ingest_is_refused_by_the_hub_before_its_body(proxied)
                           headers={"Content-Type": "application/x-ndjson"})
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_an_idle_socket_outlives_the_proxys_read_timeout() -> None:
+    """nginx closes a proxied connection on which the upstream sent nothing for ``proxy_read_timeout`` (60 s): an
+    idle subscription stays open only because uvicorn pings every socket (``ws_ping_interval``, which ``hub serve``
+    leaves at uvicorn's default) more often than that. A longer interval, or a shorter timeout, would cut quiet
+    subscriptions every minute."""
+    import uvicorn
+
+    timeouts = [int(t) for t in re.findall(r"proxy_read_timeout (\d+)s;", (DEPLOY / "nginx.conf").read_text())]
+    assert timeouts and uvicorn.Config(app=None).ws_ping_interval < min(timeouts)
+    assert "ws_ping" not in (Path(__file__).resolve().parents[2] / "hub" / "cli" / "main.py").read_text()
