@@ -22,7 +22,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from hub.app import create_app
-from tests.support.live import free_port, serve_in_thread
+from tests.support.live import free_port, serve_in_thread, stop_served
 from tests.support.websockets import data, open_socket
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -68,12 +68,7 @@ def deploy_proxy(hub_base: str) -> Iterator[str]:
                 time.sleep(0.05)
             yield f"http://127.0.0.1:{port}"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_served(proc)  # SIGTERM (nginx's fast shutdown), then its master and workers killed after 30 s
 
 
 @pytest.fixture(scope="module")
