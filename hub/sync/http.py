@@ -275,13 +275,15 @@ async def ingest_endpoint(request: Request) -> Response:
     report = {**writer_view(access, dataset, spec, result.report), "replayed": result.replayed}
     if not result.replayed:
         record_ingest_metrics(request.app, result.report)
+    # The batch is stored whether or not its entry can be written: the writer's next reads and the published
+    # statistics follow it either way (as for the GraphQL mutation, whose resolver does this before its entry).
+    after_write(request.app.state.db, consumer.id, result)
     try:
         await audit(request, consumer, access, operation, "mutation", [])
     except Exception:  # noqa: BLE001 - applied but not audited: say so; a retry with the key gets the report
         log.error("AUDIT LOG UNAVAILABLE: %s was applied but not audited", operation, exc_info=True)
         return error_response(ServiceUnavailable("audit log unavailable (the batch was applied; retry with the same "
                                                  "Idempotency-Key for its report)"))
-    after_write(request.app.state.db, consumer.id, result)
     return JSONResponse(report, headers={"idempotent-replayed": "true" if result.replayed else "false"})
 
 

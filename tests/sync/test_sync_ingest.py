@@ -11,7 +11,7 @@ import pytest
 
 from hub.sync.check_chars import uscc_check_char
 from hub.sync.specs import ingest_specs
-from tests.support.helpers import sql, sql_value
+from tests.support.helpers import audit_refused, sql, sql_value
 from tests.support.sync import hub_client, scratch
 
 POSTINGS = "labor.job_postings"
@@ -310,3 +310,29 @@ def test_the_major_catalog_is_ingestible_by_education(ingest_db) -> None:
     assert sql_value(s.database_url, "select name from education.major_catalog where code = '510299'") == \
         "人工智能技术应用"
     assert post(s, tokens["labor"], "education.major_catalog", body(rows[:1])).status_code == 403
+
+
+def test_a_batch_applied_but_not_audited_still_refreshes_the_statistics(ingest_db, known) -> None:
+    """When a batch is stored but its audit entry cannot be written (503, "the batch was applied"), the published
+    statistics are refreshed all the same, as after an audited batch and as the GraphQL mutation does: they skipped
+    the refresh, so the figures missed stored rows until some later write refreshed them."""
+    s, tokens = ingest_db
+    url = s.database_url
+    before = sql_value(url, "select count(*) from hub.stat_refreshes")
+
+    async def go() -> tuple[int, int]:
+        async with hub_client(s, tokens["labor"]) as client:
+            response = await client.post(f"/ingest/{POSTINGS}", content=body([posting(known, "UNAUDITED-1")]),
+                                         headers=NDJSON)
+            for _ in range(300):  # the refresh runs in the background of this app: wait for it while it lives
+                refreshes = await asyncio.to_thread(sql_value, url, "select count(*) from hub.stat_refreshes")
+                if refreshes > before:
+                    break
+                await asyncio.sleep(0.1)
+            return response.status_code, refreshes
+
+    with audit_refused(url, "ingest labor.job_postings"):
+        status, refreshes = asyncio.run(go())
+    assert status == 503
+    assert sql_value(url, "select count(*) from labor.job_postings where source_id = 'UNAUDITED-1'") == 1
+    assert refreshes == before + 1
