@@ -23,7 +23,7 @@ from hub.api.plan_cache import PlanCache, Planned
 from hub.api.telemetry import operation_scope
 from hub.api.trusted import document_hash
 from hub.governance.audit import AuditEntry, append, build_entry
-from hub.telemetry.tracing import current_ids
+from hub.telemetry.tracing import current_ids, with_trace_id
 
 log = logging.getLogger("hub.compiled")
 
@@ -125,9 +125,9 @@ class CompiledQueries:
             return None
         self.answered += 1
         response: dict[str, Any] = {"data": data}
-        trace_id, _ = current_ids()
-        if trace_id is not None:  # as HubGraphQL.process_result adds it on the general path
-            response["extensions"] = {"traceId": trace_id}
+        extensions = with_trace_id(None)  # as HubGraphQL.process_result adds it on the general path
+        if extensions is not None:
+            response["extensions"] = extensions
         return orjson.dumps(response)
 
     async def _run(self, ctx: Any, found: Found) -> Any:

@@ -50,7 +50,7 @@ from hub.api.ws_limits import MAX_OPERATIONS_PER_SOCKET
 from hub.errors import HubError, OperationNotAllowed
 from hub.governance.access import Access
 from hub.settings import Settings
-from hub.telemetry.tracing import current_ids
+from hub.telemetry.tracing import with_trace_id
 
 # The status of a HubError raised before any GraphQL response exists (building the request's context).
 _HUB_ERROR_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "SERVICE_UNAVAILABLE": 503, "LIMIT_EXCEEDED": 503}
@@ -162,9 +162,9 @@ class HubGraphQL(GraphQL):
         if result.errors:
             result.errors = [shape_error(e) for e in result.errors]
         response = await super().process_result(request, result)
-        trace_id, _span_id = current_ids()  # the request's trace (hub.telemetry.observe), also in `traceresponse`
-        if trace_id is not None:
-            response["extensions"] = {**(response.get("extensions") or {}), "traceId": trace_id}
+        extensions = with_trace_id(response.get("extensions"))  # the request's trace, also in `traceresponse`
+        if extensions:
+            response["extensions"] = extensions
         return response
 
     def encode_json(self, data: object) -> bytes:

@@ -64,7 +64,7 @@ from hub.api.ws_messages import problem
 from hub.errors import BadUserInput, HubError, Unauthenticated
 from hub.telemetry.metrics import metrics_of
 from hub.telemetry.observe import start_server_span
-from hub.telemetry.tracing import current_ids, record_error
+from hub.telemetry.tracing import record_error, with_trace_id
 
 log = logging.getLogger("hub.auth")
 
@@ -85,9 +85,7 @@ def _socket_attributes(scope: Any, operation: Operation) -> dict[str, Any]:
 def _traced(result: ExecutionResult) -> ExecutionResult:
     """``result`` with ``extensions.traceId`` when the operation is traced, as an HTTP answer has it
     (``hub.api.view``)."""
-    trace_id, _ = current_ids()
-    if trace_id is not None:
-        result.extensions = {**(result.extensions or {}), "traceId": trace_id}
+    result.extensions = with_trace_id(result.extensions)
     return result
 
 

@@ -215,6 +215,13 @@ def current_ids() -> tuple[str | None, str | None]:
     return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
 
 
+def with_trace_id(extensions: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A GraphQL answer's ``extensions`` with ``traceId``, the current trace's id, when there is one (else as given):
+    the one rule for HTTP answers (both paths) and websocket ``next`` messages."""
+    trace_id, _ = current_ids()
+    return extensions if trace_id is None else {**(extensions or {}), "traceId": trace_id}
+
+
 def traceresponse(span: trace.Span) -> bytes | None:
     """The W3C ``traceresponse`` header value for ``span``: ``00-<trace id>-<span id>-<flags>``."""
     ctx = span.get_span_context()
