@@ -28,6 +28,7 @@ from tests.support.websockets import data, open_socket
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 NGINX = shutil.which("nginx") or next(
     (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None)
+TEMP_KINDS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")  # nginx's temporary folders, in the scratch one
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make test installs Debian's nginx)")
 
 
@@ -39,8 +40,7 @@ def proxy_config(hub_port: int, proxy_port: int, folder: Path) -> str:
     deploy = deploy.replace(servers[0], f"    server 127.0.0.1:{hub_port};\n").replace(servers[1], "")
     assert "listen 8080;" in deploy
     deploy = deploy.replace("listen 8080;", f"listen 127.0.0.1:{proxy_port};")
-    temp = "\n".join(f"    {kind}_temp_path {folder / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi",
-                                                                              "scgi"))
+    temp = "\n".join(f"    {kind}_temp_path {folder / kind};" for kind in TEMP_KINDS)
     return (f"daemon off;\nworker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} warn;\n"
             f"events {{ worker_connections 256; }}\nhttp {{\n    access_log off;\n{temp}\n{deploy}\n}}\n")
 
@@ -52,7 +52,7 @@ def deploy_proxy(hub_base: str) -> Iterator[str]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         os.chmod(folder, 0o755)  # nginx's workers may run as another user when the tests run as root
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        for kind in TEMP_KINDS:
             (folder / kind).mkdir(mode=0o777)
         conf = folder / "nginx.conf"
         conf.write_text(proxy_config(int(hub_base.rsplit(":", 1)[1]), port, folder), encoding="utf-8")
