@@ -149,3 +149,75 @@ def test_an_idle_socket_outlives_the_proxys_read_timeout() -> None:
     timeouts = [int(t) for t in re.findall(r"proxy_read_timeout (\d+)s;", (DEPLOY / "nginx.conf").read_text())]
     assert timeouts and uvicorn.Config(app=None).ws_ping_interval < min(timeouts)
     assert "ws_ping" not in (Path(__file__).resolve().parents[2] / "hub" / "cli" / "main.py").read_text()
+
+
+@pytest.mark.parametrize("path", ["/ingest/../graphql", "/ingest/%2e%2e/graphql", "/ingest/%2E%2E%2Fgraphql",
+                                  "//ingest/../graphql", "/ingest%2F..%2Fgraphql", "/INGEST/../graphql",
+                                  "/ingest/..%2Fgraphql", "/ingest/x/../../graphql"])
+def test_no_spelling_of_the_ingest_location_takes_a_large_graphql_body(proxied, tokens, path) -> None:
+    """The /ingest/ location takes 2 GiB unbuffered; spellings of it that name /graphql after nginx's normalisation
+    (or the hub's decoding) never get a GraphQL body over HUB_MAX_BODY_BYTES (1 MB) answered: nginx matches the
+    normalised path (its 2 MB cap, 413) or the hub sees an /ingest/ path that is no route of its GraphQL (404)."""
+    padding = "x" * (3 * 1024 * 1024)
+    body = ('{"query": "query Big { occupations(first: 1) { nodes { code } } }", "variables": {"p": "' + padding
+            + '"}}').encode()
+    with httpx.Client(timeout=120) as client:
+        request = client.build_request("POST", proxied + "/", content=body, headers={
+            "Authorization": f"Bearer {tokens['labor']}", "Content-Type": "application/json"})
+        request.url = request.url.copy_with(raw_path=path.encode())
+        response = client.send(request)
+    assert response.status_code in (400, 404, 405, 413), (path, response.status_code, response.text[:300])
+    assert b"occupations" not in response.content and b'"data"' not in response.content
+
+
+@pytest.mark.parametrize("path", ["/ingest/../metrics", "/ingest/%2e%2e/metrics", "//metrics", "/ingest/..%2Fmetrics",
+                                  "/%6Detrics", "/metrics/", "/./metrics"])
+def test_no_spelling_of_metrics_passes_the_proxy(proxied, path) -> None:
+    """``location = /metrics`` matches nginx's normalised path (dots resolved, slashes merged, escapes decoded); what
+    it passes on as sent is no path of the hub's metrics (starlette resolves no dot segments)."""
+    with httpx.Client(timeout=30) as client:
+        request = client.build_request("GET", proxied + "/")
+        request.url = request.url.copy_with(raw_path=path.encode())
+        response = client.send(request)
+    assert response.status_code in (307, 400, 404), (path, response.status_code)
+    assert b"hub_" not in response.content
+
+
+def _raw_exchange(base: str, request: bytes, timeout: float = 15) -> bytes:
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        received = b""
+        with contextlib.suppress(socket.timeout):
+            while chunk := sock.recv(65536):
+                received += chunk
+    return received
+
+
+def test_an_upgrade_elsewhere_or_to_another_protocol_is_a_plain_request(proxied, tokens) -> None:
+    """The proxy passes any Upgrade on. A websocket upgrade to /ingest/ or /metrics, or a bogus Upgrade to
+    /graphql, never switches protocols, and no token in the upgrade means no data."""
+    key = "dGhlIHNhbXBsZSBub25jZQ=="
+    for path in ("/ingest/labor.job_postings", "/metrics", "/sync/labor.job_postings/snapshot"):
+        answer = _raw_exchange(proxied, (f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13"
+                                         "\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n").encode())
+        assert not answer.startswith(b"HTTP/1.1 101"), (path, answer[:200])
+        assert b"hub_" not in answer and b"next_cursor" not in answer
+    bogus = _raw_exchange(proxied, b"GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\n"
+                                   b"Connection: upgrade\r\n\r\n")
+    assert bogus.startswith(b"HTTP/1.1 401"), bogus[:200]
+
+
+def test_a_smuggled_request_behind_an_ingest_body_is_not_run(proxied, tokens) -> None:
+    """Transfer-Encoding and Content-Length together on the unbuffered /ingest/ location: nginx refuses the request
+    (400) rather than letting the hub frame the body otherwise, so no second request hidden in the body runs."""
+    inner = (b"GET /graphql?query=%7Boccupations(first%3A1)%7Bnodes%7Bcode%7D%7D%7D HTTP/1.1\r\nHost: x\r\n"
+             b"Authorization: Bearer " + tokens["labor"].encode() + b"\r\n\r\n")
+    body = b"0\r\n\r\n" + inner
+    answer = _raw_exchange(proxied, b"POST /ingest/labor.job_postings HTTP/1.1\r\nHost: x\r\n"
+                           b"Authorization: Bearer " + tokens["labor"].encode() + b"\r\n"
+                           b"Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n"
+                           b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert b"occupations" not in answer
