@@ -334,3 +334,34 @@ def test_a_statement_span_shows_the_text_that_ran_under_a_shared_label(settings,
             statements[text] = span["attributes"]["db.statement"]
     assert 'p."title"' in statements[narrowed] and 'p."closes_on"' not in statements[narrowed]
     assert statements[general] == SqlRegistry()["labor/postings_page"]
+
+
+@pytest.mark.parametrize("context", [
+    {"traceparent": f"00-{'0' * 32}-{'0' * 16}-01"},  # all-zero ids: invalid
+    {"traceparent": "ff-" + "a" * 32 + "-" + "b" * 16 + "-01"},  # version ff: invalid
+    {"traceparent": "00-" + "A" * 32 + "-" + "b" * 16 + "-01", "tracestate": "x=" + "y" * 6000},
+    {"tracestate": ",".join(f"k{i}=v" for i in range(100)), "baggage": ",".join(f"k{i}=%ZZ" for i in range(500))},
+    {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01\x7f", "baggage": "=;=,,;;" * 500},
+])
+def test_a_sockets_malformed_trace_context_starts_a_trace_of_its_own(settings, tokens, receiver, context) -> None:
+    """A malformed trace context on the upgrade request (invalid ids or version, an oversized or garbled tracestate
+    or baggage) is ignored, as over HTTP: each operation on the socket is still answered with its data, under a
+    fresh trace of its own whose id is the one in its audit entry; two operations never share one."""
+    client, _provider = _traced_client(settings, receiver, tokens["labor"])
+    query = "query Malformed { occupations(first: 1) { nodes { code } } }"
+    with client, client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
+                                          headers=context) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['labor']}"}})
+        received = lambda: json.loads(ws.receive()["bytes"])  # noqa: E731 - the hub sends JSON as bytes frames
+        assert received()["type"] == "connection_ack"
+        answers = []
+        for op in ("1", "2"):
+            ws.send_json({"id": op, "type": "subscribe", "payload": {"query": query}})
+            answer, done = received(), received()
+            assert answer["type"] == "next" and done == {"id": op, "type": "complete"}, (answer, done)
+            assert len(answer["payload"]["data"]["occupations"]["nodes"]) == 1
+            answers.append(answer["payload"]["extensions"]["traceId"])
+    assert answers[0] != answers[1] and all(len(t) == 32 and t != "0" * 32 for t in answers)
+    audited = sql_value(settings.database_url, "select array_agg(trace_id order by id) from (select id, trace_id "
+                        "from hub.audit_log where operation_name = 'Malformed' order by id desc limit 2) last")
+    assert list(audited) == answers
