@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -22,8 +23,10 @@ import pytest
 from websockets.asyncio.client import connect
 
 from hub.app import create_app
+from tests.support.helpers import sql_value
 from tests.support.live import free_port, serve_in_thread, stop_served
-from tests.support.websockets import data, open_socket
+from tests.support.sync import scratch
+from tests.support.websockets import codes, data, new_consumer, open_socket, revoke_with_cli
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 NGINX = shutil.which("nginx") or next(
@@ -221,3 +224,45 @@ def test_a_smuggled_request_behind_an_ingest_body_is_not_run(proxied, tokens) ->
                            b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
     assert b"occupations" not in answer
+
+
+def test_a_revoked_consumers_socket_through_the_proxy_is_refused_and_audits_nothing(server_url, settings) -> None:
+    """A socket opened through the proxy with the token only in connection_init and a caller's sampled traceparent on
+    the upgrade: after the token is revoked its next operation is refused (UNAUTHENTICATED, 4403) and leaves no audit
+    entry of a read; the answered one before carries the caller's trace id, also in its audit entry."""
+    s, _tokens = scratch(server_url, settings, "hub_test_proxy_revoked", policy_cache_seconds=60.0)
+    consumer_id, token = new_consumer(s.database_url, "labor", "proxied ws revoked")
+    caller = "ab" * 16
+    query = "query ProxiedRevoked { occupations(first: 1) { nodes { code } } }"
+    app = create_app(s)
+    with serve_in_thread(app) as hub, deploy_proxy(hub) as base:
+        async def session() -> tuple[list, list, int]:
+            async with connect(base.replace("http://", "ws://") + "/graphql", subprotocols=["graphql-transport-ws"],
+                               open_timeout=10, additional_headers={"traceparent": f"00-{caller}-{'cd' * 8}-01"}) as ws:
+                await ws.send('{"type": "connection_init", "payload": {"Authorization": "Bearer ' + token + '"}}')
+                assert '"connection_ack"' in str(await asyncio.wait_for(ws.recv(), 10))
+
+                async def op(op_id: str) -> list:
+                    await ws.send('{"id": "' + op_id + '", "type": "subscribe", "payload": {"query": "' + query + '"}}')
+                    messages = []
+                    while True:
+                        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                        messages.append(message)
+                        if message["type"] in ("complete", "error"):
+                            return messages
+
+                before = await op("1")
+                await asyncio.to_thread(revoke_with_cli, s.database_url, consumer_id)
+                app.state.consumers.clear()  # as when the policy window has passed
+                after = await op("2")
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(ws.recv(), 10)
+                await asyncio.wait_for(ws.wait_closed(), 10)
+                return before, after, ws.close_code
+
+        before, after, close_code = asyncio.run(session())
+    assert data(before)["occupations"]["nodes"] and before[0]["payload"]["extensions"] == {"traceId": caller}
+    assert [m["type"] for m in after] == ["error"] and codes(after) == ["UNAUTHENTICATED"] and close_code == 4403
+    audited = sql_value(s.database_url, "select array_agg(trace_id) from hub.audit_log where consumer_id = $1",
+                        consumer_id)
+    assert list(audited) == [caller]
