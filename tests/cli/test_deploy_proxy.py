@@ -266,3 +266,21 @@ def test_a_revoked_consumers_socket_through_the_proxy_is_refused_and_audits_noth
     audited = sql_value(s.database_url, "select array_agg(trace_id) from hub.audit_log where consumer_id = $1",
                         consumer_id)
     assert list(audited) == [caller]
+
+
+
+def test_a_request_hidden_behind_an_upgrade_never_reaches_the_hub(proxied, tokens) -> None:
+    """The proxy now passes any Upgrade (with ``Connection: upgrade``) to the hub over its keep-alive connections. A
+    POST with a bogus or websocket Upgrade whose body is a second request (``GET /metrics``): the hub frames the body
+    by its Content-Length and never runs it, nor does the next request of anyone on the reused connections."""
+    hidden = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+    for upgrade in (b"foo", b"h2c", b"websocket"):
+        for path, auth in ((b"/graphql", True), (b"/healthz", True), (b"/ingest/labor.job_postings", False)):
+            token = b"Authorization: Bearer " + tokens["labor"].encode() + b"\r\n" if auth else b""
+            answer = _raw_exchange(proxied, b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nUpgrade: " + upgrade
+                                   + b"\r\nConnection: upgrade\r\nContent-Type: application/x-ndjson\r\n" + token
+                                   + b"Content-Length: " + str(len(hidden)).encode() + b"\r\n\r\n" + hidden, 2)
+            assert b"hub_" not in answer and answer.count(b"HTTP/1.1 ") <= 1, (upgrade, path, answer[:300])
+            for _ in range(3):
+                after = _raw_exchange(proxied, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5)
+                assert after.startswith(b"HTTP/1.1 200") and b"hub_" not in after, (upgrade, path, after[:300])
