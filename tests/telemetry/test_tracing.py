@@ -365,3 +365,30 @@ def test_a_sockets_malformed_trace_context_starts_a_trace_of_its_own(settings, t
     audited = sql_value(settings.database_url, "select array_agg(trace_id order by id) from (select id, trace_id "
                         "from hub.audit_log where operation_name = 'Malformed' order by id desc limit 2) last")
     assert list(audited) == answers
+
+
+@pytest.mark.parametrize("caller", [False, True], ids=["no-context", "caller-context"])
+def test_a_disabled_sdk_on_a_socket_hands_out_no_ids_but_continues_a_callers(settings, tokens, monkeypatch,
+                                                                              caller: bool) -> None:
+    """OTEL_SDK_DISABLED=true on a websocket: start_server_span starts nothing without a caller's context, and the
+    operation is still answered and audited, with no traceId and no trace id in its entry; with a caller's
+    traceparent on the upgrade, its id is in both, as over HTTP."""
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    provider = provider_from_env({"OTEL_SDK_DISABLED": "true"})
+    caller_trace = secrets.token_hex(16)
+    name = "DisabledSocketCaller" if caller else "DisabledSocketPlain"
+    headers = {"traceparent": f"00-{caller_trace}-{secrets.token_hex(8)}-01"} if caller else {}
+    with TestClient(create_app(settings, tracer_provider=provider)) as client, client.websocket_connect(
+            "/graphql", subprotocols=["graphql-transport-ws"], headers=headers) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['labor']}"}})
+        received = lambda: json.loads(ws.receive()["bytes"])  # noqa: E731 - the hub sends JSON as bytes frames
+        assert received()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe",
+                      "payload": {"query": f"query {name} {{ occupations(first: 1) {{ nodes {{ code }} }} }}"}})
+        answer, done = received(), received()
+    assert answer["type"] == "next" and done["type"] == "complete"
+    assert answer["payload"]["data"]["occupations"]["nodes"]
+    assert answer["payload"].get("extensions") == ({"traceId": caller_trace} if caller else None)
+    assert sql_value(settings.database_url, "select count(*) from hub.audit_log where operation_name = $1", name) == 1
+    assert sql_value(settings.database_url, "select trace_id from hub.audit_log where operation_name = $1",
+                     name) == (caller_trace if caller else None)
