@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -22,8 +23,10 @@ import pytest
 from websockets.asyncio.client import connect
 
 from hub.app import create_app
+from tests.support.helpers import sql_value
 from tests.support.live import free_port, serve_in_thread, stop_served
-from tests.support.websockets import data, open_socket
+from tests.support.sync import scratch
+from tests.support.websockets import codes, data, new_consumer, open_socket, revoke_with_cli
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 NGINX = shutil.which("nginx") or next(
@@ -149,3 +152,135 @@ def test_an_idle_socket_outlives_the_proxys_read_timeout() -> None:
     timeouts = [int(t) for t in re.findall(r"proxy_read_timeout (\d+)s;", (DEPLOY / "nginx.conf").read_text())]
     assert timeouts and uvicorn.Config(app=None).ws_ping_interval < min(timeouts)
     assert "ws_ping" not in (Path(__file__).resolve().parents[2] / "hub" / "cli" / "main.py").read_text()
+
+
+@pytest.mark.parametrize("path", ["/ingest/../graphql", "/ingest/%2e%2e/graphql", "/ingest/%2E%2E%2Fgraphql",
+                                  "//ingest/../graphql", "/ingest%2F..%2Fgraphql", "/INGEST/../graphql",
+                                  "/ingest/..%2Fgraphql", "/ingest/x/../../graphql"])
+def test_no_spelling_of_the_ingest_location_takes_a_large_graphql_body(proxied, tokens, path) -> None:
+    """The /ingest/ location takes 2 GiB unbuffered; spellings of it that name /graphql after nginx's normalisation
+    (or the hub's decoding) never get a GraphQL body over HUB_MAX_BODY_BYTES (1 MB) answered: nginx matches the
+    normalised path (its 2 MB cap, 413) or the hub sees an /ingest/ path that is no route of its GraphQL (404)."""
+    padding = "x" * (3 * 1024 * 1024)
+    body = ('{"query": "query Big { occupations(first: 1) { nodes { code } } }", "variables": {"p": "' + padding
+            + '"}}').encode()
+    with httpx.Client(timeout=120) as client:
+        request = client.build_request("POST", proxied + "/", content=body, headers={
+            "Authorization": f"Bearer {tokens['labor']}", "Content-Type": "application/json"})
+        request.url = request.url.copy_with(raw_path=path.encode())
+        response = client.send(request)
+    assert response.status_code in (400, 404, 405, 413), (path, response.status_code, response.text[:300])
+    assert b"occupations" not in response.content and b'"data"' not in response.content
+
+
+@pytest.mark.parametrize("path", ["/ingest/../metrics", "/ingest/%2e%2e/metrics", "//metrics", "/ingest/..%2Fmetrics",
+                                  "/%6Detrics", "/metrics/", "/./metrics"])
+def test_no_spelling_of_metrics_passes_the_proxy(proxied, path) -> None:
+    """``location = /metrics`` matches nginx's normalised path (dots resolved, slashes merged, escapes decoded); what
+    it passes on as sent is no path of the hub's metrics (starlette resolves no dot segments)."""
+    with httpx.Client(timeout=30) as client:
+        request = client.build_request("GET", proxied + "/")
+        request.url = request.url.copy_with(raw_path=path.encode())
+        response = client.send(request)
+    assert response.status_code in (307, 400, 404), (path, response.status_code)
+    assert b"hub_" not in response.content
+
+
+def _raw_exchange(base: str, request: bytes, timeout: float = 15) -> bytes:
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        received = b""
+        with contextlib.suppress(socket.timeout):
+            while chunk := sock.recv(65536):
+                received += chunk
+    return received
+
+
+def test_an_upgrade_elsewhere_or_to_another_protocol_is_a_plain_request(proxied, tokens) -> None:
+    """The proxy passes any Upgrade on. A websocket upgrade to /ingest/ or /metrics, or a bogus Upgrade to
+    /graphql, never switches protocols, and no token in the upgrade means no data."""
+    key = "dGhlIHNhbXBsZSBub25jZQ=="
+    for path in ("/ingest/labor.job_postings", "/metrics", "/sync/labor.job_postings/snapshot"):
+        answer = _raw_exchange(proxied, (f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13"
+                                         "\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n").encode())
+        assert not answer.startswith(b"HTTP/1.1 101"), (path, answer[:200])
+        assert b"hub_" not in answer and b"next_cursor" not in answer
+    bogus = _raw_exchange(proxied, b"GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\n"
+                                   b"Connection: upgrade\r\n\r\n")
+    assert bogus.startswith(b"HTTP/1.1 401"), bogus[:200]
+
+
+def test_a_smuggled_request_behind_an_ingest_body_is_not_run(proxied, tokens) -> None:
+    """Transfer-Encoding and Content-Length together on the unbuffered /ingest/ location: nginx refuses the request
+    (400) rather than letting the hub frame the body otherwise, so no second request hidden in the body runs."""
+    inner = (b"GET /graphql?query=%7Boccupations(first%3A1)%7Bnodes%7Bcode%7D%7D%7D HTTP/1.1\r\nHost: x\r\n"
+             b"Authorization: Bearer " + tokens["labor"].encode() + b"\r\n\r\n")
+    body = b"0\r\n\r\n" + inner
+    answer = _raw_exchange(proxied, b"POST /ingest/labor.job_postings HTTP/1.1\r\nHost: x\r\n"
+                           b"Authorization: Bearer " + tokens["labor"].encode() + b"\r\n"
+                           b"Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n"
+                           b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert b"occupations" not in answer
+
+
+def test_a_revoked_consumers_socket_through_the_proxy_is_refused_and_audits_nothing(server_url, settings) -> None:
+    """A socket opened through the proxy with the token only in connection_init and a caller's sampled traceparent on
+    the upgrade: after the token is revoked its next operation is refused (UNAUTHENTICATED, 4403) and leaves no audit
+    entry of a read; the answered one before carries the caller's trace id, also in its audit entry."""
+    s, _tokens = scratch(server_url, settings, "hub_test_proxy_revoked", policy_cache_seconds=60.0)
+    consumer_id, token = new_consumer(s.database_url, "labor", "proxied ws revoked")
+    caller = "ab" * 16
+    query = "query ProxiedRevoked { occupations(first: 1) { nodes { code } } }"
+    app = create_app(s)
+    with serve_in_thread(app) as hub, deploy_proxy(hub) as base:
+        async def session() -> tuple[list, list, int]:
+            async with connect(base.replace("http://", "ws://") + "/graphql", subprotocols=["graphql-transport-ws"],
+                               open_timeout=10, additional_headers={"traceparent": f"00-{caller}-{'cd' * 8}-01"}) as ws:
+                await ws.send('{"type": "connection_init", "payload": {"Authorization": "Bearer ' + token + '"}}')
+                assert '"connection_ack"' in str(await asyncio.wait_for(ws.recv(), 10))
+
+                async def op(op_id: str) -> list:
+                    await ws.send('{"id": "' + op_id + '", "type": "subscribe", "payload": {"query": "' + query + '"}}')
+                    messages = []
+                    while True:
+                        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                        messages.append(message)
+                        if message["type"] in ("complete", "error"):
+                            return messages
+
+                before = await op("1")
+                await asyncio.to_thread(revoke_with_cli, s.database_url, consumer_id)
+                app.state.consumers.clear()  # as when the policy window has passed
+                after = await op("2")
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(ws.recv(), 10)
+                await asyncio.wait_for(ws.wait_closed(), 10)
+                return before, after, ws.close_code
+
+        before, after, close_code = asyncio.run(session())
+    assert data(before)["occupations"]["nodes"] and before[0]["payload"]["extensions"] == {"traceId": caller}
+    assert [m["type"] for m in after] == ["error"] and codes(after) == ["UNAUTHENTICATED"] and close_code == 4403
+    audited = sql_value(s.database_url, "select array_agg(trace_id) from hub.audit_log where consumer_id = $1",
+                        consumer_id)
+    assert list(audited) == [caller]
+
+
+
+def test_a_request_hidden_behind_an_upgrade_never_reaches_the_hub(proxied, tokens) -> None:
+    """The proxy now passes any Upgrade (with ``Connection: upgrade``) to the hub over its keep-alive connections. A
+    POST with a bogus or websocket Upgrade whose body is a second request (``GET /metrics``): the hub frames the body
+    by its Content-Length and never runs it, nor does the next request of anyone on the reused connections."""
+    hidden = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+    for upgrade in (b"foo", b"h2c", b"websocket"):
+        for path, auth in ((b"/graphql", True), (b"/healthz", True), (b"/ingest/labor.job_postings", False)):
+            token = b"Authorization: Bearer " + tokens["labor"].encode() + b"\r\n" if auth else b""
+            answer = _raw_exchange(proxied, b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nUpgrade: " + upgrade
+                                   + b"\r\nConnection: upgrade\r\nContent-Type: application/x-ndjson\r\n" + token
+                                   + b"Content-Length: " + str(len(hidden)).encode() + b"\r\n\r\n" + hidden, 2)
+            assert b"hub_" not in answer and answer.count(b"HTTP/1.1 ") <= 1, (upgrade, path, answer[:300])
+            for _ in range(3):
+                after = _raw_exchange(proxied, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5)
+                assert after.startswith(b"HTTP/1.1 200") and b"hub_" not in after, (upgrade, path, after[:300])

@@ -336,3 +336,24 @@ def test_a_batch_applied_but_not_audited_still_refreshes_the_statistics(ingest_d
     assert status == 503
     assert sql_value(url, "select count(*) from labor.job_postings where source_id = 'UNAUDITED-1'") == 1
     assert refreshes == before + 1
+
+
+def test_an_unaudited_batch_tells_its_writer_nothing_until_a_replay_is_audited(ingest_db, known) -> None:
+    """A batch stored whose audit entry could not be written answers 503 without its report; the writer's retry with
+    the same Idempotency-Key is the replay, answered with the report only once its own entry was written, and it
+    refreshes nothing again (no refresh without a changed row). Another consumer's use of the key is CONFLICT."""
+    s, tokens = ingest_db
+    url = s.database_url
+    key = {"Idempotency-Key": "unaudited-then-replayed-1", **NDJSON}
+    data = body([posting(known, "UNAUDITED-REPLAY-1")])
+    with audit_refused(url, "ingest labor.job_postings"):
+        refused = post(s, tokens["labor"], POSTINGS, data, headers=key)
+    assert refused.status_code == 503 and "inserted" not in refused.text and "UNAUDITED" not in refused.text
+    entries = "select count(*) from hub.audit_log where operation_name = 'ingest labor.job_postings'"
+    audited, refreshes = sql_value(url, entries), sql_value(url, "select count(*) from hub.stat_refreshes")
+    replay = post(s, tokens["labor"], POSTINGS, data, headers=key)
+    assert replay.status_code == 200 and replay.json()["replayed"] is True and replay.json()["inserted"] == 1
+    assert sql_value(url, entries) == audited + 1
+    assert sql_value(url, "select count(*) from hub.stat_refreshes") == refreshes
+    assert post(s, tokens["commerce"], POSTINGS, data, headers=key).status_code in (403, 409)
+    assert sql_value(url, "select count(*) from labor.job_postings where source_id = 'UNAUDITED-REPLAY-1'") == 1

@@ -334,3 +334,61 @@ def test_a_statement_span_shows_the_text_that_ran_under_a_shared_label(settings,
             statements[text] = span["attributes"]["db.statement"]
     assert 'p."title"' in statements[narrowed] and 'p."closes_on"' not in statements[narrowed]
     assert statements[general] == SqlRegistry()["labor/postings_page"]
+
+
+@pytest.mark.parametrize("context", [
+    {"traceparent": f"00-{'0' * 32}-{'0' * 16}-01"},  # all-zero ids: invalid
+    {"traceparent": "ff-" + "a" * 32 + "-" + "b" * 16 + "-01"},  # version ff: invalid
+    {"traceparent": "00-" + "A" * 32 + "-" + "b" * 16 + "-01", "tracestate": "x=" + "y" * 6000},
+    {"tracestate": ",".join(f"k{i}=v" for i in range(100)), "baggage": ",".join(f"k{i}=%ZZ" for i in range(500))},
+    {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01\x7f", "baggage": "=;=,,;;" * 500},
+])
+def test_a_sockets_malformed_trace_context_starts_a_trace_of_its_own(settings, tokens, receiver, context) -> None:
+    """A malformed trace context on the upgrade request (invalid ids or version, an oversized or garbled tracestate
+    or baggage) is ignored, as over HTTP: each operation on the socket is still answered with its data, under a
+    fresh trace of its own whose id is the one in its audit entry; two operations never share one."""
+    client, _provider = _traced_client(settings, receiver, tokens["labor"])
+    query = "query Malformed { occupations(first: 1) { nodes { code } } }"
+    with client, client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
+                                          headers=context) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['labor']}"}})
+        received = lambda: json.loads(ws.receive()["bytes"])  # noqa: E731 - the hub sends JSON as bytes frames
+        assert received()["type"] == "connection_ack"
+        answers = []
+        for op in ("1", "2"):
+            ws.send_json({"id": op, "type": "subscribe", "payload": {"query": query}})
+            answer, done = received(), received()
+            assert answer["type"] == "next" and done == {"id": op, "type": "complete"}, (answer, done)
+            assert len(answer["payload"]["data"]["occupations"]["nodes"]) == 1
+            answers.append(answer["payload"]["extensions"]["traceId"])
+    assert answers[0] != answers[1] and all(len(t) == 32 and t != "0" * 32 for t in answers)
+    audited = sql_value(settings.database_url, "select array_agg(trace_id order by id) from (select id, trace_id "
+                        "from hub.audit_log where operation_name = 'Malformed' order by id desc limit 2) last")
+    assert list(audited) == answers
+
+
+@pytest.mark.parametrize("caller", [False, True], ids=["no-context", "caller-context"])
+def test_a_disabled_sdk_on_a_socket_hands_out_no_ids_but_continues_a_callers(settings, tokens, monkeypatch,
+                                                                              caller: bool) -> None:
+    """OTEL_SDK_DISABLED=true on a websocket: start_server_span starts nothing without a caller's context, and the
+    operation is still answered and audited, with no traceId and no trace id in its entry; with a caller's
+    traceparent on the upgrade, its id is in both, as over HTTP."""
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    provider = provider_from_env({"OTEL_SDK_DISABLED": "true"})
+    caller_trace = secrets.token_hex(16)
+    name = "DisabledSocketCaller" if caller else "DisabledSocketPlain"
+    headers = {"traceparent": f"00-{caller_trace}-{secrets.token_hex(8)}-01"} if caller else {}
+    with TestClient(create_app(settings, tracer_provider=provider)) as client, client.websocket_connect(
+            "/graphql", subprotocols=["graphql-transport-ws"], headers=headers) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['labor']}"}})
+        received = lambda: json.loads(ws.receive()["bytes"])  # noqa: E731 - the hub sends JSON as bytes frames
+        assert received()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe",
+                      "payload": {"query": f"query {name} {{ occupations(first: 1) {{ nodes {{ code }} }} }}"}})
+        answer, done = received(), received()
+    assert answer["type"] == "next" and done["type"] == "complete"
+    assert answer["payload"]["data"]["occupations"]["nodes"]
+    assert answer["payload"].get("extensions") == ({"traceId": caller_trace} if caller else None)
+    assert sql_value(settings.database_url, "select count(*) from hub.audit_log where operation_name = $1", name) == 1
+    assert sql_value(settings.database_url, "select trace_id from hub.audit_log where operation_name = $1",
+                     name) == (caller_trace if caller else None)
