@@ -27,6 +27,7 @@ from hub.governance.access import PolicyStore
 from hub.governance.audit_turn import HostTurn
 from hub.governance.audit_writer import AuditWriter
 from hub.governance.checkpoints import signer_from_settings
+from hub.http.app_state import AppState
 from hub.http.auth import AuthenticationMiddleware, ConsumerCache
 from hub.http.errors import exception_handlers
 from hub.http.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBuckets
@@ -170,6 +171,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         Middleware(ControlCharacterPathMiddleware),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=exception_handlers())
+    app.state = AppState()  # read on every request: values as plain attributes (hub.http.app_state)
     app.state.settings = settings
     app.state.schema = schema
     app.state.admission = admission

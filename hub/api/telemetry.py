@@ -35,6 +35,8 @@ from hub.api.trusted import document_hash
 from hub.db.replicas import route_query
 from hub.telemetry.tracing import record_error
 
+SPAN_NAME_LENGTH = 256  # an operation span's name at most ("query <name>"): see _finish
+
 
 def _operation(ec: Any) -> tuple[str | None, str | None]:
     """(type, name) of the operation; type None when the document could not be parsed."""
@@ -85,7 +87,9 @@ def _finish(ctx: Any, telemetry: Any, span: Any, token: Any, operation_type: str
                 info.codes.extend(codes)
         if span is None:
             return
-        span.update_name(outcome.handed_to if handed_over else label)
+        # a name the client chose may be as long as the body: the span's name keeps its start (its attribute
+        # graphql.operation.name keeps hub.telemetry.tracing.ATTRIBUTE_LENGTH characters)
+        span.update_name((outcome.handed_to if handed_over else label)[:SPAN_NAME_LENGTH])
         consumer = getattr(ctx, "consumer", None)
         attributes: dict[str, Any] = {"graphql.operation.type": operation_type or "unknown"}
         if operation_name:

@@ -5,6 +5,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -18,10 +21,10 @@ class Dataset:
     description: str
     fields: tuple["DatasetField", ...] = ()
 
-    @property
-    def personal(self) -> dict[str, str]:
-        """GraphQL field name -> mask kind, for the PERSONAL fields."""
-        return {f.field: f.mask for f in self.fields if f.sensitivity == "PERSONAL" and f.mask}
+    @cached_property  # read several times per request; a frozen dataclass's fields do not change
+    def personal(self) -> Mapping[str, str]:
+        """GraphQL field name -> mask kind, for the PERSONAL fields (read-only: it is shared)."""
+        return MappingProxyType({f.field: f.mask for f in self.fields if f.sensitivity == "PERSONAL" and f.mask})
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from urllib.parse import unquote
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider, sampling
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -63,6 +63,7 @@ OTEL_VARIABLES = frozenset({
     "OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_PROTOCOL",
     "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_MAX_QUEUE_SIZE",
     "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "OTEL_BSP_EXPORT_TIMEOUT",
+    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
 })
 
 # Rows fetched by the SQL statements of the DataLoader batch running in this context (hub.api.loaders).
@@ -167,6 +168,25 @@ def sampler_from_env(env: Mapping[str, str]) -> Any:
     return sampler if name == "always_off" else LocalParentFastPath(sampler)
 
 
+# The longest text an exported span attribute keeps unless OTEL_(SPAN_)ATTRIBUTE_VALUE_LENGTH_LIMIT says otherwise
+# (the SDK's default is no limit). Some values come from the client: an operation's name, a socket operation's id,
+# up to the request body's limit (1 MB); one such span could exceed a collector's message limit and be dropped with
+# the other consumers' spans of its batch.
+ATTRIBUTE_LENGTH = 4096
+
+
+def span_limits(env: Mapping[str, str]) -> SpanLimits:
+    """The SDK's span limits, with ``ATTRIBUTE_LENGTH`` for attribute texts unless the standard variables
+    (``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT``, then ``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT``) set one; the other
+    limits from the variables as the SDK reads them."""
+    chosen = ATTRIBUTE_LENGTH
+    for name in ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT"):  # the later wins
+        raw = (env.get(name) or "").strip()
+        if raw.isdigit():
+            chosen = int(raw)
+    return SpanLimits(max_attribute_length=chosen, max_span_attribute_length=chosen)
+
+
 def provider_from_env(env: Mapping[str, str] | None = None, environment: str | None = None) -> TracerProvider:
     """The process's tracer provider as the ``OTEL_*`` variables describe it.
 
@@ -179,7 +199,7 @@ def provider_from_env(env: Mapping[str, str] | None = None, environment: str | N
     resource = _resource(env, environment)
     if not exporters:
         return TracerProvider(sampler=ALWAYS_OFF, resource=resource)
-    provider = TracerProvider(sampler=sampler_from_env(env), resource=resource)
+    provider = TracerProvider(sampler=sampler_from_env(env), resource=resource, span_limits=span_limits(env))
 
     def number(name: str) -> int | None:
         raw = env.get(name)

@@ -42,14 +42,22 @@ def proxy_config(hub_port: int, proxy_port: int, folder: Path) -> str:
     assert len(servers) == 2, "the deploy's upstream names its two replicas"
     deploy = deploy.replace(servers[0], f"    server 127.0.0.1:{hub_port};\n").replace(servers[1], "")
     assert "listen 8080;" in deploy
-    deploy = deploy.replace("listen 8080;", f"listen 127.0.0.1:{proxy_port};")
+    # A small send buffer: an answer a slow client does not read piles up in nginx's own buffers, as it does for a
+    # distant client, rather than in the loopback's kernel buffers.
+    deploy = deploy.replace("listen 8080;", f"listen 127.0.0.1:{proxy_port} sndbuf=16k;")
     temp = "\n".join(f"    {kind}_temp_path {folder / kind};" for kind in TEMP_KINDS)
     return (f"daemon off;\nworker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} warn;\n"
             f"events {{ worker_connections 256; }}\nhttp {{\n    access_log off;\n{temp}\n{deploy}\n}}\n")
 
 
+class ProxyUrl(str):
+    """The proxy's base URL, with the folder nginx runs from (its ``error.log``)."""
+
+    folder: Path
+
+
 @contextlib.contextmanager
-def deploy_proxy(hub_base: str) -> Iterator[str]:
+def deploy_proxy(hub_base: str) -> Iterator[ProxyUrl]:
     """The deploy's proxy in front of ``hub_base`` (http://127.0.0.1:port); yields its base URL."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,13 +77,15 @@ def deploy_proxy(hub_base: str) -> Iterator[str]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"nginx did not start: {proc.stderr.read().decode(errors='replace')}")
                 time.sleep(0.05)
-            yield f"http://127.0.0.1:{port}"
+            url = ProxyUrl(f"http://127.0.0.1:{port}")
+            url.folder = folder
+            yield url
         finally:
             stop_served(proc)  # SIGTERM (nginx's fast shutdown), then its master and workers killed after 30 s
 
 
 @pytest.fixture(scope="module")
-def proxied(settings) -> Iterator[str]:
+def proxied(settings) -> Iterator[ProxyUrl]:
     with serve_in_thread(create_app(settings)) as hub, deploy_proxy(hub) as base:
         yield base
 
@@ -284,3 +294,29 @@ def test_a_request_hidden_behind_an_upgrade_never_reaches_the_hub(proxied, token
             for _ in range(3):
                 after = _raw_exchange(proxied, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5)
                 assert after.startswith(b"HTTP/1.1 200") and b"hub_" not in after, (upgrade, path, after[:300])
+
+
+def test_what_passes_the_proxy_is_never_written_to_its_disk(proxied, tokens, settings) -> None:
+    """Answers and request bodies hold personal data (a department reads its own job seekers in clear; a mutation's
+    variables carry them). nginx wrote a body over its 16 KB buffer, and an answer its 8 small buffers could not hold
+    while the client read slowly, to temporary files on the proxy's disk, where no rule of the hub reaches. Now
+    bodies up to the proxy's limit stay in memory and a slow reader holds the replica back instead (nginx warns in
+    its error log for each temporary file)."""
+    seekers = int(sql_value(settings.database_url, "select count(*) from labor.job_seekers"))
+    headers = {"Authorization": f"Bearer {tokens['labor']}"}
+    with httpx.Client(base_url=proxied, headers=headers, timeout=60) as http:
+        big = http.post("/graphql", json={"query": "query Big($pad: String!) { __type(name: $pad) { name } }",
+                                          "variables": {"pad": "x" * 900_000}})
+        assert big.status_code == 200 and big.json()["data"] == {"__type": None}, big.text[:500]
+    # A slow reader (a small receive buffer, reading only after a while): the replica's answer fills the proxy's
+    # buffers meanwhile. HTTP/1.0: the body as sent, not in chunks.
+    with socket.create_connection(("127.0.0.1", int(proxied.rsplit(":", 1)[1])), timeout=30) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        sock.sendall(f"GET /sync/labor.job_seekers/snapshot HTTP/1.0\r\nHost: hub\r\n"
+                     f"Authorization: Bearer {tokens['labor']}\r\n\r\n".encode())
+        time.sleep(2)
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and len(body.splitlines()) >= seekers > 500, head
+    log = (proxied.folder / "error.log").read_text(encoding="utf-8", errors="replace")
+    assert "temporary file" not in log, log

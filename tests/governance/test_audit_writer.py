@@ -22,8 +22,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hub.governance.audit import AuditEntry, record
-from hub.governance.audit_writer import AuditWriter, batch_args
-from hub.db.pools import Databases
+from hub import SQL_DIR
+from hub.governance.audit_writer import APPEND_QUERY, AuditWriter, batch_args, entry_rest
+from hub.db.pools import Databases, strip_header
 from hub.governance.audit_hash import chain_hash, content
 from hub.settings import Settings
 from hub.telemetry.metrics import HubMetrics
@@ -45,8 +46,9 @@ def db_settings(server_url: str) -> tuple[Settings, dict[str, str]]:
 
 
 def _entry(i: int, name: str | None = None) -> AuditEntry:
-    """Entries of varied shape: awkward strings (quotes, commas, braces, backslashes, non-ASCII) and empties."""
-    odd = ['a,b', '{x}', 'say "hi"', "back\\slash", "张三", "NULL", ""]
+    """Entries of varied shape: awkward strings (quotes, commas, braces, backslashes, non-ASCII, line breaks: a
+    batch's contents are sent joined by line feeds) and empties."""
+    odd = ['a,b', '{x}', 'say "hi"', "back\\slash", "张三", "NULL", "", "two\nlines", "\r\n", "a\u2028b"]
     return AuditEntry(
         outcome=("OK", "ERROR", "DENIED")[i % 3], operation_type=("query", "mutation", "unknown")[i % 3],
         operation_name=name or (f"Op{i}" if i % 5 else None), document_hash=f"{i:064x}",
@@ -462,10 +464,12 @@ def test_the_stored_columns_are_parsed_from_the_hashed_content(db_settings) -> N
     url = settings.database_url
     after = last_audit_id(url)
     entries = [_entry(i) for i in range(1, 13)]
-    when, rests = batch_args(entries, dt.datetime(2026, 12, 5, 3, 4, 5, 678901, tzinfo=dt.timezone.utc))
-    sql(url, "select hub.audit_append($1, $2::text[])", when, rests)
+    when, joined = batch_args(entries, dt.datetime(2026, 12, 5, 3, 4, 5, 678901, tzinfo=dt.timezone.utc))
+    sql(url, strip_header((SQL_DIR / "queries" / f"{APPEND_QUERY}.sql").read_text()), when, joined)
     rows = sql(url, "select * from hub.audit_log where id > $1 order by id", after)
-    assert len(rows) == len(entries)
+    rests = [entry_rest(e) for e in entries]
+    assert len(rows) == len(entries) and joined == "\n".join(rests)
+    assert [r["operation_name"] for r in rows] == [e.operation_name for e in entries]
     for row, rest in zip(rows, rests):
         hashed = f'{{"at": "{when}", "id": {row["id"]}' + rest
         assert content(row) == hashed

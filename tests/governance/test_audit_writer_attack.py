@@ -99,3 +99,25 @@ def test_the_rewritten_hex_checks_refuse_what_the_regexes_refused(audit_scratch,
     odd, good = asyncio.run(go())
     assert good is None and isinstance(odd, Exception) and f"audit_log_{field}_check" in str(odd), odd
     assert _names_after(url, before) == ["W9Op0"]
+
+
+def test_a_content_with_a_raw_line_feed_is_refused_alone(audit_scratch, monkeypatch) -> None:
+    """A batch's contents are sent joined by line feeds (``audit_writer.SEPARATOR``); JSON escapes every line feed
+    in a string, so a content never holds one. Were one built with a raw line feed, it would become two entries in
+    the database (one of them forged from the text after it): it is refused alone, and line feeds in the entries'
+    texts are stored as they were (escaped in the content)."""
+    from hub.governance import audit_hash
+
+    settings, _ = audit_scratch
+    url = settings.database_url
+    before = last_audit_id(url)
+    built = audit_hash.entry_rest
+    monkeypatch.setattr(audit_hash, "entry_rest",
+                        lambda e: built(e).replace("Forged", '", "x": "\n') if e.operation_name == "Forged" else built(e))
+    forged = AuditEntry(operation_type="query", operation_name="Forged")
+    lines = AuditEntry(operation_type="query", operation_name="two\nlines\r\n")
+    results = written_while_the_chain_is_held(settings, [writer_entry(9, 0), forged, lines, writer_entry(9, 1)])
+    assert results[0] is None and results[2:] == [None, None]
+    assert isinstance(results[1], UnbuildableEntry) and "line feed" in str(results[1])
+    assert _names_after(url, before) == ["W9Op0", "W9Op1", "two\nlines\r\n"]
+    verify_chain_ok(url)

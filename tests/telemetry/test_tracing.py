@@ -392,3 +392,44 @@ def test_a_disabled_sdk_on_a_socket_hands_out_no_ids_but_continues_a_callers(set
     assert sql_value(settings.database_url, "select count(*) from hub.audit_log where operation_name = $1", name) == 1
     assert sql_value(settings.database_url, "select trace_id from hub.audit_log where operation_name = $1",
                      name) == (caller_trace if caller else None)
+
+
+def test_client_chosen_texts_on_spans_are_bounded(settings, tokens, receiver) -> None:
+    """An operation's name and a socket operation's id are the client's, as long as the body allows (1 MB): each
+    became a span name or attribute of that size, and one such span could exceed a collector's message limit and
+    be dropped with the other consumers' spans of its batch. Attribute texts keep ``ATTRIBUTE_LENGTH`` characters
+    (unless the standard OTEL_*_ATTRIBUTE_VALUE_LENGTH_LIMIT variables say otherwise) and an operation span's name
+    ``SPAN_NAME_LENGTH``; the audit entry keeps the whole name."""
+    from hub.api.telemetry import SPAN_NAME_LENGTH
+    from hub.telemetry.tracing import ATTRIBUTE_LENGTH
+
+    client, provider = _traced_client(settings, receiver, tokens["labor"])
+    name, socket_id = "Long" + "x" * 20_000, "i" * 20_000
+    trace_http, trace_ws = secrets.token_hex(16), secrets.token_hex(16)
+    with client:
+        answer = client.post("/graphql", json={"query": f"query {name} {{ __typename }}"},
+                             headers={"traceparent": f"00-{trace_http}-{secrets.token_hex(8)}-01"})
+        assert answer.status_code == 200 and answer.json()["data"] == {"__typename": "Query"}
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
+                                      headers={"traceparent": f"00-{trace_ws}-{secrets.token_hex(8)}-01"}) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['labor']}"}})
+            assert json.loads(ws.receive()["bytes"])["type"] == "connection_ack"
+            ws.send_json({"id": socket_id, "type": "subscribe", "payload": {"query": "{ __typename }"}})
+            assert json.loads(ws.receive()["bytes"])["type"] == "next"
+    [operation] = [s for s in _trace(receiver, provider, trace_http) if s["name"].startswith("query Long")]
+    assert operation["name"] == f"query {name}"[:SPAN_NAME_LENGTH]
+    assert operation["attributes"]["graphql.operation.name"] == name[:ATTRIBUTE_LENGTH]
+    [server] = [s for s in _trace(receiver, provider, trace_ws) if s["kind"] == "SERVER"]
+    assert server["attributes"]["hub.websocket.operation_id"] == socket_id[:ATTRIBUTE_LENGTH]
+    assert sql_value(settings.database_url, "select length(operation_name) from hub.audit_log "
+                     "where trace_id = $1", trace_http) == len(name)
+
+
+def test_the_attribute_length_follows_the_standard_variables() -> None:
+    from hub.telemetry.tracing import ATTRIBUTE_LENGTH, span_limits
+
+    assert span_limits({}).max_span_attribute_length == ATTRIBUTE_LENGTH
+    assert span_limits({"OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "100"}).max_span_attribute_length == 100
+    both = {"OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "100", "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": "50"}
+    assert span_limits(both).max_span_attribute_length == 50
+    assert span_limits({"OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "lots"}).max_span_attribute_length == ATTRIBUTE_LENGTH
