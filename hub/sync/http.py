@@ -18,6 +18,7 @@ status (CURSOR_EXPIRED is 410 Gone); only an unreachable database is 503. Every 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
@@ -133,15 +134,24 @@ def _feed_lag(request: Request, dataset: str, page: Any) -> None:
 
 
 class _ClosingStream(StreamingResponse):
-    """A StreamingResponse whose ``cleanup`` runs however the response ends (client gone included)."""
+    """A StreamingResponse whose ``cleanup`` runs however the response ends (client gone included). With
+    ``max_seconds`` the whole answer has that long: a client that reads slowly (or not at all, behind a proxy that
+    keeps nothing on its disk) would otherwise hold what the stream holds (a pool connection) as long as it liked.
+    The stream is then cut without its final line."""
 
-    def __init__(self, content: AsyncIterator[bytes], cleanup: Callable[[], Awaitable[None]], **kwargs: Any):
+    def __init__(self, content: AsyncIterator[bytes], cleanup: Callable[[], Awaitable[None]],
+                 max_seconds: float | None = None, **kwargs: Any):
         super().__init__(content, **kwargs)
         self._cleanup = cleanup
+        self._max_seconds = max_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            async with asyncio.timeout(self._max_seconds):
+                await super().__call__(scope, receive, send)
+        except TimeoutError:
+            log.warning("a streamed answer of %s was cut after %s s (its client read too slowly)", scope.get("path"),
+                        self._max_seconds)
         finally:
             await self._cleanup()
 
@@ -209,7 +219,7 @@ async def snapshot(request: Request) -> Response:
                 log.error("AUDIT LOG UNAVAILABLE: could not record cancelled %s", operation, exc_info=True)
 
     media = "text/csv; charset=utf-8" if fmt == "csv" else NDJSON
-    return _ClosingStream(body(), cleanup, media_type=media,
+    return _ClosingStream(body(), cleanup, request.app.state.settings.sync_snapshot_max_seconds, media_type=media,
                           headers={"x-hub-cursor": cursor, "cache-control": "no-store"})
 
 
