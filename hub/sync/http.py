@@ -192,18 +192,19 @@ async def snapshot(request: Request) -> Response:
             log.error("snapshot of %s failed after %d rows", name, snap.rows, exc_info=True)
             note_rows(access, dataset, snap.rows)
             audited = True
-            try:
-                await audit(request, consumer, access, operation, "query", [code])
+            try:  # shielded: a cut (the deadline) meanwhile must not leave the cleanup a second entry to write
+                await asyncio.shield(audit(request, consumer, access, operation, "query", [code]))
             except Exception:  # noqa: BLE001 - the answer ends in an error anyway
                 log.error("AUDIT LOG UNAVAILABLE: could not record failed %s", operation, exc_info=True)
             yield final({"error": code})
             return
         note_rows(access, dataset, snap.rows)
+        # The entry is this request's one: set before the wait and shielded, so that a cut while it is written (the
+        # deadline cancels the stream wherever it is) does not make the cleanup write a second (CANCELLED) entry.
+        audited = True
         try:
-            await audit(request, consumer, access, operation, "query", [])
-            audited = True
+            await asyncio.shield(audit(request, consumer, access, operation, "query", []))
         except Exception:  # noqa: BLE001 - fail closed: without the final line the client discards the rows
-            audited = True
             log.error("AUDIT LOG UNAVAILABLE: %s ends without its cursor", operation, exc_info=True)
             yield final({"error": "SERVICE_UNAVAILABLE"})
             return
