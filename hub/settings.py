@@ -167,6 +167,9 @@ class Settings:
     ingest_max_body_bytes: int = 2 * 1024**3  # POST /ingest bodies (streamed; the generic limit does not apply)
     ingest_report_rejects: int = 100  # rejected rows (and warnings) listed in an ingest report
     ingest_timeout_ms: int = 600_000  # statement timeout inside an ingest transaction
+    # the longest a snapshot's answer streams (its pool connection and REPEATABLE READ transaction are held meanwhile;
+    # a client reading a little at a time kept them as long as it liked): then the stream is cut, audited CANCELLED
+    sync_snapshot_max_seconds: float = 900.0
     # Published statistics (docs/design.md, "Published figures"): thresholds applied when the figures are queried.
     stats_shortage_ratio: float = 1.5         # job-to-applicant ratio a quarter must reach
     stats_shortage_quarters: int = 3          # quarters of the year that must reach it
@@ -296,6 +299,7 @@ def _sync_settings(env: Mapping[str, str]) -> dict[str, float | int]:
         "ingest_max_body_bytes": _int(env, "HUB_INGEST_MAX_BODY_BYTES", 2 * 1024**3, minimum=1024),
         "ingest_report_rejects": _int(env, "HUB_INGEST_REPORT_REJECTS", 100),
         "ingest_timeout_ms": _int(env, "HUB_INGEST_TIMEOUT_MS", 600_000),
+        "sync_snapshot_max_seconds": max(_float(env, "HUB_SYNC_SNAPSHOT_MAX_SECONDS", 900.0), 1.0),
     }
 
 

@@ -18,6 +18,7 @@ status (CURSOR_EXPIRED is 410 Gone); only an unreachable database is 503. Every 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
@@ -133,15 +134,24 @@ def _feed_lag(request: Request, dataset: str, page: Any) -> None:
 
 
 class _ClosingStream(StreamingResponse):
-    """A StreamingResponse whose ``cleanup`` runs however the response ends (client gone included)."""
+    """A StreamingResponse whose ``cleanup`` runs however the response ends (client gone included). With
+    ``max_seconds`` the whole answer has that long: a client that reads slowly (or not at all, behind a proxy that
+    keeps nothing on its disk) would otherwise hold what the stream holds (a pool connection) as long as it liked.
+    The stream is then cut without its final line."""
 
-    def __init__(self, content: AsyncIterator[bytes], cleanup: Callable[[], Awaitable[None]], **kwargs: Any):
+    def __init__(self, content: AsyncIterator[bytes], cleanup: Callable[[], Awaitable[None]],
+                 max_seconds: float | None = None, **kwargs: Any):
         super().__init__(content, **kwargs)
         self._cleanup = cleanup
+        self._max_seconds = max_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            async with asyncio.timeout(self._max_seconds):
+                await super().__call__(scope, receive, send)
+        except TimeoutError:
+            log.warning("a streamed answer of %s was cut after %s s (its client read too slowly)", scope.get("path"),
+                        self._max_seconds)
         finally:
             await self._cleanup()
 
@@ -182,18 +192,19 @@ async def snapshot(request: Request) -> Response:
             log.error("snapshot of %s failed after %d rows", name, snap.rows, exc_info=True)
             note_rows(access, dataset, snap.rows)
             audited = True
-            try:
-                await audit(request, consumer, access, operation, "query", [code])
+            try:  # shielded: a cut (the deadline) meanwhile must not leave the cleanup a second entry to write
+                await asyncio.shield(audit(request, consumer, access, operation, "query", [code]))
             except Exception:  # noqa: BLE001 - the answer ends in an error anyway
                 log.error("AUDIT LOG UNAVAILABLE: could not record failed %s", operation, exc_info=True)
             yield final({"error": code})
             return
         note_rows(access, dataset, snap.rows)
+        # The entry is this request's one: set before the wait and shielded, so that a cut while it is written (the
+        # deadline cancels the stream wherever it is) does not make the cleanup write a second (CANCELLED) entry.
+        audited = True
         try:
-            await audit(request, consumer, access, operation, "query", [])
-            audited = True
+            await asyncio.shield(audit(request, consumer, access, operation, "query", []))
         except Exception:  # noqa: BLE001 - fail closed: without the final line the client discards the rows
-            audited = True
             log.error("AUDIT LOG UNAVAILABLE: %s ends without its cursor", operation, exc_info=True)
             yield final({"error": "SERVICE_UNAVAILABLE"})
             return
@@ -209,7 +220,7 @@ async def snapshot(request: Request) -> Response:
                 log.error("AUDIT LOG UNAVAILABLE: could not record cancelled %s", operation, exc_info=True)
 
     media = "text/csv; charset=utf-8" if fmt == "csv" else NDJSON
-    return _ClosingStream(body(), cleanup, media_type=media,
+    return _ClosingStream(body(), cleanup, request.app.state.settings.sync_snapshot_max_seconds, media_type=media,
                           headers={"x-hub-cursor": cursor, "cache-control": "no-store"})
 
 

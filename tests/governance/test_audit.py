@@ -699,3 +699,28 @@ def test_audit_commands_have_help(args: list[str]) -> None:
     result = runner.invoke(cli_app, [*args, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+
+
+def test_probe_an_operation_name_with_line_feeds_leaves_one_entry_over_post_get_and_the_socket(client, settings) -> None:
+    """Probe (passes on today's code): the audit batch is one text split at line feeds, and ``operationName`` is the
+    client's. A name of line feeds (with CR, a NUL) sent over POST, GET and graphql-transport-ws leaves exactly one
+    entry per operation, holding the name as sent (NUL as U+FFFD)."""
+    url = settings.database_url
+    for name in ("\n", "a\r\nb\n", "\x00\n\u2028"):
+        stored = name.replace("\x00", "\ufffd")
+        before = _last_id(url)
+        client.post("/graphql", json={"query": "query Q { __typename }", "operationName": name})
+        client.get("/graphql", params={"query": "query Q { __typename }", "operationName": name})
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {}})
+            assert json.loads(ws.receive()["bytes"])["type"] == "connection_ack"
+            ws.send_json({"id": "1\n2", "type": "subscribe",
+                          "payload": {"query": "query Q { __typename }", "operationName": name}})
+            ws.receive()  # closed 4400: no such operation (after its entry is written)
+        rows = []
+        for _ in range(40):
+            rows = sql(url, "select operation_name from hub.audit_log where id > $1 order by id", before)
+            if len(rows) >= 3:
+                break
+            time.sleep(0.05)
+        assert [r["operation_name"] for r in rows] == [stored] * 3, (name, rows)

@@ -121,3 +121,22 @@ def test_a_content_with_a_raw_line_feed_is_refused_alone(audit_scratch, monkeypa
     assert isinstance(results[1], UnbuildableEntry) and "line feed" in str(results[1])
     assert _names_after(url, before) == ["W9Op0", "W9Op1", "two\nlines\r\n"]
     verify_chain_ok(url)
+
+
+def test_probe_separator_lookalikes_and_a_lone_surrogate_in_one_batch(audit_scratch) -> None:
+    """Probe (passes on today's code): the batch goes to the database as one text split at line feeds. Entries whose
+    texts hold everything else that ends a line somewhere (CR, U+2028, U+2029, U+0085, DEL, an escaped ``\\n``) are
+    stored verbatim, one entry each; an entry with a lone surrogate (not UTF-8) fails alone, its batch's others are
+    written; ``hub audit verify`` agrees with every stored entry."""
+    settings, _ = audit_scratch
+    url = settings.database_url
+    before = last_audit_id(url)
+    lookalike = AuditEntry(operation_type="query", operation_name="L\r\u2028\u2029\x85\x7f\\n\r\n",
+                           consumer_name="c\u2028d", denied=["x\u2029y"])
+    surrogate = AuditEntry(operation_type="query", operation_name="S\ud800")
+    results = written_while_the_chain_is_held(
+        settings, [writer_entry(9, 0), lookalike, surrogate, writer_entry(9, 1)])
+    assert results[0] is None and results[1] is None and results[3] is None, results
+    assert results[2] is not None and "surrogates not allowed" in str(results[2])
+    assert _names_after(url, before) == ["L\r\u2028\u2029\x85\x7f\\n\r\n", "W9Op0", "W9Op1"]
+    verify_chain_ok(url)
