@@ -55,8 +55,9 @@ def test_a_snapshot_whose_client_stops_reading_gives_its_connection_back_at_the_
             await asyncio.gather(task, return_exceptions=True)
             return held if not still else float("inf"), pool.get_idle_size() - idle
 
-    held, _ = asyncio.run(go())
+    held, idle_change = asyncio.run(go())
     assert held < 5, f"the snapshot's connection was still held after {held:.1f} s"
+    assert idle_change == 0  # the snapshot's connection is idle in its pool again
     rows = sql(s.database_url, "select operation_name, error_codes from hub.audit_log where id > $1", before)
     assert [(r["operation_name"], r["error_codes"]) for r in rows] == [
         ("sync.snapshot labor.job_seekers (ndjson)", ["CANCELLED"])]
