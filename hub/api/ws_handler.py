@@ -63,7 +63,7 @@ from hub.api.ws_limits import CLOSE_CODE as TOO_MANY_CLOSE_CODE, TooManySockets
 from hub.api.ws_messages import problem
 from hub.errors import BadUserInput, HubError, Unauthenticated
 from hub.telemetry.metrics import metrics_of
-from hub.telemetry.observe import start_server_span
+from hub.telemetry.observe import start_server_span, with_client_address
 from hub.telemetry.tracing import record_error, with_trace_id
 
 log = logging.getLogger("hub.auth")
@@ -74,12 +74,8 @@ def _coded(error: HubError) -> GraphQLError:
 
 
 def _socket_attributes(scope: Any, operation: Operation) -> dict[str, Any]:
-    attributes: dict[str, Any] = {"url.path": scope["path"], "network.protocol.name": "websocket",
-                                  "hub.websocket.operation_id": operation.id}
-    client = scope.get("client")
-    if client:
-        attributes["client.address"] = client[0]
-    return attributes
+    return with_client_address(scope, {"url.path": scope["path"], "network.protocol.name": "websocket",
+                                       "hub.websocket.operation_id": operation.id})
 
 
 def _traced(result: ExecutionResult) -> ExecutionResult:

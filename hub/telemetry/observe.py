@@ -72,6 +72,14 @@ def outcome_of(status: int, codes: list[str]) -> str:
     return "limited" if codes else "ok"
 
 
+def with_client_address(scope: Scope, attributes: dict[str, Any]) -> dict[str, Any]:
+    """``attributes`` plus ``client.address`` when the server knows the peer (a request's or a websocket's)."""
+    client = scope.get("client")
+    if client:
+        attributes["client.address"] = client[0]
+    return attributes
+
+
 def start_server_span(tracer: Any, scope: Scope, name: str, attributes: Any) -> tuple[Any, Any]:
     """The SERVER span of a request (``TelemetryMiddleware``) or of one operation on a websocket
     (``hub.api.ws_handler``), made current: (span, context token; None when nothing was attached). It continues the
@@ -151,10 +159,7 @@ class TelemetryMiddleware:
         attributes: dict[str, Any] = {"http.request.method": scope["method"], "url.path": scope["path"]}
         if route:
             attributes["http.route"] = route
-        client = scope.get("client")
-        if client:
-            attributes["client.address"] = client[0]
-        return attributes
+        return with_client_address(scope, attributes)
 
     def _finish(self, scope: Scope, span: Any, info: RequestInfo, method: str, path: str, status: int,
                 seconds: float) -> None:

@@ -176,9 +176,9 @@ ATTRIBUTE_LENGTH = 4096
 
 
 def span_limits(env: Mapping[str, str]) -> SpanLimits:
-    """The SDK's span limits, with ``ATTRIBUTE_LENGTH`` for attribute texts unless the standard variables
-    (``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT``, then ``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT``) set one; the other
-    limits from the variables as the SDK reads them."""
+    """The SDK's span limits, with ``ATTRIBUTE_LENGTH`` for attribute texts unless a standard variable sets one
+    (``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`` before ``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT``, as the SDK ranks them);
+    the other limits from the variables as the SDK reads them."""
     chosen = ATTRIBUTE_LENGTH
     for name in ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT"):  # the later wins
         raw = (env.get(name) or "").strip()
