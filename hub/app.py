@@ -23,6 +23,7 @@ from hub.assembly import contributions
 from hub.db.migrate import pending
 from hub.db.pools import Databases
 from hub.errors import SetupError
+from hub.governance import audit_outbox
 from hub.governance.access import PolicyStore
 from hub.governance.audit_turn import HostTurn
 from hub.governance.audit_writer import AuditWriter
@@ -114,6 +115,9 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         background = [asyncio.ensure_future(task(db, settings)) for c in contributions() for task in c.background]
         # Signed checkpoints of the audit chain's head (hub.governance.checkpoints), on a connection of its own.
         checkpoints = asyncio.ensure_future(signer.run(db.url_of("bigdata"))) if signer is not None else None
+        # The audit entries of ingest batches applied while the log could not take them (hub.governance.audit_outbox).
+        outbox = (asyncio.ensure_future(audit_outbox.run(db, settings.audit_outbox_seconds))
+                  if settings.audit_outbox_seconds > 0 else None)
         if settings.gc_tuning:
             tune_gc()
         gc.callbacks.append(telemetry.metrics.gc_callback)  # hub_gc_pause_seconds
@@ -122,7 +126,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
             yield
         finally:
             gc.callbacks.remove(telemetry.metrics.gc_callback)
-            for task in (*background, checkpoints, pool_metrics):
+            for task in (*background, checkpoints, outbox, pool_metrics):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(BaseException):

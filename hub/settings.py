@@ -114,6 +114,9 @@ class Settings:
     # `hub serve --workers N` (N > 1): the workers' audit batches take turns on the host (hub.governance.audit_turn)
     # instead of waiting for the chain's lock inside the database; entries gather meanwhile into larger batches.
     audit_turn: bool = True
+    # The audit outbox (hub.governance.audit_outbox): every this many seconds each process appends the audit entries of
+    # ingest batches applied while the audit log could not take them (pending longer than a minute); 0: never.
+    audit_outbox_seconds: float = 30.0
     # Reliability (hub.db.pools, hub.http.overload): fail fast while a database is down, queue a bounded number of requests.
     db_connect_timeout_ms: int = 5_000      # opening a connection (incl. reconnecting after an outage)
     pool_acquire_timeout_ms: int = 5_000    # waiting for a pool connection (then SERVICE_UNAVAILABLE)
@@ -221,6 +224,7 @@ class Settings:
             statement_timeout_ms=_int(env, "HUB_STATEMENT_TIMEOUT_MS", 15_000),
             generic_lookups=_bool(env, "HUB_GENERIC_LOOKUPS", True),
             audit_turn=_bool(env, "HUB_AUDIT_TURN", True),
+            audit_outbox_seconds=max(_float(env, "HUB_AUDIT_OUTBOX_SECONDS", 30.0), 0.0),
             db_connect_timeout_ms=_int(env, "HUB_DB_CONNECT_TIMEOUT_MS", 5_000, minimum=1),
             pool_acquire_timeout_ms=_int(env, "HUB_POOL_ACQUIRE_TIMEOUT_MS", 5_000, minimum=1),
             max_in_flight=_int(env, "HUB_MAX_IN_FLIGHT", 32),

@@ -15,6 +15,7 @@ from hub.api.errors import shape_error
 from hub.api.trusted import document_hash
 from hub.errors import HubError, ServiceUnavailable, from_db_error
 from hub.governance.audit import UNAVAILABLE_MESSAGE, AuditEntry, append, build_entry
+from hub.governance.audit_outbox import clear as clear_outbox
 from hub.telemetry.tracing import current_ids
 
 log = logging.getLogger("hub.audit")
@@ -89,6 +90,9 @@ class AuditExtension(SchemaExtension):
 
     async def on_operation(self) -> AsyncIterator[None]:
         self._capture_trace()
+        context = getattr(self.execution_context, "context", None)
+        if context is not None and hasattr(context, "audit_draft"):  # the audit outbox's entry (a mutation's ingest)
+            context.audit_draft = self._entry
         try:
             yield
         except Exception as exc:  # escapes to strawberry (an HTTP 400 or an error result): audit, re-raise
@@ -136,7 +140,6 @@ class AuditExtension(SchemaExtension):
             if db is None:
                 raise RuntimeError("the GraphQL context has no database (ctx.db)")
             await append(db, entry)  # the primary's writer (group commit), else one INSERT
-            return True
         except Exception:  # noqa: BLE001 - any failure: fail closed below
             log.error("AUDIT LOG UNAVAILABLE: could not record operation %r (%s, outcome %s, consumer %s, "
                       "trace %s); its data is withheld", entry.operation_name, entry.operation_type,
@@ -146,3 +149,8 @@ class AuditExtension(SchemaExtension):
                 result.errors = [*(result.errors or []), GraphQLError(
                     UNAVAILABLE_MESSAGE, extensions={"code": "SERVICE_UNAVAILABLE"})]
             return False
+        outbox = getattr(self.execution_context.context, "audit_outbox", None)
+        if outbox:  # the ingest batches it applied: their entries wait in the outbox no longer
+            await clear_outbox(db, outbox)
+            outbox.clear()
+        return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from hub.api.loaders import JoinLoader
 from hub.api.pagination import Page, page_args
@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from hub.api.specs import Join
     from hub.db.pools import Databases
     from hub.governance.access import Access
+    from hub.governance.audit import AuditEntry
+    from hub.governance.audit_outbox import Pending
     from hub.governance.consumers import Consumer
     from hub.settings import Settings
 
@@ -37,6 +39,11 @@ class Context:
         self.token_hash: str | None = None  # the bearer token's SHA-256 (a socket re-checks it per operation)
         self.subscription_started = False  # set by hub.api.ws_auth once a subscription's stream exists (audit)
         self.socket_slot: Any = None  # a connection's place under its consumer's socket cap (hub.api.ws_limits)
+        # The audit outbox (hub.governance.audit_outbox): the operation's entry as it stands (set by
+        # hub.api.audit.AuditExtension), kept with each ingest batch it applies, and those batches, cleared once the
+        # operation's entry is in the log.
+        self.audit_draft: "Callable[[], AuditEntry] | None" = None
+        self.audit_outbox: "list[Pending]" = []
         self._loaders: dict[type, Any] = {}
         self._join_loaders: dict[tuple, JoinLoader] = {}
 

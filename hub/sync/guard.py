@@ -16,7 +16,7 @@ from starlette.requests import HTTPConnection
 from hub.errors import Forbidden, NotFound, Unauthenticated
 from hub.governance.access import Access
 from hub.governance.catalog import Dataset
-from hub.governance.audit import append, request_entry
+from hub.governance.audit import AuditEntry, append, request_entry
 
 
 async def access_for(conn: HTTPConnection, consumer: Any) -> Access:
@@ -66,10 +66,15 @@ def note_rows(access: Access, dataset: Dataset, rows: int) -> None:
     access.note_masked(dataset, access.maskers(dataset))
 
 
+def entry_of(conn: HTTPConnection, consumer: Any, access: Access | None, operation: str, kind: str,
+             codes: list[str]) -> AuditEntry:
+    """The audit entry of a sync/ingest request, from what its ``access`` recorded."""
+    return request_entry(conn, consumer, operation, kind, codes) if access is None else request_entry(
+        conn, consumer, operation, kind, codes, datasets=access.datasets_read, grants=access.grants_used,
+        rows=access.rows, masked=access.masked, denied=access.denied)
+
+
 async def audit(conn: HTTPConnection, consumer: Any, access: Access | None, operation: str, kind: str,
                 codes: list[str]) -> None:
     """One audit entry for a sync/ingest request (raises when it cannot be written: callers fail closed)."""
-    entry = request_entry(conn, consumer, operation, kind, codes) if access is None else request_entry(
-        conn, consumer, operation, kind, codes, datasets=access.datasets_read, grants=access.grants_used,
-        rows=access.rows, masked=access.masked, denied=access.denied)
-    await append(conn.app.state.db, entry)  # the app's group commit (hub.governance.audit_writer)
+    await append(conn.app.state.db, entry_of(conn, consumer, access, operation, kind, codes))  # the group commit

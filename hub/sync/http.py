@@ -32,11 +32,13 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hub.errors import BadUserInput, HubError, ServiceUnavailable, from_db_error
+from hub.governance.audit import AuditEntry, append
+from hub.governance.audit_outbox import clear as outbox_clear
 from hub.http.limits import BodyTooLarge
 from hub.sync.charsets import CSV_CHARSETS, csv_codec
 from hub.sync.cursor import Cursor
 from hub.sync.feed import Snapshot, read_changes
-from hub.sync.guard import access_for, audit, authorize, note_rows
+from hub.sync.guard import access_for, audit, authorize, entry_of, note_rows
 from hub.sync.ingest import after_write, ingest, record_ingest_metrics
 from hub.sync.parse import csv_records, ndjson_records
 from hub.sync.report_view import writer_view
@@ -272,8 +274,17 @@ async def ingest_endpoint(request: Request) -> Response:
             records = xlsx_records(request.stream(), spec.names, required)
         else:
             records = ndjson_records(request.stream())
+        entries: list[AuditEntry] = []
+
+        def audit_draft(stored: dict[str, Any]) -> AuditEntry:
+            """The entry this request writes for the applied batch, kept with it in the audit outbox."""
+            writer_view(access, dataset, spec, stored)  # counts the rows and masked fields the entry lists
+            entries.append(entry_of(request, consumer, access, operation, "mutation", []))
+            return entries[-1]
+
         result = await ingest(request.app.state.db, spec, records, consumer=consumer, idempotency_key=key, fmt=fmt,
-                              report_limit=settings.ingest_report_rejects, timeout_ms=settings.ingest_timeout_ms)
+                              report_limit=settings.ingest_report_rejects, timeout_ms=settings.ingest_timeout_ms,
+                              audit_draft=audit_draft)
     except BodyTooLarge:
         await _failed(request, consumer, access, operation, "mutation", BadUserInput("body too large"))
         raise  # the body-size middleware answers 413
@@ -290,9 +301,14 @@ async def ingest_endpoint(request: Request) -> Response:
     # statistics follow it either way (as for the GraphQL mutation, whose resolver does this before its entry).
     after_write(request.app.state.db, consumer.id, result)
     try:
-        await audit(request, consumer, access, operation, "mutation", [])
-    except Exception:  # noqa: BLE001 - applied but not audited: say so; a retry with the key gets the report
-        log.error("AUDIT LOG UNAVAILABLE: %s was applied but not audited", operation, exc_info=True)
+        if result.pending is None:  # a replay: its own entry
+            await audit(request, consumer, access, operation, "mutation", [])
+        else:  # the entry kept with the batch in the audit outbox, then cleared from it
+            await append(request.app.state.db, entries[-1])
+            await outbox_clear(request.app.state.db, [result.pending])
+    except Exception:  # noqa: BLE001 - applied, its entry pending in the outbox: say so; a retry with the key gets the report
+        log.error("AUDIT LOG UNAVAILABLE: %s was applied; its entry waits in the audit outbox", operation,
+                  exc_info=True)
         return error_response(ServiceUnavailable("audit log unavailable (the batch was applied; retry with the same "
                                                  "Idempotency-Key for its report)"))
     return JSONResponse(report, headers={"idempotent-replayed": "true" if result.replayed else "false"})

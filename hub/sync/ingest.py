@@ -26,19 +26,21 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 import asyncpg
 import orjson
 
 from hub.assembly import contributions
 from hub.errors import Conflict, raise_mapped
+from hub.governance.audit_outbox import Pending, pending_json
 from hub.sync.parse import Record, raw_text
 from hub.sync.specs import Spec, validate_row
 from hub.sync.validate import Invalid
 
 if TYPE_CHECKING:
     from hub.db.pools import Databases
+    from hub.governance.audit import AuditEntry
     from hub.governance.consumers import Consumer
 
 log = logging.getLogger("hub.sync.ingest")
@@ -51,6 +53,7 @@ _DB_REFUSALS = (asyncpg.exceptions.IntegrityConstraintViolationError, asyncpg.ex
 class IngestResult:
     report: dict[str, Any]
     replayed: bool  # True: an earlier batch with this Idempotency-Key; nothing was applied now
+    pending: Pending | None = None  # the batch whose audit entry waits in the outbox (hub.governance.audit_outbox)
 
 
 @dataclass
@@ -64,8 +67,13 @@ def _q(name: str) -> str:
 
 
 async def ingest(db: "Databases", spec: Spec, records: AsyncIterator[list[Record]], *, consumer: "Consumer",
-                 idempotency_key: str | None, fmt: str, report_limit: int, timeout_ms: int) -> IngestResult:
-    """Apply one batch; returns its report (or the stored one for a repeated Idempotency-Key)."""
+                 idempotency_key: str | None, fmt: str, report_limit: int, timeout_ms: int,
+                 audit_draft: "Callable[[dict[str, Any]], AuditEntry] | None" = None) -> IngestResult:
+    """Apply one batch; returns its report (or the stored one for a repeated Idempotency-Key).
+
+    ``audit_draft(report)``: the audit entry the caller will write for the applied batch, stored with it in the
+    outbox (``hub.governance.audit_outbox``) in the same transaction; the result's ``pending`` names it, for
+    ``audit_outbox.clear`` once the entry is in the log. Not called for a replay (nothing applied)."""
     sql = db.registry
     try:
         dept = db.departments[spec.department]
@@ -84,10 +92,12 @@ async def ingest(db: "Databases", spec: Spec, records: AsyncIterator[list[Record
                     return IngestResult(orjson.loads(stored["report"]), replayed=True)
                 report = await _apply(db, conn, spec, batch_id, records, report_limit)
                 report.update(idempotencyKey=idempotency_key, format=fmt)
+                draft = None if audit_draft is None else pending_json(audit_draft(report))
                 await conn.execute(sql["sync/ingest_batch_finish"], batch_id, report["received"], report["inserted"],
                                    report["updated"], report["unchanged"], report["rejected"], report["warnings"],
-                                   orjson.dumps(report).decode())
-        return IngestResult(report, replayed=False)
+                                   orjson.dumps(report).decode(), draft)
+        return IngestResult(report, replayed=False,
+                            pending=None if draft is None else Pending(spec.department, batch_id))
     except Exception as exc:
         raise_mapped(exc)
 

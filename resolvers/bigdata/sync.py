@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime
 from enum import Enum
-from typing import AsyncGenerator
+from typing import TYPE_CHECKING, AsyncGenerator
 
 import strawberry
 from strawberry.scalars import JSON
@@ -22,6 +22,9 @@ from hub.sync.ingest import after_write, record_ingest_metrics
 from hub.sync.parse import objects_records
 from hub.sync.report_view import writer_view
 from hub.sync.specs import ingest_specs
+
+if TYPE_CHECKING:
+    from hub.governance.audit import AuditEntry
 
 GRAPHQL_INGEST_MAX_ROWS = 1000  # larger batches: POST /ingest/{dataset}
 
@@ -166,10 +169,21 @@ class SyncMutation:
             yield objects_records(rows)
 
         db = ctx.db.primary
-        result = await run_ingest(db, ingest_specs()[found.name], records(), consumer=consumer, idempotency_key=idempotency_key,
+        spec = ingest_specs()[found.name]
+        draft = getattr(ctx, "audit_draft", None)
+
+        def audit_draft(stored: dict) -> AuditEntry:
+            """The operation's entry as it stands once the batch is applied, kept with it in the audit outbox."""
+            writer_view(ctx.access, found, spec, stored)  # counts the rows and masked fields the entry lists
+            return draft()
+
+        result = await run_ingest(db, spec, records(), consumer=consumer, idempotency_key=idempotency_key,
                                   fmt="graphql", report_limit=ctx.settings.ingest_report_rejects,
-                                  timeout_ms=ctx.settings.ingest_timeout_ms)
-        view = writer_view(ctx.access, found, ingest_specs()[found.name], result.report)
+                                  timeout_ms=ctx.settings.ingest_timeout_ms,
+                                  audit_draft=None if draft is None else audit_draft)
+        if result.pending is not None:
+            ctx.audit_outbox.append(result.pending)  # cleared by the AuditExtension once the operation's entry is in
+        view = writer_view(ctx.access, found, spec, result.report)
         if not result.replayed:
             record_ingest_metrics(ctx.request.app, result.report)
         after_write(db, consumer.id, result)

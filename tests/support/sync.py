@@ -14,6 +14,8 @@ import httpx
 import orjson
 
 from hub.app import create_app
+from hub.db.pools import Databases
+from hub.governance import audit_outbox
 from hub.settings import Settings
 from hub.sync.client import Replica
 from hub.sync.cursor import Cursor
@@ -42,6 +44,17 @@ async def hub_client(settings: Settings, token: str) -> AsyncIterator[httpx.Asyn
                                      headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
             client.app = app
             yield client
+
+
+def drain_outbox(settings: Settings, grace: float = 0.0) -> audit_outbox.Drained:
+    """One drain of the audit outbox (``hub.governance.audit_outbox``) of ``settings``' databases."""
+    async def go() -> audit_outbox.Drained:
+        db = await Databases(settings, settings.database_url).open()
+        try:
+            return await audit_outbox.drain(db, grace=grace)
+        finally:
+            await db.close()
+    return asyncio.run(go())
 
 
 def ndjson(body: bytes) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import pytest
 from hub.sync.check_chars import uscc_check_char
 from hub.sync.specs import ingest_specs
 from tests.support.helpers import audit_refused, sql, sql_value
-from tests.support.sync import hub_client, scratch
+from tests.support.sync import drain_outbox, hub_client, scratch
 
 POSTINGS = "labor.job_postings"
 NDJSON = {"content-type": "application/x-ndjson"}
@@ -336,6 +336,7 @@ def test_a_batch_applied_but_not_audited_still_refreshes_the_statistics(ingest_d
     assert status == 503
     assert sql_value(url, "select count(*) from labor.job_postings where source_id = 'UNAUDITED-1'") == 1
     assert refreshes == before + 1
+    assert drain_outbox(s).appended == 1  # its entry, kept with the batch (hub.governance.audit_outbox)
 
 
 def test_an_unaudited_batch_tells_its_writer_nothing_until_a_replay_is_audited(ingest_db, known) -> None:
@@ -357,3 +358,6 @@ def test_an_unaudited_batch_tells_its_writer_nothing_until_a_replay_is_audited(i
     assert sql_value(url, "select count(*) from hub.stat_refreshes") == refreshes
     assert post(s, tokens["commerce"], POSTINGS, data, headers=key).status_code in (403, 409)
     assert sql_value(url, "select count(*) from labor.job_postings where source_id = 'UNAUDITED-REPLAY-1'") == 1
+    # The batch's own entry (its write) is the outbox's, besides the replay's (a read of its report).
+    audited = sql_value(url, entries)
+    assert drain_outbox(s).appended == 1 and sql_value(url, entries) == audited + 1

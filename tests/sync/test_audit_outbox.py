@@ -1,0 +1,216 @@
+"""The audit outbox (hub.governance.audit_outbox): an ingest batch applied while the audit log could not take its entry
+is audited later by the drain, once, with the entry its request would have written."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+
+from hub.db.pools import Databases
+from hub.governance import audit_outbox
+from hub.governance.audit import verify
+from hub.sync import http as sync_http
+from tests.support.helpers import audit_refused, sql, sql_value
+from tests.support.sync import drain_outbox as drain
+from tests.support.sync import hub_client, scratch
+
+POSTINGS = "labor.job_postings"
+NDJSON = {"content-type": "application/x-ndjson"}
+PENDING = "select count(*) from hub_sync.ingest_batches where audit_pending is not null"
+ENTRIES = "select count(*) from hub.audit_log where operation_name = $1"
+
+
+@pytest.fixture(scope="module")
+def outbox_db(server_url, settings):
+    return scratch(server_url, settings, "hub_test_audit_outbox")
+
+
+@pytest.fixture(scope="module")
+def known(outbox_db):
+    url = outbox_db[0].database_url
+    return {"occupation": sql_value(url, "select min(code) from labor.occupations"),
+            "uscc": sql_value(url, "select min(uscc) from commerce.enterprises")}
+
+
+def posting(known: dict[str, str], source_id: str) -> dict[str, Any]:
+    return {"source_id": source_id, "title": "数控车工", "enterprise_uscc": known["uscc"],
+            "occupation_code": known["occupation"], "headcount": 3, "wage_min": 6000, "wage_max": 8000,
+            "education": "SECONDARY_VOCATIONAL", "skill_level": 4, "district_code": "440106",
+            "posted_on": "2025-03-01", "closes_on": "2025-04-30"}
+
+
+def body(rows: list[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(r) + b"\n" for r in rows)
+
+
+def post(settings, token: str, data: bytes, headers: dict[str, str] | None = None):
+    async def go():
+        async with hub_client(settings, token) as client:
+            return await client.post(f"/ingest/{POSTINGS}", content=data, headers={**NDJSON, **(headers or {})})
+    return asyncio.run(go())
+
+
+def graphql(settings, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    async def go():
+        async with hub_client(settings, token) as client:
+            return (await client.post("/graphql", json={"query": query, "variables": variables})).json()
+    return asyncio.run(go())
+
+
+def chain_ok(url: str) -> None:
+    async def go():
+        import asyncpg
+        conn = await asyncpg.connect(url)
+        try:
+            return await verify(conn)
+        finally:
+            await conn.close()
+    result = asyncio.run(go())
+    assert result.ok, result.problems
+
+
+@pytest.fixture(autouse=True)
+def nothing_pending_after(outbox_db):
+    """Each test leaves no pending entry behind (the drain of a later app would write it)."""
+    yield
+    drain(outbox_db[0])
+    assert sql_value(outbox_db[0].database_url, PENDING) == 0
+
+
+def test_a_batch_applied_while_the_log_refuses_its_entry_is_audited_by_the_drain(outbox_db, known) -> None:
+    """Before the outbox the batch stayed applied with no entry unless its writer retried with its key."""
+    s, tokens = outbox_db
+    url = s.database_url
+    operation = f"ingest {POSTINGS}"
+    before = sql_value(url, ENTRIES, operation)
+    with audit_refused(url, operation):
+        refused = post(s, tokens["labor"], body([posting(known, "OUTBOX-HTTP-1"), posting(known, "OUTBOX-HTTP-2")]))
+        assert refused.status_code == 503, refused.text
+        assert sql_value(url, "select count(*) from labor.job_postings where source_id like 'OUTBOX-HTTP-%'") == 2
+        assert sql_value(url, PENDING) == 1
+        assert sql_value(url, ENTRIES, operation) == before
+        still = drain(s)  # the log still refuses it: it stays pending, nothing half-written
+        assert (still.appended, still.failed) == (0, 1)
+        assert sql_value(url, PENDING) == 1
+    pending = orjson.loads(sql_value(url, "select audit_pending::text from hub_sync.ingest_batches "
+                                          "where audit_pending is not null"))
+    assert drain(s, grace=3600).appended == 0  # younger than the grace period: its request may still be writing it
+    done = drain(s)
+    assert (done.appended, done.found, done.failed) == (1, 0, 0)
+    [entry] = sql(url, "select * from hub.audit_log where operation_name = $1 order by id desc limit 1", operation)
+    assert sql_value(url, ENTRIES, operation) == before + 1
+    assert (entry["operation_type"], entry["outcome"], entry["department"], entry["datasets"]) == (
+        "mutation", "OK", "labor", [POSTINGS])
+    assert orjson.loads(entry["rows"]) == {POSTINGS: 2} and entry["trace_id"] == pending["trace_id"]
+    assert entry["consumer_id"] == pending["consumer_id"] is not None
+    assert drain(s).appended == 0  # written once
+    chain_ok(url)
+
+
+def test_an_audited_batch_leaves_nothing_pending_and_a_replay_stores_no_entry(outbox_db, known) -> None:
+    s, tokens = outbox_db
+    url = s.database_url
+    key = {"Idempotency-Key": "outbox-audited-1"}
+    first = post(s, tokens["labor"], body([posting(known, "OUTBOX-OK-1")]), key)
+    assert first.status_code == 200 and first.json()["inserted"] == 1
+    assert sql_value(url, PENDING) == 0
+    replay = post(s, tokens["labor"], body([posting(known, "OUTBOX-OK-1")]), key)
+    assert replay.status_code == 200 and replay.json()["replayed"] is True
+    assert sql_value(url, PENDING) == 0
+
+
+def test_the_drain_does_not_write_again_an_entry_its_request_wrote(outbox_db, known, monkeypatch) -> None:
+    """The request's entry committed but its outbox row could not be cleared: the drain finds the entry by its trace."""
+    s, tokens = outbox_db
+    url = s.database_url
+    operation = f"ingest {POSTINGS}"
+
+    async def cannot_clear(db, pending) -> bool:
+        return False
+
+    monkeypatch.setattr(sync_http, "outbox_clear", cannot_clear)
+    response = post(s, tokens["labor"], body([posting(known, "OUTBOX-UNCLEARED-1")]))
+    assert response.status_code == 200, response.text
+    assert sql_value(url, PENDING) == 1
+    entries = sql_value(url, ENTRIES, operation)
+    trace = orjson.loads(sql_value(url, "select audit_pending::text from hub_sync.ingest_batches "
+                                        "where audit_pending is not null"))["trace_id"]
+    assert trace is not None and sql_value(url, "select count(*) from hub.audit_log where trace_id = $1", trace) == 1
+    done = drain(s)
+    assert (done.appended, done.found) == (0, 1)
+    assert sql_value(url, ENTRIES, operation) == entries and sql_value(url, PENDING) == 0
+
+
+def test_two_drains_at_once_write_each_pending_entry_once(outbox_db, known) -> None:
+    s, tokens = outbox_db
+    url = s.database_url
+    operation = f"ingest {POSTINGS}"
+    with audit_refused(url, operation):
+        for n in range(3):
+            assert post(s, tokens["labor"], body([posting(known, f"OUTBOX-TWICE-{n}")])).status_code == 503
+    assert sql_value(url, PENDING) == 3
+    before = sql_value(url, ENTRIES, operation)
+
+    async def both() -> list[audit_outbox.Drained]:
+        dbs = [await Databases(s, s.database_url).open() for _ in range(2)]
+        try:
+            return await asyncio.gather(*(audit_outbox.drain(db, grace=0, limit=1) for db in dbs))
+        finally:
+            for db in dbs:
+                await db.close()
+
+    done = asyncio.run(both())
+    assert sum(d.appended for d in done) == 3 and sum(d.failed for d in done) == 0
+    assert sql_value(url, ENTRIES, operation) == before + 3 and sql_value(url, PENDING) == 0
+    chain_ok(url)
+
+
+def test_a_graphql_ingest_whose_operation_cannot_be_audited_is_audited_by_the_drain(outbox_db, known) -> None:
+    s, tokens = outbox_db
+    url = s.database_url
+    query = ("mutation OutboxIngest($rows: [JSON!]!) { ingest(dataset: \"labor.job_postings\", rows: $rows) "
+             "{ received inserted } }")
+    with audit_refused(url, "OutboxIngest"):
+        answer = graphql(s, tokens["labor"], query, rows=[posting(known, "OUTBOX-GQL-1")])
+        assert answer["data"] is None
+        assert answer["errors"][-1]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert sql_value(url, PENDING) == 1
+    assert sql_value(url, "select count(*) from labor.job_postings where source_id = 'OUTBOX-GQL-1'") == 1
+    assert sql_value(url, ENTRIES, "OutboxIngest") == 0
+    assert drain(s).appended == 1
+    [entry] = sql(url, "select * from hub.audit_log where operation_name = 'OutboxIngest'")
+    assert (entry["operation_type"], entry["outcome"], entry["datasets"]) == ("mutation", "OK", [POSTINGS])
+    assert orjson.loads(entry["rows"]) == {POSTINGS: 1} and entry["document_hash"] is not None
+    # An operation whose entry is written clears its batch at once.
+    answer = graphql(s, tokens["labor"], query, rows=[posting(known, "OUTBOX-GQL-2")])
+    assert answer["data"]["ingest"]["inserted"] == 1 and sql_value(url, PENDING) == 0
+    assert sql_value(url, ENTRIES, "OutboxIngest") == 2
+    chain_ok(url)
+
+
+def test_each_process_drains_its_outbox_in_the_background(outbox_db, known) -> None:
+    s, tokens = outbox_db
+    url = s.database_url
+    operation = f"ingest {POSTINGS}"
+    with audit_refused(url, operation):
+        assert post(s, tokens["labor"], body([posting(known, "OUTBOX-LOOP-1")])).status_code == 503
+    before = sql_value(url, ENTRIES, operation)
+
+    async def go() -> int:
+        db = await Databases(s, s.database_url).open()
+        task = asyncio.ensure_future(audit_outbox.run(db, every=0.05, grace=0))
+        try:
+            for _ in range(200):
+                if await asyncio.to_thread(sql_value, url, PENDING) == 0:
+                    break
+                await asyncio.sleep(0.05)
+            return await asyncio.to_thread(sql_value, url, ENTRIES, operation)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await db.close()
+
+    assert asyncio.run(go()) == before + 1
