@@ -204,3 +204,44 @@ def audit_checkpoint() -> None:
     _err.print(f"{said} {outcome.newest.label}: {outcome.newest.entry_count} entries"
                + (f"; appended to {signer.export}" if outcome.exported else ""))
     typer.echo(outcome.newest.to_line(), nl=False)
+
+
+@audit_app.command("outbox")
+def audit_outbox_command(
+    drain: bool = typer.Option(False, "--drain", help="Append the pending entries now (the processes' drain does "
+                                                      "it every HUB_AUDIT_OUTBOX_SECONDS)."),
+    grace: float = typer.Option(60.0, "--grace", min=0.0, help="With --drain: only entries pending at least this "
+                                                               "many seconds (a younger one's request may still be "
+                                                               "writing it)."),
+) -> None:
+    """The audit outbox: ingest batches applied while the audit log could not take their entry. Prints what is
+    pending per database; exits 1 while entries are pending (after --drain: those it could not write)."""
+    # deferred imports: CLI start-up time
+    from hub.db.pools import Databases
+    from hub.db.runtime import resolved
+    from hub.governance import audit_outbox
+
+    settings = _settings()
+
+    async def go(settings: Settings) -> tuple[Any, list]:
+        db = await Databases(settings, settings.database_url).open()
+        try:
+            done = await audit_outbox.drain(db, grace=grace) if drain else None
+            return done, await audit_outbox.counts(db)
+        finally:
+            await db.close()
+
+    try:
+        with resolved(settings) as settings:
+            done, counts = asyncio.run(go(settings))
+    except (SetupError, OSError, asyncpg.PostgresError) as exc:
+        _fail(f"audit outbox: {exc}")
+        return
+    if done is not None:
+        _err.print(f"drained: {done.appended} entr{'y' if done.appended == 1 else 'ies'} written, {done.found} found "
+                   f"already in the log, {done.failed} failed")
+    for name, pending, oldest in counts:
+        since = f" (oldest {oldest.isoformat(timespec='seconds')})" if oldest is not None else ""
+        typer.echo(f"{name}: {pending} pending{since}")
+    if any(pending for _, pending, _ in counts):
+        raise typer.Exit(1)

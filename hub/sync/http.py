@@ -13,7 +13,8 @@
   (``hub.sync.report_view``).
 
 Errors are JSON ``{"errors": [{"message", "extensions": {"code"}}]}`` with the GraphQL codes and a 4xx
-status (CURSOR_EXPIRED is 410 Gone); only an unreachable database is 503. Every request is audited.
+status (CURSOR_EXPIRED is 410 Gone); only an unreachable database is 503. Every request is audited; an applied
+ingest batch's entry is stored with it (the audit outbox, ``hub.governance.audit_outbox``) until it is in the log.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ from typing import Any
 
 import orjson
 import pytest
+from typer.testing import CliRunner
 
+from hub.cli.main import app as cli_app
 from hub.db.pools import Databases
 from hub.governance import audit_outbox
 from hub.governance.audit import verify
@@ -19,6 +21,7 @@ from tests.support.sync import hub_client, scratch
 
 POSTINGS = "labor.job_postings"
 NDJSON = {"content-type": "application/x-ndjson"}
+runner = CliRunner()
 PENDING = "select count(*) from hub_sync.ingest_batches where audit_pending is not null"
 ENTRIES = "select count(*) from hub.audit_log where operation_name = $1"
 
@@ -214,3 +217,20 @@ def test_each_process_drains_its_outbox_in_the_background(outbox_db, known) -> N
             await db.close()
 
     assert asyncio.run(go()) == before + 1
+
+
+def test_hub_audit_outbox_shows_and_drains_what_is_pending(outbox_db, known) -> None:
+    s, tokens = outbox_db
+    url = s.database_url
+    operation = f"ingest {POSTINGS}"
+    with audit_refused(url, operation):
+        assert post(s, tokens["labor"], body([posting(known, "OUTBOX-CLI-1")])).status_code == 503
+    env = {"DATABASE_URL": url}
+    shown = runner.invoke(cli_app, ["audit", "outbox"], env=env)
+    assert shown.exit_code == 1 and "primary: 1 pending (oldest " in shown.output, shown.output
+    young = runner.invoke(cli_app, ["audit", "outbox", "--drain"], env=env)  # within the grace period: left alone
+    assert young.exit_code == 1 and "0 entries written" in young.output, young.output
+    before = sql_value(url, ENTRIES, operation)
+    drained = runner.invoke(cli_app, ["audit", "outbox", "--drain", "--grace", "0"], env=env)
+    assert drained.exit_code == 0 and "1 entry written" in drained.output and "primary: 0 pending" in drained.output
+    assert sql_value(url, ENTRIES, operation) == before + 1
