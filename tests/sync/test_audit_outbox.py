@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from hub.cli.main import app as cli_app
 from hub.db.pools import Databases
 from hub.governance import audit_outbox
-from hub.governance.audit import verify
 from hub.sync import http as sync_http
+from tests.support.audit_chain import verify_chain_ok
 from tests.support.helpers import audit_refused, sql, sql_value
 from tests.support.sync import drain_outbox as drain
 from tests.support.sync import hub_client, scratch
@@ -23,6 +23,7 @@ POSTINGS = "labor.job_postings"
 NDJSON = {"content-type": "application/x-ndjson"}
 runner = CliRunner()
 PENDING = "select count(*) from hub_sync.ingest_batches where audit_pending is not null"
+OPERATION = f"ingest {POSTINGS}"
 ENTRIES = "select count(*) from hub.audit_log where operation_name = $1"
 
 
@@ -63,16 +64,11 @@ def graphql(settings, token: str, query: str, **variables: Any) -> dict[str, Any
     return asyncio.run(go())
 
 
-def chain_ok(url: str) -> None:
-    async def go():
-        import asyncpg
-        conn = await asyncpg.connect(url)
-        try:
-            return await verify(conn)
-        finally:
-            await conn.close()
-    result = asyncio.run(go())
-    assert result.ok, result.problems
+def refused_batch(settings, token: str, known: dict[str, str], source_id: str) -> None:
+    """One batch applied while the audit log refuses its entry (503): its entry is left pending in the outbox."""
+    with audit_refused(settings.database_url, OPERATION):
+        response = post(settings, token, body([posting(known, source_id)]))
+    assert response.status_code == 503, response.text
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +106,7 @@ def test_a_batch_applied_while_the_log_refuses_its_entry_is_audited_by_the_drain
     assert orjson.loads(entry["rows"]) == {POSTINGS: 2} and entry["trace_id"] == pending["trace_id"]
     assert entry["consumer_id"] == pending["consumer_id"] is not None
     assert drain(s).appended == 0  # written once
-    chain_ok(url)
+    verify_chain_ok(url)
 
 
 def test_an_audited_batch_leaves_nothing_pending_and_a_replay_stores_no_entry(outbox_db, known) -> None:
@@ -151,9 +147,8 @@ def test_two_drains_at_once_write_each_pending_entry_once(outbox_db, known) -> N
     s, tokens = outbox_db
     url = s.database_url
     operation = f"ingest {POSTINGS}"
-    with audit_refused(url, operation):
-        for n in range(3):
-            assert post(s, tokens["labor"], body([posting(known, f"OUTBOX-TWICE-{n}")])).status_code == 503
+    for n in range(3):
+        refused_batch(s, tokens["labor"], known, f"OUTBOX-TWICE-{n}")
     assert sql_value(url, PENDING) == 3
     before = sql_value(url, ENTRIES, operation)
 
@@ -168,7 +163,7 @@ def test_two_drains_at_once_write_each_pending_entry_once(outbox_db, known) -> N
     done = asyncio.run(both())
     assert sum(d.appended for d in done) == 3 and sum(d.failed for d in done) == 0
     assert sql_value(url, ENTRIES, operation) == before + 3 and sql_value(url, PENDING) == 0
-    chain_ok(url)
+    verify_chain_ok(url)
 
 
 def test_a_graphql_ingest_whose_operation_cannot_be_audited_is_audited_by_the_drain(outbox_db, known) -> None:
@@ -191,15 +186,14 @@ def test_a_graphql_ingest_whose_operation_cannot_be_audited_is_audited_by_the_dr
     answer = graphql(s, tokens["labor"], query, rows=[posting(known, "OUTBOX-GQL-2")])
     assert answer["data"]["ingest"]["inserted"] == 1 and sql_value(url, PENDING) == 0
     assert sql_value(url, ENTRIES, "OutboxIngest") == 2
-    chain_ok(url)
+    verify_chain_ok(url)
 
 
 def test_each_process_drains_its_outbox_in_the_background(outbox_db, known) -> None:
     s, tokens = outbox_db
     url = s.database_url
-    operation = f"ingest {POSTINGS}"
-    with audit_refused(url, operation):
-        assert post(s, tokens["labor"], body([posting(known, "OUTBOX-LOOP-1")])).status_code == 503
+    operation = OPERATION
+    refused_batch(s, tokens["labor"], known, "OUTBOX-LOOP-1")
     before = sql_value(url, ENTRIES, operation)
 
     async def go() -> int:
@@ -222,9 +216,8 @@ def test_each_process_drains_its_outbox_in_the_background(outbox_db, known) -> N
 def test_hub_audit_outbox_shows_and_drains_what_is_pending(outbox_db, known) -> None:
     s, tokens = outbox_db
     url = s.database_url
-    operation = f"ingest {POSTINGS}"
-    with audit_refused(url, operation):
-        assert post(s, tokens["labor"], body([posting(known, "OUTBOX-CLI-1")])).status_code == 503
+    operation = OPERATION
+    refused_batch(s, tokens["labor"], known, "OUTBOX-CLI-1")
     env = {"DATABASE_URL": url}
     shown = runner.invoke(cli_app, ["audit", "outbox"], env=env)
     assert shown.exit_code == 1 and "primary: 1 pending (oldest " in shown.output, shown.output
