@@ -16,8 +16,10 @@ after ``grace`` seconds is appended by ``drain``, which every hub process runs e
   drain the same batch, and cleared in that transaction after their entries committed (a crash in between leaves
   them pending: they are drained again);
 - an entry whose request did write it (its outbox row could not be cleared: the department's database failed just
-  then) is found in the log by its trace id, consumer, operation type and name, and is not written twice. Without
-  a trace id (tracing off) it cannot be found, and such an entry may then be in the log twice: never missing;
+  then) is found in the log — the same trace id and the same values in every other column — and is not written
+  twice. Without a trace id (tracing off) it cannot be found, and such an entry may then be in the log twice: never
+  missing. Another entry that only shares its trace id (a client may choose it with ``traceparent``) does not
+  stand in for it;
 - the drained entry is the one the request would have written, with its trace id; its time is when it was drained.
 
 The pending entry of the GraphQL mutation is the operation's entry as it stood when the batch committed (what the
@@ -151,14 +153,13 @@ async def _drain_some(db: "Databases", department: str, grace: float, limit: int
 
 
 async def _written(db: "Databases", entry: AuditEntry, pending_at: dt.datetime) -> bool:
-    """The entry is in the log already (its request wrote it; only its outbox row was left): found by its trace id,
-    consumer and operation among the entries written since shortly before its batch committed. Without a trace id
-    nothing identifies it: False."""
+    """The entry is in the log already (its request wrote it; only its outbox row was left): an entry with the same
+    trace id and the same values in every other column, written since shortly before its batch committed. Without a
+    trace id nothing identifies it: False."""
     if entry.trace_id is None:
         return False
     primary = getattr(db, "primary", db)
-    return bool(await primary.hub.fetchval(EXISTS_QUERY, entry.trace_id, entry.consumer_id, entry.operation_type,
-                                           entry.operation_name, pending_at - _CLOCK_SLACK))
+    return bool(await primary.hub.fetchval(EXISTS_QUERY, *entry.args(), pending_at - _CLOCK_SLACK))
 
 
 async def counts(db: "Databases") -> list[tuple[str, int, dt.datetime | None]]:

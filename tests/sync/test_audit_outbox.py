@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from hub.cli.main import app as cli_app
 from hub.db.pools import Databases
 from hub.governance import audit_outbox
+from hub.governance.audit import AuditEntry, insert_sql
 from hub.sync import http as sync_http
 from tests.support.audit_chain import verify_chain_ok
 from tests.support.helpers import audit_refused, sql, sql_value
@@ -227,3 +228,21 @@ def test_hub_audit_outbox_shows_and_drains_what_is_pending(outbox_db, known) -> 
     drained = runner.invoke(cli_app, ["audit", "outbox", "--drain", "--grace", "0"], env=env)
     assert drained.exit_code == 0 and "1 entry written" in drained.output and "primary: 0 pending" in drained.output
     assert sql_value(url, ENTRIES, operation) == before + 1
+
+
+def test_an_entry_that_only_shares_the_trace_id_does_not_stand_in_for_a_pending_one(outbox_db, known) -> None:
+    """A client may choose its trace id (``traceparent``): an entry of the same consumer and operation name under that
+    trace, but with other values, must not make the drain skip the batch's entry."""
+    s, tokens = outbox_db
+    url = s.database_url
+    refused_batch(s, tokens["labor"], known, "OUTBOX-LOOKALIKE-1")
+    pending = orjson.loads(sql_value(url, "select audit_pending::text from hub_sync.ingest_batches "
+                                          "where audit_pending is not null"))
+    assert pending["trace_id"] is not None
+    lookalike = AuditEntry(**{**pending, "rows": {}, "datasets": []})
+    sql(url, insert_sql(), *lookalike.args())
+    done = drain(s)
+    assert (done.appended, done.found) == (1, 0)
+    assert sql_value(url, "select count(*) from hub.audit_log where trace_id = $1 and rows = $2::jsonb",
+                     pending["trace_id"], orjson.dumps(pending["rows"]).decode()) == 1
+    verify_chain_ok(url)
