@@ -115,7 +115,7 @@ class Settings:
     # instead of waiting for the chain's lock inside the database; entries gather meanwhile into larger batches.
     audit_turn: bool = True
     # The audit outbox (hub.governance.audit_outbox): every this many seconds each process appends the audit entries of
-    # ingest batches applied while the audit log could not take them (pending longer than a minute); 0: never.
+    # writes made while the audit log could not take them (kept longer than a minute); 0: never.
     audit_outbox_seconds: float = 30.0
     # Reliability (hub.db.pools, hub.http.overload): fail fast while a database is down, queue a bounded number of requests.
     db_connect_timeout_ms: int = 5_000      # opening a connection (incl. reconnecting after an outage)

@@ -91,22 +91,27 @@ class AuditExtension(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:
         self._capture_trace()
         context = getattr(self.execution_context, "context", None)
-        if context is not None and hasattr(context, "audit_draft"):  # the audit outbox's entry (a mutation's ingest)
+        drafts = context is not None and hasattr(context, "audit_draft")
+        if drafts:  # what a write keeps in the audit outbox (hub.governance.audit_outbox)
             context.audit_draft = self._entry
         try:
-            yield
-        except Exception as exc:  # escapes to strawberry (an HTTP 400 or an error result): audit, re-raise
-            await self._write(self._entry(exception=exc), result=None)
-            raise
-        except BaseException:  # cancelled (client gone): write in the background, do not hold up the cancel
-            task = asyncio.ensure_future(self._write(self._entry(exception=None, cancelled=True), result=None))
-            _BACKGROUND.add(task)
-            task.add_done_callback(_BACKGROUND.discard)
-            raise
-        result = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
-            result.errors = [shape_error(e) for e in result.errors]
-        await self._write(self._entry(result=result), result=result)
+            try:
+                yield
+            except Exception as exc:  # escapes to strawberry (an HTTP 400 or an error result): audit, re-raise
+                await self._write(self._entry(exception=exc), result=None)
+                raise
+            except BaseException:  # cancelled (client gone): write in the background, do not hold up the cancel
+                task = asyncio.ensure_future(self._write(self._entry(exception=None, cancelled=True), result=None))
+                _BACKGROUND.add(task)
+                task.add_done_callback(_BACKGROUND.discard)
+                raise
+            result = self.execution_context.result
+            if result is not None and getattr(result, "errors", None):
+                result.errors = [shape_error(e) for e in result.errors]
+            await self._write(self._entry(result=result), result=result)
+        finally:
+            if drafts:  # the bound method ties the context to this extension: no cycle left for the collector
+                context.audit_draft = None
 
     def _entry(self, result: Any = None, exception: BaseException | None = None,
                cancelled: bool = False) -> AuditEntry:
@@ -150,7 +155,7 @@ class AuditExtension(SchemaExtension):
                     UNAVAILABLE_MESSAGE, extensions={"code": "SERVICE_UNAVAILABLE"})]
             return False
         outbox = getattr(self.execution_context.context, "audit_outbox", None)
-        if outbox:  # the ingest batches it applied: their entries wait in the outbox no longer
+        if outbox:  # the entries kept with its writes (hub.governance.audit_outbox) are in the log now
             await clear_outbox(db, outbox)
             outbox.clear()
         return True

@@ -40,8 +40,8 @@ class Context:
         self.subscription_started = False  # set by hub.api.ws_auth once a subscription's stream exists (audit)
         self.socket_slot: Any = None  # a connection's place under its consumer's socket cap (hub.api.ws_limits)
         # The audit outbox (hub.governance.audit_outbox): the operation's entry as it stands (set by
-        # hub.api.audit.AuditExtension), kept with each ingest batch it applies, and those batches, cleared once the
-        # operation's entry is in the log.
+        # hub.api.audit.AuditExtension), kept with each write it makes, and those kept entries, deleted once the
+        # operation's own entry is in the log.
         self.audit_draft: "Callable[[], AuditEntry] | None" = None
         self.audit_outbox: "list[Pending]" = []
         self._loaders: dict[type, Any] = {}

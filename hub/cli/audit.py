@@ -214,7 +214,7 @@ def audit_outbox_command(
                                                                "many seconds (a younger one's request may still be "
                                                                "writing it)."),
 ) -> None:
-    """The audit outbox: ingest batches applied while the audit log could not take their entry. Prints what is
+    """The audit outbox: the entries of writes made while the audit log could not take them. Prints what is
     pending per database; exits 1 while entries are pending (after --drain: those it could not write)."""
     # deferred imports: CLI start-up time
     from hub.db.pools import Databases

@@ -1,30 +1,30 @@
-"""The audit outbox of ingest batches: a write is never left without its audit entry.
+"""The audit outbox: a write is never left without its audit entry.
 
-An ingest commits its rows in its department's database, and only then can its entry be appended to
-``hub.audit_log`` (the hub's primary, possibly another database): an entry must not claim a write that did not
-commit, and no answer leaves before its entry has committed. When that append failed (the audit log down, its
-batch refused), the batch stayed applied with no entry unless its writer retried with the same Idempotency-Key.
+A write commits in its department's database — an ingest batch (POST ``/ingest``, the ``ingest`` mutation), an access
+request, review or revocation, a report's publication or withdrawal, a plan target — and only then can its entry be
+appended to ``hub.audit_log`` (the hub's primary, possibly another database): an entry must not claim a write that did
+not commit, and no answer leaves before its entry has committed. When that append failed (the audit log down, its
+batch refused), the write stayed with no entry (an ingest's unless its writer retried with the same Idempotency-Key).
 
-So the entry goes with the batch (migration 0029): ``hub.sync.ingest.ingest`` stores the entry its request will
-write (``pending_json``) in ``hub_sync.ingest_batches.audit_pending``, in the transaction that applies the batch.
-After the entry is in the log, ``clear`` sets it to null (POST ``/ingest``: ``hub.sync.http``; the GraphQL
-``ingest`` mutation: ``hub.api.audit.AuditExtension``, with the operation's own entry). An entry still pending
-after ``grace`` seconds is appended by ``drain``, which every hub process runs every ``HUB_AUDIT_OUTBOX_SECONDS``
-(``run``, started by the app's lifespan) and ``hub audit outbox --drain`` runs once:
+So the entry goes with the write (migration 0029, ``hub.audit_outbox`` in every database): inside the write's
+transaction, ``keep`` (an ingest: ``hub.sync.ingest.ingest``) or ``stage`` (a GraphQL mutation) inserts the entry its
+operation will write. After that entry is in the log, ``clear`` deletes it (POST ``/ingest``: ``hub.sync.http``;
+GraphQL: ``hub.api.audit.AuditExtension``, with the operation's own entry). An entry still in the outbox after
+``grace`` seconds is appended by ``drain``, which every hub process runs every ``HUB_AUDIT_OUTBOX_SECONDS`` (``run``,
+started by the app's lifespan) and ``hub audit outbox --drain`` runs once:
 
-- the batches are taken with ``FOR UPDATE SKIP LOCKED`` in their department's database, so two processes never
-  drain the same batch, and cleared in that transaction after their entries committed (a crash in between leaves
-  them pending: they are drained again);
-- an entry whose request did write it (its outbox row could not be cleared: the department's database failed just
-  then) is found in the log — the same trace id and the same values in every other column — and is not written
-  twice. Without a trace id (tracing off) it cannot be found, and such an entry may then be in the log twice: never
-  missing. Another entry that only shares its trace id (a client may choose it with ``traceparent``) does not
-  stand in for it;
-- the drained entry is the one the request would have written, with its trace id; its time is when it was drained.
+- the entries are taken with ``FOR UPDATE SKIP LOCKED`` in their database, so two processes never drain the same
+  one, and deleted in that transaction after they committed in the log (a crash in between leaves them: they are
+  drained again);
+- an entry whose operation did write it (it could not be deleted: its database failed just then) is found in the log
+  — the same trace id and the same values in every other column — and is not written twice. Without a trace id
+  (tracing off) it cannot be found, and such an entry may then be in the log twice: never missing. Another entry that
+  only shares its trace id (a client may choose it with ``traceparent``) does not stand in for it;
+- the drained entry is the one its operation would have written, with its trace id; its time is when it was drained.
 
-The pending entry of the GraphQL mutation is the operation's entry as it stood when the batch committed (what the
-operation had read and written by then, outcome OK); if the operation's own entry is written, that one stands and
-the pending one is cleared.
+The entry kept by a GraphQL mutation is the operation's entry as it stood when the write committed (what the
+operation had read and written by then, outcome OK); if the operation's own entry is written, that one stands and the
+kept one is deleted.
 """
 
 from __future__ import annotations
@@ -34,33 +34,39 @@ import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping
 
 import orjson
 
 from hub.governance.audit import AuditEntry, append
 
 if TYPE_CHECKING:
-    from hub.db.pools import Databases
+    import asyncpg
+
+    from hub.db.pools import Databases, Department
 
 log = logging.getLogger("hub.audit.outbox")
 
-TAKE_QUERY = "sync/audit_outbox_take"
-CLEAR_QUERY = "sync/audit_outbox_clear"
-COUNT_QUERY = "sync/audit_outbox_count"
+# What a write's function runs inside its transaction for the audit outbox (``stage`` bound to a GraphQL context).
+Staged = Callable[["Department"], Awaitable[None]]
+
+INSERT_QUERY = "hub/audit_outbox_insert"
+TAKE_QUERY = "hub/audit_outbox_take"
+CLEAR_QUERY = "hub/audit_outbox_clear"
+COUNT_QUERY = "hub/audit_outbox_count"
 EXISTS_QUERY = "hub/audit_entry_exists"
-GRACE_SECONDS = 60.0  # a request's own append and clearing happen well within this (the writer fails fast)
-DRAIN_BATCH = 100  # batches taken per transaction
-# How far before its batch committed an entry written by its own request may be stamped (clocks of two servers).
+GRACE_SECONDS = 60.0  # an operation's own append and clearing happen well within this (the writer fails fast)
+DRAIN_BATCH = 100  # entries taken per transaction
+# How far before its write committed an entry written by its own operation may be stamped (clocks of two servers).
 _CLOCK_SLACK = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """An ingest batch whose audit entry is pending in the outbox of ``department``'s database."""
+    """An audit entry kept in the outbox of ``department``'s database (its row ``outbox_id``)."""
 
     department: str
-    batch_id: int
+    outbox_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,20 +93,42 @@ def entry_from_json(text: str | bytes) -> AuditEntry:
     return AuditEntry(**{k: v for k, v in values.items() if k in known})
 
 
+async def keep(conn: "asyncpg.Connection", sql: Mapping[str, str], department: str, entry: AuditEntry) -> Pending:
+    """Keep ``entry`` in the outbox of ``department``'s database, on ``conn`` inside the transaction of the write it
+    records (``sql``: the SQL registry)."""
+    return Pending(department, await conn.fetchval(sql[INSERT_QUERY], pending_json(entry)))
+
+
+def staging(context: Any) -> Staged:
+    """``stage`` for the writes of the GraphQL operation of ``context`` (a write function's ``staged``)."""
+    async def staged(tx: "Department") -> None:
+        await stage(tx, context)
+    return staged
+
+
+async def stage(tx: "Department", context: Any) -> None:
+    """A GraphQL mutation's write, in the transaction ``tx``: keep the operation's entry as it stands now
+    (``context.audit_draft``, set by ``hub.api.audit.AuditExtension``) with it; the extension deletes it once the
+    operation's own entry is in the log. Nothing without a draft (no extension: a command, a test)."""
+    draft = getattr(context, "audit_draft", None)
+    if draft is not None:
+        context.audit_outbox.append(await keep(tx.pool, tx.sql, tx.name, draft()))
+
+
 async def clear(db: "Databases", pending: Iterable[Pending]) -> bool:
     """The entries of ``pending`` are in the log: clear them from their outboxes. False (logged) when a database
     could not be reached: the drain then finds each entry in the log (with a trace id) instead of writing it again."""
     by_department: dict[str, list[int]] = {}
     for each in pending:
-        by_department.setdefault(each.department, []).append(each.batch_id)
+        by_department.setdefault(each.department, []).append(each.outbox_id)
     primary = getattr(db, "primary", db)
     ok = True
     for department, ids in by_department.items():
         try:
             await primary.departments[department].execute(CLEAR_QUERY, ids, counted=False)
         except Exception:  # noqa: BLE001 - the entry is written; the drain will find it
-            log.warning("the audit outbox of %s could not be cleared for batch(es) %s; the drain will find their "
-                        "entries in the log", department, ids, exc_info=True)
+            log.warning("the audit outbox of %s could not be cleared of %s; the drain will find those entries in "
+                        "the log", department, ids, exc_info=True)
             ok = False
     return ok
 
@@ -139,12 +167,12 @@ async def _drain_some(db: "Databases", department: str, grace: float, limit: int
                     else:
                         await append(db, entry)
                         appended += 1
-                        log.warning("AUDIT OUTBOX: wrote the pending entry of ingest batch %s (%s, consumer %s, "
-                                    "trace %s)", row["id"], entry.operation_name, entry.consumer_id, entry.trace_id)
+                        log.warning("AUDIT OUTBOX: wrote the pending entry %s of %s (%s, consumer %s, trace %s)",
+                                    row["id"], department, entry.operation_name, entry.consumer_id, entry.trace_id)
                     cleared.append(row["id"])
                 except Exception:  # noqa: BLE001 - stays pending; tried again by the next drain
                     failed += 1
-                    log.error("AUDIT OUTBOX: the pending entry of ingest batch %s could not be written", row["id"],
+                    log.error("AUDIT OUTBOX: the pending entry %s of %s could not be written", row["id"], department,
                               exc_info=True)
                     break  # the log is likely down: keep the order, stop here
             if cleared:
@@ -154,7 +182,7 @@ async def _drain_some(db: "Databases", department: str, grace: float, limit: int
 
 async def _written(db: "Databases", entry: AuditEntry, pending_at: dt.datetime) -> bool:
     """The entry is in the log already (its request wrote it; only its outbox row was left): an entry with the same
-    trace id and the same values in every other column, written since shortly before its batch committed. Without a
+    trace id and the same values in every other column, written since shortly before its write committed. Without a
     trace id nothing identifies it: False."""
     if entry.trace_id is None:
         return False
@@ -163,8 +191,8 @@ async def _written(db: "Databases", entry: AuditEntry, pending_at: dt.datetime) 
 
 
 async def counts(db: "Databases") -> list[tuple[str, int, dt.datetime | None]]:
-    """Per database (named as its pool is: ``primary``, or the departments sharing it): the ingest batches whose
-    entry is pending in the outbox, and since when the oldest one is."""
+    """Per database (named as its pool is: ``primary``, or the departments sharing it): the entries its outbox holds,
+    and since when the oldest one."""
     out = []
     for url in db.distinct_urls():
         department = next(d for d in db.departments if db.url_of(d) == url)

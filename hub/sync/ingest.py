@@ -33,7 +33,7 @@ import orjson
 
 from hub.assembly import contributions
 from hub.errors import Conflict, raise_mapped
-from hub.governance.audit_outbox import Pending, pending_json
+from hub.governance.audit_outbox import Pending, keep
 from hub.sync.parse import Record, raw_text
 from hub.sync.specs import Spec, validate_row
 from hub.sync.validate import Invalid
@@ -53,7 +53,7 @@ _DB_REFUSALS = (asyncpg.exceptions.IntegrityConstraintViolationError, asyncpg.ex
 class IngestResult:
     report: dict[str, Any]
     replayed: bool  # True: an earlier batch with this Idempotency-Key; nothing was applied now
-    pending: Pending | None = None  # the batch whose audit entry waits in the outbox (hub.governance.audit_outbox)
+    pending: Pending | None = None  # its audit entry, kept in the outbox with the batch (hub.governance.audit_outbox)
 
 
 @dataclass
@@ -92,12 +92,11 @@ async def ingest(db: "Databases", spec: Spec, records: AsyncIterator[list[Record
                     return IngestResult(orjson.loads(stored["report"]), replayed=True)
                 report = await _apply(db, conn, spec, batch_id, records, report_limit)
                 report.update(idempotencyKey=idempotency_key, format=fmt)
-                draft = None if audit_draft is None else pending_json(audit_draft(report))
                 await conn.execute(sql["sync/ingest_batch_finish"], batch_id, report["received"], report["inserted"],
                                    report["updated"], report["unchanged"], report["rejected"], report["warnings"],
-                                   orjson.dumps(report).decode(), draft)
-        return IngestResult(report, replayed=False,
-                            pending=None if draft is None else Pending(spec.department, batch_id))
+                                   orjson.dumps(report).decode())
+                pending = None if audit_draft is None else await keep(conn, sql, spec.department, audit_draft(report))
+        return IngestResult(report, replayed=False, pending=pending)
     except Exception as exc:
         raise_mapped(exc)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import strawberry
 
 from hub.errors import Forbidden, Unauthenticated
+from hub.governance.audit_outbox import staging
 from resolvers.analytics.queries import published_report
 from resolvers.analytics.report.build import publish, withdraw
 from resolvers.analytics.types import PublishedReport
@@ -28,7 +29,8 @@ class AnalyticsMutation:
     async def publish_report(self, info: strawberry.Info, year: int) -> PublishedReport:
         consumer = _admin(info, "publish")
         db = getattr(info.context.db, "primary", info.context.db)
-        row = await publish(db.hub, info.context.settings, year, published_by=f"{consumer.department}: {consumer.name}")
+        row = await publish(db.hub, info.context.settings, year, published_by=f"{consumer.department}: {consumer.name}",
+                            staged=staging(info.context))
         note_write = getattr(db, "note_write", None)
         if note_write is not None:
             note_write(consumer.id)
@@ -43,7 +45,8 @@ class AnalyticsMutation:
     async def withdraw_report(self, info: strawberry.Info, year: int, version: int, reason: str) -> PublishedReport:
         consumer = _admin(info, "withdraw")
         db = getattr(info.context.db, "primary", info.context.db)
-        await withdraw(db.hub, year, version, reason, withdrawn_by=f"{consumer.department}: {consumer.name}")
+        await withdraw(db.hub, year, version, reason, withdrawn_by=f"{consumer.department}: {consumer.name}",
+                       staged=staging(info.context))
         note_write = getattr(db, "note_write", None)
         if note_write is not None:
             note_write(consumer.id)

@@ -31,6 +31,7 @@ from resolvers.analytics.plan_types import (
 
 if TYPE_CHECKING:
     from hub.db.pools import Department
+    from hub.governance.audit_outbox import Staged
 
 TEACHERS_OWNER = GRADUATES_OWNER  # education owns its teachers
 MAX_COUNT = 2**31 - 1  # a count target is a GraphQL Int: larger floats are not whole numbers the API carries exactly
@@ -130,8 +131,9 @@ async def plan_indicators(hub: "Department", reader: Reader, year: int) -> list[
 
 
 async def set_target(hub: "Department", indicator: PlanIndicatorKey, target_value: float | None, base_year: int,
-                     target_year: int, updated_by: str) -> PlanTarget:
-    """Change a target (the caller checked the admin role); BAD_USER_INPUT names the argument that is wrong."""
+                     target_year: int, updated_by: str, staged: "Staged | None" = None) -> PlanTarget:
+    """Change a target (the caller checked the admin role); BAD_USER_INPUT names the argument that is wrong.
+    ``staged(tx)`` runs in the change's transaction (the audit outbox, ``hub.governance.audit_outbox``)."""
     if not FIRST_BASE_YEAR <= base_year <= 2100:
         raise BadUserInput(f"baseYear must be between {FIRST_BASE_YEAR} (the first year the statistics cover) and "
                            f"2100, got {base_year}", argument="baseYear")
@@ -147,5 +149,8 @@ async def set_target(hub: "Department", indicator: PlanIndicatorKey, target_valu
             raise BadUserInput(f"targetValue of {indicator.value} is a count (a whole number from 0 to {MAX_COUNT}), "
                                f"got {target_value}", argument="targetValue")
     value = None if target_value is None else Decimal(str(target_value)) if share else Decimal(int(target_value))
-    row = await hub.fetchrow("hub/plan_target_update", indicator.value, value, base_year, target_year, updated_by)
+    async with hub.transaction() as tx:
+        row = await tx.fetchrow("hub/plan_target_update", indicator.value, value, base_year, target_year, updated_by)
+        if staged is not None:
+            await staged(tx)
     return target_from_row(row)

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 
 from hub.errors import Forbidden, Unauthenticated
+from hub.governance.audit_outbox import staging
 from resolvers.analytics import plan as P
 from resolvers.analytics.specs import AnalyticsRoot
 from resolvers.analytics.figures import Reader
@@ -61,7 +62,7 @@ class PlanMutation:
             raise Forbidden("only an admin of the big-data bureau may change the plan's targets")
         db = getattr(info.context.db, "primary", info.context.db)
         target = await P.set_target(db.hub, PlanIndicatorKey(indicator), target_value, base_year, target_year,
-                                    updated_by=f"{consumer.department}: {consumer.name}")
+                                    updated_by=f"{consumer.department}: {consumer.name}", staged=staging(info.context))
         note_write = getattr(db, "note_write", None)
         if note_write is not None:
             note_write(consumer.id)

@@ -11,6 +11,7 @@ import strawberry
 
 from hub.api.pagination import Connection, build_connection
 from hub.errors import BadUserInput, Conflict, Forbidden, NotFound, Unauthenticated
+from hub.governance.audit_outbox import stage
 
 OVERDUE_WORKING_DAYS = 10
 
@@ -170,6 +171,7 @@ class GrantMutation:
             new_id = await tx.fetchval("hub/access_request_insert", consumer.id, consumer.department, dataset,
                                        fields, purpose.strip(), until)
             row = await tx.fetchrow("hub/access_request_by_id", new_id)
+            await stage(tx, ctx)  # the audit outbox: the operation's entry goes with the write
         return _request(row)
 
     @strawberry.mutation(description="The owning department approves (with an expiry) or refuses (with a reason) "
@@ -206,6 +208,7 @@ class GrantMutation:
             if decision is ReviewDecision.APPROVE:
                 await tx.fetchval("hub/grant_insert", id, expires_at)
             row = await tx.fetchrow("hub/access_request_by_id", id)
+            await stage(tx, ctx)  # the audit outbox: the operation's entry goes with the write
         info.context.request.app.state.policy.invalidate()
         return _request(row)
 
@@ -220,6 +223,8 @@ class GrantMutation:
             raise Forbidden(f"only {grant['owner']} or an admin may revoke this grant", dataset=grant["dataset"])
         if grant["revoked_at"] is not None:
             raise Conflict(f"grant {id} was already revoked")
-        await ctx.db.hub.fetchval("hub/grant_revoke", id, consumer.id)
+        async with ctx.db.hub.transaction() as tx:
+            await tx.fetchval("hub/grant_revoke", id, consumer.id)
+            await stage(tx, ctx)  # the audit outbox: the operation's entry goes with the write
         info.context.request.app.state.policy.invalidate()
         return _grant(await ctx.db.hub.fetchrow("hub/grant_by_id", id))

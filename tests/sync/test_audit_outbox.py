@@ -1,5 +1,6 @@
-"""The audit outbox (hub.governance.audit_outbox): an ingest batch applied while the audit log could not take its entry
-is audited later by the drain, once, with the entry its request would have written."""
+"""The audit outbox (hub.governance.audit_outbox): a write (an ingest batch, a grant, a report, a plan target) made
+while the audit log could not take its entry is audited later by the drain, once, with the entry its operation would
+have written."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from tests.support.sync import hub_client, scratch
 POSTINGS = "labor.job_postings"
 NDJSON = {"content-type": "application/x-ndjson"}
 runner = CliRunner()
-PENDING = "select count(*) from hub_sync.ingest_batches where audit_pending is not null"
+PENDING = "select count(*) from hub.audit_outbox"
 OPERATION = f"ingest {POSTINGS}"
 ENTRIES = "select count(*) from hub.audit_log where operation_name = $1"
 
@@ -95,8 +96,7 @@ def test_a_batch_applied_while_the_log_refuses_its_entry_is_audited_by_the_drain
         still = drain(s)  # the log still refuses it: it stays pending, nothing half-written
         assert (still.appended, still.failed) == (0, 1)
         assert sql_value(url, PENDING) == 1
-    pending = orjson.loads(sql_value(url, "select audit_pending::text from hub_sync.ingest_batches "
-                                          "where audit_pending is not null"))
+    pending = orjson.loads(sql_value(url, "select entry::text from hub.audit_outbox"))
     assert drain(s, grace=3600).appended == 0  # younger than the grace period: its request may still be writing it
     done = drain(s)
     assert (done.appended, done.found, done.failed) == (1, 0, 0)
@@ -136,8 +136,7 @@ def test_the_drain_does_not_write_again_an_entry_its_request_wrote(outbox_db, kn
     assert response.status_code == 200, response.text
     assert sql_value(url, PENDING) == 1
     entries = sql_value(url, ENTRIES, operation)
-    trace = orjson.loads(sql_value(url, "select audit_pending::text from hub_sync.ingest_batches "
-                                        "where audit_pending is not null"))["trace_id"]
+    trace = orjson.loads(sql_value(url, "select entry::text from hub.audit_outbox"))["trace_id"]
     assert trace is not None and sql_value(url, "select count(*) from hub.audit_log where trace_id = $1", trace) == 1
     done = drain(s)
     assert (done.appended, done.found) == (0, 1)
@@ -236,8 +235,7 @@ def test_an_entry_that_only_shares_the_trace_id_does_not_stand_in_for_a_pending_
     s, tokens = outbox_db
     url = s.database_url
     refused_batch(s, tokens["labor"], known, "OUTBOX-LOOKALIKE-1")
-    pending = orjson.loads(sql_value(url, "select audit_pending::text from hub_sync.ingest_batches "
-                                          "where audit_pending is not null"))
+    pending = orjson.loads(sql_value(url, "select entry::text from hub.audit_outbox"))
     assert pending["trace_id"] is not None
     lookalike = AuditEntry(**{**pending, "rows": {}, "datasets": []})
     sql(url, insert_sql(), *lookalike.args())
@@ -245,4 +243,56 @@ def test_an_entry_that_only_shares_the_trace_id_does_not_stand_in_for_a_pending_
     assert (done.appended, done.found) == (1, 0)
     assert sql_value(url, "select count(*) from hub.audit_log where trace_id = $1 and rows = $2::jsonb",
                      pending["trace_id"], orjson.dumps(pending["rows"]).decode()) == 1
+    verify_chain_ok(url)
+
+
+MUTATIONS = [  # (who, operation, document, variables, the write it leaves when its entry is refused)
+    ("commerce", "OutboxAsk", 'mutation OutboxAsk($until: Date!) { requestAccess(dataset: "labor.job_seekers", '
+     'purpose: "outbox test: match seekers", until: $until) { id } }', {},
+     "select count(*) from hub.access_requests where purpose = 'outbox test: match seekers'"),
+    ("labor", "OutboxReview", "mutation OutboxReview($id: Int!) { reviewAccessRequest(id: $id, decision: APPROVE) "
+     "{ id } }", {}, "select count(*) from hub.access_requests where purpose = 'outbox test: match seekers' "
+     "and status = 'APPROVED'"),
+    ("labor", "OutboxRevoke", "mutation OutboxRevoke($id: Int!) { revokeGrant(id: $id) { id } }", {},
+     "select count(*) from hub.grants g join hub.access_requests r on r.id = g.request_id "
+     "where r.purpose = 'outbox test: match seekers' and g.revoked_at is not null"),
+    ("admin", "OutboxPublish", "mutation OutboxPublish { publishReport(year: 2024) { version } }", {},
+     "select count(*) from hub.stat_publications where year = 2024"),
+    ("admin", "OutboxWithdraw", 'mutation OutboxWithdraw($version: Int!) { withdrawReport(year: 2024, '
+     'version: $version, reason: "outbox test") { version } }', {},
+     "select count(*) from hub.stat_withdrawals where reason = 'outbox test'"),
+    ("admin", "OutboxTarget", "mutation OutboxTarget { setPlanTarget(indicator: DOUBLE_BASES, targetValue: 137, "
+     "baseYear: 2020, targetYear: 2025) { targetValue } }", {},
+     "select count(*) from hub.plan_targets where indicator = 'DOUBLE_BASES' and target_value = 137"),
+]
+
+
+def test_every_mutation_whose_entry_is_refused_keeps_it_in_the_outbox(outbox_db) -> None:
+    """Access requests, reviews, revocations, report publications and withdrawals and plan targets commit before their
+    entry is appended, as an ingest does: each is audited by the drain when the log refused its entry."""
+    import datetime
+
+    s, tokens = outbox_db
+    url = s.database_url
+    ids: dict[str, int] = {}
+    for who, operation, document, variables, written in MUTATIONS:
+        variables = {**variables, **{"until": (datetime.date.today() + datetime.timedelta(days=30)).isoformat(),
+                                     "id": ids.get("id"), "version": ids.get("version")}}
+        variables = {k: v for k, v in variables.items() if f"${k}" in document}
+        before = sql_value(url, written)
+        with audit_refused(url, operation):
+            answer = graphql(s, tokens[who], document, **variables)
+        assert answer["data"] is None and answer["errors"][-1]["extensions"]["code"] == "SERVICE_UNAVAILABLE", answer
+        assert sql_value(url, written) == before + 1, operation  # the write stands...
+        assert sql_value(url, PENDING) == 1, operation  # ...and its entry waits in the outbox
+        assert drain(s).appended == 1
+        [entry] = sql(url, "select operation_type, outcome, consumer_id from hub.audit_log where operation_name = $1",
+                      operation)
+        assert (entry["operation_type"], entry["outcome"]) == ("mutation", "OK"), operation
+        if operation == "OutboxAsk":
+            ids["id"] = sql_value(url, "select max(id) from hub.access_requests")
+        elif operation == "OutboxReview":
+            ids["id"] = sql_value(url, "select max(id) from hub.grants")
+        elif operation == "OutboxPublish":
+            ids["version"] = sql_value(url, "select max(version) from hub.stat_publications where year = 2024")
     verify_chain_ok(url)

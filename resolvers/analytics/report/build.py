@@ -30,6 +30,7 @@ from resolvers.analytics.watermark import for_reader
 
 if TYPE_CHECKING:
     from hub.db.pools import Department
+    from hub.governance.audit_outbox import Staged
     from hub.settings import Settings
 
 TOP_SHORTAGE = 20  # shortage occupations shown in the report
@@ -159,10 +160,11 @@ async def published_report(hub: "Department", year: int, version: int | None = N
 WITHDRAWAL_REASON_MAX = 2000
 
 
-async def withdraw(hub: "Department", year: int, version: int, reason: str, withdrawn_by: str) -> Any:
+async def withdraw(hub: "Department", year: int, version: int, reason: str, withdrawn_by: str,
+                   staged: "Staged | None" = None) -> Any:
     """Mark published ``version`` of ``year`` withdrawn (append-only; the version itself stays frozen): it stops
     being the latest word and its figures stop being public (``resolvers.analytics.report.withdrawn``). Returns the
-    withdrawal row."""
+    withdrawal row. ``staged(tx)`` runs in the withdrawal's transaction (the audit outbox, ``hub.governance.audit_outbox``)."""
     check_year(year)
     reason = (reason or "").strip()
     if not reason or len(reason) > WITHDRAWAL_REASON_MAX:
@@ -176,11 +178,15 @@ async def withdraw(hub: "Department", year: int, version: int, reason: str, with
             if found is None:
                 raise NotFound(f"{year} has no published version {version}")
             raise Conflict(f"version {version} of {year} was withdrawn already ({found['withdrawn_at']:%Y-%m-%d})")
+        if staged is not None:
+            await staged(tx)
         return row
 
 
-async def publish(hub: "Department", settings: "Settings", year: int, published_by: str) -> Any:
-    """Freeze ``year``'s figures as its next version; returns the new publication row."""
+async def publish(hub: "Department", settings: "Settings", year: int, published_by: str,
+                  staged: "Staged | None" = None) -> Any:
+    """Freeze ``year``'s figures as its next version; returns the new publication row. ``staged(tx)`` runs in the
+    publication's transaction (the audit outbox, ``hub.governance.audit_outbox``)."""
     check_year(year)
     async with snapshot(hub) as h:  # the figures and the refresh they come from, in one snapshot
         refresh = await latest_refresh(h)
@@ -192,9 +198,12 @@ async def publish(hub: "Department", settings: "Settings", year: int, published_
     async with hub.transaction() as tx:
         await tx.execute("hub/stats_publication_lock")
         thresholds = Thresholds.from_settings(settings).as_json()
-        return await tx.fetchrow("hub/stats_publication_insert", year, published_by, refresh.refresh_id,
-                                 json.dumps(refresh.as_json()), json.dumps(thresholds),
-                                 json.dumps(figures, ensure_ascii=False))
+        row = await tx.fetchrow("hub/stats_publication_insert", year, published_by, refresh.refresh_id,
+                                json.dumps(refresh.as_json()), json.dumps(thresholds),
+                                json.dumps(figures, ensure_ascii=False))
+        if staged is not None:
+            await staged(tx)
+        return row
 
 
 # --- CSV ---------------------------------------------------------------------------------------------
