@@ -5,6 +5,7 @@ have written."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from hub.governance import audit_outbox
 from hub.governance.audit import AuditEntry, insert_sql
 from hub.sync import http as sync_http
 from tests.support.audit_chain import verify_chain_ok
+from tests.support.database import prepare, with_database
 from tests.support.helpers import audit_refused, sql, sql_value
 from tests.support.sync import drain_outbox as drain
 from tests.support.sync import hub_client, scratch
@@ -296,3 +298,25 @@ def test_every_mutation_whose_entry_is_refused_keeps_it_in_the_outbox(outbox_db)
         elif operation == "OutboxPublish":
             ids["version"] = sql_value(url, "select max(version) from hub.stat_publications where year = 2024")
     verify_chain_ok(url)
+
+
+def test_a_department_in_its_own_database_keeps_its_entries_in_that_database(server_url, settings, known) -> None:
+    """Labor in a database of its own: its batch's entry is kept there (in the batch's transaction), and the drain,
+    which reads every database's outbox, appends it to the log of the primary."""
+    main_url = with_database(server_url, "hub_test_outbox_main")
+    labor_url = with_database(server_url, "hub_test_outbox_labor")
+    # The hub's own schema (consumers, grants, the log) follows DATABASE_URL: the main database's tokens.
+    tokens = asyncio.run(prepare(replace(settings, database_url=main_url, department_urls={}), server_url,
+                                 "hub_test_outbox_main"))
+    asyncio.run(prepare(replace(settings, database_url=labor_url, department_urls={}), server_url,
+                        "hub_test_outbox_labor"))
+    split = replace(settings, database_url=main_url, department_urls={"labor": labor_url}, rate_limit_per_second=0.0)
+    with audit_refused(main_url, OPERATION):
+        assert post(split, tokens["labor"], body([posting(known, "OUTBOX-SPLIT-1")])).status_code == 503
+    assert sql_value(labor_url, "select count(*) from labor.job_postings where source_id = 'OUTBOX-SPLIT-1'") == 1
+    assert (sql_value(labor_url, PENDING), sql_value(main_url, PENDING)) == (1, 0)
+    before = sql_value(main_url, ENTRIES, OPERATION)
+    done = drain(split)
+    assert (done.appended, done.failed) == (1, 0)
+    assert sql_value(main_url, ENTRIES, OPERATION) == before + 1 and sql_value(labor_url, PENDING) == 0
+    verify_chain_ok(main_url)
