@@ -47,7 +47,7 @@ def proxy_config(hub_port: int, proxy_port: int, folder: Path) -> str:
     deploy = deploy.replace("listen 8080;", f"listen 127.0.0.1:{proxy_port} sndbuf=16k;")
     temp = "\n".join(f"    {kind}_temp_path {folder / kind};" for kind in TEMP_KINDS)
     return (f"daemon off;\nworker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} warn;\n"
-            f"events {{ worker_connections 256; }}\nhttp {{\n    access_log off;\n{temp}\n{deploy}\n}}\n")
+            f"events {{ worker_connections 1024; }}\nhttp {{\n    access_log off;\n{temp}\n{deploy}\n}}\n")
 
 
 class ProxyUrl(str):
@@ -350,3 +350,49 @@ def test_probe_chunked_bodies_at_the_limit_and_an_http10_ingest_write_nothing_to
         answer = _raw_exchange(proxied, request, 60)
         assert answer.startswith(b"HTTP/1.1 200") and b'"applied":0' in answer, answer[:300]
     assert "temporary file" not in log.read_text(encoding="utf-8", errors="replace")[before:]
+
+
+def _upgrade(base: str, timeout: float = 15) -> tuple[socket.socket, bytes]:
+    """An anonymous websocket upgrade to /graphql through ``base``: the open socket and the head of its answer."""
+    host, port = base.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=timeout)
+    sock.sendall(b"GET /graphql HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                 b"Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return sock, head
+
+
+def test_one_address_holds_at_most_128_sockets_through_the_proxy(proxied, tokens) -> None:
+    """A socket without connection_init takes no consumer's slot and is held up to HUB_WS_INIT_TIMEOUT_SECONDS: without a
+    cap at the proxy one address could hold thousands. The 129th socket of an address is 429; plain requests are not
+    counted, and a socket closed frees its place."""
+    held: list[socket.socket] = []
+    try:
+        for _ in range(128):
+            sock, head = _upgrade(proxied)
+            held.append(sock)
+            assert head.startswith(b"HTTP/1.1 101"), head[:200]
+        sock, head = _upgrade(proxied)
+        held.append(sock)
+        assert head.startswith(b"HTTP/1.1 429"), head[:200]
+        answer = httpx.post(f"{proxied}/graphql", json={"query": "{ __typename }"},
+                            headers={"Authorization": f"Bearer {tokens['labor']}"}, timeout=15)
+        assert answer.status_code == 200 and answer.json()["data"] == {"__typename": "Query"}
+        held.pop(0).close()
+        deadline = time.monotonic() + 10
+        while True:  # nginx frees the place once it has seen the close
+            sock, head = _upgrade(proxied)
+            held.append(sock)
+            if head.startswith(b"HTTP/1.1 101") or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert head.startswith(b"HTTP/1.1 101"), head[:200]
+    finally:
+        for sock in held:
+            sock.close()
