@@ -5,8 +5,9 @@ have written."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import replace
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 import pytest
@@ -16,7 +17,6 @@ from hub.cli.main import app as cli_app
 from hub.db.pools import Databases
 from hub.governance import audit_outbox
 from hub.governance.audit import AuditEntry, insert_sql
-from hub.sync import http as sync_http
 from tests.support.audit_chain import verify_chain_ok
 from tests.support.database import prepare, with_database
 from tests.support.helpers import audit_refused, sql, sql_value
@@ -124,25 +124,40 @@ def test_an_audited_batch_leaves_nothing_pending_and_a_replay_stores_no_entry(ou
     assert sql_value(url, PENDING) == 0
 
 
-def test_the_drain_does_not_write_again_an_entry_its_request_wrote(outbox_db, known, monkeypatch) -> None:
-    """The request's entry committed but its outbox row could not be cleared: the drain finds the entry by its trace."""
+@contextlib.contextmanager
+def clearing_fails(url: str) -> Iterator[None]:
+    """While inside, the database refuses to delete an entry from its audit outbox (an operation's own clearing after
+    its entry was written, as when that database fails just then): a trigger on hub.audit_outbox, dropped on the way
+    out."""
+    sql(url, """create or replace function hub.test_refuse_clear() returns trigger language plpgsql as $$
+                begin raise exception 'the outbox cannot be cleared'; end $$""")
+    sql(url, """create trigger test_refuse_clear before delete on hub.audit_outbox for each row
+                execute function hub.test_refuse_clear()""")
+    try:
+        yield
+    finally:
+        sql(url, "drop trigger test_refuse_clear on hub.audit_outbox")
+        sql(url, "drop function hub.test_refuse_clear()")
+
+
+def test_the_drain_does_not_write_again_an_entry_its_request_wrote(outbox_db, known) -> None:
+    """The request's entry committed but could not be deleted from the outbox: the request marks it written in the
+    hub's database (hub.audit_outbox_written), and the drain deletes it without writing it again."""
     s, tokens = outbox_db
     url = s.database_url
     operation = f"ingest {POSTINGS}"
-
-    async def cannot_clear(db, pending) -> bool:
-        return False
-
-    monkeypatch.setattr(sync_http, "outbox_clear", cannot_clear)
-    response = post(s, tokens["labor"], body([posting(known, "OUTBOX-UNCLEARED-1")]))
+    with clearing_fails(url):
+        response = post(s, tokens["labor"], body([posting(known, "OUTBOX-UNCLEARED-1")]))
     assert response.status_code == 200, response.text
     assert sql_value(url, PENDING) == 1
     entries = sql_value(url, ENTRIES, operation)
     trace = orjson.loads(sql_value(url, "select entry::text from hub.audit_outbox"))["trace_id"]
     assert trace is not None and sql_value(url, "select count(*) from hub.audit_log where trace_id = $1", trace) == 1
+    assert sql_value(url, "select count(*) from hub.audit_outbox_written where trace_id = $1", trace) == 1
     done = drain(s)
     assert (done.appended, done.found) == (0, 1)
     assert sql_value(url, ENTRIES, operation) == entries and sql_value(url, PENDING) == 0
+    assert sql_value(url, "select count(*) from hub.audit_outbox_written") == 0  # the drain removed its marker
 
 
 def test_two_drains_at_once_write_each_pending_entry_once(outbox_db, known) -> None:
