@@ -316,6 +316,41 @@ def test_an_operation_held_past_the_grace_period_has_its_first_batch_in_two_entr
     assert sql_value(url, ENTRIES, "AttackHeld") == 2
 
 
+@contextlib.contextmanager
+def keeping_fails(url: str) -> Iterator[None]:
+    """While inside, keeping an entry in the audit outbox fails (after the entry was drafted, before the write
+    commits: its transaction rolls back): a trigger on hub.audit_outbox, dropped on the way out."""
+    sql(url, """create or replace function hub.test_refuse_keep() returns trigger language plpgsql as $$
+                begin raise exception 'the entry cannot be kept'; end $$""")
+    sql(url, """create trigger test_refuse_keep before insert on hub.audit_outbox for each row
+                execute function hub.test_refuse_keep()""")
+    try:
+        yield
+    finally:
+        sql(url, "drop trigger test_refuse_keep on hub.audit_outbox")
+        sql(url, "drop function hub.test_refuse_keep()")
+
+
+def test_a_batch_that_did_not_commit_is_not_counted_by_its_error_entry(attack_db, known) -> None:
+    """The kept entry is drafted inside the batch's transaction, and drafting it counted the batch's rows on the
+    request's access: when the batch then failed (rolled back), the request's ERROR entry claimed rows written that
+    never were. Before the outbox the rows were counted only once the batch had committed."""
+    s, tokens = attack_db
+    url = s.database_url
+    with keeping_fails(url):
+        answer = post(s, tokens["labor"], body([posting(known, "ATTACK-ROLLBACK-1")]))
+        assert answer.status_code == 500, answer.text
+        query = ("mutation AttackRollback($rows: [JSON!]!) { ingest(dataset: \"labor.job_postings\", rows: $rows) "
+                 "{ received } }")
+        result = graphql(s, tokens["labor"], query, rows=[posting(known, "ATTACK-ROLLBACK-2")])
+        assert result["data"] is None and result["errors"], result
+    assert sql_value(url, SOURCE_IDS, "ATTACK-ROLLBACK-%") == 0
+    for name in (OPERATION, "AttackRollback"):
+        [entry] = sql(url, "select outcome, rows::text as rows from hub.audit_log where operation_name = $1 "
+                           "order by id desc limit 1", name)
+        assert entry["outcome"] == "ERROR" and orjson.loads(entry["rows"]) == {}, (name, entry)
+
+
 # --- the websocket ---------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
