@@ -423,3 +423,49 @@ def test_a_socket_ingest_in_a_trace_of_its_own_is_drained_once(attack_db, known,
     assert ok[0]["payload"]["data"]["ingest"]["received"] == 1, ok
     assert sql_value(url, PENDING) == 0 and drain(s).appended == 0
     assert sql_value(url, ENTRIES, "AttackSocketOwn") == 2
+
+
+@contextlib.contextmanager
+def audit_slow(url: str, operation: str, seconds: float) -> Iterator[None]:
+    """While inside, writing the entry of ``operation`` takes ``seconds`` longer (a trigger on hub.audit_log)."""
+    sql(url, f"""create or replace function hub.test_slow_audit() returns trigger language plpgsql as $$
+                 begin perform pg_sleep({seconds}); return new; end $$""")
+    sql(url, f"""create trigger test_slow_audit before insert on hub.audit_log for each row
+                 when (new.operation_name = '{operation}') execute function hub.test_slow_audit()""")
+    try:
+        yield
+    finally:
+        sql(url, "drop trigger test_slow_audit on hub.audit_log")
+        sql(url, "drop function hub.test_slow_audit()")
+
+
+def test_a_socket_operation_stopped_while_its_entry_is_written_leaves_one_entry(attack_db, known, live) -> None:
+    """The client stops its mutation (``complete``) while the operation's entry is being written: the entry is
+    written all the same (the writer's batch does not stop for a waiter gone), but the operation was cancelled before
+    it cleared its batch from the outbox, so the drain wrote the batch's entry a second time. A client could have
+    every write of its own in the log twice."""
+    s, tokens = attack_db
+    url = s.database_url
+    query = "mutation AttackStop($rows: [JSON!]!) { ingest(dataset: \"labor.job_postings\", rows: $rows) { received } }"
+
+    async def stopped() -> None:
+        async with connect(live, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['labor']}"}}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+                "query": query, "variables": {"rows": [posting(known, "ATTACK-STOP-1")]}}}))
+            for _ in range(100):  # the batch is applied: its entry is being written
+                if await asyncio.to_thread(sql_value, url, SOURCE_IDS, "ATTACK-STOP-%") == 1:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+            await ws.send(json.dumps({"id": "1", "type": "complete"}))
+            await asyncio.sleep(3.0)  # the entry's batch ends meanwhile
+
+    with audit_slow(url, "AttackStop", 2.0):
+        asyncio.run(stopped())
+    assert sql_value(url, SOURCE_IDS, "ATTACK-STOP-%") == 1
+    assert sql_value(url, ENTRIES, "AttackStop") == 1
+    assert sql_value(url, PENDING) == 0  # cleared by the operation, though it was stopped
+    drain(s)
+    assert sql_value(url, ENTRIES, "AttackStop") == 1
