@@ -5,9 +5,7 @@ have written."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import replace
-from typing import Any, Iterator
 
 import orjson
 import pytest
@@ -20,15 +18,11 @@ from hub.governance.audit import AuditEntry, insert_sql
 from tests.support.audit_chain import verify_chain_ok
 from tests.support.database import prepare, with_database
 from tests.support.helpers import audit_refused, sql, sql_value
+from tests.support.outbox import ENTRIES, OPERATION, PENDING, POSTINGS, body, clearing_fails, graphql, post, posting
 from tests.support.sync import drain_outbox as drain
-from tests.support.sync import hub_client, scratch
+from tests.support.sync import scratch
 
-POSTINGS = "labor.job_postings"
-NDJSON = {"content-type": "application/x-ndjson"}
 runner = CliRunner()
-PENDING = "select count(*) from hub.audit_outbox"
-OPERATION = f"ingest {POSTINGS}"
-ENTRIES = "select count(*) from hub.audit_log where operation_name = $1"
 
 
 @pytest.fixture(scope="module")
@@ -41,31 +35,6 @@ def known(outbox_db):
     url = outbox_db[0].database_url
     return {"occupation": sql_value(url, "select min(code) from labor.occupations"),
             "uscc": sql_value(url, "select min(uscc) from commerce.enterprises")}
-
-
-def posting(known: dict[str, str], source_id: str) -> dict[str, Any]:
-    return {"source_id": source_id, "title": "数控车工", "enterprise_uscc": known["uscc"],
-            "occupation_code": known["occupation"], "headcount": 3, "wage_min": 6000, "wage_max": 8000,
-            "education": "SECONDARY_VOCATIONAL", "skill_level": 4, "district_code": "440106",
-            "posted_on": "2025-03-01", "closes_on": "2025-04-30"}
-
-
-def body(rows: list[dict[str, Any]]) -> bytes:
-    return b"".join(orjson.dumps(r) + b"\n" for r in rows)
-
-
-def post(settings, token: str, data: bytes, headers: dict[str, str] | None = None):
-    async def go():
-        async with hub_client(settings, token) as client:
-            return await client.post(f"/ingest/{POSTINGS}", content=data, headers={**NDJSON, **(headers or {})})
-    return asyncio.run(go())
-
-
-def graphql(settings, token: str, query: str, **variables: Any) -> dict[str, Any]:
-    async def go():
-        async with hub_client(settings, token) as client:
-            return (await client.post("/graphql", json={"query": query, "variables": variables})).json()
-    return asyncio.run(go())
 
 
 def refused_batch(settings, token: str, known: dict[str, str], source_id: str) -> None:
@@ -122,22 +91,6 @@ def test_an_audited_batch_leaves_nothing_pending_and_a_replay_stores_no_entry(ou
     replay = post(s, tokens["labor"], body([posting(known, "OUTBOX-OK-1")]), key)
     assert replay.status_code == 200 and replay.json()["replayed"] is True
     assert sql_value(url, PENDING) == 0
-
-
-@contextlib.contextmanager
-def clearing_fails(url: str) -> Iterator[None]:
-    """While inside, the database refuses to delete an entry from its audit outbox (an operation's own clearing after
-    its entry was written, as when that database fails just then): a trigger on hub.audit_outbox, dropped on the way
-    out."""
-    sql(url, """create or replace function hub.test_refuse_clear() returns trigger language plpgsql as $$
-                begin raise exception 'the outbox cannot be cleared'; end $$""")
-    sql(url, """create trigger test_refuse_clear before delete on hub.audit_outbox for each row
-                execute function hub.test_refuse_clear()""")
-    try:
-        yield
-    finally:
-        sql(url, "drop trigger test_refuse_clear on hub.audit_outbox")
-        sql(url, "drop function hub.test_refuse_clear()")
 
 
 def test_the_drain_does_not_write_again_an_entry_its_request_wrote(outbox_db, known) -> None:

@@ -28,13 +28,12 @@ from hub.app import create_app
 from hub.db.pools import Databases
 from hub.governance import audit_outbox
 from hub.governance.consumers import hash_token
+from tests.support.audit_chain import verify_chain_ok
 from tests.support.helpers import audit_refused, sql, sql_value
 from tests.support.live import serve_in_thread
+from tests.support.outbox import ENTRIES, OPERATION, PENDING, POSTINGS, body, clearing_fails, graphql, post, posting
 from tests.support.sync import drain_outbox as drain
 from tests.support.sync import hub_client, scratch
-from tests.support.audit_chain import verify_chain_ok
-from tests.sync.test_audit_outbox import (ENTRIES, OPERATION, PENDING, POSTINGS, body, clearing_fails, graphql, post,
-                                          posting)
 
 SOURCE_IDS = "select count(*) from labor.job_postings where source_id like $1"
 
