@@ -140,6 +140,14 @@ class AuditExtension(SchemaExtension):
 
     async def _write(self, entry: AuditEntry, result: Any) -> bool:
         """Append ``entry``; False (logged, and ``result`` loses its data) when it could not be written."""
+        if getattr(self.execution_context.context, "audit_outbox", None):
+            # Entries kept with its writes wait in the outbox: a cancel (the client gone, a socket operation stopped)
+            # must not come between this entry, which the writer commits all the same, and their deletion (else the
+            # drain writes them again).
+            return await asyncio.shield(self._append(entry, result))
+        return await self._append(entry, result)
+
+    async def _append(self, entry: AuditEntry, result: Any) -> bool:
         db = getattr(self.execution_context.context, "db", None)
         try:
             if db is None:

@@ -16,10 +16,15 @@ started by the app's lifespan) and ``hub audit outbox --drain`` runs once:
 - the entries are taken with ``FOR UPDATE SKIP LOCKED`` in their database, so two processes never drain the same
   one, and deleted in that transaction after they committed in the log (a crash in between leaves them: they are
   drained again);
-- an entry whose operation did write it (it could not be deleted: its database failed just then) is found in the log
-  — the same trace id and the same values in every other column — and is not written twice. Without a trace id
-  (tracing off) it cannot be found, and such an entry may then be in the log twice: never missing. Another entry that
-  only shares its trace id (a client may choose it with ``traceparent``) does not stand in for it;
+- an entry whose operation did write it but could not delete it (its database failed just then) is not written
+  twice: ``clear`` then marks it written in the hub's database (``hub.audit_outbox_written``, migration 0030), and
+  the drain deletes a marked entry without writing it; a drain marks the entries it wrote too, until it has deleted
+  them. The log itself cannot tell whose an entry is: a look-up by trace id (and the other values) took another
+  operation's entry for the kept one, since a trace id is not an operation's own (a caller's ``traceparent``
+  continues its trace, which it may share with its other requests; a trace the hub began is told to the caller in
+  its answer, and a replay of an ingest batch in that trace has the very values of its entry), and the writes of one
+  GraphQL operation share its trace. When the marker cannot be written either (or the process stops between the
+  entry and its deletion), the entry may be in the log twice: never missing;
 - the drained entry is the one its operation would have written, with its trace id; its time is when it was drained.
 
 The entry kept by a GraphQL mutation is the operation's entry as it stood when the write committed (what the
@@ -54,19 +59,20 @@ INSERT_QUERY = "hub/audit_outbox_insert"
 TAKE_QUERY = "hub/audit_outbox_take"
 CLEAR_QUERY = "hub/audit_outbox_clear"
 COUNT_QUERY = "hub/audit_outbox_count"
-EXISTS_QUERY = "hub/audit_entry_exists"
+MARK_QUERY = "hub/audit_outbox_mark"
+MARKED_QUERY = "hub/audit_outbox_marked"
+UNMARK_QUERY = "hub/audit_outbox_unmark"
 GRACE_SECONDS = 60.0  # an operation's own append and clearing happen well within this (the writer fails fast)
 DRAIN_BATCH = 100  # entries taken per transaction
-# How far before its write committed an entry written by its own operation may be stamped (clocks of two servers).
-_CLOCK_SLACK = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """An audit entry kept in the outbox of ``department``'s database (its row ``outbox_id``)."""
+    """An audit entry kept in the outbox of ``department``'s database (its row ``outbox_id``), and its trace id."""
 
     department: str
     outbox_id: int
+    trace_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +102,7 @@ def entry_from_json(text: str | bytes) -> AuditEntry:
 async def keep(conn: "asyncpg.Connection", sql: Mapping[str, str], department: str, entry: AuditEntry) -> Pending:
     """Keep ``entry`` in the outbox of ``department``'s database, on ``conn`` inside the transaction of the write it
     records (``sql``: the SQL registry)."""
-    return Pending(department, await conn.fetchval(sql[INSERT_QUERY], pending_json(entry)))
+    return Pending(department, await conn.fetchval(sql[INSERT_QUERY], pending_json(entry)), entry.trace_id)
 
 
 def staging(context: Any) -> Staged:
@@ -117,20 +123,38 @@ async def stage(tx: "Department", context: Any) -> None:
 
 async def clear(db: "Databases", pending: Iterable[Pending]) -> bool:
     """The entries of ``pending`` are in the log: clear them from their outboxes. False (logged) when a database
-    could not be reached: the drain then finds each entry in the log (with a trace id) instead of writing it again."""
-    by_department: dict[str, list[int]] = {}
+    could not be reached: its entries are then marked written in the hub's database (``mark``), and the drain deletes
+    them instead of writing them again."""
+    by_department: dict[str, list[Pending]] = {}
     for each in pending:
-        by_department.setdefault(each.department, []).append(each.outbox_id)
+        by_department.setdefault(each.department, []).append(each)
     primary = getattr(db, "primary", db)
     ok = True
-    for department, ids in by_department.items():
+    for department, kept in by_department.items():
+        ids = [k.outbox_id for k in kept]
         try:
             await primary.departments[department].execute(CLEAR_QUERY, ids, counted=False)
-        except Exception:  # noqa: BLE001 - the entry is written; the drain will find it
-            log.warning("the audit outbox of %s could not be cleared of %s; the drain will find those entries in "
-                        "the log", department, ids, exc_info=True)
+        except Exception:  # noqa: BLE001 - the entry is written; the drain will find it marked
+            log.warning("the audit outbox of %s could not be cleared of %s; they are marked written for the drain",
+                        department, ids, exc_info=True)
+            await mark(primary, primary.pool_name(department), kept)
             ok = False
     return ok
+
+
+async def mark(db: "Databases", database: str, kept: list[Pending]) -> bool:
+    """Mark the entries ``kept`` in the outbox of ``database`` (its pool's name, ``Databases.pool_name``) written (they
+    are in the log), in the hub's database, for the drain. False (logged) when that fails too: they may then be written
+    twice."""
+    primary = getattr(db, "primary", db)
+    try:
+        await primary.hub.execute(MARK_QUERY, database, [k.outbox_id for k in kept], [k.trace_id for k in kept],
+                                  counted=False)
+        return True
+    except Exception:  # noqa: BLE001
+        log.error("AUDIT OUTBOX: the entries %s of %s could not be marked written; the drain may write them again",
+                  [k.outbox_id for k in kept], database, exc_info=True)
+        return False
 
 
 async def drain(db: "Databases", grace: float = GRACE_SECONDS, limit: int = DRAIN_BATCH) -> Drained:
@@ -154,6 +178,7 @@ async def drain(db: "Databases", grace: float = GRACE_SECONDS, limit: int = DRAI
 
 async def _drain_some(db: "Databases", department: str, grace: float, limit: int) -> tuple[Drained, int]:
     dept = db.departments[department]
+    database = db.pool_name(department)  # the outbox's database, as the markers name it
     appended = found = failed = 0
     async with dept.pool.acquire(timeout=dept.acquire_timeout) as conn:
         async with conn.transaction():
@@ -162,13 +187,15 @@ async def _drain_some(db: "Databases", department: str, grace: float, limit: int
             for row in rows:
                 try:
                     entry = entry_from_json(row["entry"])
-                    if await _written(db, entry, row["pending_at"]):
+                    kept = Pending(department, row["id"], entry.trace_id)
+                    if await _marked(db, database, kept):
                         found += 1
                     else:
                         await append(db, entry)
                         appended += 1
                         log.warning("AUDIT OUTBOX: wrote the pending entry %s of %s (%s, consumer %s, trace %s)",
                                     row["id"], department, entry.operation_name, entry.consumer_id, entry.trace_id)
+                        await mark(db, database, [kept])  # should this transaction not commit, the next drain finds it
                     cleared.append(row["id"])
                 except Exception:  # noqa: BLE001 - stays pending; tried again by the next drain
                     failed += 1
@@ -177,17 +204,18 @@ async def _drain_some(db: "Databases", department: str, grace: float, limit: int
                     break  # the log is likely down: keep the order, stop here
             if cleared:
                 await conn.execute(db.registry[CLEAR_QUERY], cleared)
+    if cleared:  # deleted: their markers are of no more use
+        try:
+            await getattr(db, "primary", db).hub.execute(UNMARK_QUERY, database, cleared, counted=False)
+        except Exception:  # noqa: BLE001 - a marker left behind names an entry no longer kept
+            log.warning("the markers of drained audit entries could not be removed", exc_info=True)
     return Drained(appended, found, failed), len(rows)
 
 
-async def _written(db: "Databases", entry: AuditEntry, pending_at: dt.datetime) -> bool:
-    """The entry is in the log already (its request wrote it; only its outbox row was left): an entry with the same
-    trace id and the same values in every other column, written since shortly before its write committed. Without a
-    trace id nothing identifies it: False."""
-    if entry.trace_id is None:
-        return False
-    primary = getattr(db, "primary", db)
-    return bool(await primary.hub.fetchval(EXISTS_QUERY, *entry.args(), pending_at - _CLOCK_SLACK))
+async def _marked(db: "Databases", database: str, kept: Pending) -> bool:
+    """The entry is in the log already: its operation (or an earlier drain) wrote it and marked it (``mark``), but
+    could not delete it from the outbox of ``database``."""
+    return bool(await getattr(db, "primary", db).hub.fetchval(MARKED_QUERY, database, kept.outbox_id, kept.trace_id))
 
 
 async def counts(db: "Databases") -> list[tuple[str, int, dt.datetime | None]]:

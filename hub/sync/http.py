@@ -42,7 +42,7 @@ from hub.sync.feed import Snapshot, read_changes
 from hub.sync.guard import access_for, audit, authorize, entry_of, note_rows
 from hub.sync.ingest import after_write, ingest, record_ingest_metrics
 from hub.sync.parse import csv_records, ndjson_records
-from hub.sync.report_view import writer_view
+from hub.sync.report_view import drafted, writer_view
 from hub.sync.specs import ingest_specs
 from hub.sync.xlsx import xlsx_records
 
@@ -278,9 +278,10 @@ async def ingest_endpoint(request: Request) -> Response:
         entries: list[AuditEntry] = []
 
         def audit_draft(stored: dict[str, Any]) -> AuditEntry:
-            """The entry this request writes for the applied batch, kept with it in the audit outbox."""
-            writer_view(access, dataset, spec, stored)  # counts the rows and masked fields the entry lists
-            entries.append(entry_of(request, consumer, access, operation, "mutation", []))
+            """The entry this request writes for the applied batch, kept with it in the audit outbox (counting the
+            rows and masked fields of its writer's view, on ``access`` only once the batch has committed)."""
+            entries.append(drafted(access, dataset, spec, stored,
+                                   lambda: entry_of(request, consumer, access, operation, "mutation", [])))
             return entries[-1]
 
         result = await ingest(request.app.state.db, spec, records, consumer=consumer, idempotency_key=key, fmt=fmt,

@@ -33,7 +33,7 @@ carry the split either. The stored report keeps the split (the owner and readers
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import orjson
 
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 
 SPLIT = ("inserted", "updated", "unchanged")
+T = TypeVar("T")
 
 
 def report_for(access: "Access", dataset: "Dataset", spec: "Spec", report: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +72,22 @@ def writer_view(access: "Access", dataset: "Dataset", spec: "Spec", report: dict
     view = report_for(access, dataset, spec, report)
     access.rows[dataset.name] = audited_rows(view)
     return view
+
+
+def drafted(access: "Access", dataset: "Dataset", spec: "Spec", report: dict[str, Any], build: Callable[[], T]) -> T:
+    """What ``build`` makes (the audit entry kept with a batch in the outbox, ``hub.governance.audit_outbox``) while the
+    writer's view of ``report`` is counted on ``access`` (``writer_view``), leaving ``access`` as it was: the entry is
+    drafted inside the batch's transaction, which may still fail, and the entry of a request whose batch did not
+    commit must not count its rows. The caller counts them once the batch has committed."""
+    rows, masked = dict(access.rows), set(access.masked)
+    try:
+        writer_view(access, dataset, spec, report)
+        return build()
+    finally:
+        access.rows.clear()
+        access.rows.update(rows)
+        access.masked.clear()
+        access.masked.update(masked)
 
 
 def audited_rows(view: dict[str, Any]) -> int:

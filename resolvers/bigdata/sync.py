@@ -20,7 +20,7 @@ from hub.sync.guard import authorize, note_rows
 from hub.sync.ingest import ingest as run_ingest
 from hub.sync.ingest import after_write, record_ingest_metrics
 from hub.sync.parse import objects_records
-from hub.sync.report_view import writer_view
+from hub.sync.report_view import drafted, writer_view
 from hub.sync.specs import ingest_specs
 
 if TYPE_CHECKING:
@@ -173,9 +173,9 @@ class SyncMutation:
         draft = getattr(ctx, "audit_draft", None)
 
         def audit_draft(stored: dict) -> AuditEntry:
-            """The operation's entry as it stands once the batch is applied, kept with it in the audit outbox."""
-            writer_view(ctx.access, found, spec, stored)  # counts the rows and masked fields the entry lists
-            return draft()
+            """The operation's entry as it stands once the batch is applied, kept with it in the audit outbox
+            (counting the batch's rows and masked fields, on ``ctx.access`` only once the batch has committed)."""
+            return drafted(ctx.access, found, spec, stored, draft)
 
         result = await run_ingest(db, spec, records(), consumer=consumer, idempotency_key=idempotency_key,
                                   fmt="graphql", report_limit=ctx.settings.ingest_report_rejects,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import Any
 
 import orjson
 import pytest
@@ -16,19 +15,14 @@ from hub.cli.main import app as cli_app
 from hub.db.pools import Databases
 from hub.governance import audit_outbox
 from hub.governance.audit import AuditEntry, insert_sql
-from hub.sync import http as sync_http
 from tests.support.audit_chain import verify_chain_ok
 from tests.support.database import prepare, with_database
 from tests.support.helpers import audit_refused, sql, sql_value
+from tests.support.outbox import ENTRIES, OPERATION, PENDING, POSTINGS, body, clearing_fails, graphql, post, posting
 from tests.support.sync import drain_outbox as drain
-from tests.support.sync import hub_client, scratch
+from tests.support.sync import scratch
 
-POSTINGS = "labor.job_postings"
-NDJSON = {"content-type": "application/x-ndjson"}
 runner = CliRunner()
-PENDING = "select count(*) from hub.audit_outbox"
-OPERATION = f"ingest {POSTINGS}"
-ENTRIES = "select count(*) from hub.audit_log where operation_name = $1"
 
 
 @pytest.fixture(scope="module")
@@ -41,31 +35,6 @@ def known(outbox_db):
     url = outbox_db[0].database_url
     return {"occupation": sql_value(url, "select min(code) from labor.occupations"),
             "uscc": sql_value(url, "select min(uscc) from commerce.enterprises")}
-
-
-def posting(known: dict[str, str], source_id: str) -> dict[str, Any]:
-    return {"source_id": source_id, "title": "数控车工", "enterprise_uscc": known["uscc"],
-            "occupation_code": known["occupation"], "headcount": 3, "wage_min": 6000, "wage_max": 8000,
-            "education": "SECONDARY_VOCATIONAL", "skill_level": 4, "district_code": "440106",
-            "posted_on": "2025-03-01", "closes_on": "2025-04-30"}
-
-
-def body(rows: list[dict[str, Any]]) -> bytes:
-    return b"".join(orjson.dumps(r) + b"\n" for r in rows)
-
-
-def post(settings, token: str, data: bytes, headers: dict[str, str] | None = None):
-    async def go():
-        async with hub_client(settings, token) as client:
-            return await client.post(f"/ingest/{POSTINGS}", content=data, headers={**NDJSON, **(headers or {})})
-    return asyncio.run(go())
-
-
-def graphql(settings, token: str, query: str, **variables: Any) -> dict[str, Any]:
-    async def go():
-        async with hub_client(settings, token) as client:
-            return (await client.post("/graphql", json={"query": query, "variables": variables})).json()
-    return asyncio.run(go())
 
 
 def refused_batch(settings, token: str, known: dict[str, str], source_id: str) -> None:
@@ -124,25 +93,24 @@ def test_an_audited_batch_leaves_nothing_pending_and_a_replay_stores_no_entry(ou
     assert sql_value(url, PENDING) == 0
 
 
-def test_the_drain_does_not_write_again_an_entry_its_request_wrote(outbox_db, known, monkeypatch) -> None:
-    """The request's entry committed but its outbox row could not be cleared: the drain finds the entry by its trace."""
+def test_the_drain_does_not_write_again_an_entry_its_request_wrote(outbox_db, known) -> None:
+    """The request's entry committed but could not be deleted from the outbox: the request marks it written in the
+    hub's database (hub.audit_outbox_written), and the drain deletes it without writing it again."""
     s, tokens = outbox_db
     url = s.database_url
     operation = f"ingest {POSTINGS}"
-
-    async def cannot_clear(db, pending) -> bool:
-        return False
-
-    monkeypatch.setattr(sync_http, "outbox_clear", cannot_clear)
-    response = post(s, tokens["labor"], body([posting(known, "OUTBOX-UNCLEARED-1")]))
+    with clearing_fails(url):
+        response = post(s, tokens["labor"], body([posting(known, "OUTBOX-UNCLEARED-1")]))
     assert response.status_code == 200, response.text
     assert sql_value(url, PENDING) == 1
     entries = sql_value(url, ENTRIES, operation)
     trace = orjson.loads(sql_value(url, "select entry::text from hub.audit_outbox"))["trace_id"]
     assert trace is not None and sql_value(url, "select count(*) from hub.audit_log where trace_id = $1", trace) == 1
+    assert sql_value(url, "select count(*) from hub.audit_outbox_written where trace_id = $1", trace) == 1
     done = drain(s)
     assert (done.appended, done.found) == (0, 1)
     assert sql_value(url, ENTRIES, operation) == entries and sql_value(url, PENDING) == 0
+    assert sql_value(url, "select count(*) from hub.audit_outbox_written") == 0  # the drain removed its marker
 
 
 def test_two_drains_at_once_write_each_pending_entry_once(outbox_db, known) -> None:

@@ -1,0 +1,59 @@
+"""Shared by tests: moved from sync/test_audit_outbox.py (the audit outbox's tests and its attacker's)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, Iterator
+
+import orjson
+
+from tests.support.helpers import sql
+from tests.support.sync import hub_client
+
+POSTINGS = "labor.job_postings"
+NDJSON = {"content-type": "application/x-ndjson"}
+PENDING = "select count(*) from hub.audit_outbox"
+OPERATION = f"ingest {POSTINGS}"
+ENTRIES = "select count(*) from hub.audit_log where operation_name = $1"
+
+
+def posting(known: dict[str, str], source_id: str) -> dict[str, Any]:
+    return {"source_id": source_id, "title": "数控车工", "enterprise_uscc": known["uscc"],
+            "occupation_code": known["occupation"], "headcount": 3, "wage_min": 6000, "wage_max": 8000,
+            "education": "SECONDARY_VOCATIONAL", "skill_level": 4, "district_code": "440106",
+            "posted_on": "2025-03-01", "closes_on": "2025-04-30"}
+
+
+def body(rows: list[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(r) + b"\n" for r in rows)
+
+
+def post(settings, token: str, data: bytes, headers: dict[str, str] | None = None):
+    async def go():
+        async with hub_client(settings, token) as client:
+            return await client.post(f"/ingest/{POSTINGS}", content=data, headers={**NDJSON, **(headers or {})})
+    return asyncio.run(go())
+
+
+def graphql(settings, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    async def go():
+        async with hub_client(settings, token) as client:
+            return (await client.post("/graphql", json={"query": query, "variables": variables})).json()
+    return asyncio.run(go())
+
+
+@contextlib.contextmanager
+def clearing_fails(url: str) -> Iterator[None]:
+    """While inside, the database refuses to delete an entry from its audit outbox (an operation's own clearing after
+    its entry was written, as when that database fails just then): a trigger on hub.audit_outbox, dropped on the way
+    out."""
+    sql(url, """create or replace function hub.test_refuse_clear() returns trigger language plpgsql as $$
+                begin raise exception 'the outbox cannot be cleared'; end $$""")
+    sql(url, """create trigger test_refuse_clear before delete on hub.audit_outbox for each row
+                execute function hub.test_refuse_clear()""")
+    try:
+        yield
+    finally:
+        sql(url, "drop trigger test_refuse_clear on hub.audit_outbox")
+        sql(url, "drop function hub.test_refuse_clear()")
