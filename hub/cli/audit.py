@@ -216,10 +216,9 @@ def audit_outbox_command(
 ) -> None:
     """The audit outbox: the entries of writes made while the audit log could not take them. Prints what is
     pending per database; exits 1 while entries are pending (after --drain: those it could not write)."""
-    # deferred imports: CLI start-up time
-    from hub.db.pools import Databases
-    from hub.db.runtime import resolved
-    from hub.governance import audit_outbox
+    from hub.db.pools import Databases  # deferred import: CLI start-up time
+    from hub.db.runtime import resolved  # deferred import: CLI start-up time
+    from hub.governance import audit_outbox  # deferred import: CLI start-up time
 
     settings = _settings()
 

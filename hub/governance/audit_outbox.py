@@ -17,7 +17,7 @@ started by the app's lifespan) and ``hub audit outbox --drain`` runs once:
   one, and deleted in that transaction after they committed in the log (a crash in between leaves them: they are
   drained again);
 - an entry whose operation did write it but could not delete it (its database failed just then) is not written
-  twice: ``clear`` then marks it written in the hub's database (``hub.audit_outbox_written``, migration 0030), and
+  twice: ``clear`` then marks it written in the hub's database (``hub.audit_outbox_written``, migration 0029), and
   the drain deletes a marked entry without writing it; a drain marks the entries it wrote too, until it has deleted
   them. The log itself cannot tell whose an entry is: a look-up by trace id (and the other values) took another
   operation's entry for the kept one, since a trace id is not an operation's own (a caller's ``traceparent``
