@@ -238,7 +238,8 @@ def audit_outbox_command(
         return
     if done is not None:
         _err.print(f"drained: {done.appended} entr{'y' if done.appended == 1 else 'ies'} written, {done.found} found "
-                   f"already in the log, {done.failed} failed")
+                   f"already in the log, {done.failed} failed, {done.forged} not the hub's (their MAC does not hold: "
+                   "left in the outbox, never written)")
     for name, pending, oldest in counts:
         since = f" (oldest {oldest.isoformat(timespec='seconds')})" if oldest is not None else ""
         typer.echo(f"{name}: {pending} pending{since}")

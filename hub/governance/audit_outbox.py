@@ -25,7 +25,11 @@ started by the app's lifespan) and ``hub audit outbox --drain`` runs once:
   its answer, and a replay of an ingest batch in that trace has the very values of its entry), and the writes of one
   GraphQL operation share its trace. When the marker cannot be written either (or the process stops between the
   entry and its deletion), the entry may be in the log twice: never missing;
-- the drained entry is the one its operation would have written, with its trace id; its time is when it was drained.
+- the drained entry is the one its operation would have written, with its trace id; its time is when it was drained;
+- only the hub's own entries are drained: each is kept with an HMAC-SHA256 of its text under the hub's secret
+  (``hub.audit_outbox_key``, in the hub's database; ``outbox_key``, ``mac_of``). A department's database may be run
+  apart from the hub's, by others: an entry made up or altered there is left in the outbox, counted ``forged`` and
+  logged, never appended. (A copy of a kept row would be appended as a second copy of a true entry.)
 
 The entry kept by a GraphQL mutation is the operation's entry as it stood when the write committed (what the
 operation had read and written by then, outcome OK); if the operation's own entry is written, that one stands and the
@@ -37,6 +41,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping
@@ -62,6 +68,7 @@ COUNT_QUERY = "hub/audit_outbox_count"
 MARK_QUERY = "hub/audit_outbox_mark"
 MARKED_QUERY = "hub/audit_outbox_marked"
 UNMARK_QUERY = "hub/audit_outbox_unmark"
+KEY_QUERY = "hub/audit_outbox_key"
 GRACE_SECONDS = 60.0  # an operation's own append and clearing happen well within this (the writer fails fast)
 DRAIN_BATCH = 100  # entries taken per transaction
 
@@ -77,14 +84,17 @@ class Pending:
 
 @dataclass(frozen=True, slots=True)
 class Drained:
-    """What one drain did: entries appended, entries found already written (cleared only), entries that failed."""
+    """What one drain did: entries appended, entries found already written (cleared only), entries that failed, and
+    entries not the hub's (their MAC does not hold: left in the outbox, never appended)."""
 
     appended: int = 0
     found: int = 0
     failed: int = 0
+    forged: int = 0
 
     def __add__(self, other: "Drained") -> "Drained":
-        return Drained(self.appended + other.appended, self.found + other.found, self.failed + other.failed)
+        return Drained(self.appended + other.appended, self.found + other.found, self.failed + other.failed,
+                       self.forged + other.forged)
 
 
 def pending_json(entry: AuditEntry) -> str:
@@ -99,10 +109,27 @@ def entry_from_json(text: str | bytes) -> AuditEntry:
     return AuditEntry(**{k: v for k, v in values.items() if k in known})
 
 
-async def keep(conn: "asyncpg.Connection", sql: Mapping[str, str], department: str, entry: AuditEntry) -> Pending:
+async def outbox_key(db: "Databases") -> bytes:
+    """The secret of the kept entries' MACs (``hub.audit_outbox_key`` in the hub's database), read once per
+    ``Databases``."""
+    primary = getattr(db, "primary", db)
+    key = getattr(primary, "audit_outbox_key", None)
+    if key is None:
+        key = primary.audit_outbox_key = (await primary.hub.fetchval(KEY_QUERY)).encode()
+    return key
+
+
+def mac_of(key: bytes, text: str) -> str:
+    """The HMAC-SHA256 (hex) of a kept entry's text (the standard library's ``hmac``)."""
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+async def keep(conn: "asyncpg.Connection", sql: Mapping[str, str], department: str, entry: AuditEntry,
+               key: bytes) -> Pending:
     """Keep ``entry`` in the outbox of ``department``'s database, on ``conn`` inside the transaction of the write it
-    records (``sql``: the SQL registry)."""
-    return Pending(department, await conn.fetchval(sql[INSERT_QUERY], pending_json(entry)), entry.trace_id)
+    records (``sql``: the SQL registry), with its MAC under ``key`` (``outbox_key``)."""
+    text = pending_json(entry)
+    return Pending(department, await conn.fetchval(sql[INSERT_QUERY], text, mac_of(key, text)), entry.trace_id)
 
 
 def staging(context: Any) -> Staged:
@@ -118,7 +145,8 @@ async def stage(tx: "Department", context: Any) -> None:
     operation's own entry is in the log. Nothing without a draft (no extension: a command, a test)."""
     draft = getattr(context, "audit_draft", None)
     if draft is not None:
-        context.audit_outbox.append(await keep(tx.pool, tx.sql, tx.name, draft()))
+        key = await outbox_key(context.db)
+        context.audit_outbox.append(await keep(tx.pool, tx.sql, tx.name, draft(), key))
 
 
 async def clear(db: "Databases", pending: Iterable[Pending]) -> bool:
@@ -168,7 +196,7 @@ async def drain(db: "Databases", grace: float = GRACE_SECONDS, limit: int = DRAI
             while True:
                 done, taken = await _drain_some(db, department, grace, limit)
                 total += done
-                if taken < limit or done.failed:
+                if taken < limit or done.failed or done.forged:
                     break
         except Exception:  # noqa: BLE001 - the next drain tries again
             log.warning("the audit outbox of the database of %s could not be drained", department, exc_info=True)
@@ -179,12 +207,18 @@ async def drain(db: "Databases", grace: float = GRACE_SECONDS, limit: int = DRAI
 async def _drain_some(db: "Databases", department: str, grace: float, limit: int) -> tuple[Drained, int]:
     dept = db.departments[department]
     database = db.pool_name(department)  # the outbox's database, as the markers name it
-    appended = found = failed = 0
+    appended = found = failed = forged = 0
+    key = await outbox_key(db)
     async with dept.pool.acquire(timeout=dept.acquire_timeout) as conn:
         async with conn.transaction():
             rows = await conn.fetch(db.registry[TAKE_QUERY], float(grace), limit)
             cleared: list[int] = []
             for row in rows:
+                if not hmac.compare_digest(row["mac"], mac_of(key, row["entry"])):
+                    forged += 1  # not written by the hub: never appended, left for an operator to look at
+                    log.error("AUDIT OUTBOX: the kept entry %s of %s was not written by the hub (its MAC does not "
+                              "hold); it is not appended", row["id"], department)
+                    continue
                 try:
                     entry = entry_from_json(row["entry"])
                     kept = Pending(department, row["id"], entry.trace_id)
@@ -209,7 +243,7 @@ async def _drain_some(db: "Databases", department: str, grace: float, limit: int
             await getattr(db, "primary", db).hub.execute(UNMARK_QUERY, database, cleared, counted=False)
         except Exception:  # noqa: BLE001 - a marker left behind names an entry no longer kept
             log.warning("the markers of drained audit entries could not be removed", exc_info=True)
-    return Drained(appended, found, failed), len(rows)
+    return Drained(appended, found, failed, forged), len(rows)
 
 
 async def _marked(db: "Databases", database: str, kept: Pending) -> bool:
@@ -233,7 +267,7 @@ async def run(db: "Databases", every: float, grace: float = GRACE_SECONDS) -> No
     """The process's drain: once at start, then every ``every`` seconds, until cancelled (the app's lifespan)."""
     while True:
         done = await drain(db, grace)
-        if done.appended or done.failed:
-            log.warning("audit outbox: %d pending entr%s written, %d failed", done.appended,
-                        "y" if done.appended == 1 else "ies", done.failed)
+        if done.appended or done.failed or done.forged:
+            log.warning("audit outbox: %d pending entr%s written, %d failed, %d not the hub's", done.appended,
+                        "y" if done.appended == 1 else "ies", done.failed, done.forged)
         await asyncio.sleep(every)

@@ -33,7 +33,7 @@ import orjson
 
 from hub.assembly import contributions
 from hub.errors import Conflict, raise_mapped
-from hub.governance.audit_outbox import Pending, keep
+from hub.governance.audit_outbox import Pending, keep, outbox_key
 from hub.sync.parse import Record, raw_text
 from hub.sync.specs import Spec, validate_row
 from hub.sync.validate import Invalid
@@ -76,6 +76,7 @@ async def ingest(db: "Databases", spec: Spec, records: AsyncIterator[list[Record
     ``audit_outbox.clear`` once the entry is in the log. Not called for a replay (nothing applied)."""
     sql = db.registry
     try:
+        key = None if audit_draft is None else await outbox_key(db)  # before a connection is held
         dept = db.departments[spec.department]
         async with dept.pool.acquire(timeout=dept.acquire_timeout) as conn:
             async with conn.transaction():
@@ -95,7 +96,9 @@ async def ingest(db: "Databases", spec: Spec, records: AsyncIterator[list[Record
                 await conn.execute(sql["sync/ingest_batch_finish"], batch_id, report["received"], report["inserted"],
                                    report["updated"], report["unchanged"], report["rejected"], report["warnings"],
                                    orjson.dumps(report).decode())
-                pending = None if audit_draft is None else await keep(conn, sql, spec.department, audit_draft(report))
+                pending = None
+                if audit_draft is not None:  # its entry, kept with the batch (hub.governance.audit_outbox)
+                    pending = await keep(conn, sql, spec.department, audit_draft(report), key)
         return IngestResult(report, replayed=False, pending=pending)
     except Exception as exc:
         raise_mapped(exc)

@@ -1,14 +1,26 @@
 -- The audit outbox (hub.governance.audit_outbox), in every database: a write commits in its department's database
 -- (an ingest batch, a grant, a report's publication), and only then can its audit entry be appended to hub.audit_log
 -- (the hub's primary, possibly another database). When that append failed, the write stayed with no entry. Now the
--- entry its operation will write (the values hub.governance.audit.AuditEntry holds, as JSON) is inserted here in the
+-- entry its operation will write (the values hub.governance.audit.AuditEntry holds, as JSON text) is inserted here in the
 -- transaction of the write, deleted once the entry is in the log, and appended by the drain of a hub process when it
 -- is still here after a grace period.
+--
+-- A department's database may be run apart from the hub's (Settings.department_urls), by others: whoever could write
+-- to its outbox would have the drain append any entry, for any consumer, to the hub's chained log. So every kept
+-- entry carries an HMAC-SHA256 of its text (mac) under a secret of the hub's database (hub.audit_outbox_key, in the
+-- primary: two random UUIDs, 244 random bits), and the drain appends only entries whose MAC holds.
 create table hub.audit_outbox (
     id bigint generated always as identity primary key,
-    entry jsonb not null,
+    entry text not null,
+    mac text not null,
     pending_at timestamptz not null default clock_timestamp()
 );
+
+create table hub.audit_outbox_key (
+    one boolean primary key default true check (one),
+    secret text not null default (gen_random_uuid()::text || gen_random_uuid()::text)
+);
+insert into hub.audit_outbox_key default values;
 
 create index audit_outbox_pending_at_idx on hub.audit_outbox (pending_at, id);
 

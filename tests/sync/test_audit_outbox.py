@@ -288,3 +288,27 @@ def test_a_department_in_its_own_database_keeps_its_entries_in_that_database(ser
     assert (done.appended, done.failed) == (1, 0)
     assert sql_value(main_url, ENTRIES, OPERATION) == before + 1 and sql_value(labor_url, PENDING) == 0
     verify_chain_ok(main_url)
+
+
+def test_an_entry_the_hub_did_not_keep_is_never_appended(outbox_db, known) -> None:
+    """A department's database may be run by others (Settings.department_urls): whoever can write to its outbox must not
+    have the drain put an entry of their own into the hub's log, for any consumer. Every kept entry carries an HMAC
+    under the hub's key; a made-up one, or a kept one altered, is left in the outbox and never appended."""
+    s, tokens = outbox_db
+    url = s.database_url
+    refused_batch(s, tokens["labor"], known, "OUTBOX-FORGED-1")
+    real, real_mac = sql(url, "select entry, mac from hub.audit_outbox")[0]
+    made_up = audit_outbox.pending_json(AuditEntry(operation_type="query", operation_name="Forged", consumer_id=1,
+                                                   department="commerce", datasets=["labor.job_seekers"]))
+    altered = real.replace('"outcome":"OK"', '"outcome":"DENIED"')
+    assert altered != real
+    sql(url, "insert into hub.audit_outbox (entry, mac) values ($1, $2), ($3, $4)", made_up, "0" * 64, altered,
+        real_mac)
+    done = drain(s)
+    assert (done.appended, done.forged) == (1, 2)  # the hub's own entry, and nothing of the two others
+    assert sql_value(url, "select count(*) from hub.audit_log where operation_name = 'Forged' or outcome = 'DENIED' "
+                          "and trace_id = $1", orjson.loads(real)["trace_id"]) == 0
+    shown = runner.invoke(cli_app, ["audit", "outbox", "--drain", "--grace", "0"], env={"DATABASE_URL": url})
+    assert shown.exit_code == 1 and "2 not the hub's" in shown.output and "primary: 2 pending" in shown.output
+    sql(url, "delete from hub.audit_outbox")  # an operator's clean-up, after looking
+    verify_chain_ok(url)
