@@ -115,12 +115,7 @@ def create_app(settings: Settings, tracer_provider: TracerProvider | None = None
         background = [asyncio.ensure_future(task(db, settings)) for c in contributions() for task in c.background]
         # Signed checkpoints of the audit chain's head (hub.governance.checkpoints), on a connection of its own.
         checkpoints = asyncio.ensure_future(signer.run(db.url_of("bigdata"))) if signer is not None else None
-        # The audit entries of writes made while the log could not take them (hub.governance.audit_outbox). Its key is
-        # read now, so that no write's transaction waits for a second connection to read it (else at its first use).
-        try:
-            await audit_outbox.outbox_key(db)
-        except Exception:  # noqa: BLE001 - read again at the first write
-            log.warning("the audit outbox's key could not be read at start", exc_info=True)
+        # The audit entries of writes made while the log could not take them (hub.governance.audit_outbox).
         outbox = (asyncio.ensure_future(audit_outbox.run(db, settings.audit_outbox_seconds))
                   if settings.audit_outbox_seconds > 0 else None)
         if settings.gc_tuning:

@@ -111,7 +111,9 @@ def entry_from_json(text: str | bytes) -> AuditEntry:
 
 async def outbox_key(db: "Databases") -> bytes:
     """The secret of the kept entries' MACs (``hub.audit_outbox_key`` in the hub's database), read once per
-    ``Databases``."""
+    ``Databases``, at its first use (an ingest reads it before it takes its connection; a mutation inside its
+    transaction, on a second connection: should its pool have none within its acquire timeout, that first write fails,
+    SERVICE_UNAVAILABLE, and nothing is kept or written)."""
     primary = getattr(db, "primary", db)
     key = getattr(primary, "audit_outbox_key", None)
     if key is None:
@@ -264,10 +266,11 @@ async def counts(db: "Databases") -> list[tuple[str, int, dt.datetime | None]]:
 
 
 async def run(db: "Databases", every: float, grace: float = GRACE_SECONDS) -> None:
-    """The process's drain: once at start, then every ``every`` seconds, until cancelled (the app's lifespan)."""
+    """The process's drain: every ``every`` seconds, until cancelled (the app's lifespan). Not at once: a process
+    starting takes no connection for it, and an entry is drained a grace period after its write anyway."""
     while True:
+        await asyncio.sleep(every)
         done = await drain(db, grace)
         if done.appended or done.failed or done.forged:
             log.warning("audit outbox: %d pending entr%s written, %d failed, %d not the hub's", done.appended,
                         "y" if done.appended == 1 else "ies", done.failed, done.forged)
-        await asyncio.sleep(every)
