@@ -232,15 +232,16 @@ class Department:
                                      len(result) if method == "fetch" else None)
         return result
 
-    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        return await self._run("fetch", query, args)
+    async def fetch(self, query: str, *args: Any, counted: bool = True) -> list[asyncpg.Record]:
+        return await self._run("fetch", query, args, counted)
 
-    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        rows = await self.fetch(query, *args)
+    async def fetchrow(self, query: str, *args: Any, counted: bool = True) -> asyncpg.Record | None:
+        rows = await self.fetch(query, *args, counted=counted)
         return rows[0] if rows else None
 
-    async def fetchval(self, query: str, *args: Any) -> Any:
-        row = await self.fetchrow(query, *args)
+    async def fetchval(self, query: str, *args: Any, counted: bool = True) -> Any:
+        """The first column of the first row. ``counted=False`` leaves ``stats`` alone (the audit outbox's reads)."""
+        row = await self.fetchrow(query, *args, counted=counted)
         return None if row is None else row[0]
 
     async def execute(self, query: str, *args: Any, counted: bool = True) -> str:

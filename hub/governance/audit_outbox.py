@@ -117,7 +117,7 @@ async def outbox_key(db: "Databases") -> bytes:
     primary = getattr(db, "primary", db)
     key = getattr(primary, "audit_outbox_key", None)
     if key is None:
-        key = primary.audit_outbox_key = (await primary.hub.fetchval(KEY_QUERY)).encode()
+        key = primary.audit_outbox_key = (await primary.hub.fetchval(KEY_QUERY, counted=False)).encode()
     return key
 
 
@@ -251,7 +251,8 @@ async def _drain_some(db: "Databases", department: str, grace: float, limit: int
 async def _marked(db: "Databases", database: str, kept: Pending) -> bool:
     """The entry is in the log already: its operation (or an earlier drain) wrote it and marked it (``mark``), but
     could not delete it from the outbox of ``database``."""
-    return bool(await getattr(db, "primary", db).hub.fetchval(MARKED_QUERY, database, kept.outbox_id, kept.trace_id))
+    return bool(await getattr(db, "primary", db).hub.fetchval(MARKED_QUERY, database, kept.outbox_id, kept.trace_id,
+                                                                counted=False))
 
 
 async def counts(db: "Databases") -> list[tuple[str, int, dt.datetime | None]]:

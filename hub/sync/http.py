@@ -308,7 +308,7 @@ async def ingest_endpoint(request: Request) -> Response:
         else:  # the entry kept with the batch in the audit outbox, then cleared from it
             await append(request.app.state.db, entries[-1])
             await outbox_clear(request.app.state.db, [result.pending])
-    except Exception:  # noqa: BLE001 - applied, its entry pending in the outbox: say so; a retry with the key gets the report
+    except Exception:  # noqa: BLE001 - applied, its entry kept in the outbox (drained later): say so
         log.error("AUDIT LOG UNAVAILABLE: %s was applied; its entry waits in the audit outbox", operation,
                   exc_info=True)
         return error_response(ServiceUnavailable("audit log unavailable (the batch was applied; retry with the same "
