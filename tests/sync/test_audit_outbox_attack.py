@@ -468,3 +468,59 @@ def test_a_socket_operation_stopped_while_its_entry_is_written_leaves_one_entry(
     assert sql_value(url, PENDING) == 0  # cleared by the operation, though it was stopped
     drain(s)
     assert sql_value(url, ENTRIES, "AttackStop") == 1
+
+
+# The HMAC of the kept entries (4dc042e), attacked by whoever can write to a department's database but not the hub's.
+
+FORGED = "delete from hub.audit_outbox where mac = '" + "0" * 64 + "'"
+
+
+def test_a_page_of_forged_rows_ahead_does_not_stop_the_drain_of_the_hubs_entries(attack_db, known) -> None:
+    """One page (``DRAIN_BATCH``) of made-up rows dated before everything else: the drain took that page, counted
+    it forged, stopped (it broke off at a forged row), and the next drain took the same page again. The hub's own
+    entries behind it were never appended, whatever their number: anyone who can write to a department's outbox (or
+    a batch of rows kept under an older key) stops its audit for good."""
+    s, tokens = attack_db
+    url = s.database_url
+    with audit_refused(url, OPERATION):
+        assert post(s, tokens["labor"], body([posting(known, "ATTACK-STARVE-1")])).status_code == 503
+    made_up = audit_outbox.pending_json(audit_outbox.AuditEntry(operation_name="Forged", consumer_id=1))
+    sql(url, "insert into hub.audit_outbox (entry, mac, pending_at) select $1, $2, timestamptz '2000-01-01' + "
+             "make_interval(secs => g) from generate_series(1, $3) g", made_up, "0" * 64, audit_outbox.DRAIN_BATCH)
+    before = sql_value(url, ENTRIES, OPERATION)
+    try:
+        for _ in range(2):
+            done = drain(s)
+            assert done.forged == audit_outbox.DRAIN_BATCH
+            if done.appended:
+                break
+        assert done.appended == 1
+        assert sql_value(url, ENTRIES, OPERATION) == before + 1
+        assert sql_value(url, "select count(*) from hub.audit_log where operation_name = 'Forged'") == 0
+    finally:
+        sql(url, FORGED)
+    verify_chain_ok(url)
+
+
+@pytest.mark.xfail(strict=True, reason="open: a copy of a row the hub kept is appended again (its MAC holds); "
+                                       "see the report of attack8")
+def test_a_copy_of_a_kept_row_is_not_appended_a_second_time(attack_db, known) -> None:
+    """Whoever can write to a department's database sees every row the hub keeps there (a trigger can copy each as it
+    is inserted, before its operation deletes it). Inserted again later, the copy's MAC holds: the drain appends the
+    entry a second time, dated then — the consumer's write is in the log twice (or ten times), as the department
+    chooses. The module's docstring says so ("a copy of a kept row would be appended as a second copy"); the MAC
+    covers the text only, not which row of which database it was kept as, and the hub keeps no record of the
+    entries it has appended or cleared."""
+    s, tokens = attack_db
+    url = s.database_url
+    with audit_refused(url, OPERATION):
+        assert post(s, tokens["labor"], body([posting(known, "ATTACK-COPY-1")])).status_code == 503
+    [kept] = sql(url, "select entry, mac from hub.audit_outbox")
+    before = sql_value(url, ENTRIES, OPERATION)
+    assert drain(s).appended == 1
+    sql(url, "insert into hub.audit_outbox (entry, mac) values ($1, $2)", kept["entry"], kept["mac"])
+    try:
+        done = drain(s)
+        assert sql_value(url, ENTRIES, OPERATION) == before + 1, done
+    finally:
+        sql(url, "delete from hub.audit_outbox where entry = $1", kept["entry"])
