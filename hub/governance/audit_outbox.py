@@ -220,11 +220,10 @@ async def _drain_some(db: "Databases", department: str, grace: float, limit: int
         async with conn.transaction():
             rows = await conn.fetch(db.registry[TAKE_QUERY], float(grace), limit, *(after or (None, None)))
             cleared: list[int] = []
+            not_ours: list[int] = []
             for row in rows:
                 if not hmac.compare_digest(row["mac"], mac_of(key, row["entry"])):
-                    forged += 1  # not written by the hub: never appended, left for an operator to look at
-                    log.error("AUDIT OUTBOX: the kept entry %s of %s was not written by the hub (its MAC does not "
-                              "hold); it is not appended", row["id"], department)
+                    not_ours.append(row["id"])  # not written by the hub: never appended, left for an operator
                     continue
                 try:
                     entry = entry_from_json(row["entry"])
@@ -245,6 +244,11 @@ async def _drain_some(db: "Databases", department: str, grace: float, limit: int
                     break  # the log is likely down: keep the order, stop here
             if cleared:
                 await conn.execute(db.registry[CLEAR_QUERY], cleared)
+    if not_ours:  # one line a page: the drain goes on past them, however many are placed there
+        forged = len(not_ours)
+        log.error("AUDIT OUTBOX: %d entr%s in the audit outbox of %s not written by the hub (the MAC does not hold), "
+                  "left there, not appended: ids %s", forged, "y" if forged == 1 else "ies", database,
+                  ", ".join(map(str, not_ours[:10])) + (", ..." if forged > 10 else ""))
     if cleared:  # deleted: their markers are of no more use
         try:
             await getattr(db, "primary", db).hub.execute(UNMARK_QUERY, database, cleared, counted=False)
