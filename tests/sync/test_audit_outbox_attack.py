@@ -524,3 +524,37 @@ def test_a_copy_of_a_kept_row_is_not_appended_a_second_time(attack_db, known) ->
         assert sql_value(url, ENTRIES, OPERATION) == before + 1, done
     finally:
         sql(url, "delete from hub.audit_outbox where entry = $1", kept["entry"])
+
+
+def test_an_entry_signed_with_a_departments_own_key_is_not_the_hubs(server_url, settings) -> None:
+    """Probe (passes): migration 0029 makes hub.audit_outbox_key in every database, a department's too, where whoever
+    runs it can read its secret. Labor in a database of its own: an entry made up there and MAC'd under labor's own
+    secret is forged (the key is the hub's, read from the hub's database only, by every Databases); one MAC'd under
+    the hub's secret would be appended (what the key is: it must never leave the hub's database)."""
+    from dataclasses import replace
+
+    from tests.support.database import prepare, with_database
+
+    main_url = with_database(server_url, "hub_test_outbox_attack_main")
+    labor_url = with_database(server_url, "hub_test_outbox_attack_labor")
+    asyncio.run(prepare(replace(settings, database_url=main_url, department_urls={}), server_url,
+                        "hub_test_outbox_attack_main", scale=None, test_grants=False))
+    asyncio.run(prepare(replace(settings, database_url=labor_url, department_urls={}), server_url,
+                        "hub_test_outbox_attack_labor", scale=None, test_grants=False))
+    split = replace(settings, database_url=main_url, department_urls={"labor": labor_url}, rate_limit_per_second=0.0)
+    labor_secret = sql_value(labor_url, "select secret from hub.audit_outbox_key").encode()
+    hub_secret = sql_value(main_url, "select secret from hub.audit_outbox_key").encode()
+    assert labor_secret != hub_secret and len(hub_secret) == 72  # two v4 UUIDs: 244 random bits
+    made_up = audit_outbox.pending_json(audit_outbox.AuditEntry(operation_type="mutation", operation_name="Forged",
+                                                               consumer_id=1, department="labor"))
+    sql(labor_url, "insert into hub.audit_outbox (entry, mac) values ($1, $2)", made_up,
+        audit_outbox.mac_of(labor_secret, made_up))
+    done = drain(split)
+    assert (done.appended, done.forged) == (0, 1)
+    sql(labor_url, "delete from hub.audit_outbox")
+    sql(labor_url, "insert into hub.audit_outbox (entry, mac) values ($1, $2)", made_up,
+        audit_outbox.mac_of(hub_secret, made_up))
+    done = drain(split)
+    assert (done.appended, done.forged) == (1, 0)
+    assert sql_value(main_url, ENTRIES, "Forged") == 1 and sql_value(labor_url, PENDING) == 0
+    verify_chain_ok(main_url)
