@@ -558,3 +558,46 @@ def test_an_entry_signed_with_a_departments_own_key_is_not_the_hubs(server_url, 
     assert (done.appended, done.forged) == (1, 0)
     assert sql_value(main_url, ENTRIES, "Forged") == 1 and sql_value(labor_url, PENDING) == 0
     verify_chain_ok(main_url)
+
+
+@pytest.mark.xfail(strict=True, reason="open: a kept row captured from a transaction that did not commit is appended "
+                                       "(its MAC holds); see the report of attack8")
+def test_a_kept_row_of_a_batch_that_did_not_commit_is_not_appended(attack_db, known, monkeypatch) -> None:
+    """Whoever runs a department's database sees each kept row as it is inserted (with log_statement = 'all' its
+    server log shows the INSERT's parameters, the entry and its MAC; here the test records them) and can have the
+    transaction fail after it (a deferred constraint trigger that raises at commit). Inserted again, that row's MAC
+    holds: the drain appends an entry (outcome OK, rows counted) for a batch that never committed — what the outbox
+    exists to rule out ("an entry must not claim a write that did not commit")."""
+    from hub.sync import ingest as ingest_module
+
+    s, tokens = attack_db
+    url = s.database_url
+    seen: list[tuple[str, str]] = []
+    real_keep = ingest_module.keep
+
+    async def keep(conn, sql_, department, entry, key):
+        pending = await real_keep(conn, sql_, department, entry, key)
+        row = await conn.fetchrow("select entry, mac from hub.audit_outbox where id = $1", pending.outbox_id)
+        seen.append((row["entry"], row["mac"]))
+        return pending
+
+    monkeypatch.setattr(ingest_module, "keep", keep)
+    sql(url, """create or replace function hub.test_refuse_commit() returns trigger language plpgsql as $$
+                begin raise exception 'refused at commit'; end $$""")
+    sql(url, """create constraint trigger test_refuse_commit after insert on hub.audit_outbox deferrable initially
+                deferred for each row execute function hub.test_refuse_commit()""")
+    try:
+        answer = post(s, tokens["labor"], body([posting(known, "ATTACK-UNCOMMITTED-1")]))
+    finally:
+        sql(url, "drop trigger test_refuse_commit on hub.audit_outbox")
+        sql(url, "drop function hub.test_refuse_commit()")
+    assert answer.status_code >= 400 and sql_value(url, SOURCE_IDS, "ATTACK-UNCOMMITTED-%") == 0
+    [(entry, mac)] = seen
+    assert orjson.loads(entry)["rows"] == {POSTINGS: 1}
+    sql(url, "insert into hub.audit_outbox (entry, mac) values ($1, $2)", entry, mac)
+    before = sql_value(url, ENTRIES, OPERATION)
+    try:
+        done = drain(s)
+        assert (done.appended, sql_value(url, ENTRIES, OPERATION)) == (0, before), done
+    finally:
+        sql(url, "delete from hub.audit_outbox where entry = $1", entry)
