@@ -567,7 +567,8 @@ def test_a_kept_row_of_a_batch_that_did_not_commit_is_not_appended(attack_db, kn
     server log shows the INSERT's parameters, the entry and its MAC; here the test records them) and can have the
     transaction fail after it (a deferred constraint trigger that raises at commit). Inserted again, that row's MAC
     holds: the drain appends an entry (outcome OK, rows counted) for a batch that never committed — what the outbox
-    exists to rule out ("an entry must not claim a write that did not commit")."""
+    exists to rule out ("an entry must not claim a write that did not commit"). The writer here is the hub's admin
+    (an admin may ingest into any department's dataset), not the department's own consumer."""
     from hub.sync import ingest as ingest_module
 
     s, tokens = attack_db
@@ -587,13 +588,13 @@ def test_a_kept_row_of_a_batch_that_did_not_commit_is_not_appended(attack_db, kn
     sql(url, """create constraint trigger test_refuse_commit after insert on hub.audit_outbox deferrable initially
                 deferred for each row execute function hub.test_refuse_commit()""")
     try:
-        answer = post(s, tokens["labor"], body([posting(known, "ATTACK-UNCOMMITTED-1")]))
+        answer = post(s, tokens["admin"], body([posting(known, "ATTACK-UNCOMMITTED-1")]))  # the hub's admin's batch
     finally:
         sql(url, "drop trigger test_refuse_commit on hub.audit_outbox")
         sql(url, "drop function hub.test_refuse_commit()")
     assert answer.status_code >= 400 and sql_value(url, SOURCE_IDS, "ATTACK-UNCOMMITTED-%") == 0
     [(entry, mac)] = seen
-    assert orjson.loads(entry)["rows"] == {POSTINGS: 1}
+    assert orjson.loads(entry)["rows"] == {POSTINGS: 1} and orjson.loads(entry)["department"] == "bigdata"
     sql(url, "insert into hub.audit_outbox (entry, mac) values ($1, $2)", entry, mac)
     before = sql_value(url, ENTRIES, OPERATION)
     try:
