@@ -29,7 +29,8 @@ started by the app's lifespan) and ``hub audit outbox --drain`` runs once:
 - only the hub's own entries are drained: each is kept with an HMAC-SHA256 of its text under the hub's secret
   (``hub.audit_outbox_key``, in the hub's database; ``outbox_key``, ``mac_of``). A department's database may be run
   apart from the hub's, by others: an entry made up or altered there is left in the outbox, counted ``forged`` and
-  logged, never appended. (A copy of a kept row would be appended as a second copy of a true entry.)
+  logged, never appended; the drain goes on past it (page after page, ``TAKE_QUERY``). (A copy of a kept row would be
+  appended as a second copy of a true entry.)
 
 The entry kept by a GraphQL mutation is the operation's entry as it stood when the write committed (what the
 operation had read and written by then, outcome OK); if the operation's own entry is written, that one stands and the
@@ -194,11 +195,14 @@ async def drain(db: "Databases", grace: float = GRACE_SECONDS, limit: int = DRAI
     total = Drained()
     for url in db.distinct_urls():
         department = next(d for d in db.departments if db.url_of(d) == url)
+        after: tuple[dt.datetime, int] | None = None  # where the previous page ended (its last entry)
         try:
             while True:
-                done, taken = await _drain_some(db, department, grace, limit)
+                done, after, taken = await _drain_some(db, department, grace, limit, after)
                 total += done
-                if taken < limit or done.failed or done.forged:
+                # A forged entry stays in the outbox: the next page starts after it (else a page of them, placed
+                # first, would be taken again and again, and the hub's own entries behind it never appended).
+                if taken < limit or done.failed:
                     break
         except Exception:  # noqa: BLE001 - the next drain tries again
             log.warning("the audit outbox of the database of %s could not be drained", department, exc_info=True)
@@ -206,20 +210,20 @@ async def drain(db: "Databases", grace: float = GRACE_SECONDS, limit: int = DRAI
     return total
 
 
-async def _drain_some(db: "Databases", department: str, grace: float, limit: int) -> tuple[Drained, int]:
+async def _drain_some(db: "Databases", department: str, grace: float, limit: int,
+                      after: tuple[dt.datetime, int] | None) -> tuple[Drained, tuple[dt.datetime, int] | None, int]:
     dept = db.departments[department]
     database = db.pool_name(department)  # the outbox's database, as the markers name it
     appended = found = failed = forged = 0
     key = await outbox_key(db)
     async with dept.pool.acquire(timeout=dept.acquire_timeout) as conn:
         async with conn.transaction():
-            rows = await conn.fetch(db.registry[TAKE_QUERY], float(grace), limit)
+            rows = await conn.fetch(db.registry[TAKE_QUERY], float(grace), limit, *(after or (None, None)))
             cleared: list[int] = []
+            not_ours: list[int] = []
             for row in rows:
                 if not hmac.compare_digest(row["mac"], mac_of(key, row["entry"])):
-                    forged += 1  # not written by the hub: never appended, left for an operator to look at
-                    log.error("AUDIT OUTBOX: the kept entry %s of %s was not written by the hub (its MAC does not "
-                              "hold); it is not appended", row["id"], department)
+                    not_ours.append(row["id"])  # not written by the hub: never appended, left for an operator
                     continue
                 try:
                     entry = entry_from_json(row["entry"])
@@ -240,12 +244,18 @@ async def _drain_some(db: "Databases", department: str, grace: float, limit: int
                     break  # the log is likely down: keep the order, stop here
             if cleared:
                 await conn.execute(db.registry[CLEAR_QUERY], cleared)
+    if not_ours:  # one line a page: the drain goes on past them, however many are placed there
+        forged = len(not_ours)
+        log.error("AUDIT OUTBOX: %d entr%s in the audit outbox of %s not written by the hub (the MAC does not hold), "
+                  "left there, not appended: ids %s", forged, "y" if forged == 1 else "ies", database,
+                  ", ".join(map(str, not_ours[:10])) + (", ..." if forged > 10 else ""))
     if cleared:  # deleted: their markers are of no more use
         try:
             await getattr(db, "primary", db).hub.execute(UNMARK_QUERY, database, cleared, counted=False)
         except Exception:  # noqa: BLE001 - a marker left behind names an entry no longer kept
             log.warning("the markers of drained audit entries could not be removed", exc_info=True)
-    return Drained(appended, found, failed, forged), len(rows)
+    last = (rows[-1]["pending_at"], rows[-1]["id"]) if rows else after
+    return Drained(appended, found, failed, forged), last, len(rows)
 
 
 async def _marked(db: "Databases", database: str, kept: Pending) -> bool:
