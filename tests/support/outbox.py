@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import orjson
 
-from tests.support.helpers import sql
+from tests.support.helpers import sql, sql_value
 from tests.support.sync import hub_client
 
 POSTINGS = "labor.job_postings"
@@ -44,16 +44,32 @@ def graphql(settings, token: str, query: str, **variables: Any) -> dict[str, Any
 
 
 @contextlib.contextmanager
-def clearing_fails(url: str) -> Iterator[None]:
-    """While inside, the database refuses to delete an entry from its audit outbox (an operation's own clearing after
-    its entry was written, as when that database fails just then): a trigger on hub.audit_outbox, dropped on the way
-    out."""
-    sql(url, """create or replace function hub.test_refuse_clear() returns trigger language plpgsql as $$
-                begin raise exception 'the outbox cannot be cleared'; end $$""")
-    sql(url, """create trigger test_refuse_clear before delete on hub.audit_outbox for each row
-                execute function hub.test_refuse_clear()""")
+def refused(url: str, event: str, name: str, message: str) -> Iterator[None]:
+    """While inside, the database refuses every ``event`` (insert, delete) on hub.audit_outbox with ``message``: a
+    trigger ``name``, dropped on the way out."""
+    sql(url, f"""create or replace function hub.{name}() returns trigger language plpgsql as $$
+                begin raise exception '{message}'; end $$""")
+    sql(url, f"""create trigger {name} before {event} on hub.audit_outbox for each row execute function hub.{name}()""")
     try:
         yield
     finally:
-        sql(url, "drop trigger test_refuse_clear on hub.audit_outbox")
-        sql(url, "drop function hub.test_refuse_clear()")
+        sql(url, f"drop trigger {name} on hub.audit_outbox")
+        sql(url, f"drop function hub.{name}()")
+
+
+def clearing_fails(url: str) -> contextlib.AbstractContextManager[None]:
+    """While inside, the database refuses to delete an entry from its audit outbox (an operation's own clearing after
+    its entry was written, as when that database fails just then)."""
+    return refused(url, "delete", "test_refuse_clear", "the outbox cannot be cleared")
+
+
+def keeping_fails(url: str) -> contextlib.AbstractContextManager[None]:
+    """While inside, keeping an entry in the audit outbox fails (after the entry was drafted, before the write
+    commits: its transaction rolls back)."""
+    return refused(url, "insert", "test_refuse_keep", "the entry cannot be kept")
+
+
+def known_codes(url: str) -> dict[str, str]:
+    """An occupation code and an enterprise's USCC of the demo data at ``url``, for valid postings."""
+    return {"occupation": sql_value(url, "select min(code) from labor.occupations"),
+            "uscc": sql_value(url, "select min(uscc) from commerce.enterprises")}

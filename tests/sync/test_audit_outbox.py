@@ -18,7 +18,8 @@ from hub.governance.audit import AuditEntry, insert_sql
 from tests.support.audit_chain import verify_chain_ok
 from tests.support.database import prepare, with_database
 from tests.support.helpers import audit_refused, sql, sql_value
-from tests.support.outbox import ENTRIES, OPERATION, PENDING, POSTINGS, body, clearing_fails, graphql, post, posting
+from tests.support.outbox import (ENTRIES, OPERATION, PENDING, POSTINGS, body, clearing_fails, graphql, known_codes, post,
+                                   posting)
 from tests.support.sync import drain_outbox as drain
 from tests.support.sync import scratch
 
@@ -32,9 +33,7 @@ def outbox_db(server_url, settings):
 
 @pytest.fixture(scope="module")
 def known(outbox_db):
-    url = outbox_db[0].database_url
-    return {"occupation": sql_value(url, "select min(code) from labor.occupations"),
-            "uscc": sql_value(url, "select min(uscc) from commerce.enterprises")}
+    return known_codes(outbox_db[0].database_url)
 
 
 def refused_batch(settings, token: str, known: dict[str, str], source_id: str) -> None:

@@ -31,7 +31,8 @@ from hub.governance.consumers import hash_token
 from tests.support.audit_chain import verify_chain_ok
 from tests.support.helpers import audit_refused, sql, sql_value
 from tests.support.live import serve_in_thread
-from tests.support.outbox import ENTRIES, OPERATION, PENDING, POSTINGS, body, clearing_fails, graphql, post, posting
+from tests.support.outbox import (ENTRIES, OPERATION, PENDING, POSTINGS, body, clearing_fails, graphql, keeping_fails,
+                                   known_codes, post, posting)
 from tests.support.sync import drain_outbox as drain
 from tests.support.sync import hub_client, scratch
 
@@ -45,9 +46,7 @@ def attack_db(server_url, settings):
 
 @pytest.fixture(scope="module")
 def known(attack_db):
-    url = attack_db[0].database_url
-    return {"occupation": sql_value(url, "select min(code) from labor.occupations"),
-            "uscc": sql_value(url, "select min(uscc) from commerce.enterprises")}
+    return known_codes(attack_db[0].database_url)
 
 
 @pytest.fixture(autouse=True)
@@ -313,21 +312,6 @@ def test_an_operation_held_past_the_grace_period_has_its_first_batch_in_two_entr
     done, answer = asyncio.run(go())
     assert done.appended == 1 and answer["data"]["second"]["received"] == 1, answer
     assert sql_value(url, ENTRIES, "AttackHeld") == 2
-
-
-@contextlib.contextmanager
-def keeping_fails(url: str) -> Iterator[None]:
-    """While inside, keeping an entry in the audit outbox fails (after the entry was drafted, before the write
-    commits: its transaction rolls back): a trigger on hub.audit_outbox, dropped on the way out."""
-    sql(url, """create or replace function hub.test_refuse_keep() returns trigger language plpgsql as $$
-                begin raise exception 'the entry cannot be kept'; end $$""")
-    sql(url, """create trigger test_refuse_keep before insert on hub.audit_outbox for each row
-                execute function hub.test_refuse_keep()""")
-    try:
-        yield
-    finally:
-        sql(url, "drop trigger test_refuse_keep on hub.audit_outbox")
-        sql(url, "drop function hub.test_refuse_keep()")
 
 
 def test_a_batch_that_did_not_commit_is_not_counted_by_its_error_entry(attack_db, known) -> None:
