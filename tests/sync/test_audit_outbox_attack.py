@@ -487,7 +487,7 @@ def test_a_page_of_forged_rows_ahead_does_not_stop_the_drain_of_the_hubs_entries
 
 
 @pytest.mark.xfail(strict=True, reason="open: a copy of a row the hub kept is appended again (its MAC holds); "
-                                       "see the report of attack8")
+                                       "docs/sharing.md (the audit outbox)")
 def test_a_copy_of_a_kept_row_is_not_appended_a_second_time(attack_db, known) -> None:
     """Whoever can write to a department's database sees every row the hub keeps there (a trigger can copy each as it
     is inserted, before its operation deletes it). Inserted again later, the copy's MAC holds: the drain appends the
@@ -545,7 +545,7 @@ def test_an_entry_signed_with_a_departments_own_key_is_not_the_hubs(server_url, 
 
 
 @pytest.mark.xfail(strict=True, reason="open: a kept row captured from a transaction that did not commit is appended "
-                                       "(its MAC holds); see the report of attack8")
+                                       "(its MAC holds); docs/sharing.md (the audit outbox)")
 def test_a_kept_row_of_a_batch_that_did_not_commit_is_not_appended(attack_db, known, monkeypatch) -> None:
     """Whoever runs a department's database sees each kept row as it is inserted (with log_statement = 'all' its
     server log shows the INSERT's parameters, the entry and its MAC; here the test records them) and can have the
