@@ -289,6 +289,11 @@ class Databases:
     def distinct_urls(self) -> list[str]:
         return sorted({self.url_of(d) for d in department_registry.NAMES})
 
+    def one_per_database(self) -> list[str]:
+        """A department of each distinct database (the first of those sharing it), in ``distinct_urls`` order: where
+        work that is per database, not per department, goes (the audit outbox)."""
+        return [next(d for d in department_registry.NAMES if self.url_of(d) == url) for url in self.distinct_urls()]
+
     async def open(self) -> "Databases":
         by_url: dict[str, asyncpg.Pool] = {}
         lookup_gauges: dict[str, PoolGauge] = {}

@@ -193,8 +193,7 @@ async def drain(db: "Databases", grace: float = GRACE_SECONDS, limit: int = DRAI
     docstring). Raises nothing: a database or an entry that fails is logged and counted, and tried again next
     time."""
     total = Drained()
-    for url in db.distinct_urls():
-        department = next(d for d in db.departments if db.url_of(d) == url)
+    for department in db.one_per_database():
         after: tuple[dt.datetime, int] | None = None  # where the previous page ended (its last entry)
         try:
             while True:
@@ -269,8 +268,7 @@ async def counts(db: "Databases") -> list[tuple[str, int, dt.datetime | None]]:
     """Per database (named as its pool is: ``primary``, or the departments sharing it): the entries its outbox holds,
     and since when the oldest one."""
     out = []
-    for url in db.distinct_urls():
-        department = next(d for d in db.departments if db.url_of(d) == url)
+    for department in db.one_per_database():
         row = await db.departments[department].fetchrow(COUNT_QUERY)
         out.append((db.pool_name(department), int(row["pending"]), row["oldest"]))
     return out
